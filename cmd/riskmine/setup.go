@@ -1,0 +1,38 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"riskmine/config"
+)
+
+// loadConfig loads the config named by the common flags and applies --data.
+func loadConfig(cf *commonFlags) (*config.Config, error) {
+	cfg, err := config.Load(cf.config)
+	if err != nil {
+		return nil, err
+	}
+	if cf.data != "" {
+		cfg.DataDir = cf.data
+	}
+	return cfg, nil
+}
+
+// newLogger is the one place the process logger is built.
+func newLogger(w io.Writer, l config.Log) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToUpper(l.Level))); err != nil {
+		return nil, fmt.Errorf("log level %q: %w", l.Level, err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	if l.Format == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	} else {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(h), nil
+}

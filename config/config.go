@@ -1,0 +1,303 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// DefaultFile is the config file read when --config is not given and the
+// file exists in the working folder.
+const DefaultFile = "riskmine.yaml"
+
+// Config is the whole riskmine configuration. Each section lives in a file of
+// its own (nlp.go, crawler.go, …) with its defaults and validation.
+type Config struct {
+	// DataDir holds the index and the SQLite database.
+	DataDir string  `yaml:"data_dir"`
+	Log     Log     `yaml:"log"`
+	NLP     NLP     `yaml:"nlp"`
+	Crawler Crawler `yaml:"crawler"`
+	Index   Index   `yaml:"index"`
+	Alerts  Alerts  `yaml:"alerts"`
+	Web     Web     `yaml:"web"`
+
+	// file is the path the config was loaded from ("" for built-in defaults).
+	file string
+	// lines maps a YAML path such as "crawler.sources[0].url" to its line.
+	lines map[string]int
+}
+
+// Log configures the process logger.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// Default returns the built-in configuration used when no file is given.
+func Default() *Config {
+	return &Config{
+		DataDir: "./data",
+		Log:     Log{Level: "info", Format: "text"},
+		NLP:     defaultNLP(),
+		Crawler: defaultCrawler(),
+		Index:   defaultIndex(),
+		Alerts:  defaultAlerts(),
+		Web:     defaultWeb(),
+	}
+}
+
+// File returns the path the configuration was loaded from, or "" for the
+// built-in defaults.
+func (c *Config) File() string { return c.file }
+
+// Error is a configuration problem tied to a place in the file.
+type Error struct {
+	File string // config file path; "" for built-in defaults
+	Line int    // 1-based line; 0 when unknown
+	Key  string // YAML path such as crawler.sources[0].url
+	Msg  string // what is wrong and what was expected
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("config: ")
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
+	}
+	if e.Key != "" {
+		b.WriteString(e.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Load reads the config file at path over the defaults. An empty path loads
+// DefaultFile when it exists in the working folder and the defaults otherwise.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		if _, err := os.Stat(DefaultFile); err != nil {
+			c := Default()
+			return c, c.Validate()
+		}
+		path = DefaultFile
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, raw)
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces ${NAME} with the environment variable NAME. A reference
+// to an unset variable is an error: a secret silently left empty is worse.
+func expandEnv(file string, raw []byte) ([]byte, error) {
+	var missing *Error
+	lineOf := func(off int) int { return bytes.Count(raw[:off], []byte("\n")) + 1 }
+	out := envRef.ReplaceAllFunc(raw, func(m []byte) []byte {
+		name := string(m[2 : len(m)-1])
+		v, ok := os.LookupEnv(name)
+		if !ok && missing == nil {
+			off := bytes.Index(raw, m)
+			missing = &Error{File: file, Line: lineOf(off), Msg: fmt.Sprintf("environment variable %s is not set (referenced as ${%s})", name, name)}
+		}
+		return []byte(v)
+	})
+	if missing != nil {
+		return nil, missing
+	}
+	return out, nil
+}
+
+// Parse decodes raw YAML named file over the defaults and validates it.
+func Parse(file string, raw []byte) (*Config, error) {
+	expanded, err := expandEnv(file, raw)
+	if err != nil {
+		return nil, err
+	}
+	c := Default()
+	c.file = file
+	if len(bytes.TrimSpace(expanded)) > 0 {
+		if err := yaml.UnmarshalWithOptions(expanded, c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
+			return nil, decodeError(file, expanded, err)
+		}
+		f, err := parser.ParseBytes(expanded, 0)
+		if err == nil {
+			c.lines = map[string]int{}
+			for _, d := range f.Docs {
+				collectLines(d.Body, "", c.lines)
+			}
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// decodeError turns a go-yaml error into one line with file and line.
+func decodeError(file string, raw []byte, err error) error {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		line := 0
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			line = tk.Position.Line
+		}
+		msg := ye.GetMessage()
+		var uf *yaml.UnknownFieldError
+		if errors.As(err, &uf) {
+			msg += " (unknown keys are errors; check the spelling against the README's config reference)"
+		}
+		return &Error{File: file, Line: line, Msg: msg}
+	}
+	// Errors from our own UnmarshalText carry the value but no position: find
+	// the line that holds it.
+	var ve *valueError
+	if errors.As(err, &ve) {
+		line := 0
+		for i, l := range strings.Split(string(raw), "\n") {
+			if strings.Contains(l, ve.value) {
+				line = i + 1
+				break
+			}
+		}
+		return &Error{File: file, Line: line, Msg: ve.msg}
+	}
+	return &Error{File: file, Msg: firstLine(err.Error())}
+}
+
+// valueError is returned by UnmarshalText methods of config types.
+type valueError struct {
+	value string
+	msg   string
+}
+
+func (e *valueError) Error() string { return e.msg }
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// collectLines walks the YAML tree recording the line of every key path.
+func collectLines(n ast.Node, prefix string, out map[string]int) {
+	switch v := n.(type) {
+	case *ast.MappingNode:
+		for _, kv := range v.Values {
+			collectLines(kv, prefix, out)
+		}
+	case *ast.MappingValueNode:
+		key := v.Key.String()
+		p := key
+		if prefix != "" {
+			p = prefix + "." + key
+		}
+		out[p] = v.Key.GetToken().Position.Line
+		collectLines(v.Value, p, out)
+	case *ast.SequenceNode:
+		for i, item := range v.Values {
+			p := fmt.Sprintf("%s[%d]", prefix, i)
+			if tk := item.GetToken(); tk != nil && tk.Position != nil {
+				out[p] = tk.Position.Line
+			}
+			collectLines(item, p, out)
+		}
+	case *ast.TagNode:
+		collectLines(v.Value, prefix, out)
+	case *ast.AnchorNode:
+		collectLines(v.Value, prefix, out)
+	}
+}
+
+// errAt builds an Error for key, finding its line (or the nearest parent's).
+func (c *Config) errAt(key, format string, args ...any) *Error {
+	line := 0
+	for k := key; k != ""; k = parentKey(k) {
+		if l, ok := c.lines[k]; ok {
+			line = l
+			break
+		}
+	}
+	return &Error{File: c.file, Line: line, Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+func parentKey(k string) string {
+	if strings.HasSuffix(k, "]") {
+		if i := strings.LastIndexByte(k, '['); i >= 0 {
+			return k[:i]
+		}
+	}
+	if i := strings.LastIndexByte(k, '.'); i >= 0 {
+		return k[:i]
+	}
+	return ""
+}
+
+// Validate checks every section and returns the first problem found.
+func (c *Config) Validate() error {
+	if strings.TrimSpace(c.DataDir) == "" {
+		return c.errAt("data_dir", "must not be empty")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return c.errAt("log.level", "got %q, expected one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return c.errAt("log.format", "got %q, expected text or json", c.Log.Format)
+	}
+	for _, check := range []func() error{c.validateNLP, c.validateCrawler, c.validateIndex, c.validateAlerts, c.validateWeb} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Duration is a time.Duration that reads "90s", "48h" or "2h30m" in YAML.
+type Duration time.Duration
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if strings.HasSuffix(s, "d") {
+		var n int
+		if _, err := fmt.Sscanf(s, "%dd", &n); err == nil {
+			*d = Duration(time.Duration(n) * 24 * time.Hour)
+			return nil
+		}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return &valueError{value: s, msg: fmt.Sprintf("invalid duration %q, expected e.g. 30s, 15m, 48h or 7d", s)}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

@@ -1,0 +1,56 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseErrorsNameFileLineAndKey(t *testing.T) {
+	t.Setenv("RM_SECRET", "whsec_c2VjcmV0c2VjcmV0")
+	cases := []struct {
+		name string
+		yaml string
+		want string // substring of the error; "" means valid
+	}{
+		{"empty file is defaults", "", ""},
+		{"unknown key", "log:\n  levl: debug\n", "c.yaml:2: unknown field \"levl\""},
+		{"bad level", "log:\n  level: loud\n", "c.yaml:2: log.level: got \"loud\""},
+		{"bad seed", "crawler:\n  sources:\n    - name: a\n      kind: html\n      list: {items: a}\n      seeds: [\"ftp://x\"]\n", "c.yaml:6: crawler.sources[0].seeds[0]: expected an http"},
+		{"bad cron", "crawler:\n  sources:\n    - name: a\n      kind: rss\n      seeds: [\"http://x/feed\"]\n      schedule: \"every day\"\n", "c.yaml:6: crawler.sources[0].schedule: invalid cron spec"},
+		{"thresholds out of order", "nlp:\n  thresholds: {low: 1, medium: 5, high: 4, critical: 10}\n", "c.yaml:2: nlp.thresholds: expected low < medium"},
+		{"env expansion", "alerts:\n  webhooks:\n    - name: w\n      url: http://127.0.0.1:9/hook\n      secret: ${RM_SECRET}\n", ""},
+		{"unset env", "alerts:\n  webhooks:\n    - name: w\n      url: http://127.0.0.1:9/hook\n      secret: ${RM_NOT_SET_ANYWHERE}\n", "c.yaml:5: environment variable RM_NOT_SET_ANYWHERE is not set"},
+		{"bad duration", "alerts:\n  cluster_window: soon\n", "c.yaml:2"},
+		{"syntax error", "log: [\n", "c.yaml"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("c.yaml", []byte(tc.yaml))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("want error containing %q, got nil", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not contain %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error spans several lines: %q", err)
+			}
+		})
+	}
+}
+
+func TestDefaultsValidate(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Alerts.SLA["critical"].D().Hours() != 2 {
+		t.Fatalf("critical SLA = %v, want 2h", c.Alerts.SLA["critical"].D())
+	}
+}

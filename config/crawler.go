@@ -1,0 +1,187 @@
+package config
+
+import (
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+const (
+	secondF = time.Second
+	hourF   = time.Hour
+)
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// Crawler configures fetching and the sources to crawl.
+type Crawler struct {
+	// UserAgent is sent with every request unless a source overrides it.
+	UserAgent string `yaml:"user_agent"`
+	// ContactURL is named in the default User-Agent so site owners can reach us.
+	ContactURL string `yaml:"contact_url"`
+	// Timeout bounds one request, headers and body.
+	Timeout Duration `yaml:"timeout"`
+	// MaxBodyBytes is the largest response body read (after decompression too).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxRedirects followed per request.
+	MaxRedirects int `yaml:"max_redirects"`
+	// Retries on network errors, 5xx and 429.
+	Retries int `yaml:"retries"`
+	// Jitter is the largest random delay added to a scheduled run.
+	Jitter Duration `yaml:"jitter"`
+	// Sources are the sites to crawl.
+	Sources []Source `yaml:"sources"`
+}
+
+// Source is one site, feed or sitemap to crawl on a schedule.
+type Source struct {
+	Name string `yaml:"name"`
+	// Kind is html, rss, atom or sitemap.
+	Kind string `yaml:"kind"`
+	// Site is a display name for the site (defaults to the seed host).
+	Site string `yaml:"site"`
+	// Seeds are the list pages, feed URLs or sitemap URLs.
+	Seeds []string `yaml:"seeds"`
+	// Schedule is a cron spec (5 fields, or @every 10m, @hourly, …); empty means manual only.
+	Schedule string `yaml:"schedule"`
+	// AllowedDomains limits the hosts fetched; defaults to the seeds' hosts.
+	AllowedDomains []string `yaml:"allowed_domains"`
+	MaxDepth       int      `yaml:"max_depth"`
+	MaxPages       int      `yaml:"max_pages"`
+	// Headers are added to every request of this source.
+	Headers   map[string]string `yaml:"headers"`
+	UserAgent string            `yaml:"user_agent"`
+	// Delay between requests to one host, and requests in flight per host.
+	Delay       Duration `yaml:"delay"`
+	Parallelism int      `yaml:"parallelism"`
+	Proxy       string   `yaml:"proxy"`
+	// Revisit is how long a detail page is left alone after a fetch.
+	Revisit Duration `yaml:"revisit"`
+	// AllowPrivate lets the source reach loopback and private addresses (intranet, demo).
+	AllowPrivate bool `yaml:"allow_private"`
+	// IgnoreRobots turns off robots.txt (it is obeyed by default).
+	IgnoreRobots bool `yaml:"ignore_robots"`
+	// List and Detail hold the CSS selectors of html sources.
+	List   ListSelectors   `yaml:"list"`
+	Detail DetailSelectors `yaml:"detail"`
+}
+
+// ListSelectors find the item links and the next page on a list page.
+type ListSelectors struct {
+	Items    string `yaml:"items"`
+	Next     string `yaml:"next"`
+	MaxPages int    `yaml:"max_pages"`
+}
+
+// DetailSelectors override the generic extractor on detail pages.
+type DetailSelectors struct {
+	Title  string `yaml:"title"`
+	Body   string `yaml:"body"`
+	Time   string `yaml:"time"`
+	Author string `yaml:"author"`
+}
+
+func defaultCrawler() Crawler {
+	return Crawler{
+		ContactURL:   "https://example.org/riskmine",
+		Timeout:      Duration(30 * time.Second),
+		MaxBodyBytes: 10 << 20,
+		MaxRedirects: 5,
+		Retries:      3,
+		Jitter:       Duration(30 * time.Second),
+	}
+}
+
+func (c *Config) validateCrawler() error {
+	cr := &c.Crawler
+	if cr.Timeout.D() <= 0 {
+		return c.errAt("crawler.timeout", "must be a positive duration such as 30s")
+	}
+	if cr.MaxBodyBytes < 1024 {
+		return c.errAt("crawler.max_body_bytes", "must be at least 1024, got %d", cr.MaxBodyBytes)
+	}
+	if cr.MaxRedirects < 0 || cr.Retries < 0 {
+		return c.errAt("crawler", "max_redirects and retries must not be negative")
+	}
+	names := map[string]bool{}
+	for i := range cr.Sources {
+		s := &cr.Sources[i]
+		key := func(k string) string { return "crawler.sources[" + itoa(i) + "]." + k }
+		if s.Name == "" {
+			return c.errAt(key("name"), "is required")
+		}
+		if names[s.Name] {
+			return c.errAt(key("name"), "duplicate source name %q", s.Name)
+		}
+		names[s.Name] = true
+		switch s.Kind {
+		case "html", "rss", "atom", "sitemap":
+		default:
+			return c.errAt(key("kind"), "got %q, expected html, rss, atom or sitemap", s.Kind)
+		}
+		if len(s.Seeds) == 0 {
+			return c.errAt(key("seeds"), "at least one seed URL is required")
+		}
+		for j, seed := range s.Seeds {
+			u, err := url.Parse(seed)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return c.errAt(key("seeds")+"["+itoa(j)+"]", "expected an http:// or https:// URL, got %q", seed)
+			}
+		}
+		if s.Kind == "html" && s.List.Items == "" {
+			return c.errAt(key("list.items"), "html sources need a CSS selector for the item links")
+		}
+		if s.Schedule != "" {
+			if err := checkCron(s.Schedule); err != nil {
+				return c.errAt(key("schedule"), "%v", err)
+			}
+		}
+		if s.Proxy != "" {
+			if u, err := url.Parse(s.Proxy); err != nil || u.Host == "" {
+				return c.errAt(key("proxy"), "expected a proxy URL such as http://host:3128, got %q", s.Proxy)
+			}
+		}
+		if s.MaxDepth < 0 || s.MaxPages < 0 || s.Parallelism < 0 || s.List.MaxPages < 0 {
+			return c.errAt(key("max_pages"), "max_depth, max_pages, parallelism and list.max_pages must not be negative")
+		}
+		if s.Parallelism == 0 {
+			s.Parallelism = 2
+		}
+		if s.MaxDepth == 0 {
+			s.MaxDepth = 2
+		}
+		if s.MaxPages == 0 {
+			s.MaxPages = 500
+		}
+		if s.List.MaxPages == 0 {
+			s.List.MaxPages = 5
+		}
+		if s.Delay == 0 {
+			s.Delay = Duration(time.Second)
+		}
+		if s.Revisit == 0 {
+			s.Revisit = Duration(24 * time.Hour)
+		}
+	}
+	return nil
+}
+
+// checkCron parses a cron spec the way the scheduler will.
+func checkCron(spec string) error {
+	p := cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	if _, err := p.Parse(spec); err != nil {
+		return &cronError{spec: spec, err: err}
+	}
+	return nil
+}
+
+type cronError struct {
+	spec string
+	err  error
+}
+
+func (e *cronError) Error() string {
+	return "invalid cron spec " + strconv.Quote(e.spec) + " (" + e.err.Error() + "); expected 5 fields like \"*/10 * * * *\" or @every 10m"
+}

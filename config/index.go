@@ -1,0 +1,33 @@
+package config
+
+// Index configures the Bleve search index.
+type Index struct {
+	// BatchSize is the number of documents written per Bleve batch.
+	BatchSize int `yaml:"batch_size"`
+	// FlushInterval bounds how long an indexed post waits before it is searchable.
+	FlushInterval Duration `yaml:"flush_interval"`
+	// RetentionDays deletes documents published (or fetched) longer ago; 0 keeps all.
+	RetentionDays int `yaml:"retention_days"`
+	// RetentionSchedule is the cron spec of the retention job.
+	RetentionSchedule string `yaml:"retention_schedule"`
+}
+
+func defaultIndex() Index {
+	return Index{BatchSize: 500, FlushInterval: Duration(secondF), RetentionSchedule: "@daily"}
+}
+
+func (c *Config) validateIndex() error {
+	if c.Index.BatchSize < 1 {
+		return c.errAt("index.batch_size", "must be at least 1, got %d", c.Index.BatchSize)
+	}
+	if c.Index.FlushInterval.D() <= 0 {
+		return c.errAt("index.flush_interval", "must be a positive duration such as 1s")
+	}
+	if c.Index.RetentionDays < 0 {
+		return c.errAt("index.retention_days", "must be 0 (keep everything) or more, got %d", c.Index.RetentionDays)
+	}
+	if err := checkCron(c.Index.RetentionSchedule); err != nil {
+		return c.errAt("index.retention_schedule", "%v", err)
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+
+	"golang.org/x/text/language"
+)
+
+// Languages offered by the UI; the first is the default.
+var languages = []string{"zh-CN", "en"}
+
+// loc translates message keys for one language. Templates call
+// {{.L.T "key"}}; a missing key shows itself so gaps are visible (and a test
+// checks that every key used by a template exists in every language).
+type loc struct {
+	Lang string
+}
+
+// T returns the message for key, formatted with args when given.
+func (l loc) T(key string, args ...any) string {
+	m, ok := catalog[l.Lang][key]
+	if !ok {
+		m, ok = catalog[languages[0]][key]
+		if !ok {
+			return key
+		}
+	}
+	if len(args) > 0 {
+		return fmt.Sprintf(m, args...)
+	}
+	return m
+}
+
+// Other is the language the switch in the header offers.
+func (l loc) Other() string {
+	if l.Lang == "en" {
+		return "zh-CN"
+	}
+	return "en"
+}
+
+// langFor picks the language: the cookie set by the switch, then the
+// browser's Accept-Language, then Chinese.
+func langFor(r *http.Request) loc {
+	if c, err := r.Cookie(langCookie); err == nil {
+		for _, l := range languages {
+			if c.Value == l {
+				return loc{Lang: l}
+			}
+		}
+	}
+	if h := r.Header.Get("Accept-Language"); h != "" {
+		tags, _, err := language.ParseAcceptLanguage(h)
+		if err == nil {
+			for _, t := range tags {
+				base, _ := t.Base()
+				switch base.String() {
+				case "zh":
+					return loc{Lang: "zh-CN"}
+				case "en":
+					return loc{Lang: "en"}
+				}
+			}
+		}
+	}
+	return loc{Lang: languages[0]}
+}
+
+// setLanguage stores the chosen language in a cookie and goes back.
+func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) {
+	l := r.URL.Query().Get("l")
+	ok := false
+	for _, x := range languages {
+		ok = ok || x == l
+	}
+	if ok {
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.opts.SecureCookies})
+	}
+	http.Redirect(w, r, localRedirect(r.URL.Query().Get("next")), http.StatusSeeOther)
+}
+
+// levelName and stateName translate enumerations shown in many places.
+func (l loc) Level(level string) string { return l.T("level." + level) }
+
+// State translates a lead state.
+func (l loc) State(state string) string { return l.T("state." + state) }
+
+// Category translates a category code, falling back to the code.
+func (l loc) Category(code string) string {
+	if m, ok := catalog[l.Lang]["cat."+code]; ok {
+		return m
+	}
+	return code
+}

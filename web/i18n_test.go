@@ -1,0 +1,74 @@
+package web
+
+import (
+	"io/fs"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+func TestCatalogLanguagesHaveSameKeys(t *testing.T) {
+	zh, en := catalog["zh-CN"], catalog["en"]
+	for k := range zh {
+		if _, ok := en[k]; !ok {
+			t.Errorf("key %q missing in en", k)
+		}
+	}
+	for k := range en {
+		if _, ok := zh[k]; !ok {
+			t.Errorf("key %q missing in zh-CN", k)
+		}
+	}
+}
+
+// Every literal key a template translates must exist.
+func TestTemplateKeysExist(t *testing.T) {
+	re := regexp.MustCompile(`\.T "([a-z_.0-9]+)"`)
+	files, _ := fs.Glob(templateFS, "templates/*.html")
+	var missing []string
+	for _, f := range files {
+		b, _ := fs.ReadFile(templateFS, f)
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			if _, ok := catalog["zh-CN"][m[1]]; !ok {
+				missing = append(missing, f+": "+m[1])
+			}
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 {
+		t.Errorf("keys used by templates but not in the catalogue:\n%s", strings.Join(missing, "\n"))
+	}
+}
+
+func TestLanguageChoice(t *testing.T) {
+	e := newTestEnv(t, Options{}, Deps{})
+	tests := []struct {
+		accept string
+		want   string
+	}{
+		{"", "登录"},
+		{"en-US,en;q=0.9", "Log in"},
+		{"zh-TW,zh;q=0.9,en;q=0.5", "登录"},
+		{"fr-FR,en;q=0.5", "Log in"},
+		{"fr-FR", "登录"},
+	}
+	for _, tc := range tests {
+		c := e.client()
+		c.lang = tc.accept
+		if body := c.getBody("/login"); !strings.Contains(body, "<h1>"+tc.want+"</h1>") {
+			t.Errorf("Accept-Language %q: want heading %q", tc.accept, tc.want)
+		}
+	}
+	// The switch sets a cookie that wins over Accept-Language.
+	c := e.client()
+	c.lang = "zh-CN"
+	resp := c.get("/lang?l=en&next=/login")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
+		t.Fatalf("switch: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if body := c.getBody("/login"); !strings.Contains(body, "<h1>Log in</h1>") || !strings.Contains(body, `lang="en"`) {
+		t.Error("cookie did not switch to English")
+	}
+}

@@ -1,0 +1,181 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+)
+
+// pageTemplate is one page parsed together with the layout.
+type pageTemplate struct {
+	t *template.Template
+}
+
+// view is what every page template receives.
+type view struct {
+	L      loc
+	User   *User
+	CSRF   string
+	Active string // navigation entry to highlight
+	Title  string // already translated
+	Path   string // request URI, for the language switch
+	Flash  string // translated notice, e.g. after a redirect
+	Error  string // translated or plain error shown above the content
+	Data   any
+}
+
+// CanEdit reports whether the user may change leads and searches.
+func (v view) CanEdit() bool { return v.User != nil && v.User.Role.AtLeast(RoleAnalyst) }
+
+// IsAdmin reports whether the user may change configuration and users.
+func (v view) IsAdmin() bool { return v.User != nil && v.User.Role.AtLeast(RoleAdmin) }
+
+var templateFuncs = template.FuncMap{
+	"fmtTime": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.Local().Format("2006-01-02 15:04")
+	},
+	"fmtDur": func(d time.Duration) string {
+		if d <= 0 {
+			return "—"
+		}
+		return d.Round(time.Millisecond).String()
+	},
+	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+	"f2":  func(f float64) string { return fmt.Sprintf("%.2f", f) },
+	"join": func(xs []string, sep string) string {
+		return strings.Join(xs, sep)
+	},
+	"add": func(a, b int) int { return a + b },
+	"queryWith": func(base string, kv ...string) string {
+		return queryWith(base, kv...)
+	},
+}
+
+// parsePages parses templates/layout.html with each other page template.
+func parsePages() (map[string]*pageTemplate, error) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: list templates: %w", err)
+	}
+	pages := map[string]*pageTemplate{}
+	for _, n := range names {
+		base := strings.TrimSuffix(path.Base(n), ".html")
+		if base == "layout" || strings.HasPrefix(base, "_") {
+			continue
+		}
+		files := []string{"templates/layout.html", n}
+		partials, _ := fs.Glob(templateFS, "templates/_*.html")
+		files = append(files, partials...)
+		t, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(templateFS, files...)
+		if err != nil {
+			return nil, fmt.Errorf("web: parse template %s: %w", n, err)
+		}
+		pages[base] = &pageTemplate{t: t}
+	}
+	return pages, nil
+}
+
+// newView fills the fields every page needs.
+func (s *Server) newView(r *http.Request, active, titleKey string, data any) *view {
+	l := langFor(r)
+	v := &view{L: l, Active: active, Title: l.T(titleKey), Path: r.URL.RequestURI(), Data: data}
+	if p := principalFrom(r.Context()); p != nil {
+		v.User = p.User
+		if p.Session != nil {
+			v.CSRF = p.Session.CSRF
+		}
+	}
+	if k := r.URL.Query().Get("ok"); k != "" {
+		if m, ok := catalog[l.Lang]["flash."+k]; ok {
+			v.Flash = m
+		}
+	}
+	return v
+}
+
+// render executes a page into a buffer first, so a template error yields a
+// clean 500 rather than half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v *view) {
+	p, ok := s.pages[name]
+	if !ok {
+		s.serverError(w, r, fmt.Errorf("web: no template %q", name))
+		return
+	}
+	var buf bytes.Buffer
+	if err := p.t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.log.Error("render page", "page", name, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// renderError shows an error page with a translated message.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, key string) {
+	v := s.newView(r, "", "error.title", nil)
+	v.Error = v.L.T(key)
+	s.render(w, r, status, "error", v)
+}
+
+// serverError logs err and shows a generic error page.
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	s.renderError(w, r, http.StatusInternalServerError, "error.internal")
+}
+
+// writeJSON writes v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	enc.Encode(v)
+}
+
+// apiError is the body of every API error.
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, apiError{Error: msg})
+}
+
+// apiServerError logs err and answers 500 without internal details.
+func (s *Server) apiServerError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+	writeJSONError(w, http.StatusInternalServerError, "internal error")
+}
+
+// queryWith returns base (a path with an optional query) with the given
+// key/value pairs set; an empty value removes the key.
+func queryWith(base string, kv ...string) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	q := u.Query()
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			q.Del(kv[i])
+		} else {
+			q.Set(kv[i], kv[i+1])
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.RequestURI()
+}

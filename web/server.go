@@ -1,0 +1,176 @@
+package web
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+//go:embed openapi.json
+var openapiJSON []byte
+
+// Options configures the server. Zero values get sensible defaults.
+type Options struct {
+	// DBPath is the SQLite database (<data_dir>/riskmine.db) holding users,
+	// sessions, tokens, saved searches and alert rules. Ignored when Store is set.
+	DBPath string
+	// Store, when set, is used instead of opening DBPath (the caller closes it).
+	Store *Store
+	// SecureCookies marks cookies Secure; set it when served over HTTPS.
+	SecureCookies bool
+	// SessionTTL is how long a login lasts (default 12h).
+	SessionTTL time.Duration
+	// AdminToken, when not empty, is accepted as a bearer token with admin
+	// rights (cmd/riskmine passes RISKMINE_API_TOKEN here).
+	AdminToken string
+	// LoginMaxFailures failed logins per IP and user name within LoginWindow
+	// block further attempts (defaults 5 and 15m).
+	LoginMaxFailures int
+	LoginWindow      time.Duration
+	// Logger receives request errors (default slog.Default()).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now); tests inject their own.
+	Now func() time.Time
+}
+
+// Server is the analyst UI and the JSON API.
+type Server struct {
+	opts     Options
+	deps     Deps
+	store    *Store
+	ownStore bool
+	log      *slog.Logger
+	now      func() time.Time
+	limiter  *loginLimiter
+	pages    map[string]*pageTemplate
+	handler  http.Handler
+	routes   []string
+}
+
+// New builds the server, opening the web tables in opts.DBPath (unless
+// opts.Store is given) and parsing the templates once. Dependencies left nil
+// in deps make their pages say the feature is not available (API: 503).
+func New(opts Options, deps Deps) (*Server, error) {
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 12 * time.Hour
+	}
+	if opts.LoginMaxFailures <= 0 {
+		opts.LoginMaxFailures = 5
+	}
+	if opts.LoginWindow <= 0 {
+		opts.LoginWindow = 15 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{opts: opts, deps: deps, log: opts.Logger, now: opts.Now}
+	s.store = opts.Store
+	if s.store == nil {
+		if opts.DBPath == "" {
+			return nil, fmt.Errorf("web: Options.DBPath or Options.Store is required")
+		}
+		st, err := OpenStore(opts.DBPath)
+		if err != nil {
+			return nil, err
+		}
+		st.now = opts.Now
+		s.store, s.ownStore = st, true
+	}
+	s.limiter = newLoginLimiter(opts.LoginMaxFailures, opts.LoginWindow, opts.Now)
+	pages, err := parsePages()
+	if err != nil {
+		if s.ownStore {
+			s.store.Close()
+		}
+		return nil, err
+	}
+	s.pages = pages
+	s.handler = s.securityHeaders(s.buildRoutes())
+	return s, nil
+}
+
+// Handler returns the HTTP handler serving the UI at / and the API at /api/v1.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Store returns the server's user and saved-search store.
+func (s *Server) Store() *Store { return s.store }
+
+// Close closes the database when the server opened it.
+func (s *Server) Close() error {
+	if s.ownStore {
+		return s.store.Close()
+	}
+	return nil
+}
+
+// buildRoutes lists every route of the UI and the API in one place.
+func (s *Server) buildRoutes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern string, h http.Handler) {
+		s.routes = append(s.routes, pattern)
+		mux.Handle(pattern, h)
+	}
+	static, _ := fs.Sub(staticFS, "static")
+	handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	handle("GET /favicon.ico", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+
+	// Pages.
+	handle("GET /login", http.HandlerFunc(s.loginPage))
+	handle("POST /login", http.HandlerFunc(s.loginSubmit))
+	handle("POST /logout", s.page(RoleViewer, s.logout))
+	handle("GET /lang", http.HandlerFunc(s.setLanguage))
+	handle("GET /{$}", s.page(RoleViewer, s.dashboard))
+	handle("GET /users", s.page(RoleAdmin, s.userList))
+	handle("POST /users", s.page(RoleAdmin, s.userCreate))
+	handle("POST /users/{name}/update", s.page(RoleAdmin, s.userUpdate))
+	handle("POST /users/{name}/tokens", s.page(RoleAdmin, s.tokenCreate))
+	handle("POST /tokens/{id}/delete", s.page(RoleAdmin, s.tokenDelete))
+
+	// JSON API.
+	handle("GET /api/v1/openapi.json", http.HandlerFunc(s.apiOpenAPI))
+	handle("GET /api/v1/me", s.api(RoleViewer, s.apiMe))
+	handle("GET /api/v1/users", s.api(RoleAdmin, s.apiUserList))
+	handle("POST /api/v1/users", s.api(RoleAdmin, s.apiUserCreate))
+	handle("PATCH /api/v1/users/{name}", s.api(RoleAdmin, s.apiUserUpdate))
+	handle("POST /api/v1/users/{name}/tokens", s.api(RoleAdmin, s.apiTokenCreate))
+	handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSONError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
+	}))
+	return mux
+}
+
+// Routes returns the registered route patterns (used to keep the OpenAPI
+// document complete).
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
+
+func cacheStatic(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders sets a strict Content-Security-Policy: no inline scripts
+// or styles, so even a missed escape could not run crawled markup.
+func (s *Server) securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("X-Frame-Options", "DENY")
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,146 @@
+package web
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// session is a logged-in browser. Only the SHA-256 of the cookie value is
+// stored, so a copy of the database does not yield live sessions.
+type session struct {
+	User *User
+	CSRF string
+}
+
+// createSession stores a new session for u and returns the cookie value.
+func (s *Store) createSession(ctx context.Context, u *User, ttl time.Duration) (token string, sess *session, err error) {
+	token = randomToken(32)
+	csrf := randomToken(24)
+	now := s.now()
+	_, err = s.db.ExecContext(ctx, `INSERT INTO web_sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		hashToken(token), u.ID, csrf, now.Unix(), now.Add(ttl).Unix())
+	if err != nil {
+		return "", nil, fmt.Errorf("web: create session: %w", err)
+	}
+	// Opportunistic clean-up of expired sessions.
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM web_sessions WHERE expires_at < ?`, now.Unix()); err != nil {
+		return "", nil, fmt.Errorf("web: expire sessions: %w", err)
+	}
+	return token, &session{User: u, CSRF: csrf}, nil
+}
+
+// sessionByToken returns the live session of a cookie value, or ErrNotFound.
+func (s *Store) sessionByToken(ctx context.Context, token string) (*session, error) {
+	var u User
+	var created int64
+	var csrf string
+	err := s.db.QueryRowContext(ctx, `SELECT u.id, u.name, u.role, u.disabled, u.created_at, s.csrf
+		FROM web_sessions s JOIN web_users u ON u.id = s.user_id
+		WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0`, hashToken(token), s.now().Unix()).
+		Scan(&u.ID, &u.Name, &u.Role, &u.Disabled, &created, &csrf)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("web: load session: %w", err)
+	}
+	u.CreatedAt = time.Unix(created, 0)
+	return &session{User: &u, CSRF: csrf}, nil
+}
+
+// deleteSession ends a session.
+func (s *Store) deleteSession(ctx context.Context, token string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM web_sessions WHERE token_hash = ?`, hashToken(token)); err != nil {
+		return fmt.Errorf("web: delete session: %w", err)
+	}
+	return nil
+}
+
+// APIToken describes a bearer token (never its secret value).
+type APIToken struct {
+	ID         int64     `json:"id"`
+	User       string    `json:"user"`
+	Name       string    `json:"name"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+}
+
+// CreateToken issues a bearer token acting as the named user. The secret is
+// returned once; only its hash is stored.
+func (s *Store) CreateToken(ctx context.Context, userName, tokenName string) (string, error) {
+	u, err := s.UserByName(ctx, userName)
+	if err != nil {
+		return "", err
+	}
+	if tokenName == "" {
+		tokenName = "api"
+	}
+	tok := "rmk_" + randomToken(30)
+	_, err = s.db.ExecContext(ctx, `INSERT INTO web_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`,
+		u.ID, tokenName, hashToken(tok), s.now().Unix())
+	if err != nil {
+		return "", fmt.Errorf("web: create token for %s: %w", userName, err)
+	}
+	return tok, nil
+}
+
+// Tokens lists the API tokens of all users.
+func (s *Store) Tokens(ctx context.Context) ([]APIToken, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT t.id, u.name, t.name, t.created_at, t.last_used_at
+		FROM web_tokens t JOIN web_users u ON u.id = t.user_id ORDER BY t.id`)
+	if err != nil {
+		return nil, fmt.Errorf("web: list tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []APIToken
+	for rows.Next() {
+		var t APIToken
+		var created, used int64
+		if err := rows.Scan(&t.ID, &t.User, &t.Name, &created, &used); err != nil {
+			return nil, fmt.Errorf("web: list tokens: %w", err)
+		}
+		t.CreatedAt = time.Unix(created, 0)
+		if used > 0 {
+			t.LastUsedAt = time.Unix(used, 0)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// DeleteToken revokes a token by id.
+func (s *Store) DeleteToken(ctx context.Context, id int64) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM web_tokens WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("web: delete token %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("web: token %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// userByToken resolves a bearer token to its enabled user.
+func (s *Store) userByToken(ctx context.Context, tok string) (*User, error) {
+	var u User
+	var created int64
+	var id int64
+	h := hashToken(tok)
+	err := s.db.QueryRowContext(ctx, `SELECT t.id, u.id, u.name, u.role, u.disabled, u.created_at
+		FROM web_tokens t JOIN web_users u ON u.id = t.user_id WHERE t.token_hash = ? AND u.disabled = 0`, h).
+		Scan(&id, &u.ID, &u.Name, &u.Role, &u.Disabled, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("web: load token: %w", err)
+	}
+	u.CreatedAt = time.Unix(created, 0)
+	if _, err := s.db.ExecContext(ctx, `UPDATE web_tokens SET last_used_at = ? WHERE id = ?`, s.now().Unix(), id); err != nil {
+		return nil, fmt.Errorf("web: touch token: %w", err)
+	}
+	return &u, nil
+}

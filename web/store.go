@@ -1,0 +1,117 @@
+package web
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Store holds what the web package keeps in SQLite: users, sessions, API
+// tokens, saved searches and alert rules. Its tables are prefixed web_ and
+// live in the shared riskmine.db beside the other packages' tables.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+// ErrNotFound is returned when a user, token or saved search does not exist.
+var ErrNotFound = errors.New("web: not found")
+
+// migrations are applied in order; web_schema records how many have run.
+var migrations = []string{
+	`CREATE TABLE web_users (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		name TEXT NOT NULL UNIQUE,
+		password_hash TEXT NOT NULL,
+		role TEXT NOT NULL,
+		disabled INTEGER NOT NULL DEFAULT 0,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE web_sessions (
+		token_hash TEXT PRIMARY KEY,
+		user_id INTEGER NOT NULL REFERENCES web_users(id) ON DELETE CASCADE,
+		csrf TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL
+	);
+	CREATE TABLE web_tokens (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		user_id INTEGER NOT NULL REFERENCES web_users(id) ON DELETE CASCADE,
+		name TEXT NOT NULL,
+		token_hash TEXT NOT NULL UNIQUE,
+		created_at INTEGER NOT NULL,
+		last_used_at INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE TABLE web_saved_searches (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		user_id INTEGER NOT NULL REFERENCES web_users(id) ON DELETE CASCADE,
+		name TEXT NOT NULL,
+		query TEXT NOT NULL,
+		created_at INTEGER NOT NULL
+	);
+	CREATE TABLE web_alert_rules (
+		id INTEGER PRIMARY KEY AUTOINCREMENT,
+		saved_search_id INTEGER NOT NULL REFERENCES web_saved_searches(id) ON DELETE CASCADE,
+		name TEXT NOT NULL,
+		query TEXT NOT NULL,
+		min_level TEXT NOT NULL,
+		interval_seconds INTEGER NOT NULL,
+		enabled INTEGER NOT NULL DEFAULT 1,
+		created_by TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		last_run_at INTEGER NOT NULL DEFAULT 0
+	);`,
+}
+
+// OpenStore opens (creating if needed) the SQLite database at path and
+// applies the web_ migrations.
+func OpenStore(path string) (*Store, error) {
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("web: open %s: %w", path, err)
+	}
+	s := &Store{db: db, now: time.Now}
+	if err := s.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("web: migrate %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS web_schema (version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var version int
+	err = tx.QueryRowContext(ctx, `SELECT version FROM web_schema`).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO web_schema (version) VALUES (0)`); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE web_schema SET version = ?`, len(migrations)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,237 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Role is what a user may do: viewers read, analysts also work leads and
+// searches, admins also change configuration and users.
+type Role string
+
+// The roles, from least to most privileged.
+const (
+	RoleViewer  Role = "viewer"
+	RoleAnalyst Role = "analyst"
+	RoleAdmin   Role = "admin"
+)
+
+// ParseRole checks s names a role.
+func ParseRole(s string) (Role, error) {
+	switch r := Role(s); r {
+	case RoleViewer, RoleAnalyst, RoleAdmin:
+		return r, nil
+	}
+	return "", fmt.Errorf("web: unknown role %q, expected admin, analyst or viewer", s)
+}
+
+func (r Role) rank() int {
+	switch r {
+	case RoleAdmin:
+		return 3
+	case RoleAnalyst:
+		return 2
+	case RoleViewer:
+		return 1
+	}
+	return 0
+}
+
+// AtLeast reports whether r has the rights of min.
+func (r Role) AtLeast(min Role) bool { return r.rank() >= min.rank() }
+
+// User is a local account.
+type User struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// MinPasswordLen is the shortest password accepted.
+const MinPasswordLen = 8
+
+// bcryptCost is the bcrypt work factor; tests lower it.
+var bcryptCost = bcrypt.DefaultCost
+
+func validUserName(name string) error {
+	if name == "" || utf8.RuneCountInString(name) > 64 {
+		return fmt.Errorf("web: user name must be 1 to 64 characters")
+	}
+	for _, r := range name {
+		if r <= ' ' || r == '/' || r == '\\' || r == '"' || r == '<' || r == '>' {
+			return fmt.Errorf("web: user name %q: no spaces, slashes, quotes or angle brackets", name)
+		}
+	}
+	return nil
+}
+
+// AddUser creates a user with a bcrypt hash of password.
+func (s *Store) AddUser(ctx context.Context, name, password string, role Role) (*User, error) {
+	if err := validUserName(name); err != nil {
+		return nil, err
+	}
+	if _, err := ParseRole(string(role)); err != nil {
+		return nil, err
+	}
+	if utf8.RuneCountInString(password) < MinPasswordLen {
+		return nil, fmt.Errorf("web: password must have at least %d characters", MinPasswordLen)
+	}
+	if len(password) > 72 {
+		return nil, fmt.Errorf("web: password must be at most 72 bytes")
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	if err != nil {
+		return nil, fmt.Errorf("web: hash password: %w", err)
+	}
+	now := s.now()
+	res, err := s.db.ExecContext(ctx, `INSERT INTO web_users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)`,
+		name, string(hash), string(role), now.Unix())
+	if err != nil {
+		if strings.Contains(err.Error(), "UNIQUE") {
+			return nil, fmt.Errorf("web: user %q already exists", name)
+		}
+		return nil, fmt.Errorf("web: add user %s: %w", name, err)
+	}
+	id, _ := res.LastInsertId()
+	return &User{ID: id, Name: name, Role: role, CreatedAt: time.Unix(now.Unix(), 0)}, nil
+}
+
+// SetPassword replaces a user's password.
+func (s *Store) SetPassword(ctx context.Context, name, password string) error {
+	if utf8.RuneCountInString(password) < MinPasswordLen || len(password) > 72 {
+		return fmt.Errorf("web: password must have %d to 72 characters", MinPasswordLen)
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	if err != nil {
+		return fmt.Errorf("web: hash password: %w", err)
+	}
+	return s.updateUser(ctx, name, `UPDATE web_users SET password_hash = ? WHERE name = ?`, string(hash), name)
+}
+
+// SetRole changes a user's role.
+func (s *Store) SetRole(ctx context.Context, name string, role Role) error {
+	if _, err := ParseRole(string(role)); err != nil {
+		return err
+	}
+	return s.updateUser(ctx, name, `UPDATE web_users SET role = ? WHERE name = ?`, string(role), name)
+}
+
+// SetDisabled disables or re-enables a user. Disabling ends the user's
+// sessions and their API tokens stop working.
+func (s *Store) SetDisabled(ctx context.Context, name string, disabled bool) error {
+	if err := s.updateUser(ctx, name, `UPDATE web_users SET disabled = ? WHERE name = ?`, disabled, name); err != nil {
+		return err
+	}
+	if disabled {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM web_sessions WHERE user_id = (SELECT id FROM web_users WHERE name = ?)`, name); err != nil {
+			return fmt.Errorf("web: end sessions of %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) updateUser(ctx context.Context, name, query string, args ...any) error {
+	res, err := s.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("web: update user %s: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("web: user %q: %w", name, ErrNotFound)
+	}
+	return nil
+}
+
+// Users lists all users by name.
+func (s *Store) Users(ctx context.Context) ([]User, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, role, disabled, created_at FROM web_users ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("web: list users: %w", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		var u User
+		var created int64
+		if err := rows.Scan(&u.ID, &u.Name, &u.Role, &u.Disabled, &created); err != nil {
+			return nil, fmt.Errorf("web: list users: %w", err)
+		}
+		u.CreatedAt = time.Unix(created, 0)
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// UserByName loads one user.
+func (s *Store) UserByName(ctx context.Context, name string) (*User, error) {
+	var u User
+	var created int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, name, role, disabled, created_at FROM web_users WHERE name = ?`, name).
+		Scan(&u.ID, &u.Name, &u.Role, &u.Disabled, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("web: user %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("web: load user %s: %w", name, err)
+	}
+	u.CreatedAt = time.Unix(created, 0)
+	return &u, nil
+}
+
+// errBadLogin is returned for an unknown user, a wrong password or a
+// disabled account alike, so a login form does not reveal which.
+var errBadLogin = errors.New("web: wrong user name or password")
+
+// dummyHash is compared against when the user does not exist, so that the
+// time taken does not reveal whether a name is registered.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("riskmine-no-such-user"), bcrypt.MinCost)
+
+// Authenticate checks a name and password and returns the enabled user.
+func (s *Store) Authenticate(ctx context.Context, name, password string) (*User, error) {
+	var u User
+	var hash string
+	var created int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, name, role, disabled, created_at, password_hash FROM web_users WHERE name = ?`, name).
+		Scan(&u.ID, &u.Name, &u.Role, &u.Disabled, &created, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return nil, errBadLogin
+	}
+	if err != nil {
+		return nil, fmt.Errorf("web: authenticate %s: %w", name, err)
+	}
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || u.Disabled {
+		return nil, errBadLogin
+	}
+	u.CreatedAt = time.Unix(created, 0)
+	return &u, nil
+}
+
+// randomToken returns n random bytes, URL-safe base64 encoded.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("web: crypto/rand failed: " + err.Error()) // cannot happen on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashToken(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:])
+}
+
+// RandomPassword returns a fresh password for a new account.
+func RandomPassword() string { return randomToken(15) }

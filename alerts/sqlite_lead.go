@@ -1,0 +1,577 @@
+package alerts
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/bits"
+	"sort"
+	"strings"
+	"time"
+)
+
+// GetLead returns a lead with all its sources (newest first) and notes.
+func (s *SQLStore) GetLead(ctx context.Context, id string) (*Lead, error) {
+	l, err := s.scanLead(s.r.QueryRowContext(ctx, `SELECT `+leadCols+` FROM alerts_lead WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("alerts: lead %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("alerts: load lead %s: %w", id, err)
+	}
+	if l.Sources, err = s.sources(ctx, s.r, id, 0); err != nil {
+		return nil, fmt.Errorf("alerts: load sources of lead %s: %w", id, err)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, at, actor, text FROM alerts_note WHERE lead_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: load notes of lead %s: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n Note
+		var at int64
+		if err := rows.Scan(&n.ID, &at, &n.Actor, &n.Text); err != nil {
+			return nil, fmt.Errorf("alerts: load notes of lead %s: %w", id, err)
+		}
+		n.At = fromMS(at)
+		l.Notes = append(l.Notes, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("alerts: load notes of lead %s: %w", id, err)
+	}
+	return l, nil
+}
+
+var leadSorts = map[string]string{
+	"":           "last_seen DESC, id DESC",
+	"last_seen":  "last_seen DESC, id DESC",
+	"first_seen": "first_seen DESC, id DESC",
+	"level":      "level_rank DESC, last_seen DESC, id DESC",
+	"score":      "score DESC, id DESC",
+	"due":        "CASE WHEN due_at = 0 THEN 1 ELSE 0 END, due_at ASC, id",
+	"sources":    "source_count DESC, id DESC",
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// ListLeads returns one page of the leads matching f and the total count.
+func (s *SQLStore) ListLeads(ctx context.Context, f LeadFilter) ([]Lead, int, error) {
+	order, ok := leadSorts[f.Sort]
+	if !ok {
+		return nil, 0, fmt.Errorf("alerts: list leads: unknown sort %q, expected last_seen, first_seen, level, score, due or sources: %w", f.Sort, ErrInvalid)
+	}
+	var where []string
+	var args []any
+	in := func(col string, vals []string) {
+		where = append(where, col+" IN ("+placeholders(len(vals))+")")
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	if len(f.States) > 0 {
+		in("state", f.States)
+	}
+	if len(f.Levels) > 0 {
+		in("level", f.Levels)
+	}
+	if len(f.Categories) > 0 {
+		where = append(where, "id IN (SELECT lead_id FROM alerts_lead_category WHERE code IN ("+placeholders(len(f.Categories))+"))")
+		for _, v := range f.Categories {
+			args = append(args, v)
+		}
+	}
+	if f.LocationPrefix != "" {
+		where = append(where, "id IN (SELECT lead_id FROM alerts_lead_location WHERE code >= ? AND code < ?)")
+		args = append(args, f.LocationPrefix, f.LocationPrefix+"\xff")
+	}
+	if f.Assignee != "" {
+		where = append(where, "assignee = ?")
+		args = append(args, f.Assignee)
+	}
+	if f.Overdue {
+		where = append(where, "state IN "+openStatesSQL+" AND due_at > 0 AND due_at < ?")
+		args = append(args, ms(s.now()))
+	}
+	if q := strings.TrimSpace(f.Query); q != "" {
+		where = append(where, "(instr(title, ?) > 0 OR instr(summary, ?) > 0)")
+		args = append(args, q, q)
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	var total int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM alerts_lead`+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("alerts: count leads: %w", err)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	if limit > 1000 {
+		limit = 1000
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+leadCols+` FROM alerts_lead`+cond+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+		append(args, limit, max(f.Offset, 0))...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("alerts: list leads: %w", err)
+	}
+	defer rows.Close()
+	out := []Lead{}
+	for rows.Next() {
+		l, err := s.scanLead(rows)
+		if err != nil {
+			return nil, 0, fmt.Errorf("alerts: list leads: %w", err)
+		}
+		out = append(out, *l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("alerts: list leads: %w", err)
+	}
+	return out, total, nil
+}
+
+// SimilarLeads returns other leads (any state) that look like the same
+// incident: a simhash sharing a band within twice the join distance, or
+// the same top category and county within ten cluster windows. Closest
+// simhash first, then most recent.
+func (s *SQLStore) SimilarLeads(ctx context.Context, id string, limit int) ([]Lead, error) {
+	l, err := s.GetLead(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = 10
+	}
+	type cand struct {
+		lead *Lead
+		dist int
+	}
+	found := map[string]*cand{}
+	if l.SimHash != 0 {
+		for b, v := range s.bandValues(l.SimHash) {
+			rows, err := s.r.QueryContext(ctx, `SELECT `+prefixCols("l.")+` FROM alerts_band b JOIN alerts_lead l ON l.id = b.lead_id
+				WHERE b.band = ? AND b.value = ? AND l.id != ? LIMIT 200`, b, v, id)
+			if err != nil {
+				return nil, fmt.Errorf("alerts: similar leads of %s: %w", id, err)
+			}
+			for rows.Next() {
+				o, err := s.scanLead(rows)
+				if err != nil {
+					rows.Close()
+					return nil, fmt.Errorf("alerts: similar leads of %s: %w", id, err)
+				}
+				d := bits.OnesCount64(o.SimHash ^ l.SimHash)
+				if d <= 2*s.opts.SimhashDistance+2 {
+					if c, ok := found[o.ID]; !ok || d < c.dist {
+						found[o.ID] = &cand{o, d}
+					}
+				}
+			}
+			rows.Close()
+		}
+	}
+	if county := leadCounty(l); county != "" && l.TopCategory() != "" {
+		w := 10 * s.opts.ClusterWindow
+		rows, err := s.r.QueryContext(ctx, `SELECT `+leadCols+` FROM alerts_lead WHERE top_category = ? AND county = ?
+			AND last_seen >= ? AND first_seen <= ? AND id != ? ORDER BY last_seen DESC LIMIT 50`,
+			l.TopCategory(), county, ms(l.FirstSeen.Add(-w)), ms(l.LastSeen.Add(w)), id)
+		if err != nil {
+			return nil, fmt.Errorf("alerts: similar leads of %s: %w", id, err)
+		}
+		for rows.Next() {
+			o, err := s.scanLead(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("alerts: similar leads of %s: %w", id, err)
+			}
+			if _, ok := found[o.ID]; !ok {
+				found[o.ID] = &cand{o, 65}
+			}
+		}
+		rows.Close()
+	}
+	list := make([]*cand, 0, len(found))
+	for _, c := range found {
+		list = append(list, c)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].dist != list[j].dist {
+			return list[i].dist < list[j].dist
+		}
+		return list[i].lead.LastSeen.After(list[j].lead.LastSeen)
+	})
+	out := []Lead{}
+	for i := 0; i < len(list) && i < limit; i++ {
+		out = append(out, *list[i].lead)
+	}
+	return out, nil
+}
+
+func prefixCols(p string) string {
+	parts := strings.Split(leadCols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func actorOr(a string) string {
+	if strings.TrimSpace(a) == "" {
+		return "unknown"
+	}
+	return a
+}
+
+// Transition moves a lead to another state, checking the version the actor
+// saw (0 skips the check), recording the audit entry and queueing the
+// state-changed webhooks in one transaction. Merging moves the lead's
+// sources to the target lead.
+func (s *SQLStore) Transition(ctx context.Context, id string, req TransitionRequest) (*Lead, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: transition lead %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	l, err := s.loadLeadTx(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if req.Version != 0 && req.Version != l.Version {
+		return nil, fmt.Errorf("alerts: lead %s: version %d is stale, the lead is at version %d: %w", id, req.Version, l.Version, ErrConflict)
+	}
+	if err := checkTransition(id, l.State, req, l.Unit); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	actor := actorOr(req.Actor)
+	from := l.State
+	queued := 0
+	if req.To == StateMerged {
+		n, err := s.mergeInto(ctx, tx, l, req.MergeInto, actor, now)
+		if err != nil {
+			return nil, err
+		}
+		queued += n
+		l.MergedInto = req.MergeInto
+		l.SourceCount = 0
+	}
+	switch req.To {
+	case StateDispatched:
+		if req.Unit != "" {
+			l.Unit = req.Unit
+		}
+	case StateDismissed:
+		l.Resolution = req.Reason
+	case StateHandled, StateVerified, StateClosed:
+		if req.Reason != "" {
+			l.Resolution = req.Reason
+		}
+	}
+	var closed any
+	if req.To == StateClosed {
+		t := now.UTC()
+		l.ClosedAt = &t
+		closed = ms(now)
+	}
+	oldAssignee := l.Assignee
+	if req.Assignee != "" {
+		l.Assignee = req.Assignee
+	}
+	l.State = req.To
+	l.UpdatedAt = now.UTC()
+	res, err := tx.ExecContext(ctx, `UPDATE alerts_lead SET state = ?, assignee = ?, unit = ?, resolution = ?, merged_into = ?,
+		closed_at = ?, source_count = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
+		l.State, l.Assignee, l.Unit, l.Resolution, l.MergedInto, closed, l.SourceCount, ms(now), id, l.Version)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: transition lead %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, fmt.Errorf("alerts: lead %s changed under us: %w", id, ErrConflict)
+	}
+	l.Version++
+	note := req.Note
+	if req.Reason != "" {
+		note = strings.TrimSpace(note + " (reason: " + req.Reason + ")")
+	}
+	if req.To == StateMerged {
+		note = strings.TrimSpace(note + " (into " + req.MergeInto + ")")
+	}
+	if req.To == StateDispatched && req.Unit != "" {
+		note = strings.TrimSpace(note + " (unit: " + req.Unit + ")")
+	}
+	if err := s.audit(ctx, tx, id, now, actor, "transition", from, req.To, note); err != nil {
+		return nil, fmt.Errorf("alerts: transition lead %s: %w", id, err)
+	}
+	if oldAssignee != l.Assignee {
+		if err := s.audit(ctx, tx, id, now, actor, "assign", oldAssignee, l.Assignee, ""); err != nil {
+			return nil, fmt.Errorf("alerts: transition lead %s: %w", id, err)
+		}
+	}
+	s.setOverdue(l)
+	n, err := s.enqueue(ctx, tx, EventLeadStateChanged, l)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: transition lead %s: queue webhooks: %w", id, err)
+	}
+	queued += n
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("alerts: transition lead %s: %w", id, err)
+	}
+	if queued > 0 {
+		s.notify()
+	}
+	return l, nil
+}
+
+// mergeInto moves l's sources, bands and facets to the target lead and
+// folds l's level, categories, places and terms into it.
+func (s *SQLStore) mergeInto(ctx context.Context, tx *sql.Tx, l *Lead, targetID, actor string, now time.Time) (int, error) {
+	t, err := s.loadLeadTx(ctx, tx, targetID)
+	if err != nil {
+		return 0, err
+	}
+	if !IsOpen(t.State) {
+		return 0, fmt.Errorf("alerts: lead %s: merge target %s is %s, not open: %w", l.ID, targetID, t.State, ErrInvalid)
+	}
+	stmts := []string{
+		`UPDATE alerts_source SET lead_id = ?2 WHERE lead_id = ?1`,
+		`UPDATE alerts_band SET lead_id = ?2 WHERE lead_id = ?1`,
+		`INSERT OR IGNORE INTO alerts_lead_category(lead_id, code) SELECT ?2, code FROM alerts_lead_category WHERE lead_id = ?1`,
+		`INSERT OR IGNORE INTO alerts_lead_location(lead_id, code, name) SELECT ?2, code, name FROM alerts_lead_location WHERE lead_id = ?1`,
+		`INSERT OR IGNORE INTO alerts_lead_rule(lead_id, rule) SELECT ?2, rule FROM alerts_lead_rule WHERE lead_id = ?1`,
+		// A merged lead is neither confirmed nor dismissed: its rules count on the target.
+		`DELETE FROM alerts_lead_rule WHERE lead_id = ?1`,
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q, l.ID, t.ID); err != nil {
+			return 0, fmt.Errorf("alerts: merge lead %s into %s: %w", l.ID, t.ID, err)
+		}
+	}
+	t.SourceCount += l.SourceCount
+	t.Level = maxLevel(t.Level, l.Level)
+	if l.Score > t.Score {
+		t.Score = l.Score
+	}
+	if l.FirstSeen.Before(t.FirstSeen) {
+		t.FirstSeen = l.FirstSeen
+	}
+	if l.LastSeen.After(t.LastSeen) {
+		t.LastSeen = l.LastSeen
+	}
+	t.Categories = mergeCategories(t.Categories, l.Categories)
+	codes, names := make([]string, len(l.Locations)), make([]string, len(l.Locations))
+	for i, loc := range l.Locations {
+		codes[i], names[i] = loc.Code, loc.Name
+	}
+	t.Locations = mergeLocations(t.Locations, codes, names)
+	t.Terms = mergeTerms(t.Terms, l.Terms)
+	s.tightenDue(t)
+	t.UpdatedAt = now.UTC()
+	if err := s.updateLeadFiling(ctx, tx, t); err != nil {
+		return 0, fmt.Errorf("alerts: merge lead %s into %s: %w", l.ID, t.ID, err)
+	}
+	if err := s.audit(ctx, tx, t.ID, now, actor, "merged_from", "", "", l.ID); err != nil {
+		return 0, err
+	}
+	return s.enqueue(ctx, tx, EventLeadUpdated, t)
+}
+
+// Assign sets a lead's assignee (a version-checked, audited change).
+func (s *SQLStore) Assign(ctx context.Context, id string, req AssignRequest) (*Lead, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: assign lead %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	l, err := s.loadLeadTx(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if req.Version != 0 && req.Version != l.Version {
+		return nil, fmt.Errorf("alerts: lead %s: version %d is stale, the lead is at version %d: %w", id, req.Version, l.Version, ErrConflict)
+	}
+	if !IsOpen(l.State) {
+		return nil, fmt.Errorf("alerts: lead %s is %s and can no longer be assigned: %w", id, l.State, ErrInvalid)
+	}
+	now := s.now()
+	from := l.Assignee
+	l.Assignee = req.Assignee
+	l.UpdatedAt = now.UTC()
+	if _, err := tx.ExecContext(ctx, `UPDATE alerts_lead SET assignee = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+		l.Assignee, ms(now), id); err != nil {
+		return nil, fmt.Errorf("alerts: assign lead %s: %w", id, err)
+	}
+	l.Version++
+	if err := s.audit(ctx, tx, id, now, actorOr(req.Actor), "assign", from, req.Assignee, req.Note); err != nil {
+		return nil, fmt.Errorf("alerts: assign lead %s: %w", id, err)
+	}
+	n, err := s.enqueue(ctx, tx, EventLeadUpdated, l)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: assign lead %s: queue webhooks: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("alerts: assign lead %s: %w", id, err)
+	}
+	if n > 0 {
+		s.notify()
+	}
+	return l, nil
+}
+
+// AddNote adds an analyst's note (audited). Notes do not bump the version:
+// they never conflict with a review.
+func (s *SQLStore) AddNote(ctx context.Context, id, actor, text string) (*Lead, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return nil, fmt.Errorf("alerts: note on lead %s is empty: %w", id, ErrInvalid)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: note on lead %s: %w", id, err)
+	}
+	defer tx.Rollback()
+	if _, err := s.loadLeadTx(ctx, tx, id); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	actor = actorOr(actor)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO alerts_note(lead_id, at, actor, text) VALUES (?,?,?,?)`, id, ms(now), actor, text); err != nil {
+		return nil, fmt.Errorf("alerts: note on lead %s: %w", id, err)
+	}
+	if err := s.audit(ctx, tx, id, now, actor, "note", "", "", text); err != nil {
+		return nil, fmt.Errorf("alerts: note on lead %s: %w", id, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("alerts: note on lead %s: %w", id, err)
+	}
+	return s.GetLead(ctx, id)
+}
+
+// Audit returns a lead's audit trail, oldest first.
+func (s *SQLStore) Audit(ctx context.Context, id string) ([]AuditEntry, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, lead_id, at, actor, action, from_state, to_state, note FROM alerts_audit WHERE lead_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: audit of lead %s: %w", id, err)
+	}
+	defer rows.Close()
+	out := []AuditEntry{}
+	for rows.Next() {
+		var a AuditEntry
+		var at int64
+		if err := rows.Scan(&a.ID, &a.LeadID, &at, &a.Actor, &a.Action, &a.From, &a.To, &a.Note); err != nil {
+			return nil, fmt.Errorf("alerts: audit of lead %s: %w", id, err)
+		}
+		a.At = fromMS(at)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Stats summarises leads for the dashboard.
+func (s *SQLStore) Stats(ctx context.Context) (*Stats, error) {
+	st := &Stats{ByState: map[string]int{}, ByLevel: map[string]int{}, TopLocations: []LocationCount{}, MentionsPerDay: []DayCount{}}
+	wrap := func(err error) error { return fmt.Errorf("alerts: stats: %w", err) }
+	rows, err := s.r.QueryContext(ctx, `SELECT state, count(*) FROM alerts_lead GROUP BY state`)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			rows.Close()
+			return nil, wrap(err)
+		}
+		st.ByState[k] = n
+		if IsOpen(k) {
+			st.Open += n
+		}
+	}
+	rows.Close()
+	rows, err = s.r.QueryContext(ctx, `SELECT level, count(*) FROM alerts_lead WHERE state IN `+openStatesSQL+` GROUP BY level`)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			rows.Close()
+			return nil, wrap(err)
+		}
+		st.ByLevel[k] = n
+	}
+	rows.Close()
+	now := s.now()
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM alerts_lead WHERE state IN `+openStatesSQL+` AND due_at > 0 AND due_at < ?`, ms(now)).Scan(&st.Overdue); err != nil {
+		return nil, wrap(err)
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(due_at = 0 OR closed_at <= due_at), 0) FROM alerts_lead WHERE state = 'closed'`).Scan(&st.Closed, &st.ClosedOnTime); err != nil {
+		return nil, wrap(err)
+	}
+	if st.Closed > 0 {
+		st.OnTimeRate = float64(st.ClosedOnTime) / float64(st.Closed)
+	}
+	rows, err = s.r.QueryContext(ctx, `SELECT ll.code, max(ll.name), count(*) AS n FROM alerts_lead_location ll
+		JOIN alerts_lead l ON l.id = ll.lead_id WHERE l.state IN `+openStatesSQL+`
+		GROUP BY ll.code ORDER BY n DESC, ll.code LIMIT 10`)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	for rows.Next() {
+		var lc LocationCount
+		if err := rows.Scan(&lc.Code, &lc.Name, &lc.Leads); err != nil {
+			rows.Close()
+			return nil, wrap(err)
+		}
+		st.TopLocations = append(st.TopLocations, lc)
+	}
+	rows.Close()
+	rows, err = s.r.QueryContext(ctx, `SELECT seen_at / 86400000 AS d, category, count(*) FROM alerts_source
+		WHERE seen_at >= ? GROUP BY d, category ORDER BY d, category`, ms(now.Add(-30*24*time.Hour)))
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d int64
+		var dc DayCount
+		if err := rows.Scan(&d, &dc.Category, &dc.Count); err != nil {
+			return nil, wrap(err)
+		}
+		dc.Day = time.UnixMilli(d * 86400000).UTC().Format("2006-01-02")
+		st.MentionsPerDay = append(st.MentionsPerDay, dc)
+	}
+	return st, rows.Err()
+}
+
+// RuleStats returns, for each lexicon rule that contributed evidence to a
+// lead, how many of its leads were confirmed (or went further) and how
+// many were dismissed; most used rules first.
+func (s *SQLStore) RuleStats(ctx context.Context) ([]RuleStat, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT r.rule, count(*),
+		coalesce(sum(l.state IN ('confirmed','dispatched','handled','verified','closed')), 0),
+		coalesce(sum(l.state = 'dismissed'), 0)
+		FROM alerts_lead_rule r JOIN alerts_lead l ON l.id = r.lead_id
+		GROUP BY r.rule ORDER BY count(*) DESC, r.rule`)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: rule stats: %w", err)
+	}
+	defer rows.Close()
+	out := []RuleStat{}
+	for rows.Next() {
+		var r RuleStat
+		if err := rows.Scan(&r.Rule, &r.Leads, &r.Confirmed, &r.Dismissed); err != nil {
+			return nil, fmt.Errorf("alerts: rule stats: %w", err)
+		}
+		r.Precision = -1
+		if r.Confirmed+r.Dismissed > 0 {
+			r.Precision = float64(r.Confirmed) / float64(r.Confirmed+r.Dismissed)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

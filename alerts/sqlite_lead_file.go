@@ -1,0 +1,581 @@
+package alerts
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/bits"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// openStatesSQL is the SQL list of open states.
+var openStatesSQL = "('" + strings.Join(openStates, "','") + "')"
+
+const leadCols = `id, title, summary, level, score, categories, locations, terms, simhash,
+	first_seen, last_seen, source_count, state, assignee, unit, due_at, resolution,
+	merged_into, created_at, updated_at, closed_at, version`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func (s *SQLStore) scanLead(sc scanner) (*Lead, error) {
+	var (
+		l                                       Lead
+		cats, locs, terms                       string
+		sim, first, last, due, created, updated int64
+		closed                                  sql.NullInt64
+	)
+	err := sc.Scan(&l.ID, &l.Title, &l.Summary, &l.Level, &l.Score, &cats, &locs, &terms, &sim,
+		&first, &last, &l.SourceCount, &l.State, &l.Assignee, &l.Unit, &due, &l.Resolution,
+		&l.MergedInto, &created, &updated, &closed, &l.Version)
+	if err != nil {
+		return nil, err
+	}
+	if err := errors.Join(json.Unmarshal([]byte(cats), &l.Categories), json.Unmarshal([]byte(locs), &l.Locations), json.Unmarshal([]byte(terms), &l.Terms)); err != nil {
+		return nil, fmt.Errorf("decode lead %s: %w", l.ID, err)
+	}
+	l.SimHash = uint64(sim)
+	l.FirstSeen, l.LastSeen = fromMS(first), fromMS(last)
+	l.DueAt = ptrMS(due)
+	l.CreatedAt, l.UpdatedAt = fromMS(created), fromMS(updated)
+	if closed.Valid {
+		l.ClosedAt = ptrMS(closed.Int64)
+	}
+	s.setOverdue(&l)
+	return &l, nil
+}
+
+func (s *SQLStore) setOverdue(l *Lead) {
+	l.Overdue = IsOpen(l.State) && l.DueAt != nil && s.now().After(*l.DueAt)
+}
+
+func (s *SQLStore) loadLeadTx(ctx context.Context, tx *sql.Tx, id string) (*Lead, error) {
+	l, err := s.scanLead(tx.QueryRowContext(ctx, `SELECT `+leadCols+` FROM alerts_lead WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("alerts: lead %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("alerts: load lead %s: %w", id, err)
+	}
+	return l, nil
+}
+
+// File files a candidate: below the lead level nothing happens; a canonical
+// URL already filed is a duplicate; otherwise the post joins the best open
+// lead of the same incident or opens a new one. The lead change, its
+// source, its audit entry and the webhook outbox rows commit together.
+func (s *SQLStore) File(ctx context.Context, c Candidate) (FileResult, error) {
+	canon := c.CanonicalURL
+	if canon == "" {
+		canon = c.URL
+	}
+	if canon == "" {
+		return FileResult{}, fmt.Errorf("alerts: file: candidate has no url: %w", ErrInvalid)
+	}
+	if LevelRank(c.Level) < 0 {
+		return FileResult{}, fmt.Errorf("alerts: file %s: unknown level %q: %w", canon, c.Level, ErrInvalid)
+	}
+	if LevelRank(c.Level) < LevelRank(s.opts.LeadLevel) {
+		return FileResult{Outcome: OutcomeBelowThreshold}, nil
+	}
+	now := s.now()
+	seen := c.SeenAt
+	if seen.IsZero() {
+		seen = now
+	}
+	at := c.PublishedAt
+	if at.IsZero() {
+		at = seen
+	}
+	res, queued, err := s.fileTx(ctx, c, canon, seen, at, now)
+	if err != nil {
+		if isUnique(err) {
+			// Another writer filed the same URL first.
+			var id string
+			if e := s.r.QueryRowContext(ctx, `SELECT lead_id FROM alerts_source WHERE canonical_url = ?`, canon).Scan(&id); e == nil {
+				return FileResult{LeadID: id, Outcome: OutcomeDuplicate}, nil
+			}
+		}
+		return FileResult{}, fmt.Errorf("alerts: file %s: %w", canon, err)
+	}
+	if queued > 0 {
+		s.notify()
+	}
+	return res, nil
+}
+
+func isUnique(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+func (s *SQLStore) fileTx(ctx context.Context, c Candidate, canon string, seen, at, now time.Time) (FileResult, int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return FileResult{}, 0, err
+	}
+	defer tx.Rollback()
+	var existing string
+	err = tx.QueryRowContext(ctx, `SELECT lead_id FROM alerts_source WHERE canonical_url = ?`, canon).Scan(&existing)
+	if err == nil {
+		return FileResult{LeadID: existing, Outcome: OutcomeDuplicate}, 0, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return FileResult{}, 0, err
+	}
+	l, err := s.findCluster(ctx, tx, &c, at)
+	if err != nil {
+		return FileResult{}, 0, err
+	}
+	var res FileResult
+	event := EventLeadUpdated
+	if l == nil {
+		l = s.newLead(&c, at, now)
+		if err := s.insertLead(ctx, tx, l); err != nil {
+			return FileResult{}, 0, err
+		}
+		if err := s.audit(ctx, tx, l.ID, now, "riskmine", "created", "", StateNew, canon); err != nil {
+			return FileResult{}, 0, err
+		}
+		res = FileResult{LeadID: l.ID, Outcome: OutcomeCreated}
+		event = EventLeadCreated
+	} else {
+		s.applyCandidate(l, &c, at, now)
+		if err := s.updateLeadFiling(ctx, tx, l); err != nil {
+			return FileResult{}, 0, err
+		}
+		if err := s.audit(ctx, tx, l.ID, now, "riskmine", "joined", "", "", canon); err != nil {
+			return FileResult{}, 0, err
+		}
+		res = FileResult{LeadID: l.ID, Outcome: OutcomeJoined}
+	}
+	if err := s.insertSource(ctx, tx, l.ID, &c, canon, seen); err != nil {
+		return FileResult{}, 0, err
+	}
+	if err := s.insertLeadFacets(ctx, tx, l.ID, &c); err != nil {
+		return FileResult{}, 0, err
+	}
+	n, err := s.enqueue(ctx, tx, event, l)
+	if err != nil {
+		return FileResult{}, 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return FileResult{}, 0, err
+	}
+	return res, n, nil
+}
+
+// counties returns the distinct county-level prefixes (6 digits) of codes.
+func counties(codes []string) []string {
+	var out []string
+	for _, c := range codes {
+		if len(c) >= 6 {
+			k := c[:6]
+			if !contains(out, k) {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
+}
+
+// sharedTerms counts terms present in both lists.
+func sharedTerms(a, b []string) int {
+	set := make(map[string]bool, len(a))
+	for _, t := range a {
+		set[t] = true
+	}
+	n := 0
+	for _, t := range b {
+		if set[t] {
+			n++
+			delete(set, t)
+		}
+	}
+	return n
+}
+
+// findCluster returns the open lead c belongs to, or nil. A near-duplicate
+// simhash wins; otherwise the lead of the same top category and county
+// within the window sharing the most salient terms.
+func (s *SQLStore) findCluster(ctx context.Context, tx *sql.Tx, c *Candidate, at time.Time) (*Lead, error) {
+	if c.SimHash != 0 {
+		bestID, bestD := "", 65
+		for b, v := range s.bandValues(c.SimHash) {
+			rows, err := tx.QueryContext(ctx, `SELECT b.lead_id, b.simhash FROM alerts_band b JOIN alerts_lead l ON l.id = b.lead_id
+				WHERE b.band = ? AND b.value = ? AND l.state IN `+openStatesSQL, b, v)
+			if err != nil {
+				return nil, err
+			}
+			for rows.Next() {
+				var id string
+				var h int64
+				if err := rows.Scan(&id, &h); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				if d := bits.OnesCount64(uint64(h) ^ c.SimHash); d <= s.opts.SimhashDistance && d < bestD {
+					bestID, bestD = id, d
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, err
+			}
+		}
+		if bestID != "" {
+			return s.loadLeadTx(ctx, tx, bestID)
+		}
+	}
+	top := topCategory(c.Categories)
+	cs := counties(c.LocationCodes)
+	if top == "" || len(cs) == 0 || len(c.Terms) == 0 {
+		return nil, nil
+	}
+	w := s.opts.ClusterWindow
+	var best *Lead
+	bestShared := 0
+	for _, county := range cs {
+		rows, err := tx.QueryContext(ctx, `SELECT `+leadCols+` FROM alerts_lead
+			WHERE top_category = ? AND county = ? AND last_seen >= ? AND state IN `+openStatesSQL+`
+			ORDER BY last_seen DESC LIMIT 50`, top, county, ms(at.Add(-w)))
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			l, err := s.scanLead(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			if at.Before(l.FirstSeen.Add(-w)) {
+				continue
+			}
+			need := min(s.opts.MinSharedTerms, len(l.Terms), len(c.Terms))
+			if n := sharedTerms(l.Terms, c.Terms); need > 0 && n >= need && n > bestShared {
+				best, bestShared = l, n
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return best, nil
+}
+
+func truncateRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n]) + "…"
+}
+
+const (
+	maxLeadTerms     = 64
+	maxLeadLocations = 20
+)
+
+func (s *SQLStore) newLead(c *Candidate, at, now time.Time) *Lead {
+	title := strings.TrimSpace(c.Title)
+	if title == "" {
+		title = truncateRunes(strings.TrimSpace(c.Snippet), 60)
+	}
+	l := &Lead{
+		ID:          newID(now),
+		Title:       title,
+		Summary:     truncateRunes(strings.TrimSpace(c.Snippet), 300),
+		Level:       c.Level,
+		Score:       c.Score,
+		SimHash:     c.SimHash,
+		FirstSeen:   at.UTC(),
+		LastSeen:    at.UTC(),
+		SourceCount: 1,
+		State:       StateNew,
+		CreatedAt:   now.UTC(),
+		UpdatedAt:   now.UTC(),
+		Version:     1,
+		Categories:  []CategoryScore{},
+		Locations:   []Location{},
+		Terms:       []string{},
+	}
+	l.Categories = mergeCategories(l.Categories, c.Categories)
+	l.Locations = mergeLocations(l.Locations, c.LocationCodes, c.LocationNames)
+	l.Terms = mergeTerms(l.Terms, c.Terms)
+	if d, ok := s.opts.SLA[l.Level]; ok {
+		due := now.Add(d).UTC()
+		l.DueAt = &due
+	}
+	return l
+}
+
+func mergeCategories(have, add []CategoryScore) []CategoryScore {
+	for _, a := range add {
+		found := false
+		for i := range have {
+			if have[i].Code == a.Code {
+				found = true
+				if a.Score > have[i].Score {
+					have[i].Score = a.Score
+				}
+			}
+		}
+		if !found && a.Code != "" {
+			have = append(have, a)
+		}
+	}
+	sort.SliceStable(have, func(i, j int) bool { return have[i].Score > have[j].Score })
+	return have
+}
+
+func mergeLocations(have []Location, codes, names []string) []Location {
+	for i, code := range codes {
+		if code == "" || len(have) >= maxLeadLocations {
+			continue
+		}
+		found := false
+		for _, h := range have {
+			if h.Code == code {
+				found = true
+			}
+		}
+		if !found {
+			name := ""
+			if i < len(names) {
+				name = names[i]
+			}
+			have = append(have, Location{Code: code, Name: name})
+		}
+	}
+	return have
+}
+
+func mergeTerms(have, add []string) []string {
+	for _, t := range add {
+		if t != "" && len(have) < maxLeadTerms && !contains(have, t) {
+			have = append(have, t)
+		}
+	}
+	return have
+}
+
+// applyCandidate folds a joining post into its lead: never lowers the level.
+func (s *SQLStore) applyCandidate(l *Lead, c *Candidate, at, now time.Time) {
+	l.SourceCount++
+	l.Level = maxLevel(l.Level, c.Level)
+	if c.Score > l.Score {
+		l.Score = c.Score
+	}
+	if at.Before(l.FirstSeen) {
+		l.FirstSeen = at.UTC()
+	}
+	if at.After(l.LastSeen) {
+		l.LastSeen = at.UTC()
+	}
+	l.Categories = mergeCategories(l.Categories, c.Categories)
+	l.Locations = mergeLocations(l.Locations, c.LocationCodes, c.LocationNames)
+	l.Terms = mergeTerms(l.Terms, c.Terms)
+	s.tightenDue(l)
+	l.UpdatedAt = now.UTC()
+}
+
+// tightenDue moves the due time earlier when the level rose.
+func (s *SQLStore) tightenDue(l *Lead) {
+	if d, ok := s.opts.SLA[l.Level]; ok {
+		due := l.CreatedAt.Add(d)
+		if l.DueAt == nil || due.Before(*l.DueAt) {
+			l.DueAt = &due
+		}
+	}
+}
+
+func leadCounty(l *Lead) string {
+	codes := make([]string, len(l.Locations))
+	for i, loc := range l.Locations {
+		codes[i] = loc.Code
+	}
+	if cs := counties(codes); len(cs) > 0 {
+		return cs[0]
+	}
+	return ""
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func dueMS(l *Lead) int64 {
+	if l.DueAt == nil {
+		return 0
+	}
+	return l.DueAt.UnixMilli()
+}
+
+func (s *SQLStore) insertLead(ctx context.Context, tx *sql.Tx, l *Lead) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO alerts_lead(id, title, summary, level, level_rank, score, top_category, county,
+		categories, locations, terms, simhash, first_seen, last_seen, source_count, state, due_at, created_at, updated_at, version)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		l.ID, l.Title, l.Summary, l.Level, LevelRank(l.Level), l.Score, l.TopCategory(), leadCounty(l),
+		jsonText(l.Categories), jsonText(l.Locations), jsonText(l.Terms), int64(l.SimHash),
+		ms(l.FirstSeen), ms(l.LastSeen), l.SourceCount, l.State, dueMS(l), ms(l.CreatedAt), ms(l.UpdatedAt), l.Version)
+	return err
+}
+
+// updateLeadFiling writes the fields filing and merging change.
+func (s *SQLStore) updateLeadFiling(ctx context.Context, tx *sql.Tx, l *Lead) error {
+	_, err := tx.ExecContext(ctx, `UPDATE alerts_lead SET level = ?, level_rank = ?, score = ?, top_category = ?, county = ?,
+		categories = ?, locations = ?, terms = ?, first_seen = ?, last_seen = ?, source_count = ?, due_at = ?, updated_at = ?
+		WHERE id = ?`,
+		l.Level, LevelRank(l.Level), l.Score, l.TopCategory(), leadCounty(l),
+		jsonText(l.Categories), jsonText(l.Locations), jsonText(l.Terms), ms(l.FirstSeen), ms(l.LastSeen),
+		l.SourceCount, dueMS(l), ms(l.UpdatedAt), l.ID)
+	return err
+}
+
+func (s *SQLStore) insertSource(ctx context.Context, tx *sql.Tx, leadID string, c *Candidate, canon string, seen time.Time) error {
+	ev := c.Evidence
+	if ev == nil {
+		ev = []Evidence{}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO alerts_source(lead_id, url, canonical_url, site, source, title, snippet,
+		published_at, seen_at, level, score, category, simhash, evidence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		leadID, c.URL, canon, c.Site, c.Source, c.Title, truncateRunes(c.Snippet, 500), ms(c.PublishedAt), ms(seen),
+		c.Level, c.Score, topCategory(c.Categories), int64(c.SimHash), jsonText(ev))
+	if err != nil {
+		return err
+	}
+	if c.SimHash != 0 {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM alerts_band WHERE band = 0 AND value = ? AND lead_id = ? AND simhash = ?`,
+			s.bandValues(c.SimHash)[0], leadID, int64(c.SimHash)).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			for b, v := range s.bandValues(c.SimHash) {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO alerts_band(band, value, lead_id, simhash) VALUES (?,?,?,?)`, b, v, leadID, int64(c.SimHash)); err != nil {
+					return err
+				}
+			}
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertLeadFacets records the candidate's categories, locations and
+// evidence rules on the lead for filtering and rule feedback.
+func (s *SQLStore) insertLeadFacets(ctx context.Context, tx *sql.Tx, leadID string, c *Candidate) error {
+	for _, cat := range c.Categories {
+		if cat.Code == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO alerts_lead_category(lead_id, code) VALUES (?,?)`, leadID, cat.Code); err != nil {
+			return err
+		}
+	}
+	for i, code := range c.LocationCodes {
+		if code == "" {
+			continue
+		}
+		name := ""
+		if i < len(c.LocationNames) {
+			name = c.LocationNames[i]
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO alerts_lead_location(lead_id, code, name) VALUES (?,?,?)`, leadID, code, name); err != nil {
+			return err
+		}
+	}
+	var seen []string
+	for _, e := range c.Evidence {
+		if e.Rule == "" || contains(seen, e.Rule) {
+			continue
+		}
+		seen = append(seen, e.Rule)
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO alerts_lead_rule(lead_id, rule) VALUES (?,?)`, leadID, e.Rule); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *SQLStore) audit(ctx context.Context, tx *sql.Tx, leadID string, at time.Time, actor, action, from, to, note string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO alerts_audit(lead_id, at, actor, action, from_state, to_state, note) VALUES (?,?,?,?,?,?,?)`,
+		leadID, ms(at), actor, action, from, to, note)
+	return err
+}
+
+// payloadSources is how many of the latest sources a webhook body carries.
+const payloadSources = 5
+
+// enqueue writes one outbox row per endpoint that wants event for l, in tx.
+func (s *SQLStore) enqueue(ctx context.Context, tx *sql.Tx, event string, l *Lead) (int, error) {
+	var eps []Endpoint
+	for _, e := range s.opts.Endpoints {
+		if e.wants(event, l) {
+			eps = append(eps, e)
+		}
+	}
+	if len(eps) == 0 {
+		return 0, nil
+	}
+	pl := *l
+	srcs, err := s.sources(ctx, tx, l.ID, payloadSources)
+	if err != nil {
+		return 0, err
+	}
+	pl.Sources = srcs
+	pl.Notes = nil
+	now := s.now()
+	for _, e := range eps {
+		body, err := renderBody(e.Format, event, &pl, now)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO alerts_delivery(id, endpoint, event, lead_id, body, state, created_at, next_attempt_at)
+			VALUES (?,?,?,?,?,?,?,?)`, "msg_"+newID(now), e.Name, event, l.ID, body, DeliveryPending, ms(now), ms(now)); err != nil {
+			return 0, err
+		}
+	}
+	return len(eps), nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// sources loads a lead's sources, newest first; limit 0 means all.
+func (s *SQLStore) sources(ctx context.Context, q querier, leadID string, limit int) ([]Source, error) {
+	query := `SELECT id, url, canonical_url, site, source, title, snippet, published_at, seen_at, level, score, category, evidence
+		FROM alerts_source WHERE lead_id = ? ORDER BY seen_at DESC, id DESC`
+	args := []any{leadID}
+	if limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Source
+	for rows.Next() {
+		var src Source
+		var pub, seen int64
+		var ev string
+		if err := rows.Scan(&src.ID, &src.URL, &src.CanonicalURL, &src.Site, &src.Source, &src.Title, &src.Snippet,
+			&pub, &seen, &src.Level, &src.Score, &src.Category, &ev); err != nil {
+			return nil, err
+		}
+		src.PublishedAt = ptrMS(pub)
+		src.SeenAt = fromMS(seen)
+		if err := json.Unmarshal([]byte(ev), &src.Evidence); err != nil {
+			return nil, fmt.Errorf("decode evidence of source %d: %w", src.ID, err)
+		}
+		out = append(out, src)
+	}
+	return out, rows.Err()
+}

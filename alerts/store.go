@@ -1,0 +1,164 @@
+package alerts
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Store keeps leads, their audit trail and the webhook outbox. SQLStore is
+// the SQLite implementation; a PostgreSQL one would be a new file.
+type Store interface {
+	// File files a candidate post: new lead, joined lead or duplicate.
+	File(ctx context.Context, c Candidate) (FileResult, error)
+	GetLead(ctx context.Context, id string) (*Lead, error)
+	ListLeads(ctx context.Context, f LeadFilter) ([]Lead, int, error)
+	SimilarLeads(ctx context.Context, id string, limit int) ([]Lead, error)
+	Transition(ctx context.Context, id string, req TransitionRequest) (*Lead, error)
+	Assign(ctx context.Context, id string, req AssignRequest) (*Lead, error)
+	AddNote(ctx context.Context, id, actor, text string) (*Lead, error)
+	Audit(ctx context.Context, id string) ([]AuditEntry, error)
+	Stats(ctx context.Context) (*Stats, error)
+	RuleStats(ctx context.Context) ([]RuleStat, error)
+
+	// ClaimDeliveries leases due pending deliveries for delivery.
+	ClaimDeliveries(ctx context.Context, req ClaimRequest) ([]Delivery, error)
+	// RecordAttempts stores attempt outcomes and reschedules or finishes
+	// their deliveries, in one transaction.
+	RecordAttempts(ctx context.Context, recs []AttemptRecord) error
+	Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, int, error)
+	Attempts(ctx context.Context, deliveryID string) ([]Attempt, error)
+	// Replay puts a dead (or delivered) delivery back in the queue, due now.
+	Replay(ctx context.Context, deliveryID string) error
+	DisabledEndpoints(ctx context.Context) (map[string]string, error)
+	EnableEndpoint(ctx context.Context, name string) error
+	// OutboxSignal is signalled after outbox rows are committed, so a
+	// dispatcher in the same process need not wait for its next poll.
+	OutboxSignal() <-chan struct{}
+	Close() error
+}
+
+// Options tune filing and SLA. Zero fields take the defaults shown.
+type Options struct {
+	// LeadLevel is the minimum level filed (default medium).
+	LeadLevel string
+	// ClusterWindow: posts of one category and county this close in time
+	// may join (default 48h).
+	ClusterWindow time.Duration
+	// SimhashDistance is the largest Hamming distance of near-duplicates
+	// (default 3; negative means exact simhash only).
+	SimhashDistance int
+	// MinSharedTerms is how many salient terms two posts of one category
+	// and county must share (default 2, or fewer when a side has fewer).
+	MinSharedTerms int
+	// SLA is the due time by level (default critical 2h, high 24h,
+	// medium 72h, low 7d).
+	SLA map[string]time.Duration
+	// Endpoints are the webhooks outbox rows are written for.
+	Endpoints []Endpoint
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger (default discards).
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.LeadLevel == "" {
+		o.LeadLevel = "medium"
+	}
+	if o.ClusterWindow <= 0 {
+		o.ClusterWindow = 48 * time.Hour
+	}
+	if o.SimhashDistance == 0 {
+		o.SimhashDistance = 3
+	}
+	if o.SimhashDistance < 0 {
+		o.SimhashDistance = 0
+	}
+	if o.SimhashDistance > 31 {
+		o.SimhashDistance = 31
+	}
+	if o.MinSharedTerms <= 0 {
+		o.MinSharedTerms = 2
+	}
+	if o.SLA == nil {
+		o.SLA = map[string]time.Duration{
+			"critical": 2 * time.Hour,
+			"high":     24 * time.Hour,
+			"medium":   72 * time.Hour,
+			"low":      7 * 24 * time.Hour,
+		}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Delivery states.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryDead      = "dead"
+)
+
+// Delivery is one outbox row: one event for one endpoint. Its ID is the
+// webhook-id, stable across retries and replays.
+type Delivery struct {
+	ID            string     `json:"id"`
+	Endpoint      string     `json:"endpoint"`
+	Event         string     `json:"event"`
+	LeadID        string     `json:"lead_id"`
+	Body          []byte     `json:"-"`
+	State         string     `json:"state"`
+	Attempts      int        `json:"attempts"`
+	CreatedAt     time.Time  `json:"created_at"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	LastStatus    int        `json:"last_status,omitempty"`
+	LastError     string     `json:"last_error,omitempty"`
+	DeliveredAt   *time.Time `json:"delivered_at,omitempty"`
+}
+
+// Attempt is one logged delivery attempt.
+type Attempt struct {
+	DeliveryID string        `json:"delivery_id"`
+	N          int           `json:"n"`
+	At         time.Time     `json:"at"`
+	Status     int           `json:"status"` // HTTP status; 0 for a network error
+	Latency    time.Duration `json:"latency_ns"`
+	Error      string        `json:"error,omitempty"`
+	Outcome    string        `json:"outcome"` // delivered, retry or dead
+}
+
+// ClaimRequest asks for due deliveries.
+type ClaimRequest struct {
+	Now   time.Time
+	Limit int
+	// Lease is how long claimed rows stay invisible to other claimers; a
+	// crash mid-delivery makes them due again when it runs out.
+	Lease time.Duration
+	// ID, when set, claims only that delivery.
+	ID string
+}
+
+// AttemptRecord is the result of one attempt, written by RecordAttempts.
+type AttemptRecord struct {
+	Attempt
+	// NextAttemptAt is when to retry (Outcome retry).
+	NextAttemptAt time.Time
+	// DisableEndpoint marks the endpoint disabled (HTTP 410) and kills its
+	// other pending deliveries.
+	DisableEndpoint string
+}
+
+// DeliveryFilter selects deliveries. Empty fields do not filter.
+type DeliveryFilter struct {
+	State    string
+	Endpoint string
+	LeadID   string
+	Limit    int // default 50
+	Offset   int
+}

@@ -1,0 +1,440 @@
+package crawler
+
+import (
+	"encoding/json"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// extractMeta holds what the page says about itself outside the main text:
+// <title>, headings, meta tags, JSON-LD and <time> elements.
+type extractMeta struct {
+	title    string
+	h1       []string
+	metas    map[string]string // lower-cased name/property/itemprop → first non-empty content
+	ldDates  []string          // JSON-LD datePublished / dateCreated
+	ldAuthor []string
+	ldTitle  string
+	times    []string // datetime attributes of <time> and itemprop=datePublished
+}
+
+// extractPublishedKeys are meta names and properties that carry the publish
+// time, best first.
+var extractPublishedKeys = []string{
+	"article:published_time", "og:article:published_time", "og:published_time",
+	"datepublished", "publishdate", "publish_date", "publish-date", "pubdate",
+	"pubtime", "publishtime", "publish_time", "og:release_date", "og:time",
+	"apub:time", "bytedance:published_time", "dc.date.issued", "dcterms.issued",
+	"dc.date.created", "dcterms.created", "dc.date", "sailthru.date",
+	"parsely-pub-date", "article.published", "weibo: article:create_at",
+	"firstpublishedtime", "ptime", "date", "maketime",
+}
+
+// extractAuthorKeys are meta names and properties that carry the author.
+var extractAuthorKeys = []string{
+	"article:author", "og:article:author", "author", "byline", "dc.creator",
+	"dcterms.creator", "sailthru.author", "parsely-author",
+}
+
+// extractMetaScan collects the page's self-description in one walk.
+func extractMetaScan(doc *html.Node) *extractMeta {
+	m := &extractMeta{metas: map[string]string{}}
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode {
+			switch n.DataAtom {
+			case atom.Title:
+				if m.title == "" {
+					m.title = extractNodeText(n)
+				}
+				return
+			case atom.H1:
+				if t := extractNodeText(n); t != "" && len(m.h1) < 5 {
+					m.h1 = append(m.h1, t)
+				}
+			case atom.Meta:
+				content := strings.TrimSpace(extractAttr(n, "content"))
+				if content == "" {
+					return
+				}
+				for _, k := range []string{"property", "name", "itemprop"} {
+					key := strings.ToLower(strings.TrimSpace(extractAttr(n, k)))
+					if key != "" {
+						if _, ok := m.metas[key]; !ok {
+							m.metas[key] = content
+						}
+					}
+				}
+				return
+			case atom.Time:
+				if d := extractAttr(n, "datetime"); d != "" && len(m.times) < 5 {
+					m.times = append(m.times, d)
+				}
+			case atom.Script:
+				if strings.Contains(strings.ToLower(extractAttr(n, "type")), "ld+json") && n.FirstChild != nil {
+					m.scanJSONLD(n.FirstChild.Data)
+				}
+				return
+			case atom.Style, atom.Noscript:
+				return
+			}
+			if strings.EqualFold(extractAttr(n, "itemprop"), "datePublished") {
+				if d := extractAttr(n, "datetime"); d != "" {
+					m.times = append(m.times, d)
+				} else if d := extractAttr(n, "content"); d != "" {
+					m.times = append(m.times, d)
+				} else if t := extractNodeText(n); t != "" {
+					m.times = append(m.times, t)
+				}
+			}
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(doc)
+	return m
+}
+
+// scanJSONLD collects dates, authors and the headline from a JSON-LD block;
+// a block that does not parse is ignored.
+func (m *extractMeta) scanJSONLD(src string) {
+	var v any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(src)), &v); err != nil {
+		return
+	}
+	var walk func(v any, depth int)
+	walk = func(v any, depth int) {
+		if depth > 8 {
+			return
+		}
+		switch x := v.(type) {
+		case []any:
+			for _, e := range x {
+				walk(e, depth+1)
+			}
+		case map[string]any:
+			for _, k := range []string{"datePublished", "dateCreated", "uploadDate"} {
+				if s, ok := x[k].(string); ok && s != "" {
+					m.ldDates = append(m.ldDates, s)
+				}
+			}
+			if s, ok := x["headline"].(string); ok && m.ldTitle == "" {
+				m.ldTitle = extractCollapseSpace(s)
+			}
+			switch a := x["author"].(type) {
+			case string:
+				m.ldAuthor = append(m.ldAuthor, a)
+			case map[string]any:
+				if s, ok := a["name"].(string); ok {
+					m.ldAuthor = append(m.ldAuthor, s)
+				}
+			case []any:
+				for _, e := range a {
+					if o, ok := e.(map[string]any); ok {
+						if s, ok := o["name"].(string); ok {
+							m.ldAuthor = append(m.ldAuthor, s)
+						}
+					} else if s, ok := e.(string); ok {
+						m.ldAuthor = append(m.ldAuthor, s)
+					}
+				}
+			}
+			for k, e := range x {
+				if k == "@graph" || k == "mainEntity" || k == "mainEntityOfPage" || k == "itemListElement" {
+					walk(e, depth+1)
+				}
+			}
+		}
+	}
+	walk(v, 0)
+}
+
+// extractTitleSepRe splits a <title> into the headline and the site name
+// that sites append ("标题_网易新闻", "Headline | Site", "Headline - Site").
+var extractTitleSepRe = regexp.MustCompile(`\s*(?:_|\||｜|\s-\s|\s–\s|\s—\s|--|::)\s*`)
+
+// extractTitle picks the headline: a heading or og:title that the <title>
+// starts with or contains, else the longest part of the <title> once the
+// site name is split off, else a heading.
+func extractTitle(m *extractMeta) string {
+	title := m.title
+	cands := append([]string{}, m.h1...)
+	if t := m.metas["og:title"]; t != "" {
+		cands = append(cands, extractCollapseSpace(t))
+	}
+	if m.ldTitle != "" {
+		cands = append(cands, m.ldTitle)
+	}
+	if title != "" {
+		for _, c := range cands {
+			if utf8.RuneCountInString(c) >= 4 && strings.HasPrefix(title, c) {
+				return c
+			}
+		}
+		for _, c := range cands {
+			if utf8.RuneCountInString(c) >= 6 && strings.Contains(title, c) {
+				return c
+			}
+		}
+		parts := extractTitleSepRe.Split(title, -1)
+		best := ""
+		for _, p := range parts {
+			if utf8.RuneCountInString(p) > utf8.RuneCountInString(best) {
+				best = p
+			}
+		}
+		if utf8.RuneCountInString(best) >= 4 || len(cands) == 0 {
+			return strings.TrimSpace(best)
+		}
+	}
+	for _, c := range cands {
+		if c != "" {
+			return c
+		}
+	}
+	return strings.TrimSpace(title)
+}
+
+// extractDateRe finds a calendar date, optionally followed by a time of
+// day and a zone: 2024-04-19 08:04, 2024/4/19, 2024年4月19日 08时04分,
+// 2019-09-07T13:43:45+08:00.
+var extractDateRe = regexp.MustCompile(`((?:19|20)\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?:\s*日)?(?:\s*(?:T|\s)?\s*(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}(?:\.\d+)?))?(?:\s*秒)?)?\s*(Z|[+-]\d\d:?\d\d)?`)
+
+// extractURLDateRe finds a date in a URL path: /2019-09-07/, /2019/09/07/,
+// /20190907/.
+var extractURLDateRe = regexp.MustCompile(`(?:^|[/_-])((?:19|20)\d\d)[-/_]?(0[1-9]|1[0-2])[-/_]?(0[1-9]|[12]\d|3[01])(?:[/_.-]|\d|$)`)
+
+// extractEnglishLayouts are date layouts of English pages tried as a whole.
+var extractEnglishLayouts = []string{
+	time.RFC1123Z, time.RFC1123, time.RFC850, time.ANSIC,
+	"January 2, 2006", "Jan 2, 2006", "2 January 2006", "2 Jan 2006",
+	"January 2, 2006 3:04 PM", "Jan. 2, 2006", "Monday, January 2, 2006",
+}
+
+// extractParseDate reads a date string in the formats pages use. A time
+// without a zone is read in zone.
+func extractParseDate(s string, zone *time.Location) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, false
+	}
+	if m := extractDateRe.FindStringSubmatch(s); m != nil {
+		return extractDateFromMatch(m, zone)
+	}
+	for _, l := range extractEnglishLayouts {
+		if t, err := time.ParseInLocation(l, s, zone); err == nil {
+			return t, true
+		}
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		// Unix seconds or milliseconds between 2000 and 2100.
+		if n > 1e12 {
+			n /= 1000
+		}
+		if n > 946684800 && n < 4102444800 {
+			return time.Unix(n, 0).In(zone), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// extractDateFromMatch builds a time from a match of extractDateRe.
+func extractDateFromMatch(m []string, zone *time.Location) (time.Time, bool) {
+	num := func(s string) int {
+		if i := strings.IndexByte(s, '.'); i >= 0 {
+			s = s[:i]
+		}
+		n, _ := strconv.Atoi(s)
+		return n
+	}
+	y, mo, d := num(m[1]), num(m[2]), num(m[3])
+	if mo < 1 || mo > 12 || d < 1 || d > 31 {
+		return time.Time{}, false
+	}
+	hh, mm, ss := 0, 0, 0
+	if m[4] != "" {
+		hh, mm, ss = num(m[4]), num(m[5]), num(m[6])
+		if hh > 23 || mm > 59 || ss > 60 {
+			hh, mm, ss = 0, 0, 0
+		}
+	}
+	loc := zone
+	if z := m[7]; z != "" {
+		if z == "Z" {
+			loc = time.UTC
+		} else {
+			z = strings.ReplaceAll(z, ":", "")
+			h, _ := strconv.Atoi(z[1:3])
+			mi, _ := strconv.Atoi(z[3:5])
+			off := h*3600 + mi*60
+			if z[0] == '-' {
+				off = -off
+			}
+			loc = time.FixedZone("", off)
+		}
+	}
+	t := time.Date(y, time.Month(mo), d, hh, mm, ss, 0, loc)
+	if t.Day() != d {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// extractPublished finds the publish time: meta tags, JSON-LD, <time>,
+// then a date in the lines around the headline, then the URL.
+func extractPublished(m *extractMeta, t *extractTree, title string, u *url.URL, zone *time.Location) time.Time {
+	for _, k := range extractPublishedKeys {
+		if v, ok := m.metas[k]; ok {
+			if d, ok := extractParseDate(v, zone); ok {
+				return d
+			}
+		}
+	}
+	for _, v := range m.ldDates {
+		if d, ok := extractParseDate(v, zone); ok {
+			return d
+		}
+	}
+	for _, v := range m.times {
+		if d, ok := extractParseDate(v, zone); ok {
+			return d
+		}
+	}
+	if d, ok := extractDateNearTitle(t, title, zone); ok {
+		return d
+	}
+	if u != nil {
+		if mm := extractURLDateRe.FindStringSubmatch(u.Path); mm != nil {
+			if d, ok := extractDateFromMatch([]string{"", mm[1], mm[2], mm[3], "", "", "", ""}, zone); ok {
+				return d
+			}
+		}
+	}
+	return time.Time{}
+}
+
+// extractTitleLine returns the index of the line that holds the headline,
+// or -1.
+func extractTitleLine(t *extractTree, title string) int {
+	if title == "" {
+		return -1
+	}
+	first := -1
+	for i, l := range t.lines {
+		if l.text == title {
+			if l.block != nil && l.block.n.DataAtom == atom.H1 {
+				return i
+			}
+			if first < 0 {
+				first = i
+			}
+		}
+	}
+	if first >= 0 {
+		return first
+	}
+	for i, l := range t.lines {
+		if l.link == 0 && strings.Contains(l.text, title) {
+			return i
+		}
+	}
+	return -1
+}
+
+// extractDateNearTitle looks for a date in the lines just after the
+// headline (where bylines sit), then just before it, then anywhere: a full
+// date with a time of day first.
+func extractDateNearTitle(t *extractTree, title string, zone *time.Location) (time.Time, bool) {
+	find := func(from, to int) (time.Time, bool) {
+		from, to = max(from, 0), min(to, len(t.lines))
+		for i := from; i < to; i++ {
+			for _, m := range extractDateRe.FindAllStringSubmatch(t.lines[i].text, 3) {
+				if d, ok := extractDateFromMatch(m, zone); ok {
+					return d, true
+				}
+			}
+		}
+		return time.Time{}, false
+	}
+	if i := extractTitleLine(t, title); i >= 0 {
+		if d, ok := find(i, i+12); ok {
+			return d, true
+		}
+		if d, ok := find(i-6, i); ok {
+			return d, true
+		}
+	}
+	// No headline found: the first date with a time of day on the page.
+	for _, l := range t.lines {
+		for _, m := range extractDateRe.FindAllStringSubmatch(l.text, 3) {
+			if m[4] == "" {
+				continue
+			}
+			if d, ok := extractDateFromMatch(m, zone); ok {
+				return d, true
+			}
+		}
+	}
+	return time.Time{}, false
+}
+
+// extractBylineRe finds an author in a byline: 作者：张三, 记者 李四,
+// 文/王五, 责任编辑：赵六, 来源：新华网.
+var extractBylineRe = regexp.MustCompile(`(作者|记者|文\s*/|撰文|编辑|责任编辑|责编|来源|稿源)\s*[：:／/]?\s*([\p{Han}A-Za-z·•．.]{2,16}(?:\s[A-Za-z]+)?)`)
+
+// extractAuthor finds the author: a byline near the headline, then meta
+// tags and JSON-LD, then a byline anywhere in the page.
+func extractAuthor(m *extractMeta, t *extractTree, title string) string {
+	byline := func(from, to int) string {
+		from, to = max(from, 0), min(to, len(t.lines))
+		bestRank, best := 99, ""
+		for i := from; i < to; i++ {
+			for _, mm := range extractBylineRe.FindAllStringSubmatch(t.lines[i].text, 4) {
+				r := extractBylineRank(mm[1])
+				if r < bestRank {
+					bestRank, best = r, mm[2]
+				}
+			}
+		}
+		return best
+	}
+	if i := extractTitleLine(t, title); i >= 0 {
+		if a := byline(i, i+8); a != "" {
+			return a
+		}
+	}
+	for _, k := range extractAuthorKeys {
+		if v := extractCollapseSpace(m.metas[k]); v != "" && !strings.HasPrefix(v, "http") {
+			return extractTruncate(v, 64)
+		}
+	}
+	for _, a := range m.ldAuthor {
+		if a = extractCollapseSpace(a); a != "" {
+			return extractTruncate(a, 64)
+		}
+	}
+	return byline(0, len(t.lines))
+}
+
+// extractBylineRank orders byline labels: the writer before the editor
+// before the source.
+func extractBylineRank(label string) int {
+	switch {
+	case strings.HasPrefix(label, "作者"), strings.HasPrefix(label, "文"), label == "撰文":
+		return 0
+	case label == "记者":
+		return 1
+	case strings.Contains(label, "编"):
+		return 3
+	default:
+		return 2
+	}
+}

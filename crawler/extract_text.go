@@ -1,0 +1,352 @@
+package crawler
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// extractNode is an element of the page with the text statistics the main
+// text extractor scores. Skipped elements (scripts, navigation, hidden
+// elements) have no extractNode and contribute nothing.
+type extractNode struct {
+	n      *html.Node
+	parent *extractNode
+	kids   []*extractNode
+	block  bool // a block-level element: it ends the line before and after it
+
+	// Totals over the subtree, in non-space runes.
+	text, link, punct int
+	// Loose text: text that is not inside a block-level descendant, i.e.
+	// the prose of this element as a paragraph.
+	loose, looseLink, loosePunct int
+
+	hint  int     // +1 for a class/id that suggests content, -1 for boilerplate
+	score float64 // propagated paragraph scores
+}
+
+// extractLine is one line of the page's visible text in document order: the
+// text between two block boundaries.
+type extractLine struct {
+	text        string
+	runes, link int
+	block       *extractNode // the block element the text belongs to
+}
+
+// extractTree is the scored skeleton of a page.
+type extractTree struct {
+	root  *extractNode
+	nodes []*extractNode // pre-order
+	lines []extractLine
+}
+
+// extractSkipTags are never part of the main text.
+var extractSkipTags = map[atom.Atom]bool{
+	atom.Head: true, atom.Script: true, atom.Style: true, atom.Noscript: true,
+	atom.Template: true, atom.Iframe: true, atom.Svg: true, atom.Math: true,
+	atom.Canvas: true, atom.Object: true, atom.Embed: true, atom.Select: true,
+	atom.Option: true, atom.Button: true, atom.Input: true, atom.Textarea: true,
+	atom.Nav: true, atom.Footer: true, atom.Aside: true, atom.Header: true,
+	atom.Audio: true, atom.Video: true, atom.Map: true, atom.Dialog: true,
+}
+
+// extractBlockTags end a line of text before and after them.
+var extractBlockTags = map[atom.Atom]bool{
+	atom.Address: true, atom.Article: true, atom.Blockquote: true, atom.Body: true,
+	atom.Center: true, atom.Dd: true, atom.Details: true, atom.Div: true, atom.Dl: true,
+	atom.Dt: true, atom.Fieldset: true, atom.Figcaption: true, atom.Figure: true,
+	atom.Form: true, atom.H1: true, atom.H2: true, atom.H3: true, atom.H4: true,
+	atom.H5: true, atom.H6: true, atom.Hr: true, atom.Html: true, atom.Li: true,
+	atom.Main: true, atom.Ol: true, atom.P: true, atom.Pre: true, atom.Section: true,
+	atom.Summary: true, atom.Table: true, atom.Tbody: true, atom.Td: true,
+	atom.Tfoot: true, atom.Th: true, atom.Thead: true, atom.Tr: true, atom.Ul: true,
+	atom.Caption: true,
+}
+
+// extractContainerTags may hold a whole article.
+var extractContainerTags = map[atom.Atom]bool{
+	atom.Article: true, atom.Body: true, atom.Div: true, atom.Main: true,
+	atom.Section: true, atom.Td: true, atom.Blockquote: true, atom.Center: true,
+	atom.Font: true, atom.Span: true, atom.Dd: true, atom.Form: true,
+}
+
+// Class and id words that suggest article content or boilerplate. Matched
+// against the lower-cased class and id attributes.
+var (
+	extractPositiveRe = regexp.MustCompile(`article|content|post|body|main|detail|entry|story|text|news|cont\b|artic|zw|neirong|正文`)
+	extractNegativeRe = regexp.MustCompile(`comment|footer|foot\b|copyright|\bnav|menu|sidebar|\bside|share|social|related|recommend|\bhot|rank|breadcrumb|crumb|advert|\bads?\b|\bad[-_]|banner|login|popup|modal|toolbar|subscribe|pinglun|reply|tuijian|xiangguan|\bmore\b|\bpage\b|pager|pagination`)
+	extractHiddenRe   = regexp.MustCompile(`(?i)display\s*:\s*none|visibility\s*:\s*hidden`)
+)
+
+// extractPunct counts sentence punctuation, Chinese and Western, in s.
+func extractPunct(s string) int {
+	n := 0
+	for _, r := range s {
+		switch r {
+		case '，', '。', '！', '？', '；', '：', '、', '“', '”', '（', '）', '《', '》', '…',
+			',', '.', '!', '?', ';', ':', '"':
+			n++
+		}
+	}
+	return n
+}
+
+// extractBuilder walks a parsed page once, building the extractTree.
+type extractBuilder struct {
+	t        *extractTree
+	cur      strings.Builder
+	curLink  int
+	curBlock *extractNode
+}
+
+// extractBuildTree builds the scored skeleton of doc.
+func extractBuildTree(doc *html.Node) *extractTree {
+	t := &extractTree{root: &extractNode{n: doc, block: true}}
+	b := &extractBuilder{t: t, curBlock: t.root}
+	t.nodes = append(t.nodes, t.root)
+	for c := doc.FirstChild; c != nil; c = c.NextSibling {
+		b.visit(c, t.root, false)
+	}
+	b.flush()
+	extractScore(t)
+	return t
+}
+
+func (b *extractBuilder) flush() {
+	if b.cur.Len() == 0 {
+		return
+	}
+	s := extractCollapseSpace(b.cur.String())
+	b.cur.Reset()
+	if s != "" {
+		r := extractRuneLen(s)
+		l := b.curLink
+		if l > r {
+			l = r
+		}
+		b.t.lines = append(b.t.lines, extractLine{text: s, runes: r, link: l, block: b.curBlock})
+	}
+	b.curLink = 0
+}
+
+func (b *extractBuilder) visit(n *html.Node, parent *extractNode, inLink bool) {
+	switch n.Type {
+	case html.TextNode:
+		r := extractRuneLen(n.Data)
+		if r == 0 {
+			b.cur.WriteByte(' ')
+			return
+		}
+		parent.text += r
+		parent.loose += r
+		if inLink {
+			parent.link += r
+			parent.looseLink += r
+			b.curLink += r
+		} else {
+			p := extractPunct(n.Data)
+			parent.punct += p
+			parent.loosePunct += p
+		}
+		b.cur.WriteString(n.Data)
+		return
+	case html.ElementNode:
+	default:
+		return
+	}
+	if n.DataAtom == atom.Br {
+		b.flush()
+		return
+	}
+	if extractSkipTags[n.DataAtom] || extractHidden(n) {
+		if extractBlockTags[n.DataAtom] || n.DataAtom == atom.Header || n.DataAtom == atom.Footer || n.DataAtom == atom.Nav || n.DataAtom == atom.Aside {
+			b.flush()
+		}
+		return
+	}
+	en := &extractNode{n: n, parent: parent, block: extractBlockTags[n.DataAtom]}
+	if ci := strings.ToLower(extractAttr(n, "class") + " " + extractAttr(n, "id")); len(ci) > 1 {
+		if extractNegativeRe.MatchString(ci) {
+			en.hint--
+		}
+		if extractPositiveRe.MatchString(ci) {
+			en.hint++
+		}
+	}
+	b.t.nodes = append(b.t.nodes, en)
+	parent.kids = append(parent.kids, en)
+	outer := b.curBlock
+	if en.block {
+		b.flush()
+		b.curBlock = en
+	}
+	link := inLink || n.DataAtom == atom.A
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		b.visit(c, en, link)
+	}
+	if en.block {
+		b.flush()
+		b.curBlock = outer
+	}
+	parent.text += en.text
+	parent.link += en.link
+	parent.punct += en.punct
+	if !en.block {
+		parent.loose += en.loose
+		parent.looseLink += en.looseLink
+		parent.loosePunct += en.loosePunct
+	}
+}
+
+// extractHidden reports whether n is hidden by an attribute or inline style.
+func extractHidden(n *html.Node) bool {
+	for _, a := range n.Attr {
+		switch a.Key {
+		case "hidden":
+			return true
+		case "style":
+			if extractHiddenRe.MatchString(a.Val) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// extractScore gives every element the scores of the paragraphs it holds:
+// a block of loose prose scores 1 plus its punctuation plus up to 3 for its
+// length, credited in full to itself and its parent, half to its
+// grandparent and less further up.
+func extractScore(t *extractTree) {
+	for _, en := range t.nodes {
+		if !en.block {
+			continue
+		}
+		prose := en.loose - en.looseLink
+		if prose < 8 || en.looseLink*2 > en.loose {
+			continue
+		}
+		s := 1 + float64(en.loosePunct) + min(float64(prose)/50, 3)
+		level := 0
+		for a := en; a != nil && level < 5; a = a.parent {
+			switch level {
+			case 0, 1:
+				a.score += s
+			case 2:
+				a.score += s / 2
+			default:
+				a.score += s / float64(3*level)
+			}
+			level++
+		}
+	}
+}
+
+// extractFinal is the score of en as the article container: its paragraph
+// score discounted by link density and adjusted by its class hint.
+func extractFinal(en *extractNode) float64 {
+	if en.text == 0 {
+		return 0
+	}
+	ld := float64(en.link) / float64(en.text)
+	f := en.score * (1 - ld)
+	switch {
+	case en.hint > 0:
+		f *= 1.25
+	case en.hint < 0:
+		f *= 0.5
+	}
+	return f
+}
+
+// extractMainText returns the main text of the page: the lines of the best
+// container and of its siblings that score nearly as well, without
+// link-heavy lines and boilerplate blocks.
+func extractMainText(t *extractTree) string {
+	var best *extractNode
+	bestScore := 0.0
+	for _, en := range t.nodes {
+		if en.n.Type == html.ElementNode && !extractContainerTags[en.n.DataAtom] {
+			continue
+		}
+		if f := extractFinal(en); f >= bestScore && f > 0 {
+			best, bestScore = en, f
+		}
+	}
+	if best == nil {
+		return extractFallbackText(t)
+	}
+	chosen := map[*extractNode]bool{best: true}
+	if p := best.parent; p != nil {
+		for _, k := range p.kids {
+			if k == best || k.text == 0 {
+				continue
+			}
+			f := extractFinal(k)
+			ld := float64(k.link) / float64(k.text)
+			if f >= 0.25*bestScore && f > 3 ||
+				k.n.DataAtom == atom.P && k.loose-k.looseLink >= 60 && ld < 0.25 && k.punct > 0 {
+				chosen[k] = true
+			}
+		}
+	}
+	var b strings.Builder
+	for _, l := range t.lines {
+		top := extractChosenAncestor(l.block, chosen)
+		if top == nil {
+			continue
+		}
+		if l.link*2 > l.runes {
+			continue
+		}
+		if extractInBoilerplate(l.block, top) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(l.text)
+	}
+	return b.String()
+}
+
+// extractChosenAncestor returns the chosen container that holds en, or nil.
+func extractChosenAncestor(en *extractNode, chosen map[*extractNode]bool) *extractNode {
+	for a := en; a != nil; a = a.parent {
+		if chosen[a] {
+			return a
+		}
+	}
+	return nil
+}
+
+// extractInBoilerplate reports whether en sits, below top, inside an element
+// whose class or id marks boilerplate (comments, share bars, related
+// links) and which holds less than half of top's text.
+func extractInBoilerplate(en, top *extractNode) bool {
+	for a := en; a != nil && a != top; a = a.parent {
+		if a.hint < 0 && a.text*2 < top.text {
+			return true
+		}
+	}
+	return false
+}
+
+// extractFallbackText returns all lines that are not link-heavy, for pages
+// where no container scored (very short pages, plain text).
+func extractFallbackText(t *extractTree) string {
+	var b strings.Builder
+	for _, l := range t.lines {
+		if l.link*2 > l.runes {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(l.text)
+	}
+	return strings.TrimFunc(b.String(), unicode.IsSpace)
+}

@@ -1,0 +1,173 @@
+package crawler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"time"
+)
+
+// Options configure a Crawler. Zero values take the defaults noted.
+type Options struct {
+	// Store keeps crawl state and run history; required.
+	Store *Store
+	// UserAgent is sent unless a source names its own; default
+	// DefaultUserAgent(ContactURL).
+	UserAgent  string
+	ContactURL string
+	// Timeout bounds one attempt of one request, body included (default 30s).
+	Timeout time.Duration
+	// MaxBodyBytes is the largest body read off the wire (default 10 MiB).
+	MaxBodyBytes int64
+	// MaxDecompressedBytes is the largest body after gzip decompression
+	// (default 4 × MaxBodyBytes): a small gzip bomb is cut here.
+	MaxDecompressedBytes int64
+	// MaxRedirects is the number of redirects followed per request
+	// (0: default 5; negative: none).
+	MaxRedirects int
+	// Retries is the number of repeated attempts after a network error, a
+	// 5xx or a 429 (0: none).
+	Retries int
+	// BackoffBase and BackoffMax shape the exponential backoff between
+	// attempts (defaults 500ms and 30s); each wait is jittered.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	// MaxRetryAfter is the longest Retry-After honoured; a longer one gives
+	// the URL up for this run (default 2m).
+	MaxRetryAfter time.Duration
+	// Logger receives per-URL failures at debug level and run summaries.
+	Logger *slog.Logger
+
+	// Now, Sleep and Jitter are the clock, the pause between attempts and
+	// the random source in [0,1) for backoff; tests replace them.
+	Now    func() time.Time
+	Sleep  func(ctx context.Context, d time.Duration) error
+	Jitter func() float64
+
+	// lookup resolves host names for the dialer (nil: the system resolver).
+	lookup func(ctx context.Context, host string) ([]net.IPAddr, error)
+	// guardExempt lets tests stand a loopback address in for a public one.
+	guardExempt func(netip.AddrPort) bool
+}
+
+// Crawler runs sources. One Crawler serves any number of sources and runs;
+// it is safe for concurrent use.
+type Crawler struct {
+	opts  Options
+	store *Store
+	log   *slog.Logger
+}
+
+// New returns a Crawler with opts' defaults filled in.
+func New(opts Options) (*Crawler, error) {
+	if opts.Store == nil {
+		return nil, errors.New("crawler: options without a store")
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = DefaultUserAgent(opts.ContactURL)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 10 << 20
+	}
+	if opts.MaxDecompressedBytes <= 0 {
+		opts.MaxDecompressedBytes = 4 * opts.MaxBodyBytes
+	}
+	if opts.MaxRedirects == 0 {
+		opts.MaxRedirects = 5
+	}
+	if opts.MaxRedirects < 0 {
+		opts.MaxRedirects = 0
+	}
+	if opts.Retries < 0 {
+		opts.Retries = 0
+	}
+	if opts.BackoffBase <= 0 {
+		opts.BackoffBase = 500 * time.Millisecond
+	}
+	if opts.BackoffMax <= 0 {
+		opts.BackoffMax = 30 * time.Second
+	}
+	if opts.MaxRetryAfter <= 0 {
+		opts.MaxRetryAfter = 2 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleepCtx
+	}
+	if opts.Jitter == nil {
+		opts.Jitter = defaultJitter
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Crawler{opts: opts, store: opts.Store, log: opts.Logger}, nil
+}
+
+// Store returns the crawl state store (run history for the UI).
+func (c *Crawler) Store() *Store { return c.store }
+
+// Run crawls src once: it fetches the seeds, follows item links, feed
+// entries or sitemap URLs, and hands every new or changed page to emit.
+// progress, when not nil, is updated as the run goes. The run is recorded in
+// crawl_runs whatever its outcome. Run returns an error when the source is
+// invalid, the state store fails or ctx ends; failures of single URLs are
+// counted in the returned Run, not returned.
+func (c *Crawler) Run(ctx context.Context, src Source, emit EmitFunc, progress *Progress) (Run, error) {
+	src, err := src.withDefaults()
+	if err != nil {
+		return Run{}, err
+	}
+	if emit == nil {
+		return Run{}, fmt.Errorf("crawler: source %s: no emit function", src.Name)
+	}
+	if progress == nil {
+		progress = &Progress{}
+	}
+	started := c.opts.Now()
+	id, err := c.store.startRun(ctx, src.Name, started)
+	if err != nil {
+		return Run{}, err
+	}
+	r, err := c.newRun(ctx, src, emit, progress)
+	var runErr error
+	if err != nil {
+		runErr = err
+	} else {
+		runErr = r.crawl()
+		progress.retries.Store(r.tr.retried.Load())
+		r.tr.base.CloseIdleConnections()
+	}
+	run := Run{ID: id, Source: src.Name, Started: started, Ended: c.opts.Now(), Stats: progress.Snapshot()}
+	if runErr != nil {
+		run.Error = runErr.Error()
+	}
+	// Record the end even when ctx was cancelled (shutdown).
+	if err := c.store.finishRun(context.WithoutCancel(ctx), run); err != nil && runErr == nil {
+		runErr = err
+	}
+	c.log.Info("crawl run finished", "source", src.Name, "fetched", run.Fetched, "new", run.New,
+		"changed", run.Changed, "unchanged", run.Unchanged, "skipped", run.Skipped, "failed", run.Failed,
+		"duration", run.Ended.Sub(run.Started).Round(time.Millisecond).String())
+	return run, runErr
+}
+
+// proxyURL parses a source's proxy setting.
+func proxyURL(s string) (*url.URL, error) {
+	if s == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("crawler: proxy %q is not a URL such as http://host:3128", s)
+	}
+	return u, nil
+}

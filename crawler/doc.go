@@ -1,0 +1,16 @@
+// Package crawler fetches public posts politely and incrementally.
+//
+// A Source names a site (HTML list and detail pages), a feed (RSS or Atom) or
+// a sitemap. Crawler.Run walks one source once on top of gocolly/colly:
+// robots.txt is obeyed, each host gets its own delay and parallelism, every
+// dial is checked against private and metadata addresses (SSRF guard), bodies
+// are bounded before and after decompression, and transient failures are
+// retried with exponential backoff that honours Retry-After. Fetch state
+// (ETag, Last-Modified, content hash) lives in SQLite so that a second run
+// sends conditional requests and hands on only new or changed pages. The
+// Scheduler runs sources on cron specs, refuses overlapping runs and keeps
+// the run history for the UI.
+//
+// The package hands each page to an emit function given by the caller and
+// imports no other stage of riskmine.
+package crawler

@@ -1,0 +1,278 @@
+package crawler
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Store keeps crawl state and run history in SQLite, in tables prefixed
+// crawl_. Only the rows a run touches are read, one URL at a time, so memory
+// does not grow with the number of URLs known.
+type Store struct {
+	db *sql.DB
+}
+
+// schema is applied in order; crawl_schema records how far a database got.
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS crawl_pages (
+		url           TEXT PRIMARY KEY,
+		source        TEXT NOT NULL,
+		etag          TEXT NOT NULL DEFAULT '',
+		last_modified TEXT NOT NULL DEFAULT '',
+		content_hash  TEXT NOT NULL DEFAULT '',
+		first_seen    INTEGER NOT NULL,
+		last_seen     INTEGER NOT NULL,
+		last_fetched  INTEGER NOT NULL DEFAULT 0,
+		last_status   INTEGER NOT NULL DEFAULT 0
+	);
+	CREATE TABLE IF NOT EXISTS crawl_runs (
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		source     TEXT NOT NULL,
+		started_at INTEGER NOT NULL,
+		ended_at   INTEGER NOT NULL DEFAULT 0,
+		fetched    INTEGER NOT NULL DEFAULT 0,
+		new        INTEGER NOT NULL DEFAULT 0,
+		changed    INTEGER NOT NULL DEFAULT 0,
+		unchanged  INTEGER NOT NULL DEFAULT 0,
+		skipped    INTEGER NOT NULL DEFAULT 0,
+		failed     INTEGER NOT NULL DEFAULT 0,
+		retries    INTEGER NOT NULL DEFAULT 0,
+		errors     TEXT NOT NULL DEFAULT '{}',
+		error      TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX IF NOT EXISTS crawl_runs_source ON crawl_runs(source, started_at DESC);`,
+}
+
+// OpenStore opens (creating when needed) the crawl tables in the SQLite
+// database at path, normally <data_dir>/riskmine.db.
+func OpenStore(path string) (*Store, error) {
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("crawler: open state %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	s := &Store{db: db}
+	if err := s.migrate(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("crawler: migrate state %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS crawl_schema (version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var v int
+	err := s.db.QueryRowContext(ctx, `SELECT version FROM crawl_schema`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := s.db.ExecContext(ctx, `INSERT INTO crawl_schema(version) VALUES (0)`); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	for ; v < len(schema); v++ {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, schema[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("step %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE crawl_schema SET version = ?`, v+1); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// pageState is what is known about one canonical URL.
+type pageState struct {
+	Found        bool
+	ETag         string
+	LastModified string
+	ContentHash  string
+	FirstSeen    time.Time
+	LastSeen     time.Time
+	LastFetched  time.Time
+	LastStatus   int
+}
+
+func (s *Store) page(ctx context.Context, canon string) (pageState, error) {
+	var st pageState
+	var first, last, fetched int64
+	err := s.db.QueryRowContext(ctx, `SELECT etag, last_modified, content_hash, first_seen, last_seen, last_fetched, last_status
+		FROM crawl_pages WHERE url = ?`, canon).Scan(&st.ETag, &st.LastModified, &st.ContentHash, &first, &last, &fetched, &st.LastStatus)
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, nil
+	}
+	if err != nil {
+		return st, fmt.Errorf("crawler: read state of %s: %w", canon, err)
+	}
+	st.Found = true
+	st.FirstSeen, st.LastSeen = fromMillis(first), fromMillis(last)
+	st.LastFetched = fromMillis(fetched)
+	return st, nil
+}
+
+// saveFetched records a page handed on (or confirmed unchanged) at now.
+func (s *Store) saveFetched(ctx context.Context, canon, source string, st pageState, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO crawl_pages(url, source, etag, last_modified, content_hash, first_seen, last_seen, last_fetched, last_status)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(url) DO UPDATE SET source = excluded.source, etag = excluded.etag, last_modified = excluded.last_modified,
+			content_hash = excluded.content_hash, last_seen = excluded.last_seen, last_fetched = excluded.last_fetched,
+			last_status = excluded.last_status`,
+		canon, source, st.ETag, st.LastModified, st.ContentHash, millis(now), millis(now), millis(now), st.LastStatus)
+	if err != nil {
+		return fmt.Errorf("crawler: save state of %s: %w", canon, err)
+	}
+	return nil
+}
+
+// saveStatus records the status of a failed fetch of a known URL without
+// touching last_fetched, so the next run tries again.
+func (s *Store) saveStatus(ctx context.Context, canon string, status int) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE crawl_pages SET last_status = ? WHERE url = ?`, status, canon)
+	if err != nil {
+		return fmt.Errorf("crawler: save status of %s: %w", canon, err)
+	}
+	return nil
+}
+
+// Run is one run of one source, as kept in crawl_runs.
+type Run struct {
+	ID      int64     `json:"id"`
+	Source  string    `json:"source"`
+	Started time.Time `json:"started"`
+	// Ended is zero while the run is going on (or when it never finished).
+	Ended time.Time `json:"ended"`
+	Stats
+	// Error is the error that stopped the run, if any.
+	Error string `json:"error,omitempty"`
+}
+
+// Stats counts what a run did.
+type Stats struct {
+	// Fetched counts HTTP responses received (list pages, feeds, sitemaps, detail pages).
+	Fetched int64 `json:"fetched"`
+	// New and Changed count pages handed to emit.
+	New     int64 `json:"new"`
+	Changed int64 `json:"changed"`
+	// Unchanged counts 304s and pages whose content hash had not changed.
+	Unchanged int64 `json:"unchanged"`
+	// Skipped counts detail pages left alone: within their revisit interval
+	// or not modified since the sitemap's lastmod.
+	Skipped int64 `json:"skipped"`
+	// Failed counts URLs that could not be fetched, extracted or emitted.
+	Failed int64 `json:"failed"`
+	// Retries counts repeated attempts after network errors, 5xx and 429.
+	Retries int64 `json:"retries"`
+	// Errors counts failures by kind (network, timeout, http_4xx, http_5xx,
+	// rate_limited, robots, blocked, too_large, redirect, parse, extract,
+	// empty, emit, state, domain, depth).
+	Errors map[string]int64 `json:"errors"`
+}
+
+func (s *Store) startRun(ctx context.Context, source string, at time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `INSERT INTO crawl_runs(source, started_at) VALUES (?, ?)`, source, millis(at))
+	if err != nil {
+		return 0, fmt.Errorf("crawler: record run start of %s: %w", source, err)
+	}
+	return res.LastInsertId()
+}
+
+func (s *Store) finishRun(ctx context.Context, r Run) error {
+	errs, _ := json.Marshal(r.Errors)
+	if r.Errors == nil {
+		errs = []byte("{}")
+	}
+	_, err := s.db.ExecContext(ctx, `UPDATE crawl_runs SET ended_at = ?, fetched = ?, new = ?, changed = ?, unchanged = ?,
+		skipped = ?, failed = ?, retries = ?, errors = ?, error = ? WHERE id = ?`,
+		millis(r.Ended), r.Fetched, r.New, r.Changed, r.Unchanged, r.Skipped, r.Failed, r.Retries, string(errs), r.Error, r.ID)
+	if err != nil {
+		return fmt.Errorf("crawler: record run end of %s: %w", r.Source, err)
+	}
+	return nil
+}
+
+// Runs returns the latest runs, newest first; source "" means all sources.
+// limit <= 0 means 50.
+func (s *Store) Runs(ctx context.Context, source string, limit int) ([]Run, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	q := `SELECT id, source, started_at, ended_at, fetched, new, changed, unchanged, skipped, failed, retries, errors, error FROM crawl_runs`
+	args := []any{}
+	if source != "" {
+		q += ` WHERE source = ?`
+		args = append(args, source)
+	}
+	q += ` ORDER BY started_at DESC, id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("crawler: list runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		var r Run
+		var started, ended int64
+		var errs string
+		if err := rows.Scan(&r.ID, &r.Source, &started, &ended, &r.Fetched, &r.New, &r.Changed, &r.Unchanged,
+			&r.Skipped, &r.Failed, &r.Retries, &errs, &r.Error); err != nil {
+			return nil, fmt.Errorf("crawler: list runs: %w", err)
+		}
+		r.Started = fromMillis(started)
+		r.Ended = fromMillis(ended)
+		if err := json.Unmarshal([]byte(errs), &r.Errors); err != nil {
+			return nil, fmt.Errorf("crawler: run %d: errors column: %w", r.ID, err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("crawler: list runs: %w", err)
+	}
+	return out, nil
+}
+
+// LastRun returns the latest run of source; ok is false when it never ran.
+func (s *Store) LastRun(ctx context.Context, source string) (r Run, ok bool, err error) {
+	runs, err := s.Runs(ctx, source, 1)
+	if err != nil || len(runs) == 0 {
+		return Run{}, false, err
+	}
+	return runs[0], true, nil
+}
+
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}

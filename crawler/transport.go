@@ -1,0 +1,324 @@
+package crawler
+
+import (
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// ErrTooLarge is returned (wrapped) when a body exceeds MaxBodyBytes on the
+// wire or MaxDecompressedBytes after decompression.
+var ErrTooLarge = errors.New("crawler: body exceeds the size limit")
+
+// ErrTooManyRedirects is returned (wrapped) when a request is redirected
+// more than MaxRedirects times, which also ends redirect loops.
+var ErrTooManyRedirects = errors.New("crawler: too many redirects")
+
+// origContentType carries the server's Content-Type past colly, which would
+// otherwise transcode a body whose header names a charset before our
+// extractor sees the raw bytes (and mangle a page that declares gb2312 but
+// is UTF-8).
+const origContentType = "X-Riskmine-Content-Type"
+
+// fetchLimits are the transport settings of one run.
+type fetchLimits struct {
+	timeout       time.Duration
+	maxBody       int64
+	maxDecoded    int64
+	retries       int
+	backoffBase   time.Duration
+	backoffMax    time.Duration
+	maxRetryAfter time.Duration
+}
+
+// retryTransport wraps an http.Transport with a per-attempt timeout that also
+// covers the body, size limits checked while reading, bounded gzip
+// decompression, and retries with exponential backoff and jitter on network
+// errors, 5xx and 429 (honouring Retry-After).
+type retryTransport struct {
+	base   *http.Transport
+	lim    fetchLimits
+	sleep  func(ctx context.Context, d time.Duration) error
+	now    func() time.Time
+	jitter func() float64 // in [0,1)
+	// retried counts the retries made, for run statistics.
+	retried atomic.Int64
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	idempotent := req.Method == http.MethodGet || req.Method == http.MethodHead
+	for attempt := 0; ; attempt++ {
+		resp, err := t.once(req)
+		canRetry := idempotent && attempt < t.lim.retries && req.Context().Err() == nil
+		if err != nil {
+			if !canRetry || !retryableError(err) {
+				return nil, err
+			}
+			if err := t.sleep(req.Context(), t.backoff(attempt)); err != nil {
+				return nil, err
+			}
+			t.retried.Add(1)
+			continue
+		}
+		if !canRetry || !(resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented) {
+			return resp, nil
+		}
+		wait := t.backoff(attempt)
+		if ra, ok := retryAfter(resp.Header.Get("Retry-After"), t.now()); ok {
+			if ra > t.lim.maxRetryAfter {
+				// The server asks for a longer pause than a run should
+				// hold a worker: give up on this URL for now.
+				return resp, nil
+			}
+			wait = ra
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		if err := t.sleep(req.Context(), wait); err != nil {
+			return nil, err
+		}
+		t.retried.Add(1)
+	}
+}
+
+// once makes one attempt with its own deadline, which stays armed until the
+// body is closed so a server that trickles bytes is cut off.
+func (t *retryTransport) once(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(req.Context(), t.lim.timeout)
+	r := req.Clone(ctx)
+	if r.Header.Get("Accept-Encoding") == "" && r.Method != http.MethodHead {
+		r.Header.Set("Accept-Encoding", "gzip")
+	}
+	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) && req.Context().Err() == nil {
+			return nil, fmt.Errorf("crawler: %s: timeout after %s: %w", req.URL.Redacted(), t.lim.timeout, err)
+		}
+		return nil, err
+	}
+	if resp.ContentLength > t.lim.maxBody {
+		resp.Body.Close()
+		cancel()
+		return nil, fmt.Errorf("%w: %s declares %d bytes, limit %d", ErrTooLarge, req.URL.Redacted(), resp.ContentLength, t.lim.maxBody)
+	}
+	var body io.Reader = &limitReader{r: resp.Body, n: t.lim.maxBody, what: "body"}
+	var gz *gzip.Reader
+	if isGzip(resp, req.URL) {
+		gz, err = gzip.NewReader(body)
+		if err != nil {
+			resp.Body.Close()
+			cancel()
+			return nil, fmt.Errorf("crawler: %s: gzip: %w", req.URL.Redacted(), err)
+		}
+		body = &limitReader{r: gz, n: t.lim.maxDecoded, what: "decompressed body"}
+		resp.Header.Del("Content-Encoding")
+		resp.Header.Del("Content-Length")
+		resp.ContentLength = -1
+		resp.Uncompressed = true
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		resp.Header.Set(origContentType, ct)
+		if mt, _, err := mime.ParseMediaType(ct); err == nil {
+			resp.Header.Set("Content-Type", mt)
+		} else {
+			resp.Header.Del("Content-Type")
+		}
+	}
+	resp.Body = &deadlineBody{r: body, c: resp.Body, cancel: cancel, timeout: t.lim.timeout, ctx: ctx, url: req.URL}
+	return resp, nil
+}
+
+// isGzip reports whether the body is gzip-compressed: by Content-Encoding, or
+// a .gz file (sitemaps) served as such.
+func isGzip(resp *http.Response, u *url.URL) bool {
+	ce := strings.ToLower(resp.Header.Get("Content-Encoding"))
+	if ce == "gzip" || ce == "x-gzip" {
+		return true
+	}
+	if ce != "" && ce != "identity" {
+		return false
+	}
+	ct := strings.ToLower(resp.Header.Get("Content-Type"))
+	return strings.Contains(ct, "application/gzip") || strings.Contains(ct, "application/x-gzip") ||
+		strings.HasSuffix(strings.ToLower(u.Path), ".gz")
+}
+
+// backoff is base·2^attempt, capped, with "full jitter" in [d/2, d).
+func (t *retryTransport) backoff(attempt int) time.Duration {
+	d := t.lim.backoffBase << min(attempt, 20)
+	if d > t.lim.backoffMax || d <= 0 {
+		d = t.lim.backoffMax
+	}
+	return d/2 + time.Duration(t.jitter()*float64(d/2))
+}
+
+// retryAfter parses a Retry-After header: delta seconds or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 {
+			return 0, false
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		d := at.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+// retryableError reports whether a failed attempt may succeed when repeated:
+// network and timeout errors, but not the SSRF guard, size limits or a
+// cancelled run.
+func retryableError(err error) bool {
+	switch {
+	case errors.Is(err, ErrBlockedAddress), errors.Is(err, ErrTooLarge), errors.Is(err, context.Canceled):
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, context.DeadlineExceeded)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-tm.C:
+		return nil
+	}
+}
+
+// limitReader fails with ErrTooLarge once more than n bytes are read, rather
+// than truncating silently.
+type limitReader struct {
+	r    io.Reader
+	n    int64
+	what string
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		var one [1]byte
+		n, err := l.r.Read(one[:])
+		if n > 0 {
+			return 0, fmt.Errorf("%w: %s", ErrTooLarge, l.what)
+		}
+		return 0, err
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// deadlineBody releases the attempt's context when the body is closed and
+// names the timeout when a slow body is cut.
+type deadlineBody struct {
+	r       io.Reader
+	c       io.Closer
+	cancel  context.CancelFunc
+	ctx     context.Context
+	timeout time.Duration
+	url     *url.URL
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF && errors.Is(b.ctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("crawler: %s: body not read within %s: %w", b.url.Redacted(), b.timeout, context.DeadlineExceeded)
+	}
+	return n, err
+}
+
+func (b *deadlineBody) Close() error {
+	err := b.c.Close()
+	b.cancel()
+	return err
+}
+
+// newBaseTransport builds the dialling transport: every connection goes
+// through the SSRF guard after DNS resolution.
+func newBaseTransport(guard *addrGuard, lookup func(ctx context.Context, host string) ([]net.IPAddr, error), proxy *url.URL, timeout time.Duration, conns int) *http.Transport {
+	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: guard.control}
+	dial := d.DialContext
+	if lookup != nil {
+		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			host, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return nil, err
+			}
+			if net.ParseIP(host) != nil {
+				return d.DialContext(ctx, network, addr)
+			}
+			ips, err := lookup(ctx, host)
+			if err != nil {
+				return nil, err
+			}
+			var first error
+			for _, ip := range ips {
+				c, err := d.DialContext(ctx, network, net.JoinHostPort(ip.IP.String(), port))
+				if err == nil {
+					return c, nil
+				}
+				if first == nil {
+					first = err
+				}
+			}
+			if first == nil {
+				first = fmt.Errorf("crawler: no address for %s", host)
+			}
+			return nil, first
+		}
+	}
+	tr := &http.Transport{
+		DialContext:           dial,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   max(conns, 2),
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   timeout,
+		ResponseHeaderTimeout: timeout,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true, // decompressed by retryTransport, with a limit
+	}
+	if proxy != nil {
+		tr.Proxy = http.ProxyURL(proxy)
+	}
+	return tr
+}
+
+// defaultJitter is the jitter source outside tests.
+func defaultJitter() float64 { return rand.Float64() }

@@ -1,0 +1,187 @@
+package index
+
+import (
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/mapping"
+)
+
+// Field names in the Bleve index. The bigram fields are extra field mappings
+// of the same document property, so the text is sent once.
+const (
+	fieldDocID        = "doc_id"
+	fieldURL          = "url"
+	fieldCanonical    = "canonical_url"
+	fieldSource       = "source"
+	fieldSite         = "site"
+	fieldTitle        = "title"
+	fieldTitleBigrams = "title_bg"
+	fieldBody         = "body"
+	fieldBodyBigrams  = "body_bg"
+	fieldPublished    = "published_at"
+	fieldFetched      = "fetched_at"
+	fieldAt           = "at" // published_at, or fetched_at when unknown: sorting, filters, retention
+	fieldDay          = "day"
+	fieldCategories   = "categories"
+	fieldLevel        = "level"
+	fieldLevelRank    = "level_rank"
+	fieldScore        = "score"
+	fieldLocCodes     = "location_codes"
+	fieldLocNames     = "location_names"
+	fieldLeadID       = "lead_id"
+)
+
+// Levels are the risk levels, lowest first; a level's rank is its index.
+var Levels = []string{"none", "low", "medium", "high", "critical"}
+
+// LevelRank returns the rank of level in Levels and whether it is known.
+func LevelRank(level string) (int, bool) {
+	for i, l := range Levels {
+		if l == level {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// newMapping builds the index mapping; basic selects the fallback analyzers.
+func newMapping(basic bool) *mapping.IndexMappingImpl {
+	words, grams := analyzerWords, analyzerBigrams
+	if basic {
+		words, grams = analyzerBasicWords, analyzerBasicBigrams
+	}
+	kw := func(store bool) *mapping.FieldMapping {
+		f := bleve.NewKeywordFieldMapping()
+		f.Store = store
+		f.IncludeInAll = false
+		f.DocValues = true
+		return f
+	}
+	text := func(name, analyzer string, store bool) *mapping.FieldMapping {
+		f := bleve.NewTextFieldMapping()
+		f.Name = name
+		f.Analyzer = analyzer
+		f.Store = store
+		f.IncludeTermVectors = true // phrases and highlight offsets
+		f.IncludeInAll = false
+		f.DocValues = false
+		return f
+	}
+	num := func(store bool) *mapping.FieldMapping {
+		f := bleve.NewNumericFieldMapping()
+		f.Store = store
+		f.IncludeInAll = false
+		return f
+	}
+	date := func(store bool) *mapping.FieldMapping {
+		f := bleve.NewDateTimeFieldMapping()
+		f.Store = store
+		f.IncludeInAll = false
+		return f
+	}
+
+	doc := bleve.NewDocumentStaticMapping()
+	doc.AddFieldMappingsAt(fieldDocID, kw(true))
+	doc.AddFieldMappingsAt(fieldURL, kw(true))
+	doc.AddFieldMappingsAt(fieldCanonical, kw(true))
+	doc.AddFieldMappingsAt(fieldSource, kw(true))
+	doc.AddFieldMappingsAt(fieldSite, kw(true))
+	doc.AddFieldMappingsAt(fieldTitle, text(fieldTitle, words, true), text(fieldTitleBigrams, grams, false))
+	doc.AddFieldMappingsAt(fieldBody, text(fieldBody, words, true), text(fieldBodyBigrams, grams, false))
+	doc.AddFieldMappingsAt(fieldPublished, date(true))
+	doc.AddFieldMappingsAt(fieldFetched, date(true))
+	doc.AddFieldMappingsAt(fieldAt, date(false))
+	doc.AddFieldMappingsAt(fieldDay, kw(false))
+	doc.AddFieldMappingsAt(fieldCategories, kw(true))
+	doc.AddFieldMappingsAt(fieldLevel, kw(true))
+	doc.AddFieldMappingsAt(fieldLevelRank, num(false))
+	doc.AddFieldMappingsAt(fieldScore, num(true))
+	doc.AddFieldMappingsAt(fieldLocCodes, kw(false))
+	doc.AddFieldMappingsAt(fieldLocNames, kw(true))
+	doc.AddFieldMappingsAt(fieldLeadID, kw(true))
+
+	m := bleve.NewIndexMapping()
+	m.DefaultMapping = doc
+	m.DefaultAnalyzer = words
+	m.DefaultField = fieldBody
+	m.IndexDynamic = false
+	m.StoreDynamic = false
+	m.DocValuesDynamic = false
+	return m
+}
+
+// toBleve maps a Doc to the property map Bleve indexes. Zero values are left
+// out so that, for example, an unknown publication time is not "year 1".
+func toBleve(d *Doc) map[string]any {
+	m := map[string]any{
+		fieldDocID: d.ID,
+		fieldTitle: d.Title,
+		fieldBody:  d.Body,
+	}
+	put := func(k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	put(fieldURL, d.URL)
+	put(fieldCanonical, d.CanonicalURL)
+	put(fieldSource, d.Source)
+	put(fieldSite, d.Site)
+	put(fieldLevel, d.Level)
+	put(fieldLeadID, d.LeadID)
+	if rank, ok := LevelRank(d.Level); ok {
+		m[fieldLevelRank] = float64(rank)
+	}
+	m[fieldScore] = d.Score
+	at := d.PublishedAt
+	if !d.PublishedAt.IsZero() {
+		m[fieldPublished] = d.PublishedAt.UTC()
+	}
+	if !d.FetchedAt.IsZero() {
+		m[fieldFetched] = d.FetchedAt.UTC()
+		if at.IsZero() {
+			at = d.FetchedAt
+		}
+	}
+	if !at.IsZero() {
+		m[fieldAt] = at.UTC()
+		m[fieldDay] = at.UTC().Format(time.DateOnly)
+	}
+	if len(d.Categories) > 0 {
+		m[fieldCategories] = d.Categories
+	}
+	if codes := withParents(d.LocationCodes); len(codes) > 0 {
+		m[fieldLocCodes] = codes
+	}
+	if len(d.LocationNames) > 0 {
+		m[fieldLocNames] = d.LocationNames
+	}
+	return m
+}
+
+// withParents returns the codes and all their parent division codes
+// (2023 statistical codes: 2 digits province, 4 city, 6 county, 9
+// township, 12 village), without duplicates: 350105 gives 35, 3501, 350105.
+func withParents(codes []string) []string {
+	if len(codes) == 0 {
+		return nil
+	}
+	seen := make(map[string]bool, len(codes)*3)
+	out := make([]string, 0, len(codes)*3)
+	add := func(c string) {
+		if c != "" && !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	for _, c := range codes {
+		for _, n := range []int{2, 4, 6, 9} {
+			if len(c) > n {
+				add(c[:n])
+			}
+		}
+		add(c)
+	}
+	return out
+}

@@ -1,0 +1,569 @@
+package index
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/search"
+	"github.com/blevesearch/bleve/v2/search/query"
+)
+
+// ErrBadQuery is wrapped by the errors Search returns for a query it cannot
+// run: a syntax error, an unknown level or sort, an impossible page.
+var ErrBadQuery = errors.New("bad query")
+
+// MaxSize is the largest page Search returns.
+const MaxSize = 1000
+
+// Sort orders of Query.Sort.
+const (
+	SortRelevance = "relevance"
+	SortTime      = "time"
+	SortScore     = "score"
+)
+
+// Query is a search: Text in Bleve query-string syntax, narrowed by the
+// structured filters, which are all optional.
+type Query struct {
+	// Text is a query string: 火灾, "基站起火", +燃气 -演练, title:爆炸,
+	// categories:fire, score:>=6, published_at:>"2024-05-01". Empty matches
+	// every document.
+	Text string
+	// Categories keeps documents with any of these category codes.
+	Categories []string
+	// MinLevel keeps documents at this level or above (one of Levels).
+	MinLevel string
+	// Sources and Sites keep documents from any of these.
+	Sources, Sites []string
+	// Since and Until bound the publication time (fetch time when unknown):
+	// Since inclusive, Until exclusive. Zero values leave the side open.
+	Since, Until time.Time
+	// Locations keeps documents mentioning a division with one of these
+	// codes or inside it (a city code finds its districts).
+	Locations []string
+	// Sort is SortRelevance (default), SortTime (newest first) or SortScore.
+	Sort string
+	// From and Size select the page (Size 0 means 10, at most MaxSize).
+	From, Size int
+	// NoFacets skips the facet counts.
+	NoFacets bool
+	// FacetSize is the number of terms per facet (default 10); the day
+	// histogram always keeps up to 1,000 days.
+	FacetSize int
+}
+
+// Result is one page of hits with the total count and facets. Its JSON form
+// is the search API's answer (riskmine search --json and the web API).
+type Result struct {
+	Total  uint64        `json:"total"`
+	Hits   []Hit         `json:"hits"`
+	Facets *Facets       `json:"facets,omitempty"`
+	Took   time.Duration `json:"-"`
+	// TookMS is Took in milliseconds, for JSON.
+	TookMS float64 `json:"took_ms"`
+}
+
+// Hit is one matching document.
+type Hit struct {
+	ID    string `json:"id"`
+	URL   string `json:"url"`
+	Title string `json:"title"`
+	// Score is the relevance score of the match.
+	Score      float64  `json:"score"`
+	Categories []string `json:"categories"`
+	Level      string   `json:"level"`
+	// Fragments holds, per field ("title", "body"), HTML fragments with the
+	// matched words in <mark>; everything else is HTML-escaped. A body
+	// without matches gives its opening as the one fragment.
+	Fragments   map[string][]string `json:"fragments"`
+	PublishedAt time.Time           `json:"published_at,omitzero"`
+	Source      string              `json:"source,omitempty"`
+	Site        string              `json:"site,omitempty"`
+	// RiskScore is the document's risk score (Doc.Score).
+	RiskScore     float64  `json:"risk_score"`
+	LocationNames []string `json:"location_names,omitempty"`
+	LeadID        string   `json:"lead_id,omitempty"`
+	// Key is the document key (Doc.Key).
+	Key string `json:"key"`
+}
+
+// Facets are counts over all matching documents, largest first, except
+// Days, which is in date order.
+type Facets struct {
+	Categories []FacetCount `json:"categories"`
+	Levels     []FacetCount `json:"levels"`
+	Sources    []FacetCount `json:"sources"`
+	Locations  []FacetCount `json:"locations"`
+	// Days counts documents per UTC day (YYYY-MM-DD) of publication.
+	Days []FacetCount `json:"days"`
+}
+
+// FacetCount is one facet value and its document count.
+type FacetCount struct {
+	Term  string `json:"term"`
+	Count int    `json:"count"`
+}
+
+// Search runs q. Errors caused by the query itself wrap ErrBadQuery.
+func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
+	start := time.Now()
+	// The query-string parser of Bleve has panicked on odd input in the
+	// past; a query must never take the process down.
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("index: search %q: %w: %v", q.Text, ErrBadQuery, r)
+		}
+	}()
+	req, err := buildRequest(q, ix.basic)
+	if err != nil {
+		return nil, fmt.Errorf("index: search %q: %w", q.Text, err)
+	}
+	sr, err := ix.bi.SearchInContext(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("index: search: %w", ctx.Err())
+		}
+		return nil, fmt.Errorf("index: search %q: %w: %v", q.Text, ErrBadQuery, err)
+	}
+	res = &Result{Total: sr.Total, Hits: make([]Hit, 0, len(sr.Hits))}
+	for _, dm := range sr.Hits {
+		res.Hits = append(res.Hits, toHit(dm))
+	}
+	if !q.NoFacets {
+		res.Facets = toFacets(sr.Facets)
+	}
+	res.Took = time.Since(start)
+	res.TookMS = math.Round(float64(res.Took.Microseconds())/10) / 100
+	return res, nil
+}
+
+func badQuery(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadQuery, fmt.Sprintf(format, args...))
+}
+
+// buildRequest turns q into a Bleve search request.
+func buildRequest(q Query, basic bool) (*bleve.SearchRequest, error) {
+	rw := rewriter{bigramAnalyzer: analyzerBigrams, normalize: func(s string) string {
+		if f := installed(); f != nil {
+			return f.normalize(s)
+		}
+		return basicNormalize(s)
+	}}
+	if basic {
+		rw = rewriter{bigramAnalyzer: analyzerBasicBigrams, normalize: basicNormalize}
+	}
+	if q.From < 0 {
+		return nil, badQuery("from must not be negative, got %d", q.From)
+	}
+	if q.Size < 0 || q.Size > MaxSize {
+		return nil, badQuery("size must be between 1 and %d, got %d", MaxSize, q.Size)
+	}
+	size := q.Size
+	if size == 0 {
+		size = 10
+	}
+	if q.From > 100000 {
+		return nil, badQuery("from must be at most 100000, got %d", q.From)
+	}
+
+	var main query.Query
+	if strings.TrimSpace(q.Text) == "" {
+		main = query.NewMatchAllQuery()
+	} else {
+		if !utf8.ValidString(q.Text) {
+			return nil, badQuery("query is not valid UTF-8")
+		}
+		parsed, err := query.NewQueryStringQuery(q.Text).Parse()
+		if err != nil {
+			return nil, badQuery("%s", firstLine(err.Error()))
+		}
+		main, err = rw.rewrite(parsed)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := main.(query.ValidatableQuery); ok {
+			if err := v.Validate(); err != nil {
+				return nil, badQuery("%s", firstLine(err.Error()))
+			}
+		}
+	}
+
+	filters := []query.Query{main}
+	if len(q.Categories) > 0 {
+		filters = append(filters, anyTerm(fieldCategories, q.Categories))
+	}
+	if len(q.Sources) > 0 {
+		filters = append(filters, anyTerm(fieldSource, q.Sources))
+	}
+	if len(q.Sites) > 0 {
+		filters = append(filters, anyTerm(fieldSite, q.Sites))
+	}
+	if len(q.Locations) > 0 {
+		filters = append(filters, anyTerm(fieldLocCodes, q.Locations))
+	}
+	if q.MinLevel != "" {
+		rank, ok := LevelRank(q.MinLevel)
+		if !ok {
+			return nil, badQuery("level %q is not one of %s", q.MinLevel, strings.Join(Levels, ", "))
+		}
+		minRank, incl := float64(rank), true
+		nr := query.NewNumericRangeInclusiveQuery(&minRank, nil, &incl, nil)
+		nr.SetField(fieldLevelRank)
+		filters = append(filters, nr)
+	}
+	if !q.Since.IsZero() || !q.Until.IsZero() {
+		if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
+			return nil, badQuery("since (%s) must be before until (%s)", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
+		}
+		incl, excl := true, false
+		dr := query.NewDateRangeInclusiveQuery(q.Since.UTC(), q.Until.UTC(), &incl, &excl)
+		dr.SetField(fieldAt)
+		filters = append(filters, dr)
+	}
+	var top query.Query = main
+	if len(filters) > 1 {
+		top = query.NewConjunctionQuery(filters)
+	}
+
+	req := bleve.NewSearchRequestOptions(top, size, q.From, false)
+	req.IncludeLocations = true
+	req.Fields = []string{fieldDocID, fieldURL, fieldTitle, fieldBody, fieldSource, fieldSite,
+		fieldCategories, fieldLevel, fieldScore, fieldPublished, fieldLocNames, fieldLeadID}
+	switch q.Sort {
+	case "", SortRelevance:
+		req.SortBy([]string{"-_score", "-" + fieldAt, "_id"})
+	case SortTime:
+		req.SortBy([]string{"-" + fieldAt, "-_score", "_id"})
+	case SortScore:
+		req.SortBy([]string{"-" + fieldScore, "-" + fieldAt, "_id"})
+	default:
+		return nil, badQuery("sort must be %s, %s or %s, got %q", SortRelevance, SortTime, SortScore, q.Sort)
+	}
+	if !q.NoFacets {
+		n := q.FacetSize
+		if n <= 0 {
+			n = 10
+		}
+		req.AddFacet("categories", bleve.NewFacetRequest(fieldCategories, n))
+		req.AddFacet("levels", bleve.NewFacetRequest(fieldLevel, len(Levels)))
+		req.AddFacet("sources", bleve.NewFacetRequest(fieldSource, n))
+		req.AddFacet("locations", bleve.NewFacetRequest(fieldLocCodes, n))
+		req.AddFacet("days", bleve.NewFacetRequest(fieldDay, 1000))
+	}
+	return req, nil
+}
+
+// anyTerm matches documents whose keyword field holds one of the values.
+func anyTerm(field string, values []string) query.Query {
+	qs := make([]query.Query, 0, len(values))
+	for _, v := range values {
+		t := query.NewTermQuery(v)
+		t.SetField(field)
+		qs = append(qs, t)
+	}
+	if len(qs) == 1 {
+		return qs[0]
+	}
+	return query.NewDisjunctionQuery(qs)
+}
+
+// fieldAliases lets analysts write the singular names the filters use.
+var fieldAliases = map[string]string{
+	"category":  fieldCategories,
+	"location":  fieldLocCodes,
+	"locations": fieldLocCodes,
+	"date":      fieldAt,
+	"time":      fieldAt,
+	"text":      fieldBody,
+}
+
+// Boosts: a match in the title counts more; an exact substring (bigram
+// phrase) counts more than the same words scattered.
+const (
+	boostTitle  = 2.0
+	boostPhrase = 1.5
+)
+
+// rewriter knows the analyzers of the index a query runs on.
+type rewriter struct {
+	bigramAnalyzer string
+	normalize      func(string) string
+}
+
+// rewrite maps a parsed query-string query onto the index fields. Words
+// without a field search title and body; text-field terms become "all words
+// (search-mode segments) OR the exact substring (bigram phrase)", and
+// quoted phrases are answered from the bigram fields, which match any
+// substring of the text whatever the word boundaries.
+func (rw rewriter) rewrite(q query.Query) (query.Query, error) {
+	switch q := q.(type) {
+	case *query.BooleanQuery:
+		var err error
+		for _, sub := range []*query.Query{&q.Must, &q.Should, &q.MustNot, &q.Filter} {
+			if *sub != nil {
+				if *sub, err = rw.rewrite(*sub); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return q, nil
+	case *query.ConjunctionQuery:
+		for i, c := range q.Conjuncts {
+			r, err := rw.rewrite(c)
+			if err != nil {
+				return nil, err
+			}
+			q.Conjuncts[i] = r
+		}
+		return q, nil
+	case *query.DisjunctionQuery:
+		for i, c := range q.Disjuncts {
+			r, err := rw.rewrite(c)
+			if err != nil {
+				return nil, err
+			}
+			q.Disjuncts[i] = r
+		}
+		return q, nil
+	case *query.MatchQuery:
+		fields, text := textFields(q.FieldVal)
+		if !text {
+			q.FieldVal = fields[0]
+			return q, nil
+		}
+		return rw.textMatch(q.Match, fields, boostOf(q.BoostVal), q.Fuzziness), nil
+	case *query.MatchPhraseQuery:
+		fields, text := textFields(q.FieldVal)
+		if !text {
+			q.FieldVal = fields[0]
+			return q, nil
+		}
+		return rw.textPhrase(q.MatchPhrase, fields, boostOf(q.BoostVal)), nil
+	case *query.WildcardQuery:
+		return perField(q.FieldVal, func(f string) query.Query {
+			w := query.NewWildcardQuery(q.Wildcard)
+			w.SetField(f)
+			return w
+		}), nil
+	case *query.RegexpQuery:
+		return perField(q.FieldVal, func(f string) query.Query {
+			r := query.NewRegexpQuery(q.Regexp)
+			r.SetField(f)
+			return r
+		}), nil
+	case *query.NumericRangeQuery:
+		if q.FieldVal == "" {
+			// A bare number also yields a numeric range on no field; it
+			// can match nothing, the word alternative does the work.
+			return query.NewMatchNoneQuery(), nil
+		}
+		q.FieldVal = alias(q.FieldVal)
+		return q, nil
+	case *query.DateRangeQuery:
+		if q.FieldVal == "" {
+			return nil, badQuery("a date range needs a field, e.g. published_at:>\"2024-05-01\"")
+		}
+		q.FieldVal = alias(q.FieldVal)
+		return q, nil
+	}
+	return q, nil
+}
+
+func alias(f string) string {
+	if a, ok := fieldAliases[f]; ok {
+		return a
+	}
+	return f
+}
+
+// textFields returns the word fields searched for a query-string field name
+// and whether they are analysed text; other fields are returned as is.
+func textFields(f string) ([]string, bool) {
+	switch alias(f) {
+	case "":
+		return []string{fieldTitle, fieldBody}, true
+	case fieldTitle:
+		return []string{fieldTitle}, true
+	case fieldBody:
+		return []string{fieldBody}, true
+	}
+	return []string{alias(f)}, false
+}
+
+func bigramField(f string) string {
+	if f == fieldTitle {
+		return fieldTitleBigrams
+	}
+	return fieldBodyBigrams
+}
+
+func fieldBoost(f string) float64 {
+	if f == fieldTitle {
+		return boostTitle
+	}
+	return 1
+}
+
+func boostOf(b *query.Boost) float64 {
+	if b == nil {
+		return 1
+	}
+	return b.Value()
+}
+
+// textMatch: every word of text in a field, or text as a substring.
+func (rw rewriter) textMatch(text string, fields []string, boost float64, fuzziness int) query.Query {
+	var qs []query.Query
+	for _, f := range fields {
+		m := query.NewMatchQuery(text)
+		m.SetField(f)
+		m.SetOperator(query.MatchQueryOperatorAnd)
+		m.Fuzziness = fuzziness
+		m.SetBoost(boost * fieldBoost(f))
+		qs = append(qs, m)
+		qs = append(qs, rw.substring(text, f, boost*fieldBoost(f)*boostPhrase))
+	}
+	return query.NewDisjunctionQuery(qs)
+}
+
+// textPhrase: text as a substring of a field.
+func (rw rewriter) textPhrase(text string, fields []string, boost float64) query.Query {
+	var qs []query.Query
+	for _, f := range fields {
+		qs = append(qs, rw.substring(text, f, boost*fieldBoost(f)))
+	}
+	if len(qs) == 1 {
+		return qs[0]
+	}
+	return query.NewDisjunctionQuery(qs)
+}
+
+// substring matches text anywhere in field f through its bigram field. A
+// single CJK character is indexed only inside bigrams, so it becomes a
+// prefix query on the bigrams plus the word match.
+func (rw rewriter) substring(text string, f string, boost float64) query.Query {
+	bg := bigramField(f)
+	t := strings.TrimSpace(text)
+	if r, n := utf8.DecodeRuneInString(t); n == len(t) && n > 0 && isCJK(r) {
+		p := query.NewPrefixQuery(rw.normalize(t))
+		p.SetField(bg)
+		p.SetBoost(boost)
+		return p
+	}
+	p := query.NewMatchPhraseQuery(text)
+	p.SetField(bg)
+	// The bigram fields are extra mappings of the title and body
+	// properties; Bleve cannot find their analyzer from the field name.
+	p.Analyzer = rw.bigramAnalyzer
+	p.SetBoost(boost)
+	return p
+}
+
+// perField applies mk to the text fields named by f (both when empty).
+func perField(f string, mk func(string) query.Query) query.Query {
+	fields, text := textFields(f)
+	if !text || len(fields) == 1 {
+		return mk(fields[0])
+	}
+	qs := make([]query.Query, 0, len(fields))
+	for _, f := range fields {
+		qs = append(qs, mk(f))
+	}
+	return query.NewDisjunctionQuery(qs)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// toHit builds a Hit from a document match with stored fields and term locations.
+func toHit(dm *search.DocumentMatch) Hit {
+	h := Hit{
+		Key:   dm.ID,
+		Score: dm.Score,
+	}
+	str := func(k string) string {
+		s, _ := dm.Fields[k].(string)
+		return s
+	}
+	h.ID = str(fieldDocID)
+	if h.ID == "" {
+		h.ID = dm.ID
+	}
+	h.URL = str(fieldURL)
+	h.Title = str(fieldTitle)
+	h.Source = str(fieldSource)
+	h.Site = str(fieldSite)
+	h.Level = str(fieldLevel)
+	h.LeadID = str(fieldLeadID)
+	h.Categories = strs(dm.Fields[fieldCategories])
+	h.LocationNames = strs(dm.Fields[fieldLocNames])
+	if v, ok := dm.Fields[fieldScore].(float64); ok {
+		h.RiskScore = v
+	}
+	if s := str(fieldPublished); s != "" {
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			h.PublishedAt = t
+		}
+	}
+	h.Fragments = map[string][]string{}
+	if frag := highlightTitle(h.Title, spansOf(dm, fieldTitle, fieldTitleBigrams)); frag != "" {
+		h.Fragments[fieldTitle] = []string{frag}
+	}
+	if frags := highlightBody(str(fieldBody), spansOf(dm, fieldBody, fieldBodyBigrams)); len(frags) > 0 {
+		h.Fragments[fieldBody] = frags
+	}
+	if h.Categories == nil {
+		h.Categories = []string{}
+	}
+	return h
+}
+
+// strs reads a stored keyword field, which Bleve returns as a string for one
+// value and a slice for several.
+func strs(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func toFacets(fr search.FacetResults) *Facets {
+	terms := func(name string) []FacetCount {
+		out := []FacetCount{}
+		if f, ok := fr[name]; ok && f != nil {
+			for _, t := range f.Terms.Terms() {
+				out = append(out, FacetCount{Term: t.Term, Count: t.Count})
+			}
+		}
+		return out
+	}
+	f := &Facets{
+		Categories: terms("categories"),
+		Levels:     terms("levels"),
+		Sources:    terms("sources"),
+		Locations:  terms("locations"),
+		Days:       terms("days"),
+	}
+	slices.SortFunc(f.Days, func(a, b FacetCount) int { return strings.Compare(a.Term, b.Term) })
+	return f
+}

@@ -1,0 +1,468 @@
+package alerts
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DispatcherOptions tune webhook delivery. Zero fields take the defaults.
+type DispatcherOptions struct {
+	// Workers is how many requests run at once (default 4).
+	Workers int
+	// PollInterval is how often the outbox is polled when no in-process
+	// signal arrives (default 1s).
+	PollInterval time.Duration
+	// LeaseMargin is added to the longest endpoint timeout to make the
+	// visibility timeout of claimed rows (default 30s): a delivery whose
+	// process died mid-request is retried after it.
+	LeaseMargin time.Duration
+	// RetrySpan is the time the exponential backoff spreads an endpoint's
+	// MaxAttempts over (default 24h).
+	RetrySpan time.Duration
+	// Client sends the requests (default: keep-alive transport, no redirects).
+	Client *http.Client
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Rand returns a number in [0,1) for jitter (default math/rand/v2).
+	Rand func() float64
+	// Logger (default discards).
+	Logger *slog.Logger
+}
+
+// Dispatcher delivers the outbox: claim due rows, sign, POST, classify the
+// answer as delivered, retry or dead, record the attempt.
+type Dispatcher struct {
+	store Store
+	eps   map[string]endpointKey
+	opts  DispatcherOptions
+	lease time.Duration
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	disabled map[string]string
+}
+
+type endpointKey struct {
+	Endpoint
+	key []byte
+}
+
+// NewDispatcher returns a dispatcher for the store's outbox. Every
+// endpoint's secret must parse.
+func NewDispatcher(store Store, endpoints []Endpoint, opts DispatcherOptions) (*Dispatcher, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = 4
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.LeaseMargin <= 0 {
+		opts.LeaseMargin = 30 * time.Second
+	}
+	if opts.RetrySpan <= 0 {
+		opts.RetrySpan = 24 * time.Hour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Float64
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Client == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = opts.Workers * 2
+		opts.Client = &http.Client{
+			Transport: tr,
+			// A redirect is an answer, not something to follow with a
+			// re-sent signed body.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	d := &Dispatcher{store: store, eps: map[string]endpointKey{}, opts: opts, log: opts.Logger.With("component", "webhooks")}
+	var longest time.Duration
+	for _, e := range endpoints {
+		key, err := ParseSecret(e.Secret)
+		if err != nil {
+			return nil, fmt.Errorf("alerts: webhook %s: %w", e.Name, err)
+		}
+		if e.Format == "" {
+			e.Format = "standard"
+		}
+		d.eps[e.Name] = endpointKey{e, key}
+		longest = max(longest, e.timeout())
+	}
+	d.lease = longest + opts.LeaseMargin
+	return d, nil
+}
+
+func (d *Dispatcher) refreshDisabled(ctx context.Context) error {
+	m, err := d.store.DisabledEndpoints(ctx)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.disabled = m
+	d.mu.Unlock()
+	return nil
+}
+
+func (d *Dispatcher) isDisabled(name string) (string, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	r, ok := d.disabled[name]
+	return r, ok
+}
+
+// Run delivers until ctx ends, then waits for requests in flight (at most
+// one timeout) and records them.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if err := d.refreshDisabled(ctx); err != nil {
+		return fmt.Errorf("alerts: dispatcher: %w", err)
+	}
+	maxInflight := d.opts.Workers * 4
+	jobs := make(chan Delivery, maxInflight)
+	results := make(chan AttemptRecord, maxInflight)
+	freed := make(chan struct{}, 1)
+	var inflight atomic.Int64
+	bg := context.WithoutCancel(ctx)
+
+	var workers sync.WaitGroup
+	for range d.opts.Workers {
+		workers.Go(func() {
+			for del := range jobs {
+				results <- d.attempt(bg, del)
+			}
+		})
+	}
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		for r := range results {
+			batch := []AttemptRecord{r}
+		drain:
+			for len(batch) < 256 {
+				select {
+				case r2, ok := <-results:
+					if !ok {
+						break drain
+					}
+					batch = append(batch, r2)
+				default:
+					break drain
+				}
+			}
+			if err := d.store.RecordAttempts(bg, batch); err != nil {
+				// The leases run out and the rows are tried again.
+				d.log.Error("record delivery attempts", "count", len(batch), "error", err)
+			}
+			inflight.Add(-int64(len(batch)))
+			select {
+			case freed <- struct{}{}:
+			default:
+			}
+		}
+	}()
+
+	tick := time.NewTicker(d.opts.PollInterval)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		limit := maxInflight - int(inflight.Load())
+		claimed := 0
+		if limit > 0 {
+			ds, err := d.store.ClaimDeliveries(ctx, ClaimRequest{Now: d.opts.Now(), Limit: limit, Lease: d.lease})
+			if err != nil && ctx.Err() == nil {
+				d.log.Error("claim deliveries", "error", err)
+			}
+			claimed = len(ds)
+			inflight.Add(int64(claimed))
+			for _, del := range ds {
+				jobs <- del
+			}
+		}
+		switch {
+		case limit == 0:
+			// Every slot is busy: wait for results to be recorded.
+			select {
+			case <-ctx.Done():
+			case <-freed:
+			}
+		case claimed == limit:
+			// There may be more due right now.
+		default:
+			// All that is due is claimed: wait for new rows or the poll.
+			select {
+			case <-ctx.Done():
+			case <-d.store.OutboxSignal():
+			case <-tick.C:
+				if err := d.refreshDisabled(ctx); err != nil && ctx.Err() == nil {
+					d.log.Error("load disabled endpoints", "error", err)
+				}
+			}
+		}
+	}
+	close(jobs)
+	workers.Wait()
+	close(results)
+	<-recorded
+	return nil
+}
+
+// ProcessDue delivers every delivery due now, once each, and returns how
+// many attempts it made. Retries scheduled for later are left for later.
+// Tests and the CLI use it; a server runs Run.
+func (d *Dispatcher) ProcessDue(ctx context.Context) (int, error) {
+	if err := d.refreshDisabled(ctx); err != nil {
+		return 0, fmt.Errorf("alerts: dispatcher: %w", err)
+	}
+	total := 0
+	for {
+		ds, err := d.store.ClaimDeliveries(ctx, ClaimRequest{Now: d.opts.Now(), Limit: d.opts.Workers * 4, Lease: d.lease})
+		if err != nil {
+			return total, err
+		}
+		if len(ds) == 0 {
+			return total, nil
+		}
+		recs := d.attemptAll(ctx, ds)
+		if err := d.store.RecordAttempts(ctx, recs); err != nil {
+			return total, err
+		}
+		total += len(recs)
+	}
+}
+
+func (d *Dispatcher) attemptAll(ctx context.Context, ds []Delivery) []AttemptRecord {
+	recs := make([]AttemptRecord, len(ds))
+	sem := make(chan struct{}, d.opts.Workers)
+	var wg sync.WaitGroup
+	for i, del := range ds {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			recs[i] = d.attempt(ctx, del)
+		})
+	}
+	wg.Wait()
+	return recs
+}
+
+// DeliverNow attempts one pending delivery immediately (if no one else
+// holds it) and returns the logged attempt.
+func (d *Dispatcher) DeliverNow(ctx context.Context, id string) (*AttemptRecord, error) {
+	if err := d.refreshDisabled(ctx); err != nil {
+		return nil, fmt.Errorf("alerts: dispatcher: %w", err)
+	}
+	ds, err := d.store.ClaimDeliveries(ctx, ClaimRequest{Now: d.opts.Now(), Limit: 1, Lease: d.lease, ID: id})
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) == 0 {
+		return nil, fmt.Errorf("alerts: delivery %s is not pending and due, or another dispatcher holds it: %w", id, ErrInvalid)
+	}
+	rec := d.attempt(ctx, ds[0])
+	if err := d.store.RecordAttempts(ctx, []AttemptRecord{rec}); err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// Replay re-queues a dead or delivered delivery under its original id and
+// wakes the dispatcher.
+func (d *Dispatcher) Replay(ctx context.Context, deliveryID string) error {
+	return d.store.Replay(ctx, deliveryID)
+}
+
+// Outcomes of an attempt.
+const (
+	outcomeDelivered = "delivered"
+	outcomeRetry     = "retry"
+	outcomeDead      = "dead"
+)
+
+// attempt sends one delivery and classifies the answer.
+func (d *Dispatcher) attempt(ctx context.Context, del Delivery) AttemptRecord {
+	now := d.opts.Now()
+	rec := AttemptRecord{Attempt: Attempt{DeliveryID: del.ID, N: del.Attempts + 1, At: now}}
+	ep, ok := d.eps[del.Endpoint]
+	if !ok {
+		rec.Outcome, rec.Error = outcomeDead, "endpoint "+del.Endpoint+" is not configured"
+		return rec
+	}
+	if reason, off := d.isDisabled(del.Endpoint); off {
+		rec.Outcome, rec.Error = outcomeDead, "endpoint disabled: "+reason
+		return rec
+	}
+	start := time.Now()
+	status, header, err := d.send(ctx, ep, del.ID, del.Body, now)
+	rec.Latency = time.Since(start)
+	rec.Status = status
+	retryable := false
+	switch {
+	case err != nil:
+		rec.Error = err.Error()
+		retryable = true
+	case status >= 200 && status < 300:
+		rec.Outcome = outcomeDelivered
+		return rec
+	case status == http.StatusGone:
+		rec.Outcome, rec.Error = outcomeDead, "410 Gone: endpoint disabled"
+		rec.DisableEndpoint = ep.Name
+		d.mu.Lock()
+		if d.disabled == nil {
+			d.disabled = map[string]string{}
+		}
+		d.disabled[ep.Name] = rec.Error
+		d.mu.Unlock()
+		d.log.Warn("webhook endpoint answered 410, disabled", "endpoint", ep.Name, "delivery_id", del.ID)
+		return rec
+	case status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500:
+		rec.Error = "HTTP " + strconv.Itoa(status)
+		retryable = true
+	default:
+		rec.Outcome, rec.Error = outcomeDead, "HTTP "+strconv.Itoa(status)+" (not retried)"
+		return rec
+	}
+	if !retryable || rec.N >= ep.maxAttempts() {
+		rec.Outcome = outcomeDead
+		rec.Error = fmt.Sprintf("gave up after %d attempts: %s", rec.N, rec.Error)
+		return rec
+	}
+	rec.Outcome = outcomeRetry
+	delay := d.backoff(rec.N, ep.maxAttempts())
+	if ra, ok := parseRetryAfter(header.Get("Retry-After"), now); ok {
+		delay = min(ra, d.opts.RetrySpan)
+	}
+	rec.NextAttemptAt = now.Add(delay)
+	d.log.Debug("webhook delivery failed, will retry", "endpoint", ep.Name, "delivery_id", del.ID, "attempt", rec.N, "status", status, "retry_in", delay.String(), "error", rec.Error)
+	return rec
+}
+
+// backoff is the delay after failed attempt n of maxAttempts: doubling
+// steps scaled so the whole series spans RetrySpan, with ±20% jitter.
+func (d *Dispatcher) backoff(n, maxAttempts int) time.Duration {
+	steps := math.Pow(2, float64(maxAttempts-1)) - 1
+	if steps < 1 {
+		steps = 1
+	}
+	base := float64(d.opts.RetrySpan) / steps
+	delay := base * math.Pow(2, float64(n-1))
+	delay *= 0.8 + 0.4*d.opts.Rand()
+	return max(time.Duration(delay), time.Second)
+}
+
+// parseRetryAfter reads delta-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// send POSTs a signed body; it returns the status and headers, or the
+// network error (timeouts included).
+func (d *Dispatcher) send(ctx context.Context, ep endpointKey, id string, body []byte, now time.Time) (int, http.Header, error) {
+	ctx, cancel := context.WithTimeout(ctx, ep.timeout())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	ts := now.Unix()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "riskmine-webhooks/1")
+	req.Header.Set("webhook-id", id)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("webhook-signature", Sign(ep.key, id, ts, body))
+	resp, err := d.opts.Client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	// Drain a little so the connection can be reused.
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return resp.StatusCode, resp.Header, nil
+}
+
+// TestResult is the receiver's answer to SendTest.
+type TestResult struct {
+	ID      string        `json:"id"`
+	Status  int           `json:"status"`
+	Body    string        `json:"body"`
+	Latency time.Duration `json:"latency_ns"`
+}
+
+// SendTest sends a signed risk_lead.test event with a sample lead to the
+// named endpoint (not through the outbox) and returns the answer.
+func (d *Dispatcher) SendTest(ctx context.Context, name string) (*TestResult, error) {
+	ep, ok := d.eps[name]
+	if !ok {
+		names := make([]string, 0, len(d.eps))
+		for n := range d.eps {
+			names = append(names, n)
+		}
+		return nil, fmt.Errorf("alerts: no webhook named %q (configured: %s): %w", name, strings.Join(names, ", "), ErrNotFound)
+	}
+	now := d.opts.Now().UTC()
+	sample := &Lead{
+		ID: "test_" + newID(now), Title: "riskmine webhook test", Summary: "A sample lead sent by riskmine webhooks test.",
+		Level: "medium", Score: 3, Categories: []CategoryScore{{Code: "fire", Score: 3}},
+		Locations: []Location{}, Terms: []string{}, FirstSeen: now, LastSeen: now, SourceCount: 1,
+		State: StateNew, CreatedAt: now, UpdatedAt: now, Version: 1,
+	}
+	var body []byte
+	var err error
+	if ep.Format == "thehive" {
+		body, err = renderBody(ep.Format, "test", sample, now)
+	} else {
+		body, err = json.Marshal(standardBody{Type: "risk_lead.test", Timestamp: now, Data: sample})
+	}
+	if err != nil {
+		return nil, err
+	}
+	id := "msg_" + newID(now)
+	ctx, cancel := context.WithTimeout(ctx, ep.timeout())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("alerts: webhook %s: %w", name, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "riskmine-webhooks/1")
+	req.Header.Set("webhook-id", id)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set("webhook-signature", Sign(ep.key, id, now.Unix(), body))
+	start := time.Now()
+	resp, err := d.opts.Client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: webhook %s: %w", name, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("alerts: webhook %s: read answer: %w", name, err)
+	}
+	return &TestResult{ID: id, Status: resp.StatusCode, Body: string(b), Latency: time.Since(start)}, nil
+}

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"time"
+
+	"riskmine/config"
+	"riskmine/nlp"
+)
+
+func init() {
+	register(&command{
+		name:    "score",
+		summary: "score posts (JSON Lines on stdin) for public-safety risk",
+		run:     runScore,
+	})
+}
+
+// scoreInput is one line of `riskmine score` input.
+type scoreInput struct {
+	ID    json.RawMessage `json:"id"`
+	Title *string         `json:"title"`
+	Text  *string         `json:"text"`
+}
+
+// scoreOutput is one line of `riskmine score` output.
+type scoreOutput struct {
+	ID         json.RawMessage     `json:"id"`
+	Level      string              `json:"level"`
+	Score      float64             `json:"score"`
+	Categories []nlp.CategoryScore `json:"categories"`
+	Evidence   []nlp.Evidence      `json:"evidence"`
+	Suppressed []nlp.Suppressed    `json:"suppressed,omitempty"`
+	Locations  []nlp.Location      `json:"locations"`
+}
+
+// scoreError answers a line that could not be scored.
+type scoreError struct {
+	ID    json.RawMessage `json:"id"`
+	Error string          `json:"error"`
+}
+
+// newAnalyzerFromConfig builds the analyzer of the config's nlp section.
+func newAnalyzerFromConfig(cfg *config.Config) (*nlp.Analyzer, error) {
+	t := cfg.NLP.Thresholds
+	return nlp.NewAnalyzer(nlp.Options{
+		LexiconDir: cfg.NLP.LexiconDir,
+		Thresholds: nlp.Thresholds{Low: t.Low, Medium: t.Medium, High: t.High, Critical: t.Critical},
+	})
+}
+
+func runScore(ctx context.Context, env *cmdEnv, args []string) error {
+	fs, cf := newFlagSet(env, "score", "score [--workers N] < posts.jsonl",
+		`Reads JSON Lines from stdin, one post per line: {"id": "...", "title": "...", "text": "..."}
+(title optional), and writes one JSON line per input, in input order:
+{"id", "level", "score", "categories", "evidence", "suppressed", "locations"}.
+Evidence start/end are rune offsets into the title or text field. A malformed line
+is answered {"id": ..., "error": "..."} and the run goes on. Text that is not JSON
+is scored as one post and printed as a readable assessment.`)
+	workers := fs.Int("workers", 0, "scoring goroutines (default nlp.workers from config, 0 = one per core)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	// The segmenter dictionary takes most of a second to load: start it
+	// while the config, the lexicons and the first lines are read.
+	go nlp.WarmUp()
+	cfg, err := loadConfig(cf)
+	if err != nil {
+		return err
+	}
+	an, err := newAnalyzerFromConfig(cfg)
+	if err != nil {
+		return err
+	}
+	n := *workers
+	if n <= 0 {
+		n = cfg.NLP.Workers
+	}
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	in := bufio.NewReaderSize(env.stdin, 1<<16)
+	first, err := peekNonSpace(in)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read stdin: %w", err)
+	}
+	if first != 0 && first != '{' {
+		raw, err := io.ReadAll(in)
+		if err != nil {
+			return fmt.Errorf("read stdin: %w", err)
+		}
+		as := an.Analyze(nlp.Input{ID: "stdin", Text: string(raw), Ref: time.Now()})
+		printAssessment(env.stdout, as)
+		return nil
+	}
+	return scoreLines(ctx, an, in, env.stdout, n)
+}
+
+// peekNonSpace returns the first byte that is not white space (or a BOM),
+// without consuming it; 0 at end of input.
+func peekNonSpace(r *bufio.Reader) (byte, error) {
+	for {
+		b, err := r.Peek(1)
+		if err != nil {
+			return 0, err
+		}
+		switch b[0] {
+		case ' ', '\t', '\r', '\n':
+			_, _ = r.ReadByte()
+			continue
+		case 0xEF:
+			if bom, err := r.Peek(3); err == nil && string(bom) == "\uFEFF" {
+				_, _ = r.Discard(3)
+				continue
+			}
+		}
+		return b[0], nil
+	}
+}
+
+// scoreJob is one input line travelling through the worker pool; done
+// carries its output line.
+type scoreJob struct {
+	line int
+	raw  []byte
+	done chan []byte
+}
+
+// scoreLines scores JSON Lines from in with n workers and writes the results
+// in input order. Only a read error of in is returned.
+func scoreLines(ctx context.Context, an *nlp.Analyzer, in *bufio.Reader, out io.Writer, n int) error {
+	jobs := make(chan *scoreJob, n)
+	order := make(chan *scoreJob, 4*n)
+	for i := 0; i < n; i++ {
+		go func() {
+			for j := range jobs {
+				j.done <- scoreLine(an, j.line, j.raw)
+			}
+		}()
+	}
+	writeErr := make(chan error, 1)
+	go func() {
+		w := bufio.NewWriterSize(out, 1<<16)
+		var err error
+		for j := range order {
+			line := <-j.done
+			if err == nil {
+				_, err = w.Write(line)
+			}
+			// Flush whenever the pipeline is idle so a reader sees each
+			// result as soon as it is ready.
+			if err == nil && len(order) == 0 {
+				err = w.Flush()
+			}
+		}
+		if err == nil {
+			err = w.Flush()
+		}
+		writeErr <- err
+	}()
+
+	var readErr error
+	lineNo := 0
+	for ctx.Err() == nil {
+		raw, err := in.ReadBytes('\n')
+		if len(raw) > 0 {
+			lineNo++
+			if t := bytes.TrimSpace(raw); len(t) > 0 {
+				j := &scoreJob{line: lineNo, raw: t, done: make(chan []byte, 1)}
+				order <- j
+				jobs <- j
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				readErr = fmt.Errorf("read stdin: %w", err)
+			}
+			break
+		}
+	}
+	close(jobs)
+	close(order)
+	if err := <-writeErr; err != nil && readErr == nil {
+		return fmt.Errorf("write stdout: %w", err)
+	}
+	return readErr
+}
+
+// scoreLine scores one input line and returns its output line.
+func scoreLine(an *nlp.Analyzer, lineNo int, raw []byte) []byte {
+	fail := func(id json.RawMessage, msg string) []byte {
+		if len(id) == 0 {
+			id = json.RawMessage("null")
+		}
+		b, _ := json.Marshal(scoreError{ID: id, Error: fmt.Sprintf("line %d: %s", lineNo, msg)})
+		return append(b, '\n')
+	}
+	var in scoreInput
+	if err := json.Unmarshal(raw, &in); err != nil {
+		// Salvage the id for the error line when the object is otherwise
+		// readable.
+		var partial struct {
+			ID json.RawMessage `json:"id"`
+		}
+		_ = json.Unmarshal(raw, &partial)
+		id := partial.ID
+		if !validID(id) {
+			id = nil
+		}
+		return fail(id, "malformed JSON: "+jsonProblem(err))
+	}
+	if !validID(in.ID) {
+		return fail(nil, `"id" must be a string or a number`)
+	}
+	if in.Text == nil && in.Title == nil {
+		return fail(in.ID, `expected a "text" (and optional "title") string`)
+	}
+	var title, text string
+	if in.Title != nil {
+		title = *in.Title
+	}
+	if in.Text != nil {
+		text = *in.Text
+	}
+	var sid string
+	_ = json.Unmarshal(in.ID, &sid)
+	as := an.Analyze(nlp.Input{ID: sid, Title: title, Text: text, Ref: time.Now()})
+	o := scoreOutput{ID: in.ID, Level: as.Level, Score: as.Score, Categories: as.Categories,
+		Evidence: as.Evidence, Suppressed: as.Suppressed, Locations: as.Locations}
+	if o.Locations == nil {
+		o.Locations = []nlp.Location{}
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		return fail(in.ID, "encode result: "+err.Error())
+	}
+	return append(b, '\n')
+}
+
+// validID reports whether raw is a JSON string or number (absent is valid).
+func validID(raw json.RawMessage) bool {
+	if len(raw) == 0 {
+		return true
+	}
+	switch raw[0] {
+	case '"', '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return true
+	}
+	return false
+}
+
+// jsonProblem shortens an encoding/json error to its message.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("field %q: expected %s, got %s", te.Field, te.Type, te.Value)
+	}
+	return err.Error()
+}
+
+// printAssessment writes a readable assessment.
+func printAssessment(w io.Writer, as *nlp.Assessment) {
+	fmt.Fprintf(w, "level: %s (score %.2f)\n", as.Level, as.Score)
+	if len(as.Categories) > 0 {
+		parts := make([]string, len(as.Categories))
+		for i, c := range as.Categories {
+			parts[i] = fmt.Sprintf("%s %.2f", c.Code, c.Score)
+		}
+		fmt.Fprintf(w, "categories: %s\n", strings.Join(parts, ", "))
+	}
+	if len(as.Evidence) > 0 {
+		fmt.Fprintln(w, "evidence:")
+		for _, e := range as.Evidence {
+			fmt.Fprintf(w, "  %-5s %6d-%-6d %-24s %s (+%.2f)\n", e.Field, e.Start, e.End, e.Rule, e.Text, e.Weight)
+		}
+	}
+	if len(as.Suppressed) > 0 {
+		fmt.Fprintln(w, "suppressed:")
+		for _, s := range as.Suppressed {
+			fmt.Fprintf(w, "  %-5s %6d-%-6d %-24s %s (%s)\n", s.Field, s.Start, s.End, s.Rule, s.Text, s.Reason)
+		}
+	}
+	if len(as.Locations) > 0 {
+		fmt.Fprintln(w, "locations:")
+		for _, l := range as.Locations {
+			fmt.Fprintf(w, "  %-5s %6d-%-6d %-6s %s %s %s\n", l.Field, l.Start, l.End, l.Kind, l.Text, l.Code, l.Name)
+		}
+	}
+	if len(as.Keywords) > 0 {
+		fmt.Fprintf(w, "keywords: %s\n", strings.Join(as.Keywords, " "))
+	}
+	fmt.Fprintf(w, "simhash: %016x\n", as.SimHash)
+}

@@ -1,0 +1,177 @@
+package nlp
+
+import (
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+
+	"github.com/coregx/ahocorasick"
+)
+
+// Options configure an Analyzer.
+type Options struct {
+	// LexiconDir is a folder of extra lexicon files loaded after the
+	// embedded defaults; a file whose code exists replaces that category.
+	LexiconDir string
+	// Thresholds set the levels; the zero value means DefaultThresholds.
+	Thresholds Thresholds
+}
+
+// Analyzer scores posts against the hazard lexicons. It is safe for
+// concurrent use.
+type Analyzer struct {
+	th     Thresholds
+	cats   []*category
+	ac     *ahocorasick.Automaton
+	roles  [][]role // by pattern id
+	pats   []string // by pattern id
+	common *Lexicon
+}
+
+// category is a lexicon compiled for matching.
+type category struct {
+	lex   *Lexicon
+	rules []LexiconRule
+	// ctxExcl[i] is true when exclusion pattern i (a pattern id) suppresses
+	// the whole sentence for this category, not only the hits it overlaps.
+	ctxExcl map[int]bool
+}
+
+type roleKind uint8
+
+const (
+	roleTerm roleKind = iota
+	roleRuleWord
+	roleNegation
+	roleExclusion
+	roleIntensifier
+)
+
+// role is what a matched pattern means for one category (cat -1: every
+// category, from _common.yaml).
+type role struct {
+	kind   roleKind
+	cat    int32
+	rule   int32 // rule index (roleRuleWord)
+	group  int32 // group index (roleRuleWord)
+	weight float64
+	label  string // term as written in the lexicon (terms: the main term)
+}
+
+// NewAnalyzer loads the embedded lexicons and those of opts.LexiconDir and
+// compiles them. Every category code of DESIGN.md must exist.
+func NewAnalyzer(opts Options) (*Analyzer, error) {
+	return newAnalyzer(opts, embeddedLexicons, "lexicons", RequiredCategories)
+}
+
+func newAnalyzer(opts Options, fsys fs.FS, root string, required []string) (*Analyzer, error) {
+	set, err := loadLexicons(fsys, root, opts.LexiconDir, required)
+	if err != nil {
+		return nil, err
+	}
+	th := opts.Thresholds
+	if th == (Thresholds{}) {
+		th = DefaultThresholds
+	}
+	if !(th.Low > 0 && th.Low < th.Medium && th.Medium < th.High && th.High < th.Critical) {
+		return nil, fmt.Errorf("nlp: thresholds: expected 0 < low < medium < high < critical, got %v, %v, %v, %v", th.Low, th.Medium, th.High, th.Critical)
+	}
+	a := &Analyzer{th: th, common: set.common}
+	ids := map[string]int{}
+	addRole := func(word string, r role) int {
+		w := NormalizeText(strings.TrimSpace(word))
+		id, ok := ids[w]
+		if !ok {
+			id = len(a.pats)
+			ids[w] = id
+			a.pats = append(a.pats, w)
+			a.roles = append(a.roles, nil)
+		}
+		// One role per (kind, cat, rule, group, label): a word listed twice
+		// counts once.
+		for _, old := range a.roles[id] {
+			if old.kind == r.kind && old.cat == r.cat && old.rule == r.rule && old.group == r.group {
+				return id
+			}
+		}
+		a.roles[id] = append(a.roles[id], r)
+		return id
+	}
+	for _, w := range set.common.Negations {
+		addRole(w, role{kind: roleNegation, cat: -1})
+	}
+	commonExcl := make([]int, 0, len(set.common.Exclusions))
+	for _, w := range set.common.Exclusions {
+		commonExcl = append(commonExcl, addRole(w, role{kind: roleExclusion, cat: -1, label: w}))
+	}
+	for _, t := range set.common.Intensifiers {
+		addRole(t.Term, role{kind: roleIntensifier, cat: -1, weight: t.Weight, label: t.Term})
+	}
+	for ci, lx := range set.cats {
+		c := &category{lex: lx, rules: lx.Rules, ctxExcl: map[int]bool{}}
+		cat := int32(ci)
+		var termWords []string
+		for _, t := range lx.Terms {
+			for _, w := range append([]string{t.Term}, t.Variants...) {
+				addRole(w, role{kind: roleTerm, cat: cat, weight: t.Weight, label: t.Term})
+				termWords = append(termWords, NormalizeText(strings.TrimSpace(w)))
+			}
+		}
+		for ri, r := range lx.Rules {
+			for gi, g := range r.Groups {
+				for _, w := range g {
+					addRole(w, role{kind: roleRuleWord, cat: cat, rule: int32(ri), group: int32(gi), weight: r.Weight, label: w})
+				}
+			}
+		}
+		for _, w := range lx.Negations {
+			addRole(w, role{kind: roleNegation, cat: cat})
+		}
+		excl := append([]int(nil), commonExcl...)
+		for _, w := range lx.Exclusions {
+			excl = append(excl, addRole(w, role{kind: roleExclusion, cat: cat, label: w}))
+		}
+		// An exclusion that contains a term of the category (火灾险 holds
+		// 火灾) is a word-level exclusion: it suppresses the hits it
+		// overlaps. One that holds none (消防演练, 电影中) is a context:
+		// it suppresses the category's hits in its whole sentence.
+		for _, id := range excl {
+			ctx := true
+			for _, tw := range termWords {
+				if strings.Contains(a.pats[id], tw) {
+					ctx = false
+					break
+				}
+			}
+			c.ctxExcl[id] = ctx
+		}
+		for _, t := range lx.Intensifiers {
+			addRole(t.Term, role{kind: roleIntensifier, cat: cat, weight: t.Weight, label: t.Term})
+		}
+		a.cats = append(a.cats, c)
+	}
+	if len(a.pats) > 0 {
+		b := ahocorasick.NewBuilder()
+		b.AddStrings(a.pats)
+		ac, err := b.Build()
+		if err != nil {
+			return nil, fmt.Errorf("nlp: compile lexicons: %w", err)
+		}
+		a.ac = ac
+	}
+	return a, nil
+}
+
+// Categories returns the category codes the analyzer scores, sorted.
+func (a *Analyzer) Categories() []string {
+	out := make([]string, len(a.cats))
+	for i, c := range a.cats {
+		out[i] = c.lex.Code
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Thresholds returns the thresholds in use.
+func (a *Analyzer) Thresholds() Thresholds { return a.th }

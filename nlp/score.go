@@ -1,0 +1,475 @@
+package nlp
+
+import (
+	"math"
+	"sort"
+	"unicode/utf8"
+	"unsafe"
+)
+
+const (
+	// negationWindow is the most runes between a negation cue and the hit
+	// it negates (没有发生火灾: 2). The cue must be in the same clause.
+	negationWindow = 6
+	// intensifierWindow is the most runes between an intensifier and a
+	// scoring hit of the category for the intensifier to count.
+	intensifierWindow = 40
+	// repeatFactor is the share of a term's weight added by each further
+	// occurrence of the same term or rule in a field, up to maxRepeats:
+	// a long report that says 火灾 twenty times is one fire.
+	repeatFactor = 0.25
+	maxRepeats   = 3
+	// maxEvidence bounds the evidence listed per category and field (the
+	// score counts every hit).
+	maxEvidence = 32
+	// maxRuleScan bounds how many following hits a rule looks at from one
+	// starting hit, so a huge sentence stays linear.
+	maxRuleScan = 64
+)
+
+// span is a match in the normalised text, in runes.
+type span struct {
+	start, end int
+	pat        int // pattern id
+	cat        int32
+	ro         *role
+}
+
+// fieldMatches are the matches of one field, sorted by role.
+type fieldMatches struct {
+	name  string
+	orig  string
+	nz    *Normalized
+	negs  []span // sorted by end
+	excls []span // sorted by start
+	terms [][]span
+	words [][][]span // [cat][rule] rule-word hits, sorted by start
+	intns []span
+
+	origByte []int32 // byte offset of each rune of orig, built on demand
+}
+
+// scored is one hit that counted or was suppressed.
+type scored struct {
+	field  *fieldMatches
+	cat    int
+	start  int // normalised runes
+	end    int
+	rule   string
+	weight float64
+	reason string
+}
+
+func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
+	fm := &fieldMatches{name: name, orig: orig, nz: nz,
+		terms: make([][]span, len(a.cats)), words: make([][][]span, len(a.cats))}
+	if a.ac == nil || nz.Text == "" {
+		return fm
+	}
+	hay := unsafe.Slice(unsafe.StringData(nz.Text), len(nz.Text))
+	for _, m := range a.ac.FindAllOverlapping(hay) {
+		s, e := nz.runeAt(m.Start), nz.runeAt(m.End)
+		for i := range a.roles[m.PatternID] {
+			ro := &a.roles[m.PatternID][i]
+			sp := span{start: s, end: e, pat: m.PatternID, cat: ro.cat, ro: ro}
+			switch ro.kind {
+			case roleTerm:
+				fm.terms[ro.cat] = append(fm.terms[ro.cat], sp)
+			case roleRuleWord:
+				if fm.words[ro.cat] == nil {
+					fm.words[ro.cat] = make([][]span, len(a.cats[ro.cat].rules))
+				}
+				fm.words[ro.cat][ro.rule] = append(fm.words[ro.cat][ro.rule], sp)
+			case roleNegation:
+				fm.negs = append(fm.negs, sp)
+			case roleExclusion:
+				fm.excls = append(fm.excls, sp)
+			case roleIntensifier:
+				fm.intns = append(fm.intns, sp)
+			}
+		}
+	}
+	sort.SliceStable(fm.negs, func(i, j int) bool { return fm.negs[i].end < fm.negs[j].end })
+	sort.SliceStable(fm.excls, func(i, j int) bool { return fm.excls[i].start < fm.excls[j].start })
+	for c := range fm.terms {
+		fm.terms[c] = dropContained(fm.terms[c])
+	}
+	for c := range fm.words {
+		for r := range fm.words[c] {
+			ws := fm.words[c][r]
+			sort.SliceStable(ws, func(i, j int) bool { return ws[i].start < ws[j].start })
+		}
+	}
+	return fm
+}
+
+// dropContained sorts hits and removes those inside a longer hit (森林火灾
+// holds 火灾: one hit, not two).
+func dropContained(hs []span) []span {
+	if len(hs) < 2 {
+		return hs
+	}
+	sort.SliceStable(hs, func(i, j int) bool {
+		if hs[i].start != hs[j].start {
+			return hs[i].start < hs[j].start
+		}
+		return hs[i].end > hs[j].end
+	})
+	out := hs[:1]
+	maxEnd := hs[0].end
+	for _, h := range hs[1:] {
+		if h.end <= maxEnd {
+			continue
+		}
+		out = append(out, h)
+		maxEnd = h.end
+	}
+	return out
+}
+
+// negatedBy returns the negation cue suppressing [start, end) for category
+// c, or "".
+func (a *Analyzer) negatedBy(fm *fieldMatches, c int, start int) string {
+	negs := fm.negs
+	k := sort.Search(len(negs), func(i int) bool { return negs[i].end > start })
+	for i := k - 1; i >= 0; i-- {
+		n := negs[i]
+		if start-n.end > negationWindow {
+			break
+		}
+		if n.cat != -1 && int(n.cat) != c {
+			continue
+		}
+		if !fm.nz.sameClause(n.end, start+1) {
+			continue
+		}
+		return a.pats[n.pat]
+	}
+	return ""
+}
+
+// excludedBy returns the exclusion suppressing [start, end) for category c,
+// or "".
+func (a *Analyzer) excludedBy(fm *fieldMatches, c int, start, end int) string {
+	ex := fm.excls
+	if len(ex) == 0 {
+		return ""
+	}
+	// Overlapping exclusions start before end; patterns are short, so scan
+	// back from the first exclusion starting at or after end.
+	k := sort.Search(len(ex), func(i int) bool { return ex[i].start >= end })
+	for i := k - 1; i >= 0 && end-ex[i].start <= 64; i-- {
+		e := ex[i]
+		if e.end > start && (e.cat == -1 || int(e.cat) == c) {
+			return a.pats[e.pat]
+		}
+	}
+	lo, hi := fm.nz.sentenceBounds(start)
+	k = sort.Search(len(ex), func(i int) bool { return ex[i].start >= lo })
+	for i := k; i < len(ex) && ex[i].start < hi; i++ {
+		e := ex[i]
+		if (e.cat == -1 || int(e.cat) == c) && a.cats[c].ctxExcl[e.pat] {
+			return a.pats[e.pat]
+		}
+	}
+	return ""
+}
+
+// suppression returns the reason a hit does not count, or "".
+func (a *Analyzer) suppression(fm *fieldMatches, c, start, end int) string {
+	if x := a.excludedBy(fm, c, start, end); x != "" {
+		return "excluded: " + x
+	}
+	if n := a.negatedBy(fm, c, start); n != "" {
+		return "negated: " + n
+	}
+	return ""
+}
+
+// catScore accumulates one category over the fields.
+type catScore struct {
+	raw    float64
+	hits   []scored
+	supp   []scored
+	intens map[string]float64
+}
+
+// scoreField adds the hits of one field to acc.
+func (a *Analyzer) scoreField(fm *fieldMatches, acc []catScore) {
+	for c, cat := range a.cats {
+		tw := 1.0
+		if fm.name == "title" {
+			tw = cat.lex.TitleWeight
+		}
+		cs := &acc[c]
+		seen := map[string]int{}
+		add := func(s scored, base float64) {
+			n := seen[s.rule]
+			seen[s.rule] = n + 1
+			w := base * tw
+			if n > 0 {
+				w = 0
+				if n <= maxRepeats {
+					w = base * tw * repeatFactor
+				}
+			}
+			s.weight = w
+			cs.raw += w
+			cs.hits = append(cs.hits, s)
+		}
+		var counted []span
+		for _, h := range fm.terms[c] {
+			s := scored{field: fm, cat: c, start: h.start, end: h.end, rule: cat.lex.Code + "/" + h.ro.label}
+			if r := a.suppression(fm, c, h.start, h.end); r != "" {
+				s.reason, s.weight = r, h.ro.weight*tw
+				cs.supp = append(cs.supp, s)
+				continue
+			}
+			add(s, h.ro.weight)
+			counted = append(counted, h)
+		}
+		for r := range fm.words[c] {
+			for _, m := range a.ruleMatches(fm, c, r) {
+				s := scored{field: fm, cat: c, start: m.start, end: m.end, rule: cat.lex.Code + "/" + cat.rules[r].Name}
+				if m.reason != "" {
+					s.reason, s.weight = m.reason, cat.rules[r].Weight*tw
+					cs.supp = append(cs.supp, s)
+					continue
+				}
+				add(s, cat.rules[r].Weight)
+				counted = append(counted, span{start: m.start, end: m.end})
+			}
+		}
+		if len(counted) == 0 {
+			continue
+		}
+		sort.Slice(counted, func(i, j int) bool { return counted[i].start < counted[j].start })
+		for _, h := range fm.intns {
+			if h.cat != -1 && int(h.cat) != c {
+				continue
+			}
+			if !near(counted, h.start, h.end, intensifierWindow) || overlapsAny(fm.terms[c], h.start, h.end) {
+				continue
+			}
+			label := h.ro.label
+			if _, done := cs.intens[label]; done {
+				continue
+			}
+			s := scored{field: fm, cat: c, start: h.start, end: h.end, rule: cat.lex.Code + "/+" + label}
+			if r := a.suppression(fm, c, h.start, h.end); r != "" {
+				s.reason, s.weight = r, h.ro.weight*tw
+				cs.supp = append(cs.supp, s)
+				continue
+			}
+			if cs.intens == nil {
+				cs.intens = map[string]float64{}
+			}
+			cs.intens[label] = h.ro.weight * tw
+			s.weight = h.ro.weight * tw
+			cs.raw += s.weight
+			cs.hits = append(cs.hits, s)
+		}
+	}
+}
+
+// near reports whether [start, end) lies within d runes of a span of hs
+// (sorted by start).
+func near(hs []span, start, end, d int) bool {
+	for _, h := range hs {
+		if h.start > end+d {
+			return false
+		}
+		if h.end+d >= start {
+			return true
+		}
+	}
+	return false
+}
+
+func overlapsAny(hs []span, start, end int) bool {
+	for _, h := range hs {
+		if h.start < end && h.end > start {
+			return true
+		}
+	}
+	return false
+}
+
+// ruleMatch is one firing of a co-occurrence rule.
+type ruleMatch struct {
+	start, end int
+	reason     string
+}
+
+// ruleMatches finds the non-overlapping firings of rule r of category c: from
+// each word in text order, the nearest following word of every other group
+// within the rule's distance (and sentence). A firing is suppressed when any
+// of its words is negated or excluded.
+func (a *Analyzer) ruleMatches(fm *fieldMatches, c, r int) []ruleMatch {
+	rule := a.cats[c].rules[r]
+	ws := fm.words[c][r]
+	if len(ws) < len(rule.Groups) {
+		return nil
+	}
+	var out []ruleMatch
+	chosen := make([]int, len(rule.Groups))
+	next := 0
+	for i := 0; i < len(ws); i++ {
+		first := ws[i]
+		if first.start < next {
+			continue
+		}
+		for g := range chosen {
+			chosen[g] = -1
+		}
+		chosen[first.ro.group] = i
+		need := len(rule.Groups) - 1
+		for j := i + 1; j < len(ws) && j-i <= maxRuleScan && need > 0; j++ {
+			w := ws[j]
+			if rule.Within > 0 && w.start-first.end > rule.Within {
+				break
+			}
+			if rule.Sentence && !fm.nz.sameSentence(first.start, w.start+1) {
+				break
+			}
+			if chosen[w.ro.group] == -1 && w.start >= first.end {
+				chosen[w.ro.group] = j
+				need--
+			}
+		}
+		if need > 0 {
+			continue
+		}
+		m := ruleMatch{start: first.start, end: first.end}
+		for _, j := range chosen {
+			if ws[j].end > m.end {
+				m.end = ws[j].end
+			}
+		}
+		for _, j := range chosen {
+			if rs := a.suppression(fm, c, ws[j].start, ws[j].end); rs != "" {
+				m.reason = rs
+				break
+			}
+		}
+		out = append(out, m)
+		next = m.end
+	}
+	return out
+}
+
+// Analyze scores one post. It never fails: empty or invalid input yields
+// level none.
+func (a *Analyzer) Analyze(in Input) *Assessment {
+	as := &Assessment{ID: in.ID, Level: LevelNone, Categories: []CategoryScore{}, Evidence: []Evidence{}}
+	acc := make([]catScore, len(a.cats))
+	var fields []*fieldMatches
+	for _, f := range [...]struct{ name, text string }{{"title", in.Title}, {"text", in.Text}} {
+		if f.text == "" {
+			continue
+		}
+		for _, l := range ExtractLocations(f.text) {
+			l.Field = f.name
+			as.Locations = append(as.Locations, l)
+		}
+		nz := Normalize(f.text)
+		fm := a.match(f.name, f.text, &nz)
+		a.scoreField(fm, acc)
+		fields = append(fields, fm)
+	}
+	for c, cs := range acc {
+		if cs.raw <= 0 {
+			for _, s := range cs.supp {
+				as.Suppressed = append(as.Suppressed, Suppressed{Evidence: a.evidence(s), Reason: s.reason})
+			}
+			continue
+		}
+		score := round2(cs.raw * a.cats[c].lex.Severity)
+		as.Categories = append(as.Categories, CategoryScore{Code: a.cats[c].lex.Code, Score: score})
+		perField := map[*fieldMatches]int{}
+		for _, s := range cs.hits {
+			if perField[s.field] >= maxEvidence {
+				continue
+			}
+			perField[s.field]++
+			as.Evidence = append(as.Evidence, a.evidence(s))
+		}
+		for _, s := range cs.supp {
+			as.Suppressed = append(as.Suppressed, Suppressed{Evidence: a.evidence(s), Reason: s.reason})
+		}
+	}
+	sort.SliceStable(as.Categories, func(i, j int) bool {
+		if as.Categories[i].Score != as.Categories[j].Score {
+			return as.Categories[i].Score > as.Categories[j].Score
+		}
+		return as.Categories[i].Code < as.Categories[j].Code
+	})
+	if len(as.Categories) > 0 {
+		as.Score = as.Categories[0].Score
+	}
+	as.Level = a.th.Level(as.Score)
+	sortEvidence(as.Evidence)
+	sort.SliceStable(as.Suppressed, func(i, j int) bool {
+		return lessEvidence(&as.Suppressed[i].Evidence, &as.Suppressed[j].Evidence)
+	})
+	if len(as.Suppressed) > 4*maxEvidence {
+		as.Suppressed = as.Suppressed[:4*maxEvidence]
+	}
+	as.SimHash, as.Keywords = fingerprint(fields, as.Evidence)
+	return as
+}
+
+func (a *Analyzer) evidence(s scored) Evidence {
+	os, oe := s.field.nz.OrigSpan(s.start, s.end)
+	return Evidence{
+		Rule:     s.rule,
+		Category: a.cats[s.cat].lex.Code,
+		Field:    s.field.name,
+		Text:     s.field.origText(os, oe),
+		Start:    os,
+		End:      oe,
+		Weight:   round2(s.weight),
+	}
+}
+
+// origText returns the original field's runes [start, end), counted as
+// []rune(s) counts them (an invalid byte is one rune, U+FFFD).
+func (fm *fieldMatches) origText(start, end int) string {
+	if fm.origByte == nil {
+		fm.origByte = make([]int32, 0, fm.nz.OrigRunes+1)
+		for i := range fm.orig {
+			fm.origByte = append(fm.origByte, int32(i))
+		}
+		fm.origByte = append(fm.origByte, int32(len(fm.orig)))
+	}
+	if start < 0 || end > len(fm.origByte)-1 || start >= end {
+		return ""
+	}
+	sub := fm.orig[fm.origByte[start]:fm.origByte[end]]
+	if utf8.ValidString(sub) {
+		return sub
+	}
+	return string([]rune(sub))
+}
+
+func sortEvidence(ev []Evidence) {
+	sort.SliceStable(ev, func(i, j int) bool { return lessEvidence(&ev[i], &ev[j]) })
+}
+
+func lessEvidence(a, b *Evidence) bool {
+	if a.Field != b.Field {
+		return a.Field == "title"
+	}
+	if a.Start != b.Start {
+		return a.Start < b.Start
+	}
+	if a.End != b.End {
+		return a.End < b.End
+	}
+	if a.Category != b.Category {
+		return a.Category < b.Category
+	}
+	return a.Rule < b.Rule
+}
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }

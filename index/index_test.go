@@ -399,3 +399,27 @@ func TestResultJSONShape(t *testing.T) {
 		}
 	}
 }
+
+// Without an injected tokenizer the index still works, one token per
+// Han character, with the same bigram phrase matching.
+func TestFallbackAnalyzer(t *testing.T) {
+	ix, err := index.Open(index.Options{Path: filepath.Join(t.TempDir(), "basic")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	load(t, ix, corpus())
+	for q, want := range map[string][]string{
+		"安全":       {"p1", "p4"},
+		`"站起火"`:    {"p2"},
+		"abc":      {"p4"},
+		"5G基站":     {"p2"},
+		`"燃气泄漏"`:   {"p3"},
+		"title:火灾": {"p1"}, // no traditional→simplified in the fallback
+	} {
+		r := search(t, ix, index.Query{Text: q})
+		if got := ids(r); !slices.Equal(got, want) {
+			t.Errorf("%s: %v, want %v", q, got, want)
+		}
+	}
+}

@@ -50,23 +50,22 @@ func DecodeCharset(raw []byte, contentType string) (utf8Out []byte, name string,
 	if enc, n, size := charsetFromBOM(raw); enc != nil {
 		return charsetDecodeWith(enc, n, raw[size:])
 	}
-	label := charsetFromContentType(contentType)
-	if label == "" {
-		label = charsetFromDocument(raw)
-	}
-	if label != "" {
+	for _, label := range []string{charsetFromContentType(contentType), charsetFromDocument(raw)} {
+		if label == "" {
+			continue
+		}
 		enc, n := charset.Lookup(label)
 		switch {
 		case enc == nil:
-			// An unknown label: fall through to detection.
+			// An unknown label: try the next declaration, then detection.
+			continue
 		case n == "utf-8":
 			if utf8.Valid(raw) || charsetMostlyUTF8(raw) {
 				return charsetValidUTF8(raw), "utf-8", nil
 			}
-		case n == "utf-16le" || n == "utf-16be":
+		case n == "utf-16le" || n == "utf-16be" || n == "replacement" || n == "x-user-defined":
 			// Without a BOM a UTF-16 label on an HTML page is almost
-			// always wrong (the meta itself was readable as ASCII).
-		case n == "replacement" || n == "x-user-defined":
+			// always wrong (the declaration itself was readable as ASCII).
 		default:
 			if utf8.Valid(raw) && charsetHasMultibyte(raw) {
 				return charsetValidUTF8(raw), "utf-8", nil
@@ -76,6 +75,7 @@ func DecodeCharset(raw []byte, contentType string) (utf8Out []byte, name string,
 			}
 			return charsetDecodeWith(enc, n, raw)
 		}
+		break
 	}
 	return charsetDetect(raw)
 }
@@ -156,7 +156,7 @@ func charsetMostlyUTF8(b []byte) bool {
 		}
 		b = b[size:]
 	}
-	return bad*50 < good
+	return bad*10 < good
 }
 
 // charsetValidUTF8 returns b with invalid sequences replaced by U+FFFD.

@@ -3,7 +3,6 @@ package crawler
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -30,6 +29,10 @@ type Article struct {
 // white space).
 var ErrEmptyPage = errors.New("crawler: extract: empty page")
 
+// ErrBinaryPage is returned by Extract for bytes that are not text (an
+// image or archive served where a page was expected).
+var ErrBinaryPage = errors.New("crawler: extract: page is binary, not HTML")
+
 // chinaZone is the zone assumed for publish times written without one on a
 // Chinese page (mainland China has one zone and no daylight saving time).
 var chinaZone = time.FixedZone("CST", 8*3600)
@@ -48,7 +51,8 @@ var chinaZone = time.FixedZone("CST", 8*3600)
 // headline; a time without a zone is read in China Standard Time on a
 // Chinese page and in UTC otherwise.
 //
-// Extract returns ErrEmptyPage for an empty page; otherwise it returns what
+// Extract returns ErrEmptyPage for an empty page and ErrBinaryPage for bytes
+// that are not text; otherwise it returns what
 // it found, which may have an empty Text (a page with no prose). It never
 // panics on malformed HTML or invalid bytes.
 func Extract(raw []byte, contentType, pageURL string) (Article, error) {
@@ -56,9 +60,14 @@ func Extract(raw []byte, contentType, pageURL string) (Article, error) {
 		return Article{}, ErrEmptyPage
 	}
 	body, cs, _ := DecodeCharset(raw, contentType)
+	if extractLooksBinary(raw) {
+		return Article{Charset: cs}, ErrBinaryPage
+	}
 	doc, err := html.Parse(bytes.NewReader(body))
 	if err != nil {
-		return Article{Charset: cs}, fmt.Errorf("crawler: extract: parse html: %w", err)
+		// The parser refuses pathological pages (elements nested more
+		// than 512 deep); fall back to their plain text.
+		return extractTokens(body, cs), nil
 	}
 	var u *url.URL
 	if pageURL != "" {
@@ -81,6 +90,71 @@ func extractDocument(doc *html.Node, cs string, u *url.URL) Article {
 	a.PublishedAt = extractPublished(meta, tree, a.Title, u, zone)
 	a.Author = extractAuthor(meta, tree, a.Title)
 	return a
+}
+
+// extractTokens is the fallback for pages the HTML parser refuses: the
+// <title> and all text outside scripts and styles, one line per block.
+func extractTokens(body []byte, cs string) Article {
+	z := html.NewTokenizer(bytes.NewReader(body))
+	var text, title strings.Builder
+	skip, inTitle := 0, false
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			a := Article{Charset: cs, Title: extractCollapseSpace(title.String())}
+			var lines []string
+			for _, l := range strings.Split(text.String(), "\n") {
+				if l = extractCollapseSpace(l); l != "" {
+					lines = append(lines, l)
+				}
+			}
+			a.Text = strings.Join(lines, "\n")
+			return a
+		case html.StartTagToken:
+			name, _ := z.TagName()
+			switch a := atom.Lookup(name); {
+			case a == atom.Script || a == atom.Style:
+				skip++
+			case a == atom.Title:
+				inTitle = true
+			case extractBlockTags[a] || a == atom.Br:
+				text.WriteByte('\n')
+			}
+		case html.EndTagToken:
+			name, _ := z.TagName()
+			switch a := atom.Lookup(name); {
+			case a == atom.Script || a == atom.Style:
+				skip = max(skip-1, 0)
+			case a == atom.Title:
+				inTitle = false
+			case extractBlockTags[a]:
+				text.WriteByte('\n')
+			}
+		case html.TextToken:
+			switch {
+			case inTitle:
+				title.Write(z.Text())
+			case skip == 0:
+				text.Write(z.Text())
+			}
+		}
+	}
+}
+
+// extractLooksBinary reports whether the start of raw has the control bytes
+// of binary data (text in any charset, UTF-16 aside, has almost none).
+func extractLooksBinary(raw []byte) bool {
+	if _, _, size := charsetFromBOM(raw); size > 0 {
+		return false
+	}
+	head := raw[:min(len(raw), 4096)]
+	ctl := 0
+	for _, c := range head {
+		if c < 0x09 || (c > 0x0d && c < 0x20 && c != 0x1b) || c == 0x7f {
+			ctl++
+		}
+	}
+	return ctl*20 > len(head)
 }
 
 // extractHasHan reports whether s contains a Han character.

@@ -18,6 +18,7 @@ import (
 type extractMeta struct {
 	title    string
 	h1       []string
+	h1Nodes  []*html.Node
 	metas    map[string]string // lower-cased name/property/itemprop → first non-empty content
 	ldDates  []string          // JSON-LD datePublished / dateCreated
 	ldAuthor []string
@@ -58,6 +59,7 @@ func extractMetaScan(doc *html.Node) *extractMeta {
 			case atom.H1:
 				if t := extractNodeText(n); t != "" && len(m.h1) < 5 {
 					m.h1 = append(m.h1, t)
+					m.h1Nodes = append(m.h1Nodes, n)
 				}
 			case atom.Meta:
 				content := strings.TrimSpace(extractAttr(n, "content"))
@@ -121,7 +123,7 @@ func (m *extractMeta) scanJSONLD(src string) {
 				walk(e, depth+1)
 			}
 		case map[string]any:
-			for _, k := range []string{"datePublished", "dateCreated", "uploadDate"} {
+			for _, k := range []string{"datePublished", "pubDate", "dateCreated", "uploadDate"} {
 				if s, ok := x[k].(string); ok && s != "" {
 					m.ldDates = append(m.ldDates, s)
 				}
@@ -166,26 +168,35 @@ var extractTitleSepRe = regexp.MustCompile(`\s*(?:_|\||｜|\s-\s|\s–\s|\s—\s
 // site name is split off, else a heading.
 func extractTitle(m *extractMeta) string {
 	title := m.title
-	cands := append([]string{}, m.h1...)
+	var cands []string
 	if t := m.metas["og:title"]; t != "" {
 		cands = append(cands, extractCollapseSpace(t))
 	}
 	if m.ldTitle != "" {
 		cands = append(cands, m.ldTitle)
 	}
+	cands = append(cands, m.h1...)
 	if title != "" {
+		// The longest candidate wins: a meta content cut short at an
+		// unescaped quote is also a prefix of the title.
+		best := ""
 		for _, c := range cands {
-			if utf8.RuneCountInString(c) >= 4 && strings.HasPrefix(title, c) {
-				return c
+			if len(c) > len(best) && utf8.RuneCountInString(c) >= 4 && strings.HasPrefix(title, c) {
+				best = c
 			}
 		}
+		if best != "" {
+			return best
+		}
 		for _, c := range cands {
-			if utf8.RuneCountInString(c) >= 6 && strings.Contains(title, c) {
-				return c
+			if len(c) > len(best) && utf8.RuneCountInString(c) >= 6 && strings.Contains(title, c) {
+				best = c
 			}
+		}
+		if best != "" {
+			return best
 		}
 		parts := extractTitleSepRe.Split(title, -1)
-		best := ""
 		for _, p := range parts {
 			if utf8.RuneCountInString(p) > utf8.RuneCountInString(best) {
 				best = p
@@ -308,7 +319,7 @@ func extractPublished(m *extractMeta, t *extractTree, title string, u *url.URL, 
 			return d
 		}
 	}
-	if d, ok := extractDateNearTitle(t, title, zone); ok {
+	if d, ok := extractDateNearTitle(m, t, title, zone); ok {
 		return d
 	}
 	if u != nil {
@@ -352,7 +363,19 @@ func extractTitleLine(t *extractTree, title string) int {
 // extractDateNearTitle looks for a date in the lines just after the
 // headline (where bylines sit), then just before it, then anywhere: a full
 // date with a time of day first.
-func extractDateNearTitle(t *extractTree, title string, zone *time.Location) (time.Time, bool) {
+func extractDateNearTitle(m *extractMeta, t *extractTree, title string, zone *time.Location) (time.Time, bool) {
+	// The headline element itself may sit in a skipped <header> or
+	// <aside>, so read the text that follows it in the document first.
+	for i, h := range m.h1 {
+		if h != title && !strings.Contains(m.title, h) {
+			continue
+		}
+		for _, mm := range extractDateRe.FindAllStringSubmatch(extractFollowingText(m.h1Nodes[i], 300), 3) {
+			if d, ok := extractDateFromMatch(mm, zone); ok {
+				return d, true
+			}
+		}
+	}
 	find := func(from, to int) (time.Time, bool) {
 		from, to = max(from, 0), min(to, len(t.lines))
 		for i := from; i < to; i++ {
@@ -372,7 +395,7 @@ func extractDateNearTitle(t *extractTree, title string, zone *time.Location) (ti
 			return d, true
 		}
 	}
-	// No headline found: the first date with a time of day on the page.
+	// Else the first date with a time of day on the page.
 	for _, l := range t.lines {
 		for _, m := range extractDateRe.FindAllStringSubmatch(l.text, 3) {
 			if m[4] == "" {
@@ -386,30 +409,44 @@ func extractDateNearTitle(t *extractTree, title string, zone *time.Location) (ti
 	return time.Time{}, false
 }
 
-// extractBylineRe finds an author in a byline: 作者：张三, 记者 李四,
-// 文/王五, 责任编辑：赵六, 来源：新华网.
-var extractBylineRe = regexp.MustCompile(`(作者|记者|文\s*/|撰文|编辑|责任编辑|责编|来源|稿源)\s*[：:／/]?\s*([\p{Han}A-Za-z·•．.]{2,16}(?:\s[A-Za-z]+)?)`)
+// extractBylineRe finds a name in a byline: 责任编辑：赵六, 作者：张三,
+// 记者 李四, 文/王五, 来源：新华网.
+var extractBylineRe = regexp.MustCompile(`(责任编辑|責任編輯|责编|責編|作者|记者|記者|编辑|編輯|文\s*/|撰文|来源|來源|稿源)\s*[：:／/]?\s*([\p{Han}A-Za-z·•．]{2,16})`)
 
-// extractAuthor finds the author: a byline near the headline, then meta
-// tags and JSON-LD, then a byline anywhere in the page.
+// extractBylineStop are first characters of words that follow 记者 or 作者
+// in running prose ("记者获悉", "记者表示") rather than a name.
+const extractBylineStop = "获表了介发采看注调从在问向对说来走实观赶询联拨致随昨今近日第也还又就已曾将"
+
+// extractAuthor finds the author as Chinese news sites credit it: a byline
+// anywhere in the page (the responsible editor, 责任编辑, first, as the
+// sites' own article pages do, then the writer, the reporter and the
+// source), then meta tags and JSON-LD.
 func extractAuthor(m *extractMeta, t *extractTree, title string) string {
-	byline := func(from, to int) string {
-		from, to = max(from, 0), min(to, len(t.lines))
-		bestRank, best := 99, ""
-		for i := from; i < to; i++ {
-			for _, mm := range extractBylineRe.FindAllStringSubmatch(t.lines[i].text, 4) {
-				r := extractBylineRank(mm[1])
-				if r < bestRank {
-					bestRank, best = r, mm[2]
-				}
+	bestRank, best := 99, ""
+	consider := func(s string) {
+		for _, mm := range extractBylineRe.FindAllStringSubmatch(s, 8) {
+			name := mm[2]
+			if first, _ := utf8.DecodeRuneInString(name); strings.ContainsRune(extractBylineStop, first) {
+				continue
+			}
+			if r := extractBylineRank(mm[1]); r < bestRank {
+				bestRank, best = r, name
 			}
 		}
-		return best
 	}
-	if i := extractTitleLine(t, title); i >= 0 {
-		if a := byline(i, i+8); a != "" {
-			return a
+	for i, h := range m.h1 {
+		if h == title || strings.Contains(m.title, h) {
+			consider(extractFollowingText(m.h1Nodes[i], 300))
+			break
 		}
+	}
+	for _, l := range t.lines {
+		if l.runes <= 80 {
+			consider(l.text)
+		}
+	}
+	if best != "" {
+		return best
 	}
 	for _, k := range extractAuthorKeys {
 		if v := extractCollapseSpace(m.metas[k]); v != "" && !strings.HasPrefix(v, "http") {
@@ -421,20 +458,56 @@ func extractAuthor(m *extractMeta, t *extractTree, title string) string {
 			return extractTruncate(a, 64)
 		}
 	}
-	return byline(0, len(t.lines))
+	return ""
 }
 
-// extractBylineRank orders byline labels: the writer before the editor
-// before the source.
+// extractBylineRank orders byline labels, best first.
 func extractBylineRank(label string) int {
 	switch {
-	case strings.HasPrefix(label, "作者"), strings.HasPrefix(label, "文"), label == "撰文":
+	case label == "责任编辑" || label == "责编" || label == "責任編輯" || label == "責編":
 		return 0
-	case label == "记者":
+	case label == "作者":
 		return 1
-	case strings.Contains(label, "编"):
-		return 3
-	default:
+	case label == "记者" || label == "記者":
 		return 2
+	case label == "编辑" || label == "編輯":
+		return 3
+	case strings.HasPrefix(label, "文") || label == "撰文":
+		return 4
+	default:
+		return 5
 	}
+}
+
+// extractFollowingText returns up to limit runes of the text from the start
+// of n onwards in document order, skipping scripts and styles.
+func extractFollowingText(n *html.Node, limit int) string {
+	var b strings.Builder
+	count := 0
+	cur := n
+	for cur != nil && count < limit {
+		descend := true
+		switch cur.Type {
+		case html.TextNode:
+			b.WriteString(cur.Data)
+			b.WriteByte(' ')
+			count += utf8.RuneCountInString(cur.Data)
+		case html.ElementNode:
+			switch cur.DataAtom {
+			case atom.Script, atom.Style, atom.Noscript, atom.Template:
+				descend = false
+			}
+		}
+		if descend && cur.FirstChild != nil {
+			cur = cur.FirstChild
+			continue
+		}
+		for cur != nil && cur.NextSibling == nil {
+			cur = cur.Parent
+		}
+		if cur != nil {
+			cur = cur.NextSibling
+		}
+	}
+	return b.String()
 }

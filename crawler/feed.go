@@ -21,12 +21,15 @@ type feedItem struct {
 	// Content is the entry's HTML or text body (content:encoded, Atom
 	// content, or the description/summary), possibly only a teaser.
 	Content string
+	// Full is set when Content came from content:encoded or Atom <content>,
+	// which feeds use for the whole article.
+	Full bool
 }
 
 // rssDoc and atomDoc hold the parts of RSS 2.0 / RSS 0.9x / Atom 1.0 we use.
 type rssDoc struct {
-	Items        []rssItem `xml:"channel>item"`
-	RDFItems     []rssItem `xml:"item"` // RSS 1.0 (RDF) puts items beside the channel
+	Items    []rssItem `xml:"channel>item"`
+	RDFItems []rssItem `xml:"item"` // RSS 1.0 (RDF) puts items beside the channel
 }
 
 type rssItem struct {
@@ -117,6 +120,7 @@ func parseFeed(raw []byte) ([]feedItem, error) {
 				it.Author = strings.TrimSpace(e.Authors[0].Name)
 			}
 			it.Content = e.Content.value()
+			it.Full = it.Content != ""
 			if it.Content == "" {
 				it.Content = e.Summary.value()
 			}
@@ -146,6 +150,7 @@ func parseFeed(raw []byte) ([]feedItem, error) {
 			for _, c := range e.Encoded {
 				if strings.TrimSpace(c) != "" {
 					it.Content = strings.TrimSpace(c)
+					it.Full = true
 					break
 				}
 			}

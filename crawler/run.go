@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/gocolly/colly/v2"
@@ -110,6 +111,9 @@ type run struct {
 	mu      sync.Mutex
 	seen    map[string]struct{}
 	details int // detail pages queued (or emitted inline from feeds)
+	// handed holds the canonical URLs handed on in this run, so a page
+	// reached under two addresses (rel=canonical) is handed on once.
+	handed map[string]struct{}
 }
 
 func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *Progress) (*run, error) {
@@ -157,7 +161,7 @@ func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *P
 	return &run{
 		c: c, ctx: ctx, src: src, emit: emit, prog: prog, coll: coll, tr: tr, guard: guard,
 		front: newFrontier(), ua: ua, start: o.Now(), log: c.log.With("source", src.Name),
-		seen: map[string]struct{}{},
+		seen: map[string]struct{}{}, handed: map[string]struct{}{},
 	}, nil
 }
 
@@ -445,6 +449,10 @@ func (r *run) addDetail(base *url.URL, href string, depth int, hint *feedItem, l
 // processDetail fetches a detail page conditionally, extracts it and hands
 // it on when it is new or changed.
 func (r *run) processDetail(t task) {
+	if r.wasHanded(t.url) {
+		r.prog.skipped.Add(1)
+		return
+	}
 	f, ok := r.fetchOK(t, &t.state)
 	if !ok {
 		if t.state.Found {
@@ -493,10 +501,35 @@ func (r *run) processDetail(t task) {
 	p.FetchedAt = now
 	if p.CanonicalURL == "" {
 		p.CanonicalURL = t.url
-	} else if p.CanonicalURL != t.url {
-		r.markSeen(p.CanonicalURL)
 	}
 	r.hand(t, p, st, now)
+}
+
+// wasHanded reports whether canon was handed on in this run.
+func (r *run) wasHanded(canon string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.handed[canon]
+	return ok
+}
+
+// claim marks canon as handed on; false when it already was.
+func (r *run) claim(canon string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.handed[canon]; ok {
+		return false
+	}
+	if len(r.handed) < maxSeen {
+		r.handed[canon] = struct{}{}
+	}
+	return true
+}
+
+func (r *run) unclaim(canon string) {
+	r.mu.Lock()
+	delete(r.handed, canon)
+	r.mu.Unlock()
 }
 
 // hand emits p unless its content hash is unchanged, and records the state
@@ -512,7 +545,12 @@ func (r *run) hand(t task, p Page, st pageState, now time.Time) {
 		}
 		return
 	}
+	if !r.claim(p.CanonicalURL) {
+		r.prog.skipped.Add(1) // the same page under another address
+		return
+	}
 	if err := r.emit(r.ctx, p); err != nil {
+		r.unclaim(p.CanonicalURL)
 		r.fail(t, "emit", err)
 		return
 	}
@@ -528,9 +566,14 @@ func (r *run) hand(t task, p Page, st pageState, now time.Time) {
 	}
 }
 
-// feedFullText is the length (in runes) from which a feed entry's content
-// is taken as the full text rather than a teaser.
-const feedFullText = 200
+// A feed entry's content is taken as the article (and its page not
+// fetched) when it is content:encoded or Atom <content> of at least
+// feedFullText runes, or any content of at least feedLongText runes;
+// shorter content is a teaser.
+const (
+	feedFullText = 80
+	feedLongText = 400
+)
 
 // processFeed reads an RSS or Atom feed (always re-read): entries with full
 // text are handed on directly, the others fetched as detail pages.
@@ -549,7 +592,8 @@ func (r *run) processFeed(t task) {
 			continue
 		}
 		text := htmlToText(it.Content)
-		if len([]rune(text)) < feedFullText {
+		n := utf8.RuneCountInString(text)
+		if n < feedLongText && (!it.Full || n < feedFullText) {
 			hint := it
 			r.addDetail(f.finalURL, it.Link, t.depth+1, &hint, time.Time{})
 			continue

@@ -63,10 +63,10 @@ func (g *addrGuard) check(ap netip.AddrPort) error {
 		return fmt.Errorf("%w: %s is loopback", ErrBlockedAddress, ip)
 	case ip.IsPrivate():
 		return fmt.Errorf("%w: %s is private", ErrBlockedAddress, ip)
-	case ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast():
-		return fmt.Errorf("%w: %s is link-local", ErrBlockedAddress, ip)
-	case ip.IsMulticast(), ip.IsInterfaceLocalMulticast():
+	case ip.IsMulticast():
 		return fmt.Errorf("%w: %s is multicast", ErrBlockedAddress, ip)
+	case ip.IsLinkLocalUnicast():
+		return fmt.Errorf("%w: %s is link-local", ErrBlockedAddress, ip)
 	case ip.IsUnspecified():
 		return fmt.Errorf("%w: %s is unspecified", ErrBlockedAddress, ip)
 	}

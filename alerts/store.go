@@ -27,6 +27,7 @@ type Store interface {
 	// their deliveries, in one transaction.
 	RecordAttempts(ctx context.Context, recs []AttemptRecord) error
 	Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, int, error)
+	Delivery(ctx context.Context, id string) (*Delivery, error)
 	Attempts(ctx context.Context, deliveryID string) ([]Attempt, error)
 	// Replay puts a dead (or delivered) delivery back in the queue, due now.
 	Replay(ctx context.Context, deliveryID string) error

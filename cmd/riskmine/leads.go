@@ -1,0 +1,405 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"riskmine/alerts"
+	"riskmine/config"
+)
+
+func init() {
+	register(&command{
+		name:    "leads",
+		summary: "risk leads: list, show ID, transition ID --to STATE, assign, note",
+		run:     runLeads,
+	})
+}
+
+// alertsOptions maps the config's alerts section to the alerts package
+// options; every command that opens the lead store uses it.
+func alertsOptions(cfg *config.Config, logger *slog.Logger) alerts.Options {
+	a := cfg.Alerts
+	sla := make(map[string]time.Duration, len(a.SLA))
+	for lvl, d := range a.SLA {
+		sla[lvl] = d.D()
+	}
+	return alerts.Options{
+		LeadLevel:       a.LeadLevel,
+		ClusterWindow:   a.ClusterWindow.D(),
+		SimhashDistance: a.SimhashDistance,
+		SLA:             sla,
+		Endpoints:       webhookEndpoints(cfg),
+		Logger:          logger,
+	}
+}
+
+// webhookEndpoints maps the configured webhooks to alerts endpoints.
+func webhookEndpoints(cfg *config.Config) []alerts.Endpoint {
+	var eps []alerts.Endpoint
+	for _, w := range cfg.Alerts.Webhooks {
+		eps = append(eps, alerts.Endpoint{
+			Name:             w.Name,
+			URL:              w.URL,
+			Secret:           w.Secret,
+			Format:           w.Format,
+			Categories:       w.Categories,
+			MinLevel:         w.MinLevel,
+			LocationPrefixes: w.LocationPrefixes,
+			Events:           w.Events,
+			Timeout:          w.Timeout.D(),
+			MaxAttempts:      w.MaxAttempts,
+		})
+	}
+	return eps
+}
+
+// openAlertsStore loads the config and opens <data_dir>/riskmine.db.
+func openAlertsStore(cf *commonFlags) (*alerts.SQLStore, *config.Config, error) {
+	cfg, err := loadConfig(cf)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, nil, fmt.Errorf("create data dir: %w", err)
+	}
+	st, err := alerts.OpenSQLite(filepath.Join(cfg.DataDir, "riskmine.db"), alertsOptions(cfg, nil))
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, cfg, nil
+}
+
+var leadsCommands = map[string]func(ctx context.Context, env *cmdEnv, args []string) error{
+	"list":       runLeadsList,
+	"show":       runLeadsShow,
+	"transition": runLeadsTransition,
+	"assign":     runLeadsAssign,
+	"note":       runLeadsNote,
+}
+
+func runLeads(ctx context.Context, env *cmdEnv, args []string) error {
+	names := make([]string, 0, len(leadsCommands))
+	for n := range leadsCommands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintf(env.stderr, "Usage: riskmine leads <%s> [flags] [args]\n\nRun 'riskmine leads <subcommand> --help' for its flags.\n", strings.Join(names, "|"))
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	run, ok := leadsCommands[args[0]]
+	if !ok {
+		fmt.Fprintf(env.stderr, "riskmine leads: unknown subcommand %q, expected one of %s\n", args[0], strings.Join(names, ", "))
+		return errUsage
+	}
+	return run(ctx, env, args[1:])
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func defaultActor() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "cli"
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func runLeadsList(ctx context.Context, env *cmdEnv, args []string) error {
+	fs, cf := newFlagSet(env, "leads list", "leads list [--state S] [--level L] [--category C] [--overdue] [--json]",
+		`Lists risk leads, newest activity first. --state, --level and --category take
+comma-separated values. States: new, confirmed, dispatched, handled, verified,
+closed, dismissed, merged.`)
+	state := fs.String("state", "", "only these states (comma-separated)")
+	level := fs.String("level", "", "only these levels (comma-separated)")
+	category := fs.String("category", "", "only leads with one of these category codes")
+	location := fs.String("location", "", "only leads with a location code starting with this")
+	assignee := fs.String("assignee", "", "only leads assigned to this analyst")
+	query := fs.String("query", "", "only leads whose title or summary contains this")
+	overdue := fs.Bool("overdue", false, "only open leads past their due time")
+	sortBy := fs.String("sort", "last_seen", "last_seen, first_seen, level, score, due or sources")
+	limit := fs.Int("limit", 50, "at most this many leads")
+	offset := fs.Int("offset", 0, "skip this many leads")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(env.stderr, "riskmine leads list: unexpected argument %q\n", pos[0])
+		return errUsage
+	}
+	st, _, err := openAlertsStore(cf)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	leads, total, err := st.ListLeads(ctx, alerts.LeadFilter{
+		States: splitList(*state), Levels: splitList(*level), Categories: splitList(*category),
+		LocationPrefix: *location, Assignee: *assignee, Query: *query, Overdue: *overdue,
+		Sort: *sortBy, Limit: *limit, Offset: *offset,
+	})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(env.stdout, map[string]any{"total": total, "leads": leads})
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tLEVEL\tSOURCES\tDUE\tCATEGORY\tLOCATION\tTITLE")
+	for _, l := range leads {
+		due := "-"
+		if l.DueAt != nil {
+			due = l.DueAt.Local().Format("01-02 15:04")
+			if l.Overdue {
+				due += " OVERDUE"
+			}
+		}
+		loc := "-"
+		if len(l.Locations) > 0 {
+			loc = l.Locations[0].Name
+			if loc == "" {
+				loc = l.Locations[0].Code
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", l.ID, l.State, l.Level, l.SourceCount, due, orDash(l.TopCategory()), loc, oneLine(l.Title, 40))
+	}
+	tw.Flush()
+	fmt.Fprintf(env.stdout, "%d of %d leads\n", len(leads), total)
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+func runLeadsShow(ctx context.Context, env *cmdEnv, args []string) error {
+	fs, cf := newFlagSet(env, "leads show", "leads show ID [--json]",
+		"Prints a lead with its sources and their evidence, notes and audit trail.")
+	asJSON := fs.Bool("json", false, "print JSON: {lead, audit, similar}")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(env.stderr, "riskmine leads show: expected exactly one lead ID")
+		return errUsage
+	}
+	st, _, err := openAlertsStore(cf)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	l, err := st.GetLead(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	audit, err := st.Audit(ctx, l.ID)
+	if err != nil {
+		return err
+	}
+	similar, err := st.SimilarLeads(ctx, l.ID, 5)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(env.stdout, map[string]any{"lead": l, "audit": audit, "similar": similar})
+	}
+	w := env.stdout
+	fmt.Fprintf(w, "%s  %s\n", l.ID, l.Title)
+	fmt.Fprintf(w, "state %s · level %s (score %.1f) · version %d · %d sources\n", l.State, l.Level, l.Score, l.Version, l.SourceCount)
+	var cats []string
+	for _, c := range l.Categories {
+		cats = append(cats, fmt.Sprintf("%s %.1f", c.Code, c.Score))
+	}
+	fmt.Fprintf(w, "categories: %s\n", orDash(strings.Join(cats, ", ")))
+	for _, loc := range l.Locations {
+		fmt.Fprintf(w, "location: %s %s\n", loc.Code, loc.Name)
+	}
+	fmt.Fprintf(w, "seen: %s … %s\n", l.FirstSeen.Local().Format(time.DateTime), l.LastSeen.Local().Format(time.DateTime))
+	if l.DueAt != nil {
+		over := ""
+		if l.Overdue {
+			over = " (OVERDUE)"
+		}
+		fmt.Fprintf(w, "due: %s%s\n", l.DueAt.Local().Format(time.DateTime), over)
+	}
+	for _, kv := range [][2]string{{"assignee", l.Assignee}, {"unit", l.Unit}, {"resolution", l.Resolution}, {"merged into", l.MergedInto}} {
+		if kv[1] != "" {
+			fmt.Fprintf(w, "%s: %s\n", kv[0], kv[1])
+		}
+	}
+	if l.Summary != "" {
+		fmt.Fprintf(w, "\n%s\n", l.Summary)
+	}
+	fmt.Fprintln(w, "\nSources:")
+	for _, s := range l.Sources {
+		fmt.Fprintf(w, "  %s  [%s %s] %s\n    %s\n", s.SeenAt.Local().Format(time.DateTime), s.Level, orDash(s.Category), oneLine(s.Title, 60), s.URL)
+		for _, e := range s.Evidence {
+			fmt.Fprintf(w, "      %s: %q (%s %d–%d, weight %.1f)\n", e.Rule, e.Text, e.Field, e.Start, e.End, e.Weight)
+		}
+	}
+	if len(l.Notes) > 0 {
+		fmt.Fprintln(w, "\nNotes:")
+		for _, n := range l.Notes {
+			fmt.Fprintf(w, "  %s %s: %s\n", n.At.Local().Format(time.DateTime), n.Actor, n.Text)
+		}
+	}
+	fmt.Fprintln(w, "\nAudit:")
+	for _, a := range audit {
+		change := ""
+		if a.From != "" || a.To != "" {
+			change = " " + orDash(a.From) + " → " + orDash(a.To)
+		}
+		note := ""
+		if a.Note != "" {
+			note = "  " + a.Note
+		}
+		fmt.Fprintf(w, "  %s %s %s%s%s\n", a.At.Local().Format(time.DateTime), a.Actor, a.Action, change, note)
+	}
+	if len(similar) > 0 {
+		fmt.Fprintln(w, "\nSimilar leads:")
+		for _, s := range similar {
+			fmt.Fprintf(w, "  %s %s %s %s\n", s.ID, s.State, s.Level, oneLine(s.Title, 50))
+		}
+	}
+	return nil
+}
+
+func runLeadsTransition(ctx context.Context, env *cmdEnv, args []string) error {
+	fs, cf := newFlagSet(env, "leads transition", "leads transition ID --to STATE [--actor NAME] [--note N] [--reason R] [--assignee A] [--unit U] [--into ID] [--version V]",
+		`Moves a lead through the case loop:
+  new → confirmed (立案) → dispatched (派遣, needs --unit) → handled (处置) →
+  verified (核查) → closed (结案); handled → dispatched sends it back;
+  new or confirmed → dismissed (needs --reason);
+  any open state → merged (needs --into TARGET_ID).
+With --version, the change is refused if someone changed the lead since.`)
+	to := fs.String("to", "", "target state (required)")
+	actor := fs.String("actor", defaultActor(), "who makes the change (audit trail)")
+	note := fs.String("note", "", "note for the audit trail")
+	reason := fs.String("reason", "", "reason (required to dismiss; the resolution when handled/closed)")
+	assignee := fs.String("assignee", "", "assign the lead in the same change")
+	unit := fs.String("unit", "", "unit the lead is dispatched to")
+	into := fs.String("into", "", "target lead id when merging")
+	version := fs.Int("version", 0, "version you saw (0: no check)")
+	asJSON := fs.Bool("json", false, "print the lead as JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 || *to == "" {
+		fmt.Fprintln(env.stderr, "riskmine leads transition: expected one lead ID and --to STATE")
+		return errUsage
+	}
+	st, _, err := openAlertsStore(cf)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	before, err := st.GetLead(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	l, err := st.Transition(ctx, pos[0], alerts.TransitionRequest{
+		To: *to, Actor: *actor, Note: *note, Reason: *reason, Assignee: *assignee,
+		Unit: *unit, MergeInto: *into, Version: *version,
+	})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(env.stdout, l)
+	}
+	fmt.Fprintf(env.stdout, "lead %s: %s → %s (version %d)\n", l.ID, before.State, l.State, l.Version)
+	return nil
+}
+
+func runLeadsAssign(ctx context.Context, env *cmdEnv, args []string) error {
+	fs, cf := newFlagSet(env, "leads assign", "leads assign ID ANALYST [--actor NAME] [--note N] [--version V]",
+		"Assigns a lead to an analyst (audited; with --version, refused if the lead changed since).")
+	actor := fs.String("actor", defaultActor(), "who makes the change")
+	note := fs.String("note", "", "note for the audit trail")
+	version := fs.Int("version", 0, "version you saw (0: no check)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		fmt.Fprintln(env.stderr, "riskmine leads assign: expected a lead ID and an analyst name")
+		return errUsage
+	}
+	st, _, err := openAlertsStore(cf)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	l, err := st.Assign(ctx, pos[0], alerts.AssignRequest{Actor: *actor, Assignee: pos[1], Note: *note, Version: *version})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "lead %s assigned to %s (version %d)\n", l.ID, l.Assignee, l.Version)
+	return nil
+}
+
+func runLeadsNote(ctx context.Context, env *cmdEnv, args []string) error {
+	fs, cf := newFlagSet(env, "leads note", "leads note ID TEXT… [--actor NAME]", "Adds a note to a lead (audited).")
+	actor := fs.String("actor", defaultActor(), "author of the note")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 2 {
+		fmt.Fprintln(env.stderr, "riskmine leads note: expected a lead ID and the note text")
+		return errUsage
+	}
+	st, _, err := openAlertsStore(cf)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	l, err := st.AddNote(ctx, pos[0], *actor, strings.Join(pos[1:], " "))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "lead %s: %d notes\n", l.ID, len(l.Notes))
+	return nil
+}

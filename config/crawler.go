@@ -23,12 +23,21 @@ type Crawler struct {
 	ContactURL string `yaml:"contact_url"`
 	// Timeout bounds one request, headers and body.
 	Timeout Duration `yaml:"timeout"`
-	// MaxBodyBytes is the largest response body read (after decompression too).
+	// MaxBodyBytes is the largest response body read off the wire.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxDecompressedBytes is the largest body after gzip decompression
+	// (0: four times max_body_bytes); it stops gzip bombs.
+	MaxDecompressedBytes int64 `yaml:"max_decompressed_bytes"`
 	// MaxRedirects followed per request.
 	MaxRedirects int `yaml:"max_redirects"`
 	// Retries on network errors, 5xx and 429.
 	Retries int `yaml:"retries"`
+	// RetryBackoff is the first pause between attempts; it doubles on each
+	// retry (with jitter) up to 30s.
+	RetryBackoff Duration `yaml:"retry_backoff"`
+	// MaxRetryAfter is the longest Retry-After honoured; a server asking for
+	// more gives the URL up for the run.
+	MaxRetryAfter Duration `yaml:"max_retry_after"`
 	// Jitter is the largest random delay added to a scheduled run.
 	Jitter Duration `yaml:"jitter"`
 	// Sources are the sites to crawl.
@@ -53,8 +62,9 @@ type Source struct {
 	// Headers are added to every request of this source.
 	Headers   map[string]string `yaml:"headers"`
 	UserAgent string            `yaml:"user_agent"`
-	// Delay between requests to one host, and requests in flight per host.
-	Delay       Duration `yaml:"delay"`
+	// Delay between requests to one host (default 1s when not written; 0s
+	// turns it off), and requests in flight per host.
+	Delay       *Duration `yaml:"delay"`
 	Parallelism int      `yaml:"parallelism"`
 	Proxy       string   `yaml:"proxy"`
 	// Revisit is how long a detail page is left alone after a fetch.
@@ -85,12 +95,14 @@ type DetailSelectors struct {
 
 func defaultCrawler() Crawler {
 	return Crawler{
-		ContactURL:   "https://example.org/riskmine",
-		Timeout:      Duration(30 * time.Second),
-		MaxBodyBytes: 10 << 20,
-		MaxRedirects: 5,
-		Retries:      3,
-		Jitter:       Duration(30 * time.Second),
+		ContactURL:    "https://example.org/riskmine",
+		Timeout:       Duration(30 * time.Second),
+		MaxBodyBytes:  10 << 20,
+		MaxRedirects:  5,
+		Retries:       3,
+		RetryBackoff:  Duration(500 * time.Millisecond),
+		MaxRetryAfter: Duration(2 * time.Minute),
+		Jitter:        Duration(30 * time.Second),
 	}
 }
 
@@ -101,6 +113,12 @@ func (c *Config) validateCrawler() error {
 	}
 	if cr.MaxBodyBytes < 1024 {
 		return c.errAt("crawler.max_body_bytes", "must be at least 1024, got %d", cr.MaxBodyBytes)
+	}
+	if cr.MaxDecompressedBytes != 0 && cr.MaxDecompressedBytes < cr.MaxBodyBytes {
+		return c.errAt("crawler.max_decompressed_bytes", "must be 0 (four times max_body_bytes) or at least max_body_bytes (%d), got %d", cr.MaxBodyBytes, cr.MaxDecompressedBytes)
+	}
+	if cr.RetryBackoff.D() < 0 || cr.MaxRetryAfter.D() < 0 {
+		return c.errAt("crawler", "retry_backoff and max_retry_after must not be negative")
 	}
 	if cr.MaxRedirects < 0 || cr.Retries < 0 {
 		return c.errAt("crawler", "max_redirects and retries must not be negative")
@@ -158,8 +176,11 @@ func (c *Config) validateCrawler() error {
 		if s.List.MaxPages == 0 {
 			s.List.MaxPages = 5
 		}
-		if s.Delay == 0 {
-			s.Delay = Duration(time.Second)
+		if s.Delay == nil {
+			d := Duration(time.Second)
+			s.Delay = &d
+		} else if s.Delay.D() < 0 {
+			return c.errAt(key("delay"), "must not be negative")
 		}
 		if s.Revisit == 0 {
 			s.Revisit = Duration(24 * time.Hour)

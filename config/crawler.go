@@ -65,8 +65,8 @@ type Source struct {
 	// Delay between requests to one host (default 1s when not written; 0s
 	// turns it off), and requests in flight per host.
 	Delay       *Duration `yaml:"delay"`
-	Parallelism int      `yaml:"parallelism"`
-	Proxy       string   `yaml:"proxy"`
+	Parallelism int       `yaml:"parallelism"`
+	Proxy       string    `yaml:"proxy"`
 	// Revisit is how long a detail page is left alone after a fetch.
 	Revisit Duration `yaml:"revisit"`
 	// AllowPrivate lets the source reach loopback and private addresses (intranet, demo).

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,6 +69,15 @@ func (d *Doc) Key() string {
 // ErrClosed is returned by calls on a closed Index.
 var ErrClosed = errors.New("index: closed")
 
+// ErrLocked is wrapped by Open when another process holds the index.
+var ErrLocked = errors.New("the index is locked by another process")
+
+// Exists reports whether an index has been created at path.
+func Exists(path string) bool {
+	_, err := os.Stat(filepath.Join(path, "index_meta.json"))
+	return err == nil
+}
+
 // internalAnalysis records which analyzers an index was created with.
 var internalAnalysis = []byte("riskmine.analysis")
 
@@ -118,9 +128,15 @@ func Open(opts Options) (*Index, error) {
 	}
 
 	var bi bleve.Index
-	if _, err := os.Stat(filepath.Join(opts.Path, "index_meta.json")); err == nil {
-		bi, err = bleve.Open(opts.Path)
+	if Exists(opts.Path) {
+		var err error
+		// Scorch locks its root file; another process holding the index
+		// (riskmine serve) would block this open forever without a timeout.
+		bi, err = bleve.OpenUsing(opts.Path, map[string]any{"bolt_timeout": "3s"})
 		if err != nil {
+			if strings.Contains(err.Error(), "timeout") {
+				return nil, fmt.Errorf("index: open %s: %w (is another riskmine process, such as serve, using it? search through its web API instead)", opts.Path, ErrLocked)
+			}
 			return nil, fmt.Errorf("index: open %s: %w", opts.Path, err)
 		}
 		got, err := bi.GetInternal(internalAnalysis)
@@ -140,6 +156,7 @@ func Open(opts Options) (*Index, error) {
 		if err := os.MkdirAll(filepath.Dir(filepath.Clean(opts.Path)), 0o755); err != nil {
 			return nil, fmt.Errorf("index: create %s: %w", opts.Path, err)
 		}
+		var err error
 		bi, err = bleve.New(opts.Path, newMapping(basic))
 		if err != nil {
 			return nil, fmt.Errorf("index: create %s: %w", opts.Path, err)

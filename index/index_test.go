@@ -423,3 +423,17 @@ func TestFallbackAnalyzer(t *testing.T) {
 		}
 	}
 }
+
+// A second Open of an index held by another Index (as by another process)
+// fails with ErrLocked instead of blocking.
+func TestOpenLocked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the lock timeout")
+	}
+	path := filepath.Join(t.TempDir(), "idx")
+	openAt(t, path)
+	_, err := index.Open(index.Options{Path: path, Tokenize: cutSearch, Normalize: nlp.NormalizeText})
+	if !errors.Is(err, index.ErrLocked) {
+		t.Fatalf("second open: %v, want ErrLocked", err)
+	}
+}

@@ -1,8 +1,77 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
 
-// dashboard is the landing page.
+	"riskmine/alerts"
+)
+
+type dashboardData struct {
+	Stats   *alerts.Stats
+	States  []countRow
+	Levels  []countRow
+	Chart   *chart
+	Urgent  []alerts.Lead
+	Overdue []alerts.Lead
+	NoLeads bool
+}
+
+// countRow is one line of a small count table.
+type countRow struct {
+	Key   string
+	Count int
+}
+
+// dashboard is the landing page: leads by state and level, overdue leads,
+// the on-time closure rate, mentions per day by category and top places.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "dashboard", s.newView(r, "dashboard", "dashboard.title", nil))
+	data := &dashboardData{}
+	v := s.newView(r, "dashboard", "dashboard.title", data)
+	if s.deps.Leads == nil {
+		data.NoLeads = true
+		s.render(w, r, http.StatusOK, "dashboard", v)
+		return
+	}
+	ctx := r.Context()
+	st, err := s.deps.Leads.Stats(ctx)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	data.Stats = st
+	for _, state := range alerts.States {
+		data.States = append(data.States, countRow{Key: state, Count: st.ByState[state]})
+	}
+	for i := len(levels) - 1; i >= 1; i-- {
+		data.Levels = append(data.Levels, countRow{Key: levels[i], Count: st.ByLevel[levels[i]]})
+	}
+	points := make([]dayPoint, 0, len(st.MentionsPerDay))
+	for _, d := range st.MentionsPerDay {
+		points = append(points, dayPoint{Day: d.Day, Series: d.Category, Count: d.Count})
+	}
+	data.Chart = stackedDays(points, v.L.Category)
+	data.Urgent, _, err = s.deps.Leads.ListLeads(ctx, alerts.LeadFilter{States: []string{alerts.StateNew}, Levels: []string{"high", "critical"}, Sort: "level", Limit: 10})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	data.Overdue, _, err = s.deps.Leads.ListLeads(ctx, alerts.LeadFilter{Overdue: true, Sort: "due", Limit: 10})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "dashboard", v)
+}
+
+// apiDashboard answers GET /api/v1/dashboard with the store's statistics.
+func (s *Server) apiDashboard(w http.ResponseWriter, r *http.Request) {
+	if !s.leadsAvailable(w) {
+		return
+	}
+	st, err := s.deps.Leads.Stats(r.Context())
+	if err != nil {
+		s.apiServerError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
 }

@@ -1,4 +1,88 @@
 package web
 
-// Deps are the other components the pages use.
-type Deps struct{}
+import (
+	"context"
+	"time"
+
+	"riskmine/alerts"
+	"riskmine/crawler"
+	"riskmine/index"
+	"riskmine/nlp"
+)
+
+// Deps are the other components the pages use, each through a small
+// interface defined here. A nil field turns its pages into a "not
+// available" notice and its API routes into 503 answers.
+type Deps struct {
+	// Leads is the lead store (*alerts.SQLStore).
+	Leads LeadService
+	// Outbox is the webhook outbox of the same store (*alerts.SQLStore).
+	Outbox OutboxService
+	// Dispatcher replays deliveries and sends tests (*alerts.Dispatcher).
+	Dispatcher WebhookSender
+	// Endpoints are the configured webhook receivers, shown without secrets.
+	Endpoints []alerts.Endpoint
+	// Search is the full-text index (*index.Index).
+	Search Searcher
+	// Sources is the crawl scheduler (*crawler.Scheduler).
+	Sources SourceService
+	// Analyzer scores the lexicon page's try-a-sentence box (*nlp.Analyzer).
+	// When it also has a method Lexicons() []*nlp.Lexicon the page lists
+	// every term and rule; otherwise it lists the rules that have fired.
+	Analyzer Analyzer
+}
+
+// LeadService is what the dashboard, the leads queue, the lead page and
+// the lexicon precision figures need from the lead store.
+type LeadService interface {
+	GetLead(ctx context.Context, id string) (*alerts.Lead, error)
+	ListLeads(ctx context.Context, f alerts.LeadFilter) ([]alerts.Lead, int, error)
+	SimilarLeads(ctx context.Context, id string, limit int) ([]alerts.Lead, error)
+	Transition(ctx context.Context, id string, req alerts.TransitionRequest) (*alerts.Lead, error)
+	Assign(ctx context.Context, id string, req alerts.AssignRequest) (*alerts.Lead, error)
+	AddNote(ctx context.Context, id, actor, text string) (*alerts.Lead, error)
+	Audit(ctx context.Context, id string) ([]alerts.AuditEntry, error)
+	Stats(ctx context.Context) (*alerts.Stats, error)
+	RuleStats(ctx context.Context) ([]alerts.RuleStat, error)
+}
+
+// OutboxService is what the webhooks page reads from the outbox.
+type OutboxService interface {
+	Deliveries(ctx context.Context, f alerts.DeliveryFilter) ([]alerts.Delivery, int, error)
+	Attempts(ctx context.Context, deliveryID string) ([]alerts.Attempt, error)
+	DisabledEndpoints(ctx context.Context) (map[string]string, error)
+	EnableEndpoint(ctx context.Context, name string) error
+}
+
+// WebhookSender replays a delivery (waking the dispatcher) and sends a
+// signed test event to an endpoint.
+type WebhookSender interface {
+	Replay(ctx context.Context, deliveryID string) error
+	SendTest(ctx context.Context, name string) (*alerts.TestResult, error)
+}
+
+// Searcher is the full-text search of the index.
+type Searcher interface {
+	Search(ctx context.Context, q index.Query) (*index.Result, error)
+}
+
+// SourceService is what the sources page needs from the crawl scheduler.
+type SourceService interface {
+	Sources() []crawler.Source
+	Trigger(name string) error
+	Progress(name string) (crawler.Stats, bool)
+	NextRun(name string) (time.Time, bool)
+	LastRun(ctx context.Context, source string) (crawler.Run, bool, error)
+	Runs(ctx context.Context, source string, limit int) ([]crawler.Run, error)
+}
+
+// Analyzer scores a sentence for the lexicon page.
+type Analyzer interface {
+	Analyze(in nlp.Input) *nlp.Assessment
+	Categories() []string
+}
+
+// lexiconLister is implemented by an analyzer that can list its lexicons.
+type lexiconLister interface {
+	Lexicons() []*nlp.Lexicon
+}

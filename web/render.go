@@ -55,9 +55,39 @@ var templateFuncs = template.FuncMap{
 	"join": func(xs []string, sep string) string {
 		return strings.Join(xs, sep)
 	},
-	"add": func(a, b int) int { return a + b },
+	"add":           func(a, b int) int { return a + b },
+	"categoryCodes": func() []string { return categoryCodes },
+	"list":          func(xs ...string) []string { return xs },
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			k, _ := kv[i].(string)
+			m[k] = kv[i+1]
+		}
+		return m
+	},
 	"queryWith": func(base string, kv ...string) string {
 		return queryWith(base, kv...)
+	},
+	// exportLink turns the current page's URL into an export URL with the
+	// same filters, all rows and the given format.
+	"exportLink": func(current, exportPath, format string) string {
+		u, err := url.Parse(current)
+		if err != nil {
+			return exportPath + "?format=" + url.QueryEscape(format)
+		}
+		q := u.Query()
+		q.Del("page")
+		q.Del("offset")
+		q.Del("ok")
+		q.Set("format", format)
+		return exportPath + "?" + q.Encode()
+	},
+	"deref": func(t *time.Time) time.Time {
+		if t == nil {
+			return time.Time{}
+		}
+		return *t
 	},
 }
 

@@ -29,8 +29,10 @@
     fetch("/api/v1/sources/" + encodeURIComponent(name) + "/progress", { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (p) {
-        var total = p.total > 0 ? p.total : 0;
-        if (bar) { bar.style.width = (p.done ? 100 : total ? Math.min(100, Math.round(100 * p.processed / total)) : 30) + "%"; }
+        // The number of pages is not known in advance: the bar creeps
+        // forward with every fetch and fills when the run ends.
+        var fetched = p.stats ? p.stats.fetched : 0;
+        if (bar) { bar.style.width = (p.done ? 100 : Math.min(95, 10 + 3 * fetched)) + "%"; }
         text(status, p.message || "");
         row.setAttribute("data-run-state", p.state || "");
         if (p.done) {

@@ -1,0 +1,134 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"riskmine/alerts"
+)
+
+// leadWithAudit is the API form of one lead: the lead with its audit trail
+// and similar leads.
+type leadWithAudit struct {
+	*alerts.Lead
+	Audit   []alerts.AuditEntry `json:"audit"`
+	Similar []leadRef           `json:"similar"`
+}
+
+// leadRef is a short reference to another lead.
+type leadRef struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	Level string `json:"level"`
+	State string `json:"state"`
+}
+
+func (s *Server) leadsAvailable(w http.ResponseWriter) bool {
+	if s.deps.Leads == nil {
+		writeJSONError(w, http.StatusServiceUnavailable, "the lead store is not available")
+		return false
+	}
+	return true
+}
+
+// apiLeadList answers GET /api/v1/leads with {"total","items"}.
+func (s *Server) apiLeadList(w http.ResponseWriter, r *http.Request) {
+	if !s.leadsAvailable(w) {
+		return
+	}
+	f, err := parseLeadFilter(r.URL.Query())
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	leads, total, err := s.deps.Leads.ListLeads(r.Context(), f)
+	if err != nil {
+		s.apiServerError(w, r, err)
+		return
+	}
+	if leads == nil {
+		leads = []alerts.Lead{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": total, "items": leads})
+}
+
+// apiLeadGet answers GET /api/v1/leads/{id}.
+func (s *Server) apiLeadGet(w http.ResponseWriter, r *http.Request) {
+	if !s.leadsAvailable(w) {
+		return
+	}
+	ctx, id := r.Context(), r.PathValue("id")
+	lead, err := s.deps.Leads.GetLead(ctx, id)
+	if errors.Is(err, alerts.ErrNotFound) {
+		writeJSONError(w, http.StatusNotFound, "no lead "+id)
+		return
+	}
+	if err != nil {
+		s.apiServerError(w, r, err)
+		return
+	}
+	audit, err := s.deps.Leads.Audit(ctx, id)
+	if err != nil {
+		s.apiServerError(w, r, err)
+		return
+	}
+	similar, err := s.deps.Leads.SimilarLeads(ctx, id, 5)
+	if err != nil {
+		s.apiServerError(w, r, err)
+		return
+	}
+	out := leadWithAudit{Lead: lead, Audit: audit, Similar: []leadRef{}}
+	if out.Audit == nil {
+		out.Audit = []alerts.AuditEntry{}
+	}
+	for _, l := range similar {
+		out.Similar = append(out.Similar, leadRef{ID: l.ID, Title: l.Title, Level: l.Level, State: l.State})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// apiLeadTransition answers POST /api/v1/leads/{id}/transition with a
+// leadAction body; it returns the updated lead. A stale version is 409.
+func (s *Server) apiLeadTransition(w http.ResponseWriter, r *http.Request) {
+	if !s.leadsAvailable(w) {
+		return
+	}
+	var a leadAction
+	if !decodeJSON(w, r, &a) {
+		return
+	}
+	lead, err := s.applyLeadAction(r.Context(), actor(r), r.PathValue("id"), a)
+	if err != nil {
+		status, _ := actionStatus(err)
+		if status == http.StatusInternalServerError {
+			s.apiServerError(w, r, err)
+			return
+		}
+		writeJSONError(w, status, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, lead)
+}
+
+// apiLeadBulk answers POST /api/v1/leads/bulk: {"ids":[…],"action",…}.
+func (s *Server) apiLeadBulk(w http.ResponseWriter, r *http.Request) {
+	if !s.leadsAvailable(w) {
+		return
+	}
+	var in struct {
+		IDs []string `json:"ids"`
+		leadAction
+	}
+	if !decodeJSON(w, r, &in) {
+		return
+	}
+	ok := false
+	for _, b := range bulkActions {
+		ok = ok || in.Action == b
+	}
+	if !ok || len(in.IDs) == 0 || len(in.IDs) > 1000 {
+		writeJSONError(w, http.StatusBadRequest, "expected 1 to 1000 ids and an action of confirm, dismiss or assign")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": s.runBulk(r.Context(), actor(r), in.IDs, in.leadAction)})
+}

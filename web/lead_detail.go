@@ -1,0 +1,94 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"riskmine/alerts"
+)
+
+type leadDetailData struct {
+	Lead    *alerts.Lead
+	Audit   []alerts.AuditEntry
+	Similar []alerts.Lead
+	Sources []sourcePost
+	Actions []string
+	Open    bool
+}
+
+// sourcePost is one post of a lead with its evidence marked in place.
+type sourcePost struct {
+	Src   alerts.Source
+	Title []segment
+	Text  []segment
+	// Unplaced is evidence whose offsets do not fall inside the stored
+	// text (the snippet is the opening of the post); it is listed instead.
+	Unplaced []alerts.Evidence
+}
+
+// leadDetail is the page of one lead.
+func (s *Server) leadDetail(w http.ResponseWriter, r *http.Request) {
+	s.showLead(w, r, r.PathValue("id"), http.StatusOK, "")
+}
+
+func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, status int, errMsg string) {
+	if s.deps.Leads == nil {
+		s.renderError(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	ctx := r.Context()
+	lead, err := s.deps.Leads.GetLead(ctx, id)
+	if errors.Is(err, alerts.ErrNotFound) {
+		s.renderError(w, r, http.StatusNotFound, "error.notfound")
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	audit, err := s.deps.Leads.Audit(ctx, id)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	similar, err := s.deps.Leads.SimilarLeads(ctx, id, 5)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	data := &leadDetailData{Lead: lead, Audit: audit, Similar: similar, Open: alerts.IsOpen(lead.State),
+		Actions: actionsByState[lead.State]}
+	for _, src := range lead.Sources {
+		data.Sources = append(data.Sources, placeEvidence(src))
+	}
+	v := s.newView(r, "leads", "lead.title", data)
+	v.Title = lead.Title
+	v.Error = errMsg
+	s.render(w, r, status, "lead", v)
+}
+
+// placeEvidence marks each evidence span in the title or the stored text
+// of a source when the text at its rune offsets is the evidence text.
+func placeEvidence(src alerts.Source) sourcePost {
+	p := sourcePost{Src: src}
+	var inTitle, inText []evSpan
+	titleRunes, textRunes := []rune(src.Title), []rune(src.Snippet)
+	for _, ev := range src.Evidence {
+		sp := evSpan{start: ev.Start, end: ev.End, label: ev.Rule}
+		switch {
+		case ev.Field == "title" && fits(titleRunes, ev):
+			inTitle = append(inTitle, sp)
+		case ev.Field != "title" && fits(textRunes, ev):
+			inText = append(inText, sp)
+		default:
+			p.Unplaced = append(p.Unplaced, ev)
+		}
+	}
+	p.Title = markSpans(src.Title, inTitle)
+	p.Text = markSpans(src.Snippet, inText)
+	return p
+}
+
+func fits(runes []rune, ev alerts.Evidence) bool {
+	return ev.Start >= 0 && ev.End > ev.Start && ev.End <= len(runes) && string(runes[ev.Start:ev.End]) == ev.Text
+}

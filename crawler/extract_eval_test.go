@@ -171,9 +171,9 @@ func evalSet(t *testing.T, name string, fn evalFunc, set string) {
 		res := fn(raw, r.URL)
 		spent += time.Since(start)
 		bytesIn += len(raw)
-		f1 := charF1(res.text, gold)
+		p, rc, f1 := charPRF(res.text, gold)
 		f1s = append(f1s, f1)
-		line := fmt.Sprintf("%-40s f1=%.3f", r.ID, f1)
+		line := fmt.Sprintf("%-40s f1=%.3f p=%.2f r=%.2f", r.ID, f1, p, rc)
 		if r.SilverPublishTime != "" {
 			dates++
 			ok := evalSameDay(res.date, r.SilverPublishTime)
@@ -232,9 +232,10 @@ func evalSet(t *testing.T, name string, fn evalFunc, set string) {
 	t.Log(msg)
 }
 
-// charF1 is the bag-of-characters F1 of got against want: the multisets of
-// their non-space characters, F1 of the overlap.
-func charF1(got, want string) float64 {
+// charPRF is the bag-of-characters precision, recall and F1 of got against
+// want: the multisets of their non-space characters, scored by their
+// overlap.
+func charPRF(got, want string) (p, r, f1 float64) {
 	g, w := map[rune]int{}, map[rune]int{}
 	ng, nw := 0, 0
 	for _, r := range got {
@@ -251,19 +252,19 @@ func charF1(got, want string) float64 {
 	}
 	if ng == 0 || nw == 0 {
 		if ng == nw {
-			return 1
+			return 1, 1, 1
 		}
-		return 0
+		return 0, 0, 0
 	}
 	overlap := 0
-	for r, c := range g {
-		overlap += min(c, w[r])
+	for c, n := range g {
+		overlap += min(n, w[c])
 	}
-	p, rc := float64(overlap)/float64(ng), float64(overlap)/float64(nw)
-	if p+rc == 0 {
-		return 0
+	p, r = float64(overlap)/float64(ng), float64(overlap)/float64(nw)
+	if p+r == 0 {
+		return p, r, 0
 	}
-	return 2 * p * rc / (p + rc)
+	return p, r, 2 * p * r / (p + r)
 }
 
 var evalDigitsRe = regexp.MustCompile(`\d+`)

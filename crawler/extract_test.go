@@ -356,7 +356,7 @@ func benchPage50K(b *testing.B) []byte {
 	for i := 0; links.Len() < 20000; i++ {
 		fmt.Fprintf(&links, `<li><a href="/news/%d.html">本市第%d期城市安全隐患排查结果公布</a></li>`, i, i)
 	}
-	for paras.Len() < 22000 {
+	for paras.Len() < 27000 {
 		paras.WriteString("<p>区住建局提醒市民，雨季出行请留意道路状况，发现路面开裂、下沉等异常情况，请及时拨打城市服务热线反映。相关部门已组织专业人员对地下管网进行排查。</p>\n")
 	}
 	page := strings.Replace(base, `<div class="article-content">`, `<div class="article-content">`+paras.String(), 1)

@@ -25,7 +25,8 @@ type extractNode struct {
 	loose, looseLink, loosePunct int
 
 	hint  int     // +1 for a class/id that suggests content, -1 for boilerplate
-	score float64 // propagated paragraph scores
+	score float64 // propagated paragraph scores, decaying with distance
+	prose float64 // undecayed paragraph scores outside boilerplate descendants
 }
 
 // extractLine is one line of the page's visible text in document order: the
@@ -73,13 +74,57 @@ var extractContainerTags = map[atom.Atom]bool{
 	atom.Font: true, atom.Span: true, atom.Dd: true, atom.Form: true,
 }
 
-// Class and id words that suggest article content or boilerplate. Matched
-// against the lower-cased class and id attributes.
+// Class and id words that suggest article content or boilerplate, matched
+// against the lower-cased words of the class and id attributes: "contains"
+// lists match inside a word, "words" only a whole word or its start.
 var (
-	extractPositiveRe = regexp.MustCompile(`article|content|post|body|main|detail|entry|story|text|news|cont\b|artic|zw|neirong|正文`)
-	extractNegativeRe = regexp.MustCompile(`comment|footer|foot\b|copyright|\bnav|menu|sidebar|\bside|share|social|related|recommend|\bhot|rank|breadcrumb|crumb|advert|\bads?\b|\bad[-_]|banner|login|popup|modal|toolbar|subscribe|pinglun|reply|tuijian|xiangguan|\bmore\b|\bpage\b|pager|pagination`)
-	extractHiddenRe   = regexp.MustCompile(`(?i)display\s*:\s*none|visibility\s*:\s*hidden`)
+	extractNegativeContains = []string{"comment", "footer", "copyright", "sidebar", "share", "social",
+		"related", "recommend", "breadcrumb", "advert", "banner", "login", "popup", "modal", "toolbar",
+		"subscribe", "pinglun", "reply", "tuijian", "xiangguan", "pagination", "pager"}
+	extractNegativeWords    = []string{"nav", "foot", "side", "hot", "rank", "ad", "ads", "more", "page", "menu", "crumb"}
+	extractPositiveContains = []string{"article", "content", "post", "body", "main", "detail", "entry",
+		"story", "text", "news", "artic", "neirong", "正文"}
+	extractPositiveWords = []string{"cont", "zw"}
+	extractHiddenRe      = regexp.MustCompile(`(?i)display\s*:\s*none|visibility\s*:\s*hidden`)
 )
+
+// extractClassHint scores a class and id string: -1 for boilerplate, +1
+// for content, 0 for neither or both.
+func extractClassHint(ci string) int {
+	h := 0
+	neg, pos := false, false
+	for _, w := range strings.FieldsFunc(strings.ToLower(ci), func(r rune) bool {
+		return r == ' ' || r == '-' || r == '_' || r == '\t' || r == '\n'
+	}) {
+		for _, c := range extractNegativeContains {
+			if strings.Contains(w, c) {
+				neg = true
+			}
+		}
+		for _, c := range extractNegativeWords {
+			if w == c || strings.HasPrefix(w, c) && len(w) > len(c) && (w[len(c)] >= '0' && w[len(c)] <= '9' || c == "nav" || c == "menu" || c == "side") {
+				neg = true
+			}
+		}
+		for _, c := range extractPositiveContains {
+			if strings.Contains(w, c) {
+				pos = true
+			}
+		}
+		for _, c := range extractPositiveWords {
+			if w == c {
+				pos = true
+			}
+		}
+	}
+	if neg {
+		h--
+	}
+	if pos {
+		h++
+	}
+	return h
+}
 
 // extractPunct counts sentence punctuation, Chinese and Western, in s.
 func extractPunct(s string) int {
@@ -100,12 +145,13 @@ type extractBuilder struct {
 	cur      strings.Builder
 	curLink  int
 	curBlock *extractNode
+	hints    map[string]int // class+id → hint, cached per page
 }
 
 // extractBuildTree builds the scored skeleton of doc.
 func extractBuildTree(doc *html.Node) *extractTree {
 	t := &extractTree{root: &extractNode{n: doc, block: true}}
-	b := &extractBuilder{t: t, curBlock: t.root}
+	b := &extractBuilder{t: t, curBlock: t.root, hints: map[string]int{}}
 	t.nodes = append(t.nodes, t.root)
 	for c := doc.FirstChild; c != nil; c = c.NextSibling {
 		b.visit(c, t.root, false)
@@ -168,13 +214,13 @@ func (b *extractBuilder) visit(n *html.Node, parent *extractNode, inLink bool) {
 		return
 	}
 	en := &extractNode{n: n, parent: parent, block: extractBlockTags[n.DataAtom]}
-	if ci := strings.ToLower(extractAttr(n, "class") + " " + extractAttr(n, "id")); len(ci) > 1 {
-		if extractNegativeRe.MatchString(ci) {
-			en.hint--
+	if ci := extractAttr(n, "class") + " " + extractAttr(n, "id"); len(ci) > 1 {
+		h, ok := b.hints[ci]
+		if !ok {
+			h = extractClassHint(ci)
+			b.hints[ci] = h
 		}
-		if extractPositiveRe.MatchString(ci) {
-			en.hint++
-		}
+		en.hint = h
 	}
 	b.t.nodes = append(b.t.nodes, en)
 	parent.kids = append(parent.kids, en)
@@ -230,6 +276,12 @@ func extractScore(t *extractTree) {
 			continue
 		}
 		s := 1 + float64(en.loosePunct) + min(float64(prose)/50, 3)
+		for a := en; a != nil; a = a.parent {
+			a.prose += s
+			if a.hint < 0 {
+				break
+			}
+		}
 		level := 0
 		for a := en; a != nil && level < 5; a = a.parent {
 			switch level {
@@ -262,6 +314,13 @@ func extractFinal(en *extractNode) float64 {
 	return f
 }
 
+// Climbing from the best-scoring container to its parent (see
+// extractMainText).
+var (
+	extractClimbRatio       = 2.0
+	extractClimbLinkDensity = 0.2
+)
+
 // extractMainText returns the main text of the page: the lines of the best
 // container and of its siblings that score nearly as well, without
 // link-heavy lines and boilerplate blocks.
@@ -279,6 +338,18 @@ func extractMainText(t *extractTree) string {
 	if best == nil {
 		return extractFallbackText(t)
 	}
+	// An article split into several columns or sections scores in each
+	// part; climb to an ancestor (through up to two wrappers) that holds
+	// clearly more prose and is not a link farm.
+	for a, lvl := best.parent, 1; a != nil && lvl <= 3 && a.n.Type == html.ElementNode; a, lvl = a.parent, lvl+1 {
+		if float64(a.link) > extractClimbLinkDensity*float64(a.text) {
+			break
+		}
+		if extractContainerTags[a.n.DataAtom] && a.prose >= best.prose*extractClimbRatio {
+			best, lvl = a, 0
+		}
+	}
+	bestScore = max(bestScore, extractFinal(best))
 	chosen := map[*extractNode]bool{best: true}
 	if p := best.parent; p != nil {
 		for _, k := range p.kids {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -17,6 +18,10 @@ import (
 // does not grow with the number of URLs known.
 type Store struct {
 	db *sql.DB
+	// wmu serialises writes: SQLite has one writer at a time, and a writer
+	// that finds the lock taken backs off by sleeping (busy_timeout), which
+	// costs far more than waiting on a mutex.
+	wmu sync.Mutex
 }
 
 // schema is applied in order; crawl_schema records how far a database got.
@@ -135,12 +140,14 @@ func (s *Store) page(ctx context.Context, canon string) (pageState, error) {
 
 // saveFetched records a page handed on (or confirmed unchanged) at now.
 func (s *Store) saveFetched(ctx context.Context, canon, source string, st pageState, now time.Time) error {
+	s.wmu.Lock()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO crawl_pages(url, source, etag, last_modified, content_hash, first_seen, last_seen, last_fetched, last_status)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT(url) DO UPDATE SET source = excluded.source, etag = excluded.etag, last_modified = excluded.last_modified,
 			content_hash = excluded.content_hash, last_seen = excluded.last_seen, last_fetched = excluded.last_fetched,
 			last_status = excluded.last_status`,
 		canon, source, st.ETag, st.LastModified, st.ContentHash, millis(now), millis(now), millis(now), st.LastStatus)
+	s.wmu.Unlock()
 	if err != nil {
 		return fmt.Errorf("crawler: save state of %s: %w", canon, err)
 	}
@@ -150,7 +157,9 @@ func (s *Store) saveFetched(ctx context.Context, canon, source string, st pageSt
 // saveStatus records the status of a failed fetch of a known URL without
 // touching last_fetched, so the next run tries again.
 func (s *Store) saveStatus(ctx context.Context, canon string, status int) error {
+	s.wmu.Lock()
 	_, err := s.db.ExecContext(ctx, `UPDATE crawl_pages SET last_status = ? WHERE url = ?`, status, canon)
+	s.wmu.Unlock()
 	if err != nil {
 		return fmt.Errorf("crawler: save status of %s: %w", canon, err)
 	}
@@ -192,7 +201,9 @@ type Stats struct {
 }
 
 func (s *Store) startRun(ctx context.Context, source string, at time.Time) (int64, error) {
+	s.wmu.Lock()
 	res, err := s.db.ExecContext(ctx, `INSERT INTO crawl_runs(source, started_at) VALUES (?, ?)`, source, millis(at))
+	s.wmu.Unlock()
 	if err != nil {
 		return 0, fmt.Errorf("crawler: record run start of %s: %w", source, err)
 	}
@@ -204,9 +215,11 @@ func (s *Store) finishRun(ctx context.Context, r Run) error {
 	if r.Errors == nil {
 		errs = []byte("{}")
 	}
+	s.wmu.Lock()
 	_, err := s.db.ExecContext(ctx, `UPDATE crawl_runs SET ended_at = ?, fetched = ?, new = ?, changed = ?, unchanged = ?,
 		skipped = ?, failed = ?, retries = ?, errors = ?, error = ? WHERE id = ?`,
 		millis(r.Ended), r.Fetched, r.New, r.Changed, r.Unchanged, r.Skipped, r.Failed, r.Retries, string(errs), r.Error, r.ID)
+	s.wmu.Unlock()
 	if err != nil {
 		return fmt.Errorf("crawler: record run end of %s: %w", r.Source, err)
 	}

@@ -16,12 +16,17 @@ type Options struct {
 	LexiconDir string
 	// Thresholds set the levels; the zero value means DefaultThresholds.
 	Thresholds Thresholds
+	// NoFingerprint leaves Assessment.SimHash and Keywords empty. Scoring
+	// does not need the segmenter; callers that print only the score
+	// (riskmine score) skip loading its ~200 MB dictionary and its cost.
+	NoFingerprint bool
 }
 
 // Analyzer scores posts against the hazard lexicons. It is safe for
 // concurrent use.
 type Analyzer struct {
 	th     Thresholds
+	noFP   bool
 	cats   []*category
 	ac     *ahocorasick.Automaton
 	roles  [][]role // by pattern id
@@ -77,7 +82,7 @@ func newAnalyzer(opts Options, fsys fs.FS, root string, required []string) (*Ana
 	if !(th.Low > 0 && th.Low < th.Medium && th.Medium < th.High && th.High < th.Critical) {
 		return nil, fmt.Errorf("nlp: thresholds: expected 0 < low < medium < high < critical, got %v, %v, %v, %v", th.Low, th.Medium, th.High, th.Critical)
 	}
-	a := &Analyzer{th: th, common: set.common}
+	a := &Analyzer{th: th, common: set.common, noFP: opts.NoFingerprint}
 	ids := map[string]int{}
 	addRole := func(word string, r role) int {
 		w := NormalizeText(strings.TrimSpace(word))

@@ -70,9 +70,9 @@ func Normalize(s string) Normalized {
 				raw = append(raw, r)
 			}
 			continue
-		case r >= 0x4E00 && r <= 0x9FFF:
+		case r >= hanLo && r <= hanHi:
 			p := r
-			if m, ok := t2s.chars[r]; ok {
+			if m := t2s.han[r-hanLo]; m != 0 {
 				r = m
 				if raw == nil {
 					raw = append(make([]rune, 0, cap(out)), out...)
@@ -82,6 +82,26 @@ func Normalize(s string) Normalized {
 			orig = append(orig, i)
 			if raw != nil {
 				raw = append(raw, p)
+			}
+			continue
+		case r >= 0xFF01 && r <= 0xFF5E:
+			// Full-width ASCII: NFKC maps it to ASCII.
+			r -= 0xFEE0
+			if r >= 'A' && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			out = append(out, r)
+			orig = append(orig, i)
+			if raw != nil {
+				raw = append(raw, r)
+			}
+			continue
+		case r > 0x3000 && r < 0x3036, r >= 0x3041 && r <= 0x3096, r >= 0x30A1 && r <= 0x30FA:
+			// CJK punctuation and kana: NFKC leaves them as they are.
+			out = append(out, r)
+			orig = append(orig, i)
+			if raw != nil {
+				raw = append(raw, r)
 			}
 			continue
 		case isZeroWidth(r):
@@ -98,7 +118,7 @@ func Normalize(s string) Normalized {
 				continue
 			}
 			p := q
-			if m, ok := t2s.chars[q]; ok {
+			if m := t2s.lookup(q); m != 0 {
 				q = m
 				if raw == nil {
 					raw = append(make([]rune, 0, cap(out)), out...)
@@ -264,8 +284,23 @@ func dropDodgeSeparators(rs []rune, orig []int32) ([]rune, []int32) {
 // t2sTable holds the traditional→simplified character table taken from
 // OpenCC's t2s conversion, and the converter for phrase-level fixes.
 type t2sTable struct {
-	chars map[rune]rune
-	cc    *opencc.OpenCC
+	han [hanHi - hanLo + 1]rune // simplified form by rune - hanLo; 0 when unchanged
+	cc  *opencc.OpenCC
+}
+
+// The rune table covers CJK Extension A and the Unified Ideographs; the few
+// compatibility ideographs (U+F900…) are folded by NFKC first.
+const (
+	hanLo = 0x3400
+	hanHi = 0x9FFF
+)
+
+// lookup returns the simplified form of r, or 0 when r is not traditional.
+func (t *t2sTable) lookup(r rune) rune {
+	if r < hanLo || r > hanHi {
+		return 0
+	}
+	return t.han[r-hanLo]
 }
 
 var (
@@ -280,7 +315,7 @@ var (
 // through OpenCC's phrase conversion.
 func loadT2S() *t2sTable {
 	t2sOnce.Do(func() {
-		t := &t2sTable{chars: map[rune]rune{}}
+		t := &t2sTable{}
 		cc, err := opencc.New("t2s")
 		if err == nil {
 			t.cc = cc
@@ -291,9 +326,7 @@ func loadT2S() *t2sTable {
 					b.WriteByte('\n')
 				}
 			}
-			add(0x3400, 0x4DBF)
-			add(0x4E00, 0x9FFF)
-			add(0xF900, 0xFAFF)
+			add(hanLo, hanHi)
 			in := b.String()
 			if out, err := cc.Convert(in); err == nil {
 				il, ol := strings.Split(in, "\n"), strings.Split(out, "\n")
@@ -304,7 +337,9 @@ func loadT2S() *t2sTable {
 						}
 						a, _ := utf8.DecodeRuneInString(il[i])
 						z, _ := utf8.DecodeRuneInString(ol[i])
-						t.chars[a] = z
+						if a >= hanLo && a <= hanHi && z != a {
+							t.han[a-hanLo] = z
+						}
 					}
 				}
 			}

@@ -415,7 +415,9 @@ func (a *Analyzer) Analyze(in Input) *Assessment {
 	if len(as.Suppressed) > 4*maxEvidence {
 		as.Suppressed = as.Suppressed[:4*maxEvidence]
 	}
-	as.SimHash, as.Keywords = fingerprint(fields, as.Evidence)
+	if !a.noFP {
+		as.SimHash, as.Keywords = fingerprint(fields, as.Evidence)
+	}
 	return as
 }
 

@@ -125,15 +125,3 @@ func isWordToken(w string) bool {
 	}
 	return false
 }
-
-// wordIDF is an inverse document frequency proxy from the segmenter's
-// dictionary: rare words weigh more. Unknown words get the weight of a word
-// seen a few times.
-func wordIDF(w string) float64 {
-	seg := segmenter()
-	f, _, ok := seg.Dict.Find([]byte(w))
-	if !ok || f <= 0 {
-		f = 3
-	}
-	return segLogF - math.Log2(f)
-}

@@ -1,11 +1,11 @@
 package nlp
 
 import (
-	"hash/fnv"
+	"math"
 	"math/bits"
-	"sort"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // maxKeywords is how many keywords an assessment lists.
@@ -21,38 +21,49 @@ var stopWords = func() map[string]bool {
 	return m
 }()
 
+// wordStat is one distinct word of a post.
+type wordStat struct {
+	w    string
+	tf   int
+	freq float64 // dictionary frequency (gse), 0 outside the dictionary
+}
+
 // fingerprint segments the normalised fields and returns their SimHash and
-// keywords (hazard terms of the evidence first, then words by tf·idf).
+// keywords (hazard terms of the evidence first, then words by tf·idf, the
+// idf taken from the segmenter dictionary's word frequencies).
 func fingerprint(fields []*fieldMatches, ev []Evidence) (uint64, []string) {
-	tf := map[string]int{}
-	var order []string
+	idx := map[string]int32{}
+	var words []wordStat
+	seg := segmenter()
 	for _, fm := range fields {
-		for _, t := range segment(fm.nz.Text) {
-			w := t.Text
+		text := fm.nz.Text
+		if text == "" {
+			continue
+		}
+		for _, g := range seg.Segment(unsafe.Slice(unsafe.StringData(text), len(text))) {
+			w := text[g.Start():g.End()]
+			if k, ok := idx[w]; ok {
+				words[k].tf++
+				continue
+			}
 			if stopWords[w] || !isWordToken(w) {
 				continue
 			}
-			if tf[w] == 0 {
-				order = append(order, w)
-			}
-			tf[w]++
+			idx[w] = int32(len(words))
+			words = append(words, wordStat{w: w, tf: 1, freq: g.Token().Freq()})
 		}
 	}
-	if len(tf) == 0 {
+	if len(words) == 0 {
 		return 0, nil
 	}
-	var v [64]float64
-	h := fnv.New64a()
-	for _, w := range order {
-		h.Reset()
-		_, _ = h.Write([]byte(w))
-		x := h.Sum64()
-		wt := float64(tf[w])
+	var v [64]int
+	for _, ws := range words {
+		x := fnv64a(ws.w)
 		for i := 0; i < 64; i++ {
 			if x&(1<<uint(i)) != 0 {
-				v[i] += wt
+				v[i] += ws.tf
 			} else {
-				v[i] -= wt
+				v[i] -= ws.tf
 			}
 		}
 	}
@@ -76,30 +87,51 @@ func fingerprint(fields []*fieldMatches, ev []Evidence) (uint64, []string) {
 			break
 		}
 	}
+	// Keep the best few candidates by tf·idf without sorting them all.
 	type cand struct {
 		w string
 		s float64
 	}
-	var cs []cand
-	for _, w := range order {
-		if seen[w] || utf8.RuneCountInString(w) < 2 {
+	best := make([]cand, 0, maxKeywords)
+	better := func(a, b cand) bool { return a.s > b.s || a.s == b.s && a.w < b.w }
+	for _, ws := range words {
+		if seen[ws.w] || len(ws.w) < 4 { // fewer than two Han runes
 			continue
 		}
-		cs = append(cs, cand{w, float64(tf[w]) * wordIDF(w)})
-	}
-	sort.SliceStable(cs, func(i, j int) bool {
-		if cs[i].s != cs[j].s {
-			return cs[i].s > cs[j].s
+		f := ws.freq
+		if f < 3 {
+			f = 3 // a word outside the dictionary weighs like a rare one
 		}
-		return cs[i].w < cs[j].w
-	})
-	for _, c := range cs {
+		c := cand{ws.w, float64(ws.tf) * (segLogF - math.Log2(f))}
+		if len(best) == cap(best) && !better(c, best[len(best)-1]) {
+			continue
+		}
+		if len(best) < cap(best) {
+			best = append(best, c)
+		} else {
+			best[len(best)-1] = c
+		}
+		for k := len(best) - 1; k > 0 && better(best[k], best[k-1]); k-- {
+			best[k], best[k-1] = best[k-1], best[k]
+		}
+	}
+	for _, c := range best {
 		if len(kw) >= maxKeywords {
 			break
 		}
 		kw = append(kw, c.w)
 	}
 	return sh, kw
+}
+
+// fnv64a is the 64-bit FNV-1a hash of s.
+func fnv64a(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // HammingDistance is the number of bits in which two SimHashes differ;

@@ -68,12 +68,11 @@ found; exits 1 when a case fails.`)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	go nlp.WarmUp()
 	cfg, err := loadConfig(cf)
 	if err != nil {
 		return err
 	}
-	an, err := newAnalyzerFromConfig(cfg)
+	an, err := newScoringAnalyzer(cfg)
 	if err != nil {
 		return err
 	}
@@ -233,12 +232,11 @@ of SET ("all" for every set), each with what was found.`)
 		fmt.Fprintln(env.stderr, "riskmine lexicon eval: expected one FILE.jsonl")
 		return errUsage
 	}
-	go nlp.WarmUp()
 	cfg, err := loadConfig(cf)
 	if err != nil {
 		return err
 	}
-	an, err := newAnalyzerFromConfig(cfg)
+	an, err := newScoringAnalyzer(cfg)
 	if err != nil {
 		return err
 	}

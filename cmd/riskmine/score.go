@@ -50,11 +50,23 @@ type scoreError struct {
 
 // newAnalyzerFromConfig builds the analyzer of the config's nlp section.
 func newAnalyzerFromConfig(cfg *config.Config) (*nlp.Analyzer, error) {
+	return nlp.NewAnalyzer(nlpOptions(cfg, false))
+}
+
+// newScoringAnalyzer is newAnalyzerFromConfig for commands that print scores
+// only: SimHash and keywords need the segmenter's dictionary (~200 MB, most
+// of a second to load), scoring does not.
+func newScoringAnalyzer(cfg *config.Config) (*nlp.Analyzer, error) {
+	return nlp.NewAnalyzer(nlpOptions(cfg, true))
+}
+
+func nlpOptions(cfg *config.Config, noFingerprint bool) nlp.Options {
 	t := cfg.NLP.Thresholds
-	return nlp.NewAnalyzer(nlp.Options{
-		LexiconDir: cfg.NLP.LexiconDir,
-		Thresholds: nlp.Thresholds{Low: t.Low, Medium: t.Medium, High: t.High, Critical: t.Critical},
-	})
+	return nlp.Options{
+		LexiconDir:    cfg.NLP.LexiconDir,
+		Thresholds:    nlp.Thresholds{Low: t.Low, Medium: t.Medium, High: t.High, Critical: t.Critical},
+		NoFingerprint: noFingerprint,
+	}
 }
 
 func runScore(ctx context.Context, env *cmdEnv, args []string) error {
@@ -69,14 +81,11 @@ is scored as one post and printed as a readable assessment.`)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	// The segmenter dictionary takes most of a second to load: start it
-	// while the config, the lexicons and the first lines are read.
-	go nlp.WarmUp()
 	cfg, err := loadConfig(cf)
 	if err != nil {
 		return err
 	}
-	an, err := newAnalyzerFromConfig(cfg)
+	an, err := newScoringAnalyzer(cfg)
 	if err != nil {
 		return err
 	}
@@ -151,14 +160,19 @@ func scoreLines(ctx context.Context, an *nlp.Analyzer, in *bufio.Reader, out io.
 		w := bufio.NewWriterSize(out, 1<<16)
 		var err error
 		for j := range order {
-			line := <-j.done
+			var line []byte
+			select {
+			case line = <-j.done:
+			default:
+				// The next result is not ready: let the reader see what
+				// is done so far, then wait.
+				if err == nil {
+					err = w.Flush()
+				}
+				line = <-j.done
+			}
 			if err == nil {
 				_, err = w.Write(line)
-			}
-			// Flush whenever the pipeline is idle so a reader sees each
-			// result as soon as it is ready.
-			if err == nil && len(order) == 0 {
-				err = w.Flush()
 			}
 		}
 		if err == nil {

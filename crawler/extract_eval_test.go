@@ -317,3 +317,43 @@ func urlOrNil(s string) (*url.URL, error) {
 	}
 	return url.Parse(s)
 }
+
+// TestExtractAgreement lists the GNE pages (labelled or not) where our text
+// and go-readability's disagree, to find failures among the 40 unlabelled
+// pages by reading them:
+//
+//	go test ./crawler -run TestExtractAgreement -v -extract.dev=DIR
+func TestExtractAgreement(t *testing.T) {
+	if *evalDir == "" {
+		t.Skip("set -extract.dev=DIR to compare extractors on the development pages")
+	}
+	ex := evalExtractors()
+	f, err := os.Open(filepath.Join(*evalDir, "extract_gne.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	agree := 0.0
+	n := 0
+	for sc.Scan() {
+		var r evalRecord
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(filepath.Join(*evalDir, r.HTMLFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ours, ref := ex["ours"](raw, r.URL), ex["readability"](raw, r.URL)
+		p, rc, f1 := charPRF(ours.text, ref.text)
+		agree += f1
+		n++
+		if f1 < 0.9 || *evalVerbose {
+			t.Logf("%-28s f1=%.3f p=%.2f r=%.2f ours=%d ref=%d runes; ours starts %q", r.ID, f1, p, rc,
+				len([]rune(ours.text)), len([]rune(ref.text)), extractTruncate(ours.text, 40))
+		}
+	}
+	t.Logf("mean agreement with go-readability over %d GNE pages: %.3f", n, agree/float64(max(n, 1)))
+}

@@ -81,7 +81,7 @@ var (
 	extractNegativeContains = []string{"comment", "footer", "copyright", "sidebar", "share", "social",
 		"related", "recommend", "breadcrumb", "advert", "banner", "login", "popup", "modal", "toolbar",
 		"subscribe", "pinglun", "reply", "tuijian", "xiangguan", "pagination", "pager"}
-	extractNegativeWords    = []string{"nav", "foot", "side", "hot", "rank", "ad", "ads", "more", "page", "menu", "crumb"}
+	extractNegativeWords    = []string{"nav", "foot", "side", "hot", "rank", "ad", "ads", "more", "menu", "crumb"}
 	extractPositiveContains = []string{"article", "content", "post", "body", "main", "detail", "entry",
 		"story", "text", "news", "artic", "neirong", "正文"}
 	extractPositiveWords = []string{"cont", "zw"}
@@ -282,7 +282,13 @@ func extractScore(t *extractTree) {
 				break
 			}
 		}
+		// A paragraph credits its parent as the container; prose written
+		// straight into a container (a div of text and <br>s) credits
+		// the container itself first.
 		level := 0
+		if extractContainerTags[en.n.DataAtom] {
+			level = 1
+		}
 		for a := en; a != nil && level < 5; a = a.parent {
 			switch level {
 			case 0, 1:
@@ -291,6 +297,9 @@ func extractScore(t *extractTree) {
 				a.score += s / 2
 			default:
 				a.score += s / float64(3*level)
+			}
+			if a.hint < 0 {
+				break
 			}
 			level++
 		}

@@ -1,0 +1,340 @@
+package nlp
+
+import (
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ExtractLocations finds the places named in text: administrative divisions
+// resolved against the embedded gazetteer (Kind "admin"), roads (Kind
+// "road") and communities, villages and landmarks (Kind "place"), in order
+// of position. Start and End are rune offsets into text. Text is expected
+// normalised as NormalizeText does (simplified, width-folded, lower case).
+//
+// Divisions: a chain of names written together (福建省福州市马尾区,
+// 浙江温岭) is one mention whose Code is that of its smallest division. A
+// name shared by several divisions (鼓楼区) takes the one whose parent or
+// child is named elsewhere in the text, nearest first; when none or more
+// than one qualify equally, Code and Name stay empty rather than guessed.
+// Full names are matched at every level; short forms (福州, 内蒙古, 延边)
+// for provinces and cities; short forms of counties (温岭, 浦东) and
+// one-character county names (和县) only when a related division is named
+// in the same text, because alone they are ordinary words too often.
+// Townships are matched by their full names ending in 镇, 乡, 街道 or 苏木.
+//
+// Roads and places are found from their generic ending with a stem of at
+// most a few Han characters that stops at punctuation, function words and a
+// preceding division; a following house number or relative position
+// (路口北100米, 东侧25米) is part of the mention.
+func ExtractLocations(text string) []Location {
+	var out []locSpan
+	var admins []locSpan
+	if g, err := loadGazetteer(); err == nil {
+		admins = g.findAdmins(text)
+	}
+	out = append(out, admins...)
+	out = append(out, locFindPlaces(text, admins)...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].start < out[j].start })
+	locs := make([]Location, len(out))
+	conv := newLocRuneCounter(text)
+	for i, s := range out {
+		locs[i] = Location{
+			Text:  text[s.start:s.end],
+			Start: conv.at(s.start),
+			End:   conv.at(s.end),
+			Kind:  s.kind,
+			Code:  s.code,
+			Name:  s.name,
+		}
+	}
+	return locs
+}
+
+// locSpan is a location with byte offsets, before conversion to runes.
+type locSpan struct {
+	start, end       int
+	kind, code, name string
+}
+
+// locRuneCounter converts increasing byte offsets to rune offsets in one
+// pass; offsets asked in decreasing order restart the count.
+type locRuneCounter struct {
+	text        string
+	byte, runes int
+}
+
+func newLocRuneCounter(text string) *locRuneCounter { return &locRuneCounter{text: text} }
+
+func (c *locRuneCounter) at(b int) int {
+	if b < c.byte {
+		c.byte, c.runes = 0, 0
+	}
+	c.runes += utf8.RuneCountInString(c.text[c.byte:b])
+	c.byte = b
+	return c.runes
+}
+
+// locHit is one division name found in the text.
+type locHit struct {
+	start, end int
+	cands      []gazCandidate
+}
+
+// locMention is a chain of adjacent division names (福建省福州市马尾区)
+// with the candidates of each name narrowed to those consistent with the
+// chain.
+type locMention struct {
+	start, end int
+	elems      [][]gazCandidate
+	resolved   int32 // division of the last element, -1 if not (yet) resolved
+}
+
+func (g *gazetteer) findAdmins(text string) []locSpan {
+	hits := g.findHits(text)
+	if len(hits) == 0 {
+		return nil
+	}
+	ms := g.chain(text, hits)
+
+	// Names that point to one division (after narrowing by their chain)
+	// are resolved; they then support the others.
+	for i := range ms {
+		m := &ms[i]
+		last := m.elems[len(m.elems)-1]
+		if len(last) == 1 && (len(m.elems) > 1 || !last[0].weak) {
+			m.resolved = last[0].div
+		}
+	}
+	type support struct {
+		div int32
+		pos int
+	}
+	// Supporting names are looked for within locSupportWindow bytes, which
+	// covers any post and keeps a huge text linear.
+	const locSupportWindow = 8 << 10
+	for pass := 0; pass < 3; pass++ {
+		var sup []support          // by increasing pos
+		same := map[string]int32{} // a name resolved once means the same later
+		for _, m := range ms {
+			for _, e := range m.elems {
+				if len(e) == 1 && (len(m.elems) > 1 || !e[0].weak || m.resolved >= 0) {
+					sup = append(sup, support{e[0].div, m.start})
+				}
+			}
+			if m.resolved >= 0 {
+				same[g.divs[m.resolved].name] = m.resolved
+			}
+		}
+		changed := false
+		for i := range ms {
+			m := &ms[i]
+			if m.resolved >= 0 {
+				continue
+			}
+			best, bestDist, tie := int32(-1), -1, false
+			if len(m.elems) == 1 {
+				for _, c := range m.elems[0] {
+					if d, ok := same[g.divs[c.div].name]; ok && d == c.div {
+						best, bestDist = d, 0
+					}
+				}
+			}
+			lo := sort.Search(len(sup), func(k int) bool { return sup[k].pos >= m.start-locSupportWindow })
+			for _, c := range m.elems[len(m.elems)-1] {
+				for _, s := range sup[lo:] {
+					if s.pos > m.start+locSupportWindow {
+						break
+					}
+					if s.pos == m.start || !g.related(c.div, s.div) {
+						continue
+					}
+					// A weak name (和县, 温岭, 朝阳) needs a city or county
+					// beside it: a province alone is too far to tell it from
+					// a word or a person's name.
+					if c.weak && len(m.elems) == 1 && g.divs[s.div].level == gazProvince {
+						continue
+					}
+					d := m.start - s.pos
+					if d < 0 {
+						d = -d
+					}
+					switch {
+					case bestDist < 0 || d < bestDist:
+						best, bestDist, tie = c.div, d, false
+					case d == bestDist && c.div != best:
+						tie = true
+					}
+				}
+			}
+			if best >= 0 && !tie {
+				m.resolved, changed = best, true
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+
+	var out []locSpan
+	for _, m := range ms {
+		last := m.elems[len(m.elems)-1]
+		div := m.resolved
+		if div < 0 && len(m.elems) == 1 {
+			// Unsupported weak names are dropped: alone they are words.
+			strong := int32(-1)
+			nStrong := 0
+			for _, c := range last {
+				if !c.weak {
+					strong = c.div
+					nStrong++
+				}
+			}
+			if nStrong == 0 {
+				continue
+			}
+			if nStrong == 1 {
+				div = strong
+			} else {
+				// 吉林 names a province and a city: the province is meant
+				// unless the text says otherwise.
+				div = g.provinceAmong(last)
+			}
+		}
+		if div < 0 && len(m.elems) > 1 {
+			// Fall back to the smallest element of the chain that is unique:
+			// 江苏省鼓楼区 is at least in 江苏省.
+			for k := len(m.elems) - 2; k >= 0 && div < 0; k-- {
+				if len(m.elems[k]) == 1 {
+					div = m.elems[k][0].div
+				}
+			}
+		}
+		s := locSpan{start: m.start, end: m.end, kind: "admin"}
+		if div >= 0 {
+			s.code, s.name = g.code(div), g.path(div)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// provinceAmong returns the only province among the strong candidates, or -1.
+func (g *gazetteer) provinceAmong(cs []gazCandidate) int32 {
+	found := int32(-1)
+	for _, c := range cs {
+		if !c.weak && g.divs[c.div].level == gazProvince {
+			if found >= 0 {
+				return -1
+			}
+			found = c.div
+		}
+	}
+	return found
+}
+
+// findHits returns the non-overlapping division names in text, leftmost
+// and longest first.
+func (g *gazetteer) findHits(text string) []locHit {
+	var hits []locHit
+	// In coregx/ahocorasick v0.3.1 FindAll and Find return the shortest
+	// match whatever the match kind (福建 for 福建省, 朝阳 for 朝阳区), and
+	// Find even skips 福州 in 福州昨天; the overlapping search is exact, so
+	// take all matches and choose leftmost-longest below.
+	for _, m := range g.upper.FindAllOverlapping([]byte(text)) {
+		hits = append(hits, locHit{m.Start, m.End, g.upperCand[m.PatternID]})
+	}
+	hits = append(hits, g.findTowns(text)...)
+	sort.Slice(hits, func(i, j int) bool {
+		if hits[i].start != hits[j].start {
+			return hits[i].start < hits[j].start
+		}
+		return hits[i].end > hits[j].end
+	})
+	kept := hits[:0]
+	end := 0
+	for _, h := range hits {
+		if h.start >= end {
+			kept = append(kept, h)
+			end = h.end
+		}
+	}
+	return kept
+}
+
+// findTowns looks backwards from every 镇, 乡, 街道 and 苏木 for the longest
+// township name ending there.
+func (g *gazetteer) findTowns(text string) []locHit {
+	var hits []locHit
+	for _, suf := range gazTownSuffixes {
+		for off := 0; ; {
+			i := strings.Index(text[off:], suf)
+			if i < 0 {
+				break
+			}
+			end := off + i + len(suf)
+			off = end
+			var best locHit
+			for st := end - len(suf); st > 0 && end-st <= g.townMaxBytes; {
+				r, size := utf8.DecodeLastRuneInString(text[:st])
+				if !unicode.Is(unicode.Han, r) {
+					break
+				}
+				st -= size
+				if cs, ok := g.towns[text[st:end]]; ok {
+					best = locHit{st, end, cs}
+				}
+			}
+			if best.cands != nil {
+				hits = append(hits, best)
+			}
+		}
+	}
+	return hits
+}
+
+// chain groups adjacent hits whose divisions nest into mentions and narrows
+// each name's candidates to those consistent with the chain.
+func (g *gazetteer) chain(text string, hits []locHit) []locMention {
+	var ms []locMention
+	for _, h := range hits {
+		if n := len(ms); n > 0 && strings.TrimSpace(text[ms[n-1].end:h.start]) == "" {
+			m := &ms[n-1]
+			prev := m.elems[len(m.elems)-1]
+			var next []gazCandidate
+			for _, c := range h.cands {
+				for _, p := range prev {
+					if g.isAncestor(p.div, c.div) {
+						next = append(next, c)
+						break
+					}
+				}
+			}
+			if len(next) > 0 {
+				// Narrow the earlier names to the ancestors of what remains.
+				for k := len(m.elems) - 1; k >= 0; k-- {
+					below := next
+					if k < len(m.elems)-1 {
+						below = m.elems[k+1]
+					}
+					var keep []gazCandidate
+					for _, p := range m.elems[k] {
+						for _, c := range below {
+							if g.isAncestor(p.div, c.div) {
+								keep = append(keep, p)
+								break
+							}
+						}
+					}
+					m.elems[k] = keep
+				}
+				m.elems = append(m.elems, next)
+				m.end = h.end
+				continue
+			}
+		}
+		ms = append(ms, locMention{start: h.start, end: h.end, elems: [][]gazCandidate{h.cands}, resolved: -1})
+	}
+	return ms
+}

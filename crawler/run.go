@@ -301,6 +301,8 @@ func (r *run) fail(t task, kind string, err error) {
 func errKind(err error) string {
 	var ae *colly.AlreadyVisitedError
 	switch {
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
 	case errors.Is(err, colly.ErrRobotsTxtBlocked):
 		return "robots"
 	case errors.Is(err, colly.ErrForbiddenDomain), errors.Is(err, colly.ErrForbiddenURL), errors.Is(err, colly.ErrNoURLFiltersMatch):

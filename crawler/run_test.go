@@ -340,14 +340,18 @@ func TestHugeSlowAndBombPages(t *testing.T) {
 	var hugeWritten atomic.Int64
 	bomb := func() []byte {
 		var b bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
 		zeros := make([]byte, 1<<20)
-		for range 64 { // 64 MiB of zeros, about 64 KiB compressed
+		for range 16 { // 16 MiB of zeros
 			zw.Write(zeros)
 		}
 		zw.Close()
 		return b.Bytes()
 	}()
+	if len(bomb) >= 1<<20 {
+		t.Fatalf("the bomb is %d bytes compressed: it must pass the 1 MiB wire limit to test the decompressed one", len(bomb))
+	}
+	t.Logf("gzip bomb: %d bytes compressed, 16 MiB decompressed", len(bomb))
 	site := newSite(t, map[string]http.HandlerFunc{
 		"/list": func(w http.ResponseWriter, r *http.Request) {
 			writeHTML(w, "text/html", []byte(`<a class=item href="/huge.html">1</a><a class=item href="/huge-declared.html">2</a>`+

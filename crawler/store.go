@@ -196,7 +196,7 @@ type Stats struct {
 	Retries int64 `json:"retries"`
 	// Errors counts failures by kind (network, timeout, http_4xx, http_5xx,
 	// rate_limited, robots, blocked, too_large, redirect, parse, extract,
-	// empty, emit, state, domain, depth).
+	// empty, emit, state, domain, cancelled).
 	Errors map[string]int64 `json:"errors"`
 }
 

@@ -1,0 +1,442 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"riskmine/alerts"
+	"riskmine/index"
+)
+
+const adminToken = "test-admin-token-0123456789"
+
+func decode[T any](t *testing.T, r *http.Response) T {
+	t.Helper()
+	var v T
+	b, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("decode %T: %v: %s", v, err, b)
+	}
+	return v
+}
+
+func TestDashboardAndLeadsQueue(t *testing.T) {
+	w := newWorld(t, Options{})
+	hostile, fire := w.seed(t)
+	c := w.login("viv")
+	body := c.getBody("/")
+	if !strings.Contains(body, `id="fig-open">2<`) {
+		t.Errorf("dashboard does not show 2 open leads")
+	}
+	if !strings.Contains(body, "<svg class=\"chart\"") {
+		t.Errorf("dashboard has no chart")
+	}
+	body = c.getBody("/leads?level=high,critical,medium")
+	for _, id := range []string{hostile, fire} {
+		if !strings.Contains(body, `data-lead="`+id+`"`) {
+			t.Errorf("queue lacks lead %s", id)
+		}
+	}
+	if strings.Contains(body, "<script>window.__pwned") || !strings.Contains(body, "&lt;script&gt;window.__pwned") {
+		t.Errorf("hostile title not escaped in the queue")
+	}
+	if resp := c.get("/leads?state=bogus"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad state filter: %d", resp.StatusCode)
+	}
+	// Viewers see no bulk form.
+	if strings.Contains(body, `id="bulk"`) {
+		t.Error("viewer sees bulk actions")
+	}
+}
+
+func TestLeadPageShowsEvidenceEscaped(t *testing.T) {
+	w := newWorld(t, Options{})
+	hostile, _ := w.seed(t)
+	c := w.login("ana")
+	resp := c.get("/leads/" + hostile)
+	body := readAll(t, resp)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if strings.Contains(body, "<script>window") || strings.Contains(body, "<img src=x") {
+		t.Fatal("hostile markup rendered as markup")
+	}
+	if !strings.Contains(body, "&lt;img src=x onerror=") {
+		t.Error("hostile text not shown as text")
+	}
+	if !strings.Contains(body, `<mark class="ev" title="hazmat_leak/`) {
+		t.Errorf("evidence not marked in the post text")
+	}
+	if !strings.Contains(body, `name="version" value="1"`) {
+		t.Error("no version in the action forms")
+	}
+	if c.get("/leads/nope").StatusCode != http.StatusNotFound {
+		t.Error("unknown lead is not 404")
+	}
+}
+
+func TestTriageThroughTheLoopWithConflicts(t *testing.T) {
+	w := newWorld(t, Options{})
+	_, fire := w.seed(t)
+	c := w.login("ana")
+	act := func(v url.Values) *http.Response {
+		return c.postForm("/leads/"+fire+"/action", v, true)
+	}
+	steps := []url.Values{
+		{"action": {"confirm"}, "version": {"1"}},
+		{"action": {"dispatch"}, "unit": {"仓山消防救援站"}, "version": {"2"}},
+		{"action": {"handled"}, "reason": {"明火已扑灭"}, "version": {"3"}},
+		{"action": {"verify"}, "version": {"4"}},
+		{"action": {"close"}, "version": {"5"}},
+	}
+	// A stale version is refused with a clear message.
+	w.leads.Assign(context.Background(), fire, alerts.AssignRequest{Actor: "someone", Assignee: "bob"})
+	resp := act(url.Values{"action": {"confirm"}, "version": {"1"}})
+	if body := readAll(t, resp); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "已被他人修改") {
+		t.Fatalf("stale version: %d", resp.StatusCode)
+	}
+	for i, v := range steps {
+		n, _ := strconv.Atoi(v.Get("version"))
+		v.Set("version", strconv.Itoa(n+1)) // the assignment bumped the version
+		resp := act(v)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("step %d (%s): %d %s", i, v.Get("action"), resp.StatusCode, readAll(t, resp))
+		}
+	}
+	l, _ := w.leads.GetLead(context.Background(), fire)
+	if l.State != alerts.StateClosed {
+		t.Fatalf("state %s", l.State)
+	}
+	body := c.getBody("/leads/" + fire)
+	if !strings.Contains(body, `data-state="closed"`) || strings.Count(body, "<li><small") < 6 {
+		t.Errorf("closed lead page lacks state or timeline")
+	}
+	// Dismissing needs a reason.
+	resp = c.postForm("/leads/"+fire+"/action", url.Values{"action": {"dismiss"}}, true)
+	if resp.StatusCode != http.StatusConflict && resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("dismiss closed lead without reason: %d", resp.StatusCode)
+	}
+}
+
+func TestLeadAPI(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	hostile, fire := w.seed(t)
+	resp := w.apiReq("GET", "/api/v1/leads", adminToken, "")
+	list := decode[struct {
+		Total int           `json:"total"`
+		Items []alerts.Lead `json:"items"`
+	}](t, resp)
+	if list.Total != 2 || len(list.Items) != 2 {
+		t.Fatalf("list %d items %d", list.Total, len(list.Items))
+	}
+	resp = w.apiReq("GET", "/api/v1/leads?category=fire", adminToken, "")
+	if l := decode[struct{ Total int }](t, resp); l.Total != 1 {
+		t.Errorf("category filter: %d", l.Total)
+	}
+	if st := w.apiReq("GET", "/api/v1/leads?sort=sideways", adminToken, "").StatusCode; st != http.StatusBadRequest {
+		t.Errorf("bad sort: %d", st)
+	}
+	resp = w.apiReq("GET", "/api/v1/leads/"+hostile, adminToken, "")
+	got := decode[struct {
+		ID      string              `json:"id"`
+		Sources []alerts.Source     `json:"sources"`
+		Audit   []alerts.AuditEntry `json:"audit"`
+	}](t, resp)
+	if got.ID != hostile || len(got.Sources) != 1 || len(got.Audit) == 0 {
+		t.Fatalf("lead %+v", got)
+	}
+	if st := w.apiReq("GET", "/api/v1/leads/missing", adminToken, "").StatusCode; st != http.StatusNotFound {
+		t.Errorf("missing lead: %d", st)
+	}
+	tr := func(body string) *http.Response {
+		return w.apiReq("POST", "/api/v1/leads/"+fire+"/transition", adminToken, body)
+	}
+	if st := tr(`{"action":"confirm","version":1}`).StatusCode; st != http.StatusOK {
+		t.Fatalf("confirm: %d", st)
+	}
+	if st := tr(`{"action":"dispatch","unit":"x","version":1}`).StatusCode; st != http.StatusConflict {
+		t.Errorf("stale version: %d, want 409", st)
+	}
+	if st := tr(`{"action":"close","version":0}`).StatusCode; st != http.StatusConflict {
+		t.Errorf("illegal move: %d, want 409", st)
+	}
+	if st := tr(`{"action":"dismiss"}`).StatusCode; st != http.StatusBadRequest {
+		t.Errorf("dismiss without reason: %d, want 400", st)
+	}
+	if st := tr(`{"action":"explode"}`).StatusCode; st != http.StatusBadRequest {
+		t.Errorf("unknown action: %d, want 400", st)
+	}
+	if st := tr(`{"action":"note","note":"已电话联系"}`).StatusCode; st != http.StatusOK {
+		t.Errorf("note: %d", st)
+	}
+	resp = w.apiReq("POST", "/api/v1/leads/bulk", adminToken, `{"ids":["`+hostile+`","missing"],"action":"dismiss","reason":"演练"}`)
+	bulk := decode[struct{ Results []bulkResult }](t, resp)
+	if len(bulk.Results) != 2 || !bulk.Results[0].OK || bulk.Results[1].OK {
+		t.Errorf("bulk results %+v", bulk.Results)
+	}
+	// A viewer's token cannot change leads.
+	tok, _ := w.srv.store.CreateToken(context.Background(), "viv", "t")
+	if st := w.apiReq("POST", "/api/v1/leads/"+fire+"/transition", tok, `{"action":"note","note":"x"}`).StatusCode; st != http.StatusForbidden {
+		t.Errorf("viewer transition: %d, want 403", st)
+	}
+}
+
+func TestBulkFormOnQueue(t *testing.T) {
+	w := newWorld(t, Options{})
+	hostile, fire := w.seed(t)
+	c := w.login("ana")
+	resp := c.postForm("/leads/bulk", url.Values{"id": {hostile, fire}, "action": {"confirm"}, "back": {"/leads"}}, true)
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "ok=bulk_done") {
+		t.Fatalf("bulk: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	leads, _, _ := w.leads.ListLeads(context.Background(), alerts.LeadFilter{States: []string{"confirmed"}})
+	if len(leads) != 2 {
+		t.Fatalf("%d confirmed", len(leads))
+	}
+}
+
+func TestSearchAPIIsTheIndexJSON(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	w.seed(t)
+	resp := w.apiReq("GET", "/api/v1/search?q="+url.QueryEscape("火灾"), adminToken, "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	var got map[string]any
+	json.NewDecoder(resp.Body).Decode(&got)
+	res, err := w.idx.Search(context.Background(), index.Query{Text: "火灾", Size: searchPageSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(res)
+	var want map[string]any
+	json.Unmarshal(b, &want)
+	delete(got, "took_ms")
+	delete(want, "took_ms")
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("API search JSON differs from the index's:\n got %v\nwant %v", got, want)
+	}
+	if res.Total == 0 {
+		t.Fatal("no hits for 火灾")
+	}
+	for _, bad := range []string{"q=" + url.QueryEscape(`"unterminated`), "level=extreme", "since=yesterday", "size=100000"} {
+		resp := w.apiReq("GET", "/api/v1/search?"+bad, adminToken, "")
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", bad, resp.StatusCode)
+		}
+		if e := decode[apiError](t, resp); e.Error == "" {
+			t.Errorf("%s: no JSON error", bad)
+		}
+	}
+}
+
+func TestSearchPageHighlightsAndEscapes(t *testing.T) {
+	w := newWorld(t, Options{})
+	w.seed(t)
+	c := w.login("ana")
+	body := c.getBody("/search?q=" + url.QueryEscape("燃气泄漏"))
+	if !strings.Contains(body, "<mark>") {
+		t.Error("no highlight")
+	}
+	if strings.Contains(body, "<script>window") || strings.Contains(body, "<img src=x") {
+		t.Fatal("hostile post rendered as markup on the search page")
+	}
+	if !strings.Contains(body, `class="card facets"`) {
+		t.Error("no facets")
+	}
+	resp := c.get("/search?q=" + url.QueryEscape(`"unterminated`))
+	if b := readAll(t, resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(b, "查询有误") {
+		t.Errorf("bad query page: %d", resp.StatusCode)
+	}
+}
+
+func TestSavedSearchAndAlertRule(t *testing.T) {
+	w := newWorld(t, Options{})
+	admin := w.login("admin")
+	resp := admin.postForm("/search/saved", url.Values{"name": {"燃气"}, "params": {"q=燃气&level=medium&page=3"}}, true)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", resp.StatusCode)
+	}
+	saved, _ := w.srv.store.SavedSearches(context.Background(), "admin")
+	if len(saved) != 1 || saved[0].Params != "level=medium&q=%E7%87%83%E6%B0%94" {
+		t.Fatalf("saved %+v", saved)
+	}
+	resp = admin.postForm("/search/saved/"+strconv.FormatInt(saved[0].ID, 10)+"/rule", url.Values{"min_level": {"high"}, "interval": {"15m"}}, true)
+	if !strings.Contains(resp.Header.Get("Location"), "rule_created") {
+		t.Fatalf("rule: %s", resp.Header.Get("Location"))
+	}
+	rules, err := w.srv.AlertRules(context.Background())
+	if err != nil || len(rules) != 1 {
+		t.Fatalf("rules %v %v", rules, err)
+	}
+	q, err := rules[0].Query()
+	if err != nil || q.Text != "燃气" || q.MinLevel != "high" {
+		t.Fatalf("rule query %+v %v", q, err)
+	}
+	if !rules[0].Due(time.Now()) {
+		t.Error("new rule not due")
+	}
+	w.srv.store.MarkAlertRuleRun(context.Background(), rules[0].ID, time.Now())
+	rules, _ = w.srv.AlertRules(context.Background())
+	if rules[0].Due(time.Now()) || !rules[0].Due(time.Now().Add(16*time.Minute)) {
+		t.Error("Due ignores the interval")
+	}
+	// Analysts may save searches but not make rules.
+	ana := w.login("ana")
+	if st := ana.postForm("/search/saved/"+strconv.FormatInt(saved[0].ID, 10)+"/rule", url.Values{"min_level": {"high"}, "interval": {"15m"}}, true).StatusCode; st != http.StatusForbidden {
+		t.Errorf("analyst rule: %d", st)
+	}
+	// Deleting the saved search deletes its rule.
+	if st := admin.postForm("/search/saved/"+strconv.FormatInt(saved[0].ID, 10)+"/delete", url.Values{}, true).StatusCode; st != http.StatusSeeOther {
+		t.Fatalf("delete: %d", st)
+	}
+	if rules, _ = w.srv.AlertRules(context.Background()); len(rules) != 0 {
+		t.Errorf("rule survived its search: %+v", rules)
+	}
+}
+
+func TestSourcesRunNow(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	resp := w.apiReq("POST", "/api/v1/sources/forum/run", adminToken, "")
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("run: %d %s", resp.StatusCode, readAll(t, resp))
+	}
+	var p runProgress
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		p = decode[runProgress](t, w.apiReq("GET", "/api/v1/sources/forum/progress", adminToken, ""))
+		if p.Done {
+			break
+		}
+	}
+	if !p.Done || p.LastRun == nil || p.LastRun.New != 2 {
+		t.Fatalf("progress %+v", p)
+	}
+	list := decode[struct {
+		Items []sourceRow `json:"items"`
+	}](t, w.apiReq("GET", "/api/v1/sources", adminToken, ""))
+	if len(list.Items) != 1 || list.Items[0].LastRun == nil || list.Items[0].LastRun.Fetched < 3 {
+		t.Fatalf("sources %+v", list.Items)
+	}
+	if st := w.apiReq("POST", "/api/v1/sources/nope/run", adminToken, "").StatusCode; st != http.StatusNotFound {
+		t.Errorf("unknown source: %d", st)
+	}
+	// The fire post became a lead; the page lists the run.
+	leads, _, _ := w.leads.ListLeads(context.Background(), alerts.LeadFilter{})
+	if len(leads) != 1 {
+		t.Errorf("%d leads after the run, want 1", len(leads))
+	}
+	body := w.login("viv").getBody("/sources")
+	if !strings.Contains(body, `data-source="forum"`) || !strings.Contains(body, "新增 2") {
+		t.Error("sources page lacks the run figures")
+	}
+}
+
+func TestLexiconTry(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	resp := w.apiReq("POST", "/api/v1/lexicons/try", adminToken, `{"text":"小区楼道里燃气泄漏，气味很大，已疏散居民"}`)
+	a := decode[struct {
+		Level    string
+		Evidence []struct{ Rule string }
+	}](t, resp)
+	if a.Level == "none" || len(a.Evidence) == 0 {
+		t.Fatalf("assessment %+v", a)
+	}
+	c := w.login("viv")
+	c.csrf = c.csrfFromPage("/lexicons")
+	resp = c.postForm("/lexicons/try", url.Values{"text": {"楼道燃气泄漏<b>x</b>"}}, true)
+	body := readAll(t, resp)
+	if !strings.Contains(body, `<mark class="ev"`) || !strings.Contains(body, "&lt;b&gt;x&lt;/b&gt;") {
+		t.Errorf("try box: %d", resp.StatusCode)
+	}
+	if !strings.Contains(c.getBody("/lexicons"), "hazmat_leak") {
+		t.Error("lexicon page lacks a category")
+	}
+}
+
+func TestWebhooksPageTestAndReplay(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	w.seed(t)
+	if _, err := w.disp.ProcessDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	list := decode[struct {
+		Total int               `json:"total"`
+		Items []alerts.Delivery `json:"items"`
+	}](t, w.apiReq("GET", "/api/v1/webhooks/deliveries?state=delivered", adminToken, ""))
+	if list.Total < 2 {
+		t.Fatalf("deliveries %+v", list)
+	}
+	id := list.Items[0].ID
+	if st := w.apiReq("POST", "/api/v1/webhooks/deliveries/"+id+"/replay", adminToken, "").StatusCode; st != http.StatusAccepted {
+		t.Fatalf("replay: %d", st)
+	}
+	if st := w.apiReq("POST", "/api/v1/webhooks/deliveries/"+id+"/replay", adminToken, "").StatusCode; st != http.StatusConflict {
+		t.Errorf("replay of a pending delivery: %d, want 409", st)
+	}
+	for len(w.received) > 0 {
+		<-w.received
+	}
+	admin := w.login("admin")
+	resp := admin.postForm("/webhooks/cases/test", url.Values{}, true)
+	if body := readAll(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(body, "HTTP 204") {
+		t.Fatalf("send test: %d", resp.StatusCode)
+	}
+	select {
+	case r := <-w.received:
+		if r.Header.Get("webhook-signature") == "" {
+			t.Error("test request unsigned")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("receiver got no test")
+	}
+	body := admin.getBody("/webhooks?delivery=" + id)
+	if !strings.Contains(body, `id="attempts"`) || strings.Contains(body, w.secret) {
+		t.Error("webhooks page lacks attempts or shows the secret")
+	}
+	if st := w.login("ana").get("/webhooks").StatusCode; st != http.StatusForbidden {
+		t.Errorf("analyst webhooks page: %d", st)
+	}
+}
+
+func TestExports(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	hostile, _ := w.seed(t)
+	w.leads.AddNote(context.Background(), hostile, "ana", "=HYPERLINK(\"x\")")
+	resp := w.apiReq("GET", "/api/v1/export/leads?format=jsonl", adminToken, "")
+	b, _ := io.ReadAll(resp.Body)
+	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
+	if resp.StatusCode != http.StatusOK || len(lines) != 2 {
+		t.Fatalf("jsonl: %d, %d lines", resp.StatusCode, len(lines))
+	}
+	var first exportedLead
+	if err := json.Unmarshal(lines[0], &first); err != nil || len(first.Sources) == 0 || len(first.Audit) == 0 {
+		t.Fatalf("jsonl line lacks sources or audit: %v", err)
+	}
+	c := w.login("viv")
+	resp = c.get("/export/leads?format=csv&category=hazmat_leak")
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(readAll(t, resp), "\ufeff"))).ReadAll()
+	if err != nil || len(rows) != 2 || rows[1][0] != hostile {
+		t.Fatalf("csv rows %v %v", rows, err)
+	}
+	if !strings.Contains(rows[1][17], "note") {
+		t.Errorf("audit column %q", rows[1][17])
+	}
+	resp = w.apiReq("GET", "/api/v1/export/search?q="+url.QueryEscape("火灾")+"&format=csv", adminToken, "")
+	rows, _ = csv.NewReader(strings.NewReader(strings.TrimPrefix(readAll(t, resp), "\ufeff"))).ReadAll()
+	if len(rows) < 2 || strings.Contains(rows[1][12], "<mark>") {
+		t.Fatalf("search csv %v", rows)
+	}
+	if st := w.apiReq("GET", "/api/v1/export/leads?format=xls", adminToken, "").StatusCode; st != http.StatusBadRequest {
+		t.Errorf("bad format: %d", st)
+	}
+}

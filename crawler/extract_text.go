@@ -24,9 +24,10 @@ type extractNode struct {
 	// the prose of this element as a paragraph.
 	loose, looseLink, loosePunct int
 
-	hint  int     // +1 for a class/id that suggests content, -1 for boilerplate
-	score float64 // propagated paragraph scores, decaying with distance
-	prose float64 // undecayed paragraph scores outside boilerplate descendants
+	hint     int     // +1 for a class/id that suggests content, -1 for boilerplate, -2 for comments
+	inBoiler bool    // inside (or being) a comment or related-links element
+	score    float64 // propagated paragraph scores, decaying with distance
+	prose    float64 // undecayed paragraph scores outside boilerplate descendants
 }
 
 // extractLine is one line of the page's visible text in document order: the
@@ -78,9 +79,9 @@ var extractContainerTags = map[atom.Atom]bool{
 // against the lower-cased words of the class and id attributes: "contains"
 // lists match inside a word, "words" only a whole word or its start.
 var (
-	extractNegativeContains = []string{"comment", "footer", "copyright", "sidebar", "share", "social",
-		"related", "recommend", "breadcrumb", "advert", "banner", "login", "popup", "modal", "toolbar",
-		"subscribe", "pinglun", "reply", "tuijian", "xiangguan", "pagination", "pager"}
+	extractStrongNegative   = []string{"comment", "footer", "copyright", "sidebar", "related", "recommend", "pinglun", "reply", "tuijian", "xiangguan"}
+	extractNegativeContains = []string{"share", "social", "breadcrumb", "advert", "banner", "login", "popup", "modal", "toolbar",
+		"subscribe", "pagination", "pager"}
 	extractNegativeWords    = []string{"nav", "foot", "side", "hot", "rank", "ad", "ads", "more", "menu", "crumb"}
 	extractPositiveContains = []string{"article", "content", "post", "body", "main", "detail", "entry",
 		"story", "text", "news", "artic", "neirong", "正文"}
@@ -88,14 +89,20 @@ var (
 	extractHiddenRe      = regexp.MustCompile(`(?i)display\s*:\s*none|visibility\s*:\s*hidden`)
 )
 
-// extractClassHint scores a class and id string: -1 for boilerplate, +1
-// for content, 0 for neither or both.
+// extractClassHint scores a class and id string: -2 for comments and
+// related links, -1 for other boilerplate, +1 for content, 0 for neither
+// or both.
 func extractClassHint(ci string) int {
 	h := 0
-	neg, pos := false, false
+	neg, pos, strong := false, false, false
 	for _, w := range strings.FieldsFunc(strings.ToLower(ci), func(r rune) bool {
 		return r == ' ' || r == '-' || r == '_' || r == '\t' || r == '\n'
 	}) {
+		for _, c := range extractStrongNegative {
+			if strings.Contains(w, c) {
+				strong = true
+			}
+		}
 		for _, c := range extractNegativeContains {
 			if strings.Contains(w, c) {
 				neg = true
@@ -116,6 +123,12 @@ func extractClassHint(ci string) int {
 				pos = true
 			}
 		}
+	}
+	if strong {
+		// A comment body or a related-news box is boilerplate whatever
+		// else its class says ("comment-body", "related-content"), and
+		// so is everything inside it.
+		return -2
 	}
 	if neg {
 		h--
@@ -222,6 +235,7 @@ func (b *extractBuilder) visit(n *html.Node, parent *extractNode, inLink bool) {
 		}
 		en.hint = h
 	}
+	en.inBoiler = parent.inBoiler || en.hint == -2
 	b.t.nodes = append(b.t.nodes, en)
 	parent.kids = append(parent.kids, en)
 	outer := b.curBlock
@@ -318,6 +332,9 @@ func extractFinal(en *extractNode) float64 {
 	case en.hint > 0:
 		f *= 1.25
 	case en.hint < 0:
+		f *= 0.5
+	}
+	if en.inBoiler {
 		f *= 0.5
 	}
 	return f

@@ -75,6 +75,11 @@ func newAnalyzer(opts Options, fsys fs.FS, root string, required []string) (*Ana
 	if err != nil {
 		return nil, err
 	}
+	return compile(set, opts)
+}
+
+// compile builds the matcher of a lexicon set.
+func compile(set *lexiconSet, opts Options) (*Analyzer, error) {
 	th := opts.Thresholds
 	if th == (Thresholds{}) {
 		th = DefaultThresholds

@@ -59,8 +59,9 @@ type Input struct {
 	Title string
 	// Text is the post's body.
 	Text string
-	// Ref is the reference time for relative time expressions (昨天); zero
-	// means the time of the call.
+	// Ref is the reference time for relative time expressions (昨天); when
+	// zero only expressions that carry their year are resolved, so the
+	// assessment does not depend on the time of the call.
 	Ref time.Time
 }
 

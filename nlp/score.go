@@ -364,6 +364,7 @@ func (a *Analyzer) Analyze(in Input) *Assessment {
 	as := &Assessment{ID: in.ID, Level: LevelNone, Categories: []CategoryScore{}, Evidence: []Evidence{}}
 	acc := make([]catScore, len(a.cats))
 	var fields []*fieldMatches
+	ref := in.Ref
 	for _, f := range [...]struct{ name, text string }{{"title", in.Title}, {"text", in.Text}} {
 		if f.text == "" {
 			continue
@@ -371,6 +372,14 @@ func (a *Analyzer) Analyze(in Input) *Assessment {
 		for _, l := range ExtractLocations(f.text) {
 			l.Field = f.name
 			as.Locations = append(as.Locations, l)
+		}
+		for _, tm := range ExtractTimes(f.text, ref) {
+			tm.Field = f.name
+			as.Times = append(as.Times, tm)
+		}
+		for _, e := range ExtractEntities(f.text) {
+			e.Field = f.name
+			as.Entities = append(as.Entities, e)
 		}
 		nz := Normalize(f.text)
 		fm := a.match(f.name, f.text, &nz)

@@ -143,7 +143,6 @@ func (c *Crawler) Run(ctx context.Context, src Source, emit EmitFunc, progress *
 		runErr = err
 	} else {
 		runErr = r.crawl()
-		progress.retries.Store(r.tr.retried.Load())
 		r.tr.base.CloseIdleConnections()
 	}
 	run := Run{ID: id, Source: src.Name, Started: started, Ended: c.opts.Now(), Stats: progress.Snapshot()}

@@ -127,7 +127,7 @@ func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *P
 		base: newBaseTransport(guard, o.lookup, proxy, o.Timeout, src.Parallelism),
 		lim: fetchLimits{timeout: o.Timeout, maxBody: o.MaxBodyBytes, maxDecoded: o.MaxDecompressedBytes,
 			retries: o.Retries, backoffBase: o.BackoffBase, backoffMax: o.BackoffMax, maxRetryAfter: o.MaxRetryAfter},
-		sleep: o.Sleep, now: o.Now, jitter: o.Jitter,
+		sleep: o.Sleep, now: o.Now, jitter: o.Jitter, retried: &prog.retries,
 	}
 	ua := src.UserAgent
 	if ua == "" {

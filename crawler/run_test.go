@@ -19,9 +19,10 @@ import (
 )
 
 // listSite serves /list?page=N (N = 1..pages) with three items each and a
-// next link, and /news/N.html detail pages; /news/*.html carry an ETag when
-// etags is set.
-func listSite(t *testing.T, pages int, etags bool, hits *atomic.Int64) *testSite {
+// next link, and /news/N.html detail pages; the detail pages answer
+// conditional requests by ETag (validators "etag"), by Last-Modified
+// ("lastmod") or not at all ("").
+func listSite(t *testing.T, pages int, validators string, hits *atomic.Int64) *testSite {
 	t.Helper()
 	s := &testSite{}
 	s.srv = newSite(t, map[string]http.HandlerFunc{
@@ -52,12 +53,22 @@ func listSite(t *testing.T, pages int, etags bool, hits *atomic.Int64) *testSite
 			v := s.version[r.URL.Path]
 			s.mu.Unlock()
 			etag := fmt.Sprintf(`"%s-%d"`, strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/news/"), ".html"), v)
-			if etags {
+			lastMod := time.Date(2024, 5, 1, 0, 0, v, 0, time.UTC)
+			switch validators {
+			case "etag":
 				if r.Header.Get("If-None-Match") == etag {
+					s.notModified.Add(1)
 					w.WriteHeader(http.StatusNotModified)
 					return
 				}
 				w.Header().Set("ETag", etag)
+			case "lastmod":
+				if ims, err := http.ParseTime(r.Header.Get("If-Modified-Since")); err == nil && !lastMod.After(ims) {
+					s.notModified.Add(1)
+					w.WriteHeader(http.StatusNotModified)
+					return
+				}
+				w.Header().Set("Last-Modified", lastMod.Format(http.TimeFormat))
 			}
 			body := fmt.Sprintf("%s 第%s号通报，版本%d。\n%s", zhPara, r.URL.Path, v, zhPara)
 			writeHTML(w, "text/html; charset=utf-8", []byte(article("燃气泄漏通报 "+r.URL.Path, body)))
@@ -72,11 +83,13 @@ type testSite struct {
 	srv     *httptest.Server
 	mu      sync.Mutex
 	version map[string]int
+	// notModified counts the 304 answers.
+	notModified atomic.Int64
 }
 
 func TestPaginationAndDetailSelectors(t *testing.T) {
 	c, _ := newTestCrawler(t, nil)
-	site := listSite(t, 5, false, nil)
+	site := listSite(t, 5, "", nil)
 	src := htmlSource("list", site.srv, "/list")
 	src.List.MaxPages = 3
 	src.Detail = DetailSelectors{Title: "h1.title", Body: "div.content", Time: "span.time", Author: "span.author"}
@@ -105,7 +118,7 @@ func TestPaginationAndDetailSelectors(t *testing.T) {
 
 func TestMaxPagesPerRun(t *testing.T) {
 	c, _ := newTestCrawler(t, nil)
-	site := listSite(t, 5, false, nil)
+	site := listSite(t, 5, "", nil)
 	src := htmlSource("capped", site.srv, "/list")
 	src.MaxPages = 4
 	sink := &pageSink{}
@@ -116,11 +129,11 @@ func TestMaxPagesPerRun(t *testing.T) {
 }
 
 func TestIncrementalETagAndHash(t *testing.T) {
-	for _, etags := range []bool{true, false} {
-		t.Run(fmt.Sprintf("etags=%v", etags), func(t *testing.T) {
+	for _, validators := range []string{"etag", "lastmod", ""} {
+		t.Run("validators="+validators, func(t *testing.T) {
 			c, _ := newTestCrawler(t, nil)
 			var hits atomic.Int64
-			site := listSite(t, 2, etags, &hits)
+			site := listSite(t, 2, validators, &hits)
 			src := htmlSource("inc", site.srv, "/list")
 			sink := &pageSink{}
 			first := runOnce(t, c, src, sink)
@@ -138,6 +151,13 @@ func TestIncrementalETagAndHash(t *testing.T) {
 			if !strings.Contains(got[0].Text, "版本1") {
 				t.Errorf("changed page text: %q", got[0].Text)
 			}
+			want304 := int64(5)
+			if validators == "" {
+				want304 = 0 // unchanged by content hash
+			}
+			if n := site.notModified.Load(); n != want304 {
+				t.Errorf("%d answers were 304, want %d", n, want304)
+			}
 			// Within the revisit interval the detail pages are not fetched.
 			src.Revisit = time.Hour
 			before := hits.Load()
@@ -151,7 +171,7 @@ func TestIncrementalETagAndHash(t *testing.T) {
 
 func TestEmitErrorRefetchedNextRun(t *testing.T) {
 	c, _ := newTestCrawler(t, nil)
-	site := listSite(t, 1, true, nil)
+	site := listSite(t, 1, "etag", nil)
 	src := htmlSource("emitfail", site.srv, "/list")
 	src.Revisit = time.Hour
 	sink := &pageSink{fail: func(p Page) error {

@@ -53,7 +53,7 @@ type retryTransport struct {
 	now    func() time.Time
 	jitter func() float64 // in [0,1)
 	// retried counts the retries made, for run statistics.
-	retried atomic.Int64
+	retried *atomic.Int64
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {

@@ -396,18 +396,41 @@ func extractDateNearTitle(m *extractMeta, t *extractTree, title string, zone *ti
 			return d, true
 		}
 	}
-	// Else the first date with a time of day on the page.
+	// Else a labelled date ("发布时间：…"), then the first date with a time
+	// of day, then the first date of all.
+	var withTime, any time.Time
 	for _, l := range t.lines {
 		for _, m := range extractDateRe.FindAllStringSubmatch(l.text, 3) {
-			if m[4] == "" {
+			d, ok := extractDateFromMatch(m, zone)
+			if !ok {
 				continue
 			}
-			if d, ok := extractDateFromMatch(m, zone); ok {
+			if extractDateLabelled(l.text) {
 				return d, true
+			}
+			if withTime.IsZero() && m[4] != "" {
+				withTime = d
+			}
+			if any.IsZero() {
+				any = d
 			}
 		}
 	}
-	return time.Time{}, false
+	if !withTime.IsZero() {
+		return withTime, true
+	}
+	return any, !any.IsZero()
+}
+
+// extractDateLabelled reports whether a line labels its date as the
+// publish time.
+func extractDateLabelled(s string) bool {
+	for _, l := range []string{"发布时间", "发布日期", "发表时间", "发表于", "发布于", "發佈時間", "發布日期", "Published", "published"} {
+		if strings.Contains(s, l) {
+			return true
+		}
+	}
+	return false
 }
 
 // extractBylineLabels introduce a name in a byline (责任编辑：赵六, 作者：张三,

@@ -52,14 +52,14 @@ var demoPosts = []demoPost{
 
 	// A missing manhole cover with its road and distance.
 	{id: "f103", site: demoForum, author: "鼓楼骑手", age: 25 * time.Minute,
-		title: "鼓楼区五四路井盖丢失，晚上骑车太危险",
+		title: "福州鼓楼区五四路井盖丢失，晚上骑车太危险",
 		body: []string{
-			"鼓楼区五四路与湖东路交叉口东侧25米，人行道上一个井盖丢失了，下面是很深的窨井，晚上没有路灯根本看不见。",
+			"福州市鼓楼区五四路与湖东路交叉口东侧25米，人行道上一个井盖丢失了，下面是很深的窨井，晚上没有路灯根本看不见。",
 			"今天早上已经有一个骑电动车的人差点摔进去，希望城管和相关部门尽快处理。"}},
 	{id: "x401", site: demoNotice, author: "鼓楼区城市管理局", age: 10 * time.Minute,
 		title: "关于五四路人行道井盖缺失的处置通报",
 		body: []string{
-			"接群众反映，鼓楼区五四路与湖东路交叉口东侧人行道井盖缺失，存在安全隐患。",
+			"接群众反映，福州市鼓楼区五四路与湖东路交叉口东侧人行道井盖缺失，存在安全隐患。",
 			"我局已派员设置围挡和警示标志，并通知权属单位于今日内完成补装。"}},
 
 	// Telecom fraud.
@@ -106,7 +106,7 @@ var demoPosts = []demoPost{
 	{id: "x402", site: demoNotice, author: "福州市应急管理局", age: 2 * time.Hour,
 		title: "关于网传“东街口商场起火”的辟谣",
 		body: []string{
-			"近日网传鼓楼区东街口某商场起火的消息为谣言。经核实，该商场并未发生火灾，现场冒烟系空调外机维修产生的水汽。",
+			"近日网传福州市鼓楼区东街口某商场起火的消息为谣言。经核实，该商场并未发生火灾，现场冒烟系空调外机维修产生的水汽。",
 			"请广大市民不信谣、不传谣。"}},
 	// A fire drill: a false alarm by design.
 	{id: "x403", site: demoNotice, author: "仓山区消防救援大队", age: 8 * time.Hour,
@@ -162,7 +162,7 @@ var demoPosts = []demoPost{
 	{id: "f110", site: demoForum, author: "华林路住户", age: -90 * time.Second,
 		title: "华林路一小区地下车库电动车着火了",
 		body: []string{
-			"鼓楼区华林路一个小区地下车库里一辆电动车突然起火，烟很大，整个车库都是黑烟，已经有人报警，大家别下车库。",
+			"福州鼓楼区华林路一个小区地下车库里一辆电动车突然起火，烟很大，整个车库都是黑烟，已经有人报警，大家别下车库。",
 			"听说有两个人被困在电梯里，消防正在救援。"}},
 	{id: "n206", site: demoNews, author: "本报讯", age: -150 * time.Second,
 		title: "鼓楼区华林路小区车库电动车起火 消防救出被困2人",

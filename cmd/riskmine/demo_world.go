@@ -36,10 +36,21 @@ func newDemoWorld(start time.Time, now func() time.Time) *demoWorld {
 	return &demoWorld{start: start, now: now, posts: demoPosts, servers: map[string]*http.Server{}, addrs: map[string]string{}}
 }
 
-// Start listens on a free loopback port for every site.
-func (w *demoWorld) Start() error {
-	for _, site := range []string{demoForum, demoNews, demoFeed, demoNotice} {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+// demoSites lists the sites in the order they are started.
+var demoSites = []string{demoForum, demoNews, demoFeed, demoNotice}
+
+// Start listens on loopback for every site: on the address prefer gives for
+// it when that is free (so a restarted demo keeps its URLs), else on a free port.
+func (w *demoWorld) Start(prefer map[string]string) error {
+	for _, site := range demoSites {
+		var ln net.Listener
+		err := errors.New("no preferred address")
+		if a := prefer[site]; a != "" {
+			ln, err = net.Listen("tcp", a)
+		}
+		if err != nil {
+			ln, err = net.Listen("tcp", "127.0.0.1:0")
+		}
 		if err != nil {
 			w.Close(context.Background())
 			return fmt.Errorf("demo: listen for %s: %w", site, err)
@@ -65,6 +76,17 @@ func (w *demoWorld) Close(ctx context.Context) {
 	for _, s := range w.servers {
 		_ = s.Shutdown(ctx)
 	}
+}
+
+// Addrs returns the address of every site.
+func (w *demoWorld) Addrs() map[string]string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]string, len(w.addrs))
+	for k, v := range w.addrs {
+		out[k] = v
+	}
+	return out
 }
 
 // URL returns the base URL of a site.

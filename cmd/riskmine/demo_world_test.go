@@ -32,7 +32,7 @@ func TestDemoWorldServesSitesAndNewPostsAppear(t *testing.T) {
 	start := time.Date(2026, 4, 19, 8, 0, 0, 0, time.UTC)
 	now := start
 	w := newDemoWorld(start, func() time.Time { return now })
-	if err := w.Start(); err != nil {
+	if err := w.Start(nil); err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close(context.Background())

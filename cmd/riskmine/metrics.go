@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"riskmine/alerts"
+	"riskmine/crawler"
+	"riskmine/index"
+)
+
+// metrics are the Prometheus metrics of serve and demo, on a registry of
+// their own so tests can build several.
+type metrics struct {
+	reg *prometheus.Registry
+
+	pages           *prometheus.CounterVec   // source, outcome
+	scanSeconds     *prometheus.HistogramVec // source
+	stageSeconds    *prometheus.HistogramVec // stage
+	pipelineLatency prometheus.Histogram
+	leadsFiled      *prometheus.CounterVec // category, level, outcome
+	postsByLevel    *prometheus.CounterVec // level
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		pages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riskmine_pages_total",
+			Help: "Pages seen by the crawler, by source and outcome (new, changed, unchanged, skipped, failed).",
+		}, []string{"source", "outcome"}),
+		scanSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "riskmine_scan_duration_seconds",
+			Help:    "Duration of one run of a source.",
+			Buckets: prometheus.ExponentialBuckets(0.1, 2, 14),
+		}, []string{"source"}),
+		stageSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "riskmine_stage_duration_seconds",
+			Help:    "Time a page spends in one pipeline stage (analyze, file, index).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14),
+		}, []string{"stage"}),
+		pipelineLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "riskmine_pipeline_duration_seconds",
+			Help:    "Time from a page being handed to the pipeline to it being indexed and filed, queueing included.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14),
+		}),
+		leadsFiled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riskmine_leads_filed_total",
+			Help: "Posts filed as leads, by top category, level and outcome (created, joined, duplicate).",
+		}, []string{"category", "level", "outcome"}),
+		postsByLevel: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "riskmine_posts_indexed_total",
+			Help: "Posts analysed and indexed, by risk level.",
+		}, []string{"level"}),
+	}
+	m.reg.MustRegister(m.pages, m.scanSeconds, m.stageSeconds, m.pipelineLatency, m.leadsFiled, m.postsByLevel,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// queueDepth exports the length of a pipeline queue.
+func (m *metrics) queueDepth(queue string, f func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "riskmine_queue_depth",
+		Help:        "Pages waiting in a pipeline queue.",
+		ConstLabels: prometheus.Labels{"queue": queue},
+	}, f))
+}
+
+// observeRun records a finished run of a source.
+func (m *metrics) observeRun(r crawler.Run) {
+	for outcome, n := range map[string]int64{"new": r.New, "changed": r.Changed, "unchanged": r.Unchanged, "skipped": r.Skipped, "failed": r.Failed} {
+		if n > 0 {
+			m.pages.WithLabelValues(r.Source, outcome).Add(float64(n))
+		}
+	}
+	if !r.Ended.IsZero() {
+		m.scanSeconds.WithLabelValues(r.Source).Observe(r.Ended.Sub(r.Started).Seconds())
+	}
+}
+
+// storeCollector reads the lead store and the index when Prometheus scrapes:
+// leads by state and level, webhook deliveries by state, documents indexed.
+type storeCollector struct {
+	leads alerts.Store
+	index *index.Index
+	log   *slog.Logger
+
+	leadsDesc, deliveriesDesc, overdueDesc, docsDesc *prometheus.Desc
+}
+
+func (m *metrics) watchStores(leads alerts.Store, ix *index.Index, log *slog.Logger) {
+	m.reg.MustRegister(&storeCollector{
+		leads: leads, index: ix, log: log,
+		leadsDesc:      prometheus.NewDesc("riskmine_leads", "Leads by state, and open leads by level (state=\"open\").", []string{"state", "level"}, nil),
+		overdueDesc:    prometheus.NewDesc("riskmine_leads_overdue", "Open leads past their due time.", nil, nil),
+		deliveriesDesc: prometheus.NewDesc("riskmine_webhook_deliveries", "Webhook deliveries by state (pending, delivered, dead).", []string{"state"}, nil),
+		docsDesc:       prometheus.NewDesc("riskmine_index_documents", "Documents in the search index.", nil, nil),
+	})
+}
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.leadsDesc
+	ch <- c.overdueDesc
+	ch <- c.deliveriesDesc
+	ch <- c.docsDesc
+}
+
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if st, err := c.leads.Stats(ctx); err != nil {
+		c.log.Warn("metrics: lead stats", "error", err)
+	} else {
+		for state, n := range st.ByState {
+			ch <- prometheus.MustNewConstMetric(c.leadsDesc, prometheus.GaugeValue, float64(n), state, "")
+		}
+		for level, n := range st.ByLevel {
+			ch <- prometheus.MustNewConstMetric(c.leadsDesc, prometheus.GaugeValue, float64(n), "open", level)
+		}
+		ch <- prometheus.MustNewConstMetric(c.overdueDesc, prometheus.GaugeValue, float64(st.Overdue))
+	}
+	for _, state := range []string{alerts.DeliveryPending, alerts.DeliveryDelivered, alerts.DeliveryDead} {
+		_, n, err := c.leads.Deliveries(ctx, alerts.DeliveryFilter{State: state, Limit: 1})
+		if err != nil {
+			c.log.Warn("metrics: deliveries", "error", err)
+			break
+		}
+		ch <- prometheus.MustNewConstMetric(c.deliveriesDesc, prometheus.GaugeValue, float64(n), state)
+	}
+	if n, err := c.index.Count(); err == nil {
+		ch <- prometheus.MustNewConstMetric(c.docsDesc, prometheus.GaugeValue, float64(n))
+	}
+}
+
+// handler serves the metrics in the Prometheus text format.
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}

@@ -1,0 +1,286 @@
+package main
+
+// This file shows the whole path of a page: the crawler hands a crawler.Page
+// to pipeline.Emit; the analysis stage scores it with nlp; the store stage
+// files it with alerts (when its level reaches the lead level) and adds it to
+// the index with the lead's id. Every stage is fed by a bounded queue, so a
+// slow stage holds back the crawler instead of piling pages up in memory.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"riskmine/alerts"
+	"riskmine/crawler"
+	"riskmine/index"
+	"riskmine/nlp"
+)
+
+// errPipelineClosed is returned by Emit after Close.
+var errPipelineClosed = errors.New("pipeline: closed")
+
+// pipelineOptions are what the pipeline needs of the rest of the process.
+type pipelineOptions struct {
+	Analyzer  *nlp.Analyzer
+	Index     *index.Index
+	Leads     alerts.Store
+	LeadLevel string
+	// Workers is the number of analysis goroutines (default: one per core).
+	Workers int
+	// QueueSize bounds each queue between stages (default 64).
+	QueueSize int
+	Metrics   *metrics
+	Logger    *slog.Logger
+}
+
+// pipeline runs pages through analysis and into the index and the lead store.
+type pipeline struct {
+	opts     pipelineOptions
+	analyzed chan *pageJob // analysis stage → store stage
+	queued   chan *pageJob // Emit → analysis stage
+
+	mu     sync.RWMutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// pageJob is one page on its way through the stages.
+type pageJob struct {
+	ctx      context.Context
+	page     crawler.Page
+	as       *nlp.Assessment
+	received time.Time
+	done     chan error
+}
+
+// newPipeline starts the stage goroutines; Close stops them.
+func newPipeline(opts pipelineOptions) *pipeline {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 64
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	p := &pipeline{
+		opts:     opts,
+		queued:   make(chan *pageJob, opts.QueueSize),
+		analyzed: make(chan *pageJob, opts.QueueSize),
+	}
+	var analysts sync.WaitGroup
+	for range opts.Workers {
+		analysts.Add(1)
+		go func() {
+			defer analysts.Done()
+			for j := range p.queued {
+				p.analyze(j)
+			}
+		}()
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		analysts.Wait()
+		close(p.analyzed)
+	}()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for j := range p.analyzed {
+			j.done <- p.store(j)
+		}
+	}()
+	if m := opts.Metrics; m != nil {
+		m.queueDepth("analyze", func() float64 { return float64(len(p.queued)) })
+		m.queueDepth("store", func() float64 { return float64(len(p.analyzed)) })
+	}
+	return p
+}
+
+// Emit is the crawler's emit function. It waits until the page has been
+// indexed and filed, so the crawler records a page's state only once the page
+// is safely stored; a page abandoned by shutdown is fetched again next run.
+// Both writes are idempotent (keyed by canonical URL), so a page that was
+// stored just as its context ended does no harm when it comes again.
+func (p *pipeline) Emit(ctx context.Context, page crawler.Page) error {
+	j := &pageJob{ctx: ctx, page: page, received: time.Now(), done: make(chan error, 1)}
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		return errPipelineClosed
+	}
+	select {
+	case p.queued <- j:
+		p.mu.RUnlock()
+	case <-ctx.Done():
+		p.mu.RUnlock()
+		return ctx.Err()
+	}
+	select {
+	case err := <-j.done:
+		if m := p.opts.Metrics; m != nil {
+			m.pipelineLatency.Observe(time.Since(j.received).Seconds())
+		}
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close stops accepting pages and waits for the stages to drain.
+func (p *pipeline) Close() {
+	p.mu.Lock()
+	if !p.closed {
+		p.closed = true
+		close(p.queued)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// analyze is the analysis stage: normalise, segment, score, extract places.
+func (p *pipeline) analyze(j *pageJob) {
+	if j.ctx.Err() != nil {
+		j.done <- j.ctx.Err()
+		return
+	}
+	start := time.Now()
+	ref := j.page.PublishedAt
+	if ref.IsZero() {
+		ref = j.page.FetchedAt
+	}
+	j.as = p.opts.Analyzer.Analyze(nlp.Input{ID: j.page.CanonicalURL, Title: j.page.Title, Text: j.page.Text, Ref: ref})
+	if m := p.opts.Metrics; m != nil {
+		m.stageSeconds.WithLabelValues("analyze").Observe(time.Since(start).Seconds())
+	}
+	select {
+	case p.analyzed <- j:
+	case <-j.ctx.Done():
+		j.done <- j.ctx.Err()
+	}
+}
+
+// store is the store stage: a lead for a risky post, then the index entry
+// that points at it.
+func (p *pipeline) store(j *pageJob) error {
+	if err := j.ctx.Err(); err != nil {
+		return err
+	}
+	m := p.opts.Metrics
+	var leadID string
+	if alerts.LevelRank(j.as.Level) >= alerts.LevelRank(p.opts.LeadLevel) {
+		start := time.Now()
+		res, err := p.opts.Leads.File(j.ctx, leadCandidate(j.page, j.as))
+		if err != nil {
+			return fmt.Errorf("file %s: %w", j.page.CanonicalURL, err)
+		}
+		leadID = res.LeadID
+		if m != nil {
+			m.stageSeconds.WithLabelValues("file").Observe(time.Since(start).Seconds())
+			top := "none"
+			if len(j.as.Categories) > 0 {
+				top = j.as.Categories[0].Code
+			}
+			m.leadsFiled.WithLabelValues(top, j.as.Level, res.Outcome).Inc()
+		}
+	}
+	start := time.Now()
+	if err := p.opts.Index.Add(j.ctx, indexDoc(j.page, j.as, leadID)); err != nil {
+		return fmt.Errorf("index %s: %w", j.page.CanonicalURL, err)
+	}
+	if m != nil {
+		m.stageSeconds.WithLabelValues("index").Observe(time.Since(start).Seconds())
+		m.postsByLevel.WithLabelValues(j.as.Level).Inc()
+	}
+	return nil
+}
+
+// indexDoc maps a page and its assessment to an index document.
+func indexDoc(page crawler.Page, as *nlp.Assessment, leadID string) index.Doc {
+	d := index.Doc{
+		ID:           page.CanonicalURL,
+		URL:          page.URL,
+		CanonicalURL: page.CanonicalURL,
+		Source:       page.Source,
+		Site:         page.Site,
+		Title:        page.Title,
+		Body:         page.Text,
+		PublishedAt:  page.PublishedAt,
+		FetchedAt:    page.FetchedAt,
+		Level:        as.Level,
+		Score:        as.Score,
+		LeadID:       leadID,
+	}
+	for _, c := range as.Categories {
+		d.Categories = append(d.Categories, c.Code)
+	}
+	d.LocationCodes, d.LocationNames = resolvedLocations(as.Locations)
+	return d
+}
+
+// resolvedLocations lists the distinct division codes of the locations and
+// their names, in parallel.
+func resolvedLocations(locs []nlp.Location) (codes, names []string) {
+	seen := map[string]bool{}
+	for _, l := range locs {
+		if l.Code == "" || seen[l.Code] {
+			continue
+		}
+		seen[l.Code] = true
+		codes = append(codes, l.Code)
+		names = append(names, l.Name)
+	}
+	return codes, names
+}
+
+// snippetRunes is the length of the text kept on a lead's source entry.
+const snippetRunes = 280
+
+// leadCandidate maps a page and its assessment to a candidate for filing.
+func leadCandidate(page crawler.Page, as *nlp.Assessment) alerts.Candidate {
+	c := alerts.Candidate{
+		URL:          page.URL,
+		CanonicalURL: page.CanonicalURL,
+		Site:         page.Site,
+		Source:       page.Source,
+		Title:        page.Title,
+		Snippet:      clipRunes(page.Text, snippetRunes),
+		PublishedAt:  page.PublishedAt,
+		SeenAt:       page.FetchedAt,
+		Level:        as.Level,
+		Score:        as.Score,
+		SimHash:      as.SimHash,
+		Terms:        as.Keywords,
+	}
+	if c.Site == "" {
+		if u, err := url.Parse(page.URL); err == nil {
+			c.Site = u.Host
+		}
+	}
+	for _, cs := range as.Categories {
+		c.Categories = append(c.Categories, alerts.CategoryScore{Code: cs.Code, Score: cs.Score})
+	}
+	c.LocationCodes, c.LocationNames = resolvedLocations(as.Locations)
+	for _, e := range as.Evidence {
+		c.Evidence = append(c.Evidence, alerts.Evidence{Rule: e.Rule, Category: e.Category, Field: e.Field, Text: e.Text, Start: e.Start, End: e.End, Weight: e.Weight})
+	}
+	return c
+}
+
+func clipRunes(s string, n int) string {
+	s = strings.TrimSpace(s)
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

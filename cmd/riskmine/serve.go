@@ -1,0 +1,334 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"riskmine/alerts"
+	"riskmine/config"
+	"riskmine/crawler"
+	"riskmine/index"
+	"riskmine/nlp"
+	"riskmine/web"
+)
+
+func init() {
+	register(&command{
+		name:    "serve",
+		summary: "run the scheduler, the pipeline, the webhook dispatcher and the web UI",
+		run:     runServe,
+	})
+}
+
+// shutdownGrace bounds how long a stop waits for running scans to finish
+// before cancelling them (their unfinished pages are fetched again next run).
+const shutdownGrace = 20 * time.Second
+
+func runServe(ctx context.Context, env *cmdEnv, args []string) error {
+	fs, cf := newFlagSet(env, "serve", "serve [--addr ADDR] [--data DIR] [--config FILE]", `
+Loads the config, opens the store and the index, starts the crawl scheduler,
+the pipeline (crawler → nlp → index + leads), the webhook dispatcher and the web
+UI with its JSON API at /api/v1, /metrics, /healthz and /readyz. SIGINT or
+SIGTERM stops it gracefully: scheduling stops, running scans finish or are
+abandoned (to be fetched again next run), the index is flushed, exit 0.
+The environment variable RISKMINE_API_TOKEN, when set, is accepted as an
+admin bearer token.`)
+	addr := fs.String("addr", "", "listen address (default from config web.addr, 127.0.0.1:8080)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(cf)
+	if err != nil {
+		return err
+	}
+	if *addr != "" {
+		cfg.Web.Addr = *addr
+	}
+	log, err := newLogger(env.stderr, cfg.Log)
+	if err != nil {
+		return err
+	}
+	svc, err := startService(ctx, cfg, serviceOptions{Logger: log})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(env.stdout, "riskmine ready at http://%s\n", svc.Addr())
+	<-ctx.Done()
+	return svc.Shutdown()
+}
+
+// serviceOptions adjust startService for the demo and tests.
+type serviceOptions struct {
+	Logger *slog.Logger
+	// Listener, when set, is served instead of listening on cfg.Web.Addr.
+	Listener net.Listener
+	// ExtraRoutes are mounted beside the UI (the demo's webhook receiver).
+	ExtraRoutes map[string]http.Handler
+}
+
+// service is a running riskmine: every component of serve and how to stop it.
+type service struct {
+	log       *slog.Logger
+	analyzer  *nlp.Analyzer
+	index     *index.Index
+	leads     *alerts.SQLStore
+	crawl     *crawler.Store
+	sched     *crawler.Scheduler
+	pipe      *pipeline
+	web       *web.Server
+	http      *http.Server
+	ln        net.Listener
+	metrics   *metrics
+	cron      *cron.Cron
+	cancel    context.CancelFunc // stops the background loops
+	loops     sync.WaitGroup
+	ready     chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// startService opens everything cfg names and starts serving. On error,
+// what was opened is closed again.
+func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) (_ *service, err error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	dbPath := filepath.Join(cfg.DataDir, "riskmine.db")
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s := &service{log: log, metrics: newMetrics(), cancel: cancel, ready: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+
+	// The segmenter's dictionary takes about a second to load; the stores
+	// open meanwhile.
+	type analyzerResult struct {
+		a   *nlp.Analyzer
+		err error
+	}
+	analyzerCh := make(chan analyzerResult, 1)
+	go func() {
+		a, err := newAnalyzerFromConfig(cfg)
+		analyzerCh <- analyzerResult{a, err}
+	}()
+
+	if s.leads, err = alerts.OpenSQLite(dbPath, alertsOptions(cfg, log.With("component", "alerts"))); err != nil {
+		return nil, err
+	}
+	if s.crawl, err = crawler.OpenStore(dbPath); err != nil {
+		return nil, err
+	}
+	if s.index, err = openSearchIndex(cfg, log.With("component", "index")); err != nil {
+		return nil, err
+	}
+	ar := <-analyzerCh
+	if ar.err != nil {
+		return nil, ar.err
+	}
+	s.analyzer = ar.a
+
+	s.pipe = newPipeline(pipelineOptions{
+		Analyzer: s.analyzer, Index: s.index, Leads: s.leads, LeadLevel: cfg.Alerts.LeadLevel,
+		Workers: cfg.NLP.Workers, Metrics: s.metrics, Logger: log.With("component", "pipeline"),
+	})
+	c, err := crawler.New(crawlerOptions(cfg, s.crawl, log))
+	if err != nil {
+		return nil, err
+	}
+	s.sched, err = crawler.NewScheduler(c, crawlerSources(cfg), s.pipe.Emit, crawler.SchedulerOptions{
+		Jitter: cfg.Crawler.Jitter.D(), Logger: log.With("component", "scheduler"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	disp, err := alerts.NewDispatcher(s.leads, webhookEndpoints(cfg), alerts.DispatcherOptions{Logger: log.With("component", "dispatcher")})
+	if err != nil {
+		return nil, err
+	}
+	s.web, err = web.New(web.Options{
+		DBPath:        dbPath,
+		SecureCookies: cfg.Web.SecureCookies,
+		SessionTTL:    cfg.Web.SessionTTL.D(),
+		AdminToken:    os.Getenv("RISKMINE_API_TOKEN"),
+		Logger:        log.With("component", "web"),
+	}, web.Deps{
+		Leads: s.leads, Outbox: s.leads, Dispatcher: disp, Endpoints: webhookEndpoints(cfg),
+		Search: s.index, Sources: s.sched, Analyzer: s.analyzer,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.metrics.watchStores(s.leads, s.index, log)
+
+	// Background loops: webhook delivery, run metrics, retention, alert rules.
+	s.goLoop("dispatcher", func(ctx context.Context) error { return disp.Run(ctx) }, bg)
+	s.goLoop("run metrics", s.watchRuns, bg)
+	s.goLoop("alert rules", s.runAlertRules, bg)
+	s.cron = cron.New()
+	if cfg.Index.RetentionDays > 0 {
+		days := cfg.Index.RetentionDays
+		if _, err := s.cron.AddFunc(cfg.Index.RetentionSchedule, func() { s.applyRetention(bg, days) }); err != nil {
+			return nil, fmt.Errorf("index.retention_schedule: %w", err)
+		}
+	}
+	s.cron.Start()
+	s.sched.Start()
+
+	// The web server last: /readyz answers once everything above is up.
+	mux := http.NewServeMux()
+	mux.Handle("/", s.web.Handler())
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", s.readyz)
+	for pattern, h := range opts.ExtraRoutes {
+		mux.Handle(pattern, h)
+	}
+	s.ln = opts.Listener
+	if s.ln == nil {
+		if s.ln, err = net.Listen("tcp", cfg.Web.Addr); err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", cfg.Web.Addr, err)
+		}
+	}
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("web server stopped", "error", err)
+		}
+	}()
+	close(s.ready)
+	log.Info("riskmine serving", "addr", s.ln.Addr().String(), "data_dir", cfg.DataDir, "sources", len(cfg.Crawler.Sources), "webhooks", len(cfg.Alerts.Webhooks))
+	return s, nil
+}
+
+// Addr is the address the web server listens on.
+func (s *service) Addr() string { return s.ln.Addr().String() }
+
+func (s *service) readyz(w http.ResponseWriter, r *http.Request) {
+	select {
+	case <-s.ready:
+	default:
+		http.Error(w, "starting", http.StatusServiceUnavailable)
+		return
+	}
+	if _, err := s.leads.Stats(r.Context()); err != nil {
+		http.Error(w, "lead store: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	if _, err := s.index.Count(); err != nil {
+		http.Error(w, "index: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+// goLoop runs f until the service stops, logging its error if it ends early.
+func (s *service) goLoop(name string, f func(context.Context) error, ctx context.Context) {
+	s.loops.Add(1)
+	go func() {
+		defer s.loops.Done()
+		if err := f(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error(name+" stopped", "error", err)
+		}
+	}()
+}
+
+// watchRuns turns finished runs of the run history into metrics.
+func (s *service) watchRuns(ctx context.Context) error {
+	var last int64
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		runs, err := s.sched.Runs(ctx, "", 100)
+		if err == nil {
+			for i := len(runs) - 1; i >= 0; i-- {
+				if r := runs[i]; r.ID > last && !r.Ended.IsZero() {
+					s.metrics.observeRun(r)
+					last = r.ID
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// applyRetention deletes documents older than the retention period.
+func (s *service) applyRetention(ctx context.Context, days int) {
+	cutoff := time.Now().AddDate(0, 0, -days)
+	n, err := s.index.DeleteOlderThan(ctx, cutoff)
+	if err != nil {
+		s.log.Error("retention", "error", err)
+		return
+	}
+	s.log.Info("retention applied", "deleted", n, "older_than", cutoff.Format(time.DateOnly))
+}
+
+// Shutdown stops the service gracefully and returns the first error met.
+func (s *service) Shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if s.http != nil {
+		if err := s.http.Shutdown(ctx); err != nil {
+			s.log.Warn("web server shutdown", "error", err)
+		}
+	}
+	if s.sched != nil {
+		// Running scans get the grace period; then they are cancelled and
+		// their unfinished pages are fetched again next run.
+		if err := s.sched.Stop(ctx); err != nil {
+			s.log.Warn("scans cancelled at shutdown", "error", err)
+		}
+	}
+	s.close()
+	if s.closeErr == nil {
+		s.log.Info("riskmine stopped")
+	}
+	return s.closeErr
+}
+
+// close releases everything that was opened, in dependency order.
+func (s *service) close() {
+	s.closeOnce.Do(func() {
+		if s.pipe != nil {
+			s.pipe.Close()
+		}
+		if s.cron != nil {
+			<-s.cron.Stop().Done()
+		}
+		s.cancel()
+		s.loops.Wait()
+		var errs []error
+		if s.web != nil {
+			errs = append(errs, s.web.Close())
+		}
+		if s.index != nil {
+			errs = append(errs, s.index.Close())
+		}
+		if s.leads != nil {
+			errs = append(errs, s.leads.Close())
+		}
+		if s.crawl != nil {
+			errs = append(errs, s.crawl.Close())
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+}

@@ -17,6 +17,7 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 		{"bad level", "log:\n  level: loud\n", "c.yaml:2: log.level: got \"loud\""},
 		{"bad seed", "crawler:\n  sources:\n    - name: a\n      kind: html\n      list: {items: a}\n      seeds: [\"ftp://x\"]\n", "c.yaml:6: crawler.sources[0].seeds[0]: expected an http"},
 		{"bad cron", "crawler:\n  sources:\n    - name: a\n      kind: rss\n      seeds: [\"http://x/feed\"]\n      schedule: \"every day\"\n", "c.yaml:6: crawler.sources[0].schedule: invalid cron spec"},
+		{"bad selector", "crawler:\n  sources:\n    - name: a\n      kind: html\n      seeds: [\"http://x/\"]\n      list: {items: \"a[\"}\n", "c.yaml:6: crawler.sources[0].list.items: invalid CSS selector"},
 		{"decompressed below body", "crawler:\n  max_body_bytes: 4096\n  max_decompressed_bytes: 2048\n", "c.yaml:3: crawler.max_decompressed_bytes: must be 0"},
 		{"thresholds out of order", "nlp:\n  thresholds: {low: 1, medium: 5, high: 4, critical: 10}\n", "c.yaml:2: nlp.thresholds: expected low < medium"},
 		{"env expansion", "alerts:\n  webhooks:\n    - name: w\n      url: http://127.0.0.1:9/hook\n      secret: ${RM_SECRET}\n", ""},

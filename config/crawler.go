@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/andybalholm/cascadia"
 	"github.com/robfig/cron/v3"
 )
 
@@ -150,6 +151,17 @@ func (c *Config) validateCrawler() error {
 		}
 		if s.Kind == "html" && s.List.Items == "" {
 			return c.errAt(key("list.items"), "html sources need a CSS selector for the item links")
+		}
+		for _, sel := range []struct{ key, v string }{
+			{"list.items", s.List.Items}, {"list.next", s.List.Next}, {"detail.title", s.Detail.Title},
+			{"detail.body", s.Detail.Body}, {"detail.time", s.Detail.Time}, {"detail.author", s.Detail.Author},
+		} {
+			if sel.v == "" {
+				continue
+			}
+			if _, err := cascadia.Compile(sel.v); err != nil {
+				return c.errAt(key(sel.key), "invalid CSS selector %q (%v)", sel.v, err)
+			}
 		}
 		if s.Schedule != "" {
 			if err := checkCron(s.Schedule); err != nil {

@@ -166,7 +166,7 @@ func proxyURL(s string) (*url.URL, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("crawler: proxy %q is not a URL such as http://host:3128", s)
+		return nil, fmt.Errorf("proxy %q is not a URL such as http://host:3128", s)
 	}
 	return u, nil
 }

@@ -150,6 +150,8 @@ func TestNewSchedulerRejectsBadSources(t *testing.T) {
 		{{Name: "x", Kind: KindRSS, Seeds: []string{"http://a/"}, Schedule: "every day"}},
 		{{Name: "x", Kind: KindRSS, Seeds: []string{"http://a/"}}, {Name: "x", Kind: KindRSS, Seeds: []string{"http://b/"}}},
 		{{Name: "x", Kind: KindHTML, Seeds: []string{"http://a/"}}},
+		{{Name: "x", Kind: KindHTML, Seeds: []string{"http://a/"}, List: ListSelectors{Items: "a["}}},
+		{{Name: "x", Kind: KindRSS, Seeds: []string{"http://a/"}, Proxy: "::nope"}},
 	}
 	for i, srcs := range bad {
 		if _, err := NewScheduler(c, srcs, emit, SchedulerOptions{}); err == nil {

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/andybalholm/cascadia"
 )
 
 // Source kinds.
@@ -118,6 +120,20 @@ func (s Source) withDefaults() (Source, error) {
 	}
 	if s.Kind == KindHTML && s.List.Items == "" {
 		return s, fmt.Errorf("crawler: source %s: html sources need list items selector", s.Name)
+	}
+	for _, sel := range []struct{ key, v string }{
+		{"list.items", s.List.Items}, {"list.next", s.List.Next}, {"detail.title", s.Detail.Title},
+		{"detail.body", s.Detail.Body}, {"detail.time", s.Detail.Time}, {"detail.author", s.Detail.Author},
+	} {
+		if sel.v == "" {
+			continue
+		}
+		if _, err := cascadia.Compile(sel.v); err != nil {
+			return s, fmt.Errorf("crawler: source %s: %s: invalid CSS selector %q: %w", s.Name, sel.key, sel.v, err)
+		}
+	}
+	if _, err := proxyURL(s.Proxy); err != nil {
+		return s, fmt.Errorf("crawler: source %s: %w", s.Name, err)
 	}
 	if len(s.AllowedDomains) == 0 {
 		s.AllowedDomains = hosts

@@ -119,7 +119,7 @@ type run struct {
 func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *Progress) (*run, error) {
 	proxy, err := proxyURL(src.Proxy)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("crawler: source %s: %w", src.Name, err)
 	}
 	guard := &addrGuard{allowPrivate: src.AllowPrivate, exempt: c.opts.guardExempt}
 	o := c.opts

@@ -219,17 +219,7 @@ func scoreLine(an *nlp.Analyzer, lineNo int, raw []byte) []byte {
 	}
 	var in scoreInput
 	if err := json.Unmarshal(raw, &in); err != nil {
-		// Salvage the id for the error line when the object is otherwise
-		// readable.
-		var partial struct {
-			ID json.RawMessage `json:"id"`
-		}
-		_ = json.Unmarshal(raw, &partial)
-		id := partial.ID
-		if !validID(id) {
-			id = nil
-		}
-		return fail(id, "malformed JSON: "+jsonProblem(err))
+		return fail(salvageID(raw), "malformed JSON: "+jsonProblem(err))
 	}
 	if !validID(in.ID) {
 		return fail(nil, `"id" must be a string or a number`)
@@ -257,6 +247,49 @@ func scoreLine(an *nlp.Analyzer, lineNo int, raw []byte) []byte {
 		return fail(in.ID, "encode result: "+err.Error())
 	}
 	return append(b, '\n')
+}
+
+// salvageID finds a top-level "id" string or number in a line that is not
+// valid JSON (a truncated or mistyped object), so the error line can name it.
+func salvageID(raw []byte) json.RawMessage {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	depth := 0
+	expectKey := false
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				depth++
+				if depth == 1 {
+					expectKey = d == '{'
+				}
+			} else {
+				depth--
+				if depth == 1 {
+					expectKey = true // a nested value ended; a key follows
+				}
+			}
+			continue
+		}
+		if depth != 1 {
+			continue
+		}
+		if expectKey && tok == "id" {
+			switch x := func() any { v, _ := dec.Token(); return v }().(type) {
+			case string:
+				b, _ := json.Marshal(x)
+				return b
+			case json.Number:
+				return json.RawMessage(x.String())
+			}
+			return nil
+		}
+		expectKey = !expectKey
+	}
 }
 
 // validID reports whether raw is a JSON string or number (absent is valid).

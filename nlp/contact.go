@@ -110,9 +110,15 @@ var ctTLDs = map[string]bool{
 	"gov": true, "edu": true, "biz": true, "ink": true, "fun": true, "icu": true, "link": true,
 }
 
-func ctURLChar(b byte) bool {
-	return ctIsAlnum(b) || strings.IndexByte("-._~:/?#[]@!$&'()*+,;=%", b) >= 0
-}
+// ctURLChars marks the bytes a URL may hold.
+var ctURLChars = func() (t [256]bool) {
+	for b := 0; b < 256; b++ {
+		t[b] = ctIsAlnum(byte(b)) || strings.IndexByte("-._~:/?#[]@!$&'()*+,;=%", byte(b)) >= 0
+	}
+	return t
+}()
+
+func ctURLChar(b byte) bool { return ctURLChars[b] }
 
 // ctURLs finds URLs: runs of URL characters that start with a scheme or
 // www., or whose host is a domain with a known top-level domain.
@@ -356,6 +362,15 @@ func ctResidentID(d string) bool {
 func ctMoney(text string, taken []ctSpan) []ctSpan {
 	var out []ctSpan
 	for i := 0; i < len(text); {
+		if c := text[i]; c < 0x80 {
+			if !ctIsDigit(c) && c != 'r' {
+				i++
+				continue
+			}
+		} else if r, size := utf8.DecodeRuneInString(text[i:]); txDigitValue(r) < 0 && ctUnit(r) == 0 && r != '人' && r != '¥' && r != '￥' {
+			i += size
+			continue
+		}
 		start := i
 		j := i
 		prefixed := false
@@ -371,8 +386,13 @@ func ctMoney(text string, taken []ctSpan) []ctSpan {
 		}
 		v, k, arabic := ctAmount(text, j)
 		if k == j || (!prefixed && i > 0 && (ctIsAlnum(text[i-1]) || text[i-1] == '.')) {
+			// Skip the whole number: restarting inside it would be quadratic.
 			_, size := utf8.DecodeRuneInString(text[i:])
-			i += size
+			i = max(k, i+size)
+			continue
+		}
+		if v < 0 {
+			i = k
 			continue
 		}
 		if strings.HasPrefix(text[k:], "多") {
@@ -409,7 +429,7 @@ func ctMoney(text string, taken []ctSpan) []ctSpan {
 
 // ctAmount reads 5000, 1,200.50, 3.5万, 1.2亿, 十万, 三千五百, 两万 and
 // says whether it began with Arabic digits; it returns end == j when there
-// is no number.
+// is no number and a negative value for a digit string too long to be one.
 func ctAmount(text string, j int) (float64, int, bool) {
 	k := j
 	if k < len(text) && ctIsDigit(text[k]) {
@@ -422,9 +442,12 @@ func ctAmount(text string, j int) (float64, int, bool) {
 				k++
 			}
 		}
+		if k-j > 20 {
+			return -1, k, true // a long digit string is no amount; skip it whole
+		}
 		v, err := strconv.ParseFloat(strings.ReplaceAll(text[j:k], ",", ""), 64)
 		if err != nil {
-			return 0, j, false
+			return -1, k, true
 		}
 		for {
 			switch {
@@ -455,7 +478,7 @@ func ctAmount(text string, j int) (float64, int, bool) {
 			if r == '零' || r == '〇' {
 				num = 0
 			}
-		} else if u := map[rune]float64{'十': 10, '百': 100, '千': 1000}[r]; u > 0 {
+		} else if u := ctUnit(r); u > 0 {
 			if num == 0 {
 				num = 1
 			}
@@ -483,4 +506,17 @@ func ctAmount(text string, j int) (float64, int, bool) {
 		return 0, j, false
 	}
 	return total + section + num, k, false
+}
+
+// ctUnit is the value of 十, 百 and 千, else 0.
+func ctUnit(r rune) float64 {
+	switch r {
+	case '十':
+		return 10
+	case '百':
+		return 100
+	case '千':
+		return 1000
+	}
+	return 0
 }

@@ -182,14 +182,25 @@ func locFindPlaces(text string, admins []locSpan) []locSpan {
 		if matched {
 			continue
 		}
-		if end := locRelative(text, i, true); end > i {
-			out = append(out, locSpan{start: i, end: end, kind: "place"})
-			floor, i = end, end
-			continue
+		if locRelativeStart(r) {
+			if end := locRelative(text, i, true); end > i {
+				out = append(out, locSpan{start: i, end: end, kind: "place"})
+				floor, i = end, end
+				continue
+			}
 		}
 		i += size
 	}
 	return out
+}
+
+// locRelativeStart reports whether a relative position can begin with r.
+func locRelativeStart(r rune) bool {
+	switch r {
+	case '十', '丁', '交', '路', '门', '附', '旁', '对', '东', '西', '南', '北':
+		return true
+	}
+	return false
 }
 
 // locStem returns where the name before the ending at i begins, i when

@@ -31,7 +31,7 @@ func ExtractTimes(text string, ref time.Time) []TimeMention {
 	prevDigit := false
 	for i := 0; i < len(text); {
 		r, size := utf8.DecodeRuneInString(text[i:])
-		if !prevDigit && strings.ContainsRune(txStarters, r) {
+		if !prevDigit && txStarts(r) {
 			if m, end, ok := txParse(text, i, refC, ref.IsZero(), anchor); ok {
 				m.Text = text[i:end]
 				m.Start, m.End = conv.at(i), conv.at(end)
@@ -50,8 +50,19 @@ func ExtractTimes(text string, ref time.Time) []TimeMention {
 	return out
 }
 
-// txStarters are the characters a time expression can begin with.
-const txStarters = "0123456789零〇一二两三四五六七八九十今昨前明后去大上本这下周星礼凌清早中午傍晚夜深半刚当"
+// txStarts reports whether a time expression can begin with r.
+func txStarts(r rune) bool {
+	if r < 0x80 {
+		return r >= '0' && r <= '9'
+	}
+	switch r {
+	case '零', '〇', '一', '二', '两', '三', '四', '五', '六', '七', '八', '九', '十',
+		'今', '昨', '前', '明', '后', '去', '大', '上', '本', '这', '下', '周', '星', '礼',
+		'凌', '清', '早', '中', '午', '傍', '晚', '夜', '深', '半', '刚':
+		return true
+	}
+	return false
+}
 
 // txState collects the parts of one expression.
 type txState struct {
@@ -583,14 +594,27 @@ func txDigitValue(r rune) int {
 	if r >= '0' && r <= '9' {
 		return int(r - '0')
 	}
-	if i := strings.IndexRune("〇一二三四五六七八九", r); i >= 0 {
-		return i / 3
-	}
-	if r == '零' {
+	switch r {
+	case '〇', '零':
 		return 0
-	}
-	if r == '两' {
+	case '一':
+		return 1
+	case '二', '两':
 		return 2
+	case '三':
+		return 3
+	case '四':
+		return 4
+	case '五':
+		return 5
+	case '六':
+		return 6
+	case '七':
+		return 7
+	case '八':
+		return 8
+	case '九':
+		return 9
 	}
 	return -1
 }
@@ -617,7 +641,7 @@ func txNumber(text string, j int) (int, int) {
 			k += size
 			continue
 		}
-		mult := map[rune]int{'十': 10, '百': 100, '千': 1000}[r]
+		mult := int(ctUnit(r))
 		if mult == 0 {
 			break
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,5 +96,20 @@ func TestProxy(t *testing.T) {
 	}
 	if s, _ := seen.Load().(string); !strings.HasPrefix(s, "http://intranet.example.invalid/") {
 		t.Errorf("the proxy saw %q", s)
+	}
+
+	// Through a proxy the dial-time guard only sees the proxy, so target
+	// addresses are checked before each request.
+	proxyAddr := netip.MustParseAddrPort(strings.TrimPrefix(proxy.URL, "http://"))
+	strict, _ := newTestCrawler(t, func(o *Options) {
+		o.guardExempt = func(ap netip.AddrPort) bool { return ap == proxyAddr }
+	})
+	seen.Store("")
+	for _, seed := range []string{"http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:9/list"} {
+		src := Source{Name: "proxied-strict", Kind: KindHTML, Seeds: []string{seed}, Proxy: proxy.URL, List: ListSelectors{Items: "a"}}
+		run := runOnce(t, strict, src, sink)
+		if run.Errors["blocked"] != 1 || seen.Load().(string) != "" {
+			t.Errorf("seed %s through the proxy: run %+v, proxy saw %q", seed, run, seen.Load())
+		}
 	}
 }

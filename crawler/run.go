@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -128,6 +129,10 @@ func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *P
 		lim: fetchLimits{timeout: o.Timeout, maxBody: o.MaxBodyBytes, maxDecoded: o.MaxDecompressedBytes,
 			retries: o.Retries, backoffBase: o.BackoffBase, backoffMax: o.BackoffMax, maxRetryAfter: o.MaxRetryAfter},
 		sleep: o.Sleep, now: o.Now, jitter: o.Jitter, retried: &prog.retries,
+		guard: guard, lookup: o.lookup, viaProxy: proxy != nil,
+	}
+	if tr.lookup == nil {
+		tr.lookup = net.DefaultResolver.LookupIPAddr
 	}
 	ua := src.UserAgent
 	if ua == "" {
@@ -146,7 +151,7 @@ func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *P
 		if len(via) > o.MaxRedirects {
 			return fmt.Errorf("%w: more than %d following %s", ErrTooManyRedirects, o.MaxRedirects, via[0].URL.Redacted())
 		}
-		return guard.checkHost(req.Context(), req.URL.Hostname(), portOf(req.URL), o.lookup)
+		return guard.checkHost(req.Context(), req.URL.Hostname(), portOf(req.URL), tr.lookup)
 	})
 	var rules []*colly.LimitRule
 	for _, d := range src.AllowedDomains {
@@ -338,8 +343,9 @@ func statusKind(status int) string {
 }
 
 // fetchOK fetches t and counts the failure when it does not yield a 2xx
-// (or a 304 when allowed).
-func (r *run) fetchOK(t task, st *pageState) (*fetched, bool) {
+// (or a 304 when allowed). On an HTTP error status f is returned with ok
+// false; on a transport error f is nil.
+func (r *run) fetchOK(t task, st *pageState) (f *fetched, ok bool) {
 	f, err := r.get(t.url, st)
 	if err != nil {
 		r.fail(t, errKind(err), err)
@@ -350,7 +356,7 @@ func (r *run) fetchOK(t task, st *pageState) (*fetched, bool) {
 	}
 	if f.status < 200 || f.status > 299 {
 		r.fail(t, statusKind(f.status), fmt.Errorf("crawler: %s: HTTP %d", t.url, f.status))
-		return nil, false
+		return f, false
 	}
 	return f, true
 }
@@ -458,7 +464,11 @@ func (r *run) processDetail(t task) {
 	f, ok := r.fetchOK(t, &t.state)
 	if !ok {
 		if t.state.Found {
-			if err := r.c.store.saveStatus(r.ctx, t.url, 0); err != nil {
+			status := 0 // no HTTP answer
+			if f != nil {
+				status = f.status
+			}
+			if err := r.c.store.saveStatus(r.ctx, t.url, status); err != nil {
 				r.log.Debug("crawl state", "error", err)
 			}
 		}

@@ -3,6 +3,7 @@ package crawler
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -136,7 +137,22 @@ func (s Source) withDefaults() (Source, error) {
 		return s, fmt.Errorf("crawler: source %s: %w", s.Name, err)
 	}
 	if len(s.AllowedDomains) == 0 {
-		s.AllowedDomains = hosts
+		// The seeds' hosts with and without www., which sites redirect between.
+		seen := map[string]bool{}
+		add := func(h string) {
+			if !seen[h] {
+				seen[h] = true
+				s.AllowedDomains = append(s.AllowedDomains, h)
+			}
+		}
+		for _, h := range hosts {
+			add(h)
+			if _, err := netip.ParseAddr(h); err != nil {
+				bare := strings.TrimPrefix(h, "www.")
+				add(bare)
+				add("www." + bare)
+			}
+		}
 	} else {
 		d := make([]string, len(s.AllowedDomains))
 		for i, h := range s.AllowedDomains {

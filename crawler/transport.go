@@ -54,9 +54,19 @@ type retryTransport struct {
 	jitter func() float64 // in [0,1)
 	// retried counts the retries made, for run statistics.
 	retried *atomic.Int64
+	// guard and lookup check target hosts before each request when a proxy
+	// dials for us: the dial-time check then only sees the proxy.
+	guard    *addrGuard
+	lookup   func(ctx context.Context, host string) ([]net.IPAddr, error)
+	viaProxy bool
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.viaProxy {
+		if err := t.guard.checkHost(req.Context(), req.URL.Hostname(), portOf(req.URL), t.lookup); err != nil {
+			return nil, err
+		}
+	}
 	idempotent := req.Method == http.MethodGet || req.Method == http.MethodHead
 	for attempt := 0; ; attempt++ {
 		resp, err := t.once(req)

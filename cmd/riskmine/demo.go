@@ -36,8 +36,12 @@ const (
 	demoPassword = "riskmine-demo"
 )
 
-// demoSchedule is how often the demo's sources are scanned.
-const demoSchedule = "@every 1m"
+// demoSchedule is how often the demo's sources are scanned, with at most
+// demoJitter of random delay.
+const (
+	demoSchedule = "@every 1m"
+	demoJitter   = 5 * time.Second
+)
 
 func runDemo(ctx context.Context, env *cmdEnv, args []string) error {
 	fs, cf := newFlagSet(env, "demo", "demo [--addr 127.0.0.1:8080] [--data DIR] [--webhook-url URL --webhook-secret whsec_…]", `
@@ -130,6 +134,7 @@ func startDemo(ctx context.Context, cfg *config.Config, opts demoOptions) (*demo
 	addr := ln.Addr().String()
 	cfg.Web.Addr = addr
 	cfg.Crawler.Sources = demoSources(w, opts.Schedule)
+	cfg.Crawler.Jitter = min(cfg.Crawler.Jitter, config.Duration(demoJitter))
 	recv := &demoReceiver{log: opts.Logger}
 	if opts.WebhookURL != "" {
 		cfg.Alerts.Webhooks = []config.Webhook{{Name: "demo", URL: opts.WebhookURL, Secret: opts.WebhookSecret}}

@@ -432,3 +432,29 @@ func TestHugeSlowAndBombPages(t *testing.T) {
 		t.Errorf("run took %v: the slow page was not cut by the 1s timeout", d)
 	}
 }
+
+func TestRetryOnNetworkError(t *testing.T) {
+	var n atomic.Int64
+	site := newSite(t, map[string]http.HandlerFunc{
+		"/list": func(w http.ResponseWriter, r *http.Request) {
+			writeHTML(w, "text/html", []byte(`<a class=item href="/reset.html">1</a>`))
+		},
+		"/reset.html": func(w http.ResponseWriter, r *http.Request) {
+			if n.Add(1) <= 2 {
+				conn, _, err := w.(http.Hijacker).Hijack()
+				if err == nil {
+					conn.Close() // the connection drops before any answer
+				}
+				return
+			}
+			writeHTML(w, "text/html", []byte(article("连接恢复", zhPara)))
+		},
+	})
+	c, sl := newTestCrawler(t, nil)
+	run := runOnce(t, c, htmlSource("reset", site, "/list"), &pageSink{})
+	// net/http itself repeats a request once when a reused keep-alive
+	// connection drops, so at least one of the two repeats is ours.
+	if run.New != 1 || n.Load() != 3 || run.Retries < 1 || int64(len(sl.got())) != run.Retries {
+		t.Fatalf("run %+v, attempts %d, pauses %v", run, n.Load(), sl.got())
+	}
+}

@@ -29,6 +29,7 @@ type Normalized struct {
 	runeByte   []int32 // byte offset in Text of each rune of Text, plus len(Text)
 	sentEnds   []int32 // rune offsets in Text of sentence-ending runes, ascending
 	clauseEnds []int32 // rune offsets in Text of clause-ending runes (incl. sentence ends)
+	spaceGaps  []int32 // rune offsets in Text after which white space between Han runes was dropped
 }
 
 // NormalizeText returns the normalised form of s (see Normalize) without the
@@ -138,9 +139,9 @@ func Normalize(s string) Normalized {
 	if raw != nil {
 		t2s.phrases(out, raw)
 	}
-	out, orig = dropDodgeSeparators(out, orig)
+	out, orig, gaps := dropDodgeSeparators(out, orig)
 
-	nz := Normalized{Orig: orig, OrigRunes: int(idx)}
+	nz := Normalized{Orig: orig, OrigRunes: int(idx), spaceGaps: gaps}
 	var b strings.Builder
 	b.Grow(len(out) * 3)
 	nz.runeByte = make([]int32, 0, len(out)+1)
@@ -153,6 +154,13 @@ func Normalize(s string) Normalized {
 			nz.clauseEnds = append(nz.clauseEnds, int32(i))
 		case isClauseEnd(r):
 			nz.clauseEnds = append(nz.clauseEnds, int32(i))
+		case len(gaps) > 0 && gaps[0] == int32(i):
+			// White space dropped after this rune: in posts it often
+			// stands for a comma, so a negation does not reach across.
+			nz.clauseEnds = append(nz.clauseEnds, int32(i))
+		}
+		for len(gaps) > 0 && gaps[0] <= int32(i) {
+			gaps = gaps[1:]
 		}
 	}
 	nz.runeByte = append(nz.runeByte, int32(b.Len()))
@@ -195,6 +203,14 @@ func (n *Normalized) sameSentence(lo, hi int) bool {
 // sameClause is sameSentence for clause punctuation (，、：also end clauses).
 func (n *Normalized) sameClause(lo, hi int) bool {
 	return countIn(n.clauseEnds, lo, hi-1) == 0
+}
+
+// acrossSpace reports whether the rune range [lo, hi) spans white space that
+// normalisation dropped between Han runes. Dodging a filter is done on
+// hazard words, not on the cues around them: a cue or exclusion read across
+// such a gap (我想死 我 → 想死我) is a false match.
+func (n *Normalized) acrossSpace(lo, hi int) bool {
+	return countIn(n.spaceGaps, lo, hi-1) > 0
 }
 
 // sentenceBounds returns the rune range of the sentence holding rune i.
@@ -259,8 +275,9 @@ func isDodgeSeparator(r rune) bool {
 const maxDodge = 3
 
 // dropDodgeSeparators removes short runs of separators between Han runes.
-// Its output slices alias its input.
-func dropDodgeSeparators(rs []rune, orig []int32) ([]rune, []int32) {
+// Its output slices alias its input. gaps lists, ascending, the output index
+// of the rune before each removed run that held white space.
+func dropDodgeSeparators(rs []rune, orig []int32) (out []rune, outOrig []int32, gaps []int32) {
 	w := 0
 	for i := 0; i < len(rs); i++ {
 		r := rs[i]
@@ -270,6 +287,12 @@ func dropDodgeSeparators(rs []rune, orig []int32) ([]rune, []int32) {
 				j++
 			}
 			if j-i <= maxDodge && j < len(rs) && isHan(rs[j]) {
+				for k := i; k < j; k++ {
+					if rs[k] == ' ' || rs[k] == '\t' {
+						gaps = append(gaps, int32(w-1))
+						break
+					}
+				}
 				i = j - 1
 				continue
 			}
@@ -278,7 +301,7 @@ func dropDodgeSeparators(rs []rune, orig []int32) ([]rune, []int32) {
 		orig[w] = orig[i]
 		w++
 	}
-	return rs[:w], orig[:w]
+	return rs[:w], orig[:w], gaps
 }
 
 // t2sTable holds the traditional→simplified character table taken from

@@ -81,9 +81,13 @@ func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
 				}
 				fm.words[ro.cat][ro.rule] = append(fm.words[ro.cat][ro.rule], sp)
 			case roleNegation:
-				fm.negs = append(fm.negs, sp)
+				if !nz.acrossSpace(s, e) {
+					fm.negs = append(fm.negs, sp)
+				}
 			case roleExclusion:
-				fm.excls = append(fm.excls, sp)
+				if !nz.acrossSpace(s, e) {
+					fm.excls = append(fm.excls, sp)
+				}
 			case roleIntensifier:
 				fm.intns = append(fm.intns, sp)
 			}

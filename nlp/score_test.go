@@ -300,3 +300,23 @@ func FuzzAnalyze(f *testing.F) {
 		checkAssessment(t, a, Input{Title: title, Text: text})
 	})
 }
+
+func TestNegationStopsAtDroppedSpace(t *testing.T) {
+	a := testAnalyzer(t)
+	// "不是 火灾" keeps its negation (the space follows the cue); in
+	// "不是真的吗 火灾" the space ends the clause the cue is in.
+	if as := a.Analyze(Input{Text: "不是 火灾"}); as.Level != LevelNone {
+		t.Errorf("不是 火灾: level %s, want none", as.Level)
+	}
+	if as := a.Analyze(Input{Text: "不是吧 火灾"}); as.Level != LevelMedium {
+		t.Errorf("不是吧 火灾: level %s, want medium; %v", as.Level, reasons(as))
+	}
+	// An exclusion is not read across dropped white space (火灾 险情 is
+	// no 火灾险), while a dodged hazard word still is (火 灾).
+	if as := a.Analyze(Input{Text: "发生火灾 险情严重"}); as.Level != LevelMedium {
+		t.Errorf("火灾 险情: level %s, want medium; %v", as.Level, reasons(as))
+	}
+	if as := a.Analyze(Input{Text: "发生火 灾"}); as.Level != LevelMedium {
+		t.Errorf("火 灾: level %s, want medium", as.Level)
+	}
+}

@@ -75,7 +75,7 @@ func (s *SQLStore) RecordAttempts(ctx context.Context, recs []AttemptRecord) err
 	}
 	defer tx.Rollback()
 	for _, r := range recs {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO alerts_attempt(delivery_id, n, at, status, latency_ns, error, outcome) VALUES (?,?,?,?,?,?,?)`,
+		if _, err := s.exec(ctx, tx, `INSERT INTO alerts_attempt(delivery_id, n, at, status, latency_ns, error, outcome) VALUES (?,?,?,?,?,?,?)`,
 			r.DeliveryID, r.N, ms(r.At), r.Status, int64(r.Latency), r.Error, r.Outcome); err != nil {
 			return fmt.Errorf("alerts: record attempt of %s: %w", r.DeliveryID, err)
 		}
@@ -92,16 +92,16 @@ func (s *SQLStore) RecordAttempts(ctx context.Context, recs []AttemptRecord) err
 			q = `UPDATE alerts_delivery SET state = 'dead', attempts = ?, last_status = ?, last_error = ?, lease_until = 0 WHERE id = ?`
 			args = []any{r.N, r.Status, r.Error, r.DeliveryID}
 		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if _, err := s.exec(ctx, tx, q, args...); err != nil {
 			return fmt.Errorf("alerts: record attempt of %s: %w", r.DeliveryID, err)
 		}
 		if r.DisableEndpoint != "" {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO alerts_endpoint(name, disabled_at, reason) VALUES (?,?,?)
+			if _, err := s.exec(ctx, tx, `INSERT INTO alerts_endpoint(name, disabled_at, reason) VALUES (?,?,?)
 				ON CONFLICT(name) DO UPDATE SET disabled_at = excluded.disabled_at, reason = excluded.reason`,
 				r.DisableEndpoint, ms(r.At), r.Error); err != nil {
 				return fmt.Errorf("alerts: disable endpoint %s: %w", r.DisableEndpoint, err)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE alerts_delivery SET state = 'dead', last_error = 'endpoint disabled: ' || ?
+			if _, err := s.exec(ctx, tx, `UPDATE alerts_delivery SET state = 'dead', last_error = 'endpoint disabled: ' || ?
 				WHERE endpoint = ? AND state = 'pending' AND lease_until <= ?`, r.Error, r.DisableEndpoint, ms(r.At)); err != nil {
 				return fmt.Errorf("alerts: disable endpoint %s: %w", r.DisableEndpoint, err)
 			}
@@ -200,7 +200,7 @@ func (s *SQLStore) Replay(ctx context.Context, deliveryID string) error {
 	}
 	defer tx.Rollback()
 	var state, endpoint string
-	err = tx.QueryRowContext(ctx, `SELECT state, endpoint FROM alerts_delivery WHERE id = ?`, deliveryID).Scan(&state, &endpoint)
+	err = s.queryRow(ctx, tx, `SELECT state, endpoint FROM alerts_delivery WHERE id = ?`, deliveryID).Scan(&state, &endpoint)
 	if err == sql.ErrNoRows {
 		return fmt.Errorf("alerts: replay %s: %w", deliveryID, ErrNotFound)
 	}
@@ -211,14 +211,14 @@ func (s *SQLStore) Replay(ctx context.Context, deliveryID string) error {
 		return fmt.Errorf("alerts: replay %s: the delivery is still pending: %w", deliveryID, ErrInvalid)
 	}
 	var reason string
-	err = tx.QueryRowContext(ctx, `SELECT reason FROM alerts_endpoint WHERE name = ?`, endpoint).Scan(&reason)
+	err = s.queryRow(ctx, tx, `SELECT reason FROM alerts_endpoint WHERE name = ?`, endpoint).Scan(&reason)
 	if err == nil {
 		return fmt.Errorf("alerts: replay %s: endpoint %s is disabled (%s); enable it first: %w", deliveryID, endpoint, reason, ErrInvalid)
 	}
 	if err != sql.ErrNoRows {
 		return fmt.Errorf("alerts: replay %s: %w", deliveryID, err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE alerts_delivery SET state = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, delivered_at = NULL WHERE id = ?`,
+	if _, err := s.exec(ctx, tx, `UPDATE alerts_delivery SET state = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0, delivered_at = NULL WHERE id = ?`,
 		ms(s.now()), deliveryID); err != nil {
 		return fmt.Errorf("alerts: replay %s: %w", deliveryID, err)
 	}

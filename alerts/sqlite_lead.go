@@ -20,7 +20,7 @@ func (s *SQLStore) GetLead(ctx context.Context, id string) (*Lead, error) {
 	if err != nil {
 		return nil, fmt.Errorf("alerts: load lead %s: %w", id, err)
 	}
-	if l.Sources, err = s.sources(ctx, s.r, id, 0); err != nil {
+	if l.Sources, err = s.sources(ctx, s.r.QueryContext, id, 0); err != nil {
 		return nil, fmt.Errorf("alerts: load sources of lead %s: %w", id, err)
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT id, at, actor, text FROM alerts_note WHERE lead_id = ? ORDER BY id`, id)
@@ -283,7 +283,7 @@ func (s *SQLStore) Transition(ctx context.Context, id string, req TransitionRequ
 	}
 	l.State = req.To
 	l.UpdatedAt = now.UTC()
-	res, err := tx.ExecContext(ctx, `UPDATE alerts_lead SET state = ?, assignee = ?, unit = ?, resolution = ?, merged_into = ?,
+	res, err := s.exec(ctx, tx, `UPDATE alerts_lead SET state = ?, assignee = ?, unit = ?, resolution = ?, merged_into = ?,
 		closed_at = ?, source_count = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
 		l.State, l.Assignee, l.Unit, l.Resolution, l.MergedInto, closed, l.SourceCount, ms(now), id, l.Version)
 	if err != nil {
@@ -346,7 +346,7 @@ func (s *SQLStore) mergeInto(ctx context.Context, tx *sql.Tx, l *Lead, targetID,
 		`DELETE FROM alerts_lead_rule WHERE lead_id = ?1`,
 	}
 	for _, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q, l.ID, t.ID); err != nil {
+		if _, err := s.exec(ctx, tx, q, l.ID, t.ID); err != nil {
 			return 0, fmt.Errorf("alerts: merge lead %s into %s: %w", l.ID, t.ID, err)
 		}
 	}
@@ -400,7 +400,7 @@ func (s *SQLStore) Assign(ctx context.Context, id string, req AssignRequest) (*L
 	from := l.Assignee
 	l.Assignee = req.Assignee
 	l.UpdatedAt = now.UTC()
-	if _, err := tx.ExecContext(ctx, `UPDATE alerts_lead SET assignee = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+	if _, err := s.exec(ctx, tx, `UPDATE alerts_lead SET assignee = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
 		l.Assignee, ms(now), id); err != nil {
 		return nil, fmt.Errorf("alerts: assign lead %s: %w", id, err)
 	}
@@ -438,7 +438,7 @@ func (s *SQLStore) AddNote(ctx context.Context, id, actor, text string) (*Lead, 
 	}
 	now := s.now()
 	actor = actorOr(actor)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO alerts_note(lead_id, at, actor, text) VALUES (?,?,?,?)`, id, ms(now), actor, text); err != nil {
+	if _, err := s.exec(ctx, tx, `INSERT INTO alerts_note(lead_id, at, actor, text) VALUES (?,?,?,?)`, id, ms(now), actor, text); err != nil {
 		return nil, fmt.Errorf("alerts: note on lead %s: %w", id, err)
 	}
 	if err := s.audit(ctx, tx, id, now, actor, "note", "", "", text); err != nil {

@@ -54,7 +54,7 @@ func (s *SQLStore) setOverdue(l *Lead) {
 }
 
 func (s *SQLStore) loadLeadTx(ctx context.Context, tx *sql.Tx, id string) (*Lead, error) {
-	l, err := s.scanLead(tx.QueryRowContext(ctx, `SELECT `+leadCols+` FROM alerts_lead WHERE id = ?`, id))
+	l, err := s.scanLead(s.queryRow(ctx, tx, `SELECT `+leadCols+` FROM alerts_lead WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("alerts: lead %s: %w", id, ErrNotFound)
 	}
@@ -91,19 +91,12 @@ func (s *SQLStore) File(ctx context.Context, c Candidate) (FileResult, error) {
 	if at.IsZero() {
 		at = seen
 	}
-	res, queued, err := s.fileTx(ctx, c, canon, seen, at, now)
-	if err != nil {
-		if isUnique(err) {
-			// Another writer filed the same URL first.
-			var id string
-			if e := s.r.QueryRowContext(ctx, `SELECT lead_id FROM alerts_source WHERE canonical_url = ?`, canon).Scan(&id); e == nil {
-				return FileResult{LeadID: id, Outcome: OutcomeDuplicate}, nil
-			}
-		}
+	if err := ctx.Err(); err != nil {
 		return FileResult{}, fmt.Errorf("alerts: file %s: %w", canon, err)
 	}
-	if queued > 0 {
-		s.notify()
+	res, err := s.submitFile(&fileReq{ctx: ctx, c: c, canon: canon, seen: seen, at: at, now: now})
+	if err != nil {
+		return FileResult{}, fmt.Errorf("alerts: file %s: %w", canon, err)
 	}
 	return res, nil
 }
@@ -112,14 +105,12 @@ func isUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-func (s *SQLStore) fileTx(ctx context.Context, c Candidate, canon string, seen, at, now time.Time) (FileResult, int, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return FileResult{}, 0, err
-	}
-	defer tx.Rollback()
+// fileOne files one candidate inside the writer's transaction and returns
+// how many outbox rows it queued.
+func (s *SQLStore) fileOne(ctx context.Context, tx *sql.Tx, r *fileReq) (FileResult, int, error) {
+	c, canon, seen, at, now := r.c, r.canon, r.seen, r.at, r.now
 	var existing string
-	err = tx.QueryRowContext(ctx, `SELECT lead_id FROM alerts_source WHERE canonical_url = ?`, canon).Scan(&existing)
+	err := s.queryRow(ctx, tx, `SELECT lead_id FROM alerts_source WHERE canonical_url = ?`, canon).Scan(&existing)
 	if err == nil {
 		return FileResult{LeadID: existing, Outcome: OutcomeDuplicate}, 0, nil
 	}
@@ -162,9 +153,6 @@ func (s *SQLStore) fileTx(ctx context.Context, c Candidate, canon string, seen, 
 	if err != nil {
 		return FileResult{}, 0, err
 	}
-	if err := tx.Commit(); err != nil {
-		return FileResult{}, 0, err
-	}
 	return res, n, nil
 }
 
@@ -205,7 +193,7 @@ func (s *SQLStore) findCluster(ctx context.Context, tx *sql.Tx, c *Candidate, at
 	if c.SimHash != 0 {
 		bestID, bestD := "", 65
 		for b, v := range s.bandValues(c.SimHash) {
-			rows, err := tx.QueryContext(ctx, `SELECT b.lead_id, b.simhash FROM alerts_band b JOIN alerts_lead l ON l.id = b.lead_id
+			rows, err := s.query(ctx, tx, `SELECT b.lead_id, b.simhash FROM alerts_band b JOIN alerts_lead l ON l.id = b.lead_id
 				WHERE b.band = ? AND b.value = ? AND l.state IN `+openStatesSQL, b, v)
 			if err != nil {
 				return nil, err
@@ -236,27 +224,32 @@ func (s *SQLStore) findCluster(ctx context.Context, tx *sql.Tx, c *Candidate, at
 		return nil, nil
 	}
 	w := s.opts.ClusterWindow
-	var best *Lead
-	bestShared := 0
+	bestID, bestShared := "", 0
 	for _, county := range cs {
-		rows, err := tx.QueryContext(ctx, `SELECT `+leadCols+` FROM alerts_lead
+		rows, err := s.query(ctx, tx, `SELECT id, first_seen, terms FROM alerts_lead
 			WHERE top_category = ? AND county = ? AND last_seen >= ? AND state IN `+openStatesSQL+`
 			ORDER BY last_seen DESC LIMIT 50`, top, county, ms(at.Add(-w)))
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			l, err := s.scanLead(rows)
-			if err != nil {
+			var id, termsJSON string
+			var first int64
+			if err := rows.Scan(&id, &first, &termsJSON); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			if at.Before(l.FirstSeen.Add(-w)) {
+			if at.Before(fromMS(first).Add(-w)) {
 				continue
 			}
-			need := min(s.opts.MinSharedTerms, len(l.Terms), len(c.Terms))
-			if n := sharedTerms(l.Terms, c.Terms); need > 0 && n >= need && n > bestShared {
-				best, bestShared = l, n
+			var terms []string
+			if err := json.Unmarshal([]byte(termsJSON), &terms); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("decode terms of lead %s: %w", id, err)
+			}
+			need := min(s.opts.MinSharedTerms, len(terms), len(c.Terms))
+			if n := sharedTerms(terms, c.Terms); need > 0 && n >= need && n > bestShared {
+				bestID, bestShared = id, n
 			}
 		}
 		rows.Close()
@@ -264,7 +257,10 @@ func (s *SQLStore) findCluster(ctx context.Context, tx *sql.Tx, c *Candidate, at
 			return nil, err
 		}
 	}
-	return best, nil
+	if bestID == "" {
+		return nil, nil
+	}
+	return s.loadLeadTx(ctx, tx, bestID)
 }
 
 func truncateRunes(s string, n int) string {
@@ -417,7 +413,7 @@ func dueMS(l *Lead) int64 {
 }
 
 func (s *SQLStore) insertLead(ctx context.Context, tx *sql.Tx, l *Lead) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO alerts_lead(id, title, summary, level, level_rank, score, top_category, county,
+	_, err := s.exec(ctx, tx, `INSERT INTO alerts_lead(id, title, summary, level, level_rank, score, top_category, county,
 		categories, locations, terms, simhash, first_seen, last_seen, source_count, state, due_at, created_at, updated_at, version)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		l.ID, l.Title, l.Summary, l.Level, LevelRank(l.Level), l.Score, l.TopCategory(), leadCounty(l),
@@ -428,7 +424,7 @@ func (s *SQLStore) insertLead(ctx context.Context, tx *sql.Tx, l *Lead) error {
 
 // updateLeadFiling writes the fields filing and merging change.
 func (s *SQLStore) updateLeadFiling(ctx context.Context, tx *sql.Tx, l *Lead) error {
-	_, err := tx.ExecContext(ctx, `UPDATE alerts_lead SET level = ?, level_rank = ?, score = ?, top_category = ?, county = ?,
+	_, err := s.exec(ctx, tx, `UPDATE alerts_lead SET level = ?, level_rank = ?, score = ?, top_category = ?, county = ?,
 		categories = ?, locations = ?, terms = ?, first_seen = ?, last_seen = ?, source_count = ?, due_at = ?, updated_at = ?
 		WHERE id = ?`,
 		l.Level, LevelRank(l.Level), l.Score, l.TopCategory(), leadCounty(l),
@@ -442,7 +438,7 @@ func (s *SQLStore) insertSource(ctx context.Context, tx *sql.Tx, leadID string, 
 	if ev == nil {
 		ev = []Evidence{}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO alerts_source(lead_id, url, canonical_url, site, source, title, snippet,
+	_, err := s.exec(ctx, tx, `INSERT INTO alerts_source(lead_id, url, canonical_url, site, source, title, snippet,
 		published_at, seen_at, level, score, category, simhash, evidence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		leadID, c.URL, canon, c.Site, c.Source, c.Title, truncateRunes(c.Snippet, 500), ms(c.PublishedAt), ms(seen),
 		c.Level, c.Score, topCategory(c.Categories), int64(c.SimHash), jsonText(ev))
@@ -451,11 +447,11 @@ func (s *SQLStore) insertSource(ctx context.Context, tx *sql.Tx, leadID string, 
 	}
 	if c.SimHash != 0 {
 		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM alerts_band WHERE band = 0 AND value = ? AND lead_id = ? AND simhash = ?`,
+		err := s.queryRow(ctx, tx, `SELECT 1 FROM alerts_band WHERE band = 0 AND value = ? AND lead_id = ? AND simhash = ?`,
 			s.bandValues(c.SimHash)[0], leadID, int64(c.SimHash)).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			for b, v := range s.bandValues(c.SimHash) {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO alerts_band(band, value, lead_id, simhash) VALUES (?,?,?,?)`, b, v, leadID, int64(c.SimHash)); err != nil {
+				if _, err := s.exec(ctx, tx, `INSERT INTO alerts_band(band, value, lead_id, simhash) VALUES (?,?,?,?)`, b, v, leadID, int64(c.SimHash)); err != nil {
 					return err
 				}
 			}
@@ -473,7 +469,7 @@ func (s *SQLStore) insertLeadFacets(ctx context.Context, tx *sql.Tx, leadID stri
 		if cat.Code == "" {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO alerts_lead_category(lead_id, code) VALUES (?,?)`, leadID, cat.Code); err != nil {
+		if _, err := s.exec(ctx, tx, `INSERT OR IGNORE INTO alerts_lead_category(lead_id, code) VALUES (?,?)`, leadID, cat.Code); err != nil {
 			return err
 		}
 	}
@@ -485,7 +481,7 @@ func (s *SQLStore) insertLeadFacets(ctx context.Context, tx *sql.Tx, leadID stri
 		if i < len(c.LocationNames) {
 			name = c.LocationNames[i]
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO alerts_lead_location(lead_id, code, name) VALUES (?,?,?)`, leadID, code, name); err != nil {
+		if _, err := s.exec(ctx, tx, `INSERT OR IGNORE INTO alerts_lead_location(lead_id, code, name) VALUES (?,?,?)`, leadID, code, name); err != nil {
 			return err
 		}
 	}
@@ -495,7 +491,7 @@ func (s *SQLStore) insertLeadFacets(ctx context.Context, tx *sql.Tx, leadID stri
 			continue
 		}
 		seen = append(seen, e.Rule)
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO alerts_lead_rule(lead_id, rule) VALUES (?,?)`, leadID, e.Rule); err != nil {
+		if _, err := s.exec(ctx, tx, `INSERT OR IGNORE INTO alerts_lead_rule(lead_id, rule) VALUES (?,?)`, leadID, e.Rule); err != nil {
 			return err
 		}
 	}
@@ -503,7 +499,7 @@ func (s *SQLStore) insertLeadFacets(ctx context.Context, tx *sql.Tx, leadID stri
 }
 
 func (s *SQLStore) audit(ctx context.Context, tx *sql.Tx, leadID string, at time.Time, actor, action, from, to, note string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO alerts_audit(lead_id, at, actor, action, from_state, to_state, note) VALUES (?,?,?,?,?,?,?)`,
+	_, err := s.exec(ctx, tx, `INSERT INTO alerts_audit(lead_id, at, actor, action, from_state, to_state, note) VALUES (?,?,?,?,?,?,?)`,
 		leadID, ms(at), actor, action, from, to, note)
 	return err
 }
@@ -523,7 +519,9 @@ func (s *SQLStore) enqueue(ctx context.Context, tx *sql.Tx, event string, l *Lea
 		return 0, nil
 	}
 	pl := *l
-	srcs, err := s.sources(ctx, tx, l.ID, payloadSources)
+	srcs, err := s.sources(ctx, func(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+		return s.query(ctx, tx, q, args...)
+	}, l.ID, payloadSources)
 	if err != nil {
 		return 0, err
 	}
@@ -535,7 +533,7 @@ func (s *SQLStore) enqueue(ctx context.Context, tx *sql.Tx, event string, l *Lea
 		if err != nil {
 			return 0, err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO alerts_delivery(id, endpoint, event, lead_id, body, state, created_at, next_attempt_at)
+		if _, err := s.exec(ctx, tx, `INSERT INTO alerts_delivery(id, endpoint, event, lead_id, body, state, created_at, next_attempt_at)
 			VALUES (?,?,?,?,?,?,?,?)`, "msg_"+newID(now), e.Name, event, l.ID, body, DeliveryPending, ms(now), ms(now)); err != nil {
 			return 0, err
 		}
@@ -543,12 +541,11 @@ func (s *SQLStore) enqueue(ctx context.Context, tx *sql.Tx, event string, l *Lea
 	return len(eps), nil
 }
 
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 // sources loads a lead's sources, newest first; limit 0 means all.
-func (s *SQLStore) sources(ctx context.Context, q querier, leadID string, limit int) ([]Source, error) {
+// queryFunc runs a query on a pool or in a transaction.
+type queryFunc func(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+
+func (s *SQLStore) sources(ctx context.Context, q queryFunc, leadID string, limit int) ([]Source, error) {
 	query := `SELECT id, url, canonical_url, site, source, title, snippet, published_at, seen_at, level, score, category, evidence
 		FROM alerts_source WHERE lead_id = ? ORDER BY seen_at DESC, id DESC`
 	args := []any{leadID}
@@ -556,7 +553,7 @@ func (s *SQLStore) sources(ctx context.Context, q querier, leadID string, limit 
 		query += ` LIMIT ?`
 		args = append(args, limit)
 	}
-	rows, err := q.QueryContext(ctx, query, args...)
+	rows, err := q(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

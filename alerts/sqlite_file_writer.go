@@ -1,0 +1,155 @@
+package alerts
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// ErrClosed is returned by calls on a closed store.
+var ErrClosed = errors.New("alerts: store closed")
+
+// maxFileBatch is the most File calls one transaction commits together.
+const maxFileBatch = 64
+
+// fileReq is a File call waiting for the filing writer.
+type fileReq struct {
+	ctx           context.Context
+	c             Candidate
+	canon         string
+	seen, at, now time.Time
+	done          chan fileDone
+}
+
+type fileDone struct {
+	res FileResult
+	err error
+}
+
+// submitFile hands a request to the filing writer and waits for its commit.
+// Once handed over, the request is always answered: the caller learns
+// whether its post was committed even if its context ends meanwhile.
+func (s *SQLStore) submitFile(r *fileReq) (FileResult, error) {
+	r.done = make(chan fileDone, 1)
+	select {
+	case s.fileQ <- r:
+	case <-s.quit:
+		return FileResult{}, ErrClosed
+	case <-r.ctx.Done():
+		return FileResult{}, r.ctx.Err()
+	}
+	d := <-r.done
+	return d.res, d.err
+}
+
+// fileWriter is the one goroutine that files posts. It commits the calls
+// that queued up while the previous transaction ran together (group
+// commit): a commit writes every touched page to the WAL, so sharing it
+// between concurrent posts multiplies throughput, while a lone caller still
+// gets its own transaction at once.
+func (s *SQLStore) fileWriter() {
+	defer close(s.writerDone)
+	for {
+		var first *fileReq
+		select {
+		case first = <-s.fileQ:
+		case <-s.quit:
+			for {
+				select {
+				case r := <-s.fileQ:
+					r.done <- fileDone{err: ErrClosed}
+				default:
+					return
+				}
+			}
+		}
+		batch := []*fileReq{first}
+	fill:
+		for len(batch) < maxFileBatch {
+			select {
+			case r := <-s.fileQ:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		s.fileBatch(batch)
+	}
+}
+
+// fileBatch files a batch in one transaction; each post runs under a
+// savepoint so one failing post does not undo the others.
+func (s *SQLStore) fileBatch(batch []*fileReq) {
+	ctx := context.Background()
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- fileDone{err: err}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	results := make([]fileDone, len(live))
+	queued := 0
+	err := func() error {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		multi := len(live) > 1
+		for i, r := range live {
+			if multi {
+				if _, err := s.exec(ctx, tx, `SAVEPOINT file_one`); err != nil {
+					return err
+				}
+			}
+			res, n, err := s.fileOne(ctx, tx, r)
+			if err != nil {
+				if !multi {
+					return err
+				}
+				if _, e := s.exec(ctx, tx, `ROLLBACK TO file_one`); e != nil {
+					return errors.Join(err, e)
+				}
+				results[i].err = err
+			} else {
+				results[i].res = res
+				queued += n
+			}
+			if multi {
+				if _, err := s.exec(ctx, tx, `RELEASE file_one`); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Commit()
+	}()
+	if err != nil {
+		queued = 0
+		for i := range results {
+			results[i] = fileDone{err: err}
+		}
+	}
+	s.prepareWanted(ctx)
+	if queued > 0 {
+		s.notify()
+	}
+	for i, r := range live {
+		if results[i].err != nil && isUnique(results[i].err) {
+			// Another process filed the same URL between our check and
+			// insert (the unique index is the last word): a duplicate.
+			var id string
+			if e := s.r.QueryRowContext(ctx, `SELECT lead_id FROM alerts_source WHERE canonical_url = ?`, r.canon).Scan(&id); e == nil {
+				results[i] = fileDone{res: FileResult{LeadID: id, Outcome: OutcomeDuplicate}}
+			} else if !errors.Is(e, sql.ErrNoRows) {
+				results[i].err = errors.Join(results[i].err, e)
+			}
+		}
+		r.done <- results[i]
+	}
+}

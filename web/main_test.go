@@ -23,7 +23,9 @@ import (
 func TestMain(m *testing.M) {
 	// Hashing at the default cost would make the suite slow for no gain.
 	bcryptCost = bcrypt.MinCost
-	os.Exit(m.Run())
+	code := m.Run()
+	closeBrowser()
+	os.Exit(code)
 }
 
 // testClock is an injectable clock.

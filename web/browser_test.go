@@ -1,0 +1,263 @@
+package web
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// One headless Chromium serves every browser test of this binary; each test
+// opens its own tab. TestMain closes it.
+var browser struct {
+	once   sync.Once
+	ctx    context.Context
+	cancel func()
+	err    error
+}
+
+// chromiumPath finds the system Chromium (CI installs it with apt).
+func chromiumPath() string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+func closeBrowser() {
+	if browser.cancel != nil {
+		browser.cancel()
+	}
+}
+
+// browserTab returns a new tab. Without Chromium the test is skipped,
+// unless RISKMINE_REQUIRE_BROWSER is set (CI), where it fails. When the test
+// fails, a screenshot of the tab is saved and its path printed.
+func browserTab(t *testing.T) context.Context {
+	t.Helper()
+	path := chromiumPath()
+	if path == "" {
+		if os.Getenv("RISKMINE_REQUIRE_BROWSER") != "" {
+			t.Fatal("chromium not found and RISKMINE_REQUIRE_BROWSER is set")
+		}
+		t.Skip("chromium not found; install it (apt-get install chromium) to run the browser tests")
+	}
+	browser.once.Do(func() {
+		dir, err := os.MkdirTemp("", "riskmine-chromium-")
+		if err != nil {
+			browser.err = err
+			return
+		}
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(path),
+			chromedp.Headless,
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.NoFirstRun,
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.UserDataDir(dir),
+			chromedp.WindowSize(1280, 900),
+		)
+		actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+		bctx, bcancel := chromedp.NewContext(actx)
+		if err := chromedp.Do(bctx); err != nil {
+			browser.err = err
+		}
+		browser.ctx = bctx
+		browser.cancel = func() { bcancel(); acancel(); os.RemoveAll(dir) }
+	})
+	if browser.err != nil {
+		t.Fatalf("start chromium: %v", browser.err)
+	}
+	tab, cancel := chromedp.NewContext(browser.ctx)
+	// The first call on a context opens the tab and ties the tab's life to
+	// the context it is given: open it here with the tab's own context, so
+	// the time limits of later steps do not close it.
+	if err := chromedp.Do(tab); err != nil {
+		cancel()
+		t.Fatalf("open a tab: %v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			saveScreenshot(t, tab)
+		}
+		cancel()
+	})
+	return tab
+}
+
+// saveScreenshot keeps what the tab showed when the test failed, in
+// $RISKMINE_SCREENSHOT_DIR or a new temporary folder.
+func saveScreenshot(t *testing.T, tab context.Context) {
+	ctx, cancel := context.WithTimeout(tab, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Logf("no screenshot: %v", err)
+		return
+	}
+	dir := os.Getenv("RISKMINE_SCREENSHOT_DIR")
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "riskmine-browser-failure-"); err != nil {
+			t.Logf("no screenshot: %v", err)
+			return
+		}
+	}
+	os.MkdirAll(dir, 0o755)
+	p := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		t.Logf("no screenshot: %v", err)
+		return
+	}
+	t.Logf("screenshot of the failed browser test: %s", p)
+}
+
+// do runs steps with a time limit, failing the test with the step's error.
+func do(t *testing.T, tab context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func text(t *testing.T, tab context.Context, sel string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func eval[T any](t *testing.T, tab context.Context, js string) T {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// browserLogin logs in through the form and waits for the dashboard.
+func browserLogin(t *testing.T, tab context.Context, base, user string) {
+	t.Helper()
+	do(t, tab, "log in",
+		// The UI language follows the browser unless chosen; choose Chinese.
+		chromedp.Navigate(base+"/lang?l=zh-CN&next=/login"),
+		chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), user),
+		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#dash-figures")),
+	)
+}
+
+func TestBrowserLoginAndSearchHighlight(t *testing.T) {
+	tab := browserTab(t)
+	w := newWorld(t, Options{})
+	w.seed(t)
+	browserLogin(t, tab, w.http.URL, "ana")
+	if got := text(t, tab, "#fig-open"); got != "2" {
+		t.Errorf("open leads on the dashboard: %q", got)
+	}
+	do(t, tab, "search",
+		chromedp.Navigate(w.http.URL+"/search"),
+		chromedp.WaitVisible(chromedp.CSS("#q")),
+		chromedp.SendKeys(chromedp.CSS("#q"), "火灾"),
+		chromedp.Click(chromedp.CSS("#search-submit")),
+		chromedp.WaitVisible(chromedp.CSS(".hit mark")),
+	)
+	if m := text(t, tab, ".hit mark"); !strings.Contains(m, "火") {
+		t.Errorf("highlight %q", m)
+	}
+	if !strings.Contains(text(t, tab, "#search-total"), "1") {
+		t.Errorf("total %q", text(t, tab, "#search-total"))
+	}
+}
+
+func TestBrowserTriageLeadToClosed(t *testing.T) {
+	tab := browserTab(t)
+	w := newWorld(t, Options{})
+	_, fire := w.seed(t)
+	browserLogin(t, tab, w.http.URL, "ana")
+	state := func(s string) chromedp.Action[chromedp.Void] {
+		return chromedp.WaitVisible(chromedp.CSS(`#lead-state[data-state="` + s + `"]`))
+	}
+	do(t, tab, "open the lead", chromedp.Navigate(w.http.URL+"/leads/"+fire), state("new"))
+	do(t, tab, "confirm", chromedp.Click(chromedp.CSS("#act-confirm")), state("confirmed"))
+	do(t, tab, "dispatch",
+		chromedp.SendKeys(chromedp.CSS(`.act-dispatch input[name="unit"]`), "马尾消防救援站"),
+		chromedp.Click(chromedp.CSS("#act-dispatch")), state("dispatched"))
+	do(t, tab, "handled",
+		chromedp.SendKeys(chromedp.CSS(`.act-handled input[name="reason"]`), "明火已扑灭"),
+		chromedp.Click(chromedp.CSS("#act-handled")), state("handled"))
+	do(t, tab, "verify", chromedp.Click(chromedp.CSS("#act-verify")), state("verified"))
+	do(t, tab, "close", chromedp.Click(chromedp.CSS("#act-close")), state("closed"))
+	if n := eval[int](t, tab, `document.querySelectorAll("#timeline li").length`); n < 6 {
+		t.Errorf("timeline has %d entries after five moves", n)
+	}
+}
+
+func TestBrowserRunSourceNow(t *testing.T) {
+	tab := browserTab(t)
+	w := newWorld(t, Options{})
+	browserLogin(t, tab, w.http.URL, "ana")
+	do(t, tab, "run now",
+		chromedp.Navigate(w.http.URL+"/sources"),
+		chromedp.WaitVisible(chromedp.CSS(`tr[data-source="forum"] button.run-now`)),
+		chromedp.Click(chromedp.CSS(`tr[data-source="forum"] button.run-now`)),
+	)
+	ctx, cancel := context.WithTimeout(tab, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('tr[data-source="forum"]').getAttribute("data-run-done") === "true"`,
+		chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+		t.Fatalf("run did not finish in the page: %v", err)
+	}
+	if s := text(t, tab, `tr[data-source="forum"] .run-status`); !strings.Contains(s, "新增 2") {
+		t.Errorf("status after the run: %q", s)
+	}
+}
+
+func TestBrowserHostilePostDoesNotExecute(t *testing.T) {
+	tab := browserTab(t)
+	w := newWorld(t, Options{})
+	hostile, _ := w.seed(t)
+	browserLogin(t, tab, w.http.URL, "viv")
+	pages := []struct{ path, ready string }{
+		{"/leads/" + hostile, "#lead-title"},
+		{"/leads", "#lead-table"},
+		{"/search?q=" + url.QueryEscape("燃气"), ".hit"},
+		{"/", "#dash-figures"},
+	}
+	for _, p := range pages {
+		do(t, tab, "open "+p.path, chromedp.Navigate(w.http.URL+p.path), chromedp.WaitVisible(chromedp.CSS(p.ready)))
+		if pwned := eval[bool](t, tab, `window.__pwned !== undefined`); pwned {
+			t.Fatalf("%s: the hostile post's script ran", p.path)
+		}
+		if n := eval[int](t, tab, `document.querySelectorAll("main script, main img[src=x]").length`); n != 0 {
+			t.Errorf("%s: %d hostile elements in the DOM", p.path, n)
+		}
+	}
+	do(t, tab, "open the lead", chromedp.Navigate(w.http.URL+"/leads/"+hostile), chromedp.WaitVisible(chromedp.CSS("#lead-title")))
+	if title := text(t, tab, "#lead-title"); !strings.Contains(title, "<script>") {
+		t.Errorf("the hostile title is not shown as text: %q", title)
+	}
+}

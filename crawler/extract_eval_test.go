@@ -39,7 +39,7 @@ import (
 var (
 	evalDir      = flag.String("extract.dev", "", "folder holding extract_gne.jsonl and extract_scrapinghub_en.jsonl")
 	evalVariants = flag.String("extract.variants", "ours", "comma-separated extractors: ours, ours+readability, readability, trafilatura, readability-raw, trafilatura-raw")
-	evalReencode = flag.String("extract.reencode", "", "re-encode pages to this charset before extracting: gbk or big5")
+	evalReencode = flag.String("extract.reencode", "", "re-encode pages before extracting: gbk, gbk-undeclared, big5, or utf8-as-gb2312 (UTF-8 bytes declared gb2312)")
 	evalVerbose  = flag.Bool("extract.verbose", false, "print per-page scores")
 )
 
@@ -306,8 +306,24 @@ var evalMetaCharsetRe = regexp.MustCompile(`(?i)charset\s*=\s*["']?[a-z0-9_-]+`)
 func evalReencodePage(t *testing.T, raw []byte, charset string) []byte {
 	var enc encoding.Encoding
 	switch charset {
+	case "utf8-as-gb2312":
+		// UTF-8 bytes under a gb2312 declaration, as some sites serve.
+		src, _, _ := DecodeCharset(raw, "")
+		if !evalMetaCharsetRe.Match(src) {
+			src = bytes.Replace(src, []byte("<head>"), []byte(`<head><meta charset="gb2312">`), 1)
+		}
+		return evalMetaCharsetRe.ReplaceAll(src, []byte("charset=gb2312"))
 	case "gbk":
 		enc = simplifiedchinese.GBK
+	case "gbk-undeclared":
+		// GBK bytes with every declaration removed: detection only.
+		src, _, _ := DecodeCharset(raw, "")
+		src = evalMetaCharsetRe.ReplaceAll(src, []byte("x-charset-removed=1"))
+		out, _, err := transform.Bytes(encoding.ReplaceUnsupported(simplifiedchinese.GBK.NewEncoder()), src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
 	case "big5":
 		enc = traditionalchinese.Big5
 	default:

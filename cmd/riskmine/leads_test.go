@@ -65,8 +65,8 @@ func TestLeadsWebhooksAndLexiconStatsCommands(t *testing.T) {
 			URL: url, Title: "仓库起火", Snippet: "马尾区一仓库起火", Level: "high", Score: 7,
 			Categories:    []alerts.CategoryScore{{Code: "fire", Score: 7}},
 			LocationCodes: []string{"350105"}, LocationNames: []string{"福建省/福州市/马尾区"},
-			SimHash:       uint64(i+1) * 0x1111111111111111,
-			Evidence:      []alerts.Evidence{{Rule: "fire/warehouse", Category: "fire", Field: "title", Text: "起火", Start: 2, End: 4, Weight: 3}},
+			SimHash:  uint64(i+1) * 0x1111111111111111,
+			Evidence: []alerts.Evidence{{Rule: "fire/warehouse", Category: "fire", Field: "title", Text: "起火", Start: 2, End: 4, Weight: 3}},
 		})
 		if err != nil {
 			t.Fatal(err)

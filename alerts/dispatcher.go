@@ -97,7 +97,7 @@ func NewDispatcher(store Store, endpoints []Endpoint, opts DispatcherOptions) (*
 	d := &Dispatcher{store: store, eps: map[string]endpointKey{}, opts: opts, log: opts.Logger.With("component", "webhooks")}
 	var longest time.Duration
 	for _, e := range endpoints {
-		key, err := ParseSecret(e.Secret)
+		key, err := parseSecret(e.Secret)
 		if err != nil {
 			return nil, fmt.Errorf("alerts: webhook %s: %w", e.Name, err)
 		}

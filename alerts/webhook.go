@@ -102,9 +102,17 @@ func contains(list []string, s string) bool {
 
 // ParseSecret decodes a whsec_<base64> secret into its key bytes.
 func ParseSecret(secret string) ([]byte, error) {
+	key, err := parseSecret(secret)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	return key, nil
+}
+
+func parseSecret(secret string) ([]byte, error) {
 	rest, ok := strings.CutPrefix(secret, "whsec_")
 	if !ok {
-		return nil, errors.New("alerts: webhook secret must start with whsec_")
+		return nil, errors.New("webhook secret must start with whsec_")
 	}
 	key, err := base64.StdEncoding.DecodeString(rest)
 	if err != nil {
@@ -112,10 +120,10 @@ func ParseSecret(secret string) ([]byte, error) {
 		if k2, err2 := base64.RawStdEncoding.DecodeString(rest); err2 == nil {
 			return k2, nil
 		}
-		return nil, fmt.Errorf("alerts: webhook secret after whsec_ is not base64: %w", err)
+		return nil, fmt.Errorf("webhook secret after whsec_ is not base64: %w", err)
 	}
 	if len(key) == 0 {
-		return nil, errors.New("alerts: webhook secret is empty")
+		return nil, errors.New("webhook secret is empty")
 	}
 	return key, nil
 }

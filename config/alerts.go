@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"net/url"
 	"strings"
 	"time"
@@ -53,6 +54,15 @@ func validLevel(s string) bool {
 	return false
 }
 
+// isBase64 reports whether s is standard base64, padded or not.
+func isBase64(s string) bool {
+	if _, err := base64.StdEncoding.DecodeString(s); err == nil {
+		return true
+	}
+	_, err := base64.RawStdEncoding.DecodeString(s)
+	return err == nil
+}
+
 func defaultAlerts() Alerts {
 	return Alerts{
 		LeadLevel:       "medium",
@@ -103,6 +113,9 @@ func (c *Config) validateAlerts() error {
 		}
 		if !strings.HasPrefix(w.Secret, "whsec_") || len(w.Secret) < len("whsec_")+8 {
 			return c.errAt(key("secret"), "expected a secret of the form whsec_<base64>")
+		}
+		if !isBase64(strings.TrimPrefix(w.Secret, "whsec_")) {
+			return c.errAt(key("secret"), "the part after whsec_ is not base64, expected whsec_<base64> (e.g. whsec_ followed by `openssl rand -base64 32`)")
 		}
 		if w.Format == "" {
 			w.Format = "standard"

@@ -21,6 +21,7 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 		{"decompressed below body", "crawler:\n  max_body_bytes: 4096\n  max_decompressed_bytes: 2048\n", "c.yaml:3: crawler.max_decompressed_bytes: must be 0"},
 		{"thresholds out of order", "nlp:\n  thresholds: {low: 1, medium: 5, high: 4, critical: 10}\n", "c.yaml:2: nlp.thresholds: expected low < medium"},
 		{"env expansion", "alerts:\n  webhooks:\n    - name: w\n      url: http://127.0.0.1:9/hook\n      secret: ${RM_SECRET}\n", ""},
+		{"secret not base64", "alerts:\n  webhooks:\n    - name: w\n      url: http://127.0.0.1:9/hook\n      secret: whsec_not*base64!!\n", "c.yaml:5: alerts.webhooks[0].secret: the part after whsec_ is not base64"},
 		{"unset env", "alerts:\n  webhooks:\n    - name: w\n      url: http://127.0.0.1:9/hook\n      secret: ${RM_NOT_SET_ANYWHERE}\n", "c.yaml:5: environment variable RM_NOT_SET_ANYWHERE is not set"},
 		{"bad duration", "alerts:\n  cluster_window: soon\n", "c.yaml:2"},
 		{"syntax error", "log: [\n", "c.yaml"},

@@ -235,7 +235,6 @@ func (b *extractBuilder) visit(n *html.Node, parent *extractNode, inLink bool) {
 		}
 		en.hint = h
 	}
-	en.inBoiler = parent.inBoiler || en.hint == -2
 	b.t.nodes = append(b.t.nodes, en)
 	parent.kids = append(parent.kids, en)
 	outer := b.curBlock
@@ -281,6 +280,13 @@ func extractHidden(n *html.Node) bool {
 // length, credited in full to itself and its parent, half to its
 // grandparent and less further up.
 func extractScore(t *extractTree) {
+	// Boilerplate boxes mark their subtree, unless the "box" holds most of
+	// the page (a body classed "comments-open").
+	for _, en := range t.nodes {
+		if en.parent != nil {
+			en.inBoiler = en.parent.inBoiler || en.hint == -2 && en.text*2 < t.root.text
+		}
+	}
 	for _, en := range t.nodes {
 		if !en.block {
 			continue
@@ -335,7 +341,7 @@ func extractFinal(en *extractNode) float64 {
 		f *= 0.5
 	}
 	if en.inBoiler {
-		f *= 0.5
+		f *= 0.25
 	}
 	return f
 }

@@ -208,7 +208,35 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 		return n
 	}
-	// 5. A restart keeps everything: same leads, same search results, and
+	// 5. The process is observable.
+	get := func(path string) (int, string) {
+		resp, err := http.Get(api + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(raw)
+	}
+	if code, body := get("/healthz"); code != http.StatusOK || !strings.Contains(body, "ok") {
+		t.Fatalf("/healthz: %d %s", code, body)
+	}
+	if code, body := get("/readyz"); code != http.StatusOK || !strings.Contains(body, "ready") {
+		t.Fatalf("/readyz: %d %s", code, body)
+	}
+	metricNames := []string{"riskmine_pages_total", "riskmine_scan_duration_seconds", "riskmine_stage_duration_seconds",
+		"riskmine_queue_depth", "riskmine_leads_filed_total", "riskmine_webhook_deliveries", "riskmine_leads{", "riskmine_index_documents"}
+	waitFor(t, "the metrics of finished runs", 10*time.Second, func() bool {
+		_, body := get("/metrics")
+		for _, m := range metricNames {
+			if !strings.Contains(body, m) {
+				return false
+			}
+		}
+		return true
+	})
+
+	// 6. A restart keeps everything: same leads, same search results, and
 	// the unchanged pages are not filed again.
 	// Take the count once the scans have found everything published.
 	var before leadList

@@ -251,7 +251,7 @@ func (s *service) goLoop(name string, f func(context.Context) error, ctx context
 // watchRuns turns finished runs of the run history into metrics.
 func (s *service) watchRuns(ctx context.Context) error {
 	var last int64
-	tick := time.NewTicker(2 * time.Second)
+	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
 		runs, err := s.sched.Runs(ctx, "", 100)

@@ -1,6 +1,7 @@
 package nlp
 
 import (
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -17,8 +18,28 @@ type locSuffix struct {
 	blockLast  string // a last stem character that makes a generic word (道路, 农村)
 }
 
+// locSuffixFirst maps a rune of the CJK block to its group in
+// locSuffixes plus one (0: no ending starts with it); an array lookup per
+// character is several times cheaper than a map access.
+var locSuffixFirst = func() []uint8 {
+	t := make([]uint8, 0xA000)
+	for i, g := range locSuffixes {
+		r, _ := utf8.DecodeRuneInString(g[0].word)
+		t[r] = uint8(i + 1)
+	}
+	return t
+}()
+
+// locSuffixesOf returns the endings that start with r, longest first.
+func locSuffixesOf(r rune) []locSuffix {
+	if r < 0 || int(r) >= len(locSuffixFirst) || locSuffixFirst[r] == 0 {
+		return nil
+	}
+	return locSuffixes[locSuffixFirst[r]-1]
+}
+
 // locSuffixes, grouped by first rune, longest first within a group.
-var locSuffixes = func() map[rune][]locSuffix {
+var locSuffixes = func() [][]locSuffix {
 	list := []locSuffix{
 		{word: "大道", kind: "road", maxStem: 4},
 		{word: "大街", kind: "road", maxStem: 4, notBefore: "上头"},
@@ -75,20 +96,22 @@ var locSuffixes = func() map[rune][]locSuffix {
 		{word: "批发市场", kind: "place", maxStem: 4},
 		{word: "菜市场", kind: "place", maxStem: 4},
 	}
-	m := map[rune][]locSuffix{}
+	var groups [][]locSuffix
+	index := map[rune]int{}
 	for _, s := range list {
 		r, _ := utf8.DecodeRuneInString(s.word)
-		m[r] = append(m[r], s)
-	}
-	for r, ss := range m {
-		for i := 1; i < len(ss); i++ {
-			for j := i; j > 0 && len(ss[j].word) > len(ss[j-1].word); j-- {
-				ss[j], ss[j-1] = ss[j-1], ss[j]
-			}
+		i, ok := index[r]
+		if !ok {
+			i = len(groups)
+			index[r] = i
+			groups = append(groups, nil)
 		}
-		m[r] = ss
+		groups[i] = append(groups[i], s)
 	}
-	return m
+	for _, ss := range groups {
+		sort.SliceStable(ss, func(i, j int) bool { return len(ss[i].word) > len(ss[j].word) })
+	}
+	return groups
 }()
 
 // locRoadBlockLast are last stem characters that make 路 or 街 part of a
@@ -139,7 +162,7 @@ func locFindPlaces(text string, admins []locSpan) []locSpan {
 		}
 		r, size := utf8.DecodeRuneInString(text[i:])
 		matched := false
-		for _, suf := range locSuffixes[r] {
+		for _, suf := range locSuffixesOf(r) {
 			if !strings.HasPrefix(text[i:], suf.word) {
 				continue
 			}
@@ -163,7 +186,7 @@ func locFindPlaces(text string, admins []locSpan) []locSpan {
 			for more := true; more; {
 				more = false
 				nr, _ := utf8.DecodeRuneInString(text[end:])
-				for _, s2 := range locSuffixes[nr] {
+				for _, s2 := range locSuffixesOf(nr) {
 					if s2.kind != "place" || !strings.HasPrefix(text[end:], s2.word) {
 						continue
 					}

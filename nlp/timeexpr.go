@@ -103,43 +103,69 @@ func txParse(text string, i int, ref time.Time, noRef bool, anchor time.Time) (T
 	j := i
 	rest := func() string { return text[j:] }
 
-	// Instants relative to ref.
-	for _, w := range []string{"刚刚", "刚才"} {
-		if strings.HasPrefix(rest(), w) {
+	// Each part is tried only when the first character can begin it: the
+	// starters include frequent characters (一, 上, 中, 前) and this keeps
+	// their cost to a few comparisons.
+	r0, _ := utf8.DecodeRuneInString(text[i:])
+	numeric := txDigitValue(r0) >= 0 || r0 == '十'
+	if r0 == '刚' {
+		for _, w := range []string{"刚刚", "刚才"} {
+			if strings.HasPrefix(rest(), w) {
+				if noRef {
+					return TimeMention{}, 0, false
+				}
+				return TimeMention{Time: ref.Truncate(time.Minute), Precision: "minute"}, j + len(w), true
+			}
+		}
+		return TimeMention{}, 0, false
+	}
+	if numeric || r0 == '半' {
+		if m, end, ok := txAgo(text, j, ref); ok {
 			if noRef {
 				return TimeMention{}, 0, false
 			}
-			return TimeMention{Time: ref.Truncate(time.Minute), Precision: "minute"}, j + len(w), true
+			return m, end, true
 		}
-	}
-	if m, end, ok := txAgo(text, j, ref); ok {
-		if noRef {
-			return TimeMention{}, 0, false
-		}
-		return m, end, true
 	}
 
 	// The date.
-	if k, ok := txISODate(text, j, &st); ok {
-		j = k
-	} else if k, ok := txDayWord(text, j, &st, ref); ok {
-		j = k
-	} else if k, ok := txWeekday(text, j, &st, ref, anchor); ok {
-		j = k
-	} else if k, ok := txCalendar(text, j, &st, ref); ok {
-		j = k
+	switch {
+	case r0 >= '0' && r0 <= '9':
+		if k, ok := txISODate(text, j, &st); ok {
+			j = k
+		} else if k, ok := txCalendar(text, j, &st, ref); ok {
+			j = k
+		}
+	case strings.ContainsRune("大前昨今明后", r0):
+		if k, ok := txDayWord(text, j, &st, ref); ok {
+			j = k
+		} else if k, ok := txCalendar(text, j, &st, ref); ok {
+			j = k
+		}
+	case strings.ContainsRune("上本这下周星礼", r0):
+		if k, ok := txWeekday(text, j, &st, ref, anchor); ok {
+			j = k
+		}
+	case numeric || r0 == '去':
+		if k, ok := txCalendar(text, j, &st, ref); ok {
+			j = k
+		}
 	}
 	// The part of the day.
-	for _, p := range txPeriods {
-		if strings.HasPrefix(rest(), p.word) {
-			st.period, st.periodName = p.hour, p.word
-			j += len(p.word)
-			break
+	if r, _ := utf8.DecodeRuneInString(rest()); strings.ContainsRune("凌清早上中午下傍晚夜深半", r) {
+		for _, p := range txPeriods {
+			if strings.HasPrefix(rest(), p.word) {
+				st.period, st.periodName = p.hour, p.word
+				j += len(p.word)
+				break
+			}
 		}
 	}
 	// The clock.
-	if k, ok := txClock(text, j, &st); ok {
-		j = k
+	if r, _ := utf8.DecodeRuneInString(rest()); txDigitValue(r) >= 0 || r == '十' {
+		if k, ok := txClock(text, j, &st); ok {
+			j = k
+		}
 	}
 
 	if !st.hasDate && st.period < 0 && st.h < 0 {

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/coregx/ahocorasick"
 )
@@ -25,13 +26,14 @@ type Options struct {
 // Analyzer scores posts against the hazard lexicons. It is safe for
 // concurrent use.
 type Analyzer struct {
-	th     Thresholds
-	noFP   bool
-	cats   []*category
-	ac     *ahocorasick.Automaton
-	roles  [][]role // by pattern id
-	pats   []string // by pattern id
-	common *Lexicon
+	th       Thresholds
+	noFP     bool
+	cats     []*category
+	ac       *ahocorasick.Automaton
+	roles    [][]role // by pattern id
+	pats     []string // by pattern id
+	patRunes []int    // length in runes, by pattern id
+	common   *Lexicon
 }
 
 // category is a lexicon compiled for matching.
@@ -160,6 +162,9 @@ func compile(set *lexiconSet, opts Options) (*Analyzer, error) {
 			addRole(t.Term, role{kind: roleIntensifier, cat: cat, weight: t.Weight, label: t.Term})
 		}
 		a.cats = append(a.cats, c)
+	}
+	for _, p := range a.pats {
+		a.patRunes = append(a.patRunes, utf8.RuneCountInString(p))
 	}
 	if len(a.pats) > 0 {
 		b := ahocorasick.NewBuilder()

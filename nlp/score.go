@@ -1,7 +1,9 @@
 package nlp
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"sort"
 	"unicode/utf8"
 	"unsafe"
@@ -67,8 +69,23 @@ func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
 		return fm
 	}
 	hay := unsafe.Slice(unsafe.StringData(nz.Text), len(nz.Text))
+	// Overlapping matches are reported in order of their end: the end's
+	// rune index only moves forward, and the start is the end minus the
+	// pattern's length in runes.
+	rb := nz.runeByte
+	e := 0
+	var ruleHits []span
 	for _, m := range a.ac.FindAllOverlapping(hay) {
-		s, e := nz.runeAt(m.Start), nz.runeAt(m.End)
+		for e < len(rb)-1 && int(rb[e]) < m.End {
+			e++
+		}
+		for e > 0 && int(rb[e]) > m.End {
+			e--
+		}
+		s := e - a.patRunes[m.PatternID]
+		if s < 0 || int(rb[s]) != m.Start {
+			s = nz.runeAt(m.Start) // not reached with valid UTF-8 patterns
+		}
 		for i := range a.roles[m.PatternID] {
 			ro := &a.roles[m.PatternID][i]
 			sp := span{start: s, end: e, pat: m.PatternID, cat: ro.cat, ro: ro}
@@ -76,10 +93,7 @@ func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
 			case roleTerm:
 				fm.terms[ro.cat] = append(fm.terms[ro.cat], sp)
 			case roleRuleWord:
-				if fm.words[ro.cat] == nil {
-					fm.words[ro.cat] = make([][]span, len(a.cats[ro.cat].rules))
-				}
-				fm.words[ro.cat][ro.rule] = append(fm.words[ro.cat][ro.rule], sp)
+				ruleHits = append(ruleHits, sp)
 			case roleNegation:
 				if !nz.acrossSpace(s, e) {
 					fm.negs = append(fm.negs, sp)
@@ -93,16 +107,33 @@ func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
 			}
 		}
 	}
-	sort.SliceStable(fm.negs, func(i, j int) bool { return fm.negs[i].end < fm.negs[j].end })
-	sort.SliceStable(fm.excls, func(i, j int) bool { return fm.excls[i].start < fm.excls[j].start })
+	// negs arrive ordered by end already.
+	slices.SortStableFunc(fm.excls, func(x, y span) int { return cmp.Compare(x.start, y.start) })
 	for c := range fm.terms {
 		fm.terms[c] = dropContained(fm.terms[c])
 	}
-	for c := range fm.words {
-		for r := range fm.words[c] {
-			ws := fm.words[c][r]
-			sort.SliceStable(ws, func(i, j int) bool { return ws[i].start < ws[j].start })
+	// Rule words are gathered in one slice, then cut into one run per
+	// category and rule, each in text order.
+	slices.SortStableFunc(ruleHits, func(x, y span) int {
+		if x.cat != y.cat {
+			return cmp.Compare(x.cat, y.cat)
 		}
+		if x.ro.rule != y.ro.rule {
+			return cmp.Compare(x.ro.rule, y.ro.rule)
+		}
+		return cmp.Compare(x.start, y.start)
+	})
+	for i := 0; i < len(ruleHits); {
+		c, r := ruleHits[i].cat, ruleHits[i].ro.rule
+		j := i + 1
+		for j < len(ruleHits) && ruleHits[j].cat == c && ruleHits[j].ro.rule == r {
+			j++
+		}
+		if fm.words[c] == nil {
+			fm.words[c] = make([][]span, len(a.cats[c].rules))
+		}
+		fm.words[c][r] = ruleHits[i:j:j]
+		i = j
 	}
 	return fm
 }
@@ -113,11 +144,11 @@ func dropContained(hs []span) []span {
 	if len(hs) < 2 {
 		return hs
 	}
-	sort.SliceStable(hs, func(i, j int) bool {
-		if hs[i].start != hs[j].start {
-			return hs[i].start < hs[j].start
+	slices.SortStableFunc(hs, func(x, y span) int {
+		if x.start != y.start {
+			return cmp.Compare(x.start, y.start)
 		}
-		return hs[i].end > hs[j].end
+		return cmp.Compare(y.end, x.end)
 	})
 	out := hs[:1]
 	maxEnd := hs[0].end
@@ -201,6 +232,9 @@ type catScore struct {
 // scoreField adds the hits of one field to acc.
 func (a *Analyzer) scoreField(fm *fieldMatches, acc []catScore) {
 	for c, cat := range a.cats {
+		if len(fm.terms[c]) == 0 && fm.words[c] == nil {
+			continue
+		}
 		tw := 1.0
 		if fm.name == "title" {
 			tw = cat.lex.TitleWeight

@@ -32,8 +32,12 @@ type wordStat struct {
 // keywords (hazard terms of the evidence first, then words by tf·idf, the
 // idf taken from the segmenter dictionary's word frequencies).
 func fingerprint(fields []*fieldMatches, ev []Evidence) (uint64, []string) {
-	idx := map[string]int32{}
-	var words []wordStat
+	n := 0
+	for _, fm := range fields {
+		n += len(fm.nz.Text)
+	}
+	idx := make(map[string]int32, n/12+4)
+	words := make([]wordStat, 0, n/12+4)
 	seg := segmenter()
 	for _, fm := range fields {
 		text := fm.nz.Text
@@ -60,11 +64,9 @@ func fingerprint(fields []*fieldMatches, ev []Evidence) (uint64, []string) {
 	for _, ws := range words {
 		x := fnv64a(ws.w)
 		for i := 0; i < 64; i++ {
-			if x&(1<<uint(i)) != 0 {
-				v[i] += ws.tf
-			} else {
-				v[i] -= ws.tf
-			}
+			// +tf for a set bit, -tf for a clear one, without a branch
+			// (the bits are random, so a branch mispredicts half the time).
+			v[i] += ws.tf * (int(x>>uint(i)&1)*2 - 1)
 		}
 	}
 	var sh uint64
@@ -76,7 +78,12 @@ func fingerprint(fields []*fieldMatches, ev []Evidence) (uint64, []string) {
 
 	var kw []string
 	seen := map[string]bool{}
+	seenRaw := map[string]bool{}
 	for _, e := range ev {
+		if seenRaw[e.Text] {
+			continue
+		}
+		seenRaw[e.Text] = true
 		w := NormalizeText(e.Text)
 		if strings.Contains(e.Rule, "/+") || utf8.RuneCountInString(w) > 8 || seen[w] {
 			continue

@@ -2,7 +2,7 @@ package nlp
 
 import (
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -23,7 +23,7 @@ func ExtractEntities(text string) []Entity {
 	spans = append(spans, ctURLs(text)...)
 	spans = append(spans, ctNumbers(text, spans)...)
 	spans = append(spans, ctMoney(text, spans)...)
-	sort.SliceStable(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	slices.SortStableFunc(spans, func(a, b ctSpan) int { return a.start - b.start })
 	out := make([]Entity, 0, len(spans))
 	conv := newLocRuneCounter(text)
 	for _, s := range spans {
@@ -229,12 +229,16 @@ func ctNumbers(text string, taken []ctSpan) []ctSpan {
 				j++
 			}
 		}
-		var digits []byte
-		var groups []int
+		var buf [24]byte
+		digits := buf[:0]
+		var gbuf [8]int
+		groups := gbuf[:0]
 		for j < len(text) {
 			g := 0
 			for j < len(text) && ctIsDigit(text[j]) {
-				digits = append(digits, text[j])
+				if len(digits) < cap(buf) { // longer runs are no phone or card anyway
+					digits = append(digits, text[j])
+				}
 				j++
 				g++
 			}

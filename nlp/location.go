@@ -1,6 +1,7 @@
 package nlp
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -36,7 +37,7 @@ func ExtractLocations(text string) []Location {
 	}
 	out = append(out, admins...)
 	out = append(out, locFindPlaces(text, admins)...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].start < out[j].start })
+	slices.SortStableFunc(out, func(a, b locSpan) int { return a.start - b.start })
 	locs := make([]Location, len(out))
 	conv := newLocRuneCounter(text)
 	for i, s := range out {
@@ -246,11 +247,11 @@ func (g *gazetteer) findHits(text string) []locHit {
 		hits = append(hits, locHit{m.Start, m.End, g.upperCand[m.PatternID]})
 	}
 	hits = append(hits, g.findTowns(text)...)
-	sort.Slice(hits, func(i, j int) bool {
-		if hits[i].start != hits[j].start {
-			return hits[i].start < hits[j].start
+	slices.SortFunc(hits, func(a, b locHit) int {
+		if a.start != b.start {
+			return a.start - b.start
 		}
-		return hits[i].end > hits[j].end
+		return b.end - a.end
 	})
 	kept := hits[:0]
 	end := 0

@@ -114,14 +114,22 @@ func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
 	}
 	// Rule words are gathered in one slice, then cut into one run per
 	// category and rule, each in text order.
-	slices.SortStableFunc(ruleHits, func(x, y span) int {
+	slices.SortFunc(ruleHits, func(x, y span) int {
+		// A total order (the same word in two groups differs by group), so
+		// the unstable sort is deterministic.
 		if x.cat != y.cat {
 			return cmp.Compare(x.cat, y.cat)
 		}
 		if x.ro.rule != y.ro.rule {
 			return cmp.Compare(x.ro.rule, y.ro.rule)
 		}
-		return cmp.Compare(x.start, y.start)
+		if x.start != y.start {
+			return cmp.Compare(x.start, y.start)
+		}
+		if x.end != y.end {
+			return cmp.Compare(x.end, y.end)
+		}
+		return cmp.Compare(x.ro.group, y.ro.group)
 	})
 	for i := 0; i < len(ruleHits); {
 		c, r := ruleHits[i].cat, ruleHits[i].ro.rule

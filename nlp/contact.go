@@ -18,11 +18,22 @@ import (
 // as such (QQ号123456, 加微信abc_123). Text is expected normalised as
 // NormalizeText does (width-folded, lower case).
 func ExtractEntities(text string) []Entity {
+	// Match on an ASCII-lower-cased copy (same byte offsets) so QQ, WX and
+	// HTTPS:// are found in text that was not case-folded; report the
+	// original.
+	orig := text
+	text = ctASCIILower(text)
 	var spans []ctSpan
 	spans = append(spans, ctMarked(text)...)
 	spans = append(spans, ctURLs(text)...)
 	spans = append(spans, ctNumbers(text, spans)...)
 	spans = append(spans, ctMoney(text, spans)...)
+	for i := range spans {
+		if k := spans[i].kind; k == "url" || k == "wechat" {
+			spans[i].value = orig[spans[i].start:spans[i].end]
+		}
+	}
+	text = orig
 	slices.SortStableFunc(spans, func(a, b ctSpan) int { return a.start - b.start })
 	out := make([]Entity, 0, len(spans))
 	conv := newLocRuneCounter(text)
@@ -30,6 +41,24 @@ func ExtractEntities(text string) []Entity {
 		out = append(out, Entity{Kind: s.kind, Text: text[s.start:s.end], Start: conv.at(s.start), End: conv.at(s.end), Value: s.value})
 	}
 	return out
+}
+
+// ctASCIILower lower-cases ASCII letters only, keeping every byte offset.
+func ctASCIILower(s string) string {
+	i := 0
+	for i < len(s) && !(s[i] >= 'A' && s[i] <= 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if b[i] >= 'A' && b[i] <= 'Z' {
+			b[i] += 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // ctSpan is an entity with byte offsets.

@@ -40,6 +40,8 @@ func TestExtractEntities(t *testing.T) {
 		{"加qq:12345678领红包", []want{{"qq", "12345678", "12345678"}}},
 		{"微信号是 abc_12345", []want{{"wechat", "abc_12345", "abc_12345"}}},
 		{"加vx13812345678", []want{{"wechat", "13812345678", "13812345678"}}},
+		{"加QQ：87654321或WX:Abc_Def9", []want{{"qq", "87654321", "87654321"}, {"wechat", "Abc_Def9", "Abc_Def9"}}},
+		{"见HTTPS://Example.COM/A", []want{{"url", "HTTPS://Example.COM/A", "HTTPS://Example.COM/A"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {

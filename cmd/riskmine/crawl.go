@@ -159,6 +159,19 @@ func crawlerOptions(cfg *config.Config, store *crawler.Store, log *slog.Logger) 
 	}
 }
 
+// newCrawlScheduler builds the scheduler over every configured source; the
+// scheduled runs and `riskmine crawl` both end in crawler.Crawler.Run.
+func newCrawlScheduler(cfg *config.Config, store *crawler.Store, log *slog.Logger, emit crawler.EmitFunc) (*crawler.Scheduler, error) {
+	c, err := crawler.New(crawlerOptions(cfg, store, log))
+	if err != nil {
+		return nil, err
+	}
+	return crawler.NewScheduler(c, crawlerSources(cfg), emit, crawler.SchedulerOptions{
+		Jitter: cfg.Crawler.Jitter.D(),
+		Logger: log.With("component", "scheduler"),
+	})
+}
+
 // redirectsOption maps the config's max_redirects (0 = follow none) to the
 // crawler option (0 = default, negative = none).
 func redirectsOption(n int) int {

@@ -5,13 +5,20 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"riskmine/crawler"
+	"riskmine/web"
 )
+
+// The web UI drives the scheduler through its SourceService interface.
+var _ web.SourceService = (*crawler.Scheduler)(nil)
 
 func TestCrawlCommand(t *testing.T) {
 	para := "今天上午，市区一处老旧小区发生燃气泄漏，消防和燃气公司人员迅速赶到现场处置，疏散居民二十余人，未造成人员伤亡。事故原因正在进一步调查中，相关部门提醒居民注意用气安全。"
@@ -80,5 +87,33 @@ crawler:
 	}
 	if code, _, _ = run("crawl", "--config", cfgPath); code != 2 {
 		t.Errorf("no source name: exit %d, want 2", code)
+	}
+
+	// The scheduler serve builds runs the same source and shares the history.
+	c, err := loadConfig(&commonFlags{config: cfgPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := openCrawlStore(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	log, _ := newLogger(io.Discard, c.Log)
+	s, err := newCrawlScheduler(c, store, log, func(context.Context, crawler.Page) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src := s.Sources(); len(src) != 1 || src[0].Name != "local" || src[0].Delay != 0 {
+		t.Fatalf("sources: %+v", src)
+	}
+	if err := s.Trigger("local"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if runs, err := s.Runs(context.Background(), "local", 10); err != nil || len(runs) != 3 {
+		t.Fatalf("history: %d runs, %v", len(runs), err)
 	}
 }

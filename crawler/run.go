@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -490,6 +491,10 @@ func (r *run) processDetail(t task) {
 		}
 		return
 	}
+	if !isPageType(f.contentType) {
+		r.fail(t, "not_html", fmt.Errorf("crawler: %s: content type %q is not a web page", t.url, f.contentType))
+		return
+	}
 	p, err := r.extractPage(f)
 	if err != nil {
 		r.fail(t, "extract", err)
@@ -515,6 +520,16 @@ func (r *run) processDetail(t task) {
 		p.CanonicalURL = t.url
 	}
 	r.hand(t, p, st, now)
+}
+
+// isPageType reports whether a Content-Type may hold a page worth
+// extracting; an absent or unparsable one is given the benefit of the doubt.
+func isPageType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct == "" || err != nil {
+		return true
+	}
+	return strings.HasPrefix(mt, "text/") || strings.Contains(mt, "html") || strings.Contains(mt, "xml")
 }
 
 // wasHanded reports whether canon was handed on in this run.

@@ -375,7 +375,7 @@ func TestHugeSlowAndBombPages(t *testing.T) {
 	site := newSite(t, map[string]http.HandlerFunc{
 		"/list": func(w http.ResponseWriter, r *http.Request) {
 			writeHTML(w, "text/html", []byte(`<a class=item href="/huge.html">1</a><a class=item href="/huge-declared.html">2</a>`+
-				`<a class=item href="/slow.html">3</a><a class=item href="/bomb.html">4</a><a class=item href="/fine.html">5</a>`))
+				`<a class=item href="/slow.html">3</a><a class=item href="/bomb.html">4</a><a class=item href="/fine.html">5</a><a class=item href="/file.pdf">6</a>`))
 		},
 		"/huge.html": func(w http.ResponseWriter, r *http.Request) {
 			// 50 MB without a Content-Length: the limit is found while reading.
@@ -417,12 +417,16 @@ func TestHugeSlowAndBombPages(t *testing.T) {
 		"/fine.html": func(w http.ResponseWriter, r *http.Request) {
 			writeHTML(w, "text/html", []byte(article("正常页面", zhPara)))
 		},
+		"/file.pdf": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/pdf")
+			w.Write([]byte("%PDF-1.4\x00\x01binary"))
+		},
 	})
 	c, _ := newTestCrawler(t, func(o *Options) { o.Timeout = time.Second; o.Retries = 0 })
 	sink := &pageSink{}
 	start := time.Now()
 	run := runOnce(t, c, htmlSource("limits", site, "/list"), sink)
-	if run.New != 1 || run.Errors["too_large"] != 3 || run.Errors["timeout"] != 1 {
+	if run.New != 1 || run.Errors["too_large"] != 3 || run.Errors["timeout"] != 1 || run.Errors["not_html"] != 1 {
 		t.Fatalf("run %+v", run)
 	}
 	if w := hugeWritten.Load(); w >= 50<<20 {

@@ -195,8 +195,8 @@ type Stats struct {
 	// Retries counts repeated attempts after network errors, 5xx and 429.
 	Retries int64 `json:"retries"`
 	// Errors counts failures by kind (network, timeout, http_4xx, http_5xx,
-	// rate_limited, robots, blocked, too_large, redirect, parse, extract,
-	// empty, emit, state, domain, cancelled).
+	// rate_limited, robots, blocked, too_large, redirect, parse, not_html,
+	// extract, empty, emit, state, domain, cancelled).
 	Errors map[string]int64 `json:"errors"`
 }
 

@@ -61,6 +61,7 @@ type retryTransport struct {
 	viaProxy bool
 }
 
+// RoundTrip makes the request, repeating it after retryable failures.
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.viaProxy {
 		if err := t.guard.checkHost(req.Context(), req.URL.Hostname(), portOf(req.URL), t.lookup); err != nil {
@@ -237,6 +238,7 @@ type limitReader struct {
 	what string
 }
 
+// Read reads at most the remaining allowance, then fails if more follows.
 func (l *limitReader) Read(p []byte) (int, error) {
 	if l.n <= 0 {
 		var one [1]byte
@@ -265,6 +267,7 @@ type deadlineBody struct {
 	url     *url.URL
 }
 
+// Read reads the body, naming the timeout when the deadline cut it.
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	if err != nil && err != io.EOF && errors.Is(b.ctx.Err(), context.DeadlineExceeded) {
@@ -273,6 +276,7 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Close closes the body and releases the attempt's deadline.
 func (b *deadlineBody) Close() error {
 	err := b.c.Close()
 	b.cancel()

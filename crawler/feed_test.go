@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
 )
 
 func TestRSSFeed(t *testing.T) {
@@ -164,4 +166,16 @@ func FuzzParseFeed(f *testing.F) {
 		parseFeed(raw)
 		parseSitemap(raw)
 	})
+}
+
+func TestParseFeedGBK(t *testing.T) {
+	feed := `<?xml version="1.0" encoding="gb2312"?><rss version="2.0"><channel><item><title>暴雨预警</title><link>http://example.com/a</link><description>全市启动防汛应急响应</description></item></channel></rss>`
+	raw, err := simplifiedchinese.GBK.NewEncoder().Bytes([]byte(feed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := parseFeed(raw)
+	if err != nil || len(items) != 1 || items[0].Title != "暴雨预警" || items[0].Content != "全市启动防汛应急响应" {
+		t.Fatalf("items %+v, err %v", items, err)
+	}
 }

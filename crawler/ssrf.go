@@ -36,6 +36,9 @@ var extraBlocked = []netip.Prefix{
 	netip.MustParsePrefix("2001:db8::/32"),  // documentation
 }
 
+// nat64 is the well-known NAT64 prefix (RFC 6052).
+var nat64 = netip.MustParsePrefix("64:ff9b::/96")
+
 // addrGuard decides which resolved addresses may be dialled.
 type addrGuard struct {
 	allowPrivate bool
@@ -50,6 +53,11 @@ func (g *addrGuard) check(ap netip.AddrPort) error {
 		return nil
 	}
 	ip := ap.Addr().Unmap()
+	if nat64.Contains(ip) {
+		// A NAT64 address reaches the IPv4 address in its last 32 bits.
+		b := ip.As16()
+		ip = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	}
 	for _, m := range metadataAddrs {
 		if ip == m {
 			return fmt.Errorf("%w: %s is a cloud metadata address", ErrBlockedAddress, ip)

@@ -123,7 +123,7 @@ const locRoadBlockLast = "道马铁线网思出套电门销半水陆心土老进
 // 上海) are deliberately not here.
 var locStops = func() map[rune]bool {
 	m := map[rune]bool{}
-	for _, r := range "的地得了着过在于与及或是到从往向被把对将由经沿至近去住走入离这那该此各每某本全个所座条栋幢间处些其他她它我你们咱也都就还又很最已曾并而且但却为因以即如若让给叫跟比等位省市县区镇乡号在条段有无没不要想说看" {
+	for _, r := range "的地得了着过在于与及或是到从往向被把对将由经沿至近去住走入离这那该此各每某本全个所座条么几亿万栋幢间处些其他她它我你们咱也都就还又很最已曾并而且但却为因以即如若让给叫跟比等位省市县区镇乡号在条段有无没不要想说看" {
 		m[r] = true
 	}
 	return m
@@ -241,6 +241,10 @@ func locStem(text string, floor, i int, suf locSuffix) int {
 		if digits || !unicode.Is(unicode.Han, r) || locStops[r] {
 			break
 		}
+		// 和 joins two names (火车站和汽车站) except in 和平, a common road name.
+		if r == '和' && !strings.HasPrefix(text[st-size:], "和平") {
+			break
+		}
 		st -= size
 		n++
 	}
@@ -249,6 +253,14 @@ func locStem(text string, floor, i int, suf locSuffix) int {
 	}
 	if n < 2 {
 		return -1
+	}
+	if n == suf.maxStem && st > floor {
+		// The stem was cut by the length limit, not by a boundary: the name
+		// begins somewhere before and what we have is a fragment
+		// (对阵康涅狄格大学, 国科罗拉多大学).
+		if r, _ := utf8.DecodeLastRuneInString(text[floor:st]); unicode.Is(unicode.Han, r) && !locStops[r] {
+			return -1
+		}
 	}
 	stem := text[st:i]
 	if locBlockedStems[stem] {
@@ -267,8 +279,8 @@ func locStem(text string, floor, i int, suf locSuffix) int {
 // locTail extends a mention over a following house number, section and
 // relative position: 128号, 路段, 路口北100米, 东侧25米.
 func locTail(text string, end int, road bool) int {
-	if road && strings.HasPrefix(text[end:], "段") {
-		end += len("段")
+	if road && (strings.HasPrefix(text[end:], "段") || strings.HasPrefix(text[end:], "口")) {
+		end += len("口") // 路段, 路口: both one character
 	}
 	if j := locNumber(text, end); j > end && strings.HasPrefix(text[j:], "号") {
 		end = j + len("号")
@@ -298,6 +310,7 @@ func locRelative(text string, i int, needDistance bool) int {
 			break
 		}
 	}
+	anchorEnd := j
 	dir := false
 	for _, d := range locDirections {
 		if strings.HasPrefix(text[j:], d) {
@@ -306,10 +319,12 @@ func locRelative(text string, i int, needDistance bool) int {
 			break
 		}
 	}
+	sided := false
 	if dir {
 		for _, w := range []string{"方向", "侧", "面", "边", "方", "门"} {
 			if strings.HasPrefix(text[j:], w) {
 				j += len(w)
+				sided = true
 				break
 			}
 		}
@@ -338,6 +353,13 @@ func locRelative(text string, i int, needDistance bool) int {
 	}
 	if !dir && !anchored {
 		return i
+	}
+	if dir && !sided && !hasDist {
+		// A bare 南 after a name (人民医院南宁市) is the next word.
+		if needDistance {
+			return i
+		}
+		return anchorEnd
 	}
 	return j
 }

@@ -72,6 +72,11 @@ func TestExtractLocationsPlaces(t *testing.T) {
 		{"福州火车站广场", []want{{"福州", "admin"}, {"福州火车站广场", "place"}}},
 		{"路口北100米有井盖缺失", []want{{"路口北100米", "place"}}},
 		{"我们去逛街，走了很长的路", nil},
+		{"送往人民医院南宁分院", []want{{"人民医院", "place"}}},
+		{"中山路口北有积水", []want{{"中山路口", "road"}}},
+		{"他考入美国科罗拉多大学", nil}, // the stem limit cuts the name: no fragment
+		{"在火车站和汽车站盘查", nil},
+		{"和平路和中山路", []want{{"和平路", "road"}, {"中山路", "road"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.in, func(t *testing.T) {

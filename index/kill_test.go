@@ -74,7 +74,12 @@ func TestReopenAfterKill(t *testing.T) {
 		t.Fatalf("child was not killed by the signal: %v", err)
 	}
 
-	ix := openAt(t, path)
+	ix, err := index.Open(index.Options{Path: path, Tokenize: cutSearch, Normalize: nlp.NormalizeText})
+	if err != nil {
+		ls, _ := exec.Command("ls", "-lR", path).CombinedOutput()
+		t.Fatalf("reopen after kill: %v\n%s", err, ls)
+	}
+	t.Cleanup(func() { ix.Close() })
 	n, err := ix.Count()
 	if err != nil {
 		t.Fatal(err)

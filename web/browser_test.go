@@ -103,7 +103,7 @@ func browserTab(t *testing.T) context.Context {
 func saveScreenshot(t *testing.T, tab context.Context) {
 	ctx, cancel := context.WithTimeout(tab, 10*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Logf("no screenshot: %v", err)
 		return

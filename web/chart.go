@@ -46,8 +46,10 @@ type dayPoint struct {
 
 // stackedDays builds a stacked bar chart with one bar per day from first to
 // last (days without data get an empty slot), series stacked by total.
-// name translates a series key for the legend and tooltips.
-func stackedDays(points []dayPoint, name func(string) string) *chart {
+// The axis spans at least minDays days, ending at the later of the last
+// day with data and end (when not zero). name translates a series key for
+// the legend and tooltips.
+func stackedDays(points []dayPoint, name func(string) string, end time.Time, minDays int) *chart {
 	const w, h, left, bottom, top = 720, 220, 34, 28, 10
 	c := &chart{Width: w, Height: h, AxisY: h - bottom}
 	if len(points) == 0 {
@@ -95,6 +97,14 @@ func stackedDays(points []dayPoint, name func(string) string) *chart {
 	var days []string
 	d0, _ := time.Parse("2006-01-02", first)
 	d1, _ := time.Parse("2006-01-02", last)
+	if !end.IsZero() {
+		if e, _ := time.Parse("2006-01-02", end.UTC().Format("2006-01-02")); e.After(d1) {
+			d1 = e
+		}
+	}
+	if span := int(d1.Sub(d0).Hours()/24) + 1; span < minDays {
+		d0 = d1.AddDate(0, 0, 1-minDays)
+	}
 	for d := d0; !d.After(d1) && len(days) < 400; d = d.AddDate(0, 0, 1) {
 		days = append(days, d.Format("2006-01-02"))
 	}
@@ -107,7 +117,7 @@ func stackedDays(points []dayPoint, name func(string) string) *chart {
 	}
 	plotH := h - bottom - top
 	slot := float64(w-left-4) / float64(len(days))
-	barW := max(1, int(slot*0.8))
+	barW := min(28, max(1, int(slot*0.8)))
 	for i, d := range days {
 		x := left + int(float64(i)*slot)
 		y := h - bottom

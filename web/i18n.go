@@ -87,6 +87,15 @@ func (l loc) Level(level string) string { return l.T("level." + level) }
 // State translates a lead state.
 func (l loc) State(state string) string { return l.T("state." + state) }
 
+// StateOr translates s when it is a lead state and returns it unchanged
+// otherwise (audit entries hold states, assignees or lead ids).
+func (l loc) StateOr(s string) string {
+	if m, ok := catalog[l.Lang]["state."+s]; ok {
+		return m
+	}
+	return s
+}
+
 // Category translates a category code, falling back to the code.
 func (l loc) Category(code string) string {
 	if m, ok := catalog[l.Lang]["cat."+code]; ok {

@@ -68,8 +68,8 @@ func parseLeadFilter(q url.Values) (alerts.LeadFilter, error) {
 	}
 	if v := q.Get("page"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return f, fmt.Errorf("page must be a number >= 1, got %q", v)
+		if err != nil || n < 1 || n > 1000000 {
+			return f, fmt.Errorf("page must be a number from 1 to 1000000, got %q", v)
 		}
 		f.Offset = (n - 1) * f.Limit
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"time"
 
 	"riskmine/index"
 )
@@ -120,7 +121,7 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
 			}
 			points = append(points, dayPoint{Day: day, Series: "posts", Count: d.Count})
 		}
-		data.Chart = stackedDays(points, func(string) string { return view.L.T("search.posts") })
+		data.Chart = stackedDays(points, func(string) string { return view.L.T("search.posts") }, time.Time{}, 7)
 	}
 	data.Page = q.From/q.Size + 1
 	data.Pages = int((res.Total + uint64(q.Size) - 1) / uint64(q.Size))

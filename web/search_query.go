@@ -52,8 +52,8 @@ func parseSearchQuery(v url.Values) (index.Query, error) {
 	}
 	if s := v.Get("page"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return q, fmt.Errorf("page must be a number >= 1, got %q", s)
+		if err != nil || n < 1 || n > 100000 {
+			return q, fmt.Errorf("page must be a number from 1 to 100000, got %q", s)
 		}
 		q.From = (n - 1) * q.Size
 	}

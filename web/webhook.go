@@ -67,8 +67,8 @@ func parseDeliveryFilter(q url.Values) (alerts.DeliveryFilter, error) {
 	}
 	if p := q.Get("page"); p != "" {
 		n, err := strconv.Atoi(p)
-		if err != nil || n < 1 {
-			return f, errors.New("page must be a number >= 1")
+		if err != nil || n < 1 || n > 1000000 {
+			return f, errors.New("page must be a number from 1 to 1000000")
 		}
 		f.Offset = (n - 1) * f.Limit
 	}

@@ -427,7 +427,14 @@ func (r *run) addDetail(base *url.URL, href string, depth int, hint *feedItem, l
 		return
 	}
 	canon, err := Canonicalize(base, href)
-	if err != nil || !r.hostAllowed(canon) || !r.markSeen(canon) {
+	if err != nil {
+		return
+	}
+	if !r.hostAllowed(canon) {
+		r.log.Debug("link outside allowed_domains ignored", "url", canon)
+		return
+	}
+	if !r.markSeen(canon) {
 		return
 	}
 	st, err := r.c.store.page(r.ctx, canon)

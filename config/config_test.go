@@ -25,6 +25,7 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 		{"unset env", "alerts:\n  webhooks:\n    - name: w\n      url: http://127.0.0.1:9/hook\n      secret: ${RM_NOT_SET_ANYWHERE}\n", "c.yaml:5: environment variable RM_NOT_SET_ANYWHERE is not set"},
 		{"bad duration", "alerts:\n  cluster_window: soon\n", "c.yaml:2"},
 		{"syntax error", "log: [\n", "c.yaml"},
+		{"login failures zero", "web:\n  login_max_failures: 0\n", "c.yaml:2: web.login_max_failures: must be between 1 and 1000"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

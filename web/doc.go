@@ -3,12 +3,53 @@
 // The UI is server-rendered: html/template pages parsed once from an
 // embed.FS, a stylesheet and a little plain JavaScript, all embedded, no
 // build step. Messages are in Chinese by default and in English on request
-// (a cookie set by the header's switch, else Accept-Language).
+// (a cookie set by the header's switch, else Accept-Language). Charts are
+// SVG drawn on the server. A strict Content-Security-Policy forbids inline
+// script and style; crawled text is always escaped by html/template, and the
+// only markup let through from the index is the <mark> of highlights (see
+// safeFragment).
 //
 // Access control: local users with bcrypt passwords and the roles admin,
 // analyst and viewer, kept with sessions, API tokens, saved searches and
 // alert rules in web_ tables of <data_dir>/riskmine.db. Sessions are
-// HttpOnly SameSite=Lax cookies; every form and every state-changing API
-// call made with a session cookie carries a CSRF token; bearer tokens need
-// none. Logins are rate-limited per client IP and user name.
+// HttpOnly SameSite=Lax cookies (Secure with Options.SecureCookies); every
+// form and every state-changing API call made with a session cookie carries
+// a CSRF token (form field csrf or header X-CSRF-Token); bearer tokens need
+// none. Logins are rate-limited per client IP and user name. Viewers read;
+// analysts also act on leads, save searches and run sources; admins also
+// manage webhooks, alert rules and users.
+//
+// # Wiring (cmd/riskmine)
+//
+//	srv, err := web.New(web.Options{
+//		DBPath:           filepath.Join(dataDir, "riskmine.db"),
+//		SecureCookies:    cfg.Web.SecureCookies,
+//		SessionTTL:       cfg.Web.SessionTTL.D(),
+//		LoginMaxFailures: cfg.Web.LoginMaxFailures,
+//		LoginWindow:      cfg.Web.LoginWindow.D(),
+//		AdminToken:       os.Getenv("RISKMINE_API_TOKEN"), // "" disables it
+//		Logger:           log.With("component", "web"),
+//	}, web.Deps{
+//		Leads:      leads,      // *alerts.SQLStore
+//		Outbox:     leads,      // *alerts.SQLStore
+//		Dispatcher: dispatcher, // *alerts.Dispatcher
+//		Endpoints:  endpoints,  // []alerts.Endpoint, shown without secrets
+//		Search:     idx,        // *index.Index
+//		Sources:    scheduler,  // *crawler.Scheduler
+//		Analyzer:   analyzer,   // *nlp.Analyzer
+//	})
+//	defer srv.Close()
+//	http.Handle("/", srv.Handler())
+//
+// Any Deps field may be nil: its pages then say the feature is not
+// available and its API routes answer 503.
+//
+// Alert rules are saved searches that an admin turned into rules. The web
+// package stores them; the process runs them: every little while it calls
+// Server.AlertRules, and for each rule with Due(now) it searches
+// rule.Query() for posts since the last run, files the hits as leads and
+// calls Store().MarkAlertRuleRun(ctx, rule.ID, now).
+//
+// The first admin is created with `riskmine users add NAME --role admin`
+// (Store.AddUser).
 package web

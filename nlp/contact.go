@@ -164,7 +164,7 @@ func ctURLs(text string) []ctSpan {
 		}
 		run := text[i:j]
 		// Trailing punctuation belongs to the sentence.
-		for len(run) > 0 && strings.IndexByte(".,;:!?)'\"]", run[len(run)-1]) >= 0 {
+		for len(run) > 0 && strings.IndexByte(".,;:!?()'\"[]", run[len(run)-1]) >= 0 {
 			run = run[:len(run)-1]
 		}
 		start := i
@@ -453,7 +453,7 @@ func ctMoney(text string, taken []ctSpan) []ctSpan {
 		}
 		end := k + len(unit)
 		if !ctOverlaps(taken, start, end) && v >= 0 && v < 1e15 {
-			out = append(out, ctSpan{start, end, "money", strconv.FormatFloat(math.Round(v*100)/100, 'f', -1, 64)})
+			out = append(out, ctSpan{start, end, "money", ctYuan(v)})
 		}
 		i = end
 	}
@@ -552,4 +552,15 @@ func ctUnit(r rune) float64 {
 		return 1000
 	}
 	return 0
+}
+
+// ctYuan formats an amount without the float noise of 2.35万亿 while
+// keeping the decimals written (a fund's 0.369元).
+func ctYuan(v float64) string {
+	if v < 1e11 {
+		v = math.Round(v*1e4) / 1e4
+	} else {
+		v = math.Round(v)
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
 }

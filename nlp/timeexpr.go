@@ -29,9 +29,12 @@ func ExtractTimes(text string, ref time.Time) []TimeMention {
 	var anchor time.Time // the day of the latest dated mention
 	conv := newLocRuneCounter(text)
 	prevDigit := false
+	prev := rune(0)
 	for i := 0; i < len(text); {
 		r, size := utf8.DecodeRuneInString(text[i:])
-		if !prevDigit && txStarts(r) {
+		// 一周日常 is "a week of daily life", not Sunday.
+		countedWeek := r == '周' && (txDigitValue(prev) >= 0 || prev == '几' || prev == '每')
+		if !prevDigit && !countedWeek && txStarts(r) {
 			if m, end, ok := txParse(text, i, refC, ref.IsZero(), anchor); ok {
 				m.Text = text[i:end]
 				m.Start, m.End = conv.at(i), conv.at(end)
@@ -41,10 +44,12 @@ func ExtractTimes(text string, ref time.Time) []TimeMention {
 				}
 				i = end
 				prevDigit = false
+				prev, _ = utf8.DecodeLastRuneInString(text[:end])
 				continue
 			}
 		}
 		prevDigit = r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '.'
+		prev = r
 		i += size
 	}
 	return out

@@ -39,6 +39,7 @@ func TestExtractTimes(t *testing.T) {
 		{"去年3月", []want{{"去年3月", at(2023, 3, 1, 0, 0), "month"}}},
 		{"我有3点建议，一时说不清", nil},
 		{"共计3天", nil},
+		{"一周日常，每周五例会", nil},
 		{"2月30日", nil},
 	}
 	for _, tc := range cases {

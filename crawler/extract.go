@@ -212,6 +212,28 @@ func extractCollapseSpace(s string) string {
 	return b.String()
 }
 
+// extractCollapseCount is extractCollapseSpace that also counts the
+// non-space runes of the result.
+func extractCollapseCount(s string) (string, int) {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	n := 0
+	for _, r := range s {
+		if r == ' ' || r == '\n' || r == '\t' || r == '\r' || r == '\u200b' || r == '\ufeff' || r >= 0x80 && unicode.IsSpace(r) || r == '\f' || r == '\v' {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+		n++
+	}
+	return b.String(), n
+}
+
 // extractAttr returns the value of the attribute key of n, or "".
 func extractAttr(n *html.Node, key string) string {
 	for _, a := range n.Attr {

@@ -479,18 +479,17 @@ const extractBylineStop = "获表了介发采看注调从在问向对说来走�
 func extractAuthor(m *extractMeta, t *extractTree, title string) string {
 	bestRank, best := 99, ""
 	consider := func(s string) {
-		for _, bl := range extractBylineLabels {
-			if bl.rank >= bestRank {
+		for i, r := range s {
+			switch r {
+			case '责', '責', '作', '记', '記', '编', '編', '文', '撰', '来', '來', '稿':
+			default:
 				continue
 			}
-			rest := s
-			for {
-				k := strings.Index(rest, bl.label)
-				if k < 0 {
-					break
+			for _, bl := range extractBylineLabels {
+				if bl.rank >= bestRank || !strings.HasPrefix(s[i:], bl.label) {
+					continue
 				}
-				rest = rest[k+len(bl.label):]
-				name := extractBylineName(rest)
+				name := extractBylineName(s[i+len(bl.label):])
 				if name == "" {
 					continue
 				}
@@ -498,7 +497,6 @@ func extractAuthor(m *extractMeta, t *extractTree, title string) string {
 					continue
 				}
 				bestRank, best = bl.rank, name
-				break
 			}
 		}
 	}
@@ -509,7 +507,8 @@ func extractAuthor(m *extractMeta, t *extractTree, title string) string {
 		}
 	}
 	for _, l := range t.lines {
-		if l.runes <= 80 {
+		// Bylines are short and not all link (navigation lines are).
+		if l.runes <= 80 && l.link < l.runes {
 			consider(l.text)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/net/html"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/encoding/traditionalchinese"
 	"golang.org/x/text/encoding/unicode"
@@ -371,13 +372,17 @@ func benchPage50K(b *testing.B) []byte {
 func benchmarkExtract(b *testing.B, page []byte) {
 	b.SetBytes(int64(len(page)))
 	b.ReportAllocs()
-	b.ResetTimer()
+	cpu0 := processCPU()
 	for b.Loop() {
 		if _, err := Extract(page, "", ""); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		// CPU of the whole process (garbage collection included) per page.
+		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/page")
+	}
 }
 
 // BenchmarkExtract2KB extracts a 2 KB GBK news page (decoding included).
@@ -407,5 +412,22 @@ func BenchmarkDecodeCharsetGBK(b *testing.B) {
 		if _, cs, _ := DecodeCharset(page, ""); cs != "gbk" {
 			b.Fatalf("charset %q", cs)
 		}
+	}
+}
+
+// BenchmarkExtractParseOnly50KB is the floor under BenchmarkExtract50KB:
+// parsing the same page with golang.org/x/net/html and nothing else.
+func BenchmarkExtractParseOnly50KB(b *testing.B) {
+	page := benchPage50K(b)
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	for b.Loop() {
+		if _, err := html.Parse(bytes.NewReader(page)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/page")
 	}
 }

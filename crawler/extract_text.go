@@ -139,17 +139,20 @@ func extractClassHint(ci string) int {
 	return h
 }
 
-// extractPunct counts sentence punctuation, Chinese and Western, in s.
-func extractPunct(s string) int {
-	n := 0
+// extractCountText counts the non-space runes of s and, among them, the
+// sentence punctuation, Chinese and Western.
+func extractCountText(s string) (runes, punct int) {
 	for _, r := range s {
 		switch r {
+		case ' ', '\n', '\t', '\r', '\f', '\v', '\u00a0', '\u3000', '\u2002', '\u2003', '\u2009', '\u200b', '\ufeff':
+			continue
 		case '，', '。', '！', '？', '；', '：', '、', '“', '”', '（', '）', '《', '》', '…',
 			',', '.', '!', '?', ';', ':', '"':
-			n++
+			punct++
 		}
+		runes++
 	}
-	return n
+	return runes, punct
 }
 
 // extractBuilder walks a parsed page once, building the extractTree.
@@ -178,10 +181,9 @@ func (b *extractBuilder) flush() {
 	if b.cur.Len() == 0 {
 		return
 	}
-	s := extractCollapseSpace(b.cur.String())
+	s, r := extractCollapseCount(b.cur.String())
 	b.cur.Reset()
 	if s != "" {
-		r := extractRuneLen(s)
 		l := b.curLink
 		if l > r {
 			l = r
@@ -194,7 +196,7 @@ func (b *extractBuilder) flush() {
 func (b *extractBuilder) visit(n *html.Node, parent *extractNode, inLink bool) {
 	switch n.Type {
 	case html.TextNode:
-		r := extractRuneLen(n.Data)
+		r, p := extractCountText(n.Data)
 		if r == 0 {
 			b.cur.WriteByte(' ')
 			return
@@ -206,7 +208,6 @@ func (b *extractBuilder) visit(n *html.Node, parent *extractNode, inLink bool) {
 			parent.looseLink += r
 			b.curLink += r
 		} else {
-			p := extractPunct(n.Data)
 			parent.punct += p
 			parent.loosePunct += p
 		}

@@ -297,6 +297,11 @@ func extractScore(t *extractTree) {
 			continue
 		}
 		s := 1 + float64(en.loosePunct) + min(float64(prose)/50, 3)
+		if extractInLinkedItem(en) {
+			// A summary under a headline link in a list of news items
+			// is teaser text, not the article.
+			s *= extractTeaserWeight
+		}
 		for a := en; a != nil; a = a.parent {
 			a.prose += s
 			if a.hint < 0 {
@@ -325,6 +330,23 @@ func extractScore(t *extractTree) {
 			level++
 		}
 	}
+}
+
+// extractTeaserWeight scales the score of prose inside a list item that
+// also holds a link (see extractInLinkedItem).
+var extractTeaserWeight = 0.3
+
+// extractInLinkedItem reports whether en is, or sits within two levels
+// of, a short list item (<li>, <dd>, <dt>) that also contains links; a
+// long one is a layout column, not an item.
+func extractInLinkedItem(en *extractNode) bool {
+	for a, lvl := en, 0; a != nil && lvl < 3; a, lvl = a.parent, lvl+1 {
+		switch a.n.DataAtom {
+		case atom.Li, atom.Dd, atom.Dt, atom.Dl:
+			return a.link > 0 && a.text < 400
+		}
+	}
+	return false
 }
 
 // extractFinal is the score of en as the article container: its paragraph

@@ -43,7 +43,7 @@ func (c *testClock) Add(d time.Duration) {
 
 // testEnv is a server on loopback with its store and clock.
 type testEnv struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *Server
 	http  *httptest.Server
 	clock *testClock
@@ -52,7 +52,7 @@ type testEnv struct {
 
 const testPassword = "correct-horse-1"
 
-func newTestEnv(t *testing.T, opts Options, deps Deps) *testEnv {
+func newTestEnv(t testing.TB, opts Options, deps Deps) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	clock := &testClock{t: time.Now()}
@@ -86,7 +86,7 @@ func newTestEnv(t *testing.T, opts Options, deps Deps) *testEnv {
 // client is a browser-like HTTP client with cookies that does not follow
 // redirects, so tests see them.
 type client struct {
-	t    *testing.T
+	t    testing.TB
 	env  *testEnv
 	hc   *http.Client
 	csrf string

@@ -24,7 +24,7 @@ var (
 	analyzerErr  error
 )
 
-func testAnalyzer(t *testing.T) *nlp.Analyzer {
+func testAnalyzer(t testing.TB) *nlp.Analyzer {
 	t.Helper()
 	analyzerOnce.Do(func() { analyzer, analyzerErr = nlp.NewAnalyzer(nlp.Options{}) })
 	if analyzerErr != nil {
@@ -58,7 +58,7 @@ var sitePosts = []struct{ path, title, text string }{
 	{"/p/2", "周末菜市场见闻", "今天去菜市场买了新鲜的蔬菜和水果，价格还算实惠。"},
 }
 
-func newWorld(t *testing.T, opts Options) *world {
+func newWorld(t testing.TB, opts Options) *world {
 	t.Helper()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "riskmine.db")

@@ -128,7 +128,7 @@ func ParseLexicon(file string, raw []byte) (*Lexicon, error) {
 		}
 		return nil, &LexiconError{File: file, Line: 1, Msg: "empty file, expected a lexicon with code, name and terms"}
 	}
-	if err := yaml.UnmarshalWithOptions(raw, lx, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
+	if err := decodeYAML(raw, lx); err != nil {
 		return nil, yamlError(file, err)
 	}
 	lines := yamlLines(raw)
@@ -252,6 +252,18 @@ func validCode(s string) bool {
 	return true
 }
 
+// decodeYAML decodes strictly (unknown keys are errors). go-yaml panics on
+// some malformed documents (a tag with no value inside a sequence): that is
+// reported as an error, never a crash.
+func decodeYAML(raw []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed YAML that the parser could not read (%v)", r)
+		}
+	}()
+	return yaml.UnmarshalWithOptions(raw, v, yaml.Strict(), yaml.DisallowUnknownField())
+}
+
 // yamlError turns a go-yaml error into one line with file and line.
 func yamlError(file string, err error) error {
 	var ye yaml.Error
@@ -275,8 +287,13 @@ func yamlError(file string, err error) error {
 }
 
 // yamlLines maps each key path (terms[2].weight) to its line.
-func yamlLines(raw []byte) map[string]int {
-	out := map[string]int{}
+func yamlLines(raw []byte) (out map[string]int) {
+	out = map[string]int{}
+	defer func() {
+		if recover() != nil {
+			out = map[string]int{}
+		}
+	}()
 	f, err := parser.ParseBytes(raw, 0)
 	if err != nil {
 		return out
@@ -496,7 +513,7 @@ func LoadLexiconCases(dir string) ([]LexiconCases, error) {
 	byCode := map[string]LexiconCases{}
 	read := func(name string, raw []byte) error {
 		var c LexiconCases
-		if err := yaml.UnmarshalWithOptions(raw, &c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
+		if err := decodeYAML(raw, &c); err != nil {
 			return yamlError(name, err)
 		}
 		c.Code = strings.TrimSuffix(filepath.Base(name), ".cases.yaml")

@@ -219,6 +219,7 @@ func (s *Server) exportSearch(w http.ResponseWriter, r *http.Request) {
 	startDownload(w, "riskmine-search-"+s.now().UTC().Format("20060102-1504"), format)
 	var cw *csv.Writer
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // the same hit objects as the search API
 	if format == "csv" {
 		io.WriteString(w, "\ufeff")
 		cw = csv.NewWriter(w)

@@ -155,5 +155,9 @@ func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
 		s.apiServerError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := res.WriteJSON(w); err != nil {
+		s.log.Warn("write search result", "error", err)
+	}
 }

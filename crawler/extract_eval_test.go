@@ -157,7 +157,7 @@ func evalSet(t *testing.T, name string, fn evalFunc, set string) {
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	var f1s []float64
 	dates, dateOK, titles, titleOK, authors, authorOK := 0, 0, 0, 0, 0, 0
-	var spent time.Duration
+	var spent, cpuSpent time.Duration
 	var bytesIn int
 	for sc.Scan() {
 		var r evalRecord
@@ -178,9 +178,10 @@ func evalSet(t *testing.T, name string, fn evalFunc, set string) {
 		if *evalReencode != "" {
 			raw = evalReencodePage(t, raw, *evalReencode)
 		}
-		start := time.Now()
+		start, cpu0 := time.Now(), processCPU()
 		res := fn(raw, r.URL)
 		spent += time.Since(start)
+		cpuSpent += processCPU() - cpu0
 		bytesIn += len(raw)
 		p, rc, f1 := charPRF(res.text, gold)
 		f1s = append(f1s, f1)
@@ -227,9 +228,10 @@ func evalSet(t *testing.T, name string, fn evalFunc, set string) {
 	if len(sorted) > 0 {
 		median = sorted[len(sorted)/2]
 	}
-	msg := fmt.Sprintf("%s on %s (reencode=%q): %d pages, mean char-F1 %.3f, median %.3f, %.2f ms/page, %.1f MB/s",
+	msg := fmt.Sprintf("%s on %s (reencode=%q): %d pages, mean char-F1 %.3f, median %.3f, %.2f ms/page wall, %.2f ms/page CPU, %.1f MB/s",
 		name, set, *evalReencode, len(f1s), mean, median,
 		float64(spent.Microseconds())/1000/float64(max(len(f1s), 1)),
+		float64(cpuSpent.Microseconds())/1000/float64(max(len(f1s), 1)),
 		float64(bytesIn)/1e6/spent.Seconds())
 	if dates > 0 {
 		msg += fmt.Sprintf(", date accuracy %d/%d = %.3f", dateOK, dates, float64(dateOK)/float64(dates))

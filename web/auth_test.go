@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -83,6 +84,25 @@ func TestLoginRateLimit(t *testing.T) {
 	e.clock.Add(11 * time.Minute)
 	if st := try(testPassword); st != http.StatusSeeOther {
 		t.Fatalf("after the window: status %d, want 303", st)
+	}
+}
+
+func TestLoginRateLimitPerIP(t *testing.T) {
+	e := newTestEnv(t, Options{LoginMaxFailures: 2, LoginWindow: time.Minute}, Deps{})
+	c := e.client()
+	// Eight failures spread over many names block the IP.
+	for i := 0; i < 8; i++ {
+		name := "guess" + strconv.Itoa(i)
+		if st := c.postForm("/login", url.Values{"username": {name}, "password": {"x"}}, true).StatusCode; st != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i, st)
+		}
+	}
+	if st := c.postForm("/login", url.Values{"username": {"ana"}, "password": {testPassword}}, true).StatusCode; st != http.StatusTooManyRequests {
+		t.Fatalf("after spraying names: %d, want 429", st)
+	}
+	e.clock.Add(2 * time.Minute)
+	if st := c.postForm("/login", url.Values{"username": {"ana"}, "password": {testPassword}}, true).StatusCode; st != http.StatusSeeOther {
+		t.Fatalf("after the window: %d", st)
 	}
 }
 

@@ -44,7 +44,11 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	name := r.PostFormValue("username")
 	password := r.PostFormValue("password")
 	ip := clientIP(r)
-	if ok, wait := s.limiter.allow(ip, name); !ok {
+	ok, wait := s.limiter.allow(ip, name)
+	if ipOK, ipWait := s.ipLimit.allow(ip, ""); !ipOK {
+		ok, wait = false, max(wait, ipWait)
+	}
+	if !ok {
 		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
 		s.showLogin(w, r, http.StatusTooManyRequests, name, l.T("login.limited", int(wait.Minutes())+1))
 		return
@@ -52,6 +56,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	u, err := s.store.Authenticate(r.Context(), name, password)
 	if errors.Is(err, errBadLogin) {
 		s.limiter.fail(ip, name)
+		s.ipLimit.fail(ip, "")
 		s.log.Warn("login failed", "user", name, "remote_ip", ip)
 		s.showLogin(w, r, http.StatusUnauthorized, name, l.T("login.bad"))
 		return

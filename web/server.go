@@ -33,7 +33,8 @@ type Options struct {
 	// rights (cmd/riskmine passes RISKMINE_API_TOKEN here).
 	AdminToken string
 	// LoginMaxFailures failed logins per IP and user name within LoginWindow
-	// block further attempts (defaults 5 and 15m).
+	// block further attempts (defaults 5 and 15m); four times as many from
+	// one IP, whatever the names, block that IP.
 	LoginMaxFailures int
 	LoginWindow      time.Duration
 	// Logger receives request errors (default slog.Default()).
@@ -50,7 +51,8 @@ type Server struct {
 	ownStore bool
 	log      *slog.Logger
 	now      func() time.Time
-	limiter  *loginLimiter
+	limiter  *loginLimiter // per client IP and user name
+	ipLimit  *loginLimiter // per client IP, against guessing many names
 	pages    map[string]*pageTemplate
 	handler  http.Handler
 	routes   []string
@@ -89,6 +91,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 		s.store, s.ownStore = st, true
 	}
 	s.limiter = newLoginLimiter(opts.LoginMaxFailures, opts.LoginWindow, opts.Now)
+	s.ipLimit = newLoginLimiter(4*opts.LoginMaxFailures, opts.LoginWindow, opts.Now)
 	pages, err := parsePages()
 	if err != nil {
 		if s.ownStore {

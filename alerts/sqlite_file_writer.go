@@ -13,6 +13,10 @@ var ErrClosed = errors.New("alerts: store closed")
 // maxFileBatch is the most File calls one transaction commits together.
 const maxFileBatch = 64
 
+// fileLinger is how long the writer waits for more posts to share a
+// commit when the previous commit was shared.
+const fileLinger = 500 * time.Microsecond
+
 // fileReq is a File call waiting for the filing writer.
 type fileReq struct {
 	ctx           context.Context
@@ -50,6 +54,7 @@ func (s *SQLStore) submitFile(r *fileReq) (FileResult, error) {
 // gets its own transaction at once.
 func (s *SQLStore) fileWriter() {
 	defer close(s.writerDone)
+	prev := 0
 	for {
 		var first *fileReq
 		select {
@@ -65,15 +70,37 @@ func (s *SQLStore) fileWriter() {
 			}
 		}
 		batch := []*fileReq{first}
+		// When the last batch had company, its callers are about to send
+		// their next posts: linger a moment so they share this commit. A
+		// lone caller never waits.
+		var linger <-chan time.Time
+		var timer *time.Timer
+		if prev > 1 {
+			timer = time.NewTimer(fileLinger)
+			linger = timer.C
+		}
 	fill:
 		for len(batch) < maxFileBatch {
 			select {
 			case r := <-s.fileQ:
 				batch = append(batch, r)
+				continue
 			default:
+			}
+			if linger == nil || len(batch) >= prev {
+				break fill
+			}
+			select {
+			case r := <-s.fileQ:
+				batch = append(batch, r)
+			case <-linger:
 				break fill
 			}
 		}
+		if timer != nil {
+			timer.Stop()
+		}
+		prev = len(batch)
 		s.fileBatch(batch)
 	}
 }

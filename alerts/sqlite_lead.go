@@ -312,7 +312,7 @@ func (s *SQLStore) Transition(ctx context.Context, id string, req TransitionRequ
 		}
 	}
 	s.setOverdue(l)
-	n, err := s.enqueue(ctx, tx, EventLeadStateChanged, l)
+	n, err := s.enqueue(ctx, tx, EventLeadStateChanged, l, nil)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: transition lead %s: queue webhooks: %w", id, err)
 	}
@@ -376,7 +376,7 @@ func (s *SQLStore) mergeInto(ctx context.Context, tx *sql.Tx, l *Lead, targetID,
 	if err := s.audit(ctx, tx, t.ID, now, actor, "merged_from", "", "", l.ID); err != nil {
 		return 0, err
 	}
-	return s.enqueue(ctx, tx, EventLeadUpdated, t)
+	return s.enqueue(ctx, tx, EventLeadUpdated, t, nil)
 }
 
 // Assign sets a lead's assignee (a version-checked, audited change).
@@ -408,7 +408,7 @@ func (s *SQLStore) Assign(ctx context.Context, id string, req AssignRequest) (*L
 	if err := s.audit(ctx, tx, id, now, actorOr(req.Actor), "assign", from, req.Assignee, req.Note); err != nil {
 		return nil, fmt.Errorf("alerts: assign lead %s: %w", id, err)
 	}
-	n, err := s.enqueue(ctx, tx, EventLeadUpdated, l)
+	n, err := s.enqueue(ctx, tx, EventLeadUpdated, l, nil)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: assign lead %s: queue webhooks: %w", id, err)
 	}

@@ -143,13 +143,28 @@ func (s *SQLStore) fileOne(ctx context.Context, tx *sql.Tx, r *fileReq) (FileRes
 		}
 		res = FileResult{LeadID: l.ID, Outcome: OutcomeJoined}
 	}
-	if err := s.insertSource(ctx, tx, l.ID, &c, canon, seen); err != nil {
+	if err := s.insertSource(ctx, tx, l.ID, &c, canon, seen, event == EventLeadCreated); err != nil {
 		return FileResult{}, 0, err
 	}
 	if err := s.insertLeadFacets(ctx, tx, l.ID, &c); err != nil {
 		return FileResult{}, 0, err
 	}
-	n, err := s.enqueue(ctx, tx, event, l)
+	var first []Source
+	if event == EventLeadCreated {
+		// The new lead's only source is this post: no need to read it back.
+		src := Source{URL: c.URL, CanonicalURL: canon, Site: c.Site, Source: c.Source, Title: c.Title,
+			Snippet: truncateRunes(c.Snippet, 500), SeenAt: seen.UTC(), Level: c.Level, Score: c.Score,
+			Category: topCategory(c.Categories), Evidence: c.Evidence}
+		if !c.PublishedAt.IsZero() {
+			p := c.PublishedAt.UTC()
+			src.PublishedAt = &p
+		}
+		if src.Evidence == nil {
+			src.Evidence = []Evidence{}
+		}
+		first = []Source{src}
+	}
+	n, err := s.enqueue(ctx, tx, event, l, first)
 	if err != nil {
 		return FileResult{}, 0, err
 	}
@@ -192,27 +207,32 @@ func sharedTerms(a, b []string) int {
 func (s *SQLStore) findCluster(ctx context.Context, tx *sql.Tx, c *Candidate, at time.Time) (*Lead, error) {
 	if c.SimHash != 0 {
 		bestID, bestD := "", 65
-		for b, v := range s.bandValues(c.SimHash) {
-			rows, err := s.query(ctx, tx, `SELECT b.lead_id, b.simhash FROM alerts_band b JOIN alerts_lead l ON l.id = b.lead_id
-				WHERE b.band = ? AND b.value = ? AND l.state IN `+openStatesSQL, b, v)
-			if err != nil {
+		vals := s.bandValues(c.SimHash)
+		args := make([]any, 0, 2*len(vals))
+		for b, v := range vals {
+			args = append(args, b, v)
+		}
+		// One statement for all bands: SQLite answers the OR with one index
+		// lookup per band.
+		rows, err := s.query(ctx, tx, `SELECT b.lead_id, b.simhash FROM alerts_band b JOIN alerts_lead l ON l.id = b.lead_id
+			WHERE (`+s.bandMatch+`) AND l.state IN `+openStatesSQL, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			var h int64
+			if err := rows.Scan(&id, &h); err != nil {
+				rows.Close()
 				return nil, err
 			}
-			for rows.Next() {
-				var id string
-				var h int64
-				if err := rows.Scan(&id, &h); err != nil {
-					rows.Close()
-					return nil, err
-				}
-				if d := bits.OnesCount64(uint64(h) ^ c.SimHash); d <= s.opts.SimhashDistance && d < bestD {
-					bestID, bestD = id, d
-				}
+			if d := bits.OnesCount64(uint64(h) ^ c.SimHash); d <= s.opts.SimhashDistance && (d < bestD || d == bestD && id > bestID) {
+				bestID, bestD = id, d
 			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, err
-			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
 		}
 		if bestID != "" {
 			return s.loadLeadTx(ctx, tx, bestID)
@@ -433,7 +453,7 @@ func (s *SQLStore) updateLeadFiling(ctx context.Context, tx *sql.Tx, l *Lead) er
 	return err
 }
 
-func (s *SQLStore) insertSource(ctx context.Context, tx *sql.Tx, leadID string, c *Candidate, canon string, seen time.Time) error {
+func (s *SQLStore) insertSource(ctx context.Context, tx *sql.Tx, leadID string, c *Candidate, canon string, seen time.Time, newLead bool) error {
 	ev := c.Evidence
 	if ev == nil {
 		ev = []Evidence{}
@@ -447,13 +467,19 @@ func (s *SQLStore) insertSource(ctx context.Context, tx *sql.Tx, leadID string, 
 	}
 	if c.SimHash != 0 {
 		var one int
-		err := s.queryRow(ctx, tx, `SELECT 1 FROM alerts_band WHERE band = 0 AND value = ? AND lead_id = ? AND simhash = ?`,
-			s.bandValues(c.SimHash)[0], leadID, int64(c.SimHash)).Scan(&one)
+		err := sql.ErrNoRows // a new lead has no bands yet
+		if !newLead {
+			err = s.queryRow(ctx, tx, `SELECT 1 FROM alerts_band WHERE band = 0 AND value = ? AND lead_id = ? AND simhash = ?`,
+				s.bandValues(c.SimHash)[0], leadID, int64(c.SimHash)).Scan(&one)
+		}
 		if errors.Is(err, sql.ErrNoRows) {
-			for b, v := range s.bandValues(c.SimHash) {
-				if _, err := s.exec(ctx, tx, `INSERT INTO alerts_band(band, value, lead_id, simhash) VALUES (?,?,?,?)`, b, v, leadID, int64(c.SimHash)); err != nil {
-					return err
-				}
+			vals := s.bandValues(c.SimHash)
+			args := make([]any, 0, 4*len(vals))
+			for b, v := range vals {
+				args = append(args, b, v, leadID, int64(c.SimHash))
+			}
+			if _, err := s.exec(ctx, tx, `INSERT INTO alerts_band(band, value, lead_id, simhash) VALUES `+s.bandRows, args...); err != nil {
+				return err
 			}
 		} else if err != nil {
 			return err
@@ -508,7 +534,8 @@ func (s *SQLStore) audit(ctx context.Context, tx *sql.Tx, leadID string, at time
 const payloadSources = 5
 
 // enqueue writes one outbox row per endpoint that wants event for l, in tx.
-func (s *SQLStore) enqueue(ctx context.Context, tx *sql.Tx, event string, l *Lead) (int, error) {
+// srcs, when given, are the payload's sources; otherwise the latest are read.
+func (s *SQLStore) enqueue(ctx context.Context, tx *sql.Tx, event string, l *Lead, srcs []Source) (int, error) {
 	var eps []Endpoint
 	for _, e := range s.opts.Endpoints {
 		if e.wants(event, l) {
@@ -519,11 +546,14 @@ func (s *SQLStore) enqueue(ctx context.Context, tx *sql.Tx, event string, l *Lea
 		return 0, nil
 	}
 	pl := *l
-	srcs, err := s.sources(ctx, func(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-		return s.query(ctx, tx, q, args...)
-	}, l.ID, payloadSources)
-	if err != nil {
-		return 0, err
+	var err error
+	if srcs == nil {
+		srcs, err = s.sources(ctx, func(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+			return s.query(ctx, tx, q, args...)
+		}, l.ID, payloadSources)
+		if err != nil {
+			return 0, err
+		}
 	}
 	pl.Sources = srcs
 	pl.Notes = nil

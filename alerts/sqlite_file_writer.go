@@ -144,6 +144,7 @@ func (s *SQLStore) fileBatch(batch []*fileReq) {
 					return errors.Join(err, e)
 				}
 				results[i].err = err
+				s.opts.Logger.Debug("filing one post of a batch failed; rolled back alone", "url", r.canon, "error", err)
 			} else {
 				results[i].res = res
 				queued += n
@@ -157,6 +158,7 @@ func (s *SQLStore) fileBatch(batch []*fileReq) {
 		return tx.Commit()
 	}()
 	if err != nil {
+		s.opts.Logger.Warn("filing transaction failed", "posts", len(live), "error", err)
 		queued = 0
 		for i := range results {
 			results[i] = fileDone{err: err}

@@ -388,10 +388,11 @@ func TestResultJSONShape(t *testing.T) {
 	ix := openZH(t)
 	load(t, ix, corpus())
 	r := search(t, ix, index.Query{Text: "燃气"})
-	raw, err := jsonMarshal(r)
-	if err != nil {
+	var buf strings.Builder
+	if err := r.WriteJSON(&buf); err != nil {
 		t.Fatal(err)
 	}
+	raw := buf.String()
 	for _, k := range []string{`"total":1`, `"hits":[`, `"id":"p3"`, `"url":`, `"title":`, `"score":`,
 		`"categories":["hazmat_leak"]`, `"level":"critical"`, `"fragments":{`, `"facets":{`, `<mark>燃气`} {
 		if !strings.Contains(raw, k) {

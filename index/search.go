@@ -2,8 +2,10 @@ package index
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strings"
@@ -68,6 +70,17 @@ type Result struct {
 	Took   time.Duration `json:"-"`
 	// TookMS is Took in milliseconds, for JSON.
 	TookMS float64 `json:"took_ms"`
+}
+
+// WriteJSON writes r as one line of JSON, the search API's answer, with
+// the <mark> tags of the fragments left readable (not \u003c-escaped).
+func (r *Result) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("index: write result: %w", err)
+	}
+	return nil
 }
 
 // Hit is one matching document.

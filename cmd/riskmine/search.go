@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -139,9 +138,7 @@ the fragments.`)
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(env.stdout)
-		enc.SetEscapeHTML(false)
-		return enc.Encode(res)
+		return res.WriteJSON(env.stdout)
 	}
 	printResult(env.stdout, res, q.From, isTerminal(env.stdout))
 	return nil

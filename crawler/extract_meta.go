@@ -160,6 +160,11 @@ func (m *extractMeta) scanJSONLD(src string) {
 	walk(v, 0)
 }
 
+// extractSiteSuffixRe finds a site name glued to a title by a bare hyphen,
+// which cannot be split on in general ("COVID-19"): "标题-新华网",
+// "标题—滨江区人民政府".
+var extractSiteSuffixRe = regexp.MustCompile(`(?:\s*[-－—–]+\s*[\p{Han}A-Za-z0-9·]{1,12}(?:网|報|报|台|频道|頻道|新闻|新聞|在线|中心|门户|政府|论坛|社区|官网|日报|晚报))+\s*$`)
+
 // extractTitleSepRe splits a <title> into the headline and the site name
 // that sites append ("标题_网易新闻", "Headline | Site", "Headline - Site").
 var extractTitleSepRe = regexp.MustCompile(`\s*(?:_|\||｜|\s-\s|\s–\s|\s—\s|--|::)\s*`)
@@ -197,7 +202,7 @@ func extractTitle(m *extractMeta) string {
 		if best != "" {
 			return best
 		}
-		parts := extractTitleSepRe.Split(title, -1)
+		parts := extractTitleSepRe.Split(extractSiteSuffixRe.ReplaceAllString(title, ""), -1)
 		for _, p := range parts {
 			if utf8.RuneCountInString(p) > utf8.RuneCountInString(best) {
 				best = p

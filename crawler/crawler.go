@@ -2,12 +2,15 @@ package crawler
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"time"
 )
 
@@ -119,8 +122,9 @@ func (c *Crawler) Store() *Store { return c.store }
 // entries or sitemap URLs, and hands every new or changed page to emit.
 // progress, when not nil, is updated as the run goes. The run is recorded in
 // crawl_runs whatever its outcome. Run returns an error when the source is
-// invalid, the state store fails or ctx ends; failures of single URLs are
-// counted in the returned Run, not returned.
+// invalid, the state store fails or ctx ends, and ErrRunning when another
+// run of the source holds its lease in the database (another process);
+// failures of single URLs are counted in the returned Run, not returned.
 func (c *Crawler) Run(ctx context.Context, src Source, emit EmitFunc, progress *Progress) (Run, error) {
 	src, err := src.withDefaults()
 	if err != nil {
@@ -133,6 +137,35 @@ func (c *Crawler) Run(ctx context.Context, src Source, emit EmitFunc, progress *
 		progress = &Progress{}
 	}
 	started := c.opts.Now()
+	holder := newHolderID()
+	ok, err := c.store.acquireLease(ctx, src.Name, holder, started, leaseTTL)
+	if err != nil {
+		return Run{}, err
+	}
+	if !ok {
+		return Run{}, fmt.Errorf("%w: %s (by another process sharing the database)", ErrRunning, src.Name)
+	}
+	leaseDone := make(chan struct{})
+	defer func() {
+		close(leaseDone)
+		if err := c.store.releaseLease(context.WithoutCancel(ctx), src.Name, holder); err != nil {
+			c.log.Warn("crawl lease not released", "source", src.Name, "error", err)
+		}
+	}()
+	go func() {
+		tick := time.NewTicker(leaseTTL / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-leaseDone:
+				return
+			case <-tick.C:
+				if _, err := c.store.acquireLease(context.WithoutCancel(ctx), src.Name, holder, c.opts.Now(), leaseTTL); err != nil {
+					c.log.Warn("crawl lease not renewed", "source", src.Name, "error", err)
+				}
+			}
+		}
+	}()
 	id, err := c.store.startRun(ctx, src.Name, started)
 	if err != nil {
 		return Run{}, err
@@ -157,6 +190,17 @@ func (c *Crawler) Run(ctx context.Context, src Source, emit EmitFunc, progress *
 		"changed", run.Changed, "unchanged", run.Unchanged, "skipped", run.Skipped, "failed", run.Failed,
 		"duration", run.Ended.Sub(run.Started).Round(time.Millisecond).String())
 	return run, runErr
+}
+
+// leaseTTL is how long a run's lease on its source lasts without renewal;
+// after a crash the source is free again this long after the last renewal.
+const leaseTTL = 2 * time.Minute
+
+// newHolderID names one run for its lease.
+func newHolderID() string {
+	var b [12]byte
+	crand.Read(b[:])
+	return fmt.Sprintf("%d-%s", os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // proxyURL parses a source's proxy setting.

@@ -15,7 +15,8 @@ import (
 
 // ErrRunning is returned by Trigger when the source is already running: a
 // manual trigger during a run is refused, not queued. A cron tick that finds
-// its source still running is skipped the same way.
+// its source still running is skipped the same way. Crawler.Run returns it
+// (wrapped) when another process sharing the database runs the source.
 var ErrRunning = errors.New("crawler: source is already running")
 
 // ErrUnknownSource is returned for a source name that is not configured.

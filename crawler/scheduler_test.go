@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -157,5 +158,60 @@ func TestNewSchedulerRejectsBadSources(t *testing.T) {
 		if _, err := NewScheduler(c, srcs, emit, SchedulerOptions{}); err == nil {
 			t.Errorf("case %d: no error", i)
 		}
+	}
+}
+
+func TestRunLeaseAcrossProcesses(t *testing.T) {
+	hang := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	site := newSite(t, map[string]http.HandlerFunc{
+		"/list": func(w http.ResponseWriter, r *http.Request) {
+			writeHTML(w, "text/html", []byte(`<a class=item href="/p/1.html">1</a>`))
+		},
+		"/p/": func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+			<-hang
+			writeHTML(w, "text/html", []byte(article("租约", zhPara)))
+		},
+	})
+	// Two crawlers with their own connections to one database file stand
+	// for serve and a manual riskmine crawl.
+	path := filepath.Join(t.TempDir(), "riskmine.db")
+	open := func() *Crawler {
+		st, err := OpenStore(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		c, err := New(Options{Store: st, Timeout: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a, b := open(), open()
+	src := htmlSource("leased", site, "/list")
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Run(context.Background(), src, (&pageSink{}).emit, nil)
+		done <- err
+	}()
+	<-entered
+	if _, err := b.Run(context.Background(), src, (&pageSink{}).emit, nil); !errors.Is(err, ErrRunning) {
+		t.Fatalf("second run of a leased source: %v, want ErrRunning", err)
+	}
+	close(hang)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Run(context.Background(), src, (&pageSink{}).emit, nil); err != nil {
+		t.Fatalf("run after the lease was released: %v", err)
+	}
+	runs, _ := a.Store().Runs(context.Background(), "leased", 10)
+	if len(runs) != 2 {
+		t.Errorf("%d runs recorded, want 2 (the refused one is not a run)", len(runs))
 	}
 }

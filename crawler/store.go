@@ -53,6 +53,11 @@ var schema = []string{
 		error      TEXT NOT NULL DEFAULT ''
 	);
 	CREATE INDEX IF NOT EXISTS crawl_runs_source ON crawl_runs(source, started_at DESC);`,
+	`CREATE TABLE IF NOT EXISTS crawl_leases (
+		source     TEXT PRIMARY KEY,
+		holder     TEXT NOT NULL,
+		expires_at INTEGER NOT NULL
+	);`,
 }
 
 // OpenStore opens (creating when needed) the crawl tables in the SQLite
@@ -162,6 +167,38 @@ func (s *Store) saveStatus(ctx context.Context, canon string, status int) error 
 	s.wmu.Unlock()
 	if err != nil {
 		return fmt.Errorf("crawler: save status of %s: %w", canon, err)
+	}
+	return nil
+}
+
+// acquireLease takes (or renews, for the same holder) the lease on running
+// source until now+ttl; false when another holder has an unexpired lease.
+// The lease keeps two processes sharing the database (serve and a manual
+// riskmine crawl) from running one source at once.
+func (s *Store) acquireLease(ctx context.Context, source, holder string, now time.Time, ttl time.Duration) (bool, error) {
+	s.wmu.Lock()
+	res, err := s.db.ExecContext(ctx, `INSERT INTO crawl_leases(source, holder, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT(source) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+		WHERE crawl_leases.expires_at < ? OR crawl_leases.holder = excluded.holder`,
+		source, holder, millis(now.Add(ttl)), millis(now))
+	s.wmu.Unlock()
+	if err != nil {
+		return false, fmt.Errorf("crawler: lease on %s: %w", source, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("crawler: lease on %s: %w", source, err)
+	}
+	return n == 1, nil
+}
+
+// releaseLease gives the lease up.
+func (s *Store) releaseLease(ctx context.Context, source, holder string) error {
+	s.wmu.Lock()
+	_, err := s.db.ExecContext(ctx, `DELETE FROM crawl_leases WHERE source = ? AND holder = ?`, source, holder)
+	s.wmu.Unlock()
+	if err != nil {
+		return fmt.Errorf("crawler: release lease on %s: %w", source, err)
 	}
 	return nil
 }

@@ -1,0 +1,76 @@
+package crawler
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestLeaseExpiry(t *testing.T) {
+	st, err := OpenStore(filepath.Join(t.TempDir(), "riskmine.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	steps := []struct {
+		holder string
+		at     time.Duration
+		want   bool
+	}{
+		{"a", 0, true},
+		{"b", time.Minute, false},                   // a holds it
+		{"a", 90 * time.Second, true},               // a renews until 3m30s
+		{"b", 3 * time.Minute, false},               // still a's
+		{"b", 3*time.Minute + 31*time.Second, true}, // a crashed: expired
+	}
+	for i, s := range steps {
+		got, err := st.acquireLease(ctx, "src", s.holder, t0.Add(s.at), 2*time.Minute)
+		if err != nil || got != s.want {
+			t.Fatalf("step %d (%s at %v): %v %v, want %v", i, s.holder, s.at, got, err, s.want)
+		}
+	}
+	if err := st.releaseLease(ctx, "src", "a"); err != nil { // not a's any more: no effect
+		t.Fatal(err)
+	}
+	if ok, _ := st.acquireLease(ctx, "src", "c", t0.Add(4*time.Minute), time.Minute); ok {
+		t.Fatal("a stale holder released another holder's lease")
+	}
+	if err := st.releaseLease(ctx, "src", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := st.acquireLease(ctx, "src", "c", t0.Add(4*time.Minute), time.Minute); !ok {
+		t.Fatal("lease not free after release")
+	}
+}
+
+func TestStoreReopenKeepsState(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "riskmine.db")
+	st, err := OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	if err := st.saveFetched(ctx, "http://example.com/a", "s", pageState{ETag: `"x"`, ContentHash: "h", LastStatus: 200}, now); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st, err = OpenStore(path) // migrations run again without harm
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	got, err := st.page(ctx, "http://example.com/a")
+	if err != nil || !got.Found || got.ETag != `"x"` || got.ContentHash != "h" || !got.LastFetched.Equal(now) || !got.FirstSeen.Equal(now) {
+		t.Fatalf("state after reopen: %+v, %v", got, err)
+	}
+	later := now.Add(time.Hour)
+	st.saveFetched(ctx, "http://example.com/a", "s", pageState{ContentHash: "h2", LastStatus: 200}, later)
+	got, _ = st.page(ctx, "http://example.com/a")
+	if !got.FirstSeen.Equal(now) || !got.LastSeen.Equal(later) || got.ContentHash != "h2" {
+		t.Fatalf("first_seen must stay, last_seen move: %+v", got)
+	}
+}

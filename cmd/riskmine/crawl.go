@@ -120,6 +120,9 @@ each new or changed page is printed on stdout as one JSON object:
 		sort.Strings(kinds)
 		fmt.Fprintf(env.stderr, "crawl %s: failures by kind: %s (details with log.level debug)\n", src.Name, strings.Join(kinds, " "))
 	}
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("interrupted; pages not yet handed on are fetched again next run (%w)", err)
+	}
 	return err
 }
 

@@ -269,6 +269,21 @@ func TestDisablingUserEndsSessions(t *testing.T) {
 	}
 }
 
+func TestPasswordChangeEndsSessions(t *testing.T) {
+	e := newTestEnv(t, Options{}, Deps{})
+	ana := e.login("ana")
+	admin := e.login("admin")
+	if st := admin.postForm("/users/ana/update", url.Values{"password": {"a-new-password-9"}}, true).StatusCode; st != http.StatusSeeOther {
+		t.Fatalf("set password: %d", st)
+	}
+	if st := ana.get("/").StatusCode; st != http.StatusSeeOther {
+		t.Fatalf("old session still works: %d", st)
+	}
+	if _, err := e.srv.store.Authenticate(context.Background(), "ana", "a-new-password-9"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestTokenShownOnceAndRevocable(t *testing.T) {
 	e := newTestEnv(t, Options{}, Deps{})
 	admin := e.login("admin")

@@ -59,6 +59,27 @@ func TestDashboardAndLeadsQueue(t *testing.T) {
 	}
 }
 
+func TestOverdueLeads(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	w.seed(t)
+	resp := w.apiReq("GET", "/api/v1/leads?overdue=true", adminToken, "")
+	if n := decode[struct{ Total int }](t, resp).Total; n != 0 {
+		t.Fatalf("%d overdue leads at once", n)
+	}
+	w.clock.Add(8 * 24 * time.Hour) // past every level's SLA
+	resp = w.apiReq("GET", "/api/v1/leads?overdue=true", adminToken, "")
+	if n := decode[struct{ Total int }](t, resp).Total; n != 2 {
+		t.Fatalf("%d overdue leads a week later, want 2", n)
+	}
+	c := w.login("viv")
+	if body := c.getBody("/"); !strings.Contains(body, `id="fig-overdue"><a href="/leads?overdue=true">2<`) {
+		t.Error("dashboard does not count 2 overdue leads")
+	}
+	if body := c.getBody("/leads?overdue=true"); strings.Count(body, `class="overdue"`) != 2 {
+		t.Error("queue does not mark 2 overdue leads")
+	}
+}
+
 func TestLeadPageShowsEvidenceEscaped(t *testing.T) {
 	w := newWorld(t, Options{})
 	hostile, _ := w.seed(t)

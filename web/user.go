@@ -109,7 +109,7 @@ func (s *Store) AddUser(ctx context.Context, name, password string, role Role) (
 	return &User{ID: id, Name: name, Role: role, CreatedAt: time.Unix(now.Unix(), 0)}, nil
 }
 
-// SetPassword replaces a user's password.
+// SetPassword replaces a user's password and ends the user's sessions.
 func (s *Store) SetPassword(ctx context.Context, name, password string) error {
 	if utf8.RuneCountInString(password) < MinPasswordLen || len(password) > 72 {
 		return fmt.Errorf("web: password must have %d to 72 characters", MinPasswordLen)
@@ -118,7 +118,14 @@ func (s *Store) SetPassword(ctx context.Context, name, password string) error {
 	if err != nil {
 		return fmt.Errorf("web: hash password: %w", err)
 	}
-	return s.updateUser(ctx, name, `UPDATE web_users SET password_hash = ? WHERE name = ?`, string(hash), name)
+	if err := s.updateUser(ctx, name, `UPDATE web_users SET password_hash = ? WHERE name = ?`, string(hash), name); err != nil {
+		return err
+	}
+	// A new password ends the sessions opened with the old one.
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM web_sessions WHERE user_id = (SELECT id FROM web_users WHERE name = ?)`, name); err != nil {
+		return fmt.Errorf("web: end sessions of %s: %w", name, err)
+	}
+	return nil
 }
 
 // SetRole changes a user's role.

@@ -73,7 +73,12 @@ func newWorld(t testing.TB, opts Options) *world {
 	t.Cleanup(w.receiver.Close)
 	endpoints := []alerts.Endpoint{{Name: "cases", URL: w.receiver.URL + "/hook", Secret: w.secret, Format: "standard"}}
 	var err error
-	w.leads, err = alerts.OpenSQLite(db, alerts.Options{Endpoints: endpoints})
+	// One clock for the lead store (SLA, overdue) and the web server.
+	clock := &testClock{t: time.Now()}
+	if opts.Now == nil {
+		opts.Now = clock.Now
+	}
+	w.leads, err = alerts.OpenSQLite(db, alerts.Options{Endpoints: endpoints, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +135,7 @@ func newWorld(t testing.TB, opts Options) *world {
 
 	deps := Deps{Leads: w.leads, Outbox: w.leads, Dispatcher: w.disp, Endpoints: endpoints, Search: w.idx, Sources: w.sched, Analyzer: an}
 	w.testEnv = newTestEnv(t, opts, deps)
+	w.clock = clock
 	return w
 }
 

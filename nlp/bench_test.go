@@ -2,11 +2,14 @@ package nlp
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-ego/gse"
 )
 
 // cpuTime is the user+system CPU time of the process so far. On a machine
@@ -164,4 +167,19 @@ func BenchmarkSegment(b *testing.B) {
 		segment(text)
 	}
 	reportCPU(b, cpu0, int64(len(text)))
+}
+
+// BenchmarkSegmenterLoad measures loading the segmenter (done once per
+// process) and the heap it holds.
+func BenchmarkSegmenterLoad(b *testing.B) {
+	var keep *gse.Segmenter
+	for i := 0; i < b.N; i++ {
+		keep = loadSegmenter()
+	}
+	b.StopTimer()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	b.ReportMetric(float64(m.HeapInuse)/(1<<20), "MiB-heap")
+	runtime.KeepAlive(keep)
 }

@@ -39,22 +39,28 @@ var (
 // segmenter is shared by all goroutines.
 func segmenter() *gse.Segmenter {
 	segOnce.Do(func() {
-		s := &gse.Segmenter{NotLoadHMM: true, SkipLog: true}
-		s.Dict = gse.NewDict()
-		s.Init()
-		// Lexicon words go in first: gse keeps the first entry of a word, and
-		// the dictionary load below computes the token table once for all.
-		for _, w := range embeddedLexiconWords() {
-			if utf8.RuneCountInString(w) < 2 || strings.ContainsAny(w, " \t\n") {
-				continue
-			}
-			_ = s.AddToken(w, lexiconWordFreq, "n")
-		}
-		_ = s.LoadDictEmbed("zh_s")
-		segDict = s
-		segLogF = math.Log2(s.Dict.TotalFreq())
+		segDict = loadSegmenter()
+		segLogF = math.Log2(segDict.Dict.TotalFreq())
 	})
 	return segDict
+}
+
+// loadSegmenter builds a segmenter: the embedded simplified dictionary plus
+// the embedded lexicons' words.
+func loadSegmenter() *gse.Segmenter {
+	s := &gse.Segmenter{NotLoadHMM: true, SkipLog: true}
+	s.Dict = gse.NewDict()
+	s.Init()
+	// Lexicon words go in first: gse keeps the first entry of a word, and
+	// the dictionary load below computes the token table once for all.
+	for _, w := range embeddedLexiconWords() {
+		if utf8.RuneCountInString(w) < 2 || strings.ContainsAny(w, " \t\n") {
+			continue
+		}
+		_ = s.AddToken(w, lexiconWordFreq, "n")
+	}
+	_ = s.LoadDictEmbed("zh_s")
+	return s
 }
 
 // WarmUp loads the segmenter and the conversion tables now rather than on the

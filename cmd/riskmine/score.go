@@ -348,5 +348,7 @@ func printAssessment(w io.Writer, as *nlp.Assessment) {
 	if len(as.Keywords) > 0 {
 		fmt.Fprintf(w, "keywords: %s\n", strings.Join(as.Keywords, " "))
 	}
-	fmt.Fprintf(w, "simhash: %016x\n", as.SimHash)
+	if as.SimHash != 0 {
+		fmt.Fprintf(w, "simhash: %016x\n", as.SimHash)
+	}
 }

@@ -63,6 +63,11 @@ func DecodeCharset(raw []byte, contentType string) (utf8Out []byte, name string,
 			if utf8.Valid(raw) || charsetMostlyUTF8(raw) {
 				return charsetValidUTF8(raw), "utf-8", nil
 			}
+		case n == "windows-1252" && charsetHasMultibyte(raw):
+			// Servers default to ISO-8859-1 in the header for pages that
+			// are GBK or UTF-8; trust the page's own declaration or
+			// detection (which keeps windows-1252 for Western text).
+			continue
 		case n == "utf-16le" || n == "utf-16be" || n == "replacement" || n == "x-user-defined":
 			// Without a BOM a UTF-16 label on an HTML page is almost
 			// always wrong (the declaration itself was readable as ASCII).
@@ -216,7 +221,10 @@ func charsetDetect(raw []byte) ([]byte, string, error) {
 			best, bestName, bestScore = c.enc, c.name, s
 		}
 	}
-	if best != nil && bestScore > 0 {
+	// Chinese prose is mostly common characters (the list covers about
+	// nine in ten); Western text misread as GB18030 or Big5 yields
+	// random ones.
+	if best != nil && bestScore > 0.4 {
 		return charsetDecodeWith(best, bestName, raw)
 	}
 	enc, _ := charset.Lookup("windows-1252")

@@ -280,6 +280,7 @@ func TestDecodeCharset(t *testing.T) {
 		t.Fatal(err)
 	}
 	gbkPage := readTestPage(t, "gbk.html")
+	gbkUndeclared := readTestPage(t, "undeclared_gb18030.html")
 	tests := []struct {
 		name        string
 		raw         []byte
@@ -302,6 +303,10 @@ func TestDecodeCharset(t *testing.T) {
 		{"utf-8 with a bad byte", append([]byte("<p>"+text), 0xff, 'x'), "", "utf-8", text},
 		{"xml declaration", []byte(`<?xml version="1.0" encoding="utf-8"?><rss><title>` + text + `</title></rss>`), "", "utf-8", text},
 		{"windows-1252 fallback", []byte("caf\xe9 cr\xe8me"), "", "windows-1252", "café crème"},
+		{"latin-1 header on a gbk page with meta", gbkPage, "text/html; charset=ISO-8859-1", "gbk", "路面塌陷"},
+		{"latin-1 header on an undeclared gbk page", gbkUndeclared, "text/html; charset=iso-8859-1", "gb18030", "路面塌陷"},
+		{"latin-1 header on a utf-8 page", []byte("<p>" + text), "text/html; charset=iso-8859-1", "utf-8", text},
+		{"latin-1 header on french text", []byte("<p>Le caf\xe9 de la gare a ferm\xe9 ses portes apr\xe8s l'orage; les pompiers sont intervenus tr\xe8s vite.</p>"), "text/html; charset=iso-8859-1", "windows-1252", "fermé ses portes après"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

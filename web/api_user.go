@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 )
 
 // decodeJSON reads a JSON body of at most 1 MiB into v, rejecting unknown
@@ -123,6 +124,32 @@ func (s *Server) apiTokenCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"token": tok})
+}
+
+// apiTokenList answers GET /api/v1/tokens (never the secrets).
+func (s *Server) apiTokenList(w http.ResponseWriter, r *http.Request) {
+	toks, err := s.store.Tokens(r.Context())
+	if err != nil {
+		s.apiServerError(w, r, err)
+		return
+	}
+	if toks == nil {
+		toks = []APIToken{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": len(toks), "items": toks})
+}
+
+// apiTokenDelete answers DELETE /api/v1/tokens/{id}.
+func (s *Server) apiTokenDelete(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err == nil {
+		err = s.store.DeleteToken(r.Context(), id)
+	}
+	if err != nil {
+		writeJSONError(w, http.StatusNotFound, "no token "+r.PathValue("id"))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // apiOpenAPI serves the hand-written OpenAPI 3 document.

@@ -202,12 +202,24 @@ func TestAPIAuthentication(t *testing.T) {
 	if st := e.apiReq("GET", "/api/v1/users", tok, "").StatusCode; st != http.StatusForbidden {
 		t.Fatalf("analyst token on admin route: %d, want 403", st)
 	}
+	list := decode[struct {
+		Items []APIToken `json:"items"`
+	}](t, e.apiReq("GET", "/api/v1/tokens", "env-admin-token-123", ""))
+	if len(list.Items) != 1 || list.Items[0].User != "bot" || list.Items[0].LastUsedAt.IsZero() {
+		t.Fatalf("tokens %+v", list.Items)
+	}
 	// Disabling the user kills the token.
 	if st := e.apiReq("PATCH", "/api/v1/users/bot", "env-admin-token-123", `{"disabled":true}`).StatusCode; st != http.StatusOK {
 		t.Fatalf("disable: %d", st)
 	}
 	if st := e.apiReq("GET", "/api/v1/me", tok, "").StatusCode; st != http.StatusUnauthorized {
 		t.Fatalf("token of disabled user: %d, want 401", st)
+	}
+	if st := e.apiReq("DELETE", "/api/v1/tokens/"+itoa64(list.Items[0].ID), "env-admin-token-123", "").StatusCode; st != http.StatusNoContent {
+		t.Fatalf("revoke: %d", st)
+	}
+	if st := e.apiReq("DELETE", "/api/v1/tokens/"+itoa64(list.Items[0].ID), "env-admin-token-123", "").StatusCode; st != http.StatusNotFound {
+		t.Fatalf("revoke again: %d", st)
 	}
 	// Unknown fields are reported.
 	resp = e.apiReq("POST", "/api/v1/users", "env-admin-token-123", `{"nmae":"x"}`)

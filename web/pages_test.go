@@ -422,6 +422,12 @@ func TestWebhooksPageTestAndReplay(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("receiver got no test")
 	}
+	if st := w.apiReq("POST", "/api/v1/webhooks/cases/enable", adminToken, "").StatusCode; st != http.StatusOK {
+		t.Errorf("enable: %d", st)
+	}
+	if st := w.apiReq("POST", "/api/v1/webhooks/nope/enable", adminToken, "").StatusCode; st != http.StatusNotFound {
+		t.Errorf("enable unknown: %d", st)
+	}
 	body := admin.getBody("/webhooks?delivery=" + id)
 	if !strings.Contains(body, `id="attempts"`) || strings.Contains(body, w.secret) {
 		t.Error("webhooks page lacks attempts or shows the secret")

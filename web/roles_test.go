@@ -36,6 +36,7 @@ func TestRoleMatrix(t *testing.T) {
 		"POST /users/{name}/tokens", "POST /tokens/{id}/delete",
 		"POST /api/v1/alert-rules", "DELETE /api/v1/alert-rules/{id}", "POST /api/v1/webhooks/deliveries/{id}/replay",
 		"POST /api/v1/webhooks/{name}/test", "POST /api/v1/users", "PATCH /api/v1/users/{name}", "POST /api/v1/users/{name}/tokens",
+		"POST /api/v1/webhooks/{name}/enable", "GET /api/v1/tokens", "DELETE /api/v1/tokens/{id}",
 		"GET /users", "GET /webhooks", "GET /api/v1/users", "GET /api/v1/webhooks", "GET /api/v1/webhooks/deliveries",
 	} {
 		admin[r] = true

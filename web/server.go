@@ -185,10 +185,13 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("GET /api/v1/webhooks/deliveries", s.api(RoleAdmin, s.apiWebhookDeliveries))
 	handle("POST /api/v1/webhooks/deliveries/{id}/replay", s.api(RoleAdmin, s.apiWebhookReplay))
 	handle("POST /api/v1/webhooks/{name}/test", s.api(RoleAdmin, s.apiWebhookTest))
+	handle("POST /api/v1/webhooks/{name}/enable", s.api(RoleAdmin, s.apiWebhookEnable))
 	handle("GET /api/v1/users", s.api(RoleAdmin, s.apiUserList))
 	handle("POST /api/v1/users", s.api(RoleAdmin, s.apiUserCreate))
 	handle("PATCH /api/v1/users/{name}", s.api(RoleAdmin, s.apiUserUpdate))
 	handle("POST /api/v1/users/{name}/tokens", s.api(RoleAdmin, s.apiTokenCreate))
+	handle("GET /api/v1/tokens", s.api(RoleAdmin, s.apiTokenList))
+	handle("DELETE /api/v1/tokens/{id}", s.api(RoleAdmin, s.apiTokenDelete))
 	handle("GET /api/v1/export/leads", s.api(RoleViewer, s.exportLeads))
 	handle("GET /api/v1/export/search", s.api(RoleViewer, s.exportSearch))
 	handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -256,3 +256,25 @@ func (s *Server) webhookEnable(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/webhooks?ok=enabled", http.StatusSeeOther)
 }
+
+// apiWebhookEnable answers POST /api/v1/webhooks/{name}/enable.
+func (s *Server) apiWebhookEnable(w http.ResponseWriter, r *http.Request) {
+	if s.deps.Outbox == nil {
+		writeJSONError(w, http.StatusServiceUnavailable, "the webhook outbox is not available")
+		return
+	}
+	name := r.PathValue("name")
+	known := false
+	for _, e := range s.deps.Endpoints {
+		known = known || e.Name == name
+	}
+	if !known {
+		writeJSONError(w, http.StatusNotFound, "no webhook named "+name)
+		return
+	}
+	if err := s.deps.Outbox.EnableEndpoint(r.Context(), name); err != nil {
+		s.apiServerError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "enabled"})
+}

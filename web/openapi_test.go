@@ -61,6 +61,10 @@ func TestAPIUnknownRouteIsJSON(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		t.Fatalf("status %d type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+	resp = e.client().get("/no/such/page")
+	if resp.StatusCode != http.StatusNotFound || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("unknown page: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
 }
 
 // Without their components, pages say so and the API answers 503.

@@ -194,6 +194,9 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("DELETE /api/v1/tokens/{id}", s.api(RoleAdmin, s.apiTokenDelete))
 	handle("GET /api/v1/export/leads", s.api(RoleViewer, s.exportLeads))
 	handle("GET /api/v1/export/search", s.api(RoleViewer, s.exportSearch))
+	handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, http.StatusNotFound, "error.notfound")
+	}))
 	handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 	}))

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"io/fs"
 	"net/http"
 	"sort"
 	"strings"
@@ -81,5 +82,27 @@ func TestMissingDependencies(t *testing.T) {
 		if resp.StatusCode >= 500 && resp.StatusCode != http.StatusServiceUnavailable {
 			t.Errorf("%s: %d", p, resp.StatusCode)
 		}
+	}
+}
+
+// Every POST form in every template carries the CSRF token.
+func TestEveryPostFormHasCSRF(t *testing.T) {
+	files, _ := fs.Glob(templateFS, "templates/*.html")
+	n := 0
+	for _, f := range files {
+		b, _ := fs.ReadFile(templateFS, f)
+		for _, form := range strings.Split(string(b), "<form")[1:] {
+			form, _, _ = strings.Cut(form, "</form>")
+			if !strings.Contains(form, `method="post"`) {
+				continue
+			}
+			n++
+			if !strings.Contains(form, `name="csrf"`) {
+				t.Errorf("%s: a POST form without a csrf field: <form%.80s", f, form)
+			}
+		}
+	}
+	if n < 15 {
+		t.Errorf("only %d POST forms found", n)
 	}
 }

@@ -72,3 +72,22 @@ func TestLanguageChoice(t *testing.T) {
 		t.Error("cookie did not switch to English")
 	}
 }
+
+// In English, the pages' own texts have no Chinese left (crawled content
+// aside: these pages run without data).
+func TestEnglishPagesHaveNoChinese(t *testing.T) {
+	w := newWorld(t, Options{})
+	c := w.login("admin")
+	c.lang = "en"
+	allowed := strings.NewReplacer("中文", "", "燃气 泄漏", "", "+燃气 +泄漏 -演练", "", `"基站起火"`, "", "&#34;基站起火&#34;", "", "title:爆炸", "")
+	for _, p := range []string{"/", "/leads", "/search", "/sources", "/lexicons", "/webhooks", "/users", "/export", "/nowhere"} {
+		body := allowed.Replace(c.getBody(p))
+		for _, r := range body {
+			if r >= 0x4e00 && r <= 0x9fff {
+				i := strings.IndexRune(body, r)
+				t.Errorf("%s: Chinese in the English page near %q", p, body[max(0, i-60):min(len(body), i+30)])
+				break
+			}
+		}
+	}
+}

@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"riskmine/config"
@@ -23,6 +26,9 @@ func init() {
 		run:     runScore,
 	})
 }
+
+// scoreMemoryLimit is the soft limit of the Go heap during `riskmine score`.
+const scoreMemoryLimit = 200 << 20
 
 // scoreInput is one line of `riskmine score` input.
 type scoreInput struct {
@@ -96,6 +102,11 @@ is scored as one post and printed as a readable assessment.`)
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Collect earlier rather than let a burst of huge posts double the
+		// heap: the command is meant to stay under 300 MB of RSS.
+		debug.SetMemoryLimit(scoreMemoryLimit)
+	}
 	in := bufio.NewReaderSize(env.stdin, 1<<16)
 	first, err := peekNonSpace(in)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -140,7 +151,43 @@ func peekNonSpace(r *bufio.Reader) (byte, error) {
 type scoreJob struct {
 	line int
 	raw  []byte
+	cost int64 // bytes held against the budget until the result is written
 	done chan []byte
+}
+
+// scoreBudget bounds the bytes of input lines in flight. Analysing a post
+// takes several times its size in memory, so a few 10 MB posts in the pool
+// at once would exceed the command's memory target; lines of ordinary size
+// never wait on it.
+const scoreBudget = 16 << 20
+
+// byteBudget is a counting semaphore over bytes.
+type byteBudget struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	free int64
+}
+
+func newByteBudget(n int64) *byteBudget {
+	b := &byteBudget{free: n}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+func (b *byteBudget) acquire(n int64) {
+	b.mu.Lock()
+	for b.free < n {
+		b.cond.Wait()
+	}
+	b.free -= n
+	b.mu.Unlock()
+}
+
+func (b *byteBudget) release(n int64) {
+	b.mu.Lock()
+	b.free += n
+	b.mu.Unlock()
+	b.cond.Broadcast()
 }
 
 // scoreLines scores JSON Lines from in with n workers and writes the results
@@ -151,10 +198,13 @@ func scoreLines(ctx context.Context, an *nlp.Analyzer, in *bufio.Reader, out io.
 	for i := 0; i < n; i++ {
 		go func() {
 			for j := range jobs {
-				j.done <- scoreLine(an, j.line, j.raw)
+				out := scoreLine(an, j.line, j.raw)
+				j.raw = nil
+				j.done <- out
 			}
 		}()
 	}
+	budget := newByteBudget(scoreBudget)
 	writeErr := make(chan error, 1)
 	go func() {
 		w := bufio.NewWriterSize(out, 1<<16)
@@ -174,6 +224,7 @@ func scoreLines(ctx context.Context, an *nlp.Analyzer, in *bufio.Reader, out io.
 			if err == nil {
 				_, err = w.Write(line)
 			}
+			budget.release(j.cost)
 		}
 		if err == nil {
 			err = w.Flush()
@@ -188,7 +239,8 @@ func scoreLines(ctx context.Context, an *nlp.Analyzer, in *bufio.Reader, out io.
 		if len(raw) > 0 {
 			lineNo++
 			if t := bytes.TrimSpace(raw); len(t) > 0 {
-				j := &scoreJob{line: lineNo, raw: t, done: make(chan []byte, 1)}
+				j := &scoreJob{line: lineNo, raw: t, cost: min(int64(len(t)), scoreBudget), done: make(chan []byte, 1)}
+				budget.acquire(j.cost)
 				order <- j
 				jobs <- j
 			}

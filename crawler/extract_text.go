@@ -376,6 +376,10 @@ var (
 	extractClimbLinkDensity = 0.2
 )
 
+// extractSiblingRatio is the share of the best container's score a
+// sibling needs to be joined to it.
+var extractSiblingRatio = 0.6
+
 // extractMainText returns the main text of the page: the lines of the best
 // container and of its siblings that score nearly as well, without
 // link-heavy lines and boilerplate blocks.
@@ -413,7 +417,7 @@ func extractMainText(t *extractTree) string {
 			}
 			f := extractFinal(k)
 			ld := float64(k.link) / float64(k.text)
-			if f >= 0.25*bestScore && f > 3 ||
+			if f >= extractSiblingRatio*bestScore && f > 3 ||
 				k.n.DataAtom == atom.P && k.loose-k.looseLink >= 60 && ld < 0.25 && k.punct > 0 {
 				chosen[k] = true
 			}

@@ -469,3 +469,20 @@ func TestExports(t *testing.T) {
 		t.Errorf("bad format: %d", st)
 	}
 }
+
+func TestMergeFromLeadPage(t *testing.T) {
+	w := newWorld(t, Options{})
+	hostile, fire := w.seed(t)
+	c := w.login("ana")
+	resp := c.postForm("/leads/"+hostile+"/action", url.Values{"action": {"merge"}, "merge_into": {fire}, "version": {"1"}}, true)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("merge: %d %s", resp.StatusCode, readAll(t, resp))
+	}
+	l, _ := w.leads.GetLead(context.Background(), hostile)
+	if l.State != alerts.StateMerged || l.MergedInto != fire {
+		t.Fatalf("state %s into %q", l.State, l.MergedInto)
+	}
+	if body := c.getBody("/leads/" + hostile); !strings.Contains(body, `href="/leads/`+fire+`"`) {
+		t.Error("merged lead does not link to its target")
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"riskmine/alerts"
 )
 
 // One headless Chromium serves every browser test of this binary; each test
@@ -259,5 +261,24 @@ func TestBrowserHostilePostDoesNotExecute(t *testing.T) {
 	do(t, tab, "open the lead", chromedp.Navigate(w.http.URL+"/leads/"+hostile), chromedp.WaitVisible(chromedp.CSS("#lead-title")))
 	if title := text(t, tab, "#lead-title"); !strings.Contains(title, "<script>") {
 		t.Errorf("the hostile title is not shown as text: %q", title)
+	}
+}
+
+func TestBrowserConflictMessage(t *testing.T) {
+	tab := browserTab(t)
+	w := newWorld(t, Options{})
+	_, fire := w.seed(t)
+	browserLogin(t, tab, w.http.URL, "ana")
+	do(t, tab, "open the lead", chromedp.Navigate(w.http.URL+"/leads/"+fire), chromedp.WaitVisible(chromedp.CSS("#act-confirm")))
+	// Someone else acts while the page is open.
+	if _, err := w.leads.Assign(context.Background(), fire, alerts.AssignRequest{Actor: "other", Assignee: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	do(t, tab, "confirm with the old version", chromedp.Click(chromedp.CSS("#act-confirm")), chromedp.WaitVisible(chromedp.CSS("p.error")))
+	if msg := text(t, tab, "p.error"); !strings.Contains(msg, "已被他人修改") {
+		t.Errorf("conflict message %q", msg)
+	}
+	if st := eval[string](t, tab, `document.querySelector("#lead-state").dataset.state`); st != "new" {
+		t.Errorf("state after the refused action: %s", st)
 	}
 }

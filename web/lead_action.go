@@ -91,7 +91,15 @@ func (s *Server) leadAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	version, _ := strconv.Atoi(r.PostFormValue("version"))
+	version := 0
+	if v := r.PostFormValue("version"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			s.renderError(w, r, http.StatusBadRequest, "lead.err_invalid")
+			return
+		}
+		version = n
+	}
 	a := leadAction{
 		Action: r.PostFormValue("action"), Reason: r.PostFormValue("reason"), Note: r.PostFormValue("note"),
 		Unit: r.PostFormValue("unit"), Assignee: r.PostFormValue("assignee"), MergeInto: r.PostFormValue("merge_into"),

@@ -34,6 +34,7 @@ type Analyzer struct {
 	pats     []string // by pattern id
 	patRunes []int    // length in runes, by pattern id
 	common   *Lexicon
+	ruleIDs  map[string]bool // evidence names of rules ("fire/brigade")
 }
 
 // category is a lexicon compiled for matching.
@@ -89,7 +90,7 @@ func compile(set *lexiconSet, opts Options) (*Analyzer, error) {
 	if !(th.Low > 0 && th.Low < th.Medium && th.Medium < th.High && th.High < th.Critical) {
 		return nil, fmt.Errorf("nlp: thresholds: expected 0 < low < medium < high < critical, got %v, %v, %v, %v", th.Low, th.Medium, th.High, th.Critical)
 	}
-	a := &Analyzer{th: th, common: set.common, noFP: opts.NoFingerprint}
+	a := &Analyzer{th: th, common: set.common, noFP: opts.NoFingerprint, ruleIDs: map[string]bool{}}
 	ids := map[string]int{}
 	addRole := func(word string, r role) int {
 		w := NormalizeText(strings.TrimSpace(word))
@@ -131,6 +132,7 @@ func compile(set *lexiconSet, opts Options) (*Analyzer, error) {
 			}
 		}
 		for ri, r := range lx.Rules {
+			a.ruleIDs[lx.Code+"/"+r.Name] = true
 			for gi, g := range r.Groups {
 				for _, w := range g {
 					addRole(w, role{kind: roleRuleWord, cat: cat, rule: int32(ri), group: int32(gi), weight: r.Weight, label: w})

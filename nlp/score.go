@@ -471,7 +471,7 @@ func (a *Analyzer) Analyze(in Input) *Assessment {
 		as.Suppressed = as.Suppressed[:4*maxEvidence]
 	}
 	if !a.noFP {
-		as.SimHash, as.Keywords = fingerprint(fields, as.Evidence)
+		as.SimHash, as.Keywords = fingerprint(fields, as.Evidence, a.ruleIDs)
 	}
 	return as
 }

@@ -4,7 +4,6 @@ import (
 	"math"
 	"math/bits"
 	"strings"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -31,7 +30,7 @@ type wordStat struct {
 // fingerprint segments the normalised fields and returns their SimHash and
 // keywords (hazard terms of the evidence first, then words by tf·idf, the
 // idf taken from the segmenter dictionary's word frequencies).
-func fingerprint(fields []*fieldMatches, ev []Evidence) (uint64, []string) {
+func fingerprint(fields []*fieldMatches, ev []Evidence, ruleIDs map[string]bool) (uint64, []string) {
 	n := 0
 	for _, fm := range fields {
 		n += len(fm.nz.Text)
@@ -76,20 +75,19 @@ func fingerprint(fields []*fieldMatches, ev []Evidence) (uint64, []string) {
 		}
 	}
 
+	// Hazard terms first, as the lexicon writes them (a variant or a
+	// traditional spelling counts as its term): "fire/火灾" gives 火灾.
+	// Rules ("fire/brigade") and intensifiers ("fire/+死亡") are no terms.
 	var kw []string
 	seen := map[string]bool{}
-	seenRaw := map[string]bool{}
 	for _, e := range ev {
-		if seenRaw[e.Text] {
+		i := strings.IndexByte(e.Rule, '/')
+		term := e.Rule[i+1:]
+		if i < 0 || strings.HasPrefix(term, "+") || ruleIDs[e.Rule] || seen[term] {
 			continue
 		}
-		seenRaw[e.Text] = true
-		w := NormalizeText(e.Text)
-		if strings.Contains(e.Rule, "/+") || utf8.RuneCountInString(w) > 8 || seen[w] {
-			continue
-		}
-		seen[w] = true
-		kw = append(kw, w)
+		seen[term] = true
+		kw = append(kw, term)
 		if len(kw) >= maxKeywords/2 {
 			break
 		}

@@ -113,3 +113,16 @@ func TestCutSearch(t *testing.T) {
 		t.Errorf("燃气泄漏 split: %v", CutSearch("楼道里燃气泄漏了"))
 	}
 }
+
+func TestKeywordsCanonicalTerms(t *testing.T) {
+	a := testAnalyzer(t)
+	as := a.Analyze(Input{Text: "樓道失火，消防員趕到撲救"})
+	if len(as.Keywords) == 0 || as.Keywords[0] != "火灾" {
+		t.Fatalf("keywords = %v, want the lexicon term 火灾 (失火 is its variant) first", as.Keywords)
+	}
+	for _, k := range as.Keywords {
+		if k == "brigade" || strings.Contains(k, "/") {
+			t.Errorf("rule name %q among keywords %v", k, as.Keywords)
+		}
+	}
+}

@@ -80,9 +80,18 @@ func Extract(raw []byte, contentType, pageURL string) (Article, error) {
 func extractDocument(doc *html.Node, cs string, u *url.URL) Article {
 	meta := extractMetaScan(doc)
 	a := Article{Charset: cs}
-	a.Title = extractTitle(meta)
+	title, confirmed := extractTitle(meta)
 	tree := extractBuildTree(doc)
 	a.Text = extractMainText(tree)
+	a.Title = title
+	if !confirmed {
+		// No heading or meta title agrees with the <title>, which may then
+		// be a section name ("新闻动态"): a different heading just above
+		// the text is the better guess.
+		if h := extractHeadingBefore(tree); h != "" && !strings.Contains(h, title) && !strings.Contains(title, h) {
+			a.Title = h
+		}
+	}
 	zone := time.UTC
 	if extractHasHan(a.Title) || extractHasHan(a.Text) {
 		zone = chinaZone

@@ -171,8 +171,9 @@ var extractTitleSepRe = regexp.MustCompile(`\s*(?:_|\||｜|\s-\s|\s–\s|\s—\s
 
 // extractTitle picks the headline: a heading or og:title that the <title>
 // starts with or contains, else the longest part of the <title> once the
-// site name is split off, else a heading.
-func extractTitle(m *extractMeta) string {
+// site name is split off, else a heading. confirmed reports that the
+// <title> and a heading or meta title agreed.
+func extractTitle(m *extractMeta) (headline string, confirmed bool) {
 	title := m.title
 	var cands []string
 	if t := m.metas["og:title"]; t != "" {
@@ -192,7 +193,7 @@ func extractTitle(m *extractMeta) string {
 			}
 		}
 		if best != "" {
-			return best
+			return best, true
 		}
 		for _, c := range cands {
 			if len(c) > len(best) && utf8.RuneCountInString(c) >= 6 && strings.Contains(title, c) {
@@ -200,7 +201,7 @@ func extractTitle(m *extractMeta) string {
 			}
 		}
 		if best != "" {
-			return best
+			return best, true
 		}
 		parts := extractTitleSepRe.Split(extractSiteSuffixRe.ReplaceAllString(title, ""), -1)
 		for _, p := range parts {
@@ -209,15 +210,38 @@ func extractTitle(m *extractMeta) string {
 			}
 		}
 		if utf8.RuneCountInString(best) >= 4 || len(cands) == 0 {
-			return strings.TrimSpace(best)
+			return strings.TrimSpace(best), false
 		}
 	}
 	for _, c := range cands {
 		if c != "" {
-			return c
+			return c, false
 		}
 	}
-	return strings.TrimSpace(title)
+	return strings.TrimSpace(title), false
+}
+
+// extractHeadingBefore returns the heading just above the main text: a
+// line of 6 to 80 characters, not a link, within four lines before it, in
+// an <h1>–<h6> or an element whose class names a title. "" when none.
+func extractHeadingBefore(t *extractTree) string {
+	if t.textStart <= 0 {
+		return ""
+	}
+	for i := t.textStart - 1; i >= 0 && i >= t.textStart-4; i-- {
+		l := t.lines[i]
+		if l.runes < 6 || l.runes > 80 || l.link > 0 || l.block == nil {
+			continue
+		}
+		switch l.block.n.DataAtom {
+		case atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6:
+			return l.text
+		}
+		if c := strings.ToLower(extractAttr(l.block.n, "class")); strings.Contains(c, "title") || strings.Contains(c, "headline") {
+			return l.text
+		}
+	}
+	return ""
 }
 
 // extractDateRe finds a calendar date, optionally followed by a time of

@@ -137,6 +137,10 @@ func TestExtractPages(t *testing.T) {
 			published: time.Date(2024, 5, 2, 10, 20, 0, 0, cst), author: "城市晚报",
 			want:    []string{"三名居民被困轿厢内。", "被困人员安全脱险。"},
 			notWant: []string{"更多新闻", "这是第0条新闻的摘要", "相关新闻标题"}},
+		{page: "section_title.html", charset: "utf-8", title: "示例市举行危化品泄漏应急演练 三百余人参加",
+			published: time.Date(2024, 6, 12, 0, 0, 0, 0, cst), author: "示例市应急管理学会",
+			want:    []string{"6月12日上午，示例市在港区化工园区", "提升突发事件处置能力。"},
+			notWant: []string{"热门新闻", "版权所有", "首页"}},
 		{page: "english.html", charset: "utf-8", title: "Bridge closed after cracks found in support pier", author: "Jane Holt",
 			published: time.Date(2024, 3, 2, 14, 30, 0, 0, time.UTC),
 			want:      []string{"The Elm Street bridge was closed", "we want to keep it that way."},
@@ -262,7 +266,7 @@ func TestExtractTitle(t *testing.T) {
 		if tt.og != "" {
 			m.metas["og:title"] = tt.og
 		}
-		if got := extractTitle(m); got != tt.want {
+		if got, _ := extractTitle(m); got != tt.want {
 			t.Errorf("extractTitle(%q, h1 %q, og %q) = %q, want %q", tt.title, tt.h1, tt.og, got, tt.want)
 		}
 	}

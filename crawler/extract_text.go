@@ -43,6 +43,9 @@ type extractTree struct {
 	root  *extractNode
 	nodes []*extractNode // pre-order
 	lines []extractLine
+	// textStart is the index of the first line of the main text, -1 until
+	// extractMainText found one.
+	textStart int
 }
 
 // extractSkipTags are never part of the main text.
@@ -166,7 +169,7 @@ type extractBuilder struct {
 
 // extractBuildTree builds the scored skeleton of doc.
 func extractBuildTree(doc *html.Node) *extractTree {
-	t := &extractTree{root: &extractNode{n: doc, block: true}}
+	t := &extractTree{root: &extractNode{n: doc, block: true}, textStart: -1}
 	b := &extractBuilder{t: t, curBlock: t.root, hints: map[string]int{}}
 	t.nodes = append(t.nodes, t.root)
 	for c := doc.FirstChild; c != nil; c = c.NextSibling {
@@ -424,7 +427,7 @@ func extractMainText(t *extractTree) string {
 		}
 	}
 	var b strings.Builder
-	for _, l := range t.lines {
+	for i, l := range t.lines {
 		top := extractChosenAncestor(l.block, chosen)
 		if top == nil {
 			continue
@@ -437,6 +440,8 @@ func extractMainText(t *extractTree) string {
 		}
 		if b.Len() > 0 {
 			b.WriteByte('\n')
+		} else {
+			t.textStart = i
 		}
 		b.WriteString(l.text)
 	}

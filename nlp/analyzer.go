@@ -35,6 +35,8 @@ type Analyzer struct {
 	patRunes []int    // length in runes, by pattern id
 	common   *Lexicon
 	ruleIDs  map[string]bool // evidence names of rules ("fire/brigade")
+	// maxPatRunes is the length of the longest pattern in runes.
+	maxPatRunes int
 }
 
 // category is a lexicon compiled for matching.
@@ -166,7 +168,9 @@ func compile(set *lexiconSet, opts Options) (*Analyzer, error) {
 		a.cats = append(a.cats, c)
 	}
 	for _, p := range a.pats {
-		a.patRunes = append(a.patRunes, utf8.RuneCountInString(p))
+		n := utf8.RuneCountInString(p)
+		a.patRunes = append(a.patRunes, n)
+		a.maxPatRunes = max(a.maxPatRunes, n)
 	}
 	if len(a.pats) > 0 {
 		b := ahocorasick.NewBuilder()

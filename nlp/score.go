@@ -27,6 +27,9 @@ const (
 	// maxRuleScan bounds how many following hits a rule looks at from one
 	// starting hit, so a huge sentence stays linear.
 	maxRuleScan = 64
+	// maxSentenceSpan bounds a sentence rule: text without punctuation
+	// (a scraped table, a 10 MB post) is no sentence of 10,000 runes.
+	maxSentenceSpan = 200
 )
 
 // span is a match in the normalised text, in runes.
@@ -198,10 +201,11 @@ func (a *Analyzer) excludedBy(fm *fieldMatches, c int, start, end int) string {
 	if len(ex) == 0 {
 		return ""
 	}
-	// Overlapping exclusions start before end; patterns are short, so scan
-	// back from the first exclusion starting at or after end.
+	// Overlapping exclusions start before end and no earlier than the
+	// longest pattern allows: scan back from the first one starting at or
+	// after end.
 	k := sort.Search(len(ex), func(i int) bool { return ex[i].start >= end })
-	for i := k - 1; i >= 0 && end-ex[i].start <= 64; i-- {
+	for i := k - 1; i >= 0 && ex[i].start >= start-a.maxPatRunes; i-- {
 		e := ex[i]
 		if e.end > start && (e.cat == -1 || int(e.cat) == c) {
 			return a.pats[e.pat]
@@ -375,7 +379,7 @@ func (a *Analyzer) ruleMatches(fm *fieldMatches, c, r int) []ruleMatch {
 			if rule.Within > 0 && w.start-first.end > rule.Within {
 				break
 			}
-			if rule.Sentence && !fm.nz.sameSentence(first.start, w.start+1) {
+			if rule.Sentence && (w.start-first.end > maxSentenceSpan || !fm.nz.sameSentence(first.start, w.start+1)) {
 				break
 			}
 			if chosen[w.ro.group] == -1 && w.start >= first.end {

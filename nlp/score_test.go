@@ -126,6 +126,7 @@ func TestAnalyze(t *testing.T) {
 		{name: "rule in one sentence", in: Input{Text: "浓烟从三楼的窗户冒出"}, level: LevelLow,
 			rules: []string{"fire/smoke_sentence=浓烟从三楼的窗户"}},
 		{name: "rule across sentences", in: Input{Text: "浓烟很大。关好窗户"}, level: LevelNone},
+		{name: "sentence rule bounded without punctuation", in: Input{Text: "浓烟" + strings.Repeat("很", 300) + "窗户"}, level: LevelNone},
 		{name: "rule negated", in: Input{Text: "并未看到消防员赶到"}, level: LevelNone,
 			suppressed: []string{"消防员赶到(negated: 并未)"}},
 		{name: "intensifier raises a category with hits", in: Input{Text: "仓库火灾，三人死亡"}, level: LevelMedium,

@@ -486,3 +486,43 @@ func TestMergeFromLeadPage(t *testing.T) {
 		t.Error("merged lead does not link to its target")
 	}
 }
+
+func TestLexiconPrecisionFromVerdicts(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	hostile, fire := w.seed(t)
+	ctx := context.Background()
+	if _, err := w.leads.Transition(ctx, hostile, alerts.TransitionRequest{To: alerts.StateDismissed, Actor: "ana", Reason: "演练"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.leads.Transition(ctx, fire, alerts.TransitionRequest{To: alerts.StateConfirmed, Actor: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	out := decode[struct {
+		Categories []struct {
+			Code  string
+			Rules []struct {
+				Rule                        string
+				Confirmed, Dismissed, Leads int
+				Precision                   float64
+			}
+		}
+	}](t, w.apiReq("GET", "/api/v1/lexicons", adminToken, ""))
+	seen := map[string]float64{}
+	for _, c := range out.Categories {
+		for _, r := range c.Rules {
+			if r.Leads > 0 {
+				seen[c.Code] = r.Precision
+			}
+		}
+	}
+	if p, ok := seen["hazmat_leak"]; !ok || p != 0 {
+		t.Errorf("hazmat_leak precision %v (%v), want 0 after a dismissal", p, ok)
+	}
+	if p, ok := seen["fire"]; !ok || p != 1 {
+		t.Errorf("fire precision %v (%v), want 1 after a confirmation", p, ok)
+	}
+	body := w.login("viv").getBody("/lexicons")
+	if !strings.Contains(body, "100%") || !strings.Contains(body, "0%") {
+		t.Error("lexicon page does not show the precisions")
+	}
+}

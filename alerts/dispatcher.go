@@ -366,14 +366,19 @@ func (d *Dispatcher) backoff(n, maxAttempts int) time.Duration {
 	return max(time.Duration(delay), time.Second)
 }
 
+// maxRetryAfterSeconds bounds a Retry-After in seconds (30 days); the
+// dispatcher caps the delay at its RetrySpan anyway.
+const maxRetryAfterSeconds = 30 * 24 * 3600
+
 // parseRetryAfter reads delta-seconds or an HTTP date.
 func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second, true
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil && secs >= 0 {
+		// Cap before multiplying: a huge value would overflow into the past.
+		return time.Duration(min(secs, maxRetryAfterSeconds)) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		return max(t.Sub(now), 0), true

@@ -3,6 +3,8 @@ package alerts
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -76,3 +78,7 @@ func countRows(t testing.TB, s *SQLStore, table, where string, args ...any) int 
 	}
 	return n
 }
+
+func parseInt(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
+func splitFields(s string) []string { return strings.Fields(s) }

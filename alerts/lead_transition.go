@@ -56,15 +56,6 @@ func validState(s string) bool {
 	return false
 }
 
-// reviewedPositive reports whether a lead in state s was accepted as real.
-func reviewedPositive(s string) bool {
-	switch s {
-	case StateConfirmed, StateDispatched, StateHandled, StateVerified, StateClosed:
-		return true
-	}
-	return false
-}
-
 // Sentinel errors; test with errors.Is.
 var (
 	// ErrNotFound: no such lead or delivery.
@@ -85,6 +76,7 @@ type TransitionError struct {
 	To     string
 }
 
+// Error names the lead, the refused move and the moves allowed instead.
 func (e *TransitionError) Error() string {
 	allowed := transitions[e.From]
 	hint := "none: the lead is no longer open"

@@ -120,6 +120,8 @@ var messages = [][3]string{
 	{"lead.sources", "来源帖文（%d）", "Source posts (%d)"},
 	{"lead.timeline", "审计时间线", "Audit timeline"},
 	{"lead.title", "线索", "Lead"},
+	{"lead.unit_label", "处置单位", "Unit"},
+	{"lead.resolution_label", "处置结果", "Resolution"},
 	{"lead.unit", "处置单位", "unit"},
 	{"lead.unplaced", "另有 %d 处证据位于摘录之外，仅在上表列出。", "%d more pieces of evidence lie outside the stored excerpt and are only listed above."},
 	{"lead.version", "版本", "Version"},

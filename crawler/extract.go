@@ -84,10 +84,10 @@ func extractDocument(doc *html.Node, cs string, u *url.URL) Article {
 	tree := extractBuildTree(doc)
 	a.Text = extractMainText(tree)
 	a.Title = title
-	if !confirmed {
-		// No heading or meta title agrees with the <title>, which may then
-		// be a section name ("新闻动态"): a different heading just above
-		// the text is the better guess.
+	if !confirmed && utf8.RuneCountInString(title) < 8 {
+		// No heading or meta title agrees with a short <title>, which is
+		// then likely a section name ("新闻动态"): a different heading
+		// just above the text is the better guess.
 		if h := extractHeadingBefore(tree); h != "" && !strings.Contains(h, title) && !strings.Contains(title, h) {
 			a.Title = h
 		}

@@ -17,14 +17,16 @@ import (
 // extractMeta holds what the page says about itself outside the main text:
 // <title>, headings, meta tags, JSON-LD and <time> elements.
 type extractMeta struct {
-	title    string
-	h1       []string
-	h1Nodes  []*html.Node
-	metas    map[string]string // lower-cased name/property/itemprop → first non-empty content
-	ldDates  []string          // JSON-LD datePublished / dateCreated
-	ldAuthor []string
-	ldTitle  string
-	times    []string // datetime attributes of <time> and itemprop=datePublished
+	title      string
+	h1         []string
+	h1Nodes    []*html.Node
+	metas      map[string]string // lower-cased name/property/itemprop → first non-empty content
+	ldDates    []string          // JSON-LD datePublished / dateCreated
+	ldAuthor   []string
+	ldTitle    string
+	times      []string // datetime attributes of <time> and itemprop=datePublished
+	ldModified []string // JSON-LD dateModified
+	scripts    []string // inline scripts other than JSON-LD, for a publish time
 }
 
 // extractPublishedKeys are meta names and properties that carry the publish
@@ -81,8 +83,13 @@ func extractMetaScan(doc *html.Node) *extractMeta {
 					m.times = append(m.times, d)
 				}
 			case atom.Script:
-				if strings.Contains(strings.ToLower(extractAttr(n, "type")), "ld+json") && n.FirstChild != nil {
+				if n.FirstChild == nil || extractAttr(n, "src") != "" {
+					return
+				}
+				if strings.Contains(strings.ToLower(extractAttr(n, "type")), "ld+json") {
 					m.scanJSONLD(n.FirstChild.Data)
+				} else if len(m.scripts) < 50 {
+					m.scripts = append(m.scripts, n.FirstChild.Data)
 				}
 				return
 			case atom.Style, atom.Noscript:
@@ -129,6 +136,9 @@ func (m *extractMeta) scanJSONLD(src string) {
 					m.ldDates = append(m.ldDates, s)
 				}
 			}
+			if s, ok := x["dateModified"].(string); ok && s != "" {
+				m.ldModified = append(m.ldModified, s)
+			}
 			if s, ok := x["headline"].(string); ok && m.ldTitle == "" {
 				m.ldTitle = extractCollapseSpace(s)
 			}
@@ -163,7 +173,7 @@ func (m *extractMeta) scanJSONLD(src string) {
 // extractSiteSuffixRe finds a site name glued to a title by a bare hyphen,
 // which cannot be split on in general ("COVID-19"): "标题-新华网",
 // "标题—滨江区人民政府".
-var extractSiteSuffixRe = regexp.MustCompile(`(?:\s*[-－—–]+\s*[\p{Han}A-Za-z0-9·]{1,12}(?:网|報|报|台|频道|頻道|新闻|新聞|在线|中心|门户|政府|论坛|社区|官网|日报|晚报))+\s*$`)
+var extractSiteSuffixRe = regexp.MustCompile(`(?:\s*[-－—–]+\s*[\p{Han}A-Za-z0-9·]{1,12}(?:网|網|報|报|台|频道|頻道|新闻|新聞|在线|中心|门户|政府|论坛|社区|官网|日报|晚报|传媒|媒体|资讯))+\s*$`)
 
 // extractTitleSepRe splits a <title> into the headline and the site name
 // that sites append ("标题_网易新闻", "Headline | Site", "Headline - Site").
@@ -230,7 +240,10 @@ func extractHeadingBefore(t *extractTree) string {
 	}
 	for i := t.textStart - 1; i >= 0 && i >= t.textStart-4; i-- {
 		l := t.lines[i]
-		if l.runes < 6 || l.runes > 80 || l.link > 0 || l.block == nil {
+		if l.runes < 6 || l.runes > 80 || l.link > 0 || l.block == nil ||
+			extractDateRe.MatchString(l.text) || extractDateLabelled(l.text) ||
+			strings.Contains(l.text, "来源") || strings.Contains(l.text, "作者") {
+			// A byline or date line, often classed "title-meta".
 			continue
 		}
 		switch l.block.n.DataAtom {
@@ -359,8 +372,47 @@ func extractPublished(m *extractMeta, t *extractTree, title string, u *url.URL, 
 			}
 		}
 	}
-	return time.Time{}
+	for _, src := range m.scripts {
+		for _, mm := range extractScriptDateRe.FindAllStringSubmatch(src, 3) {
+			v := mm[1]
+			if v == "" {
+				v = mm[2]
+			}
+			if d, ok := extractParseDate(v, zone); ok {
+				return d
+			}
+		}
+	}
+	if d, ok := extractDateAnywhere(t, zone, true); ok {
+		return d
+	}
+	// The last-modified time is usually the publish time or close to it.
+	for _, k := range extractModifiedKeys {
+		if v, ok := m.metas[k]; ok {
+			if d, ok := extractParseDate(v, zone); ok {
+				return d
+			}
+		}
+	}
+	for _, v := range m.ldModified {
+		if d, ok := extractParseDate(v, zone); ok {
+			return d
+		}
+	}
+	d, _ := extractDateAnywhere(t, zone, false)
+	return d
 }
+
+// extractModifiedKeys are meta names and properties that carry the time a
+// page was last changed, a fallback for the publish time.
+var extractModifiedKeys = []string{
+	"article:modified_time", "og:updated_time", "datemodified", "dateupdate",
+	"weibo: article:update_at", "last-modified", "lastmod",
+}
+
+// extractScriptDateRe finds a publish time in inline scripts: JSON keys such
+// as "publish_time" or "pubDate", and WeChat's var ct = "<unix seconds>".
+var extractScriptDateRe = regexp.MustCompile(`(?i)["']?(?:publish_?time|publish_?date|pub_?date|pub_?time|first_?publish_?time|date_?published)["']?\s*[:=]\s*["']([^"']{8,32})["']|\bvar\s+ct\s*=\s*["'](\d{10})["']`)
 
 // extractTitleLine returns the index of the line that holds the headline,
 // or -1.
@@ -425,8 +477,13 @@ func extractDateNearTitle(m *extractMeta, t *extractTree, title string, zone *ti
 			return d, true
 		}
 	}
-	// Else a labelled date ("发布时间：…"), then the first date with a time
-	// of day, then the first date of all.
+	return time.Time{}, false
+}
+
+// extractDateAnywhere scans every line of the page: a labelled date
+// ("发布时间：…") first, then the first date with a time of day, then the
+// first date of all. labelledOnly stops after the first kind.
+func extractDateAnywhere(t *extractTree, zone *time.Location, labelledOnly bool) (time.Time, bool) {
 	var withTime, any time.Time
 	for _, l := range t.lines {
 		for _, m := range extractDateRe.FindAllStringSubmatch(l.text, 3) {
@@ -436,6 +493,9 @@ func extractDateNearTitle(m *extractMeta, t *extractTree, title string, zone *ti
 			}
 			if extractDateLabelled(l.text) {
 				return d, true
+			}
+			if labelledOnly {
+				continue
 			}
 			if withTime.IsZero() && m[4] != "" {
 				withTime = d
@@ -469,10 +529,17 @@ func extractDateLabelled(s string) bool {
 var extractBylineLabels = []struct {
 	label string
 	rank  int
+	sep   bool // the label must be followed by a separator (作者：, not 原作者女儿)
 }{
-	{"责任编辑", 0}, {"責任編輯", 0}, {"责编", 0}, {"責編", 0},
-	{"作者", 1}, {"记者", 2}, {"記者", 2}, {"编辑", 3}, {"編輯", 3},
-	{"文/", 4}, {"文 /", 4}, {"撰文", 4}, {"来源", 5}, {"來源", 5}, {"稿源", 5},
+	{"责任编辑", 0, false}, {"責任編輯", 0, false}, {"责编", 0, true}, {"責編", 0, true},
+	{"作者", 1, true}, {"记者", 2, false}, {"記者", 2, false}, {"编辑", 3, true}, {"編輯", 3, true},
+	{"文/", 4, false}, {"文 /", 4, false}, {"撰文", 4, true}, {"来源", 5, true}, {"來源", 5, true}, {"稿源", 5, true},
+}
+
+// extractFirstRune returns the first rune of s (utf8.RuneError when empty).
+func extractFirstRune(s string) rune {
+	r, _ := utf8.DecodeRuneInString(s)
+	return r
 }
 
 // extractBylineName reads the name that follows a byline label at the
@@ -499,7 +566,7 @@ func extractBylineName(s string) string {
 
 // extractBylineStop are first characters of words that follow 记者 or 作者
 // in running prose ("记者获悉", "记者表示") rather than a name.
-const extractBylineStop = "获表了介发采看注调从在问向对说来走实观赶询联拨致随昨今近日第也还又就已曾将"
+const extractBylineStop = "获表了介发采看注调从在问向对说来走实观赶询联拨致随昨今近日第也还又就已曾将最"
 
 // extractAuthor finds the author as Chinese news sites credit it: a byline
 // anywhere in the page (the responsible editor, 责任编辑, first, as the
@@ -518,7 +585,11 @@ func extractAuthor(m *extractMeta, t *extractTree, title string) string {
 				if bl.rank >= bestRank || !strings.HasPrefix(s[i:], bl.label) {
 					continue
 				}
-				name := extractBylineName(s[i+len(bl.label):])
+				rest := s[i+len(bl.label):]
+				if bl.sep && !strings.ContainsRune(" \u00a0\u3000:：/／", extractFirstRune(rest)) {
+					continue
+				}
+				name := extractBylineName(rest)
 				if name == "" {
 					continue
 				}

@@ -448,3 +448,44 @@ func BenchmarkExtractParseOnly50KB(b *testing.B) {
 		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/page")
 	}
 }
+
+// TestExtractFallbacks covers the publish-time and author sources used when
+// a page has no meta tags: inline scripts, modification times, labelled
+// dates anywhere, and bylines that must not be read from prose.
+func TestExtractFallbacks(t *testing.T) {
+	cst := time.FixedZone("", 8*3600)
+	body := `<div class="content"><p>本周六上午九点至十一点，小区将进行消防设施检修，届时消防水泵会短暂停用，请居民注意。</p><p>检修期间如发现异常情况，请及时联系物业服务中心，物业将安排人员值守。</p></div>`
+	tests := []struct {
+		name      string
+		page      string
+		published time.Time
+		author    string
+	}{
+		{"wechat ct", `<html><head><meta charset="utf-8"><title>通知</title><script>var ct = "1713485040";</script></head><body>` + body + `</body></html>`,
+			time.Date(2024, 4, 19, 8, 4, 0, 0, cst), ""},
+		{"json publish_time in a script", `<html><head><meta charset="utf-8"><title>通知</title><script>window.DATA={"publish_time":"2024-04-19 08:04:00"};</script></head><body>` + body + `</body></html>`,
+			time.Date(2024, 4, 19, 8, 4, 0, 0, cst), ""},
+		{"modified time as the last resort", `<html><head><meta charset="utf-8"><title>通知</title><meta itemprop="dateUpdate" content="2024-04-20 10:00:00"></head><body>` + body + `</body></html>`,
+			time.Date(2024, 4, 20, 10, 0, 0, 0, cst), ""},
+		{"labelled date far from the title", `<html><head><meta charset="utf-8"><title>通知</title></head><body><div>今天是2024年4月22日</div>` + body + `<div>发布时间：2024-04-19</div></body></html>`,
+			time.Date(2024, 4, 19, 0, 0, 0, 0, cst), ""},
+		{"no byline in prose", `<html><head><meta charset="utf-8"><title>儿歌被改 原作者女儿：改成这样不好</title></head><body><h1>儿歌被改 原作者女儿：改成这样不好</h1>` + body + `</body></html>`,
+			time.Time{}, ""},
+		{"reporter in parentheses", `<html><head><meta charset="utf-8"><title>通知</title></head><body><div class="content"><p>本报讯（记者周明）本周六上午，小区将进行消防设施检修，届时消防水泵会短暂停用。</p></div></body></html>`,
+			time.Time{}, "周明"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, err := Extract([]byte(tt.page), "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !a.PublishedAt.Equal(tt.published) {
+				t.Errorf("published = %v, want %v", a.PublishedAt, tt.published)
+			}
+			if a.Author != tt.author {
+				t.Errorf("author = %q, want %q", a.Author, tt.author)
+			}
+		})
+	}
+}

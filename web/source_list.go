@@ -1,8 +1,6 @@
 package web
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"sort"
 	"time"
@@ -86,41 +84,6 @@ func (s *Server) sourceList(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "sources", v)
 }
 
-// triggerStatus maps a Trigger error to an HTTP status.
-func triggerStatus(err error) int {
-	switch {
-	case errors.Is(err, crawler.ErrUnknownSource):
-		return http.StatusNotFound
-	case errors.Is(err, crawler.ErrRunning):
-		return http.StatusConflict
-	case errors.Is(err, crawler.ErrStopped):
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-// sourceRun starts a source now (the form's fallback without JavaScript).
-func (s *Server) sourceRun(w http.ResponseWriter, r *http.Request) {
-	if s.deps.Sources == nil {
-		s.renderError(w, r, http.StatusServiceUnavailable, "error.unavailable")
-		return
-	}
-	name := r.PathValue("name")
-	if err := s.deps.Sources.Trigger(name); err != nil {
-		status := triggerStatus(err)
-		if status == http.StatusInternalServerError {
-			s.serverError(w, r, err)
-			return
-		}
-		v := s.newView(r, "sources", "error.title", nil)
-		v.Error = err.Error()
-		s.render(w, r, status, "error", v)
-		return
-	}
-	s.log.Info("source run triggered", "source", name, "by", actor(r))
-	http.Redirect(w, r, "/sources?ok=run_started", http.StatusSeeOther)
-}
-
 // apiSourceList answers GET /api/v1/sources with each source's status and
 // last-run statistics.
 func (s *Server) apiSourceList(w http.ResponseWriter, r *http.Request) {
@@ -137,72 +100,4 @@ func (s *Server) apiSourceList(w http.ResponseWriter, r *http.Request) {
 		rows = []sourceRow{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total": len(rows), "items": rows})
-}
-
-// apiSourceRun answers POST /api/v1/sources/{name}/run: 202 when started,
-// 409 when the source is already running.
-func (s *Server) apiSourceRun(w http.ResponseWriter, r *http.Request) {
-	if s.deps.Sources == nil {
-		writeJSONError(w, http.StatusServiceUnavailable, "the crawl scheduler is not available")
-		return
-	}
-	name := r.PathValue("name")
-	if err := s.deps.Sources.Trigger(name); err != nil {
-		status := triggerStatus(err)
-		if status == http.StatusInternalServerError {
-			s.apiServerError(w, r, err)
-			return
-		}
-		writeJSONError(w, status, err.Error())
-		return
-	}
-	s.log.Info("source run triggered", "source", name, "by", actor(r))
-	writeJSON(w, http.StatusAccepted, map[string]any{"source": name, "state": "running"})
-}
-
-// runProgress is the live state of a source polled by the sources page.
-type runProgress struct {
-	Source  string         `json:"source"`
-	State   string         `json:"state"` // running or idle
-	Done    bool           `json:"done"`
-	Stats   *crawler.Stats `json:"stats,omitempty"`
-	LastRun *crawler.Run   `json:"last_run,omitempty"`
-	Message string         `json:"message"`
-}
-
-// apiSourceProgress answers GET /api/v1/sources/{name}/progress.
-func (s *Server) apiSourceProgress(w http.ResponseWriter, r *http.Request) {
-	if s.deps.Sources == nil {
-		writeJSONError(w, http.StatusServiceUnavailable, "the crawl scheduler is not available")
-		return
-	}
-	name := r.PathValue("name")
-	known := false
-	for _, src := range s.deps.Sources.Sources() {
-		known = known || src.Name == name
-	}
-	if !known {
-		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no source named %q", name))
-		return
-	}
-	l := langFor(r)
-	out := runProgress{Source: name, State: "idle", Done: true}
-	if st, ok := s.deps.Sources.Progress(name); ok {
-		out.State, out.Done, out.Stats = "running", false, &st
-		out.Message = l.T("sources.progress", st.Fetched, st.New, st.Changed, st.Unchanged, st.Failed)
-	} else {
-		run, ok, err := s.deps.Sources.LastRun(r.Context(), name)
-		if err != nil {
-			s.apiServerError(w, r, err)
-			return
-		}
-		if ok {
-			out.LastRun = &run
-			out.Message = l.T("sources.finished", run.Fetched, run.New, run.Changed, run.Unchanged, run.Failed)
-			if run.Error != "" {
-				out.Message += " · " + run.Error
-			}
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
 }

@@ -23,10 +23,10 @@ type span struct{ start, end int }
 // spansOf collects the matched byte ranges of a stored field from the term
 // locations of its word and bigram fields (both index the same text, so
 // their offsets point into the same string), sorted and merged.
-func spansOf(dm *search.DocumentMatch, fields ...string) []span {
+func spansOf(locations search.FieldTermLocationMap, fields ...string) []span {
 	var out []span
 	for _, f := range fields {
-		for _, locs := range dm.Locations[f] {
+		for _, locs := range locations[f] {
 			for _, l := range locs {
 				if l.End > l.Start {
 					out = append(out, span{int(l.Start), int(l.End)})

@@ -134,7 +134,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 			res, err = nil, fmt.Errorf("index: search %q: %w: %v", q.Text, ErrBadQuery, r)
 		}
 	}()
-	req, err := buildRequest(q, ix.basic)
+	req, text, err := buildRequest(q, ix.basic)
 	if err != nil {
 		return nil, fmt.Errorf("index: search %q: %w", q.Text, err)
 	}
@@ -145,9 +145,13 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 		}
 		return nil, fmt.Errorf("index: search %q: %w: %v", q.Text, ErrBadQuery, err)
 	}
+	locs, err := ix.locations(ctx, text, sr.Hits)
+	if err != nil {
+		return nil, fmt.Errorf("index: search %q: highlight: %w", q.Text, err)
+	}
 	res = &Result{Total: sr.Total, Hits: make([]Hit, 0, len(sr.Hits))}
 	for _, dm := range sr.Hits {
-		res.Hits = append(res.Hits, toHit(dm))
+		res.Hits = append(res.Hits, toHit(dm, locs[dm.ID]))
 	}
 	if !q.NoFacets {
 		res.Facets = toFacets(sr.Facets)
@@ -157,12 +161,40 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 	return res, nil
 }
 
+// locations returns the term locations of the text query in the given
+// hits. They are fetched by a second search restricted to those few
+// documents: asking for locations in the main search would read the term
+// vectors of every matching document, which dominated the cost of queries
+// with many hits.
+func (ix *Index) locations(ctx context.Context, text query.Query, hits search.DocumentMatchCollection) (map[string]search.FieldTermLocationMap, error) {
+	if text == nil || len(hits) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	q := query.NewConjunctionQuery([]query.Query{query.NewDocIDQuery(ids), text})
+	req := bleve.NewSearchRequestOptions(q, len(ids), 0, false)
+	req.IncludeLocations = true
+	sr, err := ix.bi.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]search.FieldTermLocationMap, len(sr.Hits))
+	for _, h := range sr.Hits {
+		out[h.ID] = h.Locations
+	}
+	return out, nil
+}
+
 func badQuery(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrBadQuery, fmt.Sprintf(format, args...))
 }
 
-// buildRequest turns q into a Bleve search request.
-func buildRequest(q Query, basic bool) (*bleve.SearchRequest, error) {
+// buildRequest turns q into a Bleve search request; text is the rewritten
+// query-string part (nil when there is none), used again for highlighting.
+func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text query.Query, err error) {
 	rw := rewriter{bigramAnalyzer: analyzerBigrams, normalize: func(s string) string {
 		if f := installed(); f != nil {
 			return f.normalize(s)
@@ -173,17 +205,17 @@ func buildRequest(q Query, basic bool) (*bleve.SearchRequest, error) {
 		rw = rewriter{bigramAnalyzer: analyzerBasicBigrams, normalize: basicNormalize}
 	}
 	if q.From < 0 {
-		return nil, badQuery("from must not be negative, got %d", q.From)
+		return nil, nil, badQuery("from must not be negative, got %d", q.From)
 	}
 	if q.Size < 0 || q.Size > MaxSize {
-		return nil, badQuery("size must be between 1 and %d, got %d", MaxSize, q.Size)
+		return nil, nil, badQuery("size must be between 1 and %d, got %d", MaxSize, q.Size)
 	}
 	size := q.Size
 	if size == 0 {
 		size = 10
 	}
 	if q.From > 100000 {
-		return nil, badQuery("from must be at most 100000, got %d", q.From)
+		return nil, nil, badQuery("from must be at most 100000, got %d", q.From)
 	}
 
 	var main query.Query
@@ -191,19 +223,19 @@ func buildRequest(q Query, basic bool) (*bleve.SearchRequest, error) {
 		main = query.NewMatchAllQuery()
 	} else {
 		if !utf8.ValidString(q.Text) {
-			return nil, badQuery("query is not valid UTF-8")
+			return nil, nil, badQuery("query is not valid UTF-8")
 		}
 		parsed, err := query.NewQueryStringQuery(q.Text).Parse()
 		if err != nil {
-			return nil, badQuery("%s", firstLine(err.Error()))
+			return nil, nil, badQuery("%s", firstLine(err.Error()))
 		}
-		main, err = rw.rewrite(parsed)
-		if err != nil {
-			return nil, err
+		if main, err = rw.rewrite(parsed); err != nil {
+			return nil, nil, err
 		}
+		text = main
 		if v, ok := main.(query.ValidatableQuery); ok {
 			if err := v.Validate(); err != nil {
-				return nil, badQuery("%s", firstLine(err.Error()))
+				return nil, nil, badQuery("%s", firstLine(err.Error()))
 			}
 		}
 	}
@@ -224,7 +256,7 @@ func buildRequest(q Query, basic bool) (*bleve.SearchRequest, error) {
 	if q.MinLevel != "" {
 		rank, ok := LevelRank(q.MinLevel)
 		if !ok {
-			return nil, badQuery("level %q is not one of %s", q.MinLevel, strings.Join(Levels, ", "))
+			return nil, nil, badQuery("level %q is not one of %s", q.MinLevel, strings.Join(Levels, ", "))
 		}
 		minRank, incl := float64(rank), true
 		nr := query.NewNumericRangeInclusiveQuery(&minRank, nil, &incl, nil)
@@ -233,7 +265,7 @@ func buildRequest(q Query, basic bool) (*bleve.SearchRequest, error) {
 	}
 	if !q.Since.IsZero() || !q.Until.IsZero() {
 		if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
-			return nil, badQuery("since (%s) must be before until (%s)", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
+			return nil, nil, badQuery("since (%s) must be before until (%s)", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
 		}
 		incl, excl := true, false
 		dr := query.NewDateRangeInclusiveQuery(q.Since.UTC(), q.Until.UTC(), &incl, &excl)
@@ -245,8 +277,7 @@ func buildRequest(q Query, basic bool) (*bleve.SearchRequest, error) {
 		top = query.NewConjunctionQuery(filters)
 	}
 
-	req := bleve.NewSearchRequestOptions(top, size, q.From, false)
-	req.IncludeLocations = true
+	req = bleve.NewSearchRequestOptions(top, size, q.From, false)
 	req.Fields = []string{fieldDocID, fieldURL, fieldTitle, fieldBody, fieldSource, fieldSite,
 		fieldCategories, fieldLevel, fieldScore, fieldPublished, fieldLocNames, fieldLeadID}
 	switch q.Sort {
@@ -257,7 +288,7 @@ func buildRequest(q Query, basic bool) (*bleve.SearchRequest, error) {
 	case SortScore:
 		req.SortBy([]string{"-" + fieldScore, "-" + fieldAt, "_id"})
 	default:
-		return nil, badQuery("sort must be %s, %s or %s, got %q", SortRelevance, SortTime, SortScore, q.Sort)
+		return nil, nil, badQuery("sort must be %s, %s or %s, got %q", SortRelevance, SortTime, SortScore, q.Sort)
 	}
 	if !q.NoFacets {
 		n := q.FacetSize
@@ -270,7 +301,7 @@ func buildRequest(q Query, basic bool) (*bleve.SearchRequest, error) {
 		req.AddFacet("locations", bleve.NewFacetRequest(fieldLocCodes, n))
 		req.AddFacet("days", bleve.NewFacetRequest(fieldDay, 1000))
 	}
-	return req, nil
+	return req, text, nil
 }
 
 // anyTerm matches documents whose keyword field holds one of the values.
@@ -499,8 +530,9 @@ func firstLine(s string) string {
 	return s
 }
 
-// toHit builds a Hit from a document match with stored fields and term locations.
-func toHit(dm *search.DocumentMatch) Hit {
+// toHit builds a Hit from a document match with stored fields and the term
+// locations of the match.
+func toHit(dm *search.DocumentMatch, locs search.FieldTermLocationMap) Hit {
 	h := Hit{
 		Key:   dm.ID,
 		Score: dm.Score,
@@ -530,10 +562,10 @@ func toHit(dm *search.DocumentMatch) Hit {
 		}
 	}
 	h.Fragments = map[string][]string{}
-	if frag := highlightTitle(h.Title, spansOf(dm, fieldTitle, fieldTitleBigrams)); frag != "" {
+	if frag := highlightTitle(h.Title, spansOf(locs, fieldTitle, fieldTitleBigrams)); frag != "" {
 		h.Fragments[fieldTitle] = []string{frag}
 	}
-	if frags := highlightBody(str(fieldBody), spansOf(dm, fieldBody, fieldBodyBigrams)); len(frags) > 0 {
+	if frags := highlightBody(str(fieldBody), spansOf(locs, fieldBody, fieldBodyBigrams)); len(frags) > 0 {
 		h.Fragments[fieldBody] = frags
 	}
 	if h.Categories == nil {

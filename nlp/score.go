@@ -212,6 +212,10 @@ func (a *Analyzer) excludedBy(fm *fieldMatches, c int, start, end int) string {
 		}
 	}
 	lo, hi := fm.nz.sentenceBounds(start)
+	// Text without punctuation is no sentence of 10,000 runes: a context
+	// reaches at most maxSentenceSpan runes, which also keeps this scan short.
+	lo = max(lo, start-maxSentenceSpan)
+	hi = min(hi, end+maxSentenceSpan)
 	k = sort.Search(len(ex), func(i int) bool { return ex[i].start >= lo })
 	for i := k; i < len(ex) && ex[i].start < hi; i++ {
 		e := ex[i]
@@ -268,6 +272,7 @@ func (a *Analyzer) scoreField(fm *fieldMatches, acc []catScore) {
 			cs.hits = append(cs.hits, s)
 		}
 		var counted []span
+		maxLen := 0
 		for _, h := range fm.terms[c] {
 			s := scored{field: fm, cat: c, start: h.start, end: h.end, rule: cat.lex.Code + "/" + h.ro.label}
 			if r := a.suppression(fm, c, h.start, h.end); r != "" {
@@ -277,6 +282,7 @@ func (a *Analyzer) scoreField(fm *fieldMatches, acc []catScore) {
 			}
 			add(s, h.ro.weight)
 			counted = append(counted, h)
+			maxLen = max(maxLen, h.end-h.start)
 		}
 		for r := range fm.words[c] {
 			for _, m := range a.ruleMatches(fm, c, r) {
@@ -288,17 +294,18 @@ func (a *Analyzer) scoreField(fm *fieldMatches, acc []catScore) {
 				}
 				add(s, cat.rules[r].Weight)
 				counted = append(counted, span{start: m.start, end: m.end})
+				maxLen = max(maxLen, m.end-m.start)
 			}
 		}
 		if len(counted) == 0 {
 			continue
 		}
-		sort.Slice(counted, func(i, j int) bool { return counted[i].start < counted[j].start })
+		slices.SortFunc(counted, func(x, y span) int { return cmp.Compare(x.start, y.start) })
 		for _, h := range fm.intns {
 			if h.cat != -1 && int(h.cat) != c {
 				continue
 			}
-			if !near(counted, h.start, h.end, intensifierWindow) || overlapsAny(fm.terms[c], h.start, h.end) {
+			if !near(counted, maxLen, h.start, h.end, intensifierWindow) || overlapsAny(fm.terms[c], a.maxPatRunes, h.start, h.end) {
 				continue
 			}
 			label := h.ro.label
@@ -322,23 +329,24 @@ func (a *Analyzer) scoreField(fm *fieldMatches, acc []catScore) {
 	}
 }
 
-// near reports whether [start, end) lies within d runes of a span of hs
-// (sorted by start).
-func near(hs []span, start, end, d int) bool {
-	for _, h := range hs {
-		if h.start > end+d {
-			return false
-		}
-		if h.end+d >= start {
+// near reports whether [start, end) lies within d runes of a span of hs,
+// sorted by start, none longer than maxLen.
+func near(hs []span, maxLen, start, end, d int) bool {
+	k := sort.Search(len(hs), func(i int) bool { return hs[i].start > end+d })
+	for i := k - 1; i >= 0 && hs[i].start >= start-d-maxLen; i-- {
+		if hs[i].end+d >= start {
 			return true
 		}
 	}
 	return false
 }
 
-func overlapsAny(hs []span, start, end int) bool {
-	for _, h := range hs {
-		if h.start < end && h.end > start {
+// overlapsAny reports whether [start, end) overlaps a span of hs, sorted by
+// start, none longer than maxLen.
+func overlapsAny(hs []span, maxLen, start, end int) bool {
+	k := sort.Search(len(hs), func(i int) bool { return hs[i].start >= end })
+	for i := k - 1; i >= 0 && hs[i].start >= start-maxLen; i-- {
+		if hs[i].end > start {
 			return true
 		}
 	}

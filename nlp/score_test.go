@@ -321,3 +321,20 @@ func TestNegationStopsAtDroppedSpace(t *testing.T) {
 		t.Errorf("火 灾: level %s, want medium", as.Level)
 	}
 }
+
+// TestAnalyzePathological feeds inputs whose hits and cues repeat without
+// punctuation: every look-up around a hit must stay local (a quadratic scan
+// would take minutes here).
+func TestAnalyzePathological(t *testing.T) {
+	a := testAnalyzer(t)
+	for name, text := range map[string]string{
+		"hits and intensifiers": strings.Repeat("火灾死亡", 50000),
+		"word exclusions":       strings.Repeat("火灾险火灾", 40000),
+		"negations":             strings.Repeat("没有火灾", 50000),
+		"rule words":            strings.Repeat("浓烟窗户消防车", 30000),
+	} {
+		t.Run(name, func(t *testing.T) {
+			checkAssessment(t, a, Input{Text: text})
+		})
+	}
+}

@@ -446,9 +446,7 @@ func (a *Analyzer) Analyze(in Input) *Assessment {
 	}
 	for c, cs := range acc {
 		if cs.raw <= 0 {
-			for _, s := range cs.supp {
-				as.Suppressed = append(as.Suppressed, Suppressed{Evidence: a.evidence(s), Reason: s.reason})
-			}
+			as.Suppressed = a.appendSuppressed(as.Suppressed, cs.supp)
 			continue
 		}
 		score := round2(cs.raw * a.cats[c].lex.Severity)
@@ -461,9 +459,7 @@ func (a *Analyzer) Analyze(in Input) *Assessment {
 			perField[s.field]++
 			as.Evidence = append(as.Evidence, a.evidence(s))
 		}
-		for _, s := range cs.supp {
-			as.Suppressed = append(as.Suppressed, Suppressed{Evidence: a.evidence(s), Reason: s.reason})
-		}
+		as.Suppressed = a.appendSuppressed(as.Suppressed, cs.supp)
 	}
 	sort.SliceStable(as.Categories, func(i, j int) bool {
 		if as.Categories[i].Score != as.Categories[j].Score {
@@ -486,6 +482,19 @@ func (a *Analyzer) Analyze(in Input) *Assessment {
 		as.SimHash, as.Keywords = fingerprint(fields, as.Evidence, a.ruleIDs)
 	}
 	return as
+}
+
+// appendSuppressed lists suppressed hits, at most maxEvidence per field.
+func (a *Analyzer) appendSuppressed(out []Suppressed, supp []scored) []Suppressed {
+	perField := map[*fieldMatches]int{}
+	for _, s := range supp {
+		if perField[s.field] >= maxEvidence {
+			continue
+		}
+		perField[s.field]++
+		out = append(out, Suppressed{Evidence: a.evidence(s), Reason: s.reason})
+	}
+	return out
 }
 
 func (a *Analyzer) evidence(s scored) Evidence {

@@ -75,9 +75,11 @@ type Assessment struct {
 	Score float64 `json:"score"`
 	// Categories are the categories with a score, best first.
 	Categories []CategoryScore `json:"categories"`
-	// Evidence are the hits that scored, in field then text order.
+	// Evidence are the hits that scored, in field then text order; at most
+	// 32 per category and field are listed (the score counts them all).
 	Evidence []Evidence `json:"evidence"`
-	// Suppressed are hits that did not score, with the reason.
+	// Suppressed are hits that did not score, with the reason (at most 32
+	// per category and field, 128 in all).
 	Suppressed []Suppressed `json:"suppressed,omitempty"`
 	// Locations are the places named in the title and text.
 	Locations []Location `json:"locations"`

@@ -281,8 +281,11 @@ func extractHidden(n *html.Node) bool {
 
 // extractScore gives every element the scores of the paragraphs it holds:
 // a block of loose prose scores 1 plus its punctuation plus up to 3 for its
-// length, credited in full to itself and its parent, half to its
-// grandparent and less further up.
+// length (less for teaser text in list items). A paragraph credits itself
+// and its parent in full, its grandparent by half and further ancestors
+// less (score); prose written straight into a container starts one level
+// up. prose sums the same scores undecayed. Neither passes above a
+// boilerplate element.
 func extractScore(t *extractTree) {
 	// Boilerplate boxes mark their subtree, unless the "box" holds most of
 	// the page (a body classed "comments-open").

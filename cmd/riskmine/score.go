@@ -108,12 +108,26 @@ is scored as one post and printed as a readable assessment.`)
 		debug.SetMemoryLimit(scoreMemoryLimit)
 	}
 	in := bufio.NewReaderSize(env.stdin, 1<<16)
-	first, err := peekNonSpace(in)
+	var first byte
+	err = interruptible(ctx, func() (err error) {
+		first, err = peekNonSpace(in)
+		return err
+	})
 	if err != nil && !errors.Is(err, io.EOF) {
+		if ctx.Err() != nil {
+			return err
+		}
 		return fmt.Errorf("read stdin: %w", err)
 	}
 	if first != 0 && first != '{' {
-		raw, err := io.ReadAll(in)
+		var raw []byte
+		err := interruptible(ctx, func() (err error) {
+			raw, err = io.ReadAll(in)
+			return err
+		})
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if err != nil {
 			return fmt.Errorf("read stdin: %w", err)
 		}
@@ -122,6 +136,20 @@ is scored as one post and printed as a readable assessment.`)
 		return nil
 	}
 	return scoreLines(ctx, an, in, env.stdout, n)
+}
+
+// interruptible runs f, a blocking read, and returns its error, or the
+// context's error as soon as ctx is done (f is then left to finish on its
+// own; the process is about to exit).
+func interruptible(ctx context.Context, f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case err := <-done:
+		return err
+	}
 }
 
 // peekNonSpace returns the first byte that is not white space (or a BOM),
@@ -232,32 +260,43 @@ func scoreLines(ctx context.Context, an *nlp.Analyzer, in *bufio.Reader, out io.
 		writeErr <- err
 	}()
 
-	var readErr error
-	lineNo := 0
-	for ctx.Err() == nil {
-		raw, err := in.ReadBytes('\n')
-		if len(raw) > 0 {
-			lineNo++
-			if t := bytes.TrimSpace(raw); len(t) > 0 {
-				j := &scoreJob{line: lineNo, raw: t, cost: min(int64(len(t)), scoreBudget), done: make(chan []byte, 1)}
-				budget.acquire(j.cost)
-				order <- j
-				jobs <- j
+	// The reader runs on its own so that an interrupt ends the command even
+	// while it waits for input on a terminal or a pipe.
+	readDone := make(chan error, 1)
+	go func() {
+		var readErr error
+		lineNo := 0
+		for ctx.Err() == nil {
+			raw, err := in.ReadBytes('\n')
+			if len(raw) > 0 {
+				lineNo++
+				if t := bytes.TrimSpace(raw); len(t) > 0 {
+					j := &scoreJob{line: lineNo, raw: t, cost: min(int64(len(t)), scoreBudget), done: make(chan []byte, 1)}
+					budget.acquire(j.cost)
+					order <- j
+					jobs <- j
+				}
+			}
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					readErr = fmt.Errorf("read stdin: %w", err)
+				}
+				break
 			}
 		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				readErr = fmt.Errorf("read stdin: %w", err)
-			}
-			break
+		close(jobs)
+		close(order)
+		readDone <- readErr
+	}()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case readErr := <-readDone:
+		if err := <-writeErr; err != nil && readErr == nil {
+			return fmt.Errorf("write stdout: %w", err)
 		}
+		return readErr
 	}
-	close(jobs)
-	close(order)
-	if err := <-writeErr; err != nil && readErr == nil {
-		return fmt.Errorf("write stdout: %w", err)
-	}
-	return readErr
 }
 
 // scoreLine scores one input line and returns its output line.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -221,5 +222,37 @@ func TestSalvageID(t *testing.T) {
 		if got := string(salvageID([]byte(in))); got != want {
 			t.Errorf("salvageID(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestScoreCommandInterrupt checks that cancelling the context ends the
+// command while it waits for input that never comes.
+func TestScoreCommandInterrupt(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- runMain(ctx, &cmdEnv{stdin: pr, stdout: &out, stderr: &errb}, []string{"score"})
+	}()
+	if _, err := pw.Write([]byte(`{"id":"a","text":"小区发生火灾"}` + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if code := <-done; code != 1 || !strings.Contains(errb.String(), "context canceled") {
+		t.Fatalf("exit %d, stderr %q", code, errb.String())
+	}
+
+	// Also before the first byte of input arrives.
+	pr2, pw2 := io.Pipe()
+	defer pw2.Close()
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	go func() {
+		done <- runMain(ctx2, &cmdEnv{stdin: pr2, stdout: &out, stderr: &errb}, []string{"score"})
+	}()
+	cancel2()
+	if code := <-done; code != 1 {
+		t.Fatalf("exit %d waiting for the first input", code)
 	}
 }

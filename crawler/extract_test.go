@@ -285,6 +285,13 @@ func TestDecodeCharset(t *testing.T) {
 	}
 	gbkPage := readTestPage(t, "gbk.html")
 	gbkUndeclared := readTestPage(t, "undeclared_gb18030.html")
+	// A page declared gb2312 using characters only GB18030 has (four-byte
+	// sequences): decoding with the superset keeps them.
+	const rare = "𠀀㐀鿋"
+	gb18030, _, err := transform.Bytes(simplifiedchinese.GB18030.NewEncoder(), []byte(`<meta charset="gb2312"><p>`+text+rare+`</p>`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name        string
 		raw         []byte
@@ -306,6 +313,7 @@ func TestDecodeCharset(t *testing.T) {
 		{"utf-8 header gb2312", []byte(`<p>` + text), "text/html; charset=gb2312", "utf-8", text},
 		{"utf-8 with a bad byte", append([]byte("<p>"+text), 0xff, 'x'), "", "utf-8", text},
 		{"xml declaration", []byte(`<?xml version="1.0" encoding="utf-8"?><rss><title>` + text + `</title></rss>`), "", "utf-8", text},
+		{"gb2312 declared, gb18030 four-byte characters", gb18030, "", "gbk", text + rare},
 		{"windows-1252 fallback", []byte("caf\xe9 cr\xe8me"), "", "windows-1252", "café crème"},
 		{"latin-1 header on a gbk page with meta", gbkPage, "text/html; charset=ISO-8859-1", "gbk", "路面塌陷"},
 		{"latin-1 header on an undeclared gbk page", gbkUndeclared, "text/html; charset=iso-8859-1", "gb18030", "路面塌陷"},

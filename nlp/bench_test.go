@@ -183,3 +183,13 @@ func BenchmarkSegmenterLoad(b *testing.B) {
 	b.ReportMetric(float64(m.HeapInuse)/(1<<20), "MiB-heap")
 	runtime.KeepAlive(keep)
 }
+
+// BenchmarkNormalizeText measures the index analyzer's normaliser (no
+// offset map).
+func BenchmarkNormalizeText(b *testing.B) {
+	text := benchText(2000, 2)
+	b.SetBytes(int64(len(text)))
+	for i := 0; i < b.N; i++ {
+		NormalizeText(text)
+	}
+}

@@ -35,7 +35,13 @@ type Normalized struct {
 // NormalizeText returns the normalised form of s (see Normalize) without the
 // offset map. The index analyzer uses it so queries and documents fold alike.
 func NormalizeText(s string) string {
-	return Normalize(s).Text
+	out, _, _ := normalizeRunes(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range out {
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Normalize folds s for matching: NFKC width folding, traditional to
@@ -44,9 +50,42 @@ func NormalizeText(s string) string {
 // become 诈骗). Sentence punctuation (。！？；and line breaks) is kept, so
 // sentence rules still see sentence ends. Invalid UTF-8 bytes become U+FFFD.
 func Normalize(s string) Normalized {
+	out, orig, gaps := normalizeRunes(s)
+	// RuneCountInString counts an invalid byte as one rune, as range does.
+	nz := Normalized{Orig: orig, OrigRunes: utf8.RuneCountInString(s), spaceGaps: gaps}
+	var b strings.Builder
+	b.Grow(len(out) * 3)
+	nz.runeByte = make([]int32, 0, len(out)+1)
+	for i, r := range out {
+		nz.runeByte = append(nz.runeByte, int32(b.Len()))
+		b.WriteRune(r)
+		switch {
+		case isSentenceEnd(r):
+			nz.sentEnds = append(nz.sentEnds, int32(i))
+			nz.clauseEnds = append(nz.clauseEnds, int32(i))
+		case isClauseEnd(r):
+			nz.clauseEnds = append(nz.clauseEnds, int32(i))
+		case len(gaps) > 0 && gaps[0] == int32(i):
+			// White space dropped after this rune: in posts it often
+			// stands for a comma, so a negation does not reach across.
+			nz.clauseEnds = append(nz.clauseEnds, int32(i))
+		}
+		for len(gaps) > 0 && gaps[0] <= int32(i) {
+			gaps = gaps[1:]
+		}
+	}
+	nz.runeByte = append(nz.runeByte, int32(b.Len()))
+	nz.Text = b.String()
+	return nz
+}
+
+// normalizeRunes does the work of Normalize: the normalised runes, the
+// original rune offset of each, and the dropped-space gaps (see
+// dropDodgeSeparators).
+func normalizeRunes(s string) (out []rune, orig []int32, gaps []int32) {
 	t2s := loadT2S()
-	out := make([]rune, 0, len(s)/2+8)
-	orig := make([]int32, 0, len(s)/2+8)
+	out = make([]rune, 0, len(s)/2+8)
+	orig = make([]int32, 0, len(s)/2+8)
 	var (
 		idx int32
 		buf [utf8.UTFMax]byte
@@ -139,33 +178,7 @@ func Normalize(s string) Normalized {
 	if raw != nil {
 		t2s.phrases(out, raw)
 	}
-	out, orig, gaps := dropDodgeSeparators(out, orig)
-
-	nz := Normalized{Orig: orig, OrigRunes: int(idx), spaceGaps: gaps}
-	var b strings.Builder
-	b.Grow(len(out) * 3)
-	nz.runeByte = make([]int32, 0, len(out)+1)
-	for i, r := range out {
-		nz.runeByte = append(nz.runeByte, int32(b.Len()))
-		b.WriteRune(r)
-		switch {
-		case isSentenceEnd(r):
-			nz.sentEnds = append(nz.sentEnds, int32(i))
-			nz.clauseEnds = append(nz.clauseEnds, int32(i))
-		case isClauseEnd(r):
-			nz.clauseEnds = append(nz.clauseEnds, int32(i))
-		case len(gaps) > 0 && gaps[0] == int32(i):
-			// White space dropped after this rune: in posts it often
-			// stands for a comma, so a negation does not reach across.
-			nz.clauseEnds = append(nz.clauseEnds, int32(i))
-		}
-		for len(gaps) > 0 && gaps[0] <= int32(i) {
-			gaps = gaps[1:]
-		}
-	}
-	nz.runeByte = append(nz.runeByte, int32(b.Len()))
-	nz.Text = b.String()
-	return nz
+	return dropDodgeSeparators(out, orig)
 }
 
 // RuneLen is the number of runes of the normalised text.

@@ -288,6 +288,19 @@ func extractParseDate(s string, zone *time.Location) (time.Time, bool) {
 			return t, true
 		}
 	}
+	if (len(s) == 8 || len(s) == 12 || len(s) == 14) && (strings.HasPrefix(s, "19") || strings.HasPrefix(s, "20")) {
+		// Compact 20240419, 202404190804 or 20240419080400.
+		if _, err := strconv.Atoi(s); err == nil {
+			m := []string{"", s[0:4], s[4:6], s[6:8], "", "", "", ""}
+			if len(s) >= 12 {
+				m[4], m[5] = s[8:10], s[10:12]
+			}
+			if len(s) == 14 {
+				m[6] = s[12:14]
+			}
+			return extractDateFromMatch(m, zone)
+		}
+	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		// Unix seconds or milliseconds between 2000 and 2100.
 		if n > 1e12 {

@@ -228,6 +228,8 @@ func TestExtractParseDate(t *testing.T) {
 		{"2024.04.19", time.Date(2024, 4, 19, 0, 0, 0, 0, cst)},
 		{"March 2, 2024", time.Date(2024, 3, 2, 0, 0, 0, 0, cst)},
 		{"1713485040", time.Date(2024, 4, 19, 8, 4, 0, 0, cst)},
+		{"20240419", time.Date(2024, 4, 19, 0, 0, 0, 0, cst)},
+		{"20240419080433", time.Date(2024, 4, 19, 8, 4, 33, 0, cst)},
 	}
 	for _, tt := range tests {
 		got, ok := extractParseDate(tt.in, cst)
@@ -235,7 +237,7 @@ func TestExtractParseDate(t *testing.T) {
 			t.Errorf("extractParseDate(%q) = %v, %v; want %v", tt.in, got, ok, tt.want)
 		}
 	}
-	for _, bad := range []string{"", "2024-13-01", "2023-02-30", "昨天", "12:30"} {
+	for _, bad := range []string{"", "2024-13-01", "2023-02-30", "昨天", "12:30", "20241340", "202404199"} {
 		if got, ok := extractParseDate(bad, cst); ok {
 			t.Errorf("extractParseDate(%q) = %v, want no date", bad, got)
 		}

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
 )
@@ -280,13 +281,16 @@ func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text query.Que
 	req = bleve.NewSearchRequestOptions(top, size, q.From, false)
 	req.Fields = []string{fieldDocID, fieldURL, fieldTitle, fieldBody, fieldSource, fieldSite,
 		fieldCategories, fieldLevel, fieldScore, fieldPublished, fieldLocNames, fieldLeadID}
+	// One sort key each: every extra key (a time, _id) makes Bleve read doc
+	// values for every matching document, which cost more than the facets.
+	// Ties keep index order, which is stable for a given index state.
 	switch q.Sort {
 	case "", SortRelevance:
-		req.SortBy([]string{"-_score", "-" + fieldAt, "_id"})
+		req.SortBy([]string{"-_score"})
 	case SortTime:
-		req.SortBy([]string{"-" + fieldAt, "-_score", "_id"})
+		req.SortBy([]string{"-" + fieldAt})
 	case SortScore:
-		req.SortBy([]string{"-" + fieldScore, "-" + fieldAt, "_id"})
+		req.SortBy([]string{"-" + fieldScore})
 	default:
 		return nil, nil, badQuery("sort must be %s, %s or %s, got %q", SortRelevance, SortTime, SortScore, q.Sort)
 	}
@@ -339,6 +343,12 @@ const (
 type rewriter struct {
 	bigramAnalyzer string
 	normalize      func(string) string
+}
+
+// bigrams analyses s as the bigram fields do.
+func (rw rewriter) bigrams(s string) analysis.TokenStream {
+	text, offs := normalizeMapped(s, rw.normalize)
+	return bigrams(text, offs)
 }
 
 // rewrite maps a parsed query-string query onto the index fields. Words
@@ -500,6 +510,14 @@ func (rw rewriter) substring(text string, f string, boost float64) query.Query {
 		p.SetField(bg)
 		p.SetBoost(boost)
 		return p
+	}
+	// A text that is a single bigram (or word) needs no positions: a term
+	// query is much cheaper than a one-term phrase.
+	if toks := rw.bigrams(t); len(toks) == 1 {
+		tq := query.NewTermQuery(string(toks[0].Term))
+		tq.SetField(bg)
+		tq.SetBoost(boost)
+		return tq
 	}
 	p := query.NewMatchPhraseQuery(text)
 	p.SetField(bg)

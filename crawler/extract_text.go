@@ -429,6 +429,19 @@ func extractMainText(t *extractTree) string {
 			}
 		}
 	}
+	// An article cut into chunks by ads or pull quotes repeats its body
+	// container: join the elements with the same tag and class that score
+	// nearly as well.
+	if class := extractAttr(best.n, "class"); class != "" {
+		for _, k := range t.nodes {
+			if k == best || chosen[k] || k.n.DataAtom != best.n.DataAtom || extractAttr(k.n, "class") != class {
+				continue
+			}
+			if !k.inBoiler && extractFinal(k) >= extractSiblingRatio*bestScore && extractChosenAncestor(k, chosen) == nil && !extractHolds(k, best) {
+				chosen[k] = true
+			}
+		}
+	}
 	var b strings.Builder
 	for i, l := range t.lines {
 		top := extractChosenAncestor(l.block, chosen)
@@ -449,6 +462,16 @@ func extractMainText(t *extractTree) string {
 		b.WriteString(l.text)
 	}
 	return b.String()
+}
+
+// extractHolds reports whether outer is inner or one of its ancestors.
+func extractHolds(outer, inner *extractNode) bool {
+	for a := inner; a != nil; a = a.parent {
+		if a == outer {
+			return true
+		}
+	}
+	return false
 }
 
 // extractChosenAncestor returns the chosen container that holds en, or nil.

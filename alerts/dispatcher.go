@@ -40,6 +40,9 @@ type DispatcherOptions struct {
 	Rand func() float64
 	// Logger (default discards).
 	Logger *slog.Logger
+	// ShutdownGrace is how long Run lets requests in flight finish after
+	// its context ends (default 5s).
+	ShutdownGrace time.Duration
 }
 
 // Dispatcher delivers the outbox: claim due rows, sign, POST, classify the
@@ -77,6 +80,9 @@ func NewDispatcher(store Store, endpoints []Endpoint, opts DispatcherOptions) (*
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.ShutdownGrace <= 0 {
+		opts.ShutdownGrace = 5 * time.Second
 	}
 	if opts.Rand == nil {
 		opts.Rand = rand.Float64
@@ -129,32 +135,48 @@ func (d *Dispatcher) isDisabled(name string) (string, bool) {
 	return r, ok
 }
 
-// Run delivers until ctx ends, then waits for requests in flight (at most
-// one timeout) and records them.
+// lane is the delivery loop of one endpoint: its own claims, workers and
+// in-flight budget, so a receiver that hangs until its timeout holds up
+// only its own deliveries.
+type lane struct {
+	name   string
+	claim  ClaimRequest // Endpoint or ExceptEndpoints set
+	wake   chan struct{}
+	freed  chan struct{}
+	inflow atomic.Int64
+}
+
+type laneResult struct {
+	rec  AttemptRecord
+	lane *lane
+}
+
+// Run delivers until ctx ends, then lets requests in flight finish for up
+// to ShutdownGrace and records them. Each endpoint gets its own claimer and
+// Workers workers; rows for endpoints no longer configured are
+// dead-lettered by one more lane.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	if err := d.refreshDisabled(ctx); err != nil {
 		return fmt.Errorf("alerts: dispatcher: %w", err)
 	}
-	maxInflight := d.opts.Workers * 4
-	jobs := make(chan Delivery, maxInflight)
-	results := make(chan AttemptRecord, maxInflight)
-	freed := make(chan struct{}, 1)
-	var inflight atomic.Int64
-	bg := context.WithoutCancel(ctx)
-
-	var workers sync.WaitGroup
-	for range d.opts.Workers {
-		workers.Go(func() {
-			for del := range jobs {
-				results <- d.attempt(bg, del)
-			}
-		})
+	var lanes []*lane
+	var names []string
+	for name := range d.eps {
+		names = append(names, name)
+		lanes = append(lanes, &lane{name: name, claim: ClaimRequest{Endpoint: name}})
 	}
+	lanes = append(lanes, &lane{name: "(unconfigured)", claim: ClaimRequest{ExceptEndpoints: names}})
+	for _, l := range lanes {
+		l.wake = make(chan struct{}, 1)
+		l.freed = make(chan struct{}, 1)
+	}
+	bg := context.WithoutCancel(ctx)
+	results := make(chan laneResult, 64)
 	recorded := make(chan struct{})
 	go func() {
 		defer close(recorded)
 		for r := range results {
-			batch := []AttemptRecord{r}
+			batch := []laneResult{r}
 		drain:
 			for len(batch) < 256 {
 				select {
@@ -167,40 +189,115 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 					break drain
 				}
 			}
-			if err := d.store.RecordAttempts(bg, batch); err != nil {
-				// The leases run out and the rows are tried again.
-				d.log.Error("record delivery attempts", "count", len(batch), "error", err)
+			recs := make([]AttemptRecord, len(batch))
+			for i, b := range batch {
+				recs[i] = b.rec
 			}
-			inflight.Add(-int64(len(batch)))
-			select {
-			case freed <- struct{}{}:
-			default:
+			if err := d.store.RecordAttempts(bg, recs); err != nil {
+				// The leases run out and the rows are tried again.
+				d.log.Error("record delivery attempts", "count", len(recs), "error", err)
+			}
+			for _, b := range batch {
+				b.lane.inflow.Add(-1)
+				select {
+				case b.lane.freed <- struct{}{}:
+				default:
+				}
 			}
 		}
 	}()
 
+	var loops sync.WaitGroup
+	for _, l := range lanes {
+		loops.Go(func() { d.runLane(ctx, l, results) })
+	}
+	// Fan the store's signal out to every lane; refresh the disabled
+	// endpoints every poll so one re-enabled elsewhere is noticed.
+	tick := time.NewTicker(d.opts.PollInterval)
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-d.store.OutboxSignal():
+			for _, l := range lanes {
+				select {
+				case l.wake <- struct{}{}:
+				default:
+				}
+			}
+		case <-tick.C:
+			if err := d.refreshDisabled(ctx); err != nil && ctx.Err() == nil {
+				d.log.Error("load disabled endpoints", "error", err)
+			}
+		}
+	}
+	tick.Stop()
+	loops.Wait()
+	close(results)
+	<-recorded
+	return nil
+}
+
+// runLane claims and delivers one lane's rows until ctx ends, then waits for
+// its workers.
+func (d *Dispatcher) runLane(ctx context.Context, l *lane, results chan<- laneResult) {
+	maxInflight := d.opts.Workers * 4
+	jobs := make(chan Delivery, maxInflight)
+	// Requests in flight at shutdown get ShutdownGrace to finish; one cut
+	// short, like a claimed row never started, is not recorded: its lease
+	// runs out and it is retried, by this process or the next.
+	reqCtx, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelReqs()
+	stopGrace := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(d.opts.ShutdownGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelReqs()
+		case <-reqCtx.Done():
+		}
+	})
+	defer stopGrace()
+	var workers sync.WaitGroup
+	for range d.opts.Workers {
+		workers.Go(func() {
+			for del := range jobs {
+				if ctx.Err() != nil {
+					l.inflow.Add(-1)
+					continue
+				}
+				rec := d.attempt(reqCtx, del)
+				if reqCtx.Err() != nil {
+					l.inflow.Add(-1)
+					continue
+				}
+				results <- laneResult{rec, l}
+			}
+		})
+	}
 	tick := time.NewTicker(d.opts.PollInterval)
 	defer tick.Stop()
 	for ctx.Err() == nil {
-		limit := maxInflight - int(inflight.Load())
+		limit := maxInflight - int(l.inflow.Load())
 		claimed := 0
 		if limit > 0 {
-			ds, err := d.store.ClaimDeliveries(ctx, ClaimRequest{Now: d.opts.Now(), Limit: limit, Lease: d.lease})
+			req := l.claim
+			req.Now, req.Limit, req.Lease = d.opts.Now(), limit, d.lease
+			ds, err := d.store.ClaimDeliveries(ctx, req)
 			if err != nil && ctx.Err() == nil {
-				d.log.Error("claim deliveries", "error", err)
+				d.log.Error("claim deliveries", "endpoint", l.name, "error", err)
 			}
 			claimed = len(ds)
-			inflight.Add(int64(claimed))
+			l.inflow.Add(int64(claimed))
 			for _, del := range ds {
 				jobs <- del
 			}
 		}
 		switch {
-		case limit == 0:
+		case limit <= 0:
 			// Every slot is busy: wait for results to be recorded.
 			select {
 			case <-ctx.Done():
-			case <-freed:
+			case <-l.freed:
 			}
 		case claimed == limit:
 			// There may be more due right now.
@@ -208,19 +305,13 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			// All that is due is claimed: wait for new rows or the poll.
 			select {
 			case <-ctx.Done():
-			case <-d.store.OutboxSignal():
+			case <-l.wake:
 			case <-tick.C:
-				if err := d.refreshDisabled(ctx); err != nil && ctx.Err() == nil {
-					d.log.Error("load disabled endpoints", "error", err)
-				}
 			}
 		}
 	}
 	close(jobs)
 	workers.Wait()
-	close(results)
-	<-recorded
-	return nil
 }
 
 // ProcessDue delivers every delivery due now, once each, and returns how

@@ -592,3 +592,60 @@ func TestSendTestAndVerify(t *testing.T) {
 		t.Fatal("bad secret accepted")
 	}
 }
+
+func TestHangingEndpointDoesNotStarveOthers(t *testing.T) {
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	fast := newReceiver(t)
+	slowEp := endpoint("slow", slow.URL)
+	slowEp.Timeout = 30 * time.Second
+	eps := []Endpoint{slowEp, endpoint("fast", fast.srv.URL), endpoint("removed-later", fast.srv.URL)}
+	s, _ := openTestStore(t, Options{Endpoints: eps})
+	fileLeads(t, s, 20)
+	// The dispatcher no longer knows "removed-later": its rows die.
+	d, err := NewDispatcher(s, eps[:2], DispatcherOptions{PollInterval: 50 * time.Millisecond, ShutdownGrace: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- d.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, delivered, _ := s.Deliveries(t.Context(), DeliveryFilter{Endpoint: "fast", State: DeliveryDelivered})
+		_, dead, _ := s.Deliveries(t.Context(), DeliveryFilter{Endpoint: "removed-later", State: DeliveryDead})
+		if delivered == 20 && dead == 20 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("with a hanging endpoint: %d of 20 delivered to the fast one, %d of 20 unconfigured dead", delivered, dead)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, n, _ := s.Deliveries(t.Context(), DeliveryFilter{Endpoint: "slow", State: DeliveryPending}); n != 20 {
+		t.Fatalf("slow endpoint: %d pending, want 20 (in flight)", n)
+	}
+	// Shutting down with requests hanging ends within the grace period;
+	// what was cut short stays pending for the next run.
+	stopped := time.Now()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(stopped); waited > 20*time.Second {
+		t.Fatalf("shutdown took %v with a 0.5s grace", waited)
+	}
+	close(release)
+	if _, n, _ := s.Deliveries(t.Context(), DeliveryFilter{Endpoint: "slow", State: DeliveryPending}); n != 20 {
+		t.Fatalf("after shutdown the slow endpoint has %d pending, want 20", n)
+	}
+	if _, n, _ := s.Deliveries(t.Context(), DeliveryFilter{Endpoint: "slow", State: DeliveryDead}); n != 0 {
+		t.Fatalf("shutdown killed %d deliveries", n)
+	}
+}

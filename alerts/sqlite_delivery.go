@@ -37,8 +37,18 @@ func (s *SQLStore) ClaimDeliveries(ctx context.Context, req ClaimRequest) ([]Del
 	now := ms(req.Now)
 	filter, args := "", []any{now + req.Lease.Milliseconds(), now, now}
 	if req.ID != "" {
-		filter = " AND id = ?"
+		filter += " AND id = ?"
 		args = append(args, req.ID)
+	}
+	if req.Endpoint != "" {
+		filter += " AND endpoint = ?"
+		args = append(args, req.Endpoint)
+	}
+	if len(req.ExceptEndpoints) > 0 {
+		filter += " AND endpoint NOT IN (" + placeholders(len(req.ExceptEndpoints)) + ")"
+		for _, e := range req.ExceptEndpoints {
+			args = append(args, e)
+		}
 	}
 	args = append(args, req.Limit)
 	rows, err := s.w.QueryContext(ctx, `UPDATE alerts_delivery SET lease_until = ?

@@ -143,6 +143,10 @@ type ClaimRequest struct {
 	Lease time.Duration
 	// ID, when set, claims only that delivery.
 	ID string
+	// Endpoint, when set, claims only that endpoint's deliveries.
+	Endpoint string
+	// ExceptEndpoints, when set, claims only deliveries for other endpoints.
+	ExceptEndpoints []string
 }
 
 // AttemptRecord is the result of one attempt, written by RecordAttempts.

@@ -37,6 +37,8 @@ type Analyzer struct {
 	ruleIDs  map[string]bool // evidence names of rules ("fire/brigade")
 	// maxPatRunes is the length of the longest pattern in runes.
 	maxPatRunes int
+	// nRules is the number of rules over all categories.
+	nRules int
 }
 
 // category is a lexicon compiled for matching.
@@ -63,7 +65,8 @@ const (
 type role struct {
 	kind   roleKind
 	cat    int32
-	rule   int32 // rule index (roleRuleWord)
+	rule   int32 // rule index in the category (roleRuleWord)
+	gid    int32 // rule index over all categories (roleRuleWord)
 	group  int32 // group index (roleRuleWord)
 	weight float64
 	label  string // term as written in the lexicon (terms: the main term)
@@ -135,9 +138,11 @@ func compile(set *lexiconSet, opts Options) (*Analyzer, error) {
 		}
 		for ri, r := range lx.Rules {
 			a.ruleIDs[lx.Code+"/"+r.Name] = true
+			gid := int32(a.nRules)
+			a.nRules++
 			for gi, g := range r.Groups {
 				for _, w := range g {
-					addRole(w, role{kind: roleRuleWord, cat: cat, rule: int32(ri), group: int32(gi), weight: r.Weight, label: w})
+					addRole(w, role{kind: roleRuleWord, cat: cat, rule: int32(ri), gid: gid, group: int32(gi), weight: r.Weight, label: w})
 				}
 			}
 		}

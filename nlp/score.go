@@ -115,38 +115,55 @@ func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
 	for c := range fm.terms {
 		fm.terms[c] = dropContained(fm.terms[c])
 	}
-	// Rule words are gathered in one slice, then cut into one run per
-	// category and rule, each in text order.
-	slices.SortFunc(ruleHits, func(x, y span) int {
-		// A total order (the same word in two groups differs by group), so
-		// the unstable sort is deterministic.
-		if x.cat != y.cat {
-			return cmp.Compare(x.cat, y.cat)
+	// Rule words are gathered in one slice, then bucketed by rule (a
+	// counting sort, stable: each bucket keeps the order of match ends) and
+	// put in text order within each bucket; matches arrive nearly in start
+	// order, so an insertion sort is linear in practice.
+	if len(ruleHits) > 0 {
+		start := make([]int32, a.nRules+1)
+		for _, h := range ruleHits {
+			start[h.ro.gid+1]++
 		}
-		if x.ro.rule != y.ro.rule {
-			return cmp.Compare(x.ro.rule, y.ro.rule)
+		for i := 1; i < len(start); i++ {
+			start[i] += start[i-1]
 		}
-		if x.start != y.start {
-			return cmp.Compare(x.start, y.start)
+		sorted := make([]span, len(ruleHits))
+		next := append([]int32(nil), start...)
+		for _, h := range ruleHits {
+			sorted[next[h.ro.gid]] = h
+			next[h.ro.gid]++
 		}
-		if x.end != y.end {
-			return cmp.Compare(x.end, y.end)
+		for g := 0; g < a.nRules; g++ {
+			lo, hi := start[g], start[g+1]
+			if lo == hi {
+				continue
+			}
+			b := sorted[lo:hi:hi]
+			for i := 1; i < len(b); i++ {
+				for j := i; j > 0 && spanBefore(b[j], b[j-1]); j-- {
+					b[j], b[j-1] = b[j-1], b[j]
+				}
+			}
+			c, r := b[0].cat, b[0].ro.rule
+			if fm.words[c] == nil {
+				fm.words[c] = make([][]span, len(a.cats[c].rules))
+			}
+			fm.words[c][r] = b
 		}
-		return cmp.Compare(x.ro.group, y.ro.group)
-	})
-	for i := 0; i < len(ruleHits); {
-		c, r := ruleHits[i].cat, ruleHits[i].ro.rule
-		j := i + 1
-		for j < len(ruleHits) && ruleHits[j].cat == c && ruleHits[j].ro.rule == r {
-			j++
-		}
-		if fm.words[c] == nil {
-			fm.words[c] = make([][]span, len(a.cats[c].rules))
-		}
-		fm.words[c][r] = ruleHits[i:j:j]
-		i = j
 	}
 	return fm
+}
+
+// spanBefore orders rule words of one rule: by start, end, then group (a
+// total order, so the result is deterministic).
+func spanBefore(x, y span) bool {
+	if x.start != y.start {
+		return x.start < y.start
+	}
+	if x.end != y.end {
+		return x.end < y.end
+	}
+	return x.ro.group < y.ro.group
 }
 
 // dropContained sorts hits and removes those inside a longer hit (森林火灾

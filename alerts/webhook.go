@@ -21,24 +21,25 @@ const (
 
 // Endpoint is one webhook receiver.
 type Endpoint struct {
-	Name string
-	URL  string
-	// Secret is whsec_ followed by the base64 of the key bytes.
-	Secret string
+	Name string `json:"name"`
+	URL  string `json:"url"`
+	// Secret is whsec_ followed by the base64 of the key bytes. It is never
+	// marshalled.
+	Secret string `json:"-"`
 	// Format is standard (Standard Webhooks body) or thehive.
-	Format string
+	Format string `json:"format"`
 	// Categories, when set, keeps leads with one of these category codes.
-	Categories []string
+	Categories []string `json:"categories,omitempty"`
 	// MinLevel keeps leads at this level or above.
-	MinLevel string
+	MinLevel string `json:"min_level,omitempty"`
 	// LocationPrefixes keeps leads with a location code starting with one.
-	LocationPrefixes []string
+	LocationPrefixes []string `json:"location_prefixes,omitempty"`
 	// Events lists the subscribed events; empty means all.
-	Events []string
+	Events []string `json:"events,omitempty"`
 	// Timeout per attempt (default 10s).
-	Timeout time.Duration
+	Timeout time.Duration `json:"timeout_ns,omitempty"`
 	// MaxAttempts before dead-lettering (default 12, spread over ~24h).
-	MaxAttempts int
+	MaxAttempts int `json:"max_attempts,omitempty"`
 }
 
 func (e Endpoint) timeout() time.Duration {

@@ -216,7 +216,7 @@ func TestRunDeliversEverything(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- d.Run(ctx) }()
 	fileLeads(t, s, 30)
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, n, err := s.Deliveries(t.Context(), DeliveryFilter{State: DeliveryDelivered})
 		if err != nil {
@@ -478,7 +478,7 @@ func TestKilledDispatcherDeliversAfterRestart(t *testing.T) {
 	var firstID string
 	select {
 	case firstID = <-arrived:
-	case <-time.After(20 * time.Second):
+	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
 		t.Fatal("child never delivered")
 	}
@@ -494,7 +494,7 @@ func TestKilledDispatcherDeliversAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if _, err := d.ProcessDue(t.Context()); err != nil {
 			t.Fatal(err)
@@ -616,7 +616,7 @@ func TestHangingEndpointDoesNotStarveOthers(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
 	go func() { done <- d.Run(ctx) }()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, delivered, _ := s.Deliveries(t.Context(), DeliveryFilter{Endpoint: "fast", State: DeliveryDelivered})
 		_, dead, _ := s.Deliveries(t.Context(), DeliveryFilter{Endpoint: "removed-later", State: DeliveryDead})

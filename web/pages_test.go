@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -524,5 +525,58 @@ func TestLexiconPrecisionFromVerdicts(t *testing.T) {
 	body := w.login("viv").getBody("/lexicons")
 	if !strings.Contains(body, "100%") || !strings.Contains(body, "0%") {
 		t.Error("lexicon page does not show the precisions")
+	}
+}
+
+// The remaining API routes, end to end against the real stores.
+func TestAPISavedSearchesRulesDashboardWebhooks(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	w.seed(t)
+	st := decode[alerts.Stats](t, w.apiReq("GET", "/api/v1/dashboard", adminToken, ""))
+	if st.Open != 2 || st.ByState["new"] != 2 {
+		t.Errorf("dashboard stats %+v", st)
+	}
+	// The environment's admin token is no stored user: it owns no searches.
+	resp := w.apiReq("POST", "/api/v1/saved-searches", adminToken, `{"name":"燃气","params":"q=燃气&level=medium"}`)
+	if e := decode[apiError](t, resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(e.Error, "user's API token") {
+		t.Fatalf("save with the environment token: %d %q", resp.StatusCode, e.Error)
+	}
+	tok, _ := w.srv.store.CreateToken(context.Background(), "admin", "t")
+	if st := w.apiReq("POST", "/api/v1/saved-searches", tok, `{"name":"bad","params":"since=yesterday"}`).StatusCode; st != http.StatusBadRequest {
+		t.Errorf("bad saved search: %d", st)
+	}
+	ss := decode[SavedSearch](t, w.apiReq("POST", "/api/v1/saved-searches", tok, `{"name":"燃气","params":"q=燃气&level=medium"}`))
+	if ss.ID == 0 || decode[struct{ Total int }](t, w.apiReq("GET", "/api/v1/saved-searches", tok, "")).Total != 1 {
+		t.Fatalf("saved search %+v", ss)
+	}
+	resp = w.apiReq("POST", "/api/v1/alert-rules", tok, fmt.Sprintf(`{"saved_search_id":%d,"min_level":"high","interval":"10m"}`, ss.ID))
+	rule := decode[AlertRule](t, resp)
+	if rule.ID == 0 || rule.Interval != 10*time.Minute {
+		t.Fatalf("rule %+v", rule)
+	}
+	if st := w.apiReq("POST", "/api/v1/alert-rules", tok, fmt.Sprintf(`{"saved_search_id":%d,"min_level":"extreme","interval":"10m"}`, ss.ID)).StatusCode; st != http.StatusBadRequest {
+		t.Errorf("bad level: %d", st)
+	}
+	if n := decode[struct{ Total int }](t, w.apiReq("GET", "/api/v1/alert-rules", tok, "")).Total; n != 1 {
+		t.Errorf("%d rules", n)
+	}
+	if st := w.apiReq("DELETE", "/api/v1/alert-rules/"+itoa64(rule.ID), tok, "").StatusCode; st != http.StatusNoContent {
+		t.Errorf("delete rule: %d", st)
+	}
+	if st := w.apiReq("DELETE", "/api/v1/saved-searches/"+itoa64(ss.ID), tok, "").StatusCode; st != http.StatusNoContent {
+		t.Errorf("delete saved search: %d", st)
+	}
+	eps := decode[struct {
+		Items []endpointView `json:"items"`
+	}](t, w.apiReq("GET", "/api/v1/webhooks", adminToken, ""))
+	if len(eps.Items) != 1 || eps.Items[0].Name != "cases" {
+		t.Fatalf("endpoints %+v", eps.Items)
+	}
+	resp = w.apiReq("POST", "/api/v1/webhooks/cases/test", adminToken, "")
+	if res := decode[alerts.TestResult](t, resp); res.Status != http.StatusNoContent {
+		t.Errorf("test delivery answered %d", res.Status)
+	}
+	if st := w.apiReq("POST", "/api/v1/webhooks/nope/test", adminToken, "").StatusCode; st != http.StatusNotFound {
+		t.Errorf("test unknown endpoint: %d", st)
 	}
 }

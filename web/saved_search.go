@@ -303,6 +303,10 @@ func (s *Server) apiSavedSearchCreate(w http.ResponseWriter, r *http.Request) {
 	if !decodeJSON(w, r, &in) {
 		return
 	}
+	if principalFrom(r.Context()).User.ID == 0 {
+		writeJSONError(w, http.StatusBadRequest, "saved searches belong to a user: call with a user's API token (riskmine users token NAME), not RISKMINE_API_TOKEN")
+		return
+	}
 	v, err := url.ParseQuery(in.Params)
 	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, "params must be URL-encoded search parameters such as q=火灾&category=fire")

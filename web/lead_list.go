@@ -49,7 +49,7 @@ func (s *Server) leadList(w http.ResponseWriter, r *http.Request) {
 	}
 	data.Leads, data.Total = leads, total
 	data.Page = f.Offset/f.Limit + 1
-	data.Pages = (total + f.Limit - 1) / f.Limit
+	data.Pages = max(1, (total+f.Limit-1)/f.Limit)
 	if data.Page > 1 {
 		data.PrevURL = queryWith(r.URL.RequestURI(), "page", itoa(data.Page-1), "offset", "")
 	}

@@ -124,7 +124,7 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
 		data.Chart = stackedDays(points, func(string) string { return view.L.T("search.posts") }, time.Time{}, 7)
 	}
 	data.Page = q.From/q.Size + 1
-	data.Pages = int((res.Total + uint64(q.Size) - 1) / uint64(q.Size))
+	data.Pages = max(1, int((res.Total+uint64(q.Size)-1)/uint64(q.Size)))
 	if data.Page > 1 {
 		data.PrevURL = queryWith(base, "page", itoa(data.Page-1))
 	}

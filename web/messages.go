@@ -42,6 +42,7 @@ var messages = [][3]string{
 	{"common.page", "第 %d / %d 页", "Page %d of %d"},
 	{"common.prev", "上一页", "Previous"},
 	{"common.reset", "重置", "Reset"},
+	{"confirm.sure", "确定吗？此操作不能撤销。", "Are you sure? This cannot be undone."},
 	{"dash.by_level", "未结线索按等级", "Open leads by level"},
 	{"dash.by_state", "线索按状态", "Leads by state"},
 	{"dash.closed", "已结案", "Closed"},

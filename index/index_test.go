@@ -121,6 +121,10 @@ func TestChineseRelevance(t *testing.T) {
 		{"field", "title:燃气", []string{"p3"}, "燃气"},
 		{"category field", "category:hazmat_leak", []string{"p3"}, ""},
 		{"numeric range", "score:>=7", []string{"p1", "p3"}, ""},
+		// A lone character is matched through the bigrams around it, and
+		// those are what gets marked (民疏散), so no mark is checked.
+		{"single character inside a word", "疏", []string{"p3"}, ""},
+		{"single character ending a run", "亡", []string{"p1"}, ""},
 		{"no match", "地震", []string{}, ""},
 	}
 	for _, c := range cases {

@@ -500,16 +500,24 @@ func (rw rewriter) textPhrase(text string, fields []string, boost float64) query
 }
 
 // substring matches text anywhere in field f through its bigram field. A
-// single CJK character is indexed only inside bigrams, so it becomes a
-// prefix query on the bigrams plus the word match.
+// single CJK character is indexed only inside bigrams (or alone), so it
+// becomes a prefix or suffix match on the bigrams.
 func (rw rewriter) substring(text string, f string, boost float64) query.Query {
 	bg := bigramField(f)
 	t := strings.TrimSpace(text)
 	if r, n := utf8.DecodeRuneInString(t); n == len(t) && n > 0 && isCJK(r) {
-		p := query.NewPrefixQuery(rw.normalize(t))
+		c := rw.normalize(t)
+		if strings.ContainsAny(c, `*?\`) || c == "" {
+			return query.NewMatchNoneQuery()
+		}
+		// The character starting a bigram, ending one, or standing alone.
+		p := query.NewPrefixQuery(c)
 		p.SetField(bg)
-		p.SetBoost(boost)
-		return p
+		w := query.NewWildcardQuery("?" + c)
+		w.SetField(bg)
+		d := query.NewDisjunctionQuery([]query.Query{p, w})
+		d.SetBoost(boost)
+		return d
 	}
 	// A text that is a single bigram (or word) needs no positions: a term
 	// query is much cheaper than a one-term phrase.

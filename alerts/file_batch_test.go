@@ -7,8 +7,8 @@ import (
 	"time"
 )
 
-// TestBatchFailureIsolated commits a group of posts in which one fails
-// inside the transaction (a trigger refuses its source row): the others are
+// TestBatchFailureIsolated files a group of posts in which one fails inside
+// the shared transaction (a trigger refuses its source row): the others are
 // filed, the failing one leaves no lead, source, audit or outbox row.
 func TestBatchFailureIsolated(t *testing.T) {
 	ep := Endpoint{Name: "case", URL: "http://127.0.0.1:9/", Secret: testSecret}

@@ -105,8 +105,9 @@ func (s *SQLStore) fileWriter() {
 	}
 }
 
-// fileBatch files a batch in one transaction; each post runs under a
-// savepoint so one failing post does not undo the others.
+// fileBatch files a batch in one transaction. Should one post fail, the
+// transaction is rolled back and each post is filed alone, so the others
+// still go in (cheaper than a savepoint per post, as failures are rare).
 func (s *SQLStore) fileBatch(batch []*fileReq) {
 	ctx := context.Background()
 	live := batch[:0:0]
@@ -120,49 +121,21 @@ func (s *SQLStore) fileBatch(batch []*fileReq) {
 	if len(live) == 0 {
 		return
 	}
-	results := make([]fileDone, len(live))
-	queued := 0
-	err := func() error {
-		tx, err := s.w.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		multi := len(live) > 1
+	results, queued, err := s.fileTogether(ctx, live)
+	if err != nil && len(live) > 1 {
+		s.opts.Logger.Debug("filing a batch failed; filing its posts one by one", "posts", len(live), "error", err)
+		results, queued = make([]fileDone, len(live)), 0
 		for i, r := range live {
-			if multi {
-				if _, err := s.exec(ctx, tx, `SAVEPOINT file_one`); err != nil {
-					return err
-				}
-			}
-			res, n, err := s.fileOne(ctx, tx, r)
+			one, n, err := s.fileTogether(ctx, []*fileReq{r})
 			if err != nil {
-				if !multi {
-					return err
-				}
-				if _, e := s.exec(ctx, tx, `ROLLBACK TO file_one`); e != nil {
-					return errors.Join(err, e)
-				}
 				results[i].err = err
-				s.opts.Logger.Debug("filing one post of a batch failed; rolled back alone", "url", r.canon, "error", err)
-			} else {
-				results[i].res = res
-				queued += n
+				continue
 			}
-			if multi {
-				if _, err := s.exec(ctx, tx, `RELEASE file_one`); err != nil {
-					return err
-				}
-			}
+			results[i] = one[0]
+			queued += n
 		}
-		return tx.Commit()
-	}()
-	if err != nil {
-		s.opts.Logger.Warn("filing transaction failed", "posts", len(live), "error", err)
-		queued = 0
-		for i := range results {
-			results[i] = fileDone{err: err}
-		}
+	} else if err != nil {
+		results = []fileDone{{err: err}}
 	}
 	s.prepareWanted(ctx)
 	if queued > 0 {
@@ -181,4 +154,27 @@ func (s *SQLStore) fileBatch(batch []*fileReq) {
 		}
 		r.done <- results[i]
 	}
+}
+
+// fileTogether files posts in one transaction: all or none.
+func (s *SQLStore) fileTogether(ctx context.Context, reqs []*fileReq) ([]fileDone, int, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback()
+	results := make([]fileDone, len(reqs))
+	queued := 0
+	for i, r := range reqs {
+		res, n, err := s.fileOne(ctx, tx, r)
+		if err != nil {
+			return nil, 0, err
+		}
+		results[i].res = res
+		queued += n
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, 0, err
+	}
+	return results, queued, nil
 }

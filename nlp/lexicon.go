@@ -99,6 +99,7 @@ type LexiconError struct {
 	Msg  string // what was expected
 }
 
+// Error formats the problem as "nlp: lexicon FILE:LINE: KEY: MSG".
 func (e *LexiconError) Error() string {
 	var b strings.Builder
 	b.WriteString("nlp: lexicon ")

@@ -125,6 +125,11 @@ func TestChineseRelevance(t *testing.T) {
 		// those are what gets marked (民疏散), so no mark is checked.
 		{"single character inside a word", "疏", []string{"p3"}, ""},
 		{"single character ending a run", "亡", []string{"p1"}, ""},
+		{"date range", `published_at:>"2026-11-21"`, []string{"p2", "p3"}, ""},
+		{"level field", "level:critical", []string{"p3"}, ""},
+		{"location alias", "location:3502", []string{"p3"}, ""},
+		{"wildcard", "title:燃*", []string{"p3"}, "燃气"},
+		{"regexp", "/泄[漏露]/", []string{"p3"}, "泄漏"},
 		{"no match", "地震", []string{}, ""},
 	}
 	for _, c := range cases {

@@ -356,6 +356,9 @@ func TestReopen(t *testing.T) {
 	if err := ix.Add(ctx, index.Doc{ID: "x"}); !errors.Is(err, index.ErrClosed) {
 		t.Fatalf("add after close: %v", err)
 	}
+	if _, err := ix.Search(ctx, index.Query{Text: "火灾"}); !errors.Is(err, index.ErrClosed) {
+		t.Fatalf("search after close: %v", err)
+	}
 	ix = openAt(t, path)
 	r := search(t, ix, index.Query{Text: "火灾"})
 	if got := ids(r); !slices.Equal(got, []string{"p1", "p5"}) {

@@ -139,11 +139,19 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("index: search %q: %w", q.Text, err)
 	}
+	ix.mu.Lock()
+	closed := ix.closed
+	ix.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
 	sr, err := ix.bi.SearchInContext(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("index: search: %w", ctx.Err())
 		}
+		// The query parsed, so what Bleve refuses now is in the query
+		// (an invalid regular expression, a wildcard with too many terms).
 		return nil, fmt.Errorf("index: search %q: %w: %v", q.Text, ErrBadQuery, err)
 	}
 	locs, err := ix.locations(ctx, text, sr.Hits)

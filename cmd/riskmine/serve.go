@@ -162,11 +162,13 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 		return nil, err
 	}
 	s.web, err = web.New(web.Options{
-		DBPath:        dbPath,
-		SecureCookies: cfg.Web.SecureCookies,
-		SessionTTL:    cfg.Web.SessionTTL.D(),
-		AdminToken:    os.Getenv("RISKMINE_API_TOKEN"),
-		Logger:        log.With("component", "web"),
+		DBPath:           dbPath,
+		SecureCookies:    cfg.Web.SecureCookies,
+		SessionTTL:       cfg.Web.SessionTTL.D(),
+		AdminToken:       os.Getenv("RISKMINE_API_TOKEN"),
+		LoginMaxFailures: cfg.Web.LoginMaxFailures,
+		LoginWindow:      cfg.Web.LoginWindow.D(),
+		Logger:           log.With("component", "web"),
 	}, web.Deps{
 		Leads: s.leads, Outbox: s.leads, Dispatcher: disp, Endpoints: webhookEndpoints(cfg),
 		Search: s.index, Sources: s.sched, Analyzer: s.analyzer,

@@ -201,3 +201,13 @@ func (a *Analyzer) Categories() []string {
 
 // Thresholds returns the thresholds in use.
 func (a *Analyzer) Thresholds() Thresholds { return a.th }
+
+// Lexicons returns the loaded hazard lexicons, one per category in scoring
+// order, for display (the UI's lexicon page). Callers must not change them.
+func (a *Analyzer) Lexicons() []*Lexicon {
+	out := make([]*Lexicon, len(a.cats))
+	for i, c := range a.cats {
+		out[i] = c.lex
+	}
+	return out
+}

@@ -73,6 +73,8 @@ func TestLanguageChoice(t *testing.T) {
 	}
 }
 
+var lexiconTables = regexp.MustCompile(`(?s)<tbody>.*?</tbody>|<details.*?</details>`)
+
 // In English, the pages' own texts have no Chinese left (crawled content
 // aside: these pages run without data).
 func TestEnglishPagesHaveNoChinese(t *testing.T) {
@@ -82,6 +84,11 @@ func TestEnglishPagesHaveNoChinese(t *testing.T) {
 	allowed := strings.NewReplacer("中文", "", "燃气 泄漏", "", "+燃气 +泄漏 -演练", "", `"基站起火"`, "", "&#34;基站起火&#34;", "", "title:爆炸", "")
 	for _, p := range []string{"/", "/leads", "/search", "/sources", "/lexicons", "/webhooks", "/users", "/export", "/nowhere"} {
 		body := allowed.Replace(c.getBody(p))
+		if p == "/lexicons" {
+			// The lexicons' own terms and names are data, in Chinese in
+			// every language: leave out the tables that list them.
+			body = lexiconTables.ReplaceAllString(body, "")
+		}
 		for _, r := range body {
 			if r >= 0x4e00 && r <= 0x9fff {
 				i := strings.IndexRune(body, r)

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"riskmine/crawler"
 	"riskmine/index"
 	"riskmine/nlp"
 )
@@ -277,32 +278,11 @@ func importDoc(raw []byte, an *nlp.Analyzer) (d index.Doc, msg string) {
 		}
 	}
 	as := an.Analyze(nlp.Input{ID: id, Title: p.Title, Text: p.Text, Ref: published})
-	d = index.Doc{
-		ID:           id,
-		URL:          p.URL,
-		CanonicalURL: p.CanonicalURL,
-		Source:       p.Source,
-		Site:         site,
-		Title:        p.Title,
-		Body:         p.Text,
-		PublishedAt:  published,
-		FetchedAt:    time.Now().UTC(),
-		Level:        as.Level,
-		Score:        as.Score,
-	}
-	for _, c := range as.Categories {
-		d.Categories = append(d.Categories, c.Code)
-	}
-	seen := map[string]bool{}
-	for _, l := range as.Locations {
-		if l.Code != "" && !seen[l.Code] {
-			seen[l.Code] = true
-			d.LocationCodes = append(d.LocationCodes, l.Code)
-			if l.Name != "" {
-				d.LocationNames = append(d.LocationNames, l.Name)
-			}
-		}
-	}
+	d = indexDoc(crawler.Page{
+		URL: p.URL, CanonicalURL: p.CanonicalURL, Source: p.Source, Site: site,
+		Title: p.Title, Text: p.Text, PublishedAt: published, FetchedAt: time.Now().UTC(),
+	}, as, "")
+	d.ID = id
 	return d, ""
 }
 

@@ -135,7 +135,7 @@ func Parse(file string, raw []byte) (*Config, error) {
 	c := Default()
 	c.file = file
 	if len(bytes.TrimSpace(expanded)) > 0 {
-		if err := yaml.UnmarshalWithOptions(expanded, c, yaml.Strict(), yaml.DisallowUnknownField()); err != nil {
+		if err := decodeStrict(expanded, c); err != nil {
 			return nil, decodeError(file, expanded, err)
 		}
 		f, err := parser.ParseBytes(expanded, 0)
@@ -150,6 +150,18 @@ func Parse(file string, raw []byte) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// decodeStrict decodes with unknown keys as errors. go-yaml panics on some
+// malformed documents (a tag with no value inside a sequence): that is
+// reported as an error, never a crash.
+func decodeStrict(raw []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed YAML that the parser could not read (%v)", r)
+		}
+	}()
+	return yaml.UnmarshalWithOptions(raw, v, yaml.Strict(), yaml.DisallowUnknownField())
 }
 
 // decodeError turns a go-yaml error into one line with file and line.

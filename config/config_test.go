@@ -25,6 +25,7 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 		{"unset env", "alerts:\n  webhooks:\n    - name: w\n      url: http://127.0.0.1:9/hook\n      secret: ${RM_NOT_SET_ANYWHERE}\n", "c.yaml:5: environment variable RM_NOT_SET_ANYWHERE is not set"},
 		{"bad duration", "alerts:\n  cluster_window: soon\n", "c.yaml:2"},
 		{"syntax error", "log: [\n", "c.yaml"},
+		{"parser panic", "crawler:\n  sources:\n  ! #000000000000000000000000000000000000000000000", "c.yaml"},
 		{"login failures zero", "web:\n  login_max_failures: 0\n", "c.yaml:2: web.login_max_failures: must be between 1 and 1000"},
 	}
 	for _, tc := range cases {
@@ -57,4 +58,18 @@ func TestDefaultsValidate(t *testing.T) {
 	if c.Alerts.SLA["critical"].D().Hours() != 2 {
 		t.Fatalf("critical SLA = %v, want 2h", c.Alerts.SLA["critical"].D())
 	}
+}
+
+// FuzzParse checks that no config file, however broken, crashes the loader
+// and that every error stays on one line.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{"", "log: {level: debug}\n", "crawler:\n  sources:\n    - name: a\n      kind: rss\n      seeds: [\"http://x/f\"]\n", "log: [\n", "a: ${X}\n"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		_, err := Parse("f.yaml", []byte(raw))
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Fatalf("multi-line error: %q", err)
+		}
+	})
 }

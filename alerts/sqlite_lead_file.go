@@ -153,7 +153,7 @@ func (s *SQLStore) fileOne(ctx context.Context, tx *sql.Tx, r *fileReq) (FileRes
 	if event == EventLeadCreated {
 		// The new lead's only source is this post: no need to read it back.
 		src := Source{URL: c.URL, CanonicalURL: canon, Site: c.Site, Source: c.Source, Title: c.Title,
-			Snippet: truncateRunes(c.Snippet, 500), SeenAt: seen.UTC(), Level: c.Level, Score: c.Score,
+			Snippet: truncateRunes(c.Snippet, SourceTextRunes), SeenAt: seen.UTC(), Level: c.Level, Score: c.Score,
 			Category: topCategory(c.Categories), Evidence: c.Evidence}
 		if !c.PublishedAt.IsZero() {
 			p := c.PublishedAt.UTC()
@@ -282,6 +282,10 @@ func (s *SQLStore) findCluster(ctx context.Context, tx *sql.Tx, c *Candidate, at
 	}
 	return s.loadLeadTx(ctx, tx, bestID)
 }
+
+// SourceTextRunes is how much of a post's text a lead keeps on its source
+// entry: enough for the evidence of a typical post to be shown in place.
+const SourceTextRunes = 4000
 
 func truncateRunes(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
@@ -460,7 +464,7 @@ func (s *SQLStore) insertSource(ctx context.Context, tx *sql.Tx, leadID string, 
 	}
 	_, err := s.exec(ctx, tx, `INSERT INTO alerts_source(lead_id, url, canonical_url, site, source, title, snippet,
 		published_at, seen_at, level, score, category, simhash, evidence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		leadID, c.URL, canon, c.Site, c.Source, c.Title, truncateRunes(c.Snippet, 500), ms(c.PublishedAt), ms(seen),
+		leadID, c.URL, canon, c.Site, c.Source, c.Title, truncateRunes(c.Snippet, SourceTextRunes), ms(c.PublishedAt), ms(seen),
 		c.Level, c.Score, topCategory(c.Categories), int64(c.SimHash), jsonText(ev))
 	if err != nil {
 		return err

@@ -242,9 +242,6 @@ func resolvedLocations(locs []nlp.Location) (codes, names []string) {
 	return codes, names
 }
 
-// snippetRunes is the length of the text kept on a lead's source entry.
-const snippetRunes = 280
-
 // leadCandidate maps a page and its assessment to a candidate for filing.
 func leadCandidate(page crawler.Page, as *nlp.Assessment) alerts.Candidate {
 	c := alerts.Candidate{
@@ -253,7 +250,7 @@ func leadCandidate(page crawler.Page, as *nlp.Assessment) alerts.Candidate {
 		Site:         page.Site,
 		Source:       page.Source,
 		Title:        page.Title,
-		Snippet:      clipRunes(page.Text, snippetRunes),
+		Snippet:      clipRunes(page.Text, alerts.SourceTextRunes),
 		PublishedAt:  page.PublishedAt,
 		SeenAt:       page.FetchedAt,
 		Level:        as.Level,

@@ -226,23 +226,34 @@ func actorOr(a string) string {
 	return a
 }
 
+// beginLeadChange opens the write transaction of a version-checked change
+// (op names it in errors) and loads the lead; version 0 skips the check.
+func (s *SQLStore) beginLeadChange(ctx context.Context, op, id string, version int) (*sql.Tx, *Lead, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("alerts: %s lead %s: %w", op, id, err)
+	}
+	l, err := s.loadLeadTx(ctx, tx, id)
+	if err == nil && version != 0 && version != l.Version {
+		err = fmt.Errorf("alerts: lead %s: version %d is stale, the lead is at version %d: %w", id, version, l.Version, ErrConflict)
+	}
+	if err != nil {
+		tx.Rollback()
+		return nil, nil, err
+	}
+	return tx, l, nil
+}
+
 // Transition moves a lead to another state, checking the version the actor
 // saw (0 skips the check), recording the audit entry and queueing the
 // state-changed webhooks in one transaction. Merging moves the lead's
 // sources to the target lead.
 func (s *SQLStore) Transition(ctx context.Context, id string, req TransitionRequest) (*Lead, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("alerts: transition lead %s: %w", id, err)
-	}
-	defer tx.Rollback()
-	l, err := s.loadLeadTx(ctx, tx, id)
+	tx, l, err := s.beginLeadChange(ctx, "transition", id, req.Version)
 	if err != nil {
 		return nil, err
 	}
-	if req.Version != 0 && req.Version != l.Version {
-		return nil, fmt.Errorf("alerts: lead %s: version %d is stale, the lead is at version %d: %w", id, req.Version, l.Version, ErrConflict)
-	}
+	defer tx.Rollback()
 	if err := checkTransition(id, l.State, req, l.Unit); err != nil {
 		return nil, err
 	}
@@ -381,18 +392,11 @@ func (s *SQLStore) mergeInto(ctx context.Context, tx *sql.Tx, l *Lead, targetID,
 
 // Assign sets a lead's assignee (a version-checked, audited change).
 func (s *SQLStore) Assign(ctx context.Context, id string, req AssignRequest) (*Lead, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, fmt.Errorf("alerts: assign lead %s: %w", id, err)
-	}
-	defer tx.Rollback()
-	l, err := s.loadLeadTx(ctx, tx, id)
+	tx, l, err := s.beginLeadChange(ctx, "assign", id, req.Version)
 	if err != nil {
 		return nil, err
 	}
-	if req.Version != 0 && req.Version != l.Version {
-		return nil, fmt.Errorf("alerts: lead %s: version %d is stale, the lead is at version %d: %w", id, req.Version, l.Version, ErrConflict)
-	}
+	defer tx.Rollback()
 	if !IsOpen(l.State) {
 		return nil, fmt.Errorf("alerts: lead %s is %s and can no longer be assigned: %w", id, l.State, ErrInvalid)
 	}

@@ -138,16 +138,17 @@ func (w *demoWorld) handler(site string) http.Handler {
 	switch site {
 	case demoForum:
 		mux.HandleFunc("GET /forum/list", w.forumList)
-		mux.HandleFunc("GET /forum/thread/{id}", w.forumThread)
+		mux.HandleFunc("GET /forum/thread/{file}", w.detailPage(demoForum, "forumThread", false))
 	case demoNews:
-		mux.HandleFunc("GET /news/index.html", w.newsIndex)
-		mux.HandleFunc("GET /news/{file}", w.newsArticle)
+		mux.HandleFunc("GET /news/index.html", w.listPage(demoNews, "newsIndex", true))
+		mux.HandleFunc("GET /news/{file}", w.detailPage(demoNews, "newsArticle", true))
 	case demoFeed:
 		mux.HandleFunc("GET /rss.xml", w.feedRSS)
-		mux.HandleFunc("GET /item/{id}", w.feedItem)
+		mux.HandleFunc("GET /item/{file}", w.detailPage(demoFeed, "forumThread", false))
 	case demoNotice:
-		mux.HandleFunc("GET /notices/", w.noticeList)
-		mux.HandleFunc("GET /notices/{file}", w.noticePage)
+		// Declared gb2312, served as UTF-8: the trap of many government sites.
+		mux.HandleFunc("GET /notices/", w.listPage(demoNotice, "noticeList", false))
+		mux.HandleFunc("GET /notices/{file}", w.detailPage(demoNotice, "noticePage", false))
 	}
 	return mux
 }
@@ -267,40 +268,24 @@ func (w *demoWorld) forumList(rw http.ResponseWriter, r *http.Request) {
 	render(rw, "forumList", map[string]any{"Page": page, "Posts": w.views(posts[from:to]), "Next": next}, false)
 }
 
-func (w *demoWorld) forumThread(rw http.ResponseWriter, r *http.Request) {
-	p, ok := w.find(demoForum, r.PathValue("id"))
-	if !ok {
-		http.NotFound(rw, r)
-		return
+// listPage serves a site's list of visible posts with template name.
+func (w *demoWorld) listPage(site, name string, gbk bool) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		render(rw, name, map[string]any{"Posts": w.views(w.visible(site))}, gbk)
 	}
-	render(rw, "forumThread", w.view(p), false)
 }
 
-func (w *demoWorld) newsIndex(rw http.ResponseWriter, r *http.Request) {
-	render(rw, "newsIndex", map[string]any{"Posts": w.views(w.visible(demoNews))}, true)
-}
-
-func (w *demoWorld) newsArticle(rw http.ResponseWriter, r *http.Request) {
-	p, ok := w.find(demoNews, strings.TrimSuffix(r.PathValue("file"), ".html"))
-	if !ok {
-		http.NotFound(rw, r)
-		return
+// detailPage serves one visible post of a site, named by the {file} path
+// value (an id, with or without .html), with template name.
+func (w *demoWorld) detailPage(site, name string, gbk bool) http.HandlerFunc {
+	return func(rw http.ResponseWriter, r *http.Request) {
+		p, ok := w.find(site, strings.TrimSuffix(r.PathValue("file"), ".html"))
+		if !ok {
+			http.NotFound(rw, r)
+			return
+		}
+		render(rw, name, w.view(p), gbk)
 	}
-	render(rw, "newsArticle", w.view(p), true)
-}
-
-func (w *demoWorld) noticeList(rw http.ResponseWriter, r *http.Request) {
-	// Declared gb2312, served as UTF-8: the trap of many government sites.
-	render(rw, "noticeList", map[string]any{"Posts": w.views(w.visible(demoNotice))}, false)
-}
-
-func (w *demoWorld) noticePage(rw http.ResponseWriter, r *http.Request) {
-	p, ok := w.find(demoNotice, strings.TrimSuffix(r.PathValue("file"), ".html"))
-	if !ok {
-		http.NotFound(rw, r)
-		return
-	}
-	render(rw, "noticePage", w.view(p), false)
 }
 
 func xmlEscape(s string) string {
@@ -320,13 +305,4 @@ func (w *demoWorld) feedRSS(rw http.ResponseWriter, r *http.Request) {
 	b.WriteString("</channel></rss>\n")
 	rw.Header().Set("Content-Type", "application/rss+xml; charset=utf-8")
 	fmt.Fprint(rw, b.String())
-}
-
-func (w *demoWorld) feedItem(rw http.ResponseWriter, r *http.Request) {
-	p, ok := w.find(demoFeed, r.PathValue("id"))
-	if !ok {
-		http.NotFound(rw, r)
-		return
-	}
-	render(rw, "forumThread", w.view(p), false)
 }

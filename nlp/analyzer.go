@@ -70,6 +70,9 @@ type role struct {
 	group  int32 // group index (roleRuleWord)
 	weight float64
 	label  string // term as written in the lexicon (terms: the main term)
+	// maxField, when > 0, is the most letters and digits a field may have
+	// for the term or rule word to count (LexiconTerm.MaxFieldRunes).
+	maxField int32
 }
 
 // NewAnalyzer loads the embedded lexicons and those of opts.LexiconDir and
@@ -132,7 +135,7 @@ func compile(set *lexiconSet, opts Options) (*Analyzer, error) {
 		var termWords []string
 		for _, t := range lx.Terms {
 			for _, w := range append([]string{t.Term}, t.Variants...) {
-				addRole(w, role{kind: roleTerm, cat: cat, weight: t.Weight, label: t.Term})
+				addRole(w, role{kind: roleTerm, cat: cat, weight: t.Weight, label: t.Term, maxField: int32(t.MaxFieldRunes)})
 				termWords = append(termWords, NormalizeText(strings.TrimSpace(w)))
 			}
 		}
@@ -142,7 +145,7 @@ func compile(set *lexiconSet, opts Options) (*Analyzer, error) {
 			a.nRules++
 			for gi, g := range r.Groups {
 				for _, w := range g {
-					addRole(w, role{kind: roleRuleWord, cat: cat, rule: int32(ri), gid: gid, group: int32(gi), weight: r.Weight, label: w})
+					addRole(w, role{kind: roleRuleWord, cat: cat, rule: int32(ri), gid: gid, group: int32(gi), weight: r.Weight, label: w, maxField: int32(r.MaxFieldRunes)})
 				}
 			}
 		}

@@ -65,6 +65,10 @@ type LexiconTerm struct {
 	Weight float64 `yaml:"weight"`
 	// Variants are other spellings scored like Term.
 	Variants []string `yaml:"variants"`
+	// MaxFieldRunes, when > 0, lets the term count only in a title or text
+	// of at most this many letters and digits (a short reply such as 一起吗,
+	// which in a longer post is ordinary talk).
+	MaxFieldRunes int `yaml:"max_field_runes"`
 }
 
 // LexiconRule fires when one word of each group occurs close together.
@@ -81,6 +85,9 @@ type LexiconRule struct {
 	Sentence bool `yaml:"sentence"`
 	// Weight is what one match adds to the raw score.
 	Weight float64 `yaml:"weight"`
+	// MaxFieldRunes, when > 0, lets the rule fire only in a title or text
+	// of at most this many letters and digits (see LexiconTerm).
+	MaxFieldRunes int `yaml:"max_field_runes"`
 }
 
 // LexiconWeighted is a term with a weight (intensifiers).
@@ -177,6 +184,9 @@ func ParseLexicon(file string, raw []byte) (*Lexicon, error) {
 		if t.Weight <= 0 {
 			return nil, at(key+".weight", "expected a weight > 0, got %v", t.Weight)
 		}
+		if t.MaxFieldRunes < 0 {
+			return nil, at(key+".max_field_runes", "expected a number of runes >= 0 (0: any length), got %d", t.MaxFieldRunes)
+		}
 		for j, v := range t.Variants {
 			if NormalizeText(strings.TrimSpace(v)) == "" {
 				return nil, at(fmt.Sprintf("%s.variants[%d]", key, j), "expected a non-empty variant")
@@ -211,6 +221,9 @@ func ParseLexicon(file string, raw []byte) (*Lexicon, error) {
 		}
 		if r.Weight <= 0 {
 			return nil, at(key+".weight", "expected a weight > 0, got %v", r.Weight)
+		}
+		if r.MaxFieldRunes < 0 {
+			return nil, at(key+".max_field_runes", "expected a number of runes >= 0 (0: any length), got %d", r.MaxFieldRunes)
 		}
 	}
 	for i, w := range lx.Negations {
@@ -276,7 +289,7 @@ func yamlError(file string, err error) error {
 		msg := ye.GetMessage()
 		var uf *yaml.UnknownFieldError
 		if errors.As(err, &uf) {
-			msg += " (expected one of code, name, severity, title_weight, terms, rules, negations, exclusions, intensifiers; terms take term, weight, variants; rules take name, groups, within, sentence, weight)"
+			msg += " (expected one of code, name, severity, title_weight, terms, rules, negations, exclusions, intensifiers; terms take term, weight, variants, max_field_runes; rules take name, groups, within, sentence, weight, max_field_runes)"
 		}
 		return &LexiconError{File: file, Line: line, Msg: msg}
 	}

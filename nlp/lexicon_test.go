@@ -24,6 +24,8 @@ func TestParseLexiconErrors(t *testing.T) {
 		{"one group", "fire.yaml", "code: fire\nname: 火灾\nrules:\n  - name: r\n    groups: [[消防]]\n    within: 5\n    weight: 1\n", "fire.yaml:5: rules[0].groups: expected at least two word groups"},
 		{"no distance", "fire.yaml", "code: fire\nname: 火灾\nrules:\n  - name: r\n    groups: [[消防], [赶到]]\n    weight: 1\n", "rules[0].within: expected within > 0 runes or sentence: true"},
 		{"duplicate rule", "fire.yaml", "code: fire\nname: 火灾\nrules:\n  - {name: r, groups: [[a], [b]], within: 3, weight: 1}\n  - {name: r, groups: [[a], [b]], within: 3, weight: 1}\n", "fire.yaml:5: rules[1].name"},
+		{"negative max_field_runes", "fire.yaml", "code: fire\nname: 火灾\nterms:\n  - {term: 火灾, weight: 3, max_field_runes: -1}\n", "fire.yaml:4: terms[0].max_field_runes: expected a number of runes >= 0"},
+		{"negative rule max_field_runes", "fire.yaml", "code: fire\nname: 火灾\nrules:\n  - {name: r, groups: [[a], [b]], within: 3, weight: 1, max_field_runes: -2}\n", "rules[0].max_field_runes: expected a number of runes >= 0"},
 		{"empty negation", "fire.yaml", "code: fire\nname: 火灾\nterms: [{term: 火灾, weight: 1}]\nnegations: [没有, \"\"]\n", "negations[1]"},
 		{"common with terms", "_common.yaml", "terms:\n  - {term: 火灾, weight: 3}\n", "_common.yaml:1: terms: the common file holds no terms"},
 		{"syntax error", "fire.yaml", "code: fire\nname: [火灾\n", "fire.yaml:"},

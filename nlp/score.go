@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"unicode"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -51,6 +52,7 @@ type fieldMatches struct {
 	words [][][]span // [cat][rule] rule-word hits, sorted by start
 	intns []span
 
+	letters  int     // letters and digits of the field, -1 until counted
 	origByte []int32 // byte offset of each rune of orig, built on demand
 }
 
@@ -66,7 +68,7 @@ type scored struct {
 }
 
 func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
-	fm := &fieldMatches{name: name, orig: orig, nz: nz,
+	fm := &fieldMatches{name: name, orig: orig, nz: nz, letters: -1,
 		terms: make([][]span, len(a.cats)), words: make([][][]span, len(a.cats))}
 	if a.ac == nil || nz.Text == "" {
 		return fm
@@ -91,6 +93,9 @@ func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
 		}
 		for i := range a.roles[m.PatternID] {
 			ro := &a.roles[m.PatternID][i]
+			if ro.maxField > 0 && fm.letterCount() > int(ro.maxField) {
+				continue
+			}
 			sp := span{start: s, end: e, pat: m.PatternID, cat: ro.cat, ro: ro}
 			switch ro.kind {
 			case roleTerm:
@@ -154,6 +159,21 @@ func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
 	return fm
 }
 
+// letterCount returns the letters and digits of the field (a short reply
+// such as 一起吗 has 3), counted once.
+func (fm *fieldMatches) letterCount() int {
+	if fm.letters < 0 {
+		n := 0
+		for _, r := range fm.nz.Text {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				n++
+			}
+		}
+		fm.letters = n
+	}
+	return fm.letters
+}
+
 // spanBefore orders rule words of one rule: by start, end, then group (a
 // total order, so the result is deterministic).
 func spanBefore(x, y span) bool {
@@ -167,7 +187,8 @@ func spanBefore(x, y span) bool {
 }
 
 // dropContained sorts hits and removes those inside a longer hit (森林火灾
-// holds 火灾: one hit, not two).
+// holds 火灾: one hit, not two) and those that start inside an earlier hit:
+// a match across two words (毒贩 in 吸毒贩毒) is no third mention.
 func dropContained(hs []span) []span {
 	if len(hs) < 2 {
 		return hs
@@ -181,7 +202,7 @@ func dropContained(hs []span) []span {
 	out := hs[:1]
 	maxEnd := hs[0].end
 	for _, h := range hs[1:] {
-		if h.end <= maxEnd {
+		if h.start < maxEnd {
 			continue
 		}
 		out = append(out, h)

@@ -146,6 +146,16 @@ func TestAnalyze(t *testing.T) {
 			rules: []string{"fire/火灾=火\u200b灾"}},
 		{name: "repeats add a quarter each", in: Input{Text: "火灾，火灾，火灾"}, level: LevelMedium,
 			rules: []string{"fire/火灾=火灾", "fire/火灾=火灾", "fire/火灾=火灾"}},
+		{name: "overlapping hits are one mention", in: Input{Text: "涉嫌诈骗钱财"}, level: LevelMedium,
+			rules: []string{"fraud/诈骗=诈骗"}},
+		{name: "short-reply term in a short field", in: Input{Text: "着火啦！"}, level: LevelMedium,
+			rules: []string{"fire/着火啦=着火啦"}},
+		{name: "short-reply term in a longer field", in: Input{Text: "楼下有人喊着火啦，原来是烧烤"}, level: LevelLow,
+			rules: []string{"fire/火=火"}},
+		{name: "short-reply rule in a short field", in: Input{Text: "冒烟了，快跑"}, level: LevelMedium,
+			rules: []string{"fire/short_smoke=冒烟了，快跑"}},
+		{name: "short-reply rule in a longer field", in: Input{Text: "锅里冒烟了，快跑去关火，还好没事"}, level: LevelLow,
+			rules: []string{"fire/火=火"}},
 		{name: "nothing", in: Input{Text: "今天天气很好"}, level: LevelNone},
 	}
 	for _, tt := range tests {

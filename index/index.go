@@ -98,6 +98,8 @@ type Index struct {
 	batch   *bleve.Batch
 	closed  bool
 
+	facets *facetCache
+
 	// persisted is closed when the last written batch is on disk; guarded
 	// by flushMu. Flush and Close wait for it.
 	persisted chan struct{}
@@ -201,6 +203,7 @@ func open(opts Options, m *mapping.IndexMappingImpl) (*Index, error) {
 		batchSize: opts.BatchSize,
 		log:       opts.Logger,
 		batch:     bi.NewBatch(),
+		facets:    newFacetCache(),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}

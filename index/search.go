@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -145,7 +144,11 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 	if closed {
 		return nil, ErrClosed
 	}
-	sr, err := ix.bi.SearchInContext(ctx, req)
+	sctx, counter := ctx, (*facetCounter)(nil)
+	if !q.NoFacets {
+		sctx, counter = ix.facets.counting(ctx)
+	}
+	sr, err := ix.bi.SearchInContext(sctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("index: search: %w", ctx.Err())
@@ -163,7 +166,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 		res.Hits = append(res.Hits, toHit(dm, locs[dm.ID]))
 	}
 	if !q.NoFacets {
-		res.Facets = toFacets(sr.Facets)
+		res.Facets = counter.facets(q)
 	}
 	res.Took = time.Since(start)
 	res.TookMS = math.Round(float64(res.Took.Microseconds())/10) / 100
@@ -301,17 +304,6 @@ func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text query.Que
 		req.SortBy([]string{"-" + fieldScore})
 	default:
 		return nil, nil, badQuery("sort must be %s, %s or %s, got %q", SortRelevance, SortTime, SortScore, q.Sort)
-	}
-	if !q.NoFacets {
-		n := q.FacetSize
-		if n <= 0 {
-			n = 10
-		}
-		req.AddFacet("categories", bleve.NewFacetRequest(fieldCategories, n))
-		req.AddFacet("levels", bleve.NewFacetRequest(fieldLevel, len(Levels)))
-		req.AddFacet("sources", bleve.NewFacetRequest(fieldSource, n))
-		req.AddFacet("locations", bleve.NewFacetRequest(fieldLocCodes, n))
-		req.AddFacet("days", bleve.NewFacetRequest(fieldDay, 1000))
 	}
 	return req, text, nil
 }
@@ -624,25 +616,4 @@ func strs(v any) []string {
 		return out
 	}
 	return nil
-}
-
-func toFacets(fr search.FacetResults) *Facets {
-	terms := func(name string) []FacetCount {
-		out := []FacetCount{}
-		if f, ok := fr[name]; ok && f != nil {
-			for _, t := range f.Terms.Terms() {
-				out = append(out, FacetCount{Term: t.Term, Count: t.Count})
-			}
-		}
-		return out
-	}
-	f := &Facets{
-		Categories: terms("categories"),
-		Levels:     terms("levels"),
-		Sources:    terms("sources"),
-		Locations:  terms("locations"),
-		Days:       terms("days"),
-	}
-	slices.SortFunc(f.Days, func(a, b FacetCount) int { return strings.Compare(a.Term, b.Term) })
-	return f
 }

@@ -38,6 +38,9 @@ type ruleRow struct {
 	Kind     string // term, rule or fired
 	Weight   float64
 	Variants string
+	// MaxRunes > 0: the entry counts only in a title or text of at most
+	// that many letters and digits (max_field_runes).
+	MaxRunes int
 	Stat     *alerts.RuleStat
 }
 
@@ -77,7 +80,7 @@ func (s *Server) lexiconRows(r *http.Request) ([]lexiconCategory, bool, error) {
 				c.Name, c.Severity = lx.Name, lx.Severity
 				for _, t := range lx.Terms {
 					id := lx.Code + "/" + t.Term
-					c.Rules = append(c.Rules, ruleRow{Rule: id, Label: t.Term, Kind: "term", Weight: t.Weight, Variants: strings.Join(t.Variants, "、"), Stat: stats[id]})
+					c.Rules = append(c.Rules, ruleRow{Rule: id, Label: t.Term, Kind: "term", Weight: t.Weight, Variants: strings.Join(t.Variants, "、"), MaxRunes: t.MaxFieldRunes, Stat: stats[id]})
 					delete(stats, id)
 				}
 				for _, ru := range lx.Rules {
@@ -86,7 +89,7 @@ func (s *Server) lexiconRows(r *http.Request) ([]lexiconCategory, bool, error) {
 					for _, g := range ru.Groups {
 						groups = append(groups, "["+strings.Join(g, " ")+"]")
 					}
-					c.Rules = append(c.Rules, ruleRow{Rule: id, Label: ru.Name, Kind: "rule", Weight: ru.Weight, Variants: strings.Join(groups, " + "), Stat: stats[id]})
+					c.Rules = append(c.Rules, ruleRow{Rule: id, Label: ru.Name, Kind: "rule", Weight: ru.Weight, Variants: strings.Join(groups, " + "), MaxRunes: ru.MaxFieldRunes, Stat: stats[id]})
 					delete(stats, id)
 				}
 			}

@@ -158,6 +158,7 @@ var messages = [][3]string{
 	{"lexicons.kind_rule", "共现规则", "rule"},
 	{"lexicons.kind_term", "词条", "term"},
 	{"lexicons.leads", "涉及线索", "Leads"},
+	{"lexicons.max_runes", "（仅当标题或正文不超过 %d 字时计入）", "(counts only in a title or text of at most %d letters)"},
 	{"lexicons.partial", "当前分析器未提供完整词表，下列为在线索中命中过的词条与规则。", "The analyzer does not list its lexicons; shown are the terms and rules that fired on leads."},
 	{"lexicons.precision", "准确率", "Precision"},
 	{"lexicons.title", "词库", "Lexicons"},

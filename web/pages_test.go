@@ -526,6 +526,10 @@ func TestLexiconPrecisionFromVerdicts(t *testing.T) {
 	if !strings.Contains(body, "100%") || !strings.Contains(body, "0%") {
 		t.Error("lexicon page does not show the precisions")
 	}
+	// Entries limited to short posts (max_field_runes) say so.
+	if !strings.Contains(body, "仅当标题或正文不超过 6 字时计入") {
+		t.Error("lexicon page does not show the max_field_runes limit of a default self_harm entry")
+	}
 }
 
 // The remaining API routes, end to end against the real stores.

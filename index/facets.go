@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/blevesearch/bleve/v2/index/scorch"
@@ -60,10 +61,11 @@ func facetSize(q Query) int {
 // codes, all fields of a document side by side (one or two cache lines
 // per hit): the codes of document d are vals[off[d]:off[d+1]].
 type segColumns struct {
-	once sync.Once
-	off  []uint32
-	vals []uint32
-	err  error
+	once  sync.Once
+	built atomic.Bool // set once off and vals are read
+	off   []uint32
+	vals  []uint32
+	err   error
 }
 
 // facetTerm is the field and term a code stands for.
@@ -125,8 +127,17 @@ func (c *facetCache) columns(snap *scorch.IndexSnapshot) ([]*segColumns, error) 
 	c.mu.Unlock()
 	for i, s := range segs {
 		sc := out[i]
-		sc.once.Do(func() { sc.off, sc.vals, sc.err = c.build(s.Segment()) })
+		sc.once.Do(func() {
+			sc.off, sc.vals, sc.err = c.build(s.Segment())
+			sc.built.Store(sc.err == nil)
+		})
 		if sc.err != nil {
+			// Forget the failure so that a later search tries again.
+			c.mu.Lock()
+			if c.segs[s.Id()] == sc {
+				delete(c.segs, s.Id())
+			}
+			c.mu.Unlock()
 			return nil, sc.err
 		}
 	}

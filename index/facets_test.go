@@ -190,3 +190,38 @@ func TestFacetTopAndOrder(t *testing.T) {
 		t.Errorf("NoFacets: facets %v", res.Facets)
 	}
 }
+
+// TestFacetColumnsWarmedInBackground: the columns of written segments are
+// built without a search asking for them.
+func TestFacetColumnsWarmedInBackground(t *testing.T) {
+	ix, err := Open(Options{Path: filepath.Join(t.TempDir(), "idx"), FlushInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	ctx := context.Background()
+	for i := range 30 {
+		if err := ix.Add(ctx, Doc{ID: fmt.Sprint(i), Title: "标题", Source: "forum", Level: "low"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ix.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	warm := func() bool {
+		ix.facets.mu.Lock()
+		defer ix.facets.mu.Unlock()
+		n := 0
+		for _, sc := range ix.facets.segs {
+			if sc.built.Load() {
+				n++
+			}
+		}
+		return n > 0 && n == len(ix.facets.segs)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !warm(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the facet columns were not built in the background")
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 )
@@ -104,8 +105,9 @@ type Index struct {
 	// by flushMu. Flush and Close wait for it.
 	persisted chan struct{}
 
-	stop chan struct{}
-	done chan struct{}
+	stop     chan struct{}
+	done     chan struct{} // closed when the flusher has stopped
+	warmDone chan struct{} // closed when the facet warmer has stopped
 }
 
 // scorchConfig: a batch returns once it is persisted (unsafe_batch false).
@@ -206,8 +208,10 @@ func open(opts Options, m *mapping.IndexMappingImpl) (*Index, error) {
 		facets:    newFacetCache(),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
+		warmDone:  make(chan struct{}),
 	}
 	go ix.flusher(opts.FlushInterval)
+	go ix.warmer(opts.FlushInterval)
 	return ix, nil
 }
 
@@ -226,6 +230,41 @@ func (ix *Index) flusher(every time.Duration) {
 			}
 		}
 	}
+}
+
+// warmer builds the facet columns of new segments (written batches and
+// merges) in the background every interval, so searches seldom pay for
+// them; it starts with the segments found at open.
+func (ix *Index) warmer(every time.Duration) {
+	defer close(ix.warmDone)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := ix.warmFacets(); err != nil {
+			ix.log.Warn("index: reading facet columns failed; searches will retry", "error", err)
+		}
+		select {
+		case <-ix.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (ix *Index) warmFacets() error {
+	adv, err := ix.bi.Advanced()
+	if err != nil {
+		return err
+	}
+	r, err := adv.Reader()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if snap, ok := r.(*scorch.IndexSnapshot); ok {
+		_, err = ix.facets.columns(snap)
+	}
+	return err
 }
 
 // Add queues d for indexing, replacing any document with the same key. The
@@ -363,6 +402,7 @@ func (ix *Index) Close() error {
 	ix.mu.Unlock()
 	close(ix.stop)
 	<-ix.done
+	<-ix.warmDone
 	// Holding flushMu waits for a Flush in progress, keeping batch order.
 	ix.flushMu.Lock()
 	defer ix.flushMu.Unlock()

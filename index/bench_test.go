@@ -21,7 +21,7 @@ import (
 // Benchmarks (not run by go test without -bench):
 //
 //	go test -run '^$' -bench 'BenchmarkIndexing' -benchtime 20000x ./index
-//	go test -run '^$' -bench 'BenchmarkQuery' -benchtime 2000x -index.docs 200000 -index.dir /tmp/idx200k ./index
+//	go test -run '^$' -bench 'BenchmarkQuery' -benchtime 2000x -index.docs 200000 -index.dir idx200k ./index
 var (
 	benchDocs = flag.Int("index.docs", 20000, "documents in the BenchmarkQuery index")
 	benchDir  = flag.String("index.dir", "", "folder keeping the BenchmarkQuery index between runs (default: a temporary folder)")

@@ -251,18 +251,31 @@ func BenchmarkQuery(b *testing.B) {
 		b.Run(k.name, func(b *testing.B) {
 			lat := make([]time.Duration, 0, b.N)
 			hits := make([]int, 0, b.N)
+			perQuery := make([][]time.Duration, len(k.qs))
+			perHits := make([]uint64, len(k.qs))
 			cpu0 := cpuTime()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				t0 := time.Now()
 				r, err := ix.Search(ctx, k.qs[i%len(k.qs)])
-				lat = append(lat, time.Since(t0))
+				d := time.Since(t0)
+				lat = append(lat, d)
 				if err != nil {
 					b.Fatal(err)
 				}
 				hits = append(hits, int(r.Total))
+				perQuery[i%len(k.qs)] = append(perQuery[i%len(k.qs)], d)
+				perHits[i%len(k.qs)] = r.Total
 			}
 			b.StopTimer()
+			// Per query (shown with -test.v): which queries make the tail.
+			for qi, ds := range perQuery {
+				if len(ds) > 0 && testing.Verbose() && b.N > 1 {
+					slices.Sort(ds)
+					b.Logf("%-40q %8d hits  median %7.1f ms  max %7.1f ms", describe(k.qs[qi]), perHits[qi],
+						float64(ds[len(ds)/2].Microseconds())/1000, float64(ds[len(ds)-1].Microseconds())/1000)
+				}
+			}
 			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 			slices.Sort(lat)
 			slices.Sort(hits)
@@ -281,6 +294,27 @@ func BenchmarkQuery(b *testing.B) {
 			}
 		})
 	}
+}
+
+// describe names a benchmark query in the per-query log.
+func describe(q index.Query) string {
+	var parts []string
+	if q.Text != "" {
+		parts = append(parts, q.Text)
+	}
+	if len(q.Categories) > 0 {
+		parts = append(parts, "category="+strings.Join(q.Categories, ","))
+	}
+	if q.MinLevel != "" {
+		parts = append(parts, "level>="+q.MinLevel)
+	}
+	if len(q.Locations) > 0 {
+		parts = append(parts, "location="+strings.Join(q.Locations, ","))
+	}
+	if q.Sort != "" {
+		parts = append(parts, "sort="+q.Sort)
+	}
+	return strings.Join(parts, " ")
 }
 
 func qs(texts ...string) []index.Query {

@@ -475,6 +475,19 @@ func boostOf(b *query.Boost) float64 {
 // textMatch: every word of text in a field, or text as a substring.
 func (rw rewriter) textMatch(text string, fields []string, boost float64, fuzziness int) query.Query {
 	var qs []query.Query
+	// Two Chinese characters are one character pair: every post whose
+	// words hold them has the pair in its bigram field, so the bigram
+	// field alone finds them (as that pair, not two scattered characters)
+	// at half the cost.
+	if toks := rw.bigrams(text); fuzziness == 0 && len(toks) == 1 && toks[0].Type == analysis.Double {
+		for _, f := range fields {
+			qs = append(qs, rw.substring(text, f, boost*fieldBoost(f)*boostPhrase))
+		}
+		if len(qs) == 1 {
+			return qs[0]
+		}
+		return query.NewDisjunctionQuery(qs)
+	}
 	for _, f := range fields {
 		m := query.NewMatchQuery(text)
 		m.SetField(f)
@@ -521,7 +534,8 @@ func (rw rewriter) substring(text string, f string, boost float64) query.Query {
 	}
 	// A text that is a single bigram (or word) needs no positions: a term
 	// query is much cheaper than a one-term phrase.
-	if toks := rw.bigrams(t); len(toks) == 1 {
+	toks := rw.bigrams(t)
+	if len(toks) == 1 {
 		tq := query.NewTermQuery(string(toks[0].Term))
 		tq.SetField(bg)
 		tq.SetBoost(boost)
@@ -533,7 +547,16 @@ func (rw rewriter) substring(text string, f string, boost float64) query.Query {
 	// properties; Bleve cannot find their analyzer from the field name.
 	p.Analyzer = rw.bigramAnalyzer
 	p.SetBoost(boost)
-	return p
+	if len(toks) == 0 {
+		return p
+	}
+	// The bigram analyzer numbers its tokens one after another, so the
+	// phrase is its terms at consecutive positions.
+	terms := make([]string, len(toks))
+	for i, tok := range toks {
+		terms[i] = string(tok.Term)
+	}
+	return newBigramPhrase(bg, terms, boost, p)
 }
 
 // perField applies mk to the text fields named by f (both when empty).

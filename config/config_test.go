@@ -26,6 +26,7 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 		{"bad duration", "alerts:\n  cluster_window: soon\n", "c.yaml:2"},
 		{"syntax error", "log: [\n", "c.yaml"},
 		{"parser panic", "crawler:\n  sources:\n  ! #000000000000000000000000000000000000000000000", "c.yaml"},
+		{"shards zero", "index:\n  shards: 0\n", "c.yaml:2: index.shards: must be between 1 and 64, got 0"},
 		{"login failures zero", "web:\n  login_max_failures: 0\n", "c.yaml:2: web.login_max_failures: must be between 1 and 1000"},
 	}
 	for _, tc := range cases {

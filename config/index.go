@@ -10,10 +10,13 @@ type Index struct {
 	RetentionDays int `yaml:"retention_days"`
 	// RetentionSchedule is the cron spec of the retention job.
 	RetentionSchedule string `yaml:"retention_schedule"`
+	// Shards is the number of Bleve indexes a new index is split into; a
+	// search runs on them side by side. An existing index keeps its count.
+	Shards int `yaml:"shards"`
 }
 
 func defaultIndex() Index {
-	return Index{BatchSize: 500, FlushInterval: Duration(secondF), RetentionSchedule: "@daily"}
+	return Index{BatchSize: 500, FlushInterval: Duration(secondF), RetentionSchedule: "@daily", Shards: 2}
 }
 
 func (c *Config) validateIndex() error {
@@ -25,6 +28,9 @@ func (c *Config) validateIndex() error {
 	}
 	if c.Index.RetentionDays < 0 {
 		return c.errAt("index.retention_days", "must be 0 (keep everything) or more, got %d", c.Index.RetentionDays)
+	}
+	if c.Index.Shards < 1 || c.Index.Shards > 64 {
+		return c.errAt("index.shards", "must be between 1 and 64, got %d", c.Index.Shards)
 	}
 	if err := checkCron(c.Index.RetentionSchedule); err != nil {
 		return c.errAt("index.retention_schedule", "%v", err)

@@ -74,21 +74,20 @@ type facetTerm struct {
 	term  string
 }
 
-// facetCache keeps the columns of the segments in use and the code of
-// every facet term seen so far.
-type facetCache struct {
+// facetCodes numbers the facet terms; the shards of an index share it, so
+// their counters add up code by code.
+type facetCodes struct {
 	mu    sync.Mutex
-	segs  map[uint64]*segColumns // by segment id
 	codes map[facetTerm]uint32
 	terms []facetTerm // by code
 }
 
-func newFacetCache() *facetCache {
-	return &facetCache{segs: map[uint64]*segColumns{}, codes: map[facetTerm]uint32{}}
+func newFacetCodes() *facetCodes {
+	return &facetCodes{codes: map[facetTerm]uint32{}}
 }
 
 // code returns the code of term in field fi, assigning one if needed.
-func (c *facetCache) code(fi int, term string) uint32 {
+func (c *facetCodes) code(fi int, term string) uint32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k := facetTerm{fi, term}
@@ -99,6 +98,24 @@ func (c *facetCache) code(fi int, term string) uint32 {
 	c.codes[k] = n
 	c.terms = append(c.terms, k)
 	return n
+}
+
+// size returns the number of codes assigned so far.
+func (c *facetCodes) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.terms)
+}
+
+// facetCache keeps the columns of the segments of one shard in use.
+type facetCache struct {
+	codes *facetCodes
+	mu    sync.Mutex
+	segs  map[uint64]*segColumns // by segment id
+}
+
+func newFacetCache(codes *facetCodes) *facetCache {
+	return &facetCache{codes: codes, segs: map[uint64]*segColumns{}}
 }
 
 // columns returns the columns of the snapshot's segments, building those
@@ -166,7 +183,7 @@ func (c *facetCache) build(seg segment.Segment) (off, vals []uint32, err error) 
 			if e == nil {
 				break
 			}
-			code := c.code(fi, e.Term)
+			code := c.codes.code(fi, e.Term)
 			postings, err = dict.PostingsList([]byte(e.Term), nil, postings)
 			if err != nil {
 				return nil, nil, fmt.Errorf("facets: postings of %s:%s: %w", f.field, e.Term, err)
@@ -211,7 +228,8 @@ func addBitmap(bm *roaring.Bitmap, add func(uint64)) {
 	}
 }
 
-// facetCounter counts the facet codes of the hits of one search.
+// facetCounter counts the facet codes of the hits of one search in one
+// shard.
 type facetCounter struct {
 	cache   *facetCache
 	cols    []*segColumns
@@ -220,9 +238,9 @@ type facetCounter struct {
 	counts  []int    // by code
 }
 
-// counting returns ctx set up so that a Bleve search run with it counts
-// facets into the returned counter. The counter is filled once the
-// search returns; it holds an error if the index is not a scorch index.
+// counting returns ctx set up so that a Bleve search of the shard run with
+// it counts facets into the returned counter. The counter is filled once
+// the search returns; the search fails if the index is not a scorch index.
 func (c *facetCache) counting(ctx context.Context) (context.Context, *facetCounter) {
 	fc := &facetCounter{cache: c}
 	maker := func(sc *search.SearchContext) (search.DocumentMatchHandler, bool, error) {
@@ -260,9 +278,7 @@ func (fc *facetCounter) prepare(snap *scorch.IndexSnapshot) error {
 		fc.offsets = append(fc.offsets, running)
 		running += s.Segment().Count()
 	}
-	fc.cache.mu.Lock()
-	fc.counts = make([]int, len(fc.cache.terms))
-	fc.cache.mu.Unlock()
+	fc.counts = make([]int, fc.cache.codes.size())
 	return nil
 }
 
@@ -280,21 +296,31 @@ func (fc *facetCounter) add(doc uint64) {
 	}
 }
 
-// facets turns the counts into Facets: for each field the size largest
-// counts (ties by term), the days in date order.
-func (fc *facetCounter) facets(q Query) *Facets {
+// mergeFacets adds up the counters of the shards and turns the counts into
+// Facets: for each field the size largest counts (ties by term), the days
+// in date order.
+func mergeFacets(q Query, codes *facetCodes, counters []*facetCounter) *Facets {
+	var counts []int
+	for _, fc := range counters {
+		if len(fc.counts) > len(counts) {
+			counts = append(counts, make([]int, len(fc.counts)-len(counts))...)
+		}
+		for code, n := range fc.counts {
+			counts[code] += n
+		}
+	}
 	out := make([][]FacetCount, len(facetFields))
 	for fi := range out {
 		out[fi] = []FacetCount{}
 	}
-	fc.cache.mu.Lock()
-	for code, n := range fc.counts {
+	codes.mu.Lock()
+	for code, n := range counts {
 		if n > 0 {
-			t := fc.cache.terms[code]
+			t := codes.terms[code]
 			out[t.field] = append(out[t.field], FacetCount{Term: t.term, Count: n})
 		}
 	}
-	fc.cache.mu.Unlock()
+	codes.mu.Unlock()
 	for fi, f := range facetFields {
 		fcs := out[fi]
 		slices.SortFunc(fcs, func(a, b FacetCount) int {

@@ -25,7 +25,12 @@ func bleveFacets(t *testing.T, ix *Index, q Query) *Facets {
 	for _, f := range facetFields {
 		req.AddFacet(f.name, bleve.NewFacetRequest(f.field, 100000))
 	}
-	sr, err := ix.bi.Search(req)
+	// An alias searches every shard and adds up their facets.
+	alias := bleve.NewIndexAlias()
+	for _, sh := range ix.shards {
+		alias.Add(sh.bi)
+	}
+	sr, err := alias.Search(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +147,10 @@ func TestFacetColumnsMatchBleve(t *testing.T) {
 		}
 		check(round)
 	}
-	if segs := len(ix.facets.segs); segs < 2 {
+	if ix.Shards() < 2 {
+		t.Errorf("the index has %d shard(s); the test needs several", ix.Shards())
+	}
+	if segs := len(ix.shards[0].facets.segs); segs < 2 {
 		t.Errorf("the index has %d segment(s); the test needs several", segs)
 	}
 }
@@ -209,15 +217,21 @@ func TestFacetColumnsWarmedInBackground(t *testing.T) {
 		t.Fatal(err)
 	}
 	warm := func() bool {
-		ix.facets.mu.Lock()
-		defer ix.facets.mu.Unlock()
-		n := 0
-		for _, sc := range ix.facets.segs {
-			if sc.built.Load() {
-				n++
+		for _, sh := range ix.shards {
+			sh.facets.mu.Lock()
+			n := 0
+			for _, sc := range sh.facets.segs {
+				if sc.built.Load() {
+					n++
+				}
+			}
+			all := n > 0 && n == len(sh.facets.segs)
+			sh.facets.mu.Unlock()
+			if !all {
+				return false
 			}
 		}
-		return n > 0 && n == len(ix.facets.segs)
+		return true
 	}
 	for deadline := time.Now().Add(10 * time.Second); !warm(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {

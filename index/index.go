@@ -2,8 +2,11 @@ package index
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -39,7 +42,18 @@ type Options struct {
 	Normalize func(string) string
 	// Logger receives background flush errors; nil discards them.
 	Logger *slog.Logger
+	// Shards is the number of Bleve indexes a new index is split into
+	// (default 2); a search runs on all of them at once, one core each.
+	// An existing index keeps the number it was created with.
+	Shards int
 }
+
+// DefaultShards is the number of shards of a new index when Options.Shards
+// is 0: one per core of the two-core machines riskmine is measured on.
+const DefaultShards = 2
+
+// MaxShards bounds Options.Shards.
+const MaxShards = 64
 
 // Doc is one post in the index. The document key is CanonicalURL, else URL,
 // else ID: adding a post with the same key replaces the earlier version.
@@ -75,18 +89,33 @@ var ErrClosed = errors.New("index: closed")
 // ErrLocked is wrapped by Open when another process holds the index.
 var ErrLocked = errors.New("the index is locked by another process")
 
+// layoutFile, in the folder of a sharded index, records its shard count;
+// the shards are Bleve indexes in the folders shard-0, shard-1, ... An index
+// made before sharding is one Bleve index in the folder itself.
+const layoutFile = "riskmine-index.json"
+
+type layout struct {
+	Shards int `json:"shards"`
+}
+
 // Exists reports whether an index has been created at path.
 func Exists(path string) bool {
-	_, err := os.Stat(filepath.Join(path, "index_meta.json"))
+	return isFile(filepath.Join(path, layoutFile)) || isFile(filepath.Join(path, "index_meta.json"))
+}
+
+func isFile(path string) bool {
+	_, err := os.Stat(path)
 	return err == nil
 }
 
 // internalAnalysis records which analyzers an index was created with.
 var internalAnalysis = []byte("riskmine.analysis")
 
-// Index is a Bleve index with batched writes. It is safe for concurrent use.
+// Index is a search index of posts with batched writes: one or more Bleve
+// indexes (shards), each post in the shard its key hashes to. It is safe
+// for concurrent use.
 type Index struct {
-	bi        bleve.Index
+	shards    []*shard
 	basic     bool // built with the fallback analyzers
 	path      string
 	batchSize int
@@ -95,19 +124,26 @@ type Index struct {
 	// flushMu serialises batch writes so batches reach Bleve in the order
 	// their documents were added (a later version of a post always wins).
 	flushMu sync.Mutex
-	mu      sync.Mutex // guards batch and closed
-	batch   *bleve.Batch
+	mu      sync.Mutex // guards the shards' batches, pending and closed
+	pending int        // documents in the shards' batches
 	closed  bool
 
-	facets *facetCache
-
-	// persisted is closed when the last written batch is on disk; guarded
-	// by flushMu. Flush and Close wait for it.
-	persisted chan struct{}
+	codes *facetCodes // facet codes, shared by the shards' caches
 
 	stop     chan struct{}
 	done     chan struct{} // closed when the flusher has stopped
 	warmDone chan struct{} // closed when the facet warmer has stopped
+}
+
+// shard is one Bleve index of an Index.
+type shard struct {
+	bi     bleve.Index
+	batch  *bleve.Batch // guarded by Index.mu
+	facets *facetCache
+
+	// persisted is closed when the last batch written to the shard is on
+	// disk; guarded by Index.flushMu. Flush and Close wait for it.
+	persisted chan struct{}
 }
 
 // scorchConfig: a batch returns once it is persisted (unsafe_batch false).
@@ -155,64 +191,136 @@ func open(opts Options, m *mapping.IndexMappingImpl) (*Index, error) {
 	if basic {
 		want = "basic"
 	}
+	if opts.Shards < 0 || opts.Shards > MaxShards {
+		return nil, fmt.Errorf("index: open %s: shards must be between 1 and %d, got %d", opts.Path, MaxShards, opts.Shards)
+	}
+	if opts.Shards == 0 {
+		opts.Shards = DefaultShards
+	}
 
-	var bi bleve.Index
-	if Exists(opts.Path) {
-		var err error
-		// Scorch locks its root file; another process holding the index
-		// (riskmine serve) would block this open forever without a timeout.
-		bi, err = bleve.OpenUsing(opts.Path, scorchConfig())
+	var paths []string
+	switch {
+	case isFile(filepath.Join(opts.Path, "index_meta.json")):
+		paths = []string{opts.Path} // made before sharding: one shard
+	default:
+		n, err := readLayout(opts.Path, opts.Shards)
 		if err != nil {
-			if strings.Contains(err.Error(), "timeout") {
-				return nil, fmt.Errorf("index: open %s: %w (is another riskmine process, such as serve, using it? search through its web API instead)", opts.Path, ErrLocked)
-			}
-			return nil, fmt.Errorf("index: open %s: %w", opts.Path, err)
+			return nil, err
 		}
-		got, err := bi.GetInternal(internalAnalysis)
-		if err != nil {
-			bi.Close()
-			return nil, fmt.Errorf("index: open %s: %w", opts.Path, err)
-		}
-		if string(got) == "injected" && basic {
-			bi.Close()
-			return nil, fmt.Errorf("index: open %s: %w", opts.Path, errNoTokenizer)
-		}
-		if string(got) == "basic" && !basic {
-			bi.Close()
-			return nil, fmt.Errorf("index: open %s: the index was built with the built-in tokenizer; rebuild it (delete the folder and import again) to use the injected one", opts.Path)
-		}
-	} else {
-		if err := os.MkdirAll(filepath.Dir(filepath.Clean(opts.Path)), 0o755); err != nil {
-			return nil, fmt.Errorf("index: create %s: %w", opts.Path, err)
-		}
-		var err error
-		if m == nil {
-			m = newMapping(basic)
-		}
-		bi, err = bleve.NewUsing(opts.Path, m, bleve.Config.DefaultIndexType, bleve.Config.DefaultKVStore, scorchConfig())
-		if err != nil {
-			return nil, fmt.Errorf("index: create %s: %w", opts.Path, err)
-		}
-		if err := bi.SetInternal(internalAnalysis, []byte(want)); err != nil {
-			bi.Close()
-			return nil, fmt.Errorf("index: create %s: %w", opts.Path, err)
+		for i := range n {
+			paths = append(paths, filepath.Join(opts.Path, fmt.Sprintf("shard-%d", i)))
 		}
 	}
+	if m == nil {
+		m = newMapping(basic)
+	}
 	ix := &Index{
-		bi:        bi,
 		basic:     basic,
 		path:      opts.Path,
 		batchSize: opts.BatchSize,
 		log:       opts.Logger,
-		batch:     bi.NewBatch(),
-		facets:    newFacetCache(),
+		codes:     newFacetCodes(),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 		warmDone:  make(chan struct{}),
 	}
+	for _, p := range paths {
+		bi, err := openShard(p, m, want)
+		if err != nil {
+			for _, sh := range ix.shards {
+				sh.bi.Close()
+			}
+			return nil, err
+		}
+		ix.shards = append(ix.shards, &shard{bi: bi, batch: bi.NewBatch(), facets: newFacetCache(ix.codes)})
+	}
 	go ix.flusher(opts.FlushInterval)
 	go ix.warmer(opts.FlushInterval)
 	return ix, nil
+}
+
+// readLayout returns the shard count of the index at path, recording n as
+// the count of a new index. The record is written before the shards, and a
+// shard folder that is missing is created when the index is opened, so an
+// interrupted creation is completed by the next open.
+func readLayout(path string, n int) (int, error) {
+	name := filepath.Join(path, layoutFile)
+	raw, err := os.ReadFile(name)
+	if err == nil {
+		var l layout
+		if err := json.Unmarshal(raw, &l); err != nil || l.Shards < 1 || l.Shards > MaxShards {
+			got := strings.TrimSpace(string(raw))
+			if len(got) > 80 {
+				got = got[:80] + "…"
+			}
+			return 0, fmt.Errorf("index: open %s: %s must hold {\"shards\": N} with N from 1 to %d, got %s", path, layoutFile, MaxShards, got)
+		}
+		return l.Shards, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("index: open %s: %w", path, err)
+	}
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		return 0, fmt.Errorf("index: create %s: %w", path, err)
+	}
+	raw, _ = json.Marshal(layout{Shards: n})
+	tmp := name + ".tmp"
+	if err := os.WriteFile(tmp, append(raw, '\n'), 0o644); err != nil {
+		return 0, fmt.Errorf("index: create %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		return 0, fmt.Errorf("index: create %s: %w", path, err)
+	}
+	return n, nil
+}
+
+// openShard opens the Bleve index at path, creating it with mapping m when
+// it does not exist, and checks it was built with the analysis want.
+func openShard(path string, m *mapping.IndexMappingImpl, want string) (bleve.Index, error) {
+	if !isFile(filepath.Join(path, "index_meta.json")) {
+		bi, err := bleve.NewUsing(path, m, bleve.Config.DefaultIndexType, bleve.Config.DefaultKVStore, scorchConfig())
+		if err != nil {
+			return nil, fmt.Errorf("index: create %s: %w", path, err)
+		}
+		if err := bi.SetInternal(internalAnalysis, []byte(want)); err != nil {
+			bi.Close()
+			return nil, fmt.Errorf("index: create %s: %w", path, err)
+		}
+		return bi, nil
+	}
+	// Scorch locks its root file; another process holding the index
+	// (riskmine serve) would block this open forever without a timeout.
+	bi, err := bleve.OpenUsing(path, scorchConfig())
+	if err != nil {
+		if strings.Contains(err.Error(), "timeout") {
+			return nil, fmt.Errorf("index: open %s: %w (is another riskmine process, such as serve, using it? search through its web API instead)", path, ErrLocked)
+		}
+		return nil, fmt.Errorf("index: open %s: %w", path, err)
+	}
+	got, err := bi.GetInternal(internalAnalysis)
+	if err != nil {
+		bi.Close()
+		return nil, fmt.Errorf("index: open %s: %w", path, err)
+	}
+	if string(got) == "injected" && want == "basic" {
+		bi.Close()
+		return nil, fmt.Errorf("index: open %s: %w", path, errNoTokenizer)
+	}
+	if string(got) == "basic" && want != "basic" {
+		bi.Close()
+		return nil, fmt.Errorf("index: open %s: the index was built with the built-in tokenizer; rebuild it (delete the folder and import again) to use the injected one", path)
+	}
+	return bi, nil
+}
+
+// shardFor returns the shard of a document key.
+func (ix *Index) shardFor(key string) *shard {
+	if len(ix.shards) == 1 {
+		return ix.shards[0]
+	}
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return ix.shards[h.Sum32()%uint32(len(ix.shards))]
 }
 
 // flusher writes pending documents every interval until Close.
@@ -252,7 +360,16 @@ func (ix *Index) warmer(every time.Duration) {
 }
 
 func (ix *Index) warmFacets() error {
-	adv, err := ix.bi.Advanced()
+	for _, sh := range ix.shards {
+		if err := sh.warmFacets(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (sh *shard) warmFacets() error {
+	adv, err := sh.bi.Advanced()
 	if err != nil {
 		return err
 	}
@@ -262,7 +379,7 @@ func (ix *Index) warmFacets() error {
 	}
 	defer r.Close()
 	if snap, ok := r.(*scorch.IndexSnapshot); ok {
-		_, err = ix.facets.columns(snap)
+		_, err = sh.facets.columns(snap)
 	}
 	return err
 }
@@ -279,7 +396,8 @@ func (ix *Index) Add(ctx context.Context, d Doc) error {
 		return errors.New("index: add: document has no canonical URL, URL or ID")
 	}
 	doc := document.NewDocument(key)
-	if err := ix.bi.Mapping().MapDocument(doc, toBleve(&d)); err != nil {
+	sh := ix.shardFor(key)
+	if err := sh.bi.Mapping().MapDocument(doc, toBleve(&d)); err != nil {
 		return fmt.Errorf("index: add %s: %w", key, err)
 	}
 	ix.mu.Lock()
@@ -287,8 +405,11 @@ func (ix *Index) Add(ctx context.Context, d Doc) error {
 		ix.mu.Unlock()
 		return ErrClosed
 	}
-	err := ix.batch.IndexAdvanced(doc)
-	full := ix.batch.Size() >= ix.batchSize
+	err := sh.batch.IndexAdvanced(doc)
+	if err == nil {
+		ix.pending++
+	}
+	full := ix.pending >= ix.batchSize
 	ix.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("index: add %s: %w", key, err)
@@ -309,7 +430,7 @@ func (ix *Index) Delete(ctx context.Context, key string) error {
 	if ix.closed {
 		return ErrClosed
 	}
-	ix.batch.Delete(key)
+	ix.shardFor(key).batch.Delete(key)
 	return nil
 }
 
@@ -323,12 +444,26 @@ func (ix *Index) Flush(ctx context.Context) error {
 	}
 	ix.flushMu.Lock()
 	err := ix.writePendingLocked()
-	wait := ix.persisted
+	waits := ix.persistedLocked()
 	ix.flushMu.Unlock()
 	if err != nil {
 		return err
 	}
-	return waitPersisted(ctx, wait)
+	for _, ch := range waits {
+		if err := waitPersisted(ctx, ch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// persistedLocked returns the shards' persisted signals; flushMu must be held.
+func (ix *Index) persistedLocked() []chan struct{} {
+	out := make([]chan struct{}, len(ix.shards))
+	for i, sh := range ix.shards {
+		out[i] = sh.persisted
+	}
+	return out
 }
 
 // waitPersisted waits for a batch's persisted signal (nil: nothing written).
@@ -358,37 +493,69 @@ func (ix *Index) writePendingLocked() error {
 		ix.mu.Unlock()
 		return ErrClosed
 	}
-	b := ix.batch
-	if b.Size() == 0 {
-		ix.mu.Unlock()
-		return nil
-	}
-	ix.batch = ix.bi.NewBatch()
+	batches := ix.takeBatchesLocked()
 	ix.mu.Unlock()
-	return ix.write(b)
+	return ix.writeAll(batches)
 }
 
-// write executes b; flushMu must be held. Batches persist in the order they
-// are written, so the signal of the last one covers all before it.
-func (ix *Index) write(b *bleve.Batch) error {
+// takeBatchesLocked replaces the shards' batches by empty ones and returns
+// them (nil for a shard with nothing pending); mu must be held.
+func (ix *Index) takeBatchesLocked() []*bleve.Batch {
+	out := make([]*bleve.Batch, len(ix.shards))
+	for i, sh := range ix.shards {
+		if sh.batch.Size() > 0 {
+			out[i] = sh.batch
+			sh.batch = sh.bi.NewBatch()
+		}
+	}
+	ix.pending = 0
+	return out
+}
+
+// writeAll writes each shard's batch, the shards side by side; flushMu
+// must be held.
+func (ix *Index) writeAll(batches []*bleve.Batch) error {
+	errs := make([]error, len(batches))
+	var wg sync.WaitGroup
+	for i, b := range batches {
+		if b == nil {
+			continue
+		}
+		wg.Go(func() { errs[i] = ix.shards[i].write(b) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// write executes b; Index.flushMu must be held. Batches persist in the
+// order they are written, so the signal of the last one covers all before
+// it.
+func (sh *shard) write(b *bleve.Batch) error {
 	done := make(chan struct{})
 	var once sync.Once
 	b.SetPersistedCallback(func(error) { once.Do(func() { close(done) }) })
-	if err := ix.bi.Batch(b); err != nil {
+	if err := sh.bi.Batch(b); err != nil {
 		return fmt.Errorf("index: write %d documents: %w", b.Size(), err)
 	}
-	ix.persisted = done
+	sh.persisted = done
 	return nil
 }
 
 // Count returns the number of documents written (pending ones excluded).
 func (ix *Index) Count() (uint64, error) {
-	n, err := ix.bi.DocCount()
-	if err != nil {
-		return 0, fmt.Errorf("index: count: %w", err)
+	var total uint64
+	for _, sh := range ix.shards {
+		n, err := sh.bi.DocCount()
+		if err != nil {
+			return 0, fmt.Errorf("index: count: %w", err)
+		}
+		total += n
 	}
-	return n, nil
+	return total, nil
 }
+
+// Shards returns the number of shards of the index.
+func (ix *Index) Shards() int { return len(ix.shards) }
 
 // Close writes the pending documents and closes the index.
 func (ix *Index) Close() error {
@@ -398,7 +565,7 @@ func (ix *Index) Close() error {
 		return nil
 	}
 	ix.closed = true
-	b := ix.batch
+	batches := ix.takeBatchesLocked()
 	ix.mu.Unlock()
 	close(ix.stop)
 	<-ix.done
@@ -407,20 +574,20 @@ func (ix *Index) Close() error {
 	ix.flushMu.Lock()
 	defer ix.flushMu.Unlock()
 	var ferr error
-	if b.Size() > 0 {
-		if err := ix.write(b); err != nil {
-			ferr = fmt.Errorf("index: close: %w", err)
-		}
+	if err := ix.writeAll(batches); err != nil {
+		ferr = fmt.Errorf("index: close: %w", err)
 	}
 	// Scorch drops what is not persisted when it closes: wait for the disk,
 	// but not forever if it fails.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	if err := waitPersisted(ctx, ix.persisted); err != nil && ferr == nil {
-		ferr = fmt.Errorf("index: close: %w", err)
-	}
-	cancel()
-	if err := ix.bi.Close(); err != nil && ferr == nil {
-		ferr = fmt.Errorf("index: close: %w", err)
+	defer cancel()
+	for _, sh := range ix.shards {
+		if err := waitPersisted(ctx, sh.persisted); err != nil && ferr == nil {
+			ferr = fmt.Errorf("index: close: %w", err)
+		}
+		if err := sh.bi.Close(); err != nil && ferr == nil {
+			ferr = fmt.Errorf("index: close: %w", err)
+		}
 	}
 	return ferr
 }
@@ -433,6 +600,18 @@ func (ix *Index) DeleteOlderThan(ctx context.Context, t time.Time) (int, error) 
 	if err := ix.Flush(ctx); err != nil {
 		return 0, err
 	}
+	deleted := 0
+	for _, sh := range ix.shards {
+		n, err := ix.deleteOlderThan(ctx, sh, t)
+		deleted += n
+		if err != nil {
+			return deleted, err
+		}
+	}
+	return deleted, ix.Flush(ctx)
+}
+
+func (ix *Index) deleteOlderThan(ctx context.Context, sh *shard, t time.Time) (int, error) {
 	const page = 1000
 	deleted := 0
 	for {
@@ -443,12 +622,12 @@ func (ix *Index) DeleteOlderThan(ctx context.Context, t time.Time) (int, error) 
 		q.SetField(fieldAt)
 		req := bleve.NewSearchRequestOptions(q, page, 0, false)
 		req.Fields = nil
-		res, err := ix.bi.SearchInContext(ctx, req)
+		res, err := sh.bi.SearchInContext(ctx, req)
 		if err != nil {
 			return deleted, fmt.Errorf("index: retention: %w", err)
 		}
 		if len(res.Hits) == 0 {
-			return deleted, ix.Flush(ctx)
+			return deleted, nil
 		}
 		ix.flushMu.Lock()
 		ix.mu.Lock()
@@ -458,11 +637,11 @@ func (ix *Index) DeleteOlderThan(ctx context.Context, t time.Time) (int, error) 
 			ix.flushMu.Unlock()
 			return deleted, ErrClosed
 		}
-		b := ix.bi.NewBatch()
+		b := sh.bi.NewBatch()
 		for _, h := range res.Hits {
 			b.Delete(h.ID)
 		}
-		err = ix.write(b)
+		err = sh.write(b)
 		ix.flushMu.Unlock()
 		if err != nil {
 			return deleted, fmt.Errorf("index: retention: %w", err)

@@ -24,7 +24,7 @@ func indexInternalID(n uint64) bindex.IndexInternalID {
 func allHits(t *testing.T, ix *Index, q query.Query) map[string]float64 {
 	t.Helper()
 	req := bleve.NewSearchRequestOptions(q, 100000, 0, false)
-	sr, err := ix.bi.Search(req)
+	sr, err := ix.shards[0].bi.Search(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,8 @@ func sameHits(t *testing.T, what string, got, want map[string]float64) {
 // same hits with the same scores, alone, under a conjunction with a filter
 // (which moves it with Advance), beside another phrase and in a disjunction.
 func TestBigramPhraseMatchesBleve(t *testing.T) {
-	ix, err := Open(Options{Path: filepath.Join(t.TempDir(), "idx"), BatchSize: 30, FlushInterval: time.Hour})
+	// One shard: the searchers are compared on one Bleve index.
+	ix, err := Open(Options{Path: filepath.Join(t.TempDir(), "idx"), BatchSize: 30, FlushInterval: time.Hour, Shards: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestBigramPhraseMatchesBleve(t *testing.T) {
 
 	// The check above must not pass because the fast searcher stepped
 	// aside: on a scorch snapshot without locations it is the one used.
-	adv, err := ix.bi.Advanced()
+	adv, err := ix.shards[0].bi.Advanced()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ func TestBigramPhraseMatchesBleve(t *testing.T) {
 	}
 	defer rd.Close()
 	q := rw.substring("燃气泄漏", fieldBody, 1)
-	s, err := q.Searcher(ctx, rd, ix.bi.Mapping(), search.SearcherOptions{})
+	s, err := q.Searcher(ctx, rd, ix.shards[0].bi.Mapping(), search.SearcherOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestBigramPhraseMatchesBleve(t *testing.T) {
 			t.Fatalf("Advance(%d) = %d, want %d", target, got, want)
 		}
 	}
-	s, err = q.Searcher(ctx, rd, ix.bi.Mapping(), search.SearcherOptions{IncludeTermVectors: true})
+	s, err = q.Searcher(ctx, rd, ix.shards[0].bi.Mapping(), search.SearcherOptions{IncludeTermVectors: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -125,6 +127,11 @@ type FacetCount struct {
 }
 
 // Search runs q. Errors caused by the query itself wrap ErrBadQuery.
+//
+// The shards are searched side by side, each for the first From+Size hits
+// of its own, and their hits merged in the requested order. Relevance
+// scores use each shard's term statistics; the shards are filled by a hash
+// of the key, so their statistics differ only by chance.
 func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 	start := time.Now()
 	// The query-string parser of Bleve has panicked on odd input in the
@@ -144,33 +151,87 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 	if closed {
 		return nil, ErrClosed
 	}
-	sctx, counter := ctx, (*facetCounter)(nil)
-	if !q.NoFacets {
-		sctx, counter = ix.facets.counting(ctx)
+	from, size := req.From, req.Size
+	n := len(ix.shards)
+	results := make([]*bleve.SearchResult, n)
+	counters := make([]*facetCounter, n)
+	errs := make([]error, n)
+	run := func(i int) {
+		sh := ix.shards[i]
+		sreq := *req
+		sreq.Sort = req.Sort.Copy()
+		if n > 1 {
+			sreq.From, sreq.Size = 0, from+size
+		}
+		sctx := ctx
+		if !q.NoFacets {
+			sctx, counters[i] = sh.facets.counting(ctx)
+		}
+		results[i], errs[i] = searchShard(sctx, sh, &sreq, q.Text)
 	}
-	sr, err := ix.bi.SearchInContext(sctx, req)
-	if err != nil {
+	if n == 1 {
+		run(0)
+	} else {
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { run(i) })
+		}
+		wg.Wait()
+	}
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("index: search: %w", ctx.Err())
 		}
-		// The query parsed, so what Bleve refuses now is in the query
-		// (an invalid regular expression, a wildcard with too many terms).
-		return nil, fmt.Errorf("index: search %q: %w: %v", q.Text, ErrBadQuery, err)
+		return nil, err
 	}
-	locs, err := ix.locations(ctx, text, sr.Hits)
+	var total uint64
+	var hits search.DocumentMatchCollection
+	for _, r := range results {
+		total += r.Total
+		hits = append(hits, r.Hits...)
+	}
+	if n > 1 {
+		// Stable: ties keep shard order, so a page is the same every time.
+		isScore, desc := req.Sort.CacheIsScore(), req.Sort.CacheDescending()
+		slices.SortStableFunc(hits, func(a, b *search.DocumentMatch) int {
+			return req.Sort.Compare(isScore, desc, a, b)
+		})
+		hits = hits[min(from, len(hits)):min(from+size, len(hits))]
+	}
+	locs, err := ix.locations(ctx, text, hits)
 	if err != nil {
 		return nil, fmt.Errorf("index: search %q: highlight: %w", q.Text, err)
 	}
-	res = &Result{Total: sr.Total, Hits: make([]Hit, 0, len(sr.Hits))}
-	for _, dm := range sr.Hits {
+	res = &Result{Total: total, Hits: make([]Hit, 0, len(hits))}
+	for _, dm := range hits {
 		res.Hits = append(res.Hits, toHit(dm, locs[dm.ID]))
 	}
 	if !q.NoFacets {
-		res.Facets = counter.facets(q)
+		res.Facets = mergeFacets(q, ix.codes, counters)
 	}
 	res.Took = time.Since(start)
 	res.TookMS = math.Round(float64(res.Took.Microseconds())/10) / 100
 	return res, nil
+}
+
+// searchShard runs req on one shard. Errors of the query wrap ErrBadQuery.
+func searchShard(ctx context.Context, sh *shard, req *bleve.SearchRequest, text string) (sr *bleve.SearchResult, err error) {
+	// A query must never take the process down, whatever Bleve does with it.
+	defer func() {
+		if r := recover(); r != nil {
+			sr, err = nil, fmt.Errorf("index: search %q: %w: %v", text, ErrBadQuery, r)
+		}
+	}()
+	sr, err = sh.bi.SearchInContext(ctx, req)
+	if err != nil {
+		// The query parsed, so what Bleve refuses now is in the query
+		// (an invalid regular expression, a wildcard with too many terms).
+		return nil, fmt.Errorf("index: search %q: %w: %v", text, ErrBadQuery, err)
+	}
+	return sr, nil
 }
 
 // locations returns the term locations of the text query in the given
@@ -182,20 +243,42 @@ func (ix *Index) locations(ctx context.Context, text query.Query, hits search.Do
 	if text == nil || len(hits) == 0 {
 		return nil, nil
 	}
-	ids := make([]string, len(hits))
-	for i, h := range hits {
-		ids[i] = h.ID
+	byShard := map[*shard][]string{}
+	for _, h := range hits {
+		sh := ix.shardFor(h.ID)
+		byShard[sh] = append(byShard[sh], h.ID)
 	}
-	q := query.NewConjunctionQuery([]query.Query{query.NewDocIDQuery(ids), text})
-	req := bleve.NewSearchRequestOptions(q, len(ids), 0, false)
-	req.IncludeLocations = true
-	sr, err := ix.bi.SearchInContext(ctx, req)
-	if err != nil {
-		return nil, err
+	out := make(map[string]search.FieldTermLocationMap, len(hits))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make([]error, 0, len(byShard))
+	for sh, ids := range byShard {
+		wg.Go(func() {
+			defer func() {
+				if r := recover(); r != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("%v", r))
+					mu.Unlock()
+				}
+			}()
+			q := query.NewConjunctionQuery([]query.Query{query.NewDocIDQuery(ids), text})
+			req := bleve.NewSearchRequestOptions(q, len(ids), 0, false)
+			req.IncludeLocations = true
+			sr, err := sh.bi.SearchInContext(ctx, req)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			for _, h := range sr.Hits {
+				out[h.ID] = h.Locations
+			}
+		})
 	}
-	out := make(map[string]search.FieldTermLocationMap, len(sr.Hits))
-	for _, h := range sr.Hits {
-		out[h.ID] = h.Locations
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, errs[0]
 	}
 	return out, nil
 }

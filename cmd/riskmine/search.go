@@ -47,6 +47,7 @@ func openSearchIndex(cfg *config.Config, log *slog.Logger) (*index.Index, error)
 		Path:          indexPath(cfg),
 		BatchSize:     cfg.Index.BatchSize,
 		FlushInterval: cfg.Index.FlushInterval.D(),
+		Shards:        cfg.Index.Shards,
 		Tokenize:      indexTokenize,
 		Normalize:     nlp.NormalizeText,
 		Logger:        log,

@@ -201,13 +201,19 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 		})
 		hits = hits[min(from, len(hits)):min(from+size, len(hits))]
 	}
-	locs, err := ix.locations(ctx, text, hits)
+	details, err := ix.pageDetails(ctx, text, hits)
 	if err != nil {
-		return nil, fmt.Errorf("index: search %q: highlight: %w", q.Text, err)
+		return nil, fmt.Errorf("index: search %q: %w", q.Text, err)
 	}
 	res = &Result{Total: total, Hits: make([]Hit, 0, len(hits))}
 	for _, dm := range hits {
-		res.Hits = append(res.Hits, toHit(dm, locs[dm.ID]))
+		d := details[dm.ID]
+		if d == nil {
+			// Deleted by a write between the two searches: it is gone.
+			continue
+		}
+		dm.Fields = d.Fields
+		res.Hits = append(res.Hits, toHit(dm, d.Locations))
 	}
 	if !q.NoFacets {
 		res.Facets = mergeFacets(q, ix.codes, counters)
@@ -234,13 +240,19 @@ func searchShard(ctx context.Context, sh *shard, req *bleve.SearchRequest, text 
 	return sr, nil
 }
 
-// locations returns the term locations of the text query in the given
-// hits. They are fetched by a second search restricted to those few
-// documents: asking for locations in the main search would read the term
-// vectors of every matching document, which dominated the cost of queries
-// with many hits.
-func (ix *Index) locations(ctx context.Context, text query.Query, hits search.DocumentMatchCollection) (map[string]search.FieldTermLocationMap, error) {
-	if text == nil || len(hits) == 0 {
+// pageFields are the stored fields a Hit is made of.
+var pageFields = []string{fieldDocID, fieldURL, fieldTitle, fieldBody, fieldSource, fieldSite,
+	fieldCategories, fieldLevel, fieldScore, fieldPublished, fieldLocNames, fieldLeadID}
+
+// pageDetails reads the stored fields of the hits of a page and the term
+// locations of the text query in them, by document key. A second search
+// restricted to those few documents does it: asking for locations in the
+// main search would read the term vectors of every matching document
+// (which dominated the cost of queries with many hits), and asking for
+// fields there would make each shard read the fields of all the hits
+// before the page too.
+func (ix *Index) pageDetails(ctx context.Context, text query.Query, hits search.DocumentMatchCollection) (map[string]*search.DocumentMatch, error) {
+	if len(hits) == 0 {
 		return nil, nil
 	}
 	byShard := map[*shard][]string{}
@@ -248,23 +260,13 @@ func (ix *Index) locations(ctx context.Context, text query.Query, hits search.Do
 		sh := ix.shardFor(h.ID)
 		byShard[sh] = append(byShard[sh], h.ID)
 	}
-	out := make(map[string]search.FieldTermLocationMap, len(hits))
+	out := make(map[string]*search.DocumentMatch, len(hits))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	errs := make([]error, 0, len(byShard))
+	var errs []error
 	for sh, ids := range byShard {
 		wg.Go(func() {
-			defer func() {
-				if r := recover(); r != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("%v", r))
-					mu.Unlock()
-				}
-			}()
-			q := query.NewConjunctionQuery([]query.Query{query.NewDocIDQuery(ids), text})
-			req := bleve.NewSearchRequestOptions(q, len(ids), 0, false)
-			req.IncludeLocations = true
-			sr, err := sh.bi.SearchInContext(ctx, req)
+			sr, err := pageSearch(ctx, sh, text, ids)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -272,7 +274,7 @@ func (ix *Index) locations(ctx context.Context, text query.Query, hits search.Do
 				return
 			}
 			for _, h := range sr.Hits {
-				out[h.ID] = h.Locations
+				out[h.ID] = h
 			}
 		})
 	}
@@ -281,6 +283,26 @@ func (ix *Index) locations(ctx context.Context, text query.Query, hits search.Do
 		return nil, errs[0]
 	}
 	return out, nil
+}
+
+func pageSearch(ctx context.Context, sh *shard, text query.Query, ids []string) (sr *bleve.SearchResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			sr, err = nil, fmt.Errorf("reading the page: %v", r)
+		}
+	}()
+	var q query.Query = query.NewDocIDQuery(ids)
+	if text != nil {
+		q = query.NewConjunctionQuery([]query.Query{q, text})
+	}
+	req := bleve.NewSearchRequestOptions(q, len(ids), 0, false)
+	req.Fields = pageFields
+	req.IncludeLocations = text != nil
+	sr, err = sh.bi.SearchInContext(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("reading the page: %w", err)
+	}
+	return sr, nil
 }
 
 func badQuery(format string, args ...any) error {
@@ -373,8 +395,8 @@ func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text query.Que
 	}
 
 	req = bleve.NewSearchRequestOptions(top, size, q.From, false)
-	req.Fields = []string{fieldDocID, fieldURL, fieldTitle, fieldBody, fieldSource, fieldSite,
-		fieldCategories, fieldLevel, fieldScore, fieldPublished, fieldLocNames, fieldLeadID}
+	// The stored fields are read afterwards for the page only (pageDetails).
+	req.Fields = nil
 	// One sort key each: every extra key (a time, _id) makes Bleve read doc
 	// values for every matching document, which cost more than the facets.
 	// Ties keep index order, which is stable for a given index state.

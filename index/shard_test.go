@@ -31,6 +31,8 @@ func shardDocs(n int) []Doc {
 			PublishedAt: t0.Add(time.Duration(i) * time.Minute),
 			Level:       Levels[r.IntN(len(Levels))],
 			Categories:  []string{[]string{"fire", "fraud", "collapse"}[r.IntN(3)]},
+			Site:        "news.example", Score: float64(r.IntN(100)) / 10, LeadID: fmt.Sprint("L", i%17),
+			LocationCodes: []string{"350102"}, LocationNames: []string{"鼓楼区"},
 		}
 	}
 	return docs
@@ -85,6 +87,7 @@ func TestShardsAnswerLikeOneIndex(t *testing.T) {
 		}
 		// Pages of 7 from the sharded index, put together.
 		var got []string
+		var gotHits []Hit
 		for from := 0; ; from += 7 {
 			q.From, q.Size = from, 7
 			res, err := three.Search(ctx, q)
@@ -100,6 +103,7 @@ func TestShardsAnswerLikeOneIndex(t *testing.T) {
 			if len(res.Hits) == 0 {
 				break
 			}
+			gotHits = append(gotHits, res.Hits...)
 			for _, h := range res.Hits {
 				got = append(got, h.ID)
 				if q.Text != "" && len(h.Fragments["title"])+len(h.Fragments["body"]) > 0 && !strings.Contains(strings.Join(append(h.Fragments["title"], h.Fragments["body"]...), ""), "<mark>") {
@@ -114,6 +118,15 @@ func TestShardsAnswerLikeOneIndex(t *testing.T) {
 		if q.Sort == SortTime {
 			if !slices.Equal(got, wantIDs) {
 				t.Errorf("%q: pages give\n%v\nwant\n%v", q.Text, got, wantIDs)
+			}
+			// Everything but the relevance score is the same, fields
+			// and highlights included.
+			for i := range min(len(gotHits), len(want.Hits)) {
+				g, w := gotHits[i], want.Hits[i]
+				g.Score, w.Score = 0, 0
+				if gj, wj := fmt.Sprintf("%+v", g), fmt.Sprintf("%+v", w); gj != wj {
+					t.Fatalf("%q: hit %d is\n%s\none index gives\n%s", q.Text, i, gj, wj)
+				}
 			}
 		} else {
 			// Relevance: each shard scores with its own statistics, so

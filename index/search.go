@@ -209,7 +209,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 	for _, dm := range hits {
 		d := details[dm.ID]
 		if d == nil {
-			// Deleted by a write between the two searches: it is gone.
+			// Deleted or changed by a write between the two searches.
 			continue
 		}
 		dm.Fields = d.Fields

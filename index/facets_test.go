@@ -45,6 +45,39 @@ func bleveFacets(t *testing.T, ix *Index, q Query) *Facets {
 		Locations: terms("locations"), Days: terms("days")}
 }
 
+// writeRounds writes rounds of fresh documents (doc(0), doc(1), ...), then
+// re-adds readd earlier ones with new values and deletes the keys given by
+// delKey(documents so far), so that the index's segments carry replaced
+// and deleted documents; check runs after each round is flushed.
+func writeRounds(t *testing.T, ix *Index, rounds, fresh, readd, deletes int, doc func(int) Doc, delKey func(n int) string, check func(round int)) {
+	t.Helper()
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(7, 8))
+	n := 0
+	for round := range rounds {
+		for range fresh {
+			if err := ix.Add(ctx, doc(n)); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+		for range readd {
+			if err := ix.Add(ctx, doc(r.IntN(n))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range deletes {
+			if err := ix.Delete(ctx, delKey(n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := ix.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		check(round)
+	}
+}
+
 func facetMap(fcs []FacetCount) map[string]int {
 	m := map[string]int{}
 	for _, f := range fcs {
@@ -120,33 +153,9 @@ func TestFacetColumnsMatchBleve(t *testing.T) {
 			}
 		}
 	}
-	n := 0
-	for round := range 12 {
-		for range 150 {
-			if err := ix.Add(ctx, doc(n)); err != nil {
-				t.Fatal(err)
-			}
-			n++
-		}
-		// Re-add some earlier posts with new values and delete others, so
-		// segments carry deleted documents.
-		for range 30 {
-			i := r.IntN(n)
-			d := doc(i)
-			if err := ix.Add(ctx, d); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for range 10 {
-			if err := ix.Delete(ctx, fmt.Sprintf("https://site%d.example/%d", 0, 7*r.IntN(n/7+1))); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := ix.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
-		check(round)
-	}
+	writeRounds(t, ix, 12, 150, 30, 10, doc, func(n int) string {
+		return fmt.Sprintf("https://site%d.example/%d", 0, 7*r.IntN(n/7+1))
+	}, check)
 	if ix.Shards() < 2 {
 		t.Errorf("the index has %d shard(s); the test needs several", ix.Shards())
 	}

@@ -199,10 +199,9 @@ func open(opts Options, m *mapping.IndexMappingImpl) (*Index, error) {
 	}
 
 	var paths []string
-	switch {
-	case isFile(filepath.Join(opts.Path, "index_meta.json")):
+	if isFile(filepath.Join(opts.Path, "index_meta.json")) {
 		paths = []string{opts.Path} // made before sharding: one shard
-	default:
+	} else {
 		n, err := readLayout(opts.Path, opts.Shards)
 		if err != nil {
 			return nil, err
@@ -313,14 +312,32 @@ func openShard(path string, m *mapping.IndexMappingImpl, want string) (bleve.Ind
 	return bi, nil
 }
 
-// shardFor returns the shard of a document key.
-func (ix *Index) shardFor(key string) *shard {
+// shardOf returns the number of the shard of a document key.
+func (ix *Index) shardOf(key string) int {
 	if len(ix.shards) == 1 {
-		return ix.shards[0]
+		return 0
 	}
 	h := fnv.New32a()
 	h.Write([]byte(key))
-	return ix.shards[h.Sum32()%uint32(len(ix.shards))]
+	return int(h.Sum32() % uint32(len(ix.shards)))
+}
+
+// shardFor returns the shard of a document key.
+func (ix *Index) shardFor(key string) *shard {
+	return ix.shards[ix.shardOf(key)]
+}
+
+// eachShard runs f for every shard number, the shards side by side.
+func (ix *Index) eachShard(f func(i int)) {
+	if len(ix.shards) == 1 {
+		f(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range ix.shards {
+		wg.Go(func() { f(i) })
+	}
+	wg.Wait()
 }
 
 // flusher writes pending documents every interval until Close.
@@ -516,14 +533,11 @@ func (ix *Index) takeBatchesLocked() []*bleve.Batch {
 // must be held.
 func (ix *Index) writeAll(batches []*bleve.Batch) error {
 	errs := make([]error, len(batches))
-	var wg sync.WaitGroup
-	for i, b := range batches {
-		if b == nil {
-			continue
+	ix.eachShard(func(i int) {
+		if batches[i] != nil {
+			errs[i] = ix.shards[i].write(batches[i])
 		}
-		wg.Go(func() { errs[i] = ix.shards[i].write(b) })
-	}
-	wg.Wait()
+	})
 	return errors.Join(errs...)
 }
 

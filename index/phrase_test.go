@@ -118,29 +118,9 @@ func TestBigramPhraseMatchesBleve(t *testing.T) {
 		sameHits(t, fmt.Sprintf("round %d, any phrase", round),
 			allHits(t, ix, query.NewDisjunctionQuery(fasts)), allHits(t, ix, query.NewDisjunctionQuery(slows)))
 	}
-	n := 0
-	for round := range 6 {
-		for range 120 {
-			if err := ix.Add(ctx, doc(n)); err != nil {
-				t.Fatal(err)
-			}
-			n++
-		}
-		for range 25 {
-			if err := ix.Add(ctx, doc(r.IntN(n))); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for range 10 {
-			if err := ix.Delete(ctx, fmt.Sprintf("https://bbs.example/%d", r.IntN(n))); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := ix.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
-		check(round)
-	}
+	writeRounds(t, ix, 6, 120, 25, 10, doc, func(n int) string {
+		return fmt.Sprintf("https://bbs.example/%d", r.IntN(n))
+	}, check)
 
 	// The check above must not pass because the fast searcher stepped
 	// aside: on a scorch snapshot without locations it is the one used.

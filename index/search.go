@@ -9,7 +9,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -156,7 +155,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 	results := make([]*bleve.SearchResult, n)
 	counters := make([]*facetCounter, n)
 	errs := make([]error, n)
-	run := func(i int) {
+	ix.eachShard(func(i int) {
 		sh := ix.shards[i]
 		sreq := *req
 		sreq.Sort = req.Sort.Copy()
@@ -168,16 +167,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 			sctx, counters[i] = sh.facets.counting(ctx)
 		}
 		results[i], errs[i] = searchShard(sctx, sh, &sreq, q.Text)
-	}
-	if n == 1 {
-		run(0)
-	} else {
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() { run(i) })
-		}
-		wg.Wait()
-	}
+	})
 	for _, err := range errs {
 		if err == nil {
 			continue
@@ -255,32 +245,28 @@ func (ix *Index) pageDetails(ctx context.Context, text query.Query, hits search.
 	if len(hits) == 0 {
 		return nil, nil
 	}
-	byShard := map[*shard][]string{}
+	ids := make([][]string, len(ix.shards))
 	for _, h := range hits {
-		sh := ix.shardFor(h.ID)
-		byShard[sh] = append(byShard[sh], h.ID)
+		i := ix.shardOf(h.ID)
+		ids[i] = append(ids[i], h.ID)
+	}
+	results := make([]*bleve.SearchResult, len(ix.shards))
+	errs := make([]error, len(ix.shards))
+	ix.eachShard(func(i int) {
+		if len(ids[i]) > 0 {
+			results[i], errs[i] = pageSearch(ctx, ix.shards[i], text, ids[i])
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	out := make(map[string]*search.DocumentMatch, len(hits))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	var errs []error
-	for sh, ids := range byShard {
-		wg.Go(func() {
-			sr, err := pageSearch(ctx, sh, text, ids)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-				return
-			}
+	for _, sr := range results {
+		if sr != nil {
 			for _, h := range sr.Hits {
 				out[h.ID] = h
 			}
-		})
-	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return nil, errs[0]
+		}
 	}
 	return out, nil
 }

@@ -21,7 +21,7 @@ import (
 func init() {
 	register(&command{
 		name:    "lexicon",
-		summary: "lexicon tools: test (run the example cases), eval FILE.jsonl (recall, false positives)",
+		summary: "lexicon tools: test (run the example cases), eval FILE.jsonl (recall, false positives), lint --data FILE.jsonl (patterns copied from posts)",
 		run:     runLexicon,
 	})
 }

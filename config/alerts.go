@@ -11,6 +11,9 @@ import (
 type Alerts struct {
 	// LeadLevel is the minimum level (low, medium, high, critical) that files a lead.
 	LeadLevel string `yaml:"lead_level"`
+	// LeadLevels sets the lead level of single categories (city_management:
+	// low by default, since disrepair is low by the severity rubric).
+	LeadLevels map[string]string `yaml:"lead_levels"`
 	// ClusterWindow is how far apart two posts may be to join one lead by place.
 	ClusterWindow Duration `yaml:"cluster_window"`
 	// SimhashDistance is the largest Hamming distance for near-duplicates.
@@ -42,6 +45,15 @@ type Webhook struct {
 	MaxAttempts int `yaml:"max_attempts"`
 }
 
+// LeadLevelOf returns the level at which a post of category code files a
+// lead.
+func (a *Alerts) LeadLevelOf(code string) string {
+	if l, ok := a.LeadLevels[code]; ok {
+		return l
+	}
+	return a.LeadLevel
+}
+
 // Levels lists the risk levels from lowest to highest.
 var Levels = []string{"none", "low", "medium", "high", "critical"}
 
@@ -66,6 +78,7 @@ func isBase64(s string) bool {
 func defaultAlerts() Alerts {
 	return Alerts{
 		LeadLevel:       "medium",
+		LeadLevels:      map[string]string{"city_management": "low"},
 		ClusterWindow:   Duration(48 * time.Hour),
 		SimhashDistance: 3,
 		SLA: map[string]Duration{
@@ -81,6 +94,11 @@ func (c *Config) validateAlerts() error {
 	a := c.Alerts
 	if !validLevel(a.LeadLevel) || a.LeadLevel == "none" {
 		return c.errAt("alerts.lead_level", "got %q, expected low, medium, high or critical", a.LeadLevel)
+	}
+	for code, lvl := range a.LeadLevels {
+		if !validLevel(lvl) || lvl == "none" {
+			return c.errAt("alerts.lead_levels."+code, "got %q, expected low, medium, high or critical", lvl)
+		}
 	}
 	if a.ClusterWindow.D() <= 0 {
 		return c.errAt("alerts.cluster_window", "must be a positive duration such as 48h")

@@ -9,6 +9,9 @@ type NLP struct {
 	Thresholds Thresholds `yaml:"thresholds"`
 	// Workers is the number of scoring goroutines; 0 means one per core.
 	Workers int `yaml:"workers"`
+	// Model is the detection model file read beside the lexicons; empty
+	// means the model embedded in the binary, "none" the lexicons alone.
+	Model string `yaml:"model"`
 }
 
 // Thresholds are the score at which each level starts; below Low is "none".

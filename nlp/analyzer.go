@@ -21,6 +21,12 @@ type Options struct {
 	// does not need the segmenter; callers that print only the score
 	// (riskmine score) skip loading its ~200 MB dictionary and its cost.
 	NoFingerprint bool
+	// Model is the trained classifier read beside the lexicons; nil means
+	// the embedded default model (DefaultModel), unless LexiconOnly.
+	Model *Model
+	// LexiconOnly scores with the lexicons alone: levels come from the
+	// score thresholds, as before the model (riskmine lexicon test).
+	LexiconOnly bool
 }
 
 // Analyzer scores posts against the hazard lexicons. It is safe for
@@ -39,6 +45,13 @@ type Analyzer struct {
 	maxPatRunes int
 	// nRules is the number of rules over all categories.
 	nRules int
+	// model, when set, decides categories and levels with the lexicon
+	// hits as some of its features.
+	model *Model
+	// modelCat maps a category index to the model's, -1 when unknown.
+	modelCat []int
+	catKeys  []catFeatureKeys
+	lenKeys  [64]uint32
 }
 
 // category is a lexicon compiled for matching.
@@ -180,6 +193,24 @@ func compile(set *lexiconSet, opts Options) (*Analyzer, error) {
 		a.patRunes = append(a.patRunes, n)
 		a.maxPatRunes = max(a.maxPatRunes, n)
 	}
+	for i := range a.lenKeys {
+		a.lenKeys[i] = stringKey(fmt.Sprintf("len:%d", i))
+	}
+	for _, c := range a.cats {
+		a.catKeys = append(a.catKeys, catFeatureKeys{lex: stringKey("lex:" + c.lex.Code), supp: stringKey("supp:" + c.lex.Code)})
+	}
+	if !opts.LexiconOnly {
+		m := opts.Model
+		if m == nil {
+			var err error
+			if m, err = DefaultModel(); err != nil {
+				return nil, err
+			}
+		}
+		if m != nil {
+			a.setModel(m)
+		}
+	}
 	if len(a.pats) > 0 {
 		b := ahocorasick.NewBuilder()
 		b.AddStrings(a.pats)
@@ -213,4 +244,30 @@ func (a *Analyzer) Lexicons() []*Lexicon {
 		out[i] = c.lex
 	}
 	return out
+}
+
+// setModel makes m the analyzer's model.
+func (a *Analyzer) setModel(m *Model) {
+	a.model = m
+	a.modelCat = make([]int, len(a.cats))
+	for i, c := range a.cats {
+		a.modelCat[i] = -1
+		if j, ok := m.catIndex[c.lex.Code]; ok {
+			a.modelCat[i] = j
+		}
+	}
+}
+
+// Model returns the analyzer's model, nil when it scores with lexicons only.
+func (a *Analyzer) Model() *Model { return a.model }
+
+// WithModel returns an analyzer sharing a's lexicons that reads m (nil:
+// lexicons only). a is unchanged, so a running service can swap analyzers.
+func (a *Analyzer) WithModel(m *Model) *Analyzer {
+	b := *a
+	b.model, b.modelCat = nil, nil
+	if m != nil {
+		b.setModel(m)
+	}
+	return &b
 }

@@ -98,8 +98,17 @@ type Assessment struct {
 type CategoryScore struct {
 	// Code is the category code.
 	Code string `json:"code"`
-	// Score is the category's score after severity.
+	// Score is the category's score: with the model, 10 × Probability;
+	// with lexicons only, the lexicon score after severity.
 	Score float64 `json:"score"`
+	// Probability is the model's calibrated probability (0 without a
+	// model).
+	Probability float64 `json:"probability,omitempty"`
+	// Level is the category's level by the severity rubric: none when the
+	// model does not detect it (empty without a model).
+	Level string `json:"level,omitempty"`
+	// Lexicon is the lexicon score of the category (with the model).
+	Lexicon float64 `json:"lexicon,omitempty"`
 }
 
 // Evidence is one hit in the title or text.

@@ -509,6 +509,9 @@ func (a *Analyzer) Analyze(in Input) *Assessment {
 		as.Score = as.Categories[0].Score
 	}
 	as.Level = a.th.Level(as.Score)
+	if a.model != nil {
+		a.assessWithModel(as, acc, fields)
+	}
 	sortEvidence(as.Evidence)
 	sort.SliceStable(as.Suppressed, func(i, j int) bool {
 		return lessEvidence(&as.Suppressed[i].Evidence, &as.Suppressed[j].Evidence)

@@ -56,23 +56,35 @@ type scoreError struct {
 
 // newAnalyzerFromConfig builds the analyzer of the config's nlp section.
 func newAnalyzerFromConfig(cfg *config.Config) (*nlp.Analyzer, error) {
-	return nlp.NewAnalyzer(nlpOptions(cfg, false))
+	return newConfiguredAnalyzer(cfg, false)
 }
 
 // newScoringAnalyzer is newAnalyzerFromConfig for commands that print scores
 // only: SimHash and keywords need the segmenter's dictionary (~200 MB, most
 // of a second to load), scoring does not.
 func newScoringAnalyzer(cfg *config.Config) (*nlp.Analyzer, error) {
-	return nlp.NewAnalyzer(nlpOptions(cfg, true))
+	return newConfiguredAnalyzer(cfg, true)
 }
 
-func nlpOptions(cfg *config.Config, noFingerprint bool) nlp.Options {
+func newConfiguredAnalyzer(cfg *config.Config, noFingerprint bool) (*nlp.Analyzer, error) {
 	t := cfg.NLP.Thresholds
-	return nlp.Options{
+	opts := nlp.Options{
 		LexiconDir:    cfg.NLP.LexiconDir,
 		Thresholds:    nlp.Thresholds{Low: t.Low, Medium: t.Medium, High: t.High, Critical: t.Critical},
 		NoFingerprint: noFingerprint,
 	}
+	switch cfg.NLP.Model {
+	case "none":
+		opts.LexiconOnly = true
+	case "", "default":
+	default:
+		m, err := nlp.ReadModel(cfg.NLP.Model)
+		if err != nil {
+			return nil, fmt.Errorf("nlp.model: %w", err)
+		}
+		opts.Model = m
+	}
+	return nlp.NewAnalyzer(opts)
 }
 
 func runScore(ctx context.Context, env *cmdEnv, args []string) error {

@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/md5"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"riskmine/nlp"
+)
+
+func init() {
+	register(&command{
+		name:    "model",
+		summary: "the detection model: train --out MODEL FILE.jsonl…, eval [--model MODEL] FILE.jsonl…, info",
+		run:     runModel,
+	})
+}
+
+var modelCommands = map[string]func(ctx context.Context, env *cmdEnv, args []string) error{
+	"train": runModelTrain,
+	"eval":  runModelEval,
+	"info":  runModelInfo,
+}
+
+func runModel(ctx context.Context, env *cmdEnv, args []string) error {
+	names := make([]string, 0, len(modelCommands))
+	for n := range modelCommands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintf(env.stderr, "Usage: riskmine model <%s> [flags] [args]\n\nRun 'riskmine model <subcommand> --help' for its flags.\n", strings.Join(names, "|"))
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	run, ok := modelCommands[args[0]]
+	if !ok {
+		fmt.Fprintf(env.stderr, "riskmine model: unknown subcommand %q, expected one of %s\n", args[0], strings.Join(names, ", "))
+		return errUsage
+	}
+	return run(ctx, env, args[1:])
+}
+
+// labelledPost is one line of a labelled JSON Lines file.
+type labelledPost struct {
+	ID     string   `json:"id"`
+	Set    string   `json:"set"`
+	Title  string   `json:"title"`
+	Text   string   `json:"text"`
+	Labels []string `json:"labels"`
+	// Weight, when set, scales the post in training.
+	Weight float64 `json:"weight"`
+}
+
+// isValidation reports whether a post is in the validation part of the one
+// split of the data: md5(id) as a number, mod 5, is 0.
+func isValidation(id string) bool {
+	sum := md5.Sum([]byte(id))
+	return new(big.Int).Mod(new(big.Int).SetBytes(sum[:]), big.NewInt(5)).Sign() == 0
+}
+
+// readLabelled reads labelled posts from files. A malformed line is reported
+// on warn as FILE:LINE and skipped; split keeps "train", "validation" or
+// "all" posts. It returns the posts and the count read from each file.
+func readLabelled(files []string, split string, known map[string]bool, warn io.Writer) ([]labelledPost, []nlp.ModelSource, error) {
+	var out []labelledPost
+	var srcs []nlp.ModelSource
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		r := bufio.NewReaderSize(f, 1<<16)
+		n := 0
+		for lineNo := 1; ; lineNo++ {
+			line, rerr := r.ReadBytes('\n')
+			if s := strings.TrimSpace(string(line)); s != "" {
+				var p labelledPost
+				switch err := json.Unmarshal([]byte(s), &p); {
+				case err != nil:
+					fmt.Fprintf(warn, "%s:%d: skipped: not a JSON object {\"id\",\"text\",\"labels\"}: %v\n", name, lineNo, err)
+				case p.ID == "":
+					fmt.Fprintf(warn, "%s:%d: skipped: no \"id\"\n", name, lineNo)
+				case p.Text == "" && p.Title == "":
+					fmt.Fprintf(warn, "%s:%d: skipped: no \"text\" or \"title\"\n", name, lineNo)
+				case !knownLabels(p.Labels, known):
+					fmt.Fprintf(warn, "%s:%d: skipped: unknown category in labels %q\n", name, lineNo, p.Labels)
+				default:
+					keep := split == "all" || (split == "validation") == isValidation(p.ID)
+					if keep {
+						out = append(out, p)
+						n++
+					}
+				}
+			}
+			if rerr == io.EOF {
+				break
+			}
+			if rerr != nil {
+				f.Close()
+				return nil, nil, fmt.Errorf("read %s: %w", name, rerr)
+			}
+		}
+		f.Close()
+		srcs = append(srcs, nlp.ModelSource{Name: filepath.Base(name), Posts: n})
+	}
+	return out, srcs, nil
+}
+
+func knownLabels(ls []string, known map[string]bool) bool {
+	for _, l := range ls {
+		if !known[l] {
+			return false
+		}
+	}
+	return true
+}
+
+// setWeights parses repeated SET=WEIGHT flags.
+type setWeights map[string]float64
+
+func (s setWeights) String() string { return fmt.Sprint(map[string]float64(s)) }
+
+func (s setWeights) Set(v string) error {
+	k, w, ok := strings.Cut(v, "=")
+	f, err := strconv.ParseFloat(w, 64)
+	if !ok || err != nil || f <= 0 {
+		return fmt.Errorf("expected SET=WEIGHT with a positive weight, got %q", v)
+	}
+	s[k] = f
+	return nil
+}
+
+func trainExamples(posts []labelledPost, weights setWeights) []nlp.TrainExample {
+	exs := make([]nlp.TrainExample, len(posts))
+	for i, p := range posts {
+		w := p.Weight
+		if sw, ok := weights[p.Set]; ok {
+			w = max(w, 1) * sw
+		}
+		exs[i] = nlp.TrainExample{ID: p.ID, Set: p.Set, Title: p.Title, Text: p.Text, Labels: p.Labels, Weight: w}
+	}
+	return exs
+}
+
+func runModelTrain(ctx context.Context, env *cmdEnv, args []string) error {
+	fs, cf := newFlagSet(env, "model train", "model train --out MODEL [--split train|all] FILE.jsonl…",
+		`Trains the detection model on labelled JSON Lines files ({"id","set","title","text",
+"labels":[codes]}; labels [] is a negative): one calibrated logistic regression per
+category over character n-grams and the lexicon hits. Calibration and thresholds are
+fitted on out-of-fold scores. Malformed lines are reported as FILE:LINE and skipped.
+--split train keeps the posts whose md5(id) mod 5 is not 0 (the validation part is
+left for 'model eval').`)
+	out := fs.String("out", "", "model file to write (required)")
+	split := fs.String("split", "all", "posts to train on: all, train (md5(id) mod 5 != 0) or validation")
+	weights := setWeights{}
+	fs.Var(weights, "weight", "SET=W scales the posts of a set (repeatable)")
+	epochs := fs.Int("epochs", 0, "passes over the data (default 6)")
+	maxFPR := fs.Float64("max-fpr", 0, "per category, the most share of negatives flagged at the threshold (default 0.003)")
+	minPrec := fs.Float64("min-precision", 0, "per category, the least out-of-fold precision at the threshold (default 0.9)")
+	l1 := fs.Float64("l1", 0, "L1 regularisation (default 0.5; smaller keeps more features)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *out == "" || len(pos) == 0 {
+		fmt.Fprintln(env.stderr, "riskmine model train: expected --out MODEL and at least one FILE.jsonl")
+		return errUsage
+	}
+	if *split != "all" && *split != "train" && *split != "validation" {
+		return fmt.Errorf("--split: got %q, expected all, train or validation", *split)
+	}
+	cfg, err := loadConfig(cf)
+	if err != nil {
+		return err
+	}
+	an, err := nlp.NewAnalyzer(nlp.Options{LexiconDir: cfg.NLP.LexiconDir, NoFingerprint: true, LexiconOnly: true})
+	if err != nil {
+		return err
+	}
+	posts, srcs, err := readLabelled(pos, *split, knownCodes(an), env.stderr)
+	if err != nil {
+		return err
+	}
+	opts := nlp.TrainOptions{Epochs: *epochs, MaxFPR: *maxFPR, MinPrecision: *minPrec, L1: *l1, Sources: srcs,
+		Workers: runtime.GOMAXPROCS(0), Log: logTo(env.stderr)}
+	m, err := an.TrainModel(trainExamples(posts, weights), opts)
+	if err != nil {
+		return err
+	}
+	if err := m.WriteFile(*out); err != nil {
+		return err
+	}
+	st, _ := os.Stat(*out)
+	fmt.Fprintf(env.stdout, "wrote %s: model %s, %d posts, %d feature rows, %.1f MB\n", *out, m.Info.Version, m.Info.Examples, m.Size(), float64(st.Size())/1e6)
+	printModelFigures(env.stdout, m)
+	return nil
+}
+
+func logTo(w io.Writer) func(string, ...any) {
+	var mu sync.Mutex
+	return func(format string, a ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, format+"\n", a...)
+	}
+}
+
+func knownCodes(an *nlp.Analyzer) map[string]bool {
+	m := map[string]bool{}
+	for _, c := range an.Categories() {
+		m[c] = true
+	}
+	return m
+}
+
+func printModelFigures(w io.Writer, m *nlp.Model) {
+	fmt.Fprintf(w, "out-of-fold at the threshold:\n  %-20s %6s %9s %7s %9s %7s\n", "category", "pos", "threshold", "recall", "precision", "fpr")
+	for i, f := range m.Info.Figures {
+		fmt.Fprintf(w, "  %-20s %6d %9.3f %7.3f %9.3f %7.4f\n", f.Code, f.Positives, m.Info.Thresholds[i], f.Recall, f.Precision, f.FPR)
+	}
+}
+
+func runModelInfo(ctx context.Context, env *cmdEnv, args []string) error {
+	fs, cf := newFlagSet(env, "model info", "model info [--model MODEL]",
+		`Prints the model's version, training date, sources and per-category figures: the
+model of nlp.model in the config, or the embedded default, or --model.`)
+	path := fs.String("model", "", "model file (default nlp.model, else the embedded model)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(cf)
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(*path, cfg.NLP.Model)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		fmt.Fprintln(env.stdout, "no model: this binary embeds none and nlp.model is not set")
+		return nil
+	}
+	fmt.Fprintf(env.stdout, "model %s, trained %s on %d posts\n", m.Info.Version, m.Info.TrainedAt.Format(time.RFC3339), m.Info.Examples)
+	if m.Info.Base != "" {
+		fmt.Fprintf(env.stdout, "verdict stage over %s with %d verdicts\n", m.Info.Base, m.Info.Verdicts)
+	}
+	for _, s := range m.Info.Sources {
+		fmt.Fprintf(env.stdout, "  source %s: %d posts\n", s.Name, s.Posts)
+	}
+	printModelFigures(env.stdout, m)
+	return nil
+}
+
+// loadModel reads the model file flag, else the config's, else the
+// embedded default (nil when none is embedded).
+func loadModel(flagPath, cfgPath string) (*nlp.Model, error) {
+	p := flagPath
+	if p == "" {
+		p = cfgPath
+	}
+	if p == "" || p == "default" {
+		return nlp.DefaultModel()
+	}
+	return nlp.ReadModel(p)
+}
+
+// errNoModel is returned by model eval --model when no model can be read.
+var errNoModel = errors.New("no model: this binary embeds none; give --model FILE")

@@ -1,0 +1,348 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"riskmine/config"
+	"riskmine/nlp"
+)
+
+func runModelEval(ctx context.Context, env *cmdEnv, args []string) error {
+	fs, cf := newFlagSet(env, "model eval", "model eval [--model MODEL] [--split all|train|validation] FILE.jsonl…",
+		`Scores labelled JSON Lines files with the model and lexicons and prints, per category,
+recall, precision and the false-positive rate over negative posts; per set, the share of
+negatives flagged and the recall of positives; the threshold of each category; and points
+of the precision-recall curve. A post is detected in a category when the category reaches
+its lead level (alerts.lead_level, alerts.lead_levels); a negative is a false positive
+when any category does. Without --model it runs k-fold cross-validation: each fold is
+scored by a model trained on the other folds.`)
+	path := fs.String("model", "", "model file, or \"default\" for the embedded one (default: cross-validation)")
+	split := fs.String("split", "all", "posts to score: all, train (md5(id) mod 5 != 0) or validation")
+	folds := fs.Int("folds", 5, "folds of the cross-validation")
+	misses := fs.String("misses", "", "print the missed posts of this category (\"all\" for every one)")
+	fps := fs.String("fps", "", "print the false positives of this set (\"all\" for every set)")
+	weights := setWeights{}
+	fs.Var(weights, "weight", "SET=W scales the posts of a set in cross-validation training (repeatable)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		fmt.Fprintln(env.stderr, "riskmine model eval: expected at least one FILE.jsonl")
+		return errUsage
+	}
+	if *split != "all" && *split != "train" && *split != "validation" {
+		return fmt.Errorf("--split: got %q, expected all, train or validation", *split)
+	}
+	cfg, err := loadConfig(cf)
+	if err != nil {
+		return err
+	}
+	lex, err := nlp.NewAnalyzer(nlp.Options{LexiconDir: cfg.NLP.LexiconDir, NoFingerprint: true, LexiconOnly: true})
+	if err != nil {
+		return err
+	}
+	posts, _, err := readLabelled(pos, *split, knownCodes(lex), env.stderr)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	out := make([]*nlp.Assessment, len(posts))
+	probs := make([]map[string]float64, len(posts))
+	thresholds := map[string][]float64{}
+	if *path != "" {
+		m, err := loadModel(*path, "")
+		if err != nil {
+			return err
+		}
+		if m == nil {
+			return errNoModel
+		}
+		an := lex.WithModel(m)
+		all := make([]int, len(posts))
+		for i := range all {
+			all[i] = i
+		}
+		if err := assessPosts(ctx, an, posts, all, out, probs); err != nil {
+			return err
+		}
+		for i, c := range m.Info.Categories {
+			thresholds[c] = append(thresholds[c], m.Info.Thresholds[i])
+		}
+	} else {
+		if *folds < 2 {
+			return fmt.Errorf("--folds: got %d, expected 2 or more", *folds)
+		}
+		byFold := make([][]int, *folds)
+		for i, p := range posts {
+			h := fnv.New32a()
+			h.Write([]byte("cv:" + p.ID))
+			k := int(h.Sum32() % uint32(*folds))
+			byFold[k] = append(byFold[k], i)
+		}
+		for k := range *folds {
+			var train []labelledPost
+			for j, idx := range byFold {
+				if j == k {
+					continue
+				}
+				for _, i := range idx {
+					train = append(train, posts[i])
+				}
+			}
+			fmt.Fprintf(env.stderr, "fold %d/%d: training on %d posts\n", k+1, *folds, len(train))
+			m, err := lex.TrainModel(trainExamples(train, weights), nlp.TrainOptions{Workers: runtime.GOMAXPROCS(0)})
+			if err != nil {
+				return err
+			}
+			for i, c := range m.Info.Categories {
+				thresholds[c] = append(thresholds[c], m.Info.Thresholds[i])
+			}
+			if err := assessPosts(ctx, lex.WithModel(m), posts, byFold[k], out, probs); err != nil {
+				return err
+			}
+		}
+	}
+	printModelEval(env.stdout, cfg, posts, out, probs, thresholds, *misses, *fps)
+	fmt.Fprintf(env.stdout, "\n%d posts in %s\n", len(posts), time.Since(start).Round(time.Second))
+	return nil
+}
+
+// assessPosts analyses posts[idx] on every core.
+func assessPosts(ctx context.Context, an *nlp.Analyzer, posts []labelledPost, idx []int, out []*nlp.Assessment, probs []map[string]float64) error {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	cats := an.Model().Info.Categories
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				in := nlp.Input{ID: posts[i].ID, Title: posts[i].Title, Text: posts[i].Text}
+				out[i] = an.Analyze(in)
+				pm := map[string]float64{}
+				for c, p := range an.ModelProbabilities(in) {
+					pm[cats[c]] = p
+				}
+				probs[i] = pm
+			}
+		}()
+	}
+	for _, i := range idx {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return ctx.Err()
+}
+
+// detectedCats returns the categories of as at or above their lead level.
+func detectedCats(cfg *config.Config, as *nlp.Assessment) map[string]bool {
+	d := map[string]bool{}
+	for _, c := range as.Categories {
+		lvl := c.Level
+		if lvl == "" {
+			lvl = as.Level // lexicons only: the post's level
+		}
+		if nlp.LevelRank(lvl) >= nlp.LevelRank(cfg.Alerts.LeadLevelOf(c.Code)) {
+			d[c.Code] = true
+		}
+	}
+	return d
+}
+
+func printModelEval(w io.Writer, cfg *config.Config, posts []labelledPost, out []*nlp.Assessment, probs []map[string]float64, thresholds map[string][]float64, misses, fps string) {
+	type catTally struct{ pos, tp, fp, negFP int }
+	cats := map[string]*catTally{}
+	type setTally struct{ neg, negFlag, pos, posFound int }
+	sets := map[string]*setTally{}
+	negTotal := 0
+	var codes []string
+	for c := range thresholds {
+		codes = append(codes, c)
+	}
+	sort.Strings(codes)
+	for _, c := range codes {
+		cats[c] = &catTally{}
+	}
+	var missLines, fpLines []string
+	for i, p := range posts {
+		as := out[i]
+		if as == nil {
+			continue
+		}
+		det := detectedCats(cfg, as)
+		st := sets[p.Set]
+		if st == nil {
+			st = &setTally{}
+			sets[p.Set] = st
+		}
+		labels := map[string]bool{}
+		for _, l := range p.Labels {
+			labels[l] = true
+		}
+		if len(p.Labels) == 0 {
+			negTotal++
+			st.neg++
+			if len(det) > 0 {
+				st.negFlag++
+				if fps == "all" || fps == p.Set {
+					fpLines = append(fpLines, fmt.Sprintf("FP %s [%s] %s | %s", p.ID, p.Set, describeModel(as), clip(p.Title+" "+p.Text, 160)))
+				}
+			}
+		} else {
+			st.pos++
+			found := false
+			for l := range labels {
+				if det[l] {
+					found = true
+				}
+			}
+			if found {
+				st.posFound++
+			}
+		}
+		for c, t := range cats {
+			if labels[c] {
+				t.pos++
+				if det[c] {
+					t.tp++
+				} else if misses == "all" || misses == c {
+					missLines = append(missLines, fmt.Sprintf("MISS %s %s [%s] p=%.3f %s | %s", c, p.ID, p.Set, probs[i][c], describeModel(as), clip(p.Title+" "+p.Text, 160)))
+				}
+			} else if det[c] {
+				t.fp++
+				if len(p.Labels) == 0 {
+					t.negFP++
+				}
+			}
+		}
+	}
+	fmt.Fprintf(w, "per category (detected = the category at its lead level or above)\n  %-20s %6s %7s %9s %7s  %s\n", "category", "pos", "recall", "precision", "fpr", "threshold")
+	var sumR, sumP float64
+	nR, nP := 0, 0
+	for _, c := range codes {
+		t := cats[c]
+		rec, prec := "-", "-"
+		if t.pos > 0 {
+			r := float64(t.tp) / float64(t.pos)
+			rec = fmt.Sprintf("%.3f", r)
+			sumR += r
+			nR++
+		}
+		if t.tp+t.fp > 0 {
+			pr := float64(t.tp) / float64(t.tp+t.fp)
+			prec = fmt.Sprintf("%.3f", pr)
+			sumP += pr
+			nP++
+		}
+		fpr := 0.0
+		if negTotal > 0 {
+			fpr = float64(t.negFP) / float64(negTotal)
+		}
+		fmt.Fprintf(w, "  %-20s %6d %7s %9s %7.4f  %s\n", c, t.pos, rec, prec, fpr, fmtThresholds(thresholds[c]))
+	}
+	if nR > 0 && nP > 0 {
+		fmt.Fprintf(w, "  macro recall %.3f, macro precision %.3f\n", sumR/float64(nR), sumP/float64(nP))
+	}
+	var names []string
+	for s := range sets {
+		names = append(names, s)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "per set\n  %-24s %12s %8s %12s %8s\n", "set", "negatives", "fpr", "positives", "recall")
+	for _, s := range names {
+		t := sets[s]
+		fpr, rec := "-", "-"
+		if t.neg > 0 {
+			fpr = fmt.Sprintf("%.4f", float64(t.negFlag)/float64(t.neg))
+		}
+		if t.pos > 0 {
+			rec = fmt.Sprintf("%.3f", float64(t.posFound)/float64(t.pos))
+		}
+		fmt.Fprintf(w, "  %-24s %12d %8s %12d %8s\n", s, t.neg, fpr, t.pos, rec)
+	}
+	fmt.Fprintln(w, "precision-recall (model probability alone, at each cut: recall/precision)")
+	cuts := []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}
+	fmt.Fprintf(w, "  %-20s", "category")
+	for _, c := range cuts {
+		fmt.Fprintf(w, " %11.1f", c)
+	}
+	fmt.Fprintln(w)
+	for _, c := range codes {
+		fmt.Fprintf(w, "  %-20s", c)
+		for _, cut := range cuts {
+			tp, fp, pos := 0, 0, 0
+			for i, p := range posts {
+				if probs[i] == nil {
+					continue
+				}
+				lab := false
+				for _, l := range p.Labels {
+					if l == c {
+						lab = true
+					}
+				}
+				if lab {
+					pos++
+				}
+				if probs[i][c] >= cut {
+					if lab {
+						tp++
+					} else {
+						fp++
+					}
+				}
+			}
+			if pos == 0 {
+				fmt.Fprintf(w, " %11s", "-")
+				continue
+			}
+			prec := 1.0
+			if tp+fp > 0 {
+				prec = float64(tp) / float64(tp+fp)
+			}
+			fmt.Fprintf(w, " %5.3f/%5.3f", float64(tp)/float64(pos), prec)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, l := range missLines {
+		fmt.Fprintln(w, l)
+	}
+	for _, l := range fpLines {
+		fmt.Fprintln(w, l)
+	}
+}
+
+func fmtThresholds(ts []float64) string {
+	parts := make([]string, len(ts))
+	for i, t := range ts {
+		parts[i] = fmt.Sprintf("%.3f", t)
+	}
+	return strings.Join(parts, " ")
+}
+
+// describeModel is a one-line summary of an assessment: level and categories.
+func describeModel(as *nlp.Assessment) string {
+	parts := []string{as.Level}
+	for _, c := range as.Categories {
+		parts = append(parts, fmt.Sprintf("%s:%s/%.2f/lex%.1f", c.Code, c.Level, c.Probability, c.Lexicon))
+	}
+	for _, e := range as.Evidence {
+		if strings.HasPrefix(e.Rule, "model/") {
+			parts = append(parts, e.Rule+"="+e.Text)
+		}
+	}
+	return strings.Join(parts, " ")
+}

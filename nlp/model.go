@@ -1,0 +1,337 @@
+package nlp
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"time"
+)
+
+// A Model is a trained multi-label classifier: one logistic regression per
+// category over hashed character n-grams of the normalised text, the
+// lexicon hits (with their negation and exclusion state) and the post's
+// length, each calibrated (Platt scaling on out-of-fold scores) into a
+// probability, with a threshold chosen per category. It is read-only once
+// loaded and safe for concurrent use.
+type Model struct {
+	Info ModelInfo
+
+	catIndex map[string]int
+	bias     []float32
+	scale    []float32 // per category: weight = int16 * scale
+	// table maps a feature key to its row: open addressing, keys+1 (0 is
+	// an empty slot), len a power of two.
+	slots []uint32
+	rows  []uint32 // row of each slot
+	w     []int16  // rows * len(categories)
+}
+
+// ModelInfo describes a model: what it was trained on, how, and what it
+// reached. It is stored as JSON in the model file.
+type ModelInfo struct {
+	// Version names the model (riskmine-<date>-<hash>).
+	Version string `json:"version"`
+	// TrainedAt is when training ended.
+	TrainedAt time.Time `json:"trained_at"`
+	// Categories are the category codes, in the order of the weights.
+	Categories []string `json:"categories"`
+	// Platt holds per category the calibration a, b: p = σ(a·s + b).
+	Platt [][2]float64 `json:"platt"`
+	// Thresholds are per category the calibrated probability at which the
+	// category is detected.
+	Thresholds []float64 `json:"thresholds"`
+	// Features describes the feature set; a model is only read by code
+	// that computes the same features.
+	Features string `json:"features"`
+	// Sources lists the training files with their record counts.
+	Sources []ModelSource `json:"sources"`
+	// Examples is the number of training posts (verdicts included).
+	Examples int `json:"examples"`
+	// Figures are per category out-of-fold figures at the threshold.
+	Figures []ModelFigure `json:"figures"`
+	// Base is the version of the model a verdict stage was trained over,
+	// "" for a model trained from files.
+	Base string `json:"base,omitempty"`
+	// Verdicts is the number of analyst verdicts in training.
+	Verdicts int `json:"verdicts,omitempty"`
+}
+
+// ModelSource is one training file.
+type ModelSource struct {
+	Name  string `json:"name"`
+	Posts int    `json:"posts"`
+}
+
+// ModelFigure is a category's out-of-fold figures at its threshold.
+type ModelFigure struct {
+	Code      string  `json:"code"`
+	Positives int     `json:"positives"`
+	Recall    float64 `json:"recall"`
+	Precision float64 `json:"precision"`
+	FPR       float64 `json:"fpr"`
+}
+
+// featureSet names the features this code computes; a model file made for
+// another set is refused.
+const featureSet = "char1-3/hash22/len/lex2/title-prefix:v1"
+
+// modelMagic starts every model file (inside the gzip stream).
+var modelMagic = []byte("riskmine-model\x00\x01")
+
+// ReadModel reads a model file written by Model.WriteTo.
+func ReadModel(path string) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("nlp: model %s: %w", path, err)
+	}
+	defer f.Close()
+	m, err := DecodeModel(bufio.NewReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("nlp: model %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// DecodeModel reads a model from r. Errors say what was expected.
+func DecodeModel(r io.Reader) (*Model, error) {
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, errors.New("not a riskmine model: expected a gzip stream")
+	}
+	raw, err := io.ReadAll(io.LimitReader(zr, 512<<20))
+	if err != nil {
+		return nil, fmt.Errorf("truncated or damaged model: %v", err)
+	}
+	if !bytes.HasPrefix(raw, modelMagic) {
+		return nil, errors.New("not a riskmine model: the header is missing")
+	}
+	raw = raw[len(modelMagic):]
+	if len(raw) < 4 {
+		return nil, errors.New("truncated model: no checksum")
+	}
+	body, sum := raw[:len(raw)-4], binary.LittleEndian.Uint32(raw[len(raw)-4:])
+	if crc32.ChecksumIEEE(body) != sum {
+		return nil, errors.New("damaged model: checksum mismatch")
+	}
+	rd := bytes.NewReader(body)
+	var hl uint32
+	if err := binary.Read(rd, binary.LittleEndian, &hl); err != nil || int(hl) > rd.Len() {
+		return nil, errors.New("truncated model: header")
+	}
+	hdr := make([]byte, hl)
+	_, _ = io.ReadFull(rd, hdr)
+	m := &Model{}
+	if err := json.Unmarshal(hdr, &m.Info); err != nil {
+		return nil, fmt.Errorf("damaged model header: %v", err)
+	}
+	if m.Info.Features != featureSet {
+		return nil, fmt.Errorf("model features %q, expected %q (made by another riskmine version)", m.Info.Features, featureSet)
+	}
+	nc := len(m.Info.Categories)
+	if nc == 0 || len(m.Info.Platt) != nc || len(m.Info.Thresholds) != nc {
+		return nil, errors.New("damaged model header: categories, calibration and thresholds disagree")
+	}
+	var nrows, nslots uint32
+	if binary.Read(rd, binary.LittleEndian, &nrows) != nil || binary.Read(rd, binary.LittleEndian, &nslots) != nil {
+		return nil, errors.New("truncated model: table size")
+	}
+	if nslots&(nslots-1) != 0 || nrows > nslots || int64(nslots)*8+int64(nrows)*int64(nc)*2+int64(nc)*8 != int64(rd.Len()) {
+		return nil, errors.New("damaged model: table sizes disagree with the file's length")
+	}
+	m.bias = make([]float32, nc)
+	m.scale = make([]float32, nc)
+	m.slots = make([]uint32, nslots)
+	m.rows = make([]uint32, nslots)
+	m.w = make([]int16, int(nrows)*nc)
+	for _, v := range []any{m.bias, m.scale, m.slots, m.rows, m.w} {
+		if err := binary.Read(rd, binary.LittleEndian, v); err != nil {
+			return nil, errors.New("truncated model: weights")
+		}
+	}
+	for _, r := range m.rows {
+		if r >= nrows && nrows > 0 {
+			return nil, errors.New("damaged model: row index out of range")
+		}
+	}
+	m.index()
+	return m, nil
+}
+
+func (m *Model) index() {
+	m.catIndex = make(map[string]int, len(m.Info.Categories))
+	for i, c := range m.Info.Categories {
+		m.catIndex[c] = i
+	}
+}
+
+// WriteTo writes the model (gzip, magic, header, table, checksum).
+func (m *Model) WriteTo(w io.Writer) (int64, error) {
+	var body bytes.Buffer
+	hdr, err := json.Marshal(m.Info)
+	if err != nil {
+		return 0, err
+	}
+	nc := len(m.Info.Categories)
+	_ = binary.Write(&body, binary.LittleEndian, uint32(len(hdr)))
+	body.Write(hdr)
+	_ = binary.Write(&body, binary.LittleEndian, uint32(len(m.w)/max(nc, 1)))
+	_ = binary.Write(&body, binary.LittleEndian, uint32(len(m.slots)))
+	for _, v := range []any{m.bias, m.scale, m.slots, m.rows, m.w} {
+		_ = binary.Write(&body, binary.LittleEndian, v)
+	}
+	cw := &countWriter{w: w}
+	zw, _ := gzip.NewWriterLevel(cw, gzip.BestCompression)
+	zw.Write(modelMagic)
+	zw.Write(body.Bytes())
+	_ = binary.Write(zw, binary.LittleEndian, crc32.ChecksumIEEE(body.Bytes()))
+	if err := zw.Close(); err != nil {
+		return cw.n, err
+	}
+	return cw.n, cw.err
+}
+
+type countWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	c.err = err
+	return n, err
+}
+
+// WriteFile writes the model to path (through a temporary file, renamed).
+func (m *Model) WriteFile(path string) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	if _, err := m.WriteTo(bw); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// row returns the weight row of feature key k, or -1.
+func (m *Model) row(k uint32) int {
+	if len(m.slots) == 0 {
+		return -1
+	}
+	mask := uint32(len(m.slots) - 1)
+	want := k + 1
+	for i := k & mask; ; i = (i + 1) & mask {
+		s := m.slots[i]
+		if s == want {
+			return int(m.rows[i])
+		}
+		if s == 0 {
+			return -1
+		}
+	}
+}
+
+// Threshold returns the detection threshold of category code, or 2 (never)
+// when the model does not know the category.
+func (m *Model) Threshold(code string) float64 {
+	if i, ok := m.catIndex[code]; ok {
+		return m.Info.Thresholds[i]
+	}
+	return 2
+}
+
+// calibrate maps a raw score of category c to a probability.
+func (m *Model) calibrate(c int, s float64) float64 {
+	p := m.Info.Platt[c]
+	return sigmoid(p[0]*s + p[1])
+}
+
+func sigmoid(x float64) float64 {
+	if x < -35 {
+		return 0
+	}
+	if x > 35 {
+		return 1
+	}
+	return 1 / (1 + math.Exp(-x))
+}
+
+// buildTable packs dense float weights (by feature key, per category) into
+// the model's table, quantised to int16 per category. keys must be sorted
+// and unique; w[i*nc+c] is the weight of keys[i] for category c.
+func (m *Model) buildTable(keys []uint32, w []float64, nc int) {
+	m.scale = make([]float32, nc)
+	for c := 0; c < nc; c++ {
+		mx := 0.0
+		for i := range keys {
+			mx = max(mx, math.Abs(w[i*nc+c]))
+		}
+		if mx == 0 {
+			mx = 1
+		}
+		m.scale[c] = float32(mx / 32767)
+	}
+	n := 1
+	for n < 2*len(keys)+2 {
+		n *= 2
+	}
+	m.slots = make([]uint32, n)
+	m.rows = make([]uint32, n)
+	m.w = make([]int16, len(keys)*nc)
+	mask := uint32(n - 1)
+	for r, k := range keys {
+		for c := 0; c < nc; c++ {
+			m.w[r*nc+c] = int16(math.Round(w[r*nc+c] / float64(m.scale[c])))
+		}
+		for i := k & mask; ; i = (i + 1) & mask {
+			if m.slots[i] == 0 {
+				m.slots[i] = k + 1
+				m.rows[i] = uint32(r)
+				break
+			}
+		}
+	}
+	m.index()
+}
+
+// Size returns the number of feature rows of the model.
+func (m *Model) Size() int {
+	if len(m.Info.Categories) == 0 {
+		return 0
+	}
+	return len(m.w) / len(m.Info.Categories)
+}
+
+// sortedCats returns the model's categories sorted, for display.
+func (m *Model) sortedCats() []string {
+	out := append([]string(nil), m.Info.Categories...)
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,202 @@
+package nlp
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// maxModelEvidence is the most phrases listed as a category's model
+// evidence.
+const maxModelEvidence = 3
+
+// gramHit is one n-gram of the post that the model knows.
+type gramHit struct {
+	field      *fieldMatches
+	start, end int // runes of the normalised field
+	row        int
+}
+
+// modelRun is the model's reading of one post.
+type modelRun struct {
+	raw   []float64 // per model category
+	prob  []float64
+	hits  []gramHit
+	norm  float64 // weight of one n-gram occurrence: 1/sqrt(n-grams)
+	dense []denseFeature
+}
+
+// runModel scores the post with the model: n-grams of every field, then the
+// lexicon features.
+func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *modelRun {
+	nc := len(m.Info.Categories)
+	run := &modelRun{raw: make([]float64, nc), prob: make([]float64, nc)}
+	sum := make([]int64, nc)
+	grams, runes := 0, 0
+	for _, fm := range fields {
+		runes += fm.nz.RuneLen()
+		forEachGram(fm.nz, func(k uint32, s, e int) {
+			grams++
+			r := m.row(k)
+			if r < 0 {
+				return
+			}
+			run.hits = append(run.hits, gramHit{field: fm, start: s, end: e, row: r})
+			w := m.w[r*nc : r*nc+nc]
+			for c, v := range w {
+				sum[c] += int64(v)
+			}
+		})
+	}
+	run.norm = 0
+	if grams > 0 {
+		run.norm = 1 / math.Sqrt(float64(grams))
+	}
+	run.dense = a.lexiconFeatures(acc, runes, nil)
+	for c := 0; c < nc; c++ {
+		run.raw[c] = float64(m.bias[c]) + float64(sum[c])*float64(m.scale[c])*run.norm
+	}
+	for _, d := range run.dense {
+		r := m.row(d.key)
+		if r < 0 {
+			continue
+		}
+		for c := 0; c < nc; c++ {
+			run.raw[c] += d.val * float64(m.w[r*nc+c]) * float64(m.scale[c])
+		}
+	}
+	for c := range run.raw {
+		run.prob[c] = m.calibrate(c, run.raw[c])
+	}
+	return run
+}
+
+// modelEvidence returns the phrases that pushed category c (a model index)
+// up most: the strongest n-grams, merged where they touch, at most
+// maxModelEvidence phrases, each weighted by what its n-grams added to the
+// raw score.
+func (a *Analyzer) modelEvidence(m *Model, run *modelRun, c int, code string) []Evidence {
+	nc := len(m.Info.Categories)
+	type contrib struct {
+		gramHit
+		w float64
+	}
+	var cs []contrib
+	for _, h := range run.hits {
+		w := float64(m.w[h.row*nc+c]) * float64(m.scale[c]) * run.norm
+		if w > 0 {
+			cs = append(cs, contrib{h, w})
+		}
+	}
+	if len(cs) == 0 {
+		return nil
+	}
+	slices.SortFunc(cs, func(x, y contrib) int { return cmp.Compare(y.w, x.w) })
+	// Phrases grow from the strongest n-grams; n-grams overlapping or
+	// touching a phrase join it.
+	type phrase struct {
+		field      *fieldMatches
+		start, end int
+		w          float64
+	}
+	var ps []phrase
+	top := cs[:min(len(cs), 24)]
+	for _, h := range top {
+		joined := false
+		for i := range ps {
+			p := &ps[i]
+			if p.field == h.field && h.start <= p.end && h.end >= p.start {
+				p.start, p.end = min(p.start, h.start), max(p.end, h.end)
+				p.w += h.w
+				joined = true
+				break
+			}
+		}
+		if !joined && len(ps) < maxModelEvidence {
+			ps = append(ps, phrase{h.field, h.start, h.end, h.w})
+		}
+	}
+	out := make([]Evidence, 0, len(ps))
+	for _, p := range ps {
+		os, oe := p.field.nz.OrigSpan(p.start, p.end)
+		out = append(out, Evidence{
+			Rule:     "model/" + code,
+			Category: code,
+			Field:    p.field.name,
+			Text:     p.field.origText(os, oe),
+			Start:    os,
+			End:      oe,
+			Weight:   round2(p.w),
+		})
+	}
+	return out
+}
+
+// assessWithModel replaces the lexicon's categories and level with the
+// model's: a category is detected when its probability reaches the model's
+// threshold, and a detected category's level comes from the severity
+// rubric. Categories the lexicons scored but the model does not detect stay
+// listed at level none, so the evidence keeps its context.
+func (a *Analyzer) assessWithModel(as *Assessment, acc []catScore, fields []*fieldMatches) {
+	m := a.model
+	run := a.runModel(m, fields, acc)
+	lex := make(map[string]float64, len(as.Categories))
+	for _, c := range as.Categories {
+		lex[c.Code] = c.Score
+	}
+	cats := make([]CategoryScore, 0, len(as.Categories)+1)
+	for i, c := range a.cats {
+		j := a.modelCat[i]
+		if j < 0 {
+			continue
+		}
+		code := c.lex.Code
+		p := run.prob[j]
+		detected := p >= m.Info.Thresholds[j]
+		ls, hasLex := lex[code]
+		if !detected && !hasLex {
+			continue
+		}
+		cs := CategoryScore{Code: code, Score: round2(10 * p), Probability: round4(p), Level: LevelNone, Lexicon: ls}
+		if detected {
+			cs.Level = baseLevel(code)
+			as.Evidence = append(as.Evidence, a.modelEvidence(m, run, j, code)...)
+		}
+		cats = append(cats, cs)
+	}
+	slices.SortStableFunc(cats, func(x, y CategoryScore) int {
+		if d := cmp.Compare(LevelRank(y.Level), LevelRank(x.Level)); d != 0 {
+			return d
+		}
+		if d := cmp.Compare(y.Probability, x.Probability); d != 0 {
+			return d
+		}
+		return cmp.Compare(x.Code, y.Code)
+	})
+	as.Categories = cats
+	as.Level, as.Score = LevelNone, 0
+	if len(cats) > 0 {
+		as.Level, as.Score = cats[0].Level, cats[0].Score
+	}
+}
+
+// baseLevel is a detected category's level before severity cues.
+func baseLevel(code string) string {
+	if code == "city_management" {
+		return LevelLow
+	}
+	return LevelMedium
+}
+
+func round4(f float64) float64 { return math.Round(f*1e4) / 1e4 }
+
+// ModelProbabilities returns the model's calibrated probability of every
+// model category for in (nil without a model), in Model().Info.Categories
+// order. Evaluation uses it for precision-recall curves.
+func (a *Analyzer) ModelProbabilities(in Input) []float64 {
+	if a.model == nil {
+		return nil
+	}
+	acc, fields := a.lexiconScore(in)
+	return a.runModel(a.model, fields, acc).prob
+}

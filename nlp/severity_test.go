@@ -1,0 +1,386 @@
+package nlp
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/md5"
+	"encoding/json"
+	"math/big"
+	"os"
+	"strings"
+	"testing"
+)
+
+// sevCase is one line of testdata/severity/cases.jsonl. The cases were
+// written before the rubric code and are not tuned to it.
+type sevCase struct {
+	ID     string   `json:"id"`
+	Labels []string `json:"labels"`
+	Text   string   `json:"text"`
+	Level  string   `json:"level"`
+	Why    string   `json:"why"`
+}
+
+func readSevCases(t *testing.T) []sevCase {
+	t.Helper()
+	data, err := os.ReadFile("testdata/severity/cases.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []sevCase
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var c sevCase
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			t.Fatalf("cases.jsonl:%d: %v", n, err)
+		}
+		if LevelRank(c.Level) < 0 {
+			t.Fatalf("cases.jsonl:%d: unknown level %q", n, c.Level)
+		}
+		cases = append(cases, c)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return cases
+}
+
+// sevValidation reports whether a case belongs to the validation part: the
+// MD5 of its id, read as a 128-bit big-endian number, is 0 modulo 5. The
+// cue lists were tuned on the other part only.
+func sevValidation(id string) bool {
+	sum := md5.Sum([]byte(id))
+	return new(big.Int).Mod(new(big.Int).SetBytes(sum[:]), big.NewInt(5)).Sign() == 0
+}
+
+// sevFigures are the agreement figures of one set of cases.
+type sevFigures struct {
+	n, exact, withinOne int
+	criticalBelowHigh   int // critical cases given less than high
+	lowAtHigh           int // low cases given high or critical
+}
+
+func (f *sevFigures) add(want, got string) {
+	f.n++
+	w, g := LevelRank(want), LevelRank(got)
+	if w == g {
+		f.exact++
+	}
+	if w-g <= 1 && g-w <= 1 {
+		f.withinOne++
+	}
+	if want == LevelCritical && g < LevelRank(LevelHigh) {
+		f.criticalBelowHigh++
+	}
+	if want == LevelLow && g >= LevelRank(LevelHigh) {
+		f.lowAtHigh++
+	}
+}
+
+func (f sevFigures) rate(k int) float64 {
+	if f.n == 0 {
+		return 0
+	}
+	return float64(k) / float64(f.n)
+}
+
+func TestSeverityCases(t *testing.T) {
+	cases := readSevCases(t)
+	var all, tune, val sevFigures
+	noneHigh := 0
+	for _, c := range cases {
+		cues := FindSeverityCues(c.Text)
+		if len(c.Labels) == 0 {
+			// A post with no hazard gets no level from SeverityLevel; it
+			// must at least hold no cue of high or critical.
+			for _, cu := range cues {
+				if LevelRank(cu.Level) >= LevelRank(LevelHigh) {
+					noneHigh++
+					t.Logf("%s none: %s cue %q", c.ID, cu.Level, cu.Text)
+				}
+			}
+			continue
+		}
+		got := SeverityLevel(c.Labels[0], cues)
+		all.add(c.Level, got)
+		if sevValidation(c.ID) {
+			val.add(c.Level, got)
+		} else {
+			tune.add(c.Level, got)
+		}
+		if got != c.Level {
+			t.Logf("%s %s: want %s got %s (%s) %s cues %s", c.ID, c.Labels[0], c.Level, got, c.Why, c.Text, cueSummary(cues))
+		}
+	}
+	for _, p := range []struct {
+		name string
+		f    sevFigures
+	}{{"tune", tune}, {"validation", val}, {"all", all}} {
+		t.Logf("%-10s n=%3d exact %.3f within-one %.3f critical<high %d low>=high %d",
+			p.name, p.f.n, p.f.rate(p.f.exact), p.f.rate(p.f.withinOne), p.f.criticalBelowHigh, p.f.lowAtHigh)
+	}
+	if r := all.rate(all.exact); r < 0.60 {
+		t.Errorf("exact %.3f, want >= 0.60", r)
+	}
+	if r := all.rate(all.withinOne); r < 0.95 {
+		t.Errorf("within one step %.3f, want >= 0.95", r)
+	}
+	if all.criticalBelowHigh > 0 {
+		t.Errorf("%d critical cases below high", all.criticalBelowHigh)
+	}
+	if all.lowAtHigh > 0 {
+		t.Errorf("%d low cases at high or above", all.lowAtHigh)
+	}
+	if noneHigh > 0 {
+		t.Errorf("%d high or critical cues in posts with no hazard", noneHigh)
+	}
+}
+
+func cueSummary(cues []SeverityCue) string {
+	var b strings.Builder
+	for i, c := range cues {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(c.Kind)
+		if c.Level != "" {
+			b.WriteString("/" + c.Level)
+		}
+		b.WriteString("=" + c.Text)
+	}
+	return b.String()
+}
+
+// TestSeverityCasesCoverage checks the frozen cases still cover what the
+// rubric asks of them.
+func TestSeverityCasesCoverage(t *testing.T) {
+	cases := readSevCases(t)
+	perCat := map[string]int{}
+	perLevel := map[string]int{}
+	for _, c := range cases {
+		perLevel[c.Level]++
+		if len(c.Labels) > 0 {
+			perCat[c.Labels[0]]++
+		} else if c.Level != LevelNone {
+			t.Errorf("%s: no labels but level %s", c.ID, c.Level)
+		}
+	}
+	for _, cat := range []string{"fire", "explosion", "hazmat_leak", "collapse", "traffic_accident", "natural_disaster",
+		"food_safety", "public_health", "fraud", "illegal_fundraising", "mass_incident", "violence", "self_harm",
+		"drugs", "weapons", "work_safety", "city_management", "environment"} {
+		if perCat[cat] < 6 {
+			t.Errorf("%s: %d cases, want >= 6", cat, perCat[cat])
+		}
+	}
+	if len(cases) < 180 || perLevel[LevelCritical] < 25 || perLevel[LevelLow] < 30 || perLevel[LevelNone] < 10 {
+		t.Errorf("%d cases, levels %v", len(cases), perLevel)
+	}
+}
+
+func sevKinds(cues []SeverityCue) map[string]string {
+	m := map[string]string{}
+	for _, c := range cues {
+		m[c.Kind] = c.Text
+	}
+	return m
+}
+
+func TestSeverityNegation(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		kind string
+		want bool
+	}{
+		{"厂房起火，无人员伤亡。", "casualties", false},
+		{"车辆追尾，没有人受伤。", "injuries", false},
+		{"事故未造成人员伤亡。", "casualties", false},
+		{"目前暂无伤亡报告。", "casualties", false},
+		{"现场没人受伤，只是车损了。", "injuries", false},
+		{"消防员搜索后未发现被困人员。", "trapped", false},
+		{"司机差点撞死一个老人。", "casualties", false},
+		{"担心储罐会爆炸。", "explosion", false},
+		{"事故造成无数人受伤。", "injuries", true},
+		{"没想到有人受伤了。", "injuries", true},
+		{"没有人员伤亡，但有三人受伤。", "injuries", true},
+		{"路人突然倒地，没有呼吸了！", "life_threat", true},
+		{"这部电影的爆炸场面很震撼。", "explosion", false},
+		{"转发扩散，寻找走失老人。", "spreading", false},
+		{"无人员伤亡", "casualties", false},
+	} {
+		got := sevKinds(FindSeverityCues(tc.text))
+		if _, ok := got[tc.kind]; ok != tc.want {
+			t.Errorf("%s: %s found %v, want %v (cues %v)", tc.text, tc.kind, ok, tc.want, got)
+		}
+	}
+}
+
+func TestSeverityNumbers(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want float64
+	}{
+		{"3", 3}, {"12", 12}, {"三", 3}, {"十", 10}, {"十余", 10}, {"十几", 13}, {"二十多", 20}, {"数十", 30},
+		{"几十", 30}, {"上百", 100}, {"数百", 300}, {"两千多", 2000}, {"四十多万", 400000}, {"3000万", 3e7},
+		{"上亿", 1e8}, {"一百零五", 105}, {"1.5万", 15000}, {"86万", 860000},
+	} {
+		if got := parseCount(tc.in); got != tc.want {
+			t.Errorf("parseCount(%s) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		text, kind, cue string
+	}{
+		{"爆炸已致3人死亡。", "casualties", "3人死亡"},
+		{"事故中两人已经死亡。", "casualties", "两人已经死亡"},
+		{"三人遇难。", "casualties", "三人遇难"},
+		{"目前已致4死12伤。", "casualties", "4死"},
+		{"目前已致4死12伤。", "injuries", "12伤"},
+		{"那次事故死了五个人。", "casualties", "死了五个人"},
+		{"数十人送医观察。", "many_people", "数十人"},
+		{"上百人被骗。", "many_people", "上百人"},
+		{"二十多名小学生在车上。", "many_people", "二十多名"},
+		{"被骗了四十多万元。", "money_loss", "被骗了四十多万元"},
+		{"被骗了12万。", "money_loss", "被骗了12万"},
+	} {
+		got := sevKinds(FindSeverityCues(tc.text))
+		if got[tc.kind] != tc.cue {
+			t.Errorf("%s: %s = %q, want %q (cues %v)", tc.text, tc.kind, got[tc.kind], tc.cue, got)
+		}
+	}
+	for _, tc := range []struct{ text, kind string }{
+		{"他九死一生逃了出来。", "casualties"},
+		{"千万别信，被骗了就拿不回来。", "money_loss"},
+		{"三个人一起去吃饭。", "many_people"},
+		{"被骗了一万块。", "money_loss"},
+		{"一伤心就吃东西。", "injuries"},
+	} {
+		if c, ok := sevKinds(FindSeverityCues(tc.text))[tc.kind]; ok {
+			t.Errorf("%s: unexpected %s cue %q", tc.text, tc.kind, c)
+		}
+	}
+}
+
+func TestSeverityTraditionalAndOffsets(t *testing.T) {
+	for _, tc := range []struct {
+		text, kind, cue string
+	}{
+		{"大廈起火，十幾名住戶受困天台", "trapped", "受困"},
+		{"大廈起火，十幾名住戶受困天台", "many_people", "十幾名"},
+		{"工廠鍋爐爆炸，兩人當場死亡。", "casualties", "兩人當場死亡"},
+		{"我們 被 困 在 五樓 了", "trapped", "被 困"},
+		{"藥已經吞下去了", "self_harm_means", "藥已經吞下"},
+		{"ＡＢＣ公司倉庫起火，火勢蔓延", "spreading", "蔓延"},
+		{"🔥🔥 有人被*困", "trapped", "被*困"},
+	} {
+		cues := FindSeverityCues(tc.text)
+		rs := []rune(tc.text)
+		found := false
+		for _, c := range cues {
+			if c.Start < 0 || c.End > len(rs) || c.Start >= c.End || string(rs[c.Start:c.End]) != c.Text {
+				t.Errorf("%s: cue %+v does not point into the text", tc.text, c)
+			}
+			if c.Kind == tc.kind && c.Text == tc.cue {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no %s cue %q in %s", tc.text, tc.kind, tc.cue, cueSummary(cues))
+		}
+	}
+}
+
+func TestSeverityLevelRules(t *testing.T) {
+	for _, tc := range []struct {
+		cat, text, want string
+	}{
+		{"city_management", "路灯坏了一个月了。", LevelLow},
+		{"city_management", "路灯已经修好了。", LevelLow},
+		{"city_management", "公交站旁边的井盖不见了。", LevelMedium},
+		{"city_management", "井盖丢失，放学的孩子天天从这里走。", LevelHigh},
+		{"fire", "垃圾桶着火，保安很快扑灭了。", LevelMedium},
+		{"fire", "火势蔓延到隔壁仓库。", LevelHigh},
+		{"fire", "楼里有人被困。", LevelCritical},
+		{"self_harm", "活着没意思。", LevelMedium},
+		{"self_harm", "炭已经买好了。", LevelCritical},
+		{"self_harm", "今晚就从楼顶跳下去。", LevelCritical},
+		// Means of self-harm set the level of a self-harm post only.
+		{"fraud", "药已经买好了，被骗的钱也不要了。", LevelMedium},
+		{"food_safety", "食堂饭后三十多名员工腹泻。", LevelHigh},
+		{"explosion", "十年前这里发生过爆炸，死了两个人。", LevelMedium},
+		{"", "", LevelMedium},
+	} {
+		if got := SeverityLevel(tc.cat, FindSeverityCues(tc.text)); got != tc.want {
+			t.Errorf("%s %s: got %s, want %s (cues %s)", tc.cat, tc.text, got, tc.want, cueSummary(FindSeverityCues(tc.text)))
+		}
+	}
+}
+
+// TestSeverityPatternsNormalized checks that every cue phrase is written as
+// Normalize writes text; a phrase in another form would never match.
+func TestSeverityPatternsNormalized(t *testing.T) {
+	for _, p := range severityMatcher.pats {
+		if n := NormalizeText(p); n != p {
+			t.Errorf("cue %q normalises to %q", p, n)
+		}
+	}
+}
+
+func FuzzFindSeverityCues(f *testing.F) {
+	f.Add("大廈起火，十幾名住戶受困天台")
+	f.Add("被骗了四十多万元，4死12伤")
+	f.Add("我 现在 就 站在 天台 边上")
+	f.Add("\xff\xfe死亡")
+	f.Fuzz(func(t *testing.T, s string) {
+		n := len([]rune(s))
+		for _, c := range FindSeverityCues(s) {
+			if c.Start < 0 || c.End > n || c.Start >= c.End {
+				t.Fatalf("cue %+v outside [0, %d)", c, n)
+			}
+			if want := string([]rune(s)[c.Start:c.End]); c.Text != want {
+				t.Fatalf("cue text %q, want %q", c.Text, want)
+			}
+		}
+	})
+}
+
+// sevBenchText returns about n bytes of a long post: paragraphs of the
+// kinds of sentences the cue lists look for, and plain ones.
+func sevBenchText(n int) string {
+	paras := []string{
+		"今天下午三点左右，城东某小区一栋居民楼发生火灾，消防部门接警后迅速赶到现场。",
+		"据现场居民介绍，起火点位于十二楼，浓烟很大，有几名住户一度被困，后被消防员救出，无人员伤亡。",
+		"另据通报，事故共造成2人受伤，伤者已被送往医院治疗，目前生命体征平稳。",
+		"小区门口的路灯坏了很久，晚上出门很不方便，希望有关部门尽快处理。",
+		"最近网上有人冒充客服，以退款为名骗取钱财，一位老人被骗了二十多万元，警方提醒大家提高警惕。",
+		"周末的天气不错，很多市民带着孩子去公园散步，湖边的柳树已经发芽了。",
+		"這條街的攤販很多，噪音也大，附近居民多次投訴。",
+		"他说如果明天还拿不到工资，就和工友们一起去劳动局反映情况。",
+	}
+	var b strings.Builder
+	for i := 0; b.Len() < n; i++ {
+		b.WriteString(paras[i%len(paras)])
+		if i%3 == 2 {
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}
+
+func BenchmarkFindSeverityCues(b *testing.B) {
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"4KB", 4 << 10}, {"100KB", 100 << 10}} {
+		text := sevBenchText(size.n)
+		b.Run(size.name, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			b.ReportAllocs()
+			for b.Loop() {
+				FindSeverityCues(text)
+			}
+		})
+	}
+}

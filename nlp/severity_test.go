@@ -23,7 +23,12 @@ type sevCase struct {
 
 func readSevCases(t *testing.T) []sevCase {
 	t.Helper()
-	data, err := os.ReadFile("testdata/severity/cases.jsonl")
+	return readSevFile(t, "testdata/severity/cases.jsonl")
+}
+
+func readSevFile(t *testing.T, path string) []sevCase {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,10 +40,10 @@ func readSevCases(t *testing.T) []sevCase {
 		}
 		var c sevCase
 		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-			t.Fatalf("cases.jsonl:%d: %v", n, err)
+			t.Fatalf("%s:%d: %v", path, n, err)
 		}
 		if LevelRank(c.Level) < 0 {
-			t.Fatalf("cases.jsonl:%d: unknown level %q", n, c.Level)
+			t.Fatalf("%s:%d: unknown level %q", path, n, c.Level)
 		}
 		cases = append(cases, c)
 	}
@@ -137,6 +142,38 @@ func TestSeverityCases(t *testing.T) {
 	if noneHigh > 0 {
 		t.Errorf("%d high or critical cues in posts with no hazard", noneHigh)
 	}
+}
+
+// TestSeverityHoldout measures the cases of holdout.jsonl, written after
+// the cue lists were committed. It asserts nothing. Its first run, before
+// any change, gave exact 0.42, within one step 0.78 and 11 critical cases
+// below high, against 0.93 / 1.00 / 0 on the frozen cases written by the
+// same hand as the cue lists: the lists had learnt that hand's wording. The
+// lists were then widened with general vocabulary (撞飞, 一动不动, 窜到,
+// 触电, …), so these cases are no longer held out; a fresh set written by
+// someone else is the next honest measure.
+func TestSeverityHoldout(t *testing.T) {
+	var f sevFigures
+	noneHigh := 0
+	for _, c := range readSevFile(t, "testdata/severity/holdout.jsonl") {
+		cues := FindSeverityCues(c.Text)
+		if len(c.Labels) == 0 {
+			for _, cu := range cues {
+				if LevelRank(cu.Level) >= LevelRank(LevelHigh) {
+					noneHigh++
+					t.Logf("%s none: %s cue %q", c.ID, cu.Level, cu.Text)
+				}
+			}
+			continue
+		}
+		got := SeverityLevel(c.Labels[0], cues)
+		f.add(c.Level, got)
+		if got != c.Level {
+			t.Logf("%s %s: want %s got %s (%s) %s cues %s", c.ID, c.Labels[0], c.Level, got, c.Why, c.Text, cueSummary(cues))
+		}
+	}
+	t.Logf("holdout    n=%3d exact %.3f within-one %.3f critical<high %d low>=high %d none-with-high-cue %d",
+		f.n, f.rate(f.exact), f.rate(f.withinOne), f.criticalBelowHigh, f.lowAtHigh, noneHigh)
 }
 
 func cueSummary(cues []SeverityCue) string {

@@ -57,6 +57,12 @@ type gazetteer struct {
 	// automaton, which keeps its memory small (41k names would multiply it).
 	towns        map[string][]gazCandidate
 	townMaxBytes int
+	// subtreeEnd[i] is the index after the last division below i: the
+	// table is sorted by code, so a division's subtree follows it.
+	subtreeEnd []int32
+	// townShort[i] is the short name of township i (雁门口 for 雁门口镇),
+	// "" for other divisions and townships without a usable one.
+	townShort []string
 }
 
 var (
@@ -188,7 +194,7 @@ func buildGazetteer(data []byte) (*gazetteer, error) {
 			g.addTown(d, di)
 			continue
 		}
-		short, _ := gazShortForm(d.name)
+		short, suffix := gazShortForm(d.name)
 		switch d.level {
 		case gazProvince, gazCity:
 			add(d.name, di, false)
@@ -203,6 +209,36 @@ func buildGazetteer(data []byte) (*gazetteer, error) {
 				add(short, di, true)
 			}
 		}
+		// Autonomous divisions go by their short name and plain ending:
+		// 大理州, 临夏州, 积石山县, 鄂温克旗.
+		if short != "" && strings.HasPrefix(suffix, "自治") && suffix != "自治区" {
+			add(short+strings.TrimPrefix(suffix, "自治"), di, false)
+		}
+	}
+	for _, h := range gazHistoric {
+		di, ok := index[h.code]
+		if !ok {
+			return nil, fmt.Errorf("nlp: gazetteer: former name %s: no division %s", h.name, h.code)
+		}
+		add(h.name, di, h.weak)
+	}
+	g.townShort = make([]string, len(g.divs))
+	for i := range g.divs {
+		if g.divs[i].level == gazTownship {
+			g.townShort[i] = gazTownShort(g.divs[i].name)
+		}
+	}
+	g.subtreeEnd = make([]int32, len(g.divs))
+	var open []int32 // divisions whose subtree is still being read (keys are sorted)
+	for i := range g.divs {
+		for len(open) > 0 && !strings.HasPrefix(g.divs[i].key, g.divs[open[len(open)-1]].key) {
+			g.subtreeEnd[open[len(open)-1]] = int32(i)
+			open = open[:len(open)-1]
+		}
+		open = append(open, int32(i))
+	}
+	for _, o := range open {
+		g.subtreeEnd[o] = int32(len(g.divs))
 	}
 	g.upper, err = ahocorasick.NewBuilder().SetMatchKind(ahocorasick.LeftmostLongest).AddStrings(pats).Build()
 	if err != nil {

@@ -10,9 +10,15 @@ import (
 
 // ExtractLocations finds the places named in text: administrative divisions
 // resolved against the embedded gazetteer (Kind "admin"), roads (Kind
-// "road") and communities, villages and landmarks (Kind "place"), in order
-// of position. Start and End are rune offsets into text. Text is expected
+// "road"), communities, villages, landmarks and crossings (Kind "place")
+// and places abroad (Kind "foreign", never a code), in order of position.
+// Start and End are rune offsets into text. Text is expected as written or
 // normalised as NormalizeText does (simplified, width-folded, lower case).
+//
+// A road or place is written down to the spot: a kilometre post
+// (国道324线274KM+600M, G15沈海高速K1234+500), a crossing with its offset
+// (五四路与湖东路交叉口东侧25米), a building, unit or exit (XX小区5栋2单元,
+// 地铁站B口); PreciseLocation picks the most precise mention of a text.
 //
 // Divisions: a chain of names written together (福建省福州市马尾区,
 // 浙江温岭) is one mention whose Code is that of its smallest division. A
@@ -23,7 +29,11 @@ import (
 // for provinces and cities; short forms of counties (温岭, 浦东) and
 // one-character county names (和县) only when a related division is named
 // in the same text, because alone they are ordinary words too often.
-// Townships are matched by their full names ending in 镇, 乡, 街道 or 苏木.
+// Townships are matched by their full names ending in 镇, 乡, 街道 or 苏木,
+// and by their short names (雁门口, 市桥) where their county is named.
+// Former names (密云县, 萧山市, 襄樊市) give the code of the division that
+// replaced them (see gazHistoric); autonomous divisions are also matched
+// as 大理州, 积石山县.
 //
 // Roads and places are found from their generic ending with a stem of at
 // most a few Han characters that stops at punctuation, function words and a
@@ -35,8 +45,19 @@ func ExtractLocations(text string) []Location {
 	if g, err := loadGazetteer(); err == nil {
 		admins = g.findAdmins(text)
 	}
+	foreign := locFindForeign(text, admins)
+	// Foreign names bound roads and places as divisions do.
+	blocks := append(slices.Clip(admins), foreign...)
+	slices.SortStableFunc(blocks, func(a, b locSpan) int { return a.start - b.start })
+	places := locFindPlaces(text, blocks)
 	out = append(out, admins...)
-	out = append(out, locFindPlaces(text, admins)...)
+	for _, f := range foreign {
+		// 加州花园 is a housing estate in 重庆, not California.
+		if !slices.ContainsFunc(places, func(p locSpan) bool { return p.start <= f.start && f.end <= p.end }) {
+			out = append(out, f)
+		}
+	}
+	out = append(out, locMergePlaces(text, places)...)
 	slices.SortStableFunc(out, func(a, b locSpan) int { return a.start - b.start })
 	locs := make([]Location, len(out))
 	conv := newLocRuneCounter(text)
@@ -51,6 +72,52 @@ func ExtractLocations(text string) []Location {
 		}
 	}
 	return locs
+}
+
+// locCrossings are the words that make two roads one spot.
+var locCrossings = []string{"交叉口", "交汇处", "交会处", "交界处", "交口", "路口"}
+
+// locJoiners may stand between the two roads of a crossing.
+var locJoiners = []string{"与", "和", "及", "同", "跟", "、", "/"}
+
+// locMergePlaces joins a road and a place or road written together into the
+// one span that names the spot (丈八东路枫林绿洲小区12号楼, 104国道小溪岭路段),
+// and two roads into their crossing when the second ends in a crossing word
+// (五四路与湖东路交叉口东侧25米; 真北路曹杨路路口), kind "place".
+func locMergePlaces(text string, spans []locSpan) []locSpan {
+	out := spans[:0:0]
+	for _, s := range spans {
+		if n := len(out); n > 0 {
+			p := &out[n-1]
+			gap := text[p.end:s.start]
+			// Two places side by side are a list (同济大学复旦大学); a road
+			// and what is on it are one spot.
+			if gap == "" && (p.kind == "road" || s.kind == "road") {
+				if s.kind == "place" || locHasCrossing(text[s.start:s.end]) {
+					p.kind = "place"
+				}
+				p.end = s.end
+				continue
+			}
+			if slices.Contains(locJoiners, gap) && p.kind == "road" && locHasCrossing(text[s.start:s.end]) {
+				p.kind, p.end = "place", s.end
+				continue
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// locHasCrossing reports whether a road mention ends in a crossing word
+// (湖东路交叉口东侧25米) rather than just naming a road.
+func locHasCrossing(s string) bool {
+	for _, w := range locCrossings {
+		if strings.Index(s, w) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // locSpan is a location with byte offsets, before conversion to runes.
@@ -89,6 +156,7 @@ type locHit struct {
 type locMention struct {
 	start, end int
 	elems      [][]gazCandidate
+	starts     []int // byte offset of each element
 	resolved   int32 // division of the last element, -1 if not (yet) resolved
 }
 
@@ -97,15 +165,42 @@ func (g *gazetteer) findAdmins(text string) []locSpan {
 	if len(hits) == 0 {
 		return nil
 	}
+	out, divs := g.resolveAdmins(text, hits)
+	// Townships go by their short names (雁门口 for 雁门口镇, 市桥 for
+	// 市桥街道) only where their county is named: look for the townships
+	// of the counties found, and resolve again with them.
+	for _, h := range hits {
+		if len(h.cands) == 1 {
+			divs = append(divs, h.cands[0].div)
+		}
+	}
+	if more := g.findTownShorts(text, hits, divs); len(more) > 0 {
+		hits = append(hits, more...)
+		slices.SortFunc(hits, func(a, b locHit) int { return a.start - b.start })
+		out, _ = g.resolveAdmins(text, hits)
+	}
+	return out
+}
+
+// resolveAdmins chains the hits into mentions and gives each the division
+// it names, when the text tells which; it also returns those divisions.
+func (g *gazetteer) resolveAdmins(text string, hits []locHit) ([]locSpan, []int32) {
 	ms := g.chain(text, hits)
 
 	// Names that point to one division (after narrowing by their chain)
-	// are resolved; they then support the others.
+	// are resolved; they then support the others. A name with one strong
+	// reading and only weak others (兰州 the city, not 兰州新区; 西安 the
+	// city, not 西安区) means the strong one.
 	for i := range ms {
 		m := &ms[i]
 		last := m.elems[len(m.elems)-1]
 		if len(last) == 1 && (len(m.elems) > 1 || !last[0].weak) {
 			m.resolved = last[0].div
+		} else if len(m.elems) == 1 {
+			if s, n := strongOf(last); n == 1 {
+				m.resolved = s
+				m.elems[0] = []gazCandidate{{div: s}}
+			}
 		}
 	}
 	type support struct {
@@ -119,9 +214,12 @@ func (g *gazetteer) findAdmins(text string) []locSpan {
 		var sup []support          // by increasing pos
 		same := map[string]int32{} // a name resolved once means the same later
 		for _, m := range ms {
-			for _, e := range m.elems {
+			for k, e := range m.elems {
 				if len(e) == 1 && (len(m.elems) > 1 || !e[0].weak || m.resolved >= 0) {
-					sup = append(sup, support{e[0].div, m.start})
+					// Each name of a chain supports from where it is
+					// written: in 河北保定涿州…码头镇 涿州 is nearer than
+					// 河北, so 涿州's 码头镇 wins over other 河北 ones.
+					sup = append(sup, support{e[0].div, m.starts[k]})
 				}
 			}
 			if m.resolved >= 0 {
@@ -148,7 +246,7 @@ func (g *gazetteer) findAdmins(text string) []locSpan {
 					if s.pos > m.start+locSupportWindow {
 						break
 					}
-					if s.pos == m.start || !g.related(c.div, s.div) {
+					if s.pos >= m.start && s.pos < m.end || !g.related(c.div, s.div) {
 						continue
 					}
 					// A weak name (和县, 温岭, 朝阳) needs a city or county
@@ -179,19 +277,13 @@ func (g *gazetteer) findAdmins(text string) []locSpan {
 	}
 
 	var out []locSpan
+	var divs []int32
 	for _, m := range ms {
 		last := m.elems[len(m.elems)-1]
 		div := m.resolved
 		if div < 0 && len(m.elems) == 1 {
 			// Unsupported weak names are dropped: alone they are words.
-			strong := int32(-1)
-			nStrong := 0
-			for _, c := range last {
-				if !c.weak {
-					strong = c.div
-					nStrong++
-				}
-			}
+			strong, nStrong := strongOf(last)
 			if nStrong == 0 {
 				continue
 			}
@@ -215,10 +307,23 @@ func (g *gazetteer) findAdmins(text string) []locSpan {
 		s := locSpan{start: m.start, end: m.end, kind: "admin"}
 		if div >= 0 {
 			s.code, s.name = g.code(div), g.path(div)
+			divs = append(divs, div)
 		}
 		out = append(out, s)
 	}
-	return out
+	return out, divs
+}
+
+// strongOf returns the strong candidate among cs and how many there are.
+func strongOf(cs []gazCandidate) (int32, int) {
+	strong, n := int32(-1), 0
+	for _, c := range cs {
+		if !c.weak {
+			strong = c.div
+			n++
+		}
+	}
+	return strong, n
 }
 
 // provinceAmong returns the only province among the strong candidates, or -1.
@@ -244,6 +349,15 @@ func (g *gazetteer) findHits(text string) []locHit {
 	// Find even skips 福州 in 福州昨天; the overlapping search is exact, so
 	// take all matches and choose leftmost-longest below.
 	for _, m := range g.upper.FindAllOverlapping([]byte(text)) {
+		// 长春市民 is 长春 and 市民 (citizens), not 长春市.
+		if strings.HasPrefix(text[m.End:], "民") && strings.HasSuffix(text[m.Start:m.End], "市") {
+			continue
+		}
+		// 北京路, 长江西路, 江西大道 are streets: a name without its
+		// division ending, right before a road ending, is part of it.
+		if !gazHasSuffix(text[m.Start:m.End]) && locRoadAfterName(text, m.End) {
+			continue
+		}
 		hits = append(hits, locHit{m.Start, m.End, g.upperCand[m.PatternID]})
 	}
 	hits = append(hits, g.findTowns(text)...)
@@ -331,11 +445,33 @@ func (g *gazetteer) chain(text string, hits []locHit) []locMention {
 					m.elems[k] = keep
 				}
 				m.elems = append(m.elems, next)
+				m.starts = append(m.starts, h.start)
 				m.end = h.end
 				continue
 			}
 		}
-		ms = append(ms, locMention{start: h.start, end: h.end, elems: [][]gazCandidate{h.cands}, resolved: -1})
+		ms = append(ms, locMention{start: h.start, end: h.end, elems: [][]gazCandidate{h.cands}, starts: []int{h.start}, resolved: -1})
 	}
 	return ms
+}
+
+// gazHasSuffix reports whether name ends in a division ending (省, 市, 县…).
+func gazHasSuffix(name string) bool {
+	for _, s := range gazSuffixes {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// locRoadAfterName reports whether a road ending follows at i, directly or
+// after a compass word (北京东路, 江西中路).
+func locRoadAfterName(text string, i int) bool {
+	if r, size := utf8.DecodeRuneInString(text[i:]); strings.ContainsRune("东西南北中", r) {
+		if locRoadEndingAt(text, i+size) {
+			return true
+		}
+	}
+	return locRoadEndingAt(text, i)
 }

@@ -44,11 +44,12 @@ var locSuffixes = func() [][]locSuffix {
 		{word: "大道", kind: "road", maxStem: 4},
 		{word: "大街", kind: "road", maxStem: 4, notBefore: "上头"},
 		{word: "公路", kind: "road", maxStem: 4},
-		{word: "路", kind: "road", maxStem: 4, notBefore: "线费灯况面人过途径由演子标程障基轨桥由数", blockLast: locRoadBlockLast},
+		{word: "路", kind: "road", maxStem: 4, notBefore: "线费灯况面人过途径由演子标程障基轨桥由数政", blockLast: locRoadBlockLast},
 		{word: "街", kind: "road", maxStem: 4, notBefore: "头坊舞道区面上边", blockLast: locRoadBlockLast},
 		{word: "巷", kind: "road", maxStem: 4, notBefore: "战子尾口道"},
 		{word: "胡同", kind: "road", maxStem: 4},
 		{word: "弄", kind: "road", maxStem: 4, notBefore: "到得的了坏清明虚脏丢死伤"},
+		{word: "铁路", kind: "road", maxStem: 4},
 		{word: "国道", kind: "road", maxStem: 4, digitStem: true},
 		{word: "省道", kind: "road", maxStem: 4, digitStem: true},
 		{word: "县道", kind: "road", maxStem: 4, digitStem: true},
@@ -56,6 +57,8 @@ var locSuffixes = func() [][]locSuffix {
 		{word: "高架", kind: "road", maxStem: 4, notBefore: "桥下上"},
 		{word: "隧道", kind: "road", maxStem: 4},
 		{word: "大桥", kind: "road", maxStem: 4},
+		{word: "步行街", kind: "place", maxStem: 4},
+		{word: "老街", kind: "place", maxStem: 4},
 		{word: "小区", kind: "place", maxStem: 5},
 		{word: "花园", kind: "place", maxStem: 5},
 		{word: "家园", kind: "place", maxStem: 5},
@@ -84,7 +87,24 @@ var locSuffixes = func() [][]locSuffix {
 		{word: "车站", kind: "place", maxStem: 4},
 		{word: "机场", kind: "place", maxStem: 4},
 		{word: "码头", kind: "place", maxStem: 4},
-		{word: "公园", kind: "place", maxStem: 5},
+		{word: "公园", kind: "place", maxStem: 7},
+		{word: "长城", kind: "place", maxStem: 4},
+		{word: "古城", kind: "place", maxStem: 4},
+		{word: "收费站", kind: "place", maxStem: 4},
+		{word: "服务区", kind: "place", maxStem: 4},
+		{word: "口岸", kind: "place", maxStem: 4},
+		{word: "站", kind: "place", maxStem: 4, notBefore: "长起住立岗台点内稳着在到", blockLast: "网车驿兵哨电油气水粮岗补服小大总分一本该这那此圾测务化视播检收转供储加充换配泵卫救防"},
+		// Rivers, lakes, mountains, islands, bays and ports named as the
+		// scene (秦淮河, 东钱湖, 天目山, 海甸岛, 沈家门渔港): a stem of at
+		// least two characters keeps out 江湖, 下山, 香港.
+		{word: "江", kind: "place", maxStem: 3, notBefore: "湖山边面水岸苏省市区县", blockLast: "过渡沿跨"},
+		{word: "河", kind: "place", maxStem: 3, notBefore: "道水流床边面岸南北", blockLast: "银冰过渡沿跨"},
+		{word: "湖", kind: "place", maxStem: 3, notBefore: "泊南北人区边水面", blockLast: "江"},
+		{word: "山", kind: "place", maxStem: 3, notBefore: "区上下头顶坡腰脚洞路火寨庄村东西南北水里中", blockLast: "江火冰矿下上爬登进出深高大小青荒后靠群雪"},
+		{word: "岛", kind: "place", maxStem: 3, notBefore: "屿内上民", blockLast: "半海荒孤"},
+		{word: "湾", kind: "place", maxStem: 3, notBefore: "区", blockLast: "海港台"},
+		{word: "港", kind: "place", maxStem: 3, notBefore: "口湾币股元澳台人区务剧片", blockLast: "香"},
+		{word: "塔", kind: "place", maxStem: 3, notBefore: "吊楼式下顶", blockLast: "灯铁水电信高宝"},
 		{word: "景区", kind: "place", maxStem: 5},
 		{word: "酒店", kind: "place", maxStem: 5},
 		{word: "宾馆", kind: "place", maxStem: 5},
@@ -129,6 +149,38 @@ var locStops = func() map[rune]bool {
 	return m
 }()
 
+// locLandmarkEndings are the one-character endings of natural features and
+// landmarks, whose names must begin at a boundary.
+const locLandmarkEndings = "江河湖山岛湾港塔"
+
+// locPublicName reports whether a stem names a public institution of a city
+// or county (第一人民, 人民, 中心, 中医), which may be written with a bare 市
+// or 县 before it.
+func locPublicName(stem string) bool {
+	for _, p := range []string{"第", "人民", "中心", "中医", "妇幼", "儿童"} {
+		if strings.HasPrefix(stem, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// locStopInName reports whether the stop r, with before the text before
+// it, is part of a name: 万 in 万达 (not after a number, as in 3万),
+// 地 in 湿地, 草地, 基地.
+func locStopInName(before, after string, r rune) bool {
+	p, _ := utf8.DecodeLastRuneInString(before)
+	switch r {
+	case '万':
+		// 万达, 万科, 万家: a brand or estate name, not 3万人.
+		n, _ := utf8.DecodeRuneInString(after)
+		return strings.ContainsRune("达科象豪家福通", n) && !(p >= '0' && p <= '9' || strings.ContainsRune("一二两三四五六七八九十百千", p))
+	case '地':
+		return strings.ContainsRune("湿草林绿基营工田园墓高盆谷", p)
+	}
+	return false
+}
+
 // locBlockedStems are generic words that take a road or place ending
 // without naming one (道路, 高速公路, 农村).
 var locBlockedStems = map[string]bool{
@@ -138,6 +190,7 @@ var locBlockedStems = map[string]bool{
 	"重点": true, "附近": true, "这个": true, "一个": true, "主要": true, "沿途": true, "家门": true,
 	"考虑": true, "目前": true, "大型": true, "购物": true, "星级": true, "事发": true, "建筑": true,
 	"十字": true, "集成": true, "丝绸之": true, "专业": true, "国际": true, "知名": true, "高等": true,
+	"普通": true, "城际": true, "国家": true, "地方": true, "重载": true,
 }
 
 // locDirections are the compass words of a relative position, longest first.
@@ -161,6 +214,13 @@ func locFindPlaces(text string, admins []locSpan) []locSpan {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(text[i:])
+		// 国道324线, 省道S203线, 地铁2号线: a road named by its number.
+		if end := locNumberedRoad(text, i, r); end > i {
+			end = locTail(text, end, true)
+			out = append(out, locSpan{start: i, end: end, kind: "road"})
+			floor, i = end, end
+			continue
+		}
 		matched := false
 		for _, suf := range locSuffixesOf(r) {
 			if !strings.HasPrefix(text[i:], suf.word) {
@@ -171,23 +231,38 @@ func locFindPlaces(text string, admins []locSpan) []locSpan {
 			if next != utf8.RuneError && strings.ContainsRune(suf.notBefore, next) {
 				continue
 			}
+			// 温泉公园路, 花园路, 中关村大街: a place ending followed by a
+			// road ending is part of the road's name.
+			if suf.kind == "place" && locRoadEndingAt(text, end) {
+				continue
+			}
 			if suf.onlyBefore != "" && unicode.Is(unicode.Han, next) && !strings.ContainsRune(suf.onlyBefore, next) {
 				continue
 			}
 			st := locStem(text, floor, i, suf)
-			if st == i && ai > 0 && admins[ai-1].end == i {
-				// 福州火车站, 温岭市东方医院: the division names the place.
+			if st == i && ai > 0 && admins[ai-1].end == i && !strings.Contains("江河湖山岛塔", suf.word) {
+				// 福州火车站, 温岭市东方医院, 天津港: the division names the
+				// place (but 南宁市江 is no river).
 				st = admins[ai-1].start
 			}
 			if st < 0 || st == i {
 				continue
 			}
-			// 阳光花园小区, 万达广场酒店: the last ending names the place.
+			if suf.kind == "road" && strings.HasPrefix(text[end:], "公路") && strings.HasSuffix(suf.word, "高速") {
+				end += len("公路")
+			}
+			// 阳光花园小区, 万达广场酒店, 中山路步行街: the last ending names
+			// the place.
 			for more := true; more; {
 				more = false
 				nr, _ := utf8.DecodeRuneInString(text[end:])
 				for _, s2 := range locSuffixesOf(nr) {
-					if s2.kind != "place" || !strings.HasPrefix(text[end:], s2.word) {
+					if s2.kind != "place" || !strings.HasPrefix(text[end:], s2.word) || locRoadEndingAt(text, end+len(s2.word)) {
+						continue
+					}
+					if utf8.RuneCountInString(s2.word) == 1 && s2.word != "站" {
+						// 江, 湖, 山 right after another ending start a
+						// new word (小区山…), not a longer name.
 						continue
 					}
 					if after, _ := utf8.DecodeRuneInString(text[end+len(s2.word):]); !strings.ContainsRune(s2.notBefore, after) {
@@ -220,7 +295,7 @@ func locFindPlaces(text string, admins []locSpan) []locSpan {
 // locRelativeStart reports whether a relative position can begin with r.
 func locRelativeStart(r rune) bool {
 	switch r {
-	case '十', '丁', '交', '路', '门', '附', '旁', '对', '东', '西', '南', '北':
+	case '十', '丁', '交', '路', '门', '附', '旁', '对', '东', '西', '南', '北', '往', '向':
 		return true
 	}
 	return false
@@ -233,17 +308,20 @@ func locStem(text string, floor, i int, suf locSuffix) int {
 	digits := false
 	for st > floor && n < suf.maxStem {
 		r, size := utf8.DecodeLastRuneInString(text[floor:st])
-		if suf.digitStem && (r >= '0' && r <= '9' || r >= 'a' && r <= 'z') && (n == 0 || digits) {
+		if suf.digitStem && (r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') && (n == 0 || digits) {
 			digits = true
 			st -= size
 			continue
 		}
-		if digits || !unicode.Is(unicode.Han, r) || locStops[r] {
+		if digits || !unicode.Is(unicode.Han, r) || locStops[r] && !locStopInName(text[floor:st-size], text[st:], r) {
 			break
 		}
-		// 和 joins two names (火车站和汽车站) except in 和平, a common road name.
+		// 和 joins two names (火车站和汽车站) except in 和平, 共和, 太和…,
+		// common in road names.
 		if r == '和' && !strings.HasPrefix(text[st-size:], "和平") {
-			break
+			if p, _ := utf8.DecodeLastRuneInString(text[floor : st-size]); !strings.ContainsRune("共太中人永祥协保", p) {
+				break
+			}
 		}
 		st -= size
 		n++
@@ -253,6 +331,22 @@ func locStem(text string, floor, i int, suf locSuffix) int {
 	}
 	if n < 2 {
 		return -1
+	}
+	if suf.kind == "road" {
+		// G15沈海高速, S20穗深城际: the road's number written before its name.
+		st = locRoadCodeBefore(text, floor, st)
+	} else if r, size := utf8.DecodeLastRuneInString(text[floor:st]); (r == '市' || r == '县') && locPublicName(text[st:i]) {
+		// 市第一人民医院, 县人民医院: the city's or county's own, when
+		// nothing names the city before.
+		if p, _ := utf8.DecodeLastRuneInString(text[floor : st-size]); st-size == floor || !unicode.Is(unicode.Han, p) || strings.ContainsRune("送往至入到在", p) {
+			return st - size
+		}
+	} else if len(suf.word) == len("江") && strings.Contains(locLandmarkEndings, suf.word) && st > floor {
+		// 秦淮河, 东钱湖 begin at a boundary; 一次北江, 年任云山 are
+		// pieces of other words.
+		if p, _ := utf8.DecodeLastRuneInString(text[floor:st]); unicode.Is(unicode.Han, p) && !locStops[p] {
+			return -1
+		}
 	}
 	if n == suf.maxStem && st > floor {
 		// The stem was cut by the length limit, not by a boundary: the name
@@ -267,8 +361,9 @@ func locStem(text string, floor, i int, suf locSuffix) int {
 		return -1
 	}
 	if last, size := utf8.DecodeLastRuneInString(stem); strings.ContainsRune(suf.blockLast, last) {
-		// 八一路 and 五一路 are roads; 感谢一路 is not.
-		if !(last == '一' && n == 2 && strings.ContainsRune("五八", []rune(stem)[0])) {
+		// 八一路 and 五一路 are roads; 感谢一路 is not. 太原街 and 中原路
+		// are named after places.
+		if !(last == '一' && n == 2 && strings.ContainsRune("五八", []rune(stem)[0])) && !strings.HasSuffix(stem, "太原") && !strings.HasSuffix(stem, "中原") {
 			return -1
 		}
 		_ = size
@@ -276,24 +371,210 @@ func locStem(text string, floor, i int, suf locSuffix) int {
 	return st
 }
 
-// locTail extends a mention over a following house number, section and
-// relative position: 128号, 路段, 路口北100米, 东侧25米.
+// locTail extends a mention over what pins the spot down on it: a
+// kilometre post and a section of a road (K1234+500, 274KM+600M, 18公里,
+// 湖南段), a house or building number, unit and exit (128号, 18号院3号楼,
+// 5栋2单元, B口) and a relative position (路口北100米, 东侧25米).
 func locTail(text string, end int, road bool) int {
-	if road && (strings.HasPrefix(text[end:], "段") || strings.HasPrefix(text[end:], "口")) {
-		end += len("口") // 路段, 路口: both one character
+	if road {
+		if e := locKmPost(text, end); e > end {
+			end = e
+		} else if strings.HasPrefix(text[end:], "段") || strings.HasPrefix(text[end:], "口") {
+			end += len("口") // 路段, 路口: both one character
+		} else if e := locSection(text, end); e > end {
+			end = e
+		}
 	}
-	if j := locNumber(text, end); j > end && strings.HasPrefix(text[j:], "号") {
-		end = j + len("号")
-		for _, w := range []string{"院", "楼"} {
-			if strings.HasPrefix(text[end:], w) {
-				end += len(w)
+	for {
+		if j := locNumber(text, end); j > end {
+			unit := ""
+			for _, u := range []string{"号楼", "号院", "号", "栋", "幢", "单元", "座", "层", "室"} {
+				if strings.HasPrefix(text[j:], u) {
+					unit = u
+					break
+				}
+			}
+			if (text[end:j] == "一" || text[end:j] == "两") && unit != "号" && unit != "单元" {
+				unit = "" // 金砂路一栋居民楼: a building on the road
+			}
+			if unit != "" {
+				end = j + len(unit)
+				if unit == "号" && strings.HasPrefix(text[end:], "楼") {
+					end += len("楼")
+				}
+				continue
 			}
 		}
+		if e := locExit(text, end); e > end {
+			end = e
+			continue
+		}
+		break
 	}
 	if e := locRelative(text, end, false); e > end {
 		end = e
 	}
 	return end
+}
+
+// locExit matches an exit or gate named by a letter (A口, B2出口, c出入口).
+func locExit(text string, i int) int {
+	if i >= len(text) || !(text[i] >= 'A' && text[i] <= 'Z' || text[i] >= 'a' && text[i] <= 'z') {
+		return i
+	}
+	j := i + 1
+	for j < len(text) && text[j] >= '0' && text[j] <= '9' {
+		j++
+	}
+	for _, w := range []string{"出入口", "出口", "入口", "口"} {
+		if strings.HasPrefix(text[j:], w) {
+			return j + len(w)
+		}
+	}
+	return i
+}
+
+// locKmPost matches a kilometre post after a road: K1234+500, k15,
+// 274KM+600M, 18公里, 37km, each optionally after a space.
+func locKmPost(text string, i int) int {
+	j := i
+	if j < len(text) && text[j] == ' ' {
+		j++
+	}
+	if j < len(text) && (text[j] == 'K' || text[j] == 'k') {
+		if n := locDigits(text, j+1); n > j+1 {
+			j = n
+			if j+1 < len(text) && text[j] == '+' {
+				if n := locDigits(text, j+1); n > j+1 {
+					j = n
+				}
+			}
+			return j
+		}
+		return i
+	}
+	n := locDigits(text, j)
+	if n == j {
+		return i
+	}
+	if n+1 < len(text) && text[n] == '.' {
+		if m := locDigits(text, n+1); m > n+1 {
+			n = m
+		}
+	}
+	unit := ""
+	for _, u := range []string{"公里", "千米", "KM", "km", "Km"} {
+		if strings.HasPrefix(text[n:], u) {
+			unit = u
+			break
+		}
+	}
+	if unit == "" {
+		return i
+	}
+	j = n + len(unit)
+	if j+1 < len(text) && text[j] == '+' {
+		if m := locDigits(text, j+1); m > j+1 {
+			for _, u := range []string{"米", "M", "m"} {
+				if strings.HasPrefix(text[m:], u) {
+					return m + len(u)
+				}
+			}
+		}
+	}
+	return j
+}
+
+// locSection matches a named section after a road: 湖南段, 城区段.
+func locSection(text string, i int) int {
+	j, n := i, 0
+	for j < len(text) && n < 4 {
+		r, size := utf8.DecodeRuneInString(text[j:])
+		if r == '段' && n >= 2 {
+			return j + size
+		}
+		if !unicode.Is(unicode.Han, r) || locStops[r] {
+			return i
+		}
+		j += size
+		n++
+	}
+	return i
+}
+
+// locDigits returns the end of the ASCII digits at i.
+func locDigits(text string, i int) int {
+	for i < len(text) && text[i] >= '0' && text[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// locNumberedRoad matches a road named by its number at i: 国道324线,
+// 省道S203线, 县道X012, 地铁2号线. It returns i when there is none.
+func locNumberedRoad(text string, i int, r rune) int {
+	switch r {
+	case '国', '省', '县', '乡', '地':
+	default:
+		return i
+	}
+	for _, p := range []string{"国道", "省道", "县道", "乡道"} {
+		if !strings.HasPrefix(text[i:], p) {
+			continue
+		}
+		j := i + len(p)
+		if j < len(text) && (text[j] >= 'A' && text[j] <= 'Z' || text[j] >= 'a' && text[j] <= 'z') {
+			j++
+		}
+		n := locDigits(text, j)
+		if n == j {
+			return i
+		}
+		if strings.HasPrefix(text[n:], "线") {
+			n += len("线")
+		}
+		return n
+	}
+	if strings.HasPrefix(text[i:], "地铁") {
+		j := i + len("地铁")
+		if n := locNumber(text, j); n > j && strings.HasPrefix(text[n:], "号线") {
+			return n + len("号线")
+		}
+	}
+	return i
+}
+
+// locRoadCodeBefore moves a road's start st back over a route number
+// written against its name (G15, S20), never before floor.
+func locRoadCodeBefore(text string, floor, st int) int {
+	j := st
+	for j > floor && text[j-1] >= '0' && text[j-1] <= '9' {
+		j--
+	}
+	if j == st || j == floor || !strings.ContainsRune("GSXYgsxy", rune(text[j-1])) {
+		return st
+	}
+	j--
+	if j > floor && (text[j-1] >= 'A' && text[j-1] <= 'Z' || text[j-1] >= 'a' && text[j-1] <= 'z') {
+		return st // part of a longer word
+	}
+	return j
+}
+
+// locRoadEndingAt reports whether a road ending (路, 街, 大道, 巷…)
+// begins at byte i.
+func locRoadEndingAt(text string, i int) bool {
+	r, _ := utf8.DecodeRuneInString(text[i:])
+	for _, suf := range locSuffixesOf(r) {
+		if suf.kind == "road" && strings.HasPrefix(text[i:], suf.word) {
+			next, _ := utf8.DecodeRuneInString(text[i+len(suf.word):])
+			if suf.onlyBefore != "" && unicode.Is(unicode.Han, next) && !strings.ContainsRune(suf.onlyBefore, next) {
+				return false
+			}
+			return !strings.ContainsRune(suf.notBefore, next)
+		}
+	}
+	return false
 }
 
 // locRelative matches a relative position at i: an optional 路口,
@@ -303,7 +584,7 @@ func locTail(text string, end int, road bool) int {
 func locRelative(text string, i int, needDistance bool) int {
 	j := i
 	anchored := false
-	for _, w := range []string{"十字路口", "丁字路口", "交叉口", "路口", "门口", "附近", "旁边", "对面"} {
+	for _, w := range []string{"十字路口", "丁字路口", "交叉口", "交汇处", "交会处", "交界处", "交口", "路口", "门口", "附近", "旁边", "对面"} {
 		if strings.HasPrefix(text[j:], w) {
 			j += len(w)
 			anchored = true
@@ -311,6 +592,14 @@ func locRelative(text string, i int, needDistance bool) int {
 		}
 	}
 	anchorEnd := j
+	if strings.HasPrefix(text[j:], "往") || strings.HasPrefix(text[j:], "向") {
+		for _, d := range locDirections {
+			if strings.HasPrefix(text[j+len("往"):], d) {
+				j += len("往") // 路口往南200米
+				break
+			}
+		}
+	}
 	dir := false
 	for _, d := range locDirections {
 		if strings.HasPrefix(text[j:], d) {
@@ -321,7 +610,7 @@ func locRelative(text string, i int, needDistance bool) int {
 	}
 	sided := false
 	if dir {
-		for _, w := range []string{"方向", "侧", "面", "边", "方", "门"} {
+		for _, w := range []string{"方向", "广场", "出口", "入口", "侧", "面", "边", "方", "门", "角", "岸"} {
 			if strings.HasPrefix(text[j:], w) {
 				j += len(w)
 				sided = true

@@ -37,7 +37,13 @@ type Candidate struct {
 	Categories    []CategoryScore
 	LocationCodes []string
 	LocationNames []string // parallel to LocationCodes
-	SimHash       uint64
+	// Place is the post's most precise place below its divisions: the
+	// spot a unit drives to (五四路与湖东路交叉口东侧25米, 国道324线274KM+600M);
+	// PlaceCode is the code of the smallest division named with it. Both
+	// are "" when the post names no road or place.
+	Place     string
+	PlaceCode string
+	SimHash   uint64
 	// Terms are the post's salient terms; two posts of one category and
 	// county join only when they share some.
 	Terms    []string
@@ -84,6 +90,8 @@ type Lead struct {
 	Score       float64         `json:"score"`
 	Categories  []CategoryScore `json:"categories"`
 	Locations   []Location      `json:"locations"`
+	Place       string          `json:"place"`      // the most precise place of its posts (see Candidate.Place)
+	PlaceCode   string          `json:"place_code"` // the code of the division named with it
 	Terms       []string        `json:"terms"`
 	SimHash     uint64          `json:"simhash,string"`
 	FirstSeen   time.Time       `json:"first_seen"`

@@ -273,6 +273,9 @@ var migrations = []string{
 	// served only merges and rule statistics, which scan happily.
 	`DROP INDEX alerts_band_lead;
 	DROP INDEX alerts_lead_rule_rule;`,
+	// A lead keeps the spot its posts name beside the division codes.
+	`ALTER TABLE alerts_lead ADD COLUMN place TEXT NOT NULL DEFAULT '';
+	ALTER TABLE alerts_lead ADD COLUMN place_code TEXT NOT NULL DEFAULT '';`,
 }
 
 func (s *SQLStore) migrate(ctx context.Context) error {

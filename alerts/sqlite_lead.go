@@ -378,6 +378,7 @@ func (s *SQLStore) mergeInto(ctx context.Context, tx *sql.Tx, l *Lead, targetID,
 		codes[i], names[i] = loc.Code, loc.Name
 	}
 	t.Locations = mergeLocations(t.Locations, codes, names)
+	t.Place, t.PlaceCode = mergePlace(t.Place, t.PlaceCode, l.Place, l.PlaceCode)
 	t.Terms = mergeTerms(t.Terms, l.Terms)
 	s.tightenDue(t)
 	t.UpdatedAt = now.UTC()

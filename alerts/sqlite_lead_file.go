@@ -18,7 +18,7 @@ var openStatesSQL = "('" + strings.Join(openStates, "','") + "')"
 
 const leadCols = `id, title, summary, level, score, categories, locations, terms, simhash,
 	first_seen, last_seen, source_count, state, assignee, unit, due_at, resolution,
-	merged_into, created_at, updated_at, closed_at, version`
+	merged_into, created_at, updated_at, closed_at, version, place, place_code`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -31,7 +31,7 @@ func (s *SQLStore) scanLead(sc scanner) (*Lead, error) {
 	)
 	err := sc.Scan(&l.ID, &l.Title, &l.Summary, &l.Level, &l.Score, &cats, &locs, &terms, &sim,
 		&first, &last, &l.SourceCount, &l.State, &l.Assignee, &l.Unit, &due, &l.Resolution,
-		&l.MergedInto, &created, &updated, &closed, &l.Version)
+		&l.MergedInto, &created, &updated, &closed, &l.Version, &l.Place, &l.PlaceCode)
 	if err != nil {
 		return nil, err
 	}
@@ -325,6 +325,7 @@ func (s *SQLStore) newLead(c *Candidate, at, now time.Time) *Lead {
 	}
 	l.Categories = mergeCategories(l.Categories, c.Categories)
 	l.Locations = mergeLocations(l.Locations, c.LocationCodes, c.LocationNames)
+	l.Place, l.PlaceCode = c.Place, c.PlaceCode
 	l.Terms = mergeTerms(l.Terms, c.Terms)
 	if d, ok := s.opts.SLA[l.Level]; ok {
 		due := now.Add(d).UTC()
@@ -374,6 +375,20 @@ func mergeLocations(have []Location, codes, names []string) []Location {
 	return have
 }
 
+// mergePlace keeps a lead's place: the first post that names the spot is
+// the report of the scene; a later post replaces it only when none was
+// named or when it writes the same spot more fully (…交叉口东侧 →
+// …交叉口东侧25米), whatever order the posts were filed in.
+func mergePlace(have, haveCode, add, addCode string) (string, string) {
+	if add != "" && (have == "" || add != have && strings.Contains(add, have)) {
+		if addCode == "" {
+			addCode = haveCode
+		}
+		return add, addCode
+	}
+	return have, haveCode
+}
+
 func mergeTerms(have, add []string) []string {
 	for _, t := range add {
 		if t != "" && len(have) < maxLeadTerms && !contains(have, t) {
@@ -398,6 +413,7 @@ func (s *SQLStore) applyCandidate(l *Lead, c *Candidate, at, now time.Time) {
 	}
 	l.Categories = mergeCategories(l.Categories, c.Categories)
 	l.Locations = mergeLocations(l.Locations, c.LocationCodes, c.LocationNames)
+	l.Place, l.PlaceCode = mergePlace(l.Place, l.PlaceCode, c.Place, c.PlaceCode)
 	l.Terms = mergeTerms(l.Terms, c.Terms)
 	s.tightenDue(l)
 	l.UpdatedAt = now.UTC()
@@ -438,22 +454,25 @@ func dueMS(l *Lead) int64 {
 
 func (s *SQLStore) insertLead(ctx context.Context, tx *sql.Tx, l *Lead) error {
 	_, err := s.exec(ctx, tx, `INSERT INTO alerts_lead(id, title, summary, level, level_rank, score, top_category, county,
-		categories, locations, terms, simhash, first_seen, last_seen, source_count, state, due_at, created_at, updated_at, version)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		categories, locations, terms, simhash, first_seen, last_seen, source_count, state, due_at, created_at, updated_at, version,
+		place, place_code)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		l.ID, l.Title, l.Summary, l.Level, LevelRank(l.Level), l.Score, l.TopCategory(), leadCounty(l),
 		jsonText(l.Categories), jsonText(l.Locations), jsonText(l.Terms), int64(l.SimHash),
-		ms(l.FirstSeen), ms(l.LastSeen), l.SourceCount, l.State, dueMS(l), ms(l.CreatedAt), ms(l.UpdatedAt), l.Version)
+		ms(l.FirstSeen), ms(l.LastSeen), l.SourceCount, l.State, dueMS(l), ms(l.CreatedAt), ms(l.UpdatedAt), l.Version,
+		l.Place, l.PlaceCode)
 	return err
 }
 
 // updateLeadFiling writes the fields filing and merging change.
 func (s *SQLStore) updateLeadFiling(ctx context.Context, tx *sql.Tx, l *Lead) error {
 	_, err := s.exec(ctx, tx, `UPDATE alerts_lead SET level = ?, level_rank = ?, score = ?, top_category = ?, county = ?,
-		categories = ?, locations = ?, terms = ?, first_seen = ?, last_seen = ?, source_count = ?, due_at = ?, updated_at = ?
+		categories = ?, locations = ?, terms = ?, first_seen = ?, last_seen = ?, source_count = ?, due_at = ?, updated_at = ?,
+		place = ?, place_code = ?
 		WHERE id = ?`,
 		l.Level, LevelRank(l.Level), l.Score, l.TopCategory(), leadCounty(l),
 		jsonText(l.Categories), jsonText(l.Locations), jsonText(l.Terms), ms(l.FirstSeen), ms(l.LastSeen),
-		l.SourceCount, dueMS(l), ms(l.UpdatedAt), l.ID)
+		l.SourceCount, dueMS(l), ms(l.UpdatedAt), l.Place, l.PlaceCode, l.ID)
 	return err
 }
 

@@ -223,6 +223,9 @@ func renderBody(format, event string, l *Lead, at time.Time) ([]byte, error) {
 	if format == "thehive" {
 		var desc strings.Builder
 		fmt.Fprintf(&desc, "%s\n\nLevel: %s (score %.1f), state: %s, sources: %d\n", l.Summary, l.Level, l.Score, l.State, l.SourceCount)
+		if l.Place != "" {
+			fmt.Fprintf(&desc, "Place: %s %s\n", l.Place, l.PlaceCode)
+		}
 		for _, loc := range l.Locations {
 			fmt.Fprintf(&desc, "Location: %s %s\n", loc.Code, loc.Name)
 		}

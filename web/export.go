@@ -123,7 +123,8 @@ func (s *Server) exportLeads(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "\ufeff") // lets spreadsheet programs detect UTF-8
 		cw = csv.NewWriter(w)
 		cw.Write([]string{"id", "title", "level", "score", "state", "categories", "locations", "assignee", "unit",
-			"first_seen", "last_seen", "due_at", "overdue", "resolution", "source_count", "source_urls", "summary", "audit"})
+			"first_seen", "last_seen", "due_at", "overdue", "resolution", "source_count", "source_urls", "summary", "audit",
+			"place", "place_code"})
 	}
 	for _, id := range ids {
 		lead, err := s.deps.Leads.GetLead(ctx, id)
@@ -168,7 +169,7 @@ func (s *Server) exportLeads(w http.ResponseWriter, r *http.Request) {
 			strings.Join(cats, " "), strings.Join(locs, "; "), lead.Assignee, lead.Unit,
 			lead.FirstSeen.UTC().Format(time.RFC3339), lead.LastSeen.UTC().Format(time.RFC3339), due,
 			strconv.FormatBool(lead.Overdue), lead.Resolution, strconv.Itoa(lead.SourceCount), strings.Join(urls, " "),
-			lead.Summary, strings.Join(trail, " | ")}
+			lead.Summary, strings.Join(trail, " | "), lead.Place, lead.PlaceCode}
 		for i := range row {
 			row[i] = csvCell(row[i])
 		}

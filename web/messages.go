@@ -113,6 +113,7 @@ var messages = [][3]string{
 	{"lead.no_similar", "没有相似线索。", "No similar leads."},
 	{"lead.note", "备注内容", "note"},
 	{"lead.notes", "备注", "Notes"},
+	{"lead.place", "具体位置", "Place"},
 	{"lead.reason", "原因", "reason"},
 	{"lead.resolution", "处置结果", "resolution"},
 	{"lead.rule", "规则", "Rule"},

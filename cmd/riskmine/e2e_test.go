@@ -159,6 +159,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	})
 	var lead struct {
 		Level   string `json:"level"`
+		Place   string `json:"place"`
 		Sources []struct {
 			URL      string `json:"url"`
 			Evidence []struct {
@@ -169,6 +170,9 @@ func TestDemoEndToEnd(t *testing.T) {
 	apiGet(t, api, "/api/v1/leads/"+findLead(leads, "井盖"), &lead)
 	if len(lead.Sources) == 0 || len(lead.Sources[0].Evidence) == 0 {
 		t.Fatalf("manhole lead has no source evidence: %+v", lead)
+	}
+	if lead.Place != "五四路与湖东路交叉口东侧25米" {
+		t.Fatalf("manhole lead place %q, want the crossing with its offset", lead.Place)
 	}
 	if findLead(leads, "华林路") != "" {
 		t.Fatal("a post not yet published was filed")

@@ -242,6 +242,25 @@ func resolvedLocations(locs []nlp.Location) (codes, names []string) {
 	return codes, names
 }
 
+// leadPlace returns the post's most precise road, place or place abroad
+// and the code of the smallest division the post names (the division it
+// lies in), or "" when it names no spot below its divisions.
+func leadPlace(locs []nlp.Location) (text, code string) {
+	best, ok := nlp.PreciseLocation(locs)
+	if !ok || best.Kind == "admin" {
+		return "", ""
+	}
+	if best.Kind == "foreign" {
+		return best.Text, ""
+	}
+	for _, l := range locs {
+		if len(l.Code) > len(code) {
+			code = l.Code
+		}
+	}
+	return best.Text, code
+}
+
 // leadCandidate maps a page and its assessment to a candidate for filing.
 func leadCandidate(page crawler.Page, as *nlp.Assessment) alerts.Candidate {
 	c := alerts.Candidate{
@@ -267,6 +286,7 @@ func leadCandidate(page crawler.Page, as *nlp.Assessment) alerts.Candidate {
 		c.Categories = append(c.Categories, alerts.CategoryScore{Code: cs.Code, Score: cs.Score})
 	}
 	c.LocationCodes, c.LocationNames = resolvedLocations(as.Locations)
+	c.Place, c.PlaceCode = leadPlace(as.Locations)
 	for _, e := range as.Evidence {
 		c.Evidence = append(c.Evidence, alerts.Evidence{Rule: e.Rule, Category: e.Category, Field: e.Field, Text: e.Text, Start: e.Start, End: e.End, Weight: e.Weight})
 	}

@@ -89,8 +89,16 @@ type role struct {
 }
 
 // NewAnalyzer loads the embedded lexicons and those of opts.LexiconDir and
-// compiles them. Every category code of DESIGN.md must exist.
+// compiles them, with opts.Model or else the embedded default model (none
+// with opts.LexiconOnly). Every category code of DESIGN.md must exist.
 func NewAnalyzer(opts Options) (*Analyzer, error) {
+	if !opts.LexiconOnly && opts.Model == nil {
+		m, err := DefaultModel()
+		if err != nil {
+			return nil, err
+		}
+		opts.Model = m
+	}
 	return newAnalyzer(opts, embeddedLexicons, "lexicons", RequiredCategories)
 }
 
@@ -199,17 +207,8 @@ func compile(set *lexiconSet, opts Options) (*Analyzer, error) {
 	for _, c := range a.cats {
 		a.catKeys = append(a.catKeys, catFeatureKeys{lex: stringKey("lex:" + c.lex.Code), supp: stringKey("supp:" + c.lex.Code)})
 	}
-	if !opts.LexiconOnly {
-		m := opts.Model
-		if m == nil {
-			var err error
-			if m, err = DefaultModel(); err != nil {
-				return nil, err
-			}
-		}
-		if m != nil {
-			a.setModel(m)
-		}
+	if !opts.LexiconOnly && opts.Model != nil {
+		a.setModel(opts.Model)
 	}
 	if len(a.pats) > 0 {
 		b := ahocorasick.NewBuilder()

@@ -87,6 +87,9 @@ type Assessment struct {
 	Times []TimeMention `json:"times,omitempty"`
 	// Entities are phones, bank cards, URLs, amounts and similar.
 	Entities []Entity `json:"entities,omitempty"`
+	// Severity are the cues that set the levels of the detected categories
+	// (casualties, people trapped, spread…), with the model only.
+	Severity []SeverityCue `json:"severity,omitempty"`
 	// SimHash is a 64-bit fingerprint of the segmented text for
 	// near-duplicate detection (compare with HammingDistance).
 	SimHash uint64 `json:"simhash"`

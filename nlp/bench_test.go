@@ -193,3 +193,28 @@ func BenchmarkNormalizeText(b *testing.B) {
 		NormalizeText(text)
 	}
 }
+
+// BenchmarkAnalyzeModel is BenchmarkAnalyze with the embedded model and the
+// severity cues, as the pipeline runs it: compare its CPU per byte with
+// BenchmarkAnalyze's (lexicons alone).
+func BenchmarkAnalyzeModel(b *testing.B) {
+	la := benchAnalyzer(b)
+	m, err := DefaultModel()
+	if err != nil || m == nil {
+		b.Skip("no embedded model")
+	}
+	a := la.WithModel(m)
+	posts := make([]Input, 64)
+	total := 0
+	for i := range posts {
+		posts[i] = Input{Title: benchText(60, uint64(i)+1000), Text: benchText(2000, uint64(i))}
+		total += len(posts[i].Title) + len(posts[i].Text)
+	}
+	b.SetBytes(int64(total / len(posts)))
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		a.Analyze(posts[i%len(posts)])
+	}
+	reportCPU(b, cpu0, int64(total/len(posts)))
+}

@@ -82,7 +82,7 @@ type ModelFigure struct {
 
 // featureSet names the features this code computes; a model file made for
 // another set is refused.
-const featureSet = "char1-3/hash22/len/lex2/title-prefix:v1"
+const featureSet = "char1-3-distinct/hash22/len/lex2:v2"
 
 // modelMagic starts every model file (inside the gzip stream).
 var modelMagic = []byte("riskmine-model\x00\x01")
@@ -334,4 +334,15 @@ func (m *Model) sortedCats() []string {
 	out := append([]string(nil), m.Info.Categories...)
 	sort.Strings(out)
 	return out
+}
+
+// WithMinThreshold returns a copy of m whose thresholds are at least t.
+func (m *Model) WithMinThreshold(t float64) *Model {
+	c := *m
+	c.Info.Thresholds = make([]float64, len(m.Info.Thresholds))
+	for i, v := range m.Info.Thresholds {
+		c.Info.Thresholds[i] = max(v, t)
+	}
+	c.index()
+	return &c
 }

@@ -6,6 +6,10 @@ import (
 	"slices"
 )
 
+// suppressedMinProb is the probability a category needs when the lexicons
+// found its words negated or excluded and scored it under medium.
+const suppressedMinProb = 0.9
+
 // maxModelEvidence is the most phrases listed as a category's model
 // evidence.
 const maxModelEvidence = 3
@@ -22,7 +26,7 @@ type modelRun struct {
 	raw   []float64 // per model category
 	prob  []float64
 	hits  []gramHit
-	norm  float64 // weight of one n-gram occurrence: 1/sqrt(n-grams)
+	norm  float64 // weight of one distinct n-gram: 1/sqrt(distinct n-grams)
 	dense []denseFeature
 }
 
@@ -32,11 +36,17 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 	nc := len(m.Info.Categories)
 	run := &modelRun{raw: make([]float64, nc), prob: make([]float64, nc)}
 	sum := make([]int64, nc)
-	grams, runes := 0, 0
+	runes := 0
+	seen := make(map[uint32]struct{}, 256)
 	for _, fm := range fields {
 		runes += fm.nz.RuneLen()
 		forEachGram(fm.nz, func(k uint32, s, e int) {
-			grams++
+			// Each distinct n-gram counts once: a text repeated is the
+			// same text.
+			if _, dup := seen[k]; dup {
+				return
+			}
+			seen[k] = struct{}{}
 			r := m.row(k)
 			if r < 0 {
 				return
@@ -48,6 +58,7 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 			}
 		})
 	}
+	grams := len(seen)
 	run.norm = 0
 	if grams > 0 {
 		run.norm = 1 / math.Sqrt(float64(grams))
@@ -84,7 +95,9 @@ func (a *Analyzer) modelEvidence(m *Model, run *modelRun, c int, code string) []
 	var cs []contrib
 	for _, h := range run.hits {
 		w := float64(m.w[h.row*nc+c]) * float64(m.scale[c]) * run.norm
-		if w > 0 {
+		// Single characters explain nothing to a reader: evidence is made
+		// of the longer n-grams.
+		if w > 0 && h.end-h.start >= 2 {
 			cs = append(cs, contrib{h, w})
 		}
 	}
@@ -144,6 +157,8 @@ func (a *Analyzer) assessWithModel(as *Assessment, acc []catScore, fields []*fie
 	for _, c := range as.Categories {
 		lex[c.Code] = c.Score
 	}
+	var cues []SeverityCue
+	cuesDone := false
 	cats := make([]CategoryScore, 0, len(as.Categories)+1)
 	for i, c := range a.cats {
 		j := a.modelCat[i]
@@ -153,13 +168,29 @@ func (a *Analyzer) assessWithModel(as *Assessment, acc []catScore, fields []*fie
 		code := c.lex.Code
 		p := run.prob[j]
 		detected := p >= m.Info.Thresholds[j]
+		// Lexicon evidence that alone reaches the critical score (several
+		// independent hazard terms and rules, none negated) is detected
+		// whatever the model says: short posts in words the training data
+		// rarely used are where the model is weakest.
+		if !detected && acc[i].raw*c.lex.Severity >= a.th.Critical {
+			detected = true
+		}
+		// Lexicon hits of the category negated or excluded (a drill, a
+		// rebuttal, a film) and little else counted: the model must be
+		// sure.
+		if detected && acc[i].raw*c.lex.Severity < a.th.Medium && len(acc[i].supp) > 0 && p < suppressedMinProb {
+			detected = false
+		}
 		ls, hasLex := lex[code]
 		if !detected && !hasLex {
 			continue
 		}
 		cs := CategoryScore{Code: code, Score: round2(10 * p), Probability: round4(p), Level: LevelNone, Lexicon: ls}
 		if detected {
-			cs.Level = baseLevel(code)
+			if !cuesDone {
+				cues, cuesDone = fieldCues(fields), true
+			}
+			cs.Level = SeverityLevel(code, cues)
 			as.Evidence = append(as.Evidence, a.modelEvidence(m, run, j, code)...)
 		}
 		cats = append(cats, cs)
@@ -178,14 +209,19 @@ func (a *Analyzer) assessWithModel(as *Assessment, acc []catScore, fields []*fie
 	if len(cats) > 0 {
 		as.Level, as.Score = cats[0].Level, cats[0].Score
 	}
+	as.Severity = cues
 }
 
-// baseLevel is a detected category's level before severity cues.
-func baseLevel(code string) string {
-	if code == "city_management" {
-		return LevelLow
+// fieldCues finds the severity cues of every field.
+func fieldCues(fields []*fieldMatches) []SeverityCue {
+	var out []SeverityCue
+	for _, fm := range fields {
+		for _, c := range FindSeverityCues(fm.orig) {
+			c.Field = fm.name
+			out = append(out, c)
+		}
 	}
-	return LevelMedium
+	return out
 }
 
 func round4(f float64) float64 { return math.Round(f*1e4) / 1e4 }

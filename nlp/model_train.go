@@ -40,6 +40,18 @@ type TrainOptions struct {
 	// MinPrecision is the least out-of-fold precision at the threshold
 	// (default 0.9).
 	MinPrecision float64
+	// MaxSetFPR is the most share of the negatives of any one set that
+	// may be flagged by any category (default 0.012); thresholds are
+	// raised until every set with at least 30 negatives keeps to it.
+	MaxSetFPR float64
+	// MinThreshold is the least probability at which a category is
+	// detected (default 0.1): out-of-fold negatives are cleaner than the
+	// posts a deployment meets, so a threshold they allow near zero does
+	// not carry over.
+	MinThreshold float64
+	// MaxRecallLoss is the most out-of-fold recall a category gives up to
+	// MaxSetFPR (default 0.03).
+	MaxRecallLoss float64
 	// Workers train categories in parallel (default 2).
 	Workers int
 	// Seed orders the epochs (default 1).
@@ -79,6 +91,15 @@ func (o *TrainOptions) defaults() {
 	if o.MinPrecision <= 0 {
 		o.MinPrecision = 0.9
 	}
+	if o.MinThreshold <= 0 {
+		o.MinThreshold = 0.1
+	}
+	if o.MaxRecallLoss <= 0 {
+		o.MaxRecallLoss = 0.03
+	}
+	if o.MaxSetFPR <= 0 {
+		o.MaxSetFPR = 0.012
+	}
 	if o.Workers <= 0 {
 		o.Workers = 2
 	}
@@ -96,21 +117,21 @@ type sparseVec struct {
 	vals []float32
 }
 
-// Featurize returns the model's input for one post: n-gram counts scaled
-// by 1/sqrt(n-grams), then the lexicon features, summed by key.
+// featurize returns the model's input for one post: each distinct n-gram
+// at 1/sqrt(distinct n-grams), so a text repeated is the same text, then
+// the lexicon features, summed by key.
 func (a *Analyzer) featurize(in Input) sparseVec {
 	acc, fields := a.lexiconScore(in)
 	m := map[uint32]float64{}
-	grams, runes := 0, 0
+	runes := 0
 	for _, fm := range fields {
 		runes += fm.nz.RuneLen()
 		forEachGram(fm.nz, func(k uint32, _, _ int) {
-			grams++
-			m[k]++
+			m[k] = 1
 		})
 	}
-	if grams > 0 {
-		f := 1 / math.Sqrt(float64(grams))
+	if len(m) > 0 {
+		f := 1 / math.Sqrt(float64(len(m)))
 		for k := range m {
 			m[k] *= f
 		}
@@ -374,6 +395,30 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 		m.Info.Figures = append(m.Info.Figures, fig)
 		m.bias[c] = float32(final[c].bias())
 	}
+	allProbs := make([][]float64, nc)
+	for c := range nc {
+		allProbs[c] = make([]float64, len(exs))
+		pl := m.Info.Platt[c]
+		for i, s := range oof[c] {
+			allProbs[c][i] = sigmoid(pl[0]*s + pl[1])
+		}
+	}
+	raised := capSetFPR(allProbs, ts, m.Info.Thresholds, opts.MaxSetFPR, opts.MaxRecallLoss)
+	for c, t := range m.Info.Thresholds {
+		if t < opts.MinThreshold {
+			m.Info.Thresholds[c], raised[c] = opts.MinThreshold, true
+		}
+	}
+	for c := range nc {
+		if raised[c] {
+			ys := make([]bool, len(exs))
+			for i := range exs {
+				ys[i] = ts.y[i][c]
+			}
+			m.Info.Figures[c] = figuresAt(allProbs[c], ys, ts.neg, m.Info.Thresholds[c])
+			m.Info.Figures[c].Code = codes[c]
+		}
+	}
 	// Keys with any nonzero weight become rows.
 	var keys []uint32
 	for k := uint32(0); k < 1<<keyBits; k++ {
@@ -398,6 +443,7 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 	for _, v := range m.w {
 		fmt.Fprint(sum, v)
 	}
+	fmt.Fprint(sum, m.Info.Thresholds, m.Info.Platt)
 	m.Info.Version = "riskmine-" + m.Info.TrainedAt.Format("20060102") + "-" + hex.EncodeToString(sum.Sum(nil))[:8]
 	opts.Log("model %s: %d feature rows, trained in %s", m.Info.Version, len(keys), time.Since(start).Round(time.Second))
 	return m, nil
@@ -515,4 +561,139 @@ func chooseThreshold(p []float64, y, neg []bool, maxFPR, minPrec float64) (float
 		return okT, okF
 	}
 	return bestT, bestF
+}
+
+// figuresAt returns recall, precision and the share of negatives flagged at
+// threshold t.
+func figuresAt(p []float64, y, neg []bool, t float64) ModelFigure {
+	var f ModelFigure
+	tp, fp, fn, N := 0, 0, 0, 0
+	for i := range p {
+		if y[i] {
+			f.Positives++
+		}
+		if neg[i] {
+			N++
+		}
+		if p[i] < t {
+			continue
+		}
+		if y[i] {
+			tp++
+		} else {
+			fp++
+		}
+		if neg[i] {
+			fn++
+		}
+	}
+	if f.Positives > 0 {
+		f.Recall = float64(tp) / float64(f.Positives)
+	}
+	if tp+fp > 0 {
+		f.Precision = float64(tp) / float64(tp+fp)
+	}
+	if N > 0 {
+		f.FPR = float64(fn) / float64(N)
+	}
+	return f
+}
+
+// capSetFPR raises thresholds until, in every set of at least 30 negative
+// posts, at most maxFPR of the negatives reach any category's threshold.
+// Each step clears one flagged negative of the worst set still within
+// reach by raising the one
+// category threshold that costs the fewest out-of-fold positives per
+// negative cleared. It reports which thresholds it raised.
+func capSetFPR(p [][]float64, ts *trainSet, t []float64, maxFPR, maxRecallLoss float64) []bool {
+	raised := make([]bool, len(t))
+	spent := make([]float64, len(t))
+	stuck := map[string]bool{}
+	bySet := map[string][]int{}
+	for i := range ts.x {
+		if ts.neg[i] {
+			bySet[ts.sets[i]] = append(bySet[ts.sets[i]], i)
+		}
+	}
+	pos := make([][]float64, len(t)) // probabilities of each category's positives, ascending
+	for c := range t {
+		for i := range ts.x {
+			if ts.y[i][c] {
+				pos[c] = append(pos[c], p[c][i])
+			}
+		}
+		sort.Float64s(pos[c])
+	}
+	lost := func(c int, nt float64) float64 {
+		k0 := sort.SearchFloat64s(pos[c], t[c])
+		k1 := sort.SearchFloat64s(pos[c], nt)
+		if len(pos[c]) == 0 {
+			return 0
+		}
+		return float64(k1-k0) / float64(len(pos[c]))
+	}
+	for step := 0; step < 5000; step++ {
+		worst, worstRate := "", 0.0
+		for s, idx := range bySet {
+			if len(idx) < 30 || stuck[s] {
+				continue
+			}
+			n := 0
+			for _, i := range idx {
+				for c := range t {
+					if p[c][i] >= t[c] {
+						n++
+						break
+					}
+				}
+			}
+			if r := float64(n) / float64(len(idx)); r > maxFPR && r > worstRate {
+				worst, worstRate = s, r
+			}
+		}
+		if worst == "" {
+			break
+		}
+		// Candidates: for each flagged negative of the worst set, raising
+		// every category that flags it just above its probability.
+		bestCost, bestC, bestT := math.Inf(1), -1, 0.0
+		for _, i := range bySet[worst] {
+			var flag []int
+			for c := range t {
+				if p[c][i] >= t[c] {
+					flag = append(flag, c)
+				}
+			}
+			if len(flag) == 0 {
+				continue
+			}
+			cost := 0.0
+			for _, c := range flag {
+				l := lost(c, math.Nextafter(p[c][i], 2))
+				// A category gives up at most maxRecallLoss of its
+				// positives to the cap; past that the set stays over.
+				if spent[c]+l > maxRecallLoss {
+					cost = math.Inf(1)
+					break
+				}
+				cost += l
+			}
+			if cost < bestCost {
+				bestCost, bestC = cost, i
+			}
+		}
+		if bestC < 0 || math.IsInf(bestCost, 1) {
+			stuck[worst] = true
+			continue
+		}
+		for c := range t {
+			if p[c][bestC] >= t[c] {
+				bestT = math.Nextafter(p[c][bestC], 2)
+				spent[c] += lost(c, bestT)
+				t[c] = bestT
+				raised[c] = true
+			}
+		}
+	}
+	return raised
 }

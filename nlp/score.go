@@ -509,7 +509,7 @@ func (a *Analyzer) Analyze(in Input) *Assessment {
 		as.Score = as.Categories[0].Score
 	}
 	as.Level = a.th.Level(as.Score)
-	if a.model != nil {
+	if a.model != nil && len(fields) > 0 {
 		a.assessWithModel(as, acc, fields)
 	}
 	sortEvidence(as.Evidence)

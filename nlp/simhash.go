@@ -83,7 +83,7 @@ func fingerprint(fields []*fieldMatches, ev []Evidence, ruleIDs map[string]bool)
 	for _, e := range ev {
 		i := strings.IndexByte(e.Rule, '/')
 		term := e.Rule[i+1:]
-		if i < 0 || strings.HasPrefix(term, "+") || ruleIDs[e.Rule] || seen[term] {
+		if i < 0 || strings.HasPrefix(term, "+") || strings.HasPrefix(e.Rule, "model/") || ruleIDs[e.Rule] || seen[term] {
 			continue
 		}
 		seen[term] = true

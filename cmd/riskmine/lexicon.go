@@ -72,7 +72,7 @@ found; exits 1 when a case fails.`)
 	if err != nil {
 		return err
 	}
-	an, err := newScoringAnalyzer(cfg)
+	an, err := newLexiconAnalyzer(cfg)
 	if err != nil {
 		return err
 	}
@@ -236,7 +236,7 @@ of SET ("all" for every set), each with what was found.`)
 	if err != nil {
 		return err
 	}
-	an, err := newScoringAnalyzer(cfg)
+	an, err := newLexiconAnalyzer(cfg)
 	if err != nil {
 		return err
 	}

@@ -174,6 +174,8 @@ left for 'model eval').`)
 	maxFPR := fs.Float64("max-fpr", 0, "per category, the most share of negatives flagged at the threshold (default 0.003)")
 	minPrec := fs.Float64("min-precision", 0, "per category, the least out-of-fold precision at the threshold (default 0.9)")
 	l1 := fs.Float64("l1", 0, "L1 regularisation (default 0.5; smaller keeps more features)")
+	maxLoss := fs.Float64("max-recall-loss", 0, "the most out-of-fold recall a category gives up to --max-set-fpr (default 0.03)")
+	maxSetFPR := fs.Float64("max-set-fpr", 0, "the most share of any one set's negatives flagged by any category (default 0.012)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -197,7 +199,7 @@ left for 'model eval').`)
 	if err != nil {
 		return err
 	}
-	opts := nlp.TrainOptions{Epochs: *epochs, MaxFPR: *maxFPR, MinPrecision: *minPrec, L1: *l1, Sources: srcs,
+	opts := nlp.TrainOptions{Epochs: *epochs, MaxFPR: *maxFPR, MinPrecision: *minPrec, L1: *l1, MaxSetFPR: *maxSetFPR, MaxRecallLoss: *maxLoss, Sources: srcs,
 		Workers: runtime.GOMAXPROCS(0), Log: logTo(env.stderr)}
 	m, err := an.TrainModel(trainExamples(posts, weights), opts)
 	if err != nil {

@@ -31,6 +31,7 @@ scored by a model trained on the other folds.`)
 	fps := fs.String("fps", "", "print the false positives of this set (\"all\" for every set)")
 	weights := setWeights{}
 	fs.Var(weights, "weight", "SET=W scales the posts of a set in cross-validation training (repeatable)")
+	minT := fs.Float64("min-threshold", 0, "raise every category threshold of --model to at least this probability (what-if)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -65,6 +66,9 @@ scored by a model trained on the other folds.`)
 		}
 		if m == nil {
 			return errNoModel
+		}
+		if *minT > 0 {
+			m = m.WithMinThreshold(*minT)
 		}
 		an := lex.WithModel(m)
 		all := make([]int, len(posts))

@@ -32,6 +32,8 @@ type pipelineOptions struct {
 	Index     *index.Index
 	Leads     alerts.Store
 	LeadLevel string
+	// LeadLevels overrides LeadLevel for single categories.
+	LeadLevels map[string]string
 	// Workers is the number of analysis goroutines (default: one per core).
 	Workers int
 	// QueueSize bounds each queue between stages (default 64).
@@ -177,7 +179,7 @@ func (p *pipeline) store(j *pageJob) error {
 	}
 	m := p.opts.Metrics
 	var leadID string
-	if alerts.LevelRank(j.as.Level) >= alerts.LevelRank(p.opts.LeadLevel) {
+	if p.filesLead(j.as) {
 		start := time.Now()
 		res, err := p.opts.Leads.File(j.ctx, leadCandidate(j.page, j.as))
 		if err != nil {
@@ -300,4 +302,23 @@ func clipRunes(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
+}
+
+// filesLead reports whether an assessment files a lead: a category at or
+// above its lead level (alerts.lead_levels, else alerts.lead_level); with
+// the lexicons alone, the post's level against alerts.lead_level.
+func (p *pipeline) filesLead(as *nlp.Assessment) bool {
+	if len(as.Categories) == 0 || as.Categories[0].Level == "" {
+		return alerts.LevelRank(as.Level) >= alerts.LevelRank(p.opts.LeadLevel)
+	}
+	for _, c := range as.Categories {
+		lvl, ok := p.opts.LeadLevels[c.Code]
+		if !ok {
+			lvl = p.opts.LeadLevel
+		}
+		if alerts.LevelRank(c.Level) > 0 && alerts.LevelRank(c.Level) >= alerts.LevelRank(lvl) {
+			return true
+		}
+	}
+	return false
 }

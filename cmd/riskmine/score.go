@@ -66,6 +66,14 @@ func newScoringAnalyzer(cfg *config.Config) (*nlp.Analyzer, error) {
 	return newConfiguredAnalyzer(cfg, true)
 }
 
+// newLexiconAnalyzer scores with the lexicons alone, for the lexicon
+// commands (test, eval): they measure the lexicons, not the model.
+func newLexiconAnalyzer(cfg *config.Config) (*nlp.Analyzer, error) {
+	t := cfg.NLP.Thresholds
+	return nlp.NewAnalyzer(nlp.Options{LexiconDir: cfg.NLP.LexiconDir, NoFingerprint: true, LexiconOnly: true,
+		Thresholds: nlp.Thresholds{Low: t.Low, Medium: t.Medium, High: t.High, Critical: t.Critical}})
+}
+
 func newConfiguredAnalyzer(cfg *config.Config, noFingerprint bool) (*nlp.Analyzer, error) {
 	t := cfg.NLP.Thresholds
 	opts := nlp.Options{

@@ -144,7 +144,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	s.analyzer = ar.a
 
 	s.pipe = newPipeline(pipelineOptions{
-		Analyzer: s.analyzer, Index: s.index, Leads: s.leads, LeadLevel: cfg.Alerts.LeadLevel,
+		Analyzer: s.analyzer, Index: s.index, Leads: s.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,
 		Workers: cfg.NLP.Workers, Metrics: s.metrics, Logger: log.With("component", "pipeline"),
 	})
 	c, err := crawler.New(crawlerOptions(cfg, s.crawl, log))

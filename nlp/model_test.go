@@ -1,0 +1,129 @@
+package nlp
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// tinyExamples are posts written for this test: fires of several kinds
+// beside everyday posts that share none of their words.
+func tinyExamples() []TrainExample {
+	fires := []string{"小区%d号楼起火，浓烟滚滚，消防车已经赶到", "工业园一处仓库%d点左右着火，火势很大", "今天下午%d点，老街一家饭店厨房失火，明火窜出窗外",
+		"村里柴草堆着火了，烧了%d分钟才扑灭", "高速上一辆货车自燃起火，%d公里外都能看到黑烟"}
+	calm := []string{"周末去公园跑了%d公里，天气很好", "这家店的面条很好吃，排队%d分钟也值得", "孩子期末考了%d分，全家都很开心",
+		"新买的手机用了%d天，电池很耐用", "小区门口新开了一家花店，%d元一束"}
+	var out []TrainExample
+	for i := range 40 {
+		out = append(out, TrainExample{ID: fmt.Sprintf("f%d", i), Set: "t", Text: fmt.Sprintf(fires[i%len(fires)], i+2), Labels: []string{"fire"}})
+		out = append(out, TrainExample{ID: fmt.Sprintf("n%d", i), Set: "neg", Text: fmt.Sprintf(calm[i%len(calm)], i+2)})
+	}
+	return out
+}
+
+func trainTiny(t *testing.T) (*Analyzer, *Model) {
+	t.Helper()
+	lex, err := NewAnalyzer(Options{NoFingerprint: true, LexiconOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := lex.TrainModel(tinyExamples(), TrainOptions{Epochs: 4, Categories: []string{"fire", "explosion"}, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lex, m
+}
+
+func TestModelTrainDetectsAndExplains(t *testing.T) {
+	lex, m := trainTiny(t)
+	if m.Size() == 0 || len(m.Info.Thresholds) != 2 || !strings.HasPrefix(m.Info.Version, "riskmine-") {
+		t.Fatalf("model: %d rows, thresholds %v, version %q", m.Size(), m.Info.Thresholds, m.Info.Version)
+	}
+	an := lex.WithModel(m)
+	text := "学校旁边的一栋居民楼起火了，火势很大"
+	as := an.Analyze(Input{ID: "x", Text: text})
+	if as.Level == LevelNone || len(as.Categories) == 0 || as.Categories[0].Code != "fire" {
+		t.Fatalf("fire post: level %s, categories %+v", as.Level, as.Categories)
+	}
+	if p := as.Categories[0].Probability; p < m.Threshold("fire") {
+		t.Fatalf("probability %v below the threshold %v", p, m.Threshold("fire"))
+	}
+	found := false
+	runes := []rune(text)
+	for _, e := range as.Evidence {
+		if e.Rule != "model/fire" {
+			continue
+		}
+		found = true
+		if e.Field != "text" || string(runes[e.Start:e.End]) != e.Text || e.Weight <= 0 {
+			t.Errorf("model evidence %+v does not point at its text", e)
+		}
+	}
+	if !found {
+		t.Errorf("no model/fire evidence in %+v", as.Evidence)
+	}
+	if e := an.Analyze(Input{ID: "e"}); e.Level != LevelNone || len(e.Categories) != 0 {
+		t.Errorf("empty post: level %s, categories %+v", e.Level, e.Categories)
+	}
+	calm := an.Analyze(Input{ID: "y", Text: "周末和朋友去公园跑步，天气很好"})
+	if calm.Level != LevelNone {
+		t.Errorf("everyday post: level %s, categories %+v", calm.Level, calm.Categories)
+	}
+}
+
+func TestModelFileRoundTripAndBadFiles(t *testing.T) {
+	lex, m := trainTiny(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.rmm")
+	if err := m.WriteFile(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadModel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Text: "厂房起火，消防车赶到"}
+	a1, a2 := lex.WithModel(m).Analyze(in), lex.WithModel(back).Analyze(in)
+	if fmt.Sprint(a1.Categories) != fmt.Sprint(a2.Categories) || back.Info.Version != m.Info.Version {
+		t.Fatalf("read back differs: %+v vs %+v", a1.Categories, a2.Categories)
+	}
+	raw, _ := os.ReadFile(path)
+	cases := map[string][]byte{
+		"truncated": raw[:len(raw)/2],
+		"foreign":   []byte("PK\x03\x04 a zip file, not a model"),
+		"empty":     nil,
+	}
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range cases {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, b, 0o644)
+		_, err := ReadModel(p)
+		if err == nil {
+			t.Errorf("%s file read without error", name)
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, p) || strings.Contains(msg, "\n") {
+			t.Errorf("%s: error %q should name the file on one line", name, msg)
+		}
+	}
+	if _, err := ReadModel(filepath.Join(dir, "missing.rmm")); err == nil {
+		t.Error("missing file read without error")
+	}
+}
+
+func TestChooseThresholdKeepsFPR(t *testing.T) {
+	p := []float64{0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2}
+	y := []bool{true, true, false, true, false, true, false, false}
+	neg := []bool{false, false, true, false, true, false, true, true}
+	th, f := chooseThreshold(p, y, neg, 0.25, 0.6)
+	// At 0.6: 3 of 4 positives, one of four negatives (0.25), precision 0.75.
+	if th != 0.6 || f.Recall != 0.75 || f.FPR != 0.25 {
+		t.Fatalf("threshold %v, figures %+v", th, f)
+	}
+}

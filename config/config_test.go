@@ -27,6 +27,8 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 		{"syntax error", "log: [\n", "c.yaml"},
 		{"parser panic", "crawler:\n  sources:\n  ! #000000000000000000000000000000000000000000000", "c.yaml"},
 		{"shards zero", "index:\n  shards: 0\n", "c.yaml:2: index.shards: must be between 1 and 64, got 0"},
+		{"bad lead level of a category", "alerts:\n  lead_levels:\n    fire: urgent\n", "c.yaml:3: alerts.lead_levels.fire: got \"urgent\""},
+		{"lead level of a category", "alerts:\n  lead_levels:\n    fire: high\n", ""},
 		{"login failures zero", "web:\n  login_max_failures: 0\n", "c.yaml:2: web.login_max_failures: must be between 1 and 1000"},
 	}
 	for _, tc := range cases {
@@ -55,6 +57,9 @@ func TestDefaultsValidate(t *testing.T) {
 	c := Default()
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	if c.Alerts.LeadLevelOf("city_management") != "low" || c.Alerts.LeadLevelOf("fire") != "medium" {
+		t.Fatalf("lead levels: city_management %q, fire %q", c.Alerts.LeadLevelOf("city_management"), c.Alerts.LeadLevelOf("fire"))
 	}
 	if c.Alerts.SLA["critical"].D().Hours() != 2 {
 		t.Fatalf("critical SLA = %v, want 2h", c.Alerts.SLA["critical"].D())

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+
+	"riskmine/nlp"
 )
 
 func init() {
@@ -22,6 +24,11 @@ func runCheckConfig(ctx context.Context, env *cmdEnv, args []string) error {
 	cfg, err := loadConfig(cf)
 	if err != nil {
 		return err
+	}
+	if m := cfg.NLP.Model; m != "" && m != "default" && m != "none" {
+		if _, err := nlp.ReadModel(m); err != nil {
+			return fmt.Errorf("nlp.model: %w", err)
+		}
 	}
 	src := cfg.File()
 	if src == "" {

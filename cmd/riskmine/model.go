@@ -65,6 +65,8 @@ type labelledPost struct {
 	Labels []string `json:"labels"`
 	// Weight, when set, scales the post in training.
 	Weight float64 `json:"weight"`
+	// Level, when set, is the level the severity rubric gives the post.
+	Level string `json:"level"`
 }
 
 // isValidation reports whether a post is in the validation part of the one
@@ -174,6 +176,7 @@ left for 'model eval').`)
 	maxFPR := fs.Float64("max-fpr", 0, "per category, the most share of negatives flagged at the threshold (default 0.003)")
 	minPrec := fs.Float64("min-precision", 0, "per category, the least out-of-fold precision at the threshold (default 0.9)")
 	l1 := fs.Float64("l1", 0, "L1 regularisation (default 0.5; smaller keeps more features)")
+	withCases := fs.Bool("with-cases", false, "also train on the lexicons' example cases (sets lexicon_cases and lexicon_cases_neg)")
 	maxLoss := fs.Float64("max-recall-loss", 0, "the most out-of-fold recall a category gives up to --max-set-fpr (default 0.03)")
 	maxSetFPR := fs.Float64("max-set-fpr", 0, "the most share of any one set's negatives flagged by any category (default 0.012)")
 	pos, err := parseFlags(fs, args)
@@ -198,6 +201,14 @@ left for 'model eval').`)
 	posts, srcs, err := readLabelled(pos, *split, knownCodes(an), env.stderr)
 	if err != nil {
 		return err
+	}
+	if *withCases {
+		cases, err := lexiconCasePosts(cfg.NLP.LexiconDir)
+		if err != nil {
+			return err
+		}
+		posts = append(posts, cases...)
+		srcs = append(srcs, nlp.ModelSource{Name: "lexicon cases", Posts: len(cases)})
 	}
 	opts := nlp.TrainOptions{Epochs: *epochs, MaxFPR: *maxFPR, MinPrecision: *minPrec, L1: *l1, MaxSetFPR: *maxSetFPR, MaxRecallLoss: *maxLoss, Sources: srcs,
 		Workers: runtime.GOMAXPROCS(0), Log: logTo(env.stderr)}
@@ -284,3 +295,23 @@ func loadModel(flagPath, cfgPath string) (*nlp.Model, error) {
 
 // errNoModel is returned by model eval --model when no model can be read.
 var errNoModel = errors.New("no model: this binary embeds none; give --model FILE")
+
+// lexiconCasePosts turns the example cases kept beside the lexicons (written
+// for riskmine) into labelled posts: a positive of a category is labelled
+// with it, a negative with nothing.
+func lexiconCasePosts(dir string) ([]labelledPost, error) {
+	sets, err := nlp.LoadLexiconCases(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []labelledPost
+	for _, cs := range sets {
+		for i, t := range cs.Positive {
+			out = append(out, labelledPost{ID: fmt.Sprintf("case-%s-p%d", cs.Code, i), Set: "lexicon_cases", Text: t, Labels: []string{cs.Code}})
+		}
+		for i, t := range cs.Negative {
+			out = append(out, labelledPost{ID: fmt.Sprintf("case-%s-n%d", cs.Code, i), Set: "lexicon_cases_neg", Text: t, Labels: []string{}})
+		}
+	}
+	return out, nil
+}

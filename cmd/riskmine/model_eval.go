@@ -321,6 +321,7 @@ func printModelEval(w io.Writer, cfg *config.Config, posts []labelledPost, out [
 		}
 		fmt.Fprintln(w)
 	}
+	printLevelAgreement(w, posts, out)
 	for _, l := range missLines {
 		fmt.Fprintln(w, l)
 	}
@@ -349,4 +350,43 @@ func describeModel(as *nlp.Assessment) string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// printLevelAgreement compares the level of each post that carries an
+// expected level ("level") with the assessed one: exact, within one step,
+// life-threatening (critical) posts below high, and low or none posts at
+// high or above.
+func printLevelAgreement(w io.Writer, posts []labelledPost, out []*nlp.Assessment) {
+	n, exact, near, critBelow, crit, lowAbove, low := 0, 0, 0, 0, 0, 0, 0
+	for i, p := range posts {
+		want := nlp.LevelRank(p.Level)
+		if want < 0 || out[i] == nil {
+			continue
+		}
+		got := nlp.LevelRank(out[i].Level)
+		n++
+		if got == want {
+			exact++
+		}
+		if got-want <= 1 && want-got <= 1 {
+			near++
+		}
+		if want == 4 {
+			crit++
+			if got < 3 {
+				critBelow++
+			}
+		}
+		if want <= 1 {
+			low++
+			if got >= 3 {
+				lowAbove++
+			}
+		}
+	}
+	if n == 0 {
+		return
+	}
+	fmt.Fprintf(w, "levels of %d posts with an expected level: exact %.3f, within one step %.3f; critical below high %d of %d; low or none at high or above %d of %d\n",
+		n, float64(exact)/float64(n), float64(near)/float64(n), critBelow, crit, lowAbove, low)
 }

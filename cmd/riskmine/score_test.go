@@ -259,3 +259,19 @@ func TestScoreCommandInterrupt(t *testing.T) {
 		t.Fatalf("exit %d waiting for the first input", code)
 	}
 }
+
+// TestModelFileRefused checks that a broken nlp.model is refused in one line
+// naming the file, by check-config and by score.
+func TestModelFileRefused(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.rmm")
+	os.WriteFile(bad, []byte("not a model"), 0o644)
+	cfgFile := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfgFile, []byte("nlp:\n  model: "+bad+"\n"), 0o644)
+	for _, args := range [][]string{{"check-config", "--config", cfgFile}, {"score", "--config", cfgFile}} {
+		code, _, errs := runCmd(t, "{\"id\":\"a\",\"text\":\"起火\"}\n", args...)
+		if code != 1 || !strings.Contains(errs, bad) || !strings.Contains(errs, "not a riskmine model") || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errs)
+		}
+	}
+}

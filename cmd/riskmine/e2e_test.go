@@ -167,7 +167,12 @@ func TestDemoEndToEnd(t *testing.T) {
 			} `json:"evidence"`
 		} `json:"sources"`
 	}
-	apiGet(t, api, "/api/v1/leads/"+findLead(leads, "井盖"), &lead)
+	// The forum post writes the spot in full, the notice without the
+	// offset; whichever is filed first, the lead ends with the fuller one.
+	waitFor(t, "the manhole lead's full place", 30*time.Second, func() bool {
+		apiGet(t, api, "/api/v1/leads/"+findLead(leads, "井盖"), &lead)
+		return lead.Place == "五四路与湖东路交叉口东侧25米"
+	})
 	if len(lead.Sources) == 0 || len(lead.Sources[0].Evidence) == 0 {
 		t.Fatalf("manhole lead has no source evidence: %+v", lead)
 	}

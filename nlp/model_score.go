@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"sync"
 )
 
 // suppressedMinProb is the probability a category needs when the lexicons
@@ -37,16 +38,17 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 	run := &modelRun{raw: make([]float64, nc), prob: make([]float64, nc)}
 	sum := make([]int64, nc)
 	runes := 0
-	seen := make(map[uint32]struct{}, 256)
+	seen := gramSets.Get().(*gramSet)
+	defer gramSets.Put(seen)
+	seen.reset(fields)
 	for _, fm := range fields {
 		runes += fm.nz.RuneLen()
 		forEachGram(fm.nz, func(k uint32, s, e int) {
 			// Each distinct n-gram counts once: a text repeated is the
 			// same text.
-			if _, dup := seen[k]; dup {
+			if !seen.add(k) {
 				return
 			}
-			seen[k] = struct{}{}
 			r := m.row(k)
 			if r < 0 {
 				return
@@ -58,7 +60,7 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 			}
 		})
 	}
-	grams := len(seen)
+	grams := seen.n
 	run.norm = 0
 	if grams > 0 {
 		run.norm = 1 / math.Sqrt(float64(grams))
@@ -235,4 +237,49 @@ func (a *Analyzer) ModelProbabilities(in Input) []float64 {
 	}
 	acc, fields := a.lexiconScore(in)
 	return a.runModel(a.model, fields, acc).prob
+}
+
+// gramSet is a set of n-gram keys for one post: open addressing over a
+// power-of-two table, cleared by the slots it used, reused through a pool.
+type gramSet struct {
+	slots []uint32 // key+1, 0 empty
+	used  []uint32 // slots filled, to clear
+	n     int
+}
+
+var gramSets = sync.Pool{New: func() any { return &gramSet{} }}
+
+// reset empties the set and sizes it for the n-grams of fields.
+func (g *gramSet) reset(fields []*fieldMatches) {
+	for _, i := range g.used {
+		g.slots[i] = 0
+	}
+	g.used, g.n = g.used[:0], 0
+	want := 0
+	for _, fm := range fields {
+		want += maxGramOrder * min(fm.nz.RuneLen(), maxModelRunes)
+	}
+	size := 64
+	for size < 2*want {
+		size *= 2
+	}
+	if len(g.slots) < size {
+		g.slots = make([]uint32, size)
+	}
+}
+
+// add puts k in the set and reports whether it was new.
+func (g *gramSet) add(k uint32) bool {
+	mask := uint32(len(g.slots) - 1)
+	for i := (k * 0x9E3779B1) & mask; ; i = (i + 1) & mask {
+		switch g.slots[i] {
+		case 0:
+			g.slots[i] = k + 1
+			g.used = append(g.used, i)
+			g.n++
+			return true
+		case k + 1:
+			return false
+		}
+	}
 }

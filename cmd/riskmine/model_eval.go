@@ -31,6 +31,10 @@ scored by a model trained on the other folds.`)
 	fps := fs.String("fps", "", "print the false positives of this set (\"all\" for every set)")
 	weights := setWeights{}
 	fs.Var(weights, "weight", "SET=W scales the posts of a set in cross-validation training (repeatable)")
+	epochs := fs.Int("epochs", 0, "cross-validation training: passes over the data (default 6)")
+	l1 := fs.Float64("l1", 0, "cross-validation training: L1 regularisation (default 0.5)")
+	minPrec := fs.Float64("min-precision", 0, "cross-validation training: least out-of-fold precision at the threshold (default 0.9)")
+	maxSetFPR := fs.Float64("max-set-fpr", 0, "cross-validation training: most share of one set's negatives flagged (default 0.012)")
 	minT := fs.Float64("min-threshold", 0, "raise every category threshold of --model to at least this probability (what-if)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -103,7 +107,8 @@ scored by a model trained on the other folds.`)
 				}
 			}
 			fmt.Fprintf(env.stderr, "fold %d/%d: training on %d posts\n", k+1, *folds, len(train))
-			m, err := lex.TrainModel(trainExamples(train, weights), nlp.TrainOptions{Workers: runtime.GOMAXPROCS(0)})
+			m, err := lex.TrainModel(trainExamples(train, weights), nlp.TrainOptions{Workers: runtime.GOMAXPROCS(0),
+				Epochs: *epochs, L1: *l1, MinPrecision: *minPrec, MaxSetFPR: *maxSetFPR})
 			if err != nil {
 				return err
 			}

@@ -82,6 +82,12 @@ type Analyzer interface {
 	Categories() []string
 }
 
+// modelHolder is implemented by an analyzer that reads a detection model;
+// the lexicon page shows the model's version, training date and figures.
+type modelHolder interface {
+	Model() *nlp.Model
+}
+
 // lexiconLister is implemented by an analyzer that can list its lexicons.
 type lexiconLister interface {
 	Lexicons() []*nlp.Lexicon

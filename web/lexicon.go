@@ -14,6 +14,8 @@ import (
 const maxTryRunes = 20000
 
 type lexiconData struct {
+	// Model is the detection model beside the lexicons, nil without one.
+	Model      *nlp.ModelInfo
 	Categories []lexiconCategory
 	Full       bool // terms come from the analyzer, not only from verdicts
 	Try        string
@@ -135,6 +137,11 @@ func (s *Server) showLexicons(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	data.Categories, data.Full = cats, full
+	if ml, ok := s.deps.Analyzer.(modelHolder); ok {
+		if m := ml.Model(); m != nil {
+			data.Model = &m.Info
+		}
+	}
 	if s.deps.Analyzer == nil {
 		v.Error = v.L.T("error.unavailable")
 	}

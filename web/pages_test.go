@@ -584,3 +584,19 @@ func TestAPISavedSearchesRulesDashboardWebhooks(t *testing.T) {
 		t.Errorf("test unknown endpoint: %d", st)
 	}
 }
+
+// TestLexiconPageShowsModel checks that the lexicon page names the embedded
+// model with its version and per-category figures.
+func TestLexiconPageShowsModel(t *testing.T) {
+	w := newWorld(t, Options{})
+	m := w.srv.deps.Analyzer.(modelHolder).Model()
+	if m == nil {
+		t.Skip("no embedded model")
+	}
+	body := w.login("viv").getBody("/lexicons")
+	for _, want := range []string{m.Info.Version, "识别模型", "召回率"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("lexicon page lacks %q", want)
+		}
+	}
+}

@@ -50,8 +50,9 @@ var templateFuncs = template.FuncMap{
 		}
 		return d.Round(time.Millisecond).String()
 	},
-	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
-	"f2":  func(f float64) string { return fmt.Sprintf("%.2f", f) },
+	"pct":    func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+	"f2":     func(f float64) string { return fmt.Sprintf("%.2f", f) },
+	"mul100": func(f float64) float64 { return f * 100 },
 	"join": func(xs []string, sep string) string {
 		return strings.Join(xs, sep)
 	},

@@ -28,7 +28,7 @@ var errPipelineClosed = errors.New("pipeline: closed")
 
 // pipelineOptions are what the pipeline needs of the rest of the process.
 type pipelineOptions struct {
-	Analyzer  *nlp.Analyzer
+	Analyzer  analyzer
 	Index     *index.Index
 	Leads     alerts.Store
 	LeadLevel string
@@ -40,6 +40,11 @@ type pipelineOptions struct {
 	QueueSize int
 	Metrics   *metrics
 	Logger    *slog.Logger
+}
+
+// analyzer scores posts (*nlp.Analyzer, or the service's liveAnalyzer).
+type analyzer interface {
+	Analyze(in nlp.Input) *nlp.Assessment
 }
 
 // pipeline runs pages through analysis and into the index and the lead store.

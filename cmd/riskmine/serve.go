@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -63,8 +65,25 @@ admin bearer token.`)
 		return err
 	}
 	fmt.Fprintf(env.stdout, "riskmine ready at http://%s\n", svc.Addr())
-	<-ctx.Done()
-	return svc.Shutdown()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return svc.Shutdown()
+		case <-hup:
+			// A new detection model goes live without a restart; the
+			// config file is read again for nlp.model.
+			if c, err := loadConfig(cf); err != nil {
+				log.Error("model reload: config", "error", err)
+			} else if v, err := svc.analyzer.reloadModel(c); err != nil {
+				log.Error("model reload", "error", err)
+			} else {
+				log.Info("model reloaded", "model", v)
+			}
+		}
+	}
 }
 
 // serviceOptions adjust startService for the demo and tests.
@@ -79,7 +98,7 @@ type serviceOptions struct {
 // service is a running riskmine: every component of serve and how to stop it.
 type service struct {
 	log       *slog.Logger
-	analyzer  *nlp.Analyzer
+	analyzer  *liveAnalyzer
 	index     *index.Index
 	leads     *alerts.SQLStore
 	crawl     *crawler.Store
@@ -141,7 +160,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	if ar.err != nil {
 		return nil, ar.err
 	}
-	s.analyzer = ar.a
+	s.analyzer = newLiveAnalyzer(ar.a)
 
 	s.pipe = newPipeline(pipelineOptions{
 		Analyzer: s.analyzer, Index: s.index, Leads: s.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"riskmine/config"
+	"riskmine/nlp"
+)
+
+// liveAnalyzer is the analyzer a running service scores with. A new
+// detection model replaces it whole (SIGHUP), so a post is scored by one
+// model or the other, never a mix; the pipeline, the alert rules and the UI
+// read it through this one pointer.
+type liveAnalyzer struct {
+	cur atomic.Pointer[nlp.Analyzer]
+}
+
+func newLiveAnalyzer(a *nlp.Analyzer) *liveAnalyzer {
+	l := &liveAnalyzer{}
+	l.cur.Store(a)
+	return l
+}
+
+func (l *liveAnalyzer) Load() *nlp.Analyzer                  { return l.cur.Load() }
+func (l *liveAnalyzer) Analyze(in nlp.Input) *nlp.Assessment { return l.cur.Load().Analyze(in) }
+func (l *liveAnalyzer) Categories() []string                 { return l.cur.Load().Categories() }
+func (l *liveAnalyzer) Lexicons() []*nlp.Lexicon             { return l.cur.Load().Lexicons() }
+func (l *liveAnalyzer) Model() *nlp.Model                    { return l.cur.Load().Model() }
+
+// reloadModel reads the model of cfg.NLP.Model again (the embedded one when
+// it is empty) and swaps it in; on any error the running model stays. It
+// returns the version now in use.
+func (l *liveAnalyzer) reloadModel(cfg *config.Config) (string, error) {
+	var m *nlp.Model
+	var err error
+	switch cfg.NLP.Model {
+	case "none":
+	case "", "default":
+		m, err = nlp.DefaultModel()
+	default:
+		m, err = nlp.ReadModel(cfg.NLP.Model)
+	}
+	if err != nil {
+		return "", fmt.Errorf("nlp.model: %w (the running model stays)", err)
+	}
+	next := l.cur.Load().WithModel(m)
+	l.cur.Store(next)
+	if m == nil {
+		return "none", nil
+	}
+	return m.Info.Version, nil
+}

@@ -92,10 +92,17 @@ func (f sevFigures) rate(k int) float64 {
 	return float64(k) / float64(f.n)
 }
 
-func TestSeverityCases(t *testing.T) {
-	cases := readSevCases(t)
-	var all, tune, val sevFigures
-	noneHigh := 0
+// sevRun is what a case file gave: the figures over every case with a
+// label, those split by the md5 validation rule, and how many posts with no
+// hazard held a cue of high or critical.
+type sevRun struct {
+	all, tune, val sevFigures
+	noneHigh       int
+}
+
+// measureSeverity levels every case of cases and logs each miss.
+func measureSeverity(t *testing.T, cases []sevCase) sevRun {
+	var r sevRun
 	for _, c := range cases {
 		cues := FindSeverityCues(c.Text)
 		if len(c.Labels) == 0 {
@@ -103,27 +110,33 @@ func TestSeverityCases(t *testing.T) {
 			// must at least hold no cue of high or critical.
 			for _, cu := range cues {
 				if LevelRank(cu.Level) >= LevelRank(LevelHigh) {
-					noneHigh++
+					r.noneHigh++
 					t.Logf("%s none: %s cue %q", c.ID, cu.Level, cu.Text)
 				}
 			}
 			continue
 		}
 		got := SeverityLevel(c.Labels[0], cues)
-		all.add(c.Level, got)
+		r.all.add(c.Level, got)
 		if sevValidation(c.ID) {
-			val.add(c.Level, got)
+			r.val.add(c.Level, got)
 		} else {
-			tune.add(c.Level, got)
+			r.tune.add(c.Level, got)
 		}
 		if got != c.Level {
 			t.Logf("%s %s: want %s got %s (%s) %s cues %s", c.ID, c.Labels[0], c.Level, got, c.Why, c.Text, cueSummary(cues))
 		}
 	}
+	return r
+}
+
+func TestSeverityCases(t *testing.T) {
+	r := measureSeverity(t, readSevCases(t))
+	all := r.all
 	for _, p := range []struct {
 		name string
 		f    sevFigures
-	}{{"tune", tune}, {"validation", val}, {"all", all}} {
+	}{{"tune", r.tune}, {"validation", r.val}, {"all", all}} {
 		t.Logf("%-10s n=%3d exact %.3f within-one %.3f critical<high %d low>=high %d",
 			p.name, p.f.n, p.f.rate(p.f.exact), p.f.rate(p.f.withinOne), p.f.criticalBelowHigh, p.f.lowAtHigh)
 	}
@@ -139,41 +152,28 @@ func TestSeverityCases(t *testing.T) {
 	if all.lowAtHigh > 0 {
 		t.Errorf("%d low cases at high or above", all.lowAtHigh)
 	}
-	if noneHigh > 0 {
-		t.Errorf("%d high or critical cues in posts with no hazard", noneHigh)
+	if r.noneHigh > 0 {
+		t.Errorf("%d high or critical cues in posts with no hazard", r.noneHigh)
 	}
 }
 
-// TestSeverityHoldout measures the cases of holdout.jsonl, written after
-// the cue lists were committed. It asserts nothing. Its first run, before
-// any change, gave exact 0.42, within one step 0.78 and 11 critical cases
-// below high, against 0.93 / 1.00 / 0 on the frozen cases written by the
-// same hand as the cue lists: the lists had learnt that hand's wording. The
-// lists were then widened with general vocabulary (撞飞, 一动不动, 窜到,
-// 触电, …), so these cases are no longer held out; a fresh set written by
-// someone else is the next honest measure.
-func TestSeverityHoldout(t *testing.T) {
-	var f sevFigures
-	noneHigh := 0
-	for _, c := range readSevFile(t, "testdata/severity/holdout.jsonl") {
-		cues := FindSeverityCues(c.Text)
-		if len(c.Labels) == 0 {
-			for _, cu := range cues {
-				if LevelRank(cu.Level) >= LevelRank(LevelHigh) {
-					noneHigh++
-					t.Logf("%s none: %s cue %q", c.ID, cu.Level, cu.Text)
-				}
-			}
-			continue
-		}
-		got := SeverityLevel(c.Labels[0], cues)
-		f.add(c.Level, got)
-		if got != c.Level {
-			t.Logf("%s %s: want %s got %s (%s) %s cues %s", c.ID, c.Labels[0], c.Level, got, c.Why, c.Text, cueSummary(cues))
-		}
+// TestSeverityLaterCases measures the cases of later_cases.jsonl, written
+// after the cue lists were committed. Its first run, before any change,
+// gave exact 0.42, within one step 0.78 and 11 critical cases below high,
+// against 0.93 / 1.00 / 0 on the frozen cases written by the same hand as
+// the cue lists: the lists had learnt that hand's wording. The lists were
+// then widened with general vocabulary (撞飞, 一动不动, 窜到, 触电, …), so
+// these cases are no longer held out; a fresh set written by someone else
+// is the next honest measure. The test keeps what the rubric must never
+// do: put a life-threatening post below high, or a low one at high.
+func TestSeverityLaterCases(t *testing.T) {
+	r := measureSeverity(t, readSevFile(t, "testdata/severity/later_cases.jsonl"))
+	f := r.all
+	t.Logf("later      n=%3d exact %.3f within-one %.3f critical<high %d low>=high %d none-with-high-cue %d",
+		f.n, f.rate(f.exact), f.rate(f.withinOne), f.criticalBelowHigh, f.lowAtHigh, r.noneHigh)
+	if f.n == 0 || f.criticalBelowHigh > 0 || f.lowAtHigh > 0 || r.noneHigh > 0 {
+		t.Errorf("later cases: %d read, %d critical below high, %d low at high, %d high cues with no hazard", f.n, f.criticalBelowHigh, f.lowAtHigh, r.noneHigh)
 	}
-	t.Logf("holdout    n=%3d exact %.3f within-one %.3f critical<high %d low>=high %d none-with-high-cue %d",
-		f.n, f.rate(f.exact), f.rate(f.withinOne), f.criticalBelowHigh, f.lowAtHigh, noneHigh)
 }
 
 func cueSummary(cues []SeverityCue) string {

@@ -37,7 +37,7 @@ func runLexiconLint(ctx context.Context, env *cmdEnv, args []string) error {
 	minRunes := fs.Int("min-runes", 5, "check only patterns of at least this many runes (normalised)")
 	maxPosts := fs.Int("max-posts", 1, "list patterns that match at least one and at most this many posts")
 	fs.Usage = func() {
-		fmt.Fprintf(env.stderr, "Usage: riskmine lexicon lint --data FILE.jsonl [--data FILE.jsonl…] [--min-runes 5] [--max-posts 1]\n\n%s\n\nFlags:\n", strings.TrimSpace(`
+		fmt.Fprintf(env.stderr, "Usage: riskmine lexicon lint --data FILE.jsonl [--data FILE.jsonl…] [FILE.jsonl…] [--min-runes 5] [--max-posts 1]\n\n%s\n\nFlags:\n", strings.TrimSpace(`
 Finds lexicon patterns copied from posts. Loads the lexicons as configured (embedded and
 nlp.lexicon_dir), takes every term, variant, rule word, negation, exclusion and
 intensifier of at least --min-runes runes after normalisation, and counts the posts of
@@ -51,8 +51,12 @@ listed. A malformed line is reported as FILE:LINE and skipped.`))
 	if err != nil {
 		return err
 	}
-	if len(pos) > 0 || len(data) == 0 || *minRunes < 1 || *maxPosts < 1 {
-		fmt.Fprintln(env.stderr, "riskmine lexicon lint: expected --data FILE.jsonl (one or more), --min-runes >= 1 and --max-posts >= 1, and no arguments")
+	// Files after the flags count as data too: a shell glob after --data
+	// (--data public/*.jsonl) leaves every file but the first as an
+	// argument.
+	data = append(data, pos...)
+	if len(data) == 0 || *minRunes < 1 || *maxPosts < 1 {
+		fmt.Fprintln(env.stderr, "riskmine lexicon lint: expected --data FILE.jsonl (one or more; further files may follow as arguments), --min-runes >= 1 and --max-posts >= 1")
 		return errUsage
 	}
 	cfg, err := loadConfig(cf)

@@ -112,10 +112,15 @@ intensifiers:
 		t.Errorf("--min-runes 7: exit %d out %q", code, out)
 	}
 
+	// Files after the flags are data too (a shell glob after --data).
+	code, out, errs = runCmd(t, "", "lexicon", "lint", "--config", cfg, "--data", posts, more)
+	if code != 0 || !strings.Contains(out, "against 7 posts: 0 match only one post") {
+		t.Errorf("--data FILE FILE: exit %d out %q err %q", code, out, errs)
+	}
+
 	for _, args := range [][]string{
 		{"lexicon", "lint", "--config", cfg},
 		{"lexicon", "lint", "--config", cfg, "--data", posts, "--min-runes", "0"},
-		{"lexicon", "lint", "--config", cfg, posts},
 	} {
 		if code, _, _ := runCmd(t, "", args...); code != 2 {
 			t.Errorf("%q: exit %d, want 2 (usage)", args, code)

@@ -86,12 +86,7 @@ func benchAnalyzer(b *testing.B) *Analyzer {
 // or news article) with the embedded lexicons, one goroutine: MB/s per core.
 func BenchmarkAnalyze(b *testing.B) {
 	a := benchAnalyzer(b)
-	posts := make([]Input, 64)
-	total := 0
-	for i := range posts {
-		posts[i] = Input{Title: benchText(60, uint64(i)+1000), Text: benchText(2000, uint64(i))}
-		total += len(posts[i].Title) + len(posts[i].Text)
-	}
+	posts, total := benchPosts()
 	b.SetBytes(int64(total / len(posts)))
 	b.ResetTimer()
 	cpu0 := cpuTime()
@@ -109,12 +104,7 @@ func BenchmarkAnalyzeNoFingerprint(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	posts := make([]Input, 64)
-	total := 0
-	for i := range posts {
-		posts[i] = Input{Title: benchText(60, uint64(i)+1000), Text: benchText(2000, uint64(i))}
-		total += len(posts[i].Title) + len(posts[i].Text)
-	}
+	posts, total := benchPosts()
 	b.SetBytes(int64(total / len(posts)))
 	b.ResetTimer()
 	cpu0 := cpuTime()
@@ -204,12 +194,7 @@ func BenchmarkAnalyzeModel(b *testing.B) {
 		b.Skip("no embedded model")
 	}
 	a := la.WithModel(m)
-	posts := make([]Input, 64)
-	total := 0
-	for i := range posts {
-		posts[i] = Input{Title: benchText(60, uint64(i)+1000), Text: benchText(2000, uint64(i))}
-		total += len(posts[i].Title) + len(posts[i].Text)
-	}
+	posts, total := benchPosts()
 	b.SetBytes(int64(total / len(posts)))
 	b.ResetTimer()
 	cpu0 := cpuTime()
@@ -217,4 +202,16 @@ func BenchmarkAnalyzeModel(b *testing.B) {
 		a.Analyze(posts[i%len(posts)])
 	}
 	reportCPU(b, cpu0, int64(total/len(posts)))
+}
+
+// benchPosts returns the 64 posts of ~2.1 KB the Analyze benchmarks score,
+// and their bytes.
+func benchPosts() ([]Input, int) {
+	posts := make([]Input, 64)
+	total := 0
+	for i := range posts {
+		posts[i] = Input{Title: benchText(60, uint64(i)+1000), Text: benchText(2000, uint64(i))}
+		total += len(posts[i].Title) + len(posts[i].Text)
+	}
+	return posts, total
 }

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"riskmine/config"
 	"riskmine/nlp"
 )
 
@@ -124,6 +125,28 @@ func readLabelled(files []string, split string, known map[string]bool, warn io.W
 	return out, srcs, nil
 }
 
+// loadLabelled loads the config, a lexicon-only analyzer (training and
+// evaluation read the lexicon hits as features) and the labelled posts of
+// files in split.
+func loadLabelled(env *cmdEnv, cf *commonFlags, files []string, split string) (*config.Config, *nlp.Analyzer, []labelledPost, []nlp.ModelSource, error) {
+	if split != "all" && split != "train" && split != "validation" {
+		return nil, nil, nil, nil, fmt.Errorf("--split: got %q, expected all, train or validation", split)
+	}
+	cfg, err := loadConfig(cf)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	an, err := nlp.NewAnalyzer(nlp.Options{LexiconDir: cfg.NLP.LexiconDir, NoFingerprint: true, LexiconOnly: true})
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	posts, srcs, err := readLabelled(files, split, knownCodes(an), env.stderr)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	return cfg, an, posts, srcs, nil
+}
+
 func knownLabels(ls []string, known map[string]bool) bool {
 	for _, l := range ls {
 		if !known[l] {
@@ -187,18 +210,7 @@ left for 'model eval').`)
 		fmt.Fprintln(env.stderr, "riskmine model train: expected --out MODEL and at least one FILE.jsonl")
 		return errUsage
 	}
-	if *split != "all" && *split != "train" && *split != "validation" {
-		return fmt.Errorf("--split: got %q, expected all, train or validation", *split)
-	}
-	cfg, err := loadConfig(cf)
-	if err != nil {
-		return err
-	}
-	an, err := nlp.NewAnalyzer(nlp.Options{LexiconDir: cfg.NLP.LexiconDir, NoFingerprint: true, LexiconOnly: true})
-	if err != nil {
-		return err
-	}
-	posts, srcs, err := readLabelled(pos, *split, knownCodes(an), env.stderr)
+	cfg, an, posts, srcs, err := loadLabelled(env, cf, pos, *split)
 	if err != nil {
 		return err
 	}

@@ -44,18 +44,7 @@ scored by a model trained on the other folds.`)
 		fmt.Fprintln(env.stderr, "riskmine model eval: expected at least one FILE.jsonl")
 		return errUsage
 	}
-	if *split != "all" && *split != "train" && *split != "validation" {
-		return fmt.Errorf("--split: got %q, expected all, train or validation", *split)
-	}
-	cfg, err := loadConfig(cf)
-	if err != nil {
-		return err
-	}
-	lex, err := nlp.NewAnalyzer(nlp.Options{LexiconDir: cfg.NLP.LexiconDir, NoFingerprint: true, LexiconOnly: true})
-	if err != nil {
-		return err
-	}
-	posts, _, err := readLabelled(pos, *split, knownCodes(lex), env.stderr)
+	cfg, lex, posts, _, err := loadLabelled(env, cf, pos, *split)
 	if err != nil {
 		return err
 	}

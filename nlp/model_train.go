@@ -20,6 +20,10 @@ type TrainExample struct {
 	Title  string
 	Text   string
 	Labels []string
+	// Known, when set, limits the categories the example speaks for (an
+	// analyst's verdict on a lead of one category says nothing of the
+	// others); empty means every category. Only verdict stages read it.
+	Known []string
 	// Weight scales the example's loss; 0 means 1.
 	Weight float64
 }
@@ -229,10 +233,14 @@ type ftrl struct {
 	z, n                []float32
 	alpha, beta, l1, l2 float64
 	bz, bn              float64 // bias (not regularised)
+	fixedBias           bool    // the bias stays 0 (verdict stages)
 }
 
-func newFTRL(o *TrainOptions) *ftrl {
-	return &ftrl{z: make([]float32, 1<<keyBits), n: make([]float32, 1<<keyBits), alpha: o.Alpha, beta: o.Beta, l1: o.L1, l2: o.L2}
+func newFTRL(o *TrainOptions) *ftrl { return newFTRLSize(o, 1<<keyBits) }
+
+// newFTRLSize is an FTRL state over n features (indices 0..n-1).
+func newFTRLSize(o *TrainOptions, n int) *ftrl {
+	return &ftrl{z: make([]float32, n), n: make([]float32, n), alpha: o.Alpha, beta: o.Beta, l1: o.L1, l2: o.L2}
 }
 
 func (f *ftrl) weight(i uint32) float64 {
@@ -265,13 +273,20 @@ func (f *ftrl) update(x *sparseVec, y bool, w float64) {
 	if y {
 		g = p - 1
 	}
-	g *= w
+	f.step(x, g*w)
+}
+
+// step applies the loss gradient g (at the current prediction) of x.
+func (f *ftrl) step(x *sparseVec, g float64) {
 	for j, k := range x.keys {
 		gi := g * float64(x.vals[j])
 		ni := float64(f.n[k])
 		sigma := (math.Sqrt(ni+gi*gi) - math.Sqrt(ni)) / f.alpha
 		f.z[k] += float32(gi - sigma*f.weight(k))
 		f.n[k] = float32(ni + gi*gi)
+	}
+	if f.fixedBias {
+		return
 	}
 	sigma := (math.Sqrt(f.bn+g*g) - math.Sqrt(f.bn)) / f.alpha
 	f.bz += g - sigma*f.bias()

@@ -88,6 +88,13 @@ type modelHolder interface {
 	Model() *nlp.Model
 }
 
+// ModelReloader reads the configured detection model file again and puts
+// it live; on an error the running model stays. The lexicon page offers it
+// to administrators beside SIGHUP.
+type ModelReloader interface {
+	ReloadModel() (version string, err error)
+}
+
 // lexiconLister is implemented by an analyzer that can list its lexicons.
 type lexiconLister interface {
 	Lexicons() []*nlp.Lexicon

@@ -23,6 +23,8 @@ type lexiconData struct {
 	Assessment *nlp.Assessment
 	Segments   []segment
 	TitleSegs  []segment
+	// reloadErr is why a model reload failed ("" when none did).
+	reloadErr string
 }
 
 // lexiconCategory is one category with its terms and rules, each with the
@@ -145,7 +147,26 @@ func (s *Server) showLexicons(w http.ResponseWriter, r *http.Request, status int
 	if s.deps.Analyzer == nil {
 		v.Error = v.L.T("error.unavailable")
 	}
+	if data.reloadErr != "" {
+		v.Error = v.L.T("lexicons.model_reload_failed", data.reloadErr)
+	}
 	s.render(w, r, status, "lexicons", v)
+}
+
+// modelReload reads the detection model file again (admins only): a
+// model trained from analysts' verdicts goes live without a restart.
+func (s *Server) modelReload(w http.ResponseWriter, r *http.Request) {
+	mr, ok := s.deps.Analyzer.(ModelReloader)
+	if !ok {
+		s.renderError(w, r, http.StatusServiceUnavailable, "error.unavailable")
+		return
+	}
+	if _, err := mr.ReloadModel(); err != nil {
+		s.log.Warn("model reload", "error", err)
+		s.showLexicons(w, r, http.StatusUnprocessableEntity, &lexiconData{reloadErr: err.Error()})
+		return
+	}
+	http.Redirect(w, r, "/lexicons?ok=model_reloaded", http.StatusSeeOther)
 }
 
 // lexiconTry scores the submitted sentence and shows the assessment with

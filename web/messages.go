@@ -77,6 +77,7 @@ var messages = [][3]string{
 	{"flash.bulk_none", "未选择线索。", "No leads selected."},
 	{"flash.bulk_partial", "批量操作部分失败（状态不允许的线索已跳过）。", "Bulk action partly failed (leads whose state did not allow it were skipped)."},
 	{"flash.enabled", "接收端已启用。", "Endpoint enabled."},
+	{"flash.model_reloaded", "模型已重新加载。", "Model reloaded."},
 	{"flash.lead_assign", "已指派。", "Lead assigned."},
 	{"flash.lead_close", "已结案。", "Lead closed."},
 	{"flash.lead_confirm", "已确认立案。", "Lead confirmed."},
@@ -115,6 +116,14 @@ var messages = [][3]string{
 	{"lead.notes", "备注", "Notes"},
 	{"lead.place", "具体位置", "Place"},
 	{"lead.reason", "原因", "reason"},
+	// Dismissal reasons offered: the first three teach the detection model
+	// that such posts are no hazard; a duplicate or out-of-area lead does
+	// not (alerts.DismissalIsNegative).
+	{"reason.not_hazard", "误报：内容不涉及风险", "false alarm: no hazard in the post"},
+	{"reason.drill", "演练、宣传、影视或科普内容", "drill, campaign, film or safety tips"},
+	{"reason.resolved", "问题早已解决，无需处置", "fixed long ago, nothing to handle"},
+	{"reason.duplicate", "重复线索", "duplicate lead"},
+	{"reason.out_of_area", "非本辖区", "out of area"},
 	{"lead.resolution", "处置结果", "resolution"},
 	{"lead.rule", "规则", "Rule"},
 	{"lead.score", "风险分", "Score"},
@@ -163,6 +172,10 @@ var messages = [][3]string{
 	{"lexicons.model_positives", "正样本", "Positives"},
 	{"lexicons.model_recall", "召回率", "Recall"},
 	{"lexicons.model_fpr", "误报率", "False positives"},
+	{"lexicons.model_base", "基于 %s，含 %d 条研判结论", "over %s, with %d analyst verdicts"},
+	{"lexicons.model_reload", "重新加载模型文件", "Reload the model file"},
+	{"lexicons.model_reload_hint", "读取配置中 nlp.model 指定的模型文件并立即启用，无需重启；文件有误时继续使用当前模型。", "Reads the model file named by nlp.model and puts it live without a restart; a broken file keeps the running model."},
+	{"lexicons.model_reload_failed", "模型未重新加载，继续使用当前模型：%s", "The model was not reloaded; the running model stays: %s"},
 	{"lexicons.model_hint", "数字为训练时的交叉验证（折外）结果；误报率按无风险样本计算。", "Figures are out-of-fold results from training; the false-positive rate is over posts without a hazard."},
 	{"lexicons.kind_fired", "已命中", "fired"},
 	{"lexicons.kind_rule", "共现规则", "rule"},

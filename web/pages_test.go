@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"riskmine/alerts"
 	"riskmine/index"
+	"riskmine/nlp"
 )
 
 const adminToken = "test-admin-token-0123456789"
@@ -598,5 +600,44 @@ func TestLexiconPageShowsModel(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("lexicon page lacks %q", want)
 		}
+	}
+}
+
+// reloadingAnalyzer counts model reloads and fails them when told to.
+type reloadingAnalyzer struct {
+	*nlp.Analyzer
+	calls int
+	err   error
+}
+
+func (r *reloadingAnalyzer) ReloadModel() (string, error) {
+	r.calls++
+	return "riskmine-test", r.err
+}
+
+// TestModelReloadButton: an administrator puts a new model file live from
+// the lexicon page; others may not, and a failed reload says why.
+func TestModelReloadButton(t *testing.T) {
+	w := newWorld(t, Options{})
+	ra := &reloadingAnalyzer{Analyzer: testAnalyzer(t)}
+	w.srv.deps.Analyzer = ra
+	if st := w.login("viv").postForm("/lexicons/model/reload", url.Values{}, true).StatusCode; st != http.StatusForbidden || ra.calls != 0 {
+		t.Errorf("viewer reload: %d, %d calls", st, ra.calls)
+	}
+	admin := w.login("admin")
+	if body := admin.getBody("/lexicons"); ra.Model() != nil && !strings.Contains(body, "/lexicons/model/reload") {
+		t.Error("the lexicon page offers no reload to an administrator")
+	}
+	resp := admin.postForm("/lexicons/model/reload", url.Values{}, true)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || ra.calls != 1 || !strings.Contains(admin.getBody(loc), "模型已重新加载") {
+		t.Errorf("admin reload: %d to %q, %d calls", resp.StatusCode, loc, ra.calls)
+	}
+	ra.err = errors.New("nlp.model: nlp: model site.rmm: truncated model (the running model stays)")
+	resp = admin.postForm("/lexicons/model/reload", url.Values{}, true)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(body), "truncated model") {
+		t.Errorf("failed reload: %d", resp.StatusCode)
 	}
 }

@@ -148,6 +148,7 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("POST /sources/{name}/run", s.page(RoleAnalyst, s.sourceRun))
 	handle("GET /lexicons", s.page(RoleViewer, s.lexiconPage))
 	handle("POST /lexicons/try", s.page(RoleViewer, s.lexiconTry))
+	handle("POST /lexicons/model/reload", s.page(RoleAdmin, s.modelReload))
 	handle("GET /webhooks", s.page(RoleAdmin, s.webhookPage))
 	handle("POST /webhooks/deliveries/{id}/replay", s.page(RoleAdmin, s.webhookReplay))
 	handle("POST /webhooks/{name}/test", s.page(RoleAdmin, s.webhookTest))

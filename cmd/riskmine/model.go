@@ -3,12 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/md5"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -31,9 +29,10 @@ func init() {
 }
 
 var modelCommands = map[string]func(ctx context.Context, env *cmdEnv, args []string) error{
-	"train": runModelTrain,
-	"eval":  runModelEval,
-	"info":  runModelInfo,
+	"train":    runModelTrain,
+	"eval":     runModelEval,
+	"info":     runModelInfo,
+	"rollback": runModelRollback,
 }
 
 func runModel(ctx context.Context, env *cmdEnv, args []string) error {
@@ -70,13 +69,6 @@ type labelledPost struct {
 	Level string `json:"level"`
 }
 
-// isValidation reports whether a post is in the validation part of the one
-// split of the data: md5(id) as a number, mod 5, is 0.
-func isValidation(id string) bool {
-	sum := md5.Sum([]byte(id))
-	return new(big.Int).Mod(new(big.Int).SetBytes(sum[:]), big.NewInt(5)).Sign() == 0
-}
-
 // readLabelled reads labelled posts from files. A malformed line is reported
 // on warn as FILE:LINE and skipped; split keeps "train", "validation" or
 // "all" posts. It returns the posts and the count read from each file.
@@ -104,7 +96,7 @@ func readLabelled(files []string, split string, known map[string]bool, warn io.W
 				case !knownLabels(p.Labels, known):
 					fmt.Fprintf(warn, "%s:%d: skipped: unknown category in labels %q\n", name, lineNo, p.Labels)
 				default:
-					keep := split == "all" || (split == "validation") == isValidation(p.ID)
+					keep := split == "all" || (split == "validation") == nlp.InValidation(p.ID)
 					if keep {
 						out = append(out, p)
 						n++
@@ -202,17 +194,39 @@ left for 'model eval').`)
 	withCases := fs.Bool("with-cases", false, "also train on the lexicons' example cases (sets lexicon_cases and lexicon_cases_neg)")
 	maxLoss := fs.Float64("max-recall-loss", 0, "the most out-of-fold recall a category gives up to --max-set-fpr (default 0.03)")
 	maxSetFPR := fs.Float64("max-set-fpr", 0, "the most share of any one set's negatives flagged by any category (default 0.012)")
+	withVerdicts := fs.Bool("with-verdicts", false, "also learn from the analysts' verdicts in the lead store; without FILEs, as a stage over --base")
+	var vt verdictTrain
+	fs.StringVar(&vt.base, "base", "", "with --with-verdicts and no FILE: the model the stage is trained over (default the embedded model)")
+	fs.Float64Var(&vt.maxRegression, "max-regression", 0.01, "with --with-verdicts: the most recall lost, or false-positive rate gained, on the frozen hand-written posts")
+	fs.IntVar(&vt.minVerdicts, "min-verdicts", 20, "with --with-verdicts: the fewest verdicts to train on")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if *out == "" || len(pos) == 0 {
-		fmt.Fprintln(env.stderr, "riskmine model train: expected --out MODEL and at least one FILE.jsonl")
+	if *out == "" || (len(pos) == 0 && !*withVerdicts) {
+		fmt.Fprintln(env.stderr, "riskmine model train: expected --out MODEL and at least one FILE.jsonl (or --with-verdicts)")
 		return errUsage
 	}
 	cfg, an, posts, srcs, err := loadLabelled(env, cf, pos, *split)
 	if err != nil {
 		return err
+	}
+	var vTrain, vHeld []nlp.TrainExample
+	if *withVerdicts {
+		if vTrain, vHeld, err = verdictExamples(ctx, cf); err != nil {
+			return err
+		}
+		p, n := verdictsOf(append(vTrain, vHeld...))
+		fmt.Fprintf(env.stderr, "verdicts: %d confirmed, %d dismissed as no hazard; %d to train on, %d held out\n", p, n, len(vTrain), len(vHeld))
+		if len(vTrain)+len(vHeld) < vt.minVerdicts {
+			return fmt.Errorf("model train --with-verdicts: %d verdicts in the lead store, expected at least %d (--min-verdicts)", len(vTrain)+len(vHeld), vt.minVerdicts)
+		}
+		if len(vHeld) == 0 || len(vTrain) == 0 {
+			return fmt.Errorf("model train --with-verdicts: %d verdicts to train on and %d held out (leads whose md5(id) mod 5 is 0): both parts need some", len(vTrain), len(vHeld))
+		}
+		if len(pos) == 0 {
+			return vt.trainStage(env, cfg.NLP.Model, an, vTrain, vHeld, *out)
+		}
 	}
 	if *withCases {
 		cases, err := lexiconCasePosts(cfg.NLP.LexiconDir)
@@ -224,16 +238,36 @@ left for 'model eval').`)
 	}
 	opts := nlp.TrainOptions{Epochs: *epochs, MaxFPR: *maxFPR, MinPrecision: *minPrec, L1: *l1, MaxSetFPR: *maxSetFPR, MaxRecallLoss: *maxLoss, Sources: srcs,
 		Workers: runtime.GOMAXPROCS(0), Log: logTo(env.stderr)}
-	m, err := an.TrainModel(trainExamples(posts, weights), opts)
+	exs := trainExamples(posts, weights)
+	for _, v := range vTrain {
+		if w, ok := weights[v.Set]; ok {
+			v.Weight = w
+		}
+		exs = append(exs, v)
+	}
+	if len(vTrain) > 0 {
+		opts.Sources = append(opts.Sources, nlp.ModelSource{Name: "analyst verdicts", Posts: len(vTrain)})
+	}
+	m, err := an.TrainModel(exs, opts)
 	if err != nil {
 		return err
 	}
-	if err := m.WriteFile(*out); err != nil {
+	if *withVerdicts {
+		m.Info.Verdicts = len(vTrain)
+		if err := vt.gate(env, cfg.NLP.Model, an, m, vHeld); err != nil {
+			return err
+		}
+	}
+	prev, err := writeWithRollback(m, *out)
+	if err != nil {
 		return err
 	}
 	st, _ := os.Stat(*out)
 	fmt.Fprintf(env.stdout, "wrote %s: model %s, %d posts, %d feature rows, %.1f MB\n", *out, m.Info.Version, m.Info.Examples, m.Size(), float64(st.Size())/1e6)
 	printModelFigures(env.stdout, m)
+	if *withVerdicts {
+		vt.afterWrite(env, *out, prev)
+	}
 	return nil
 }
 

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 
 	"riskmine/config"
@@ -14,6 +16,9 @@ import (
 // read it through this one pointer.
 type liveAnalyzer struct {
 	cur atomic.Pointer[nlp.Analyzer]
+	// reconfig reads the config for ReloadModel.
+	reconfig func() (*config.Config, error)
+	log      *slog.Logger
 }
 
 func newLiveAnalyzer(a *nlp.Analyzer) *liveAnalyzer {
@@ -27,6 +32,30 @@ func (l *liveAnalyzer) Analyze(in nlp.Input) *nlp.Assessment { return l.cur.Load
 func (l *liveAnalyzer) Categories() []string                 { return l.cur.Load().Categories() }
 func (l *liveAnalyzer) Lexicons() []*nlp.Lexicon             { return l.cur.Load().Lexicons() }
 func (l *liveAnalyzer) Model() *nlp.Model                    { return l.cur.Load().Model() }
+
+// ReloadModel reads the config again and then its model (SIGHUP and the
+// lexicon page's reload button), logging the outcome.
+func (l *liveAnalyzer) ReloadModel() (string, error) {
+	log := l.log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if l.reconfig == nil {
+		return "", errors.New("model reload: no config to read")
+	}
+	c, err := l.reconfig()
+	if err != nil {
+		log.Error("model reload: config", "error", err)
+		return "", fmt.Errorf("config: %w", err)
+	}
+	v, err := l.reloadModel(c)
+	if err != nil {
+		log.Error("model reload", "error", err)
+		return "", err
+	}
+	log.Info("model reloaded", "model", v)
+	return v, nil
+}
 
 // reloadModel reads the model of cfg.NLP.Model again (the embedded one when
 // it is empty) and swaps it in; on any error the running model stays. It

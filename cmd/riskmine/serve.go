@@ -60,7 +60,7 @@ admin bearer token.`)
 	if err != nil {
 		return err
 	}
-	svc, err := startService(ctx, cfg, serviceOptions{Logger: log})
+	svc, err := startService(ctx, cfg, serviceOptions{Logger: log, Reconfig: func() (*config.Config, error) { return loadConfig(cf) }})
 	if err != nil {
 		return err
 	}
@@ -75,13 +75,7 @@ admin bearer token.`)
 		case <-hup:
 			// A new detection model goes live without a restart; the
 			// config file is read again for nlp.model.
-			if c, err := loadConfig(cf); err != nil {
-				log.Error("model reload: config", "error", err)
-			} else if v, err := svc.analyzer.reloadModel(c); err != nil {
-				log.Error("model reload", "error", err)
-			} else {
-				log.Info("model reloaded", "model", v)
-			}
+			_, _ = svc.analyzer.ReloadModel()
 		}
 	}
 }
@@ -93,6 +87,9 @@ type serviceOptions struct {
 	Listener net.Listener
 	// ExtraRoutes are mounted beside the UI (the demo's webhook receiver).
 	ExtraRoutes map[string]http.Handler
+	// Reconfig reads the config again for a model reload from the UI
+	// (default: the config the service started with).
+	Reconfig func() (*config.Config, error)
 }
 
 // service is a running riskmine: every component of serve and how to stop it.
@@ -161,6 +158,11 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 		return nil, ar.err
 	}
 	s.analyzer = newLiveAnalyzer(ar.a)
+	s.analyzer.reconfig = opts.Reconfig
+	if s.analyzer.reconfig == nil {
+		s.analyzer.reconfig = func() (*config.Config, error) { return cfg, nil }
+	}
+	s.analyzer.log = log
 
 	s.pipe = newPipeline(pipelineOptions{
 		Analyzer: s.analyzer, Index: s.index, Leads: s.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,

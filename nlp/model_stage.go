@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -119,6 +120,26 @@ func (a *Analyzer) TrainStage(base *Model, exs []TrainExample, opts StageOptions
 		for _, i := range idx {
 			off[i] = base.logit(c, &xs[i])
 		}
+		// Analysts confirm far more leads than they dismiss, and a
+		// confirmation of what the model already finds teaches little;
+		// the rarer side is weighed up (at most 10×) so a stage does not
+		// learn to raise every score.
+		np, nn := 0.0, 0.0
+		for _, i := range idx {
+			if ys[i][c] {
+				np++
+			} else {
+				nn++
+			}
+		}
+		posW, negW := 1.0, 1.0
+		if np > 0 && nn > 0 {
+			if np > nn {
+				negW = math.Min(10, np/nn)
+			} else {
+				posW = math.Min(10, nn/np)
+			}
+		}
 		rng := rand.New(rand.NewPCG(opts.Seed, uint64(c)*131+7))
 		for range opts.Epochs {
 			rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
@@ -126,6 +147,19 @@ func (a *Analyzer) TrainStage(base *Model, exs []TrainExample, opts StageOptions
 				w := exs[i].Weight
 				if w <= 0 {
 					w = 1
+				}
+				if ys[i][c] {
+					w *= posW
+				} else {
+					w *= negW
+				}
+				if ys[i][c] && f.score(&local[i]) >= 0 {
+					// A confirmed lead is an anchor, not a push: the
+					// base already filed it, and leads are the posts the
+					// model flagged, so raising them would raise their
+					// unflagged look-alikes that no analyst saw. It only
+					// holds the correction from lowering it.
+					continue
 				}
 				f.updateOffset(&local[i], ys[i][c], w, off[i])
 			}

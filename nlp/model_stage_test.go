@@ -88,27 +88,52 @@ func TestTrainStageLearnsFromDismissals(t *testing.T) {
 	}
 }
 
-func TestTrainStageKnownLimitsCategories(t *testing.T) {
+func TestTrainStageConfirmationsAnchor(t *testing.T) {
 	lex, base := trainTiny(t)
-	// Confirmed fire leads speak for fire only: explosion stays as it was.
-	var vs []TrainExample
+	fire := base.catIndex["fire"]
+	var confirmed []TrainExample
 	for i := range 30 {
-		vs = append(vs, TrainExample{ID: fmt.Sprintf("v%d", i), Text: fmt.Sprintf("楼下电动车%d辆充电时冒烟着火，烧到了二楼", i+2), Labels: []string{"fire"}, Known: []string{"fire"}})
+		confirmed = append(confirmed, TrainExample{ID: fmt.Sprintf("v%d", i), Text: fmt.Sprintf("楼下电动车%d辆充电时冒烟着火，烧到了二楼", i+2), Labels: []string{"fire"}, Known: []string{"fire"}})
 	}
-	m, err := lex.TrainStage(base, vs, StageOptions{})
+	// Confirmations alone change nothing: the base filed those leads
+	// already, and raising them would raise look-alikes no analyst saw.
+	m, err := lex.TrainStage(base, confirmed, StageOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ex := base.catIndex["explosion"]
 	for _, text := range []string{"楼下电动车充电时冒烟着火", "周末去公园跑了五公里", "化工厂发生爆炸"} {
 		x := lex.featurize(Input{Text: text})
-		if a, b := base.raw(ex, &x), m.raw(ex, &x); math.Abs(a-b) > 1e-4 {
-			t.Errorf("%s: explosion score %v became %v", text, a, b)
+		for c := range base.Info.Categories {
+			if a, b := base.raw(c, &x), m.raw(c, &x); math.Abs(a-b) > 1e-4 {
+				t.Errorf("%s: category %s score %v became %v", text, base.Info.Categories[c], a, b)
+			}
 		}
 	}
-	x := lex.featurize(Input{Text: "楼下电动车充电时冒烟着火"})
-	if m.logit(base.catIndex["fire"], &x) <= base.logit(base.catIndex["fire"], &x) {
-		t.Errorf("confirmed e-bike fires did not raise the fire score of a like post")
+	// Beside dismissals they hold the fires' scores up.
+	var fires []TrainExample
+	for _, ex := range tinyExamples() {
+		if len(ex.Labels) > 0 {
+			fires = append(fires, ex)
+		}
+	}
+	mean := func(m *Model) float64 {
+		s := 0.0
+		for _, ex := range fires {
+			x := lex.featurize(Input{Text: ex.Text})
+			s += m.logit(fire, &x)
+		}
+		return s / float64(len(fires))
+	}
+	alone, err := lex.TrainStage(base, drills(0, 40), StageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchored, err := lex.TrainStage(base, append(drills(0, 40), fires[:20]...), StageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mean(anchored) <= mean(alone) {
+		t.Errorf("fire log-odds of fires: %.2f with confirmations, %.2f without (base %.2f)", mean(anchored), mean(alone), mean(base))
 	}
 }
 

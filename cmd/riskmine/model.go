@@ -199,6 +199,8 @@ left for 'model eval').`)
 	fs.StringVar(&vt.base, "base", "", "with --with-verdicts and no FILE: the model the stage is trained over (default the embedded model)")
 	fs.Float64Var(&vt.maxRegression, "max-regression", 0.01, "with --with-verdicts: the most recall lost, or false-positive rate gained, on the frozen hand-written posts")
 	fs.IntVar(&vt.minVerdicts, "min-verdicts", 20, "with --with-verdicts: the fewest verdicts to train on")
+	var verdictFiles stringList
+	fs.Var(&verdictFiles, "verdict-file", "with --with-verdicts: also read verdicts from a labelled JSON Lines file (labels [] a negative of every category, [code] a positive of code only); repeatable")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -213,16 +215,16 @@ left for 'model eval').`)
 	}
 	var vTrain, vHeld []nlp.TrainExample
 	if *withVerdicts {
-		if vTrain, vHeld, err = verdictExamples(ctx, cf); err != nil {
+		if vTrain, vHeld, err = verdictExamples(ctx, cf, verdictFiles, knownCodes(an), env.stderr); err != nil {
 			return err
 		}
 		p, n := verdictsOf(append(vTrain, vHeld...))
 		fmt.Fprintf(env.stderr, "verdicts: %d confirmed, %d dismissed as no hazard; %d to train on, %d held out\n", p, n, len(vTrain), len(vHeld))
 		if len(vTrain)+len(vHeld) < vt.minVerdicts {
-			return fmt.Errorf("model train --with-verdicts: %d verdicts in the lead store, expected at least %d (--min-verdicts)", len(vTrain)+len(vHeld), vt.minVerdicts)
+			return fmt.Errorf("model train --with-verdicts: %d verdicts, expected at least %d (--min-verdicts)", len(vTrain)+len(vHeld), vt.minVerdicts)
 		}
 		if len(vHeld) == 0 || len(vTrain) == 0 {
-			return fmt.Errorf("model train --with-verdicts: %d verdicts to train on and %d held out (leads whose md5(id) mod 5 is 0): both parts need some", len(vTrain), len(vHeld))
+			return fmt.Errorf("model train --with-verdicts: %d verdicts to train on and %d held out (md5(\"verdict:\"+id) mod 5 is 0): both parts need some", len(vTrain), len(vHeld))
 		}
 		if len(pos) == 0 {
 			return vt.trainStage(env, cfg.NLP.Model, an, vTrain, vHeld, *out)

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
+	"riskmine/alerts"
 	"riskmine/nlp"
 )
 
@@ -19,17 +21,36 @@ type verdictTrain struct {
 	minVerdicts   int     // --min-verdicts
 }
 
-// verdictExamples reads the verdicts of the lead store and returns them as
-// training examples, split into the training part and the held-out part.
-func verdictExamples(ctx context.Context, cf *commonFlags) (train, held []nlp.TrainExample, err error) {
-	st, _, err := openAlertsStore(cf)
+// verdictExamples reads the verdicts of the lead store, and of verdict
+// files (verdicts taken over from another system), and returns them as
+// training examples split into the training part and the held-out part
+// (see verdictHeldOut).
+func verdictExamples(ctx context.Context, cf *commonFlags, files []string, known map[string]bool, warn io.Writer) (train, held []nlp.TrainExample, err error) {
+	cfg, err := loadConfig(cf)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer st.Close()
-	vs, err := st.Verdicts(ctx)
-	if err != nil {
-		return nil, nil, err
+	var vs []alerts.Verdict
+	// A data folder without a lead store has no verdicts; do not make one.
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "riskmine.db")); err == nil {
+		st, _, err := openAlertsStore(cf)
+		if err != nil {
+			return nil, nil, err
+		}
+		vs, err = st.Verdicts(ctx)
+		st.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+	} else if len(files) == 0 {
+		return nil, nil, fmt.Errorf("no lead store at %s: no verdicts", filepath.Join(cfg.DataDir, "riskmine.db"))
+	}
+	add := func(id string, ex nlp.TrainExample) {
+		if verdictHeldOut(id) {
+			held = append(held, ex)
+		} else {
+			train = append(train, ex)
+		}
 	}
 	for _, v := range vs {
 		ex := nlp.TrainExample{ID: "lead:" + v.LeadID, Set: "verdicts", Title: v.Title, Text: v.Text}
@@ -37,11 +58,18 @@ func verdictExamples(ctx context.Context, cf *commonFlags) (train, held []nlp.Tr
 			// A confirmed lead speaks for its own category only.
 			ex.Labels, ex.Known = []string{v.Category}, []string{v.Category}
 		}
-		if nlp.InValidation(v.LeadID) {
-			held = append(held, ex)
-		} else {
-			train = append(train, ex)
+		add(v.LeadID, ex)
+	}
+	posts, _, err := readLabelled(files, "all", known, warn)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range posts {
+		ex := nlp.TrainExample{ID: p.ID, Set: "verdicts", Title: p.Title, Text: p.Text}
+		if len(p.Labels) > 0 {
+			ex.Labels, ex.Known = p.Labels, p.Labels
 		}
+		add(p.ID, ex)
 	}
 	return train, held, nil
 }
@@ -246,3 +274,9 @@ func (vt *verdictTrain) afterWrite(env *cmdEnv, out, prev string) {
 	}
 	fmt.Fprintf(env.stdout, "to put it live: nlp.model: %s in the config, then SIGHUP to serve or the reload button on the lexicon page\n", out)
 }
+
+// verdictHeldOut reports whether a verdict on a lead or post is held out
+// to check a new model: md5("verdict:" + id) mod 5 is 0. The prefix keeps
+// this split apart from the posts' split, so verdicts on posts of the
+// posts' validation part are not all held out.
+func verdictHeldOut(id string) bool { return nlp.InValidation("verdict:" + id) }

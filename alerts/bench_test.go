@@ -176,7 +176,7 @@ func BenchmarkDispatch(b *testing.B) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer srv.Close()
-	ep := Endpoint{Name: "case", URL: srv.URL, Secret: testSecret}
+	ep := Endpoint{Name: "case", URL: srv.URL, Secret: testSecret, AllowPrivate: true}
 	s, _ := openTestStore(b, Options{Endpoints: []Endpoint{ep}})
 	ctx := context.Background()
 	body := []byte(`{"type":"risk_lead.created","timestamp":"2026-03-02T09:00:00Z","data":{"id":"x","title":"bench"}}`)

@@ -10,12 +10,16 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"riskmine/netguard"
 )
 
 // DispatcherOptions tune webhook delivery. Zero fields take the defaults.
@@ -32,7 +36,10 @@ type DispatcherOptions struct {
 	// RetrySpan is the time the exponential backoff spreads an endpoint's
 	// MaxAttempts over (default 24h).
 	RetrySpan time.Duration
-	// Client sends the requests (default: keep-alive transport, no redirects).
+	// Client sends the requests to every endpoint (default: keep-alive
+	// transports behind the SSRF guard, one for endpoints that allow
+	// private addresses, no redirects, no proxy). A Client given here
+	// bypasses the guard: the caller answers for it.
 	Client *http.Client
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -56,6 +63,56 @@ type Dispatcher struct {
 
 	mu       sync.Mutex
 	disabled map[string]string
+	// strict reaches public addresses only; private also loopback and
+	// private ones (endpoints with AllowPrivate). Neither reaches cloud
+	// metadata.
+	strict, private *http.Client
+}
+
+// guardedClient sends requests through a dialer checked by g.
+func guardedClient(g *netguard.Guard, workers int) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = workers * 2
+	// Direct connections only: through a proxy the guard would judge the
+	// proxy's address, not the receiver's.
+	tr.Proxy = nil
+	tr.DialContext = g.Dialer(30 * time.Second).DialContext
+	return &http.Client{
+		Transport: tr,
+		// A redirect is an answer, not something to follow with a
+		// re-sent signed body.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// client returns the HTTP client for ep and checks its host first, so a
+// refused address gives a clear error before any connection (the dial-time
+// check stays the authority: it also covers DNS rebinding).
+func (d *Dispatcher) client(ctx context.Context, ep endpointKey) (*http.Client, error) {
+	c := d.strict
+	if ep.AllowPrivate {
+		c = d.private
+	}
+	if d.opts.Client != nil {
+		return c, nil
+	}
+	u, err := url.Parse(ep.URL)
+	if err != nil {
+		return nil, fmt.Errorf("webhook %s: url: %w", ep.Name, err)
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[bool]string{true: "443", false: "80"}[u.Scheme == "https"]
+	}
+	g := netguard.Guard{AllowPrivate: ep.AllowPrivate}
+	if err := g.CheckHost(ctx, u.Hostname(), port, net.DefaultResolver.LookupIPAddr); err != nil {
+		hint := ""
+		if !ep.AllowPrivate && !strings.Contains(err.Error(), "metadata") {
+			hint = " (set allow_private: true on this webhook to reach an intranet receiver)"
+		}
+		return nil, fmt.Errorf("webhook %s: %w%s", ep.Name, err, hint)
+	}
+	return c, nil
 }
 
 type endpointKey struct {
@@ -90,17 +147,13 @@ func NewDispatcher(store Store, endpoints []Endpoint, opts DispatcherOptions) (*
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.Client == nil {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = opts.Workers * 2
-		opts.Client = &http.Client{
-			Transport: tr,
-			// A redirect is an answer, not something to follow with a
-			// re-sent signed body.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-	}
 	d := &Dispatcher{store: store, eps: map[string]endpointKey{}, opts: opts, log: opts.Logger.With("component", "webhooks")}
+	if opts.Client != nil {
+		d.strict, d.private = opts.Client, opts.Client
+	} else {
+		d.strict = guardedClient(&netguard.Guard{}, opts.Workers)
+		d.private = guardedClient(&netguard.Guard{AllowPrivate: true}, opts.Workers)
+	}
 	var longest time.Duration
 	for _, e := range endpoints {
 		key, err := parseSecret(e.Secret)
@@ -407,7 +460,9 @@ func (d *Dispatcher) attempt(ctx context.Context, del Delivery) AttemptRecord {
 	switch {
 	case err != nil:
 		rec.Error = err.Error()
-		retryable = true
+		// A refused address is the config's fault; retrying changes
+		// nothing. Replay the delivery after fixing the webhook.
+		retryable = !errors.Is(err, netguard.ErrBlocked)
 	case status >= 200 && status < 300:
 		rec.Outcome = outcomeDelivered
 		return rec
@@ -492,7 +547,11 @@ func (d *Dispatcher) send(ctx context.Context, ep endpointKey, id string, body [
 	req.Header.Set("webhook-id", id)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 	req.Header.Set("webhook-signature", Sign(ep.key, id, ts, body))
-	resp, err := d.opts.Client.Do(req)
+	c, err := d.client(ctx, ep)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -502,11 +561,13 @@ func (d *Dispatcher) send(ctx context.Context, ep endpointKey, id string, body [
 	return resp.StatusCode, resp.Header, nil
 }
 
-// TestResult is the receiver's answer to SendTest.
+// TestResult is the receiver's answer to SendTest: its status and
+// headers. The body is not kept: a test must not become a way to read
+// what an address answers.
 type TestResult struct {
 	ID      string        `json:"id"`
 	Status  int           `json:"status"`
-	Body    string        `json:"body"`
+	Header  http.Header   `json:"header"`
 	Latency time.Duration `json:"latency_ns"`
 }
 
@@ -551,14 +612,15 @@ func (d *Dispatcher) SendTest(ctx context.Context, name string) (*TestResult, er
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
 	req.Header.Set("webhook-signature", Sign(ep.key, id, now.Unix(), body))
 	start := time.Now()
-	resp, err := d.opts.Client.Do(req)
+	c, err := d.client(ctx, ep)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: webhook %s: %w", name, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("alerts: webhook %s: read answer: %w", name, err)
-	}
-	return &TestResult{ID: id, Status: resp.StatusCode, Body: string(b), Latency: time.Since(start)}, nil
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return &TestResult{ID: id, Status: resp.StatusCode, Header: resp.Header, Latency: time.Since(start)}, nil
 }

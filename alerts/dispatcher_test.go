@@ -118,7 +118,8 @@ func status(code int, headers ...string) func(http.ResponseWriter, *http.Request
 }
 
 func endpoint(name, url string) Endpoint {
-	return Endpoint{Name: name, URL: url, Secret: testSecret, Timeout: 2 * time.Second}
+	// The test receivers listen on loopback.
+	return Endpoint{Name: name, URL: url, Secret: testSecret, Timeout: 2 * time.Second, AllowPrivate: true}
 }
 
 func newTestDispatcher(t testing.TB, s Store, clock *fakeClock, eps ...Endpoint) *Dispatcher {
@@ -551,6 +552,7 @@ func TestSendTestAndVerify(t *testing.T) {
 	clock := newClock()
 	rc := newReceiver(t)
 	rc.set(func(w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("X-Receiver", "case-centre")
 		w.WriteHeader(http.StatusAccepted)
 		io.WriteString(w, `{"ok":true}`)
 		return true
@@ -559,7 +561,7 @@ func TestSendTestAndVerify(t *testing.T) {
 	s, _ := openTestStore(t, Options{Now: clock.Now})
 	d := newTestDispatcher(t, s, clock, ep)
 	res, err := d.SendTest(t.Context(), "case")
-	if err != nil || res.Status != 202 || res.Body != `{"ok":true}` {
+	if err != nil || res.Status != 202 || res.Header.Get("X-Receiver") != "case-centre" {
 		t.Fatalf("send test: %+v %v", res, err)
 	}
 	got := rc.requests()[0]
@@ -647,5 +649,60 @@ func TestHangingEndpointDoesNotStarveOthers(t *testing.T) {
 	}
 	if _, n, _ := s.Deliveries(t.Context(), DeliveryFilter{Endpoint: "slow", State: DeliveryDead}); n != 0 {
 		t.Fatalf("shutdown killed %d deliveries", n)
+	}
+}
+
+// TestDeliveriesKeepTheSSRFGuard: a webhook without allow_private reaches no
+// loopback, private, unspecified or metadata address, however written, and
+// metadata stays refused with allow_private; a refused delivery is dead at
+// once with the reason, and "send test" is refused the same way.
+func TestDeliveriesKeepTheSSRFGuard(t *testing.T) {
+	rc := newReceiver(t)
+	port := rc.srv.URL[strings.LastIndex(rc.srv.URL, ":")+1:]
+	cases := []struct {
+		url          string
+		allowPrivate bool
+		reason       string
+	}{
+		{"http://127.0.0.1:" + port + "/hook", false, "loopback"},
+		{"http://localhost:" + port + "/hook", false, "loopback"},
+		{"http://[::ffff:127.0.0.1]:" + port + "/hook", false, "loopback"},
+		{"http://[::1]:" + port + "/hook", false, "loopback"},
+		{"http://0.0.0.0:" + port + "/hook", false, "unspecified"},
+		{"http://10.11.12.13/hook", false, "private"},
+		{"http://169.254.169.254/latest/meta-data/", false, "metadata"},
+		{"http://169.254.169.254/latest/meta-data/", true, "metadata"},
+		{"http://[::ffff:a9fe:a9fe]/", true, "metadata"},
+		{"http://100.100.100.200/", true, "metadata"},
+	}
+	for i, c := range cases {
+		clock := newClock()
+		ep := Endpoint{Name: "case", URL: c.url, Secret: testSecret, Timeout: 2 * time.Second, AllowPrivate: c.allowPrivate}
+		s, _ := openTestStore(t, Options{Now: clock.Now, Endpoints: []Endpoint{ep}})
+		d := newTestDispatcher(t, s, clock, ep)
+		fileLeads(t, s, 1)
+		process(t, d)
+		ds, _, _ := s.Deliveries(t.Context(), DeliveryFilter{})
+		if len(ds) != 1 || ds[0].State != DeliveryDead || ds[0].Attempts != 1 {
+			t.Errorf("%d %s: %+v", i, c.url, ds)
+		}
+		as, _ := s.Attempts(t.Context(), ds[0].ID)
+		if len(as) != 1 || !strings.Contains(as[0].Error, "SSRF guard") || !strings.Contains(as[0].Error, c.reason) {
+			t.Errorf("%d %s: attempts %+v", i, c.url, as)
+		}
+		if _, err := d.SendTest(t.Context(), "case"); err == nil || !strings.Contains(err.Error(), c.reason) {
+			t.Errorf("%d %s: send test: %v", i, c.url, err)
+		}
+	}
+	if n := len(rc.requests()); n != 0 {
+		t.Errorf("the receiver on loopback got %d requests", n)
+	}
+	// allow_private reaches it.
+	clock := newClock()
+	ep := Endpoint{Name: "case", URL: "http://localhost:" + port + "/hook", Secret: testSecret, Timeout: 2 * time.Second, AllowPrivate: true}
+	s, _ := openTestStore(t, Options{Now: clock.Now, Endpoints: []Endpoint{ep}})
+	d := newTestDispatcher(t, s, clock, ep)
+	if res, err := d.SendTest(t.Context(), "case"); err != nil || res.Status != http.StatusOK {
+		t.Errorf("allow_private send test: %+v %v", res, err)
 	}
 }

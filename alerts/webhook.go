@@ -40,6 +40,10 @@ type Endpoint struct {
 	Timeout time.Duration `json:"timeout_ns,omitempty"`
 	// MaxAttempts before dead-lettering (default 12, spread over ~24h).
 	MaxAttempts int `json:"max_attempts,omitempty"`
+	// AllowPrivate lets deliveries reach loopback, private and link-local
+	// addresses (an intranet case platform); cloud metadata addresses stay
+	// refused.
+	AllowPrivate bool `json:"allow_private,omitempty"`
 }
 
 func (e Endpoint) timeout() time.Duration {

@@ -43,6 +43,10 @@ type Webhook struct {
 	Timeout Duration `yaml:"timeout"`
 	// MaxAttempts before a delivery is dead-lettered.
 	MaxAttempts int `yaml:"max_attempts"`
+	// AllowPrivate lets deliveries reach loopback, private and link-local
+	// addresses (an intranet case platform). Cloud metadata addresses are
+	// refused whatever it says.
+	AllowPrivate bool `yaml:"allow_private"`
 }
 
 // LeadLevelOf returns the level at which a post of category code files a

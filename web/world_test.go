@@ -71,7 +71,7 @@ func newWorld(t testing.TB, opts Options) *world {
 		rw.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(w.receiver.Close)
-	endpoints := []alerts.Endpoint{{Name: "cases", URL: w.receiver.URL + "/hook", Secret: w.secret, Format: "standard"}}
+	endpoints := []alerts.Endpoint{{Name: "cases", URL: w.receiver.URL + "/hook", Secret: w.secret, Format: "standard", AllowPrivate: true}}
 	var err error
 	// One clock for the lead store (SLA, overdue) and the web server.
 	clock := &testClock{t: time.Now()}

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -137,10 +139,12 @@ func startDemo(ctx context.Context, cfg *config.Config, opts demoOptions) (*demo
 	cfg.Crawler.Jitter = min(cfg.Crawler.Jitter, config.Duration(demoJitter))
 	recv := &demoReceiver{log: opts.Logger}
 	if opts.WebhookURL != "" {
-		cfg.Alerts.Webhooks = []config.Webhook{{Name: "demo", URL: opts.WebhookURL, Secret: opts.WebhookSecret}}
+		// A receiver on this machine is what a demo is tried with: the
+		// guard lets loopback through for it, and only for it.
+		cfg.Alerts.Webhooks = []config.Webhook{{Name: "demo", URL: opts.WebhookURL, Secret: opts.WebhookSecret, AllowPrivate: isLoopbackURL(opts.WebhookURL)}}
 	} else {
 		recv.secret = newWebhookSecret()
-		cfg.Alerts.Webhooks = []config.Webhook{{Name: "demo-receiver", URL: "http://" + addr + demoReceiverPath, Secret: recv.secret}}
+		cfg.Alerts.Webhooks = []config.Webhook{{Name: "demo-receiver", URL: "http://" + addr + demoReceiverPath, Secret: recv.secret, AllowPrivate: true}}
 	}
 	if err := cfg.Validate(); err != nil {
 		ln.Close()
@@ -314,4 +318,18 @@ func (rc *demoReceiver) hooks() []receivedHook {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return append([]receivedHook(nil), rc.received...)
+}
+
+// isLoopbackURL reports whether u names localhost or a loopback address.
+func isLoopbackURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	h := p.Hostname()
+	if h == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.Unmap().IsLoopback()
 }

@@ -58,6 +58,7 @@ func webhookEndpoints(cfg *config.Config) []alerts.Endpoint {
 			Events:           w.Events,
 			Timeout:          w.Timeout.D(),
 			MaxAttempts:      w.MaxAttempts,
+			AllowPrivate:     w.AllowPrivate,
 		})
 	}
 	return eps

@@ -182,7 +182,7 @@ func BenchmarkPipeline(b *testing.B) {
 			Delay: &noDelay, Parallelism: 8, MaxPages: pages, MaxDepth: 2,
 			List: config.ListSelectors{Items: "a.item", Next: "a.next", MaxPages: pages/50 + 1},
 		}}
-		cfg.Alerts.Webhooks = []config.Webhook{{Name: "sink", URL: receiver.URL, Secret: "whsec_YmVuY2htYXJrLXNlY3JldC1rZXk="}}
+		cfg.Alerts.Webhooks = []config.Webhook{{Name: "sink", URL: receiver.URL, Secret: "whsec_YmVuY2htYXJrLXNlY3JldC1rZXk=", AllowPrivate: true}}
 		if err := cfg.Validate(); err != nil {
 			b.Fatal(err)
 		}

@@ -93,8 +93,13 @@ Exits 1 unless the receiver answers 2xx.`)
 		return err
 	}
 	fmt.Fprintf(env.stdout, "%s: HTTP %d in %s (webhook-id %s)\n", name, res.Status, res.Latency.Round(time.Millisecond), res.ID)
-	if res.Body != "" {
-		fmt.Fprintln(env.stdout, res.Body)
+	names := make([]string, 0, len(res.Header))
+	for k := range res.Header {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		fmt.Fprintf(env.stdout, "  %s: %s\n", k, strings.Join(res.Header[k], ", "))
 	}
 	if res.Status < 200 || res.Status > 299 {
 		return fmt.Errorf("webhook %s answered HTTP %d", name, res.Status)

@@ -14,8 +14,9 @@ type Location struct {
 	Start int    `json:"start"`
 	End   int    `json:"end"`
 	// Kind is "admin" (a division of the gazetteer), "road" (路, 街, 大道,
-	// 巷, 胡同, 国道…) or "place" (小区, 村, 大厦, 医院, 车站… and relative
-	// positions such as 东侧25米).
+	// 巷, 胡同, 国道…), "place" (小区, 村, 大厦, 医院, 车站… and relative
+	// positions such as 东侧25米) or "foreign" (a place abroad, never a
+	// code).
 	Kind string `json:"kind"`
 	// Code is the 2023 statistical code of the smallest division the
 	// mention resolves to (2 digits province, 4 city, 6 county, 9 township),

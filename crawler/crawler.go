@@ -42,6 +42,10 @@ type Options struct {
 	// MaxRetryAfter is the longest Retry-After honoured; a longer one gives
 	// the URL up for this run (default 2m).
 	MaxRetryAfter time.Duration
+	// MaxCrawlDelay caps the Crawl-delay of robots.txt that is honoured
+	// (default 30s): a host is requested at most once per the larger of
+	// the source's Delay and its Crawl-delay up to this cap.
+	MaxCrawlDelay time.Duration
 	// Logger receives per-URL failures at debug level and run summaries.
 	Logger *slog.Logger
 
@@ -63,6 +67,10 @@ type Crawler struct {
 	opts  Options
 	store *Store
 	log   *slog.Logger
+	// gate spaces the requests to each host across all runs.
+	gate *hostGate
+	// robots keeps the last good robots.txt of each host.
+	robots *robotsMemory
 }
 
 // New returns a Crawler with opts' defaults filled in.
@@ -100,6 +108,9 @@ func New(opts Options) (*Crawler, error) {
 	if opts.MaxRetryAfter <= 0 {
 		opts.MaxRetryAfter = 2 * time.Minute
 	}
+	if opts.MaxCrawlDelay <= 0 {
+		opts.MaxCrawlDelay = 30 * time.Second
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -112,7 +123,7 @@ func New(opts Options) (*Crawler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Crawler{opts: opts, store: opts.Store, log: opts.Logger}, nil
+	return &Crawler{opts: opts, store: opts.Store, log: opts.Logger, gate: newHostGate(), robots: &robotsMemory{}}, nil
 }
 
 // Store returns the crawl state store (run history for the UI).

@@ -140,11 +140,13 @@ func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *P
 		ua = o.UserAgent
 	}
 	coll := colly.NewCollector(colly.UserAgent(ua), colly.AllowURLRevisit(), colly.StdlibContext(ctx))
-	coll.IgnoreRobotsTxt = src.IgnoreRobots
+	// robots.txt (RFC 9309) and the per-host delay live in the transport,
+	// where they also see robots.txt fetches, redirect hops and retries.
+	coll.IgnoreRobotsTxt = true
 	coll.AllowedDomains = src.AllowedDomains
 	coll.ParseHTTPErrorResponse = true
 	coll.MaxBodySize = 0 // the transport enforces the limits, before and after decompression
-	coll.WithTransport(tr)
+	coll.WithTransport(c.politeTransport(tr, src, ua))
 	// Each attempt carries its own deadline in the transport; a client-wide
 	// timeout would also count the backoff pauses.
 	coll.SetRequestTimeout(0)
@@ -157,9 +159,9 @@ func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *P
 	var rules []*colly.LimitRule
 	for _, d := range src.AllowedDomains {
 		rules = append(rules, &colly.LimitRule{DomainRegexp: `^` + regexp.QuoteMeta(d) + `(:\d+)?$`,
-			Parallelism: src.Parallelism, Delay: src.Delay})
+			Parallelism: src.Parallelism})
 	}
-	rules = append(rules, &colly.LimitRule{DomainGlob: "*", Parallelism: src.Parallelism, Delay: src.Delay})
+	rules = append(rules, &colly.LimitRule{DomainGlob: "*", Parallelism: src.Parallelism})
 	if err := coll.Limits(rules); err != nil {
 		return nil, fmt.Errorf("crawler: source %s: limit rules: %w", src.Name, err)
 	}

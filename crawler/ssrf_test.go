@@ -59,6 +59,10 @@ func TestGuardAddresses(t *testing.T) {
 func TestSSRFRefusal(t *testing.T) {
 	var secretHits atomic.Int64
 	secret := newSite(t, map[string]http.HandlerFunc{
+		"/robots.txt": func(w http.ResponseWriter, r *http.Request) {
+			// Asked for at each authority a redirect reaches (with allow_private).
+			http.NotFound(w, r)
+		},
 		"/": func(w http.ResponseWriter, r *http.Request) {
 			secretHits.Add(1)
 			writeHTML(w, "text/html", []byte(article("内部页面", zhPara)))

@@ -59,6 +59,8 @@ type retryTransport struct {
 	guard    *addrGuard
 	lookup   func(ctx context.Context, host string) ([]net.IPAddr, error)
 	viaProxy bool
+	// pace, when set, waits for the host's turn before each attempt.
+	pace func(ctx context.Context, u *url.URL) error
 }
 
 // RoundTrip makes the request, repeating it after retryable failures.
@@ -70,6 +72,11 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	idempotent := req.Method == http.MethodGet || req.Method == http.MethodHead
 	for attempt := 0; ; attempt++ {
+		if t.pace != nil {
+			if err := t.pace(req.Context(), req.URL); err != nil {
+				return nil, err
+			}
+		}
 		resp, err := t.once(req)
 		canRetry := idempotent && attempt < t.lim.retries && req.Context().Err() == nil
 		if err != nil {

@@ -291,9 +291,6 @@ func (t *robotsTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // MaxCrawlDelay).
 func (c *Crawler) politeTransport(tr *retryTransport, src Source, ua string) http.RoundTripper {
 	var robots *robotsRun
-	if !src.IgnoreRobots {
-		robots = c.newRobotsRun(tr, ua, src.Headers)
-	}
 	tr.pace = func(ctx context.Context, u *url.URL) error {
 		d := src.Delay
 		if robots != nil {
@@ -301,8 +298,10 @@ func (c *Crawler) politeTransport(tr *retryTransport, src Source, ua string) htt
 		}
 		return c.gate.wait(ctx, strings.ToLower(u.Hostname()), d)
 	}
-	if robots == nil {
+	if src.IgnoreRobots {
 		return tr
 	}
+	// After pace is set: the robots.txt fetches use a copy of tr.
+	robots = c.newRobotsRun(tr, ua, src.Headers)
 	return &robotsTransport{next: tr, robots: robots}
 }

@@ -270,7 +270,7 @@ func TestRobotsLastGoodCopyFor24Hours(t *testing.T) {
 	for _, step := range []struct {
 		after  time.Duration
 		status int
-		a, b   int // hits of /a and /private/b after the run
+		a, b   int   // hits of /a and /private/b after the run
 		robots int64 // URLs failed as robots
 	}{
 		{0, http.StatusOK, 1, 0, 1},

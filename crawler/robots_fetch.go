@@ -87,6 +87,8 @@ type robotsSlot struct {
 	// err, when set, is returned for every URL: robots.txt was refused by
 	// the SSRF guard, which is counted as blocked, not robots.
 	err error
+	// cancelled is the context error that stopped the fetch.
+	cancelled error
 }
 
 // newRobotsRun prepares robots.txt for a run. Its fetches go through a copy
@@ -182,6 +184,9 @@ func (r *robotsRun) slot(ctx context.Context, u *url.URL) (*robotsSlot, error) {
 	if ok {
 		select {
 		case <-slot.ready:
+			if slot.cancelled != nil {
+				return nil, slot.cancelled
+			}
 			return slot, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -190,6 +195,7 @@ func (r *robotsRun) slot(ctx context.Context, u *url.URL) (*robotsSlot, error) {
 	err := r.fetch(ctx, key, slot)
 	if err != nil {
 		// Cancelled: let a later request try again.
+		slot.cancelled = err
 		r.mu.Lock()
 		delete(r.hosts, key)
 		r.mu.Unlock()

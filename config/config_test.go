@@ -19,6 +19,7 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 		{"bad cron", "crawler:\n  sources:\n    - name: a\n      kind: rss\n      seeds: [\"http://x/feed\"]\n      schedule: \"every day\"\n", "c.yaml:6: crawler.sources[0].schedule: invalid cron spec"},
 		{"bad selector", "crawler:\n  sources:\n    - name: a\n      kind: html\n      seeds: [\"http://x/\"]\n      list: {items: \"a[\"}\n", "c.yaml:6: crawler.sources[0].list.items: invalid CSS selector"},
 		{"decompressed below body", "crawler:\n  max_body_bytes: 4096\n  max_decompressed_bytes: 2048\n", "c.yaml:3: crawler.max_decompressed_bytes: must be 0"},
+		{"negative crawl delay cap", "crawler:\n  timeout: 10s\n  max_crawl_delay: -5s\n", "c.yaml:3: crawler.max_crawl_delay: must be a positive duration"},
 		{"thresholds out of order", "nlp:\n  thresholds: {low: 1, medium: 5, high: 4, critical: 10}\n", "c.yaml:2: nlp.thresholds: expected low < medium"},
 		{"env expansion", "alerts:\n  webhooks:\n    - name: w\n      url: http://127.0.0.1:9/hook\n      secret: ${RM_SECRET}\n", ""},
 		{"secret not base64", "alerts:\n  webhooks:\n    - name: w\n      url: http://127.0.0.1:9/hook\n      secret: whsec_not*base64!!\n", "c.yaml:5: alerts.webhooks[0].secret: the part after whsec_ is not base64"},

@@ -41,6 +41,10 @@ type Crawler struct {
 	MaxRetryAfter Duration `yaml:"max_retry_after"`
 	// Jitter is the largest random delay added to a scheduled run.
 	Jitter Duration `yaml:"jitter"`
+	// MaxCrawlDelay caps the robots.txt Crawl-delay honoured; a host is
+	// requested at most once per the larger of a source's delay and its
+	// Crawl-delay up to this cap.
+	MaxCrawlDelay Duration `yaml:"max_crawl_delay"`
 	// Sources are the sites to crawl.
 	Sources []Source `yaml:"sources"`
 }
@@ -104,6 +108,7 @@ func defaultCrawler() Crawler {
 		RetryBackoff:  Duration(500 * time.Millisecond),
 		MaxRetryAfter: Duration(2 * time.Minute),
 		Jitter:        Duration(30 * time.Second),
+		MaxCrawlDelay: Duration(30 * time.Second),
 	}
 }
 
@@ -120,6 +125,9 @@ func (c *Config) validateCrawler() error {
 	}
 	if cr.RetryBackoff.D() < 0 || cr.MaxRetryAfter.D() < 0 {
 		return c.errAt("crawler", "retry_backoff and max_retry_after must not be negative")
+	}
+	if cr.MaxCrawlDelay.D() <= 0 {
+		return c.errAt("crawler.max_crawl_delay", "must be a positive duration such as 30s")
 	}
 	if cr.MaxRedirects < 0 || cr.Retries < 0 {
 		return c.errAt("crawler", "max_redirects and retries must not be negative")

@@ -158,6 +158,7 @@ func crawlerOptions(cfg *config.Config, store *crawler.Store, log *slog.Logger) 
 		Retries:              cr.Retries,
 		BackoffBase:          cr.RetryBackoff.D(),
 		MaxRetryAfter:        cr.MaxRetryAfter.D(),
+		MaxCrawlDelay:        cr.MaxCrawlDelay.D(),
 		Logger:               log.With("component", "crawler"),
 	}
 }

@@ -2,7 +2,9 @@
 //
 // A Source names a site (HTML list and detail pages), a feed (RSS or Atom) or
 // a sitemap. Crawler.Run walks one source once on top of gocolly/colly:
-// robots.txt is obeyed, each host gets its own delay and parallelism, every
+// robots.txt is obeyed as RFC 9309 says (robots.go, on every redirect hop),
+// one gate per host spaces every request to it across runs (host_gate.go),
+// each host gets its own parallelism, every
 // dial is checked against private and metadata addresses (SSRF guard), bodies
 // are bounded before and after decompression, and transient failures are
 // retried with exponential backoff that honours Retry-After. Fetch state

@@ -103,7 +103,11 @@ func (c *Crawler) newRobotsRun(tr *retryTransport, ua string, headers map[string
 	for k, v := range headers {
 		hdr.Set(k, v)
 	}
-	hdr.Set("User-Agent", ua)
+	// A User-Agent among the source's headers is the one its pages are
+	// fetched with, so its product token is the one robots.txt speaks to.
+	if hdr.Get("User-Agent") == "" {
+		hdr.Set("User-Agent", ua)
+	}
 	hdr.Set("Accept", "text/plain,*/*;q=0.5")
 	return &robotsRun{
 		client: &http.Client{Transport: &rtr, CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -112,7 +116,7 @@ func (c *Crawler) newRobotsRun(tr *retryTransport, ua string, headers map[string
 			}
 			return nil
 		}},
-		token: productToken(ua), header: hdr, memory: c.robots, now: c.opts.Now,
+		token: productToken(hdr.Get("User-Agent")), header: hdr, memory: c.robots, now: c.opts.Now,
 		hosts: map[string]*robotsSlot{},
 	}
 }

@@ -58,7 +58,8 @@ type Source struct {
 	Headers map[string]string
 	// UserAgent overrides the crawler's User-Agent.
 	UserAgent string
-	// Delay is the pause between requests to one host (0: none).
+	// Delay is the least time between the starts of any two requests to
+	// one host (0: none); a larger robots.txt Crawl-delay raises it.
 	Delay time.Duration
 	// Parallelism is the number of requests in flight per host (default 2).
 	Parallelism int

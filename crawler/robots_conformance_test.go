@@ -26,7 +26,7 @@ type robotsCase struct {
 	maxBody    int64
 	allow      []string
 	deny       []string
-	unreachble bool // robots.txt requests are cut without an answer
+	unreachable bool // robots.txt requests are cut without an answer
 }
 
 // bigRobots returns a robots.txt of about size bytes of comments and
@@ -163,7 +163,7 @@ var robotsCases = []robotsCase{
 	{name: "503 disallows all", status: 503, robots: "oops", deny: []string{"/a", "/b"}},
 	{name: "500 disallows all", status: 500, deny: []string{"/a"}},
 	{name: "429 disallows all", status: 429, deny: []string{"/a"}},
-	{name: "unreachable disallows all", unreachble: true, deny: []string{"/a"}},
+	{name: "unreachable disallows all", unreachable: true, deny: []string{"/a"}},
 	{name: "five redirects are followed", hops: 5, robots: "User-agent: *\nDisallow: /x\n",
 		allow: []string{"/y"}, deny: []string{"/x"}},
 	{name: "six redirects: robots.txt unavailable", hops: 6, robots: "User-agent: *\nDisallow: /x\n",
@@ -271,7 +271,7 @@ func redirectTarget(tc robotsCase, p string) (string, bool) {
 
 // serveRobots answers hop n of tc's robots.txt.
 func serveRobots(w http.ResponseWriter, r *http.Request, tc robotsCase, n int) {
-	if tc.unreachble {
+	if tc.unreachable {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				conn.Close()

@@ -23,9 +23,9 @@ type robotsCase struct {
 	// redirects maps a path to the path it redirects to.
 	redirects map[string]string
 	// maxBody is the crawler's page body limit (0: the test default).
-	maxBody    int64
-	allow      []string
-	deny       []string
+	maxBody     int64
+	allow       []string
+	deny        []string
 	unreachable bool // robots.txt requests are cut without an answer
 }
 

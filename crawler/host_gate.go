@@ -8,7 +8,10 @@ import (
 
 // hostGate spaces the requests to each host. It is shared by every run of a
 // Crawler, so parallel slots, sources and runs that reach one host all queue
-// at the same gate: each request gets the next free time and waits for it.
+// at the same gate. Requests to a host pass one at a time: each waits until
+// the previous one's delay after the moment it really started, so a
+// request that woke late (a loaded machine) pushes the next one back
+// instead of arriving beside it.
 type hostGate struct {
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
@@ -17,9 +20,11 @@ type hostGate struct {
 	hosts map[string]*gateSlot
 }
 
-// gateSlot is one host's schedule.
+// gateSlot is one host's schedule; last and next are read and written only
+// by the holder of tok.
 type gateSlot struct {
-	last time.Time // start of the latest request given a time
+	tok  chan struct{}
+	last time.Time // when the latest request really started
 	next time.Time // earliest start of the next one, by the latest's delay
 }
 
@@ -28,19 +33,26 @@ func newHostGate() *hostGate {
 }
 
 // wait blocks until a request to host may start, at least d after the
-// previous request to it and not before the time the previous request's own
-// delay asked for; it fails only when ctx ends.
+// previous request to it started and not before the time the previous
+// request's own delay asked for; it fails only when ctx ends.
 func (g *hostGate) wait(ctx context.Context, host string, d time.Duration) error {
 	g.mu.Lock()
-	now := g.now()
 	s := g.hosts[host]
 	if s == nil {
 		if len(g.hosts) >= 4096 {
-			g.prune(now)
+			g.prune(g.now())
 		}
-		s = &gateSlot{}
+		s = &gateSlot{tok: make(chan struct{}, 1)}
 		g.hosts[host] = s
 	}
+	g.mu.Unlock()
+	select {
+	case s.tok <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.tok }()
+	now := g.now()
 	at := now
 	if s.next.After(at) {
 		at = s.next
@@ -50,20 +62,29 @@ func (g *hostGate) wait(ctx context.Context, host string, d time.Duration) error
 			at = t
 		}
 	}
-	s.last, s.next = at, at.Add(d)
-	g.mu.Unlock()
 	if wait := at.Sub(now); wait > 0 {
-		return g.sleep(ctx, wait)
+		if err := g.sleep(ctx, wait); err != nil {
+			return err
+		}
+	} else if err := ctx.Err(); err != nil {
+		return err
 	}
-	return ctx.Err()
+	start := g.now()
+	s.last, s.next = start, start.Add(d)
+	return nil
 }
 
 // prune forgets hosts not asked for in the last hour (mu held): no delay
-// is that long.
+// is that long. A host whose gate is held is kept.
 func (g *hostGate) prune(now time.Time) {
 	for h, s := range g.hosts {
-		if !s.next.After(now) && now.Sub(s.last) > time.Hour {
-			delete(g.hosts, h)
+		select {
+		case s.tok <- struct{}{}:
+			if !s.next.After(now) && now.Sub(s.last) > time.Hour {
+				delete(g.hosts, h)
+			}
+			<-s.tok
+		default:
 		}
 	}
 }

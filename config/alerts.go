@@ -41,7 +41,9 @@ type Webhook struct {
 	Events []string `yaml:"events"`
 	// Timeout per attempt.
 	Timeout Duration `yaml:"timeout"`
-	// MaxAttempts before a delivery is dead-lettered.
+	// MaxAttempts before a delivery is dead-lettered (default 8: the first
+	// attempt and the 7 retries of the Standard Webhooks schedule, 5s, 5m,
+	// 30m, 2h, 5h, 10h, 10h; more attempts repeat the 10h step).
 	MaxAttempts int `yaml:"max_attempts"`
 	// AllowPrivate lets deliveries reach loopback, private and link-local
 	// addresses (an intranet case platform). Cloud metadata addresses are
@@ -159,7 +161,7 @@ func (c *Config) validateAlerts() error {
 			w.Timeout = Duration(10 * time.Second)
 		}
 		if w.MaxAttempts == 0 {
-			w.MaxAttempts = 12
+			w.MaxAttempts = 8
 		}
 		if w.MaxAttempts < 1 {
 			return c.errAt(key("max_attempts"), "must be at least 1, got %d", w.MaxAttempts)

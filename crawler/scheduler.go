@@ -189,7 +189,12 @@ func (s *Scheduler) runClaimed(name string, p *Progress, wait time.Duration, lea
 	} else {
 		run, err = s.c.Run(s.ctx, s.sources[name], s.emit, p)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrRunning):
+		// Another process holds the lease: the tick is skipped, as the
+		// in-process check skips it.
+		s.log.Info("scheduled crawl skipped", "source", name, "error", err)
+	case err != nil:
 		s.log.Error("crawl run failed", "source", name, "run_id", run.ID, "error", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -33,9 +32,14 @@ type DispatcherOptions struct {
 	// visibility timeout of claimed rows (default 30s): a delivery whose
 	// process died mid-request is retried after it.
 	LeaseMargin time.Duration
-	// RetrySpan is the time the exponential backoff spreads an endpoint's
-	// MaxAttempts over (default 24h).
-	RetrySpan time.Duration
+	// RetrySchedule is the wait after each failed attempt: after attempt n
+	// the dispatcher waits RetrySchedule[n-1], repeating the last step when
+	// an endpoint allows more attempts than the schedule has steps
+	// (default RetrySchedule, the Standard Webhooks schedule).
+	RetrySchedule []time.Duration
+	// MaxRetryAfter caps the wait a receiver can ask for with Retry-After
+	// (default 24h).
+	MaxRetryAfter time.Duration
 	// Client sends the requests to every endpoint (default: keep-alive
 	// transports behind the SSRF guard, one for endpoints that allow
 	// private addresses, no redirects, no proxy). A Client given here
@@ -132,8 +136,11 @@ func NewDispatcher(store Store, endpoints []Endpoint, opts DispatcherOptions) (*
 	if opts.LeaseMargin <= 0 {
 		opts.LeaseMargin = 30 * time.Second
 	}
-	if opts.RetrySpan <= 0 {
-		opts.RetrySpan = 24 * time.Hour
+	if len(opts.RetrySchedule) == 0 {
+		opts.RetrySchedule = RetrySchedule
+	}
+	if opts.MaxRetryAfter <= 0 {
+		opts.MaxRetryAfter = 24 * time.Hour
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -490,30 +497,42 @@ func (d *Dispatcher) attempt(ctx context.Context, del Delivery) AttemptRecord {
 		return rec
 	}
 	rec.Outcome = outcomeRetry
-	delay := d.backoff(rec.N, ep.maxAttempts())
+	delay := d.backoff(rec.N)
 	if ra, ok := parseRetryAfter(header.Get("Retry-After"), now); ok {
-		delay = min(ra, d.opts.RetrySpan)
+		delay = min(ra, d.opts.MaxRetryAfter)
 	}
 	rec.NextAttemptAt = now.Add(delay)
 	d.log.Debug("webhook delivery failed, will retry", "endpoint", ep.Name, "delivery_id", del.ID, "attempt", rec.N, "status", status, "retry_in", delay.String(), "error", rec.Error)
 	return rec
 }
 
-// backoff is the delay after failed attempt n of maxAttempts: doubling
-// steps scaled so the whole series spans RetrySpan, with ±20% jitter.
-func (d *Dispatcher) backoff(n, maxAttempts int) time.Duration {
-	steps := math.Pow(2, float64(maxAttempts-1)) - 1
-	if steps < 1 {
-		steps = 1
-	}
-	base := float64(d.opts.RetrySpan) / steps
-	delay := base * math.Pow(2, float64(n-1))
-	delay *= 0.8 + 0.4*d.opts.Rand()
+// RetrySchedule is the default wait after each failed attempt, the
+// Standard Webhooks schedule: the first attempt goes out at once, then
+// retries follow 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h after the
+// failure before, 8 attempts over about 28 h. A passing 503 costs seconds;
+// a receiver down for a day still gets the delivery.
+var RetrySchedule = []time.Duration{
+	5 * time.Second,
+	5 * time.Minute,
+	30 * time.Minute,
+	2 * time.Hour,
+	5 * time.Hour,
+	10 * time.Hour,
+	10 * time.Hour,
+}
+
+// backoff is the delay after failed attempt n (1-based): step n of the
+// retry schedule (its last step once n runs past it), with ±20% jitter so
+// deliveries failed together do not all come back at the same instant.
+func (d *Dispatcher) backoff(n int) time.Duration {
+	sched := d.opts.RetrySchedule
+	step := sched[min(max(n, 1), len(sched))-1]
+	delay := float64(step) * (0.8 + 0.4*d.opts.Rand())
 	return max(time.Duration(delay), time.Second)
 }
 
 // maxRetryAfterSeconds bounds a Retry-After in seconds (30 days); the
-// dispatcher caps the delay at its RetrySpan anyway.
+// dispatcher caps the delay at its MaxRetryAfter anyway.
 const maxRetryAfterSeconds = 30 * 24 * 3600
 
 // parseRetryAfter reads delta-seconds or an HTTP date.

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -353,36 +354,79 @@ func TestRetryAfterHonoured(t *testing.T) {
 	}
 }
 
-func TestBackoffSpansRetrySpanThenDeadLetter(t *testing.T) {
+// retryWaits fails every attempt of one delivery and returns the waits the
+// dispatcher scheduled between them, until the delivery dies.
+func retryWaits(t *testing.T, ep Endpoint, rand float64) ([]time.Duration, Delivery) {
+	t.Helper()
 	clock := newClock()
 	rc := newReceiver(t)
-	rc.set(status(http.StatusInternalServerError))
-	ep := endpoint("case", rc.srv.URL)
-	ep.MaxAttempts = 4
+	rc.set(status(http.StatusServiceUnavailable))
+	ep.URL = rc.srv.URL
 	s, _ := openTestStore(t, Options{Now: clock.Now, Endpoints: []Endpoint{ep}})
-	d := newTestDispatcher(t, s, clock, ep)
+	d, err := NewDispatcher(s, []Endpoint{ep}, DispatcherOptions{Now: clock.Now, Rand: func() float64 { return rand }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	fileLeads(t, s, 1)
-	start := clock.Now()
 	var waits []time.Duration
-	for range 4 {
+	for range 100 {
 		if process(t, d) != 1 {
 			t.Fatal("attempt not made when due")
 		}
 		ds, _, _ := s.Deliveries(t.Context(), DeliveryFilter{})
 		if ds[0].State != DeliveryPending {
-			break
+			return waits, ds[0]
 		}
 		w := ds[0].NextAttemptAt.Sub(clock.Now())
 		waits = append(waits, w)
 		clock.Advance(w)
 	}
-	// With jitter fixed at its midpoint, the 3 waits double and add up to 24h.
-	if len(waits) != 3 || waits[1] != 2*waits[0] || waits[2] != 2*waits[1] || (clock.Now().Sub(start)-24*time.Hour).Abs() > time.Second {
-		t.Fatalf("waits %v, total %v", waits, clock.Now().Sub(start))
+	t.Fatal("delivery never died")
+	return nil, Delivery{}
+}
+
+func TestRetryScheduleIsStandardWebhooks(t *testing.T) {
+	want := []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
+	// With jitter at its midpoint the waits are the schedule itself.
+	waits, dead := retryWaits(t, endpoint("case", ""), 0.5)
+	if !slices.Equal(waits, want) {
+		t.Fatalf("waits %v, want %v", waits, want)
 	}
-	ds, _, _ := s.Deliveries(t.Context(), DeliveryFilter{State: DeliveryDead})
-	if len(ds) != 1 || ds[0].Attempts != 4 || !strings.Contains(ds[0].LastError, "gave up after 4 attempts") {
-		t.Fatalf("dead letter: %+v", ds)
+	if dead.State != DeliveryDead || dead.Attempts != DefaultMaxAttempts || !strings.Contains(dead.LastError, "gave up after 8 attempts") {
+		t.Fatalf("dead letter: %+v", dead)
+	}
+	var total time.Duration
+	for _, w := range waits {
+		total += w
+	}
+	if total < 20*time.Hour || total > 36*time.Hour {
+		t.Fatalf("the schedule spans %v, want about a day", total)
+	}
+}
+
+func TestRetryJitterKeepsFirstRetryWithinTenSeconds(t *testing.T) {
+	for _, r := range []float64{0, 0.999999} {
+		waits, _ := retryWaits(t, endpoint("case", ""), r)
+		if waits[0] <= 0 || waits[0] > 10*time.Second {
+			t.Fatalf("rand %v: first retry after %v, want within 10s", r, waits[0])
+		}
+	}
+}
+
+func TestRetryScheduleRepeatsLastStepAndStopsAtMaxAttempts(t *testing.T) {
+	ep := endpoint("case", "")
+	ep.MaxAttempts = 10
+	waits, dead := retryWaits(t, ep, 0.5)
+	if len(waits) != 9 || waits[7] != 10*time.Hour || waits[8] != 10*time.Hour {
+		t.Fatalf("waits %v", waits)
+	}
+	if dead.Attempts != 10 {
+		t.Fatalf("dead after %d attempts, want 10", dead.Attempts)
+	}
+	ep.MaxAttempts = 3
+	waits, dead = retryWaits(t, ep, 0.5)
+	if !slices.Equal(waits, []time.Duration{5 * time.Second, 5 * time.Minute}) || dead.Attempts != 3 || !strings.Contains(dead.LastError, "gave up after 3 attempts") {
+		t.Fatalf("waits %v, dead %+v", waits, dead)
 	}
 }
 

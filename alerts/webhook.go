@@ -38,13 +38,18 @@ type Endpoint struct {
 	Events []string `json:"events,omitempty"`
 	// Timeout per attempt (default 10s).
 	Timeout time.Duration `json:"timeout_ns,omitempty"`
-	// MaxAttempts before dead-lettering (default 12, spread over ~24h).
+	// MaxAttempts before dead-lettering (default DefaultMaxAttempts, the
+	// length of the retry schedule plus the first attempt).
 	MaxAttempts int `json:"max_attempts,omitempty"`
 	// AllowPrivate lets deliveries reach loopback, private and link-local
 	// addresses (an intranet case platform); cloud metadata addresses stay
 	// refused.
 	AllowPrivate bool `json:"allow_private,omitempty"`
 }
+
+// DefaultMaxAttempts is an endpoint's attempts when it sets none: the
+// first attempt and one retry per step of RetrySchedule.
+const DefaultMaxAttempts = 8
 
 func (e Endpoint) timeout() time.Duration {
 	if e.Timeout <= 0 {
@@ -55,7 +60,7 @@ func (e Endpoint) timeout() time.Duration {
 
 func (e Endpoint) maxAttempts() int {
 	if e.MaxAttempts <= 0 {
-		return 12
+		return DefaultMaxAttempts
 	}
 	return e.MaxAttempts
 }

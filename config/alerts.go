@@ -39,9 +39,11 @@ type Webhook struct {
 	LocationPrefixes []string `yaml:"location_prefixes"`
 	// Events lists lead_created, lead_updated, lead_state_changed; empty means all.
 	Events []string `yaml:"events"`
-	// Timeout per attempt.
-	Timeout Duration `yaml:"timeout"`
-	// MaxAttempts before a delivery is dead-lettered.
+	// Timeout per attempt (default 10s when not written).
+	Timeout *Duration `yaml:"timeout"`
+	// MaxAttempts before a delivery is dead-lettered (default 8: the first
+	// attempt and the 7 retries of the Standard Webhooks schedule, 5s, 5m,
+	// 30m, 2h, 5h, 10h, 10h; more attempts repeat the 10h step).
 	MaxAttempts int `yaml:"max_attempts"`
 	// AllowPrivate lets deliveries reach loopback, private and link-local
 	// addresses (an intranet case platform). Cloud metadata addresses are
@@ -155,14 +157,17 @@ func (c *Config) validateAlerts() error {
 				return c.errAt(key("events"), "unknown event %q, expected lead_created, lead_updated or lead_state_changed", e)
 			}
 		}
-		if w.Timeout == 0 {
-			w.Timeout = Duration(10 * time.Second)
+		if w.Timeout == nil {
+			d := Duration(10 * time.Second)
+			w.Timeout = &d
+		} else if w.Timeout.D() <= 0 {
+			return c.errAt(key("timeout"), "must be a positive duration such as 10s, got %v", w.Timeout.D())
 		}
 		if w.MaxAttempts == 0 {
-			w.MaxAttempts = 12
+			w.MaxAttempts = 8
 		}
 		if w.MaxAttempts < 1 {
-			return c.errAt(key("max_attempts"), "must be at least 1, got %d", w.MaxAttempts)
+			return c.errAt(key("max_attempts"), "must be at least 1 (0 or not written: 8), got %d", w.MaxAttempts)
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -135,21 +136,38 @@ func Parse(file string, raw []byte) (*Config, error) {
 	c := Default()
 	c.file = file
 	if len(bytes.TrimSpace(expanded)) > 0 {
-		if err := decodeStrict(expanded, c); err != nil {
-			return nil, decodeError(file, expanded, err)
-		}
-		f, err := parser.ParseBytes(expanded, 0)
-		if err == nil {
+		// Check kinds and keys on the tree first: its errors name the key
+		// path and line, the decoder's name Go types.
+		if f, err := parseTree(expanded); err == nil {
+			for _, d := range f.Docs {
+				if e := checkTree(file, d.Body, reflect.TypeOf(c).Elem()); e != nil {
+					return nil, e
+				}
+			}
 			c.lines = map[string]int{}
 			for _, d := range f.Docs {
 				collectLines(d.Body, "", c.lines)
 			}
+		}
+		if err := decodeStrict(expanded, c); err != nil {
+			return nil, decodeError(file, expanded, err)
 		}
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// parseTree parses raw into a YAML tree; like decodeStrict, it turns a
+// parser panic into an error.
+func parseTree(raw []byte) (f *ast.File, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("malformed YAML that the parser could not read (%v)", r)
+		}
+	}()
+	return parser.ParseBytes(raw, 0)
 }
 
 // decodeStrict decodes with unknown keys as errors. go-yaml panics on some
@@ -218,7 +236,7 @@ func collectLines(n ast.Node, prefix string, out map[string]int) {
 			collectLines(kv, prefix, out)
 		}
 	case *ast.MappingValueNode:
-		key := v.Key.String()
+		key := keyText(v.Key)
 		p := key
 		if prefix != "" {
 			p = prefix + "." + key

@@ -13,7 +13,7 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 		want string // substring of the error; "" means valid
 	}{
 		{"empty file is defaults", "", ""},
-		{"unknown key", "log:\n  levl: debug\n", "c.yaml:2: unknown field \"levl\""},
+		{"unknown key", "log:\n  levl: debug\n", "c.yaml:2: log.levl: unknown key \"levl\" in log (expected one of format, level;"},
 		{"bad level", "log:\n  level: loud\n", "c.yaml:2: log.level: got \"loud\""},
 		{"bad seed", "crawler:\n  sources:\n    - name: a\n      kind: html\n      list: {items: a}\n      seeds: [\"ftp://x\"]\n", "c.yaml:6: crawler.sources[0].seeds[0]: expected an http"},
 		{"bad cron", "crawler:\n  sources:\n    - name: a\n      kind: rss\n      seeds: [\"http://x/feed\"]\n      schedule: \"every day\"\n", "c.yaml:6: crawler.sources[0].schedule: invalid cron spec"},

@@ -72,8 +72,10 @@ type Source struct {
 	Delay       *Duration `yaml:"delay"`
 	Parallelism int       `yaml:"parallelism"`
 	Proxy       string    `yaml:"proxy"`
-	// Revisit is how long a detail page is left alone after a fetch.
-	Revisit Duration `yaml:"revisit"`
+	// Revisit is how long a detail page is left alone after a fetch
+	// (default 24h when not written; 0s fetches it again, conditionally,
+	// on every run).
+	Revisit *Duration `yaml:"revisit"`
 	// AllowPrivate lets the source reach loopback and private addresses (intranet, demo).
 	AllowPrivate bool `yaml:"allow_private"`
 	// IgnoreRobots turns off robots.txt (it is obeyed by default).
@@ -123,14 +125,22 @@ func (c *Config) validateCrawler() error {
 	if cr.MaxDecompressedBytes != 0 && cr.MaxDecompressedBytes < cr.MaxBodyBytes {
 		return c.errAt("crawler.max_decompressed_bytes", "must be 0 (four times max_body_bytes) or at least max_body_bytes (%d), got %d", cr.MaxBodyBytes, cr.MaxDecompressedBytes)
 	}
-	if cr.RetryBackoff.D() < 0 || cr.MaxRetryAfter.D() < 0 {
-		return c.errAt("crawler", "retry_backoff and max_retry_after must not be negative")
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"retry_backoff", cr.RetryBackoff}, {"max_retry_after", cr.MaxRetryAfter}, {"jitter", cr.Jitter}} {
+		if d.v < 0 {
+			return c.errAt("crawler."+d.key, "must not be negative, got %v", d.v.D())
+		}
 	}
 	if cr.MaxCrawlDelay.D() <= 0 {
 		return c.errAt("crawler.max_crawl_delay", "must be a positive duration such as 30s")
 	}
-	if cr.MaxRedirects < 0 || cr.Retries < 0 {
-		return c.errAt("crawler", "max_redirects and retries must not be negative")
+	if cr.MaxRedirects < 0 {
+		return c.errAt("crawler.max_redirects", "must be 0 (follow none) or more, got %d", cr.MaxRedirects)
+	}
+	if cr.Retries < 0 {
+		return c.errAt("crawler.retries", "must be 0 (no retries) or more, got %d", cr.Retries)
 	}
 	names := map[string]bool{}
 	for i := range cr.Sources {
@@ -181,8 +191,13 @@ func (c *Config) validateCrawler() error {
 				return c.errAt(key("proxy"), "expected a proxy URL such as http://host:3128, got %q", s.Proxy)
 			}
 		}
-		if s.MaxDepth < 0 || s.MaxPages < 0 || s.Parallelism < 0 || s.List.MaxPages < 0 {
-			return c.errAt(key("max_pages"), "max_depth, max_pages, parallelism and list.max_pages must not be negative")
+		for _, n := range []struct {
+			key string
+			v   int
+		}{{"max_depth", s.MaxDepth}, {"max_pages", s.MaxPages}, {"parallelism", s.Parallelism}, {"list.max_pages", s.List.MaxPages}} {
+			if n.v < 0 {
+				return c.errAt(key(n.key), "must be 0 (the default) or more, got %d", n.v)
+			}
 		}
 		if s.Parallelism == 0 {
 			s.Parallelism = 2
@@ -200,10 +215,13 @@ func (c *Config) validateCrawler() error {
 			d := Duration(time.Second)
 			s.Delay = &d
 		} else if s.Delay.D() < 0 {
-			return c.errAt(key("delay"), "must not be negative")
+			return c.errAt(key("delay"), "must not be negative, got %v (0s turns the delay off)", s.Delay.D())
 		}
-		if s.Revisit == 0 {
-			s.Revisit = Duration(24 * time.Hour)
+		if s.Revisit == nil {
+			d := Duration(24 * time.Hour)
+			s.Revisit = &d
+		} else if s.Revisit.D() < 0 {
+			return c.errAt(key("revisit"), "must not be negative, got %v (0s fetches every detail page again, conditionally, on each run)", s.Revisit.D())
 		}
 	}
 	return nil

@@ -2,15 +2,12 @@ package crawler
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
-	"os"
 	"time"
 )
 
@@ -133,8 +130,8 @@ func (c *Crawler) Store() *Store { return c.store }
 // entries or sitemap URLs, and hands every new or changed page to emit.
 // progress, when not nil, is updated as the run goes. The run is recorded in
 // crawl_runs whatever its outcome. Run returns an error when the source is
-// invalid, the state store fails or ctx ends, and ErrRunning when another
-// run of the source holds its lease in the database (another process);
+// invalid, the state store fails or ctx ends, and a *LeaseHeldError (which
+// is ErrRunning) when another process holds the source's lease;
 // failures of single URLs are counted in the returned Run, not returned.
 func (c *Crawler) Run(ctx context.Context, src Source, emit EmitFunc, progress *Progress) (Run, error) {
 	src, err := src.withDefaults()
@@ -147,36 +144,26 @@ func (c *Crawler) Run(ctx context.Context, src Source, emit EmitFunc, progress *
 	if progress == nil {
 		progress = &Progress{}
 	}
-	started := c.opts.Now()
-	holder := newHolderID()
-	ok, err := c.store.acquireLease(ctx, src.Name, holder, started, leaseTTL)
+	lease, err := c.store.AcquireLease(ctx, src.Name, c.opts.Now)
 	if err != nil {
 		return Run{}, err
 	}
-	if !ok {
-		return Run{}, fmt.Errorf("%w: %s (by another process sharing the database)", ErrRunning, src.Name)
-	}
-	leaseDone := make(chan struct{})
+	return c.runHeld(ctx, src, emit, progress, lease)
+}
+
+// runHeld runs a valid src under its lease, renewing it as the run goes
+// and releasing it at the end. A lease taken over by another holder (after
+// missed heartbeats) cancels the run.
+func (c *Crawler) runHeld(ctx context.Context, src Source, emit EmitFunc, progress *Progress, lease *Lease) (Run, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	lease.keep(cancel, c.log.Warn)
 	defer func() {
-		close(leaseDone)
-		if err := c.store.releaseLease(context.WithoutCancel(ctx), src.Name, holder); err != nil {
+		if err := lease.Release(context.WithoutCancel(ctx)); err != nil {
 			c.log.Warn("crawl lease not released", "source", src.Name, "error", err)
 		}
 	}()
-	go func() {
-		tick := time.NewTicker(leaseTTL / 4)
-		defer tick.Stop()
-		for {
-			select {
-			case <-leaseDone:
-				return
-			case <-tick.C:
-				if _, err := c.store.acquireLease(context.WithoutCancel(ctx), src.Name, holder, c.opts.Now(), leaseTTL); err != nil {
-					c.log.Warn("crawl lease not renewed", "source", src.Name, "error", err)
-				}
-			}
-		}
-	}()
+	started := c.opts.Now()
 	id, err := c.store.startRun(ctx, src.Name, started)
 	if err != nil {
 		return Run{}, err
@@ -190,6 +177,9 @@ func (c *Crawler) Run(ctx context.Context, src Source, emit EmitFunc, progress *
 		r.tr.base.CloseIdleConnections()
 	}
 	run := Run{ID: id, Source: src.Name, Started: started, Ended: c.opts.Now(), Stats: progress.Snapshot()}
+	if errors.Is(context.Cause(ctx), errLeaseLost) {
+		runErr = errLeaseLost
+	}
 	if runErr != nil {
 		run.Error = runErr.Error()
 	}
@@ -201,17 +191,6 @@ func (c *Crawler) Run(ctx context.Context, src Source, emit EmitFunc, progress *
 		"changed", run.Changed, "unchanged", run.Unchanged, "skipped", run.Skipped, "failed", run.Failed,
 		"duration", run.Ended.Sub(run.Started).Round(time.Millisecond).String())
 	return run, runErr
-}
-
-// leaseTTL is how long a run's lease on its source lasts without renewal;
-// after a crash the source is free again this long after the last renewal.
-const leaseTTL = 2 * time.Minute
-
-// newHolderID names one run for its lease.
-func newHolderID() string {
-	var b [12]byte
-	crand.Read(b[:])
-	return fmt.Sprintf("%d-%s", os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // proxyURL parses a source's proxy setting.

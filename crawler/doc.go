@@ -11,7 +11,9 @@
 // (ETag, Last-Modified, content hash) lives in SQLite so that a second run
 // sends conditional requests and hands on only new or changed pages. The
 // Scheduler runs sources on cron specs, refuses overlapping runs and keeps
-// the run history for the UI.
+// the run history for the UI. Processes sharing the database take turns
+// through leases; lease.go defines their contract (TTL, heartbeat, release
+// at restart) once, for every kind of job that needs one.
 //
 // The package hands each page to an emit function given by the caller and
 // imports no other stage of riskmine.

@@ -118,19 +118,27 @@ func (s *Scheduler) scheduled(name string) {
 		wait = time.Duration(rand.Int64N(int64(s.opts.Jitter)))
 	}
 	// The cron job returns at once so that Stop need not wait for it.
-	go s.runClaimed(name, p, wait)
+	go s.runClaimed(name, p, wait, nil)
 }
 
 // Trigger starts a run of name now, in the background. It returns
-// ErrRunning when the source is running (the trigger is refused, not
-// queued), ErrUnknownSource for a name not configured and ErrStopped after
-// Stop.
+// ErrRunning when the source is running here, or a *LeaseHeldError (also
+// ErrRunning) naming the holder when another process holds its lease: the
+// trigger is refused, not queued. It returns ErrUnknownSource for a name
+// not configured and ErrStopped after Stop.
 func (s *Scheduler) Trigger(name string) error {
 	p, err := s.claim(name)
 	if err != nil {
 		return err
 	}
-	go s.runClaimed(name, p, 0)
+	// Take the lease now, so a refusal reaches the caller rather than the
+	// log of a run that never starts.
+	lease, err := s.c.store.AcquireLease(s.ctx, name, s.c.opts.Now)
+	if err != nil {
+		s.unclaim(name)
+		return err
+	}
+	go s.runClaimed(name, p, 0, lease)
 	return nil
 }
 
@@ -153,14 +161,18 @@ func (s *Scheduler) claim(name string) (*Progress, error) {
 	return p, nil
 }
 
-// runClaimed runs a claimed source after wait and releases it.
-func (s *Scheduler) runClaimed(name string, p *Progress, wait time.Duration) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.running, name)
-		s.mu.Unlock()
-	}()
+// unclaim undoes claim for a run that does not start.
+func (s *Scheduler) unclaim(name string) {
+	s.mu.Lock()
+	delete(s.running, name)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// runClaimed runs a claimed source after wait and releases it. lease, when
+// not nil, is the source's lease already taken; otherwise the run takes it.
+func (s *Scheduler) runClaimed(name string, p *Progress, wait time.Duration, lease *Lease) {
+	defer s.unclaim(name)
 	if wait > 0 {
 		tm := time.NewTimer(wait)
 		select {
@@ -170,8 +182,19 @@ func (s *Scheduler) runClaimed(name string, p *Progress, wait time.Duration) {
 			return
 		}
 	}
-	run, err := s.c.Run(s.ctx, s.sources[name], s.emit, p)
-	if err != nil {
+	var run Run
+	var err error
+	if lease != nil {
+		run, err = s.c.runHeld(s.ctx, s.sources[name], s.emit, p, lease)
+	} else {
+		run, err = s.c.Run(s.ctx, s.sources[name], s.emit, p)
+	}
+	switch {
+	case errors.Is(err, ErrRunning):
+		// Another process holds the lease: the tick is skipped, as the
+		// in-process check skips it.
+		s.log.Info("scheduled crawl skipped", "source", name, "error", err)
+	case err != nil:
 		s.log.Error("crawl run failed", "source", name, "run_id", run.ID, "error", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"sync"
 	"time"
 
@@ -22,6 +23,14 @@ type Store struct {
 	// that finds the lock taken backs off by sleeping (busy_timeout), which
 	// costs far more than waiting on a mutex.
 	wmu sync.Mutex
+
+	// inst is this process in the data folder; lock holds its lock file
+	// (see the lease contract in lease.go).
+	inst    Instance
+	lockDir string
+	lock    *os.File
+	// renewEvery replaces LeaseRenewInterval in tests.
+	renewEvery time.Duration
 }
 
 // schema is applied in order; crawl_schema records how far a database got.
@@ -58,10 +67,27 @@ var schema = []string{
 		holder     TEXT NOT NULL,
 		expires_at INTEGER NOT NULL
 	);`,
+	// Leases name their instance; runs record theirs, so a restart can tell
+	// the runs of a killed process and mark them abandoned.
+	`ALTER TABLE crawl_leases ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+	ALTER TABLE crawl_leases ADD COLUMN acquired_at INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE crawl_runs ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+	ALTER TABLE crawl_runs ADD COLUMN abandoned INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX crawl_leases_instance ON crawl_leases(instance);
+	CREATE INDEX crawl_runs_unfinished ON crawl_runs(instance) WHERE ended_at = 0;
+	CREATE TABLE crawl_instances (
+		id         TEXT PRIMARY KEY,
+		command    TEXT NOT NULL,
+		pid        INTEGER NOT NULL,
+		host       TEXT NOT NULL,
+		started_at INTEGER NOT NULL
+	);`,
 }
 
 // OpenStore opens (creating when needed) the crawl tables in the SQLite
-// database at path, normally <data_dir>/riskmine.db.
+// database at path, normally <data_dir>/riskmine.db. It records the process
+// as a running instance of the data folder and releases the leases and
+// abandons the runs of instances that died (see the lease contract).
 func OpenStore(path string) (*Store, error) {
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
 		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
@@ -74,6 +100,11 @@ func OpenStore(path string) (*Store, error) {
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("crawler: migrate state %s: %w", path, err)
+	}
+	if err := s.register(context.Background(), path, time.Now()); err != nil {
+		s.unregister()
+		db.Close()
+		return nil, fmt.Errorf("crawler: state %s: %w", path, err)
 	}
 	return s, nil
 }
@@ -111,8 +142,11 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close removes the instance from the data folder and closes the database.
+func (s *Store) Close() error {
+	s.unregister()
+	return s.db.Close()
+}
 
 // pageState is what is known about one canonical URL.
 type pageState struct {
@@ -171,38 +205,6 @@ func (s *Store) saveStatus(ctx context.Context, canon string, status int) error 
 	return nil
 }
 
-// acquireLease takes (or renews, for the same holder) the lease on running
-// source until now+ttl; false when another holder has an unexpired lease.
-// The lease keeps two processes sharing the database (serve and a manual
-// riskmine crawl) from running one source at once.
-func (s *Store) acquireLease(ctx context.Context, source, holder string, now time.Time, ttl time.Duration) (bool, error) {
-	s.wmu.Lock()
-	res, err := s.db.ExecContext(ctx, `INSERT INTO crawl_leases(source, holder, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT(source) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-		WHERE crawl_leases.expires_at < ? OR crawl_leases.holder = excluded.holder`,
-		source, holder, millis(now.Add(ttl)), millis(now))
-	s.wmu.Unlock()
-	if err != nil {
-		return false, fmt.Errorf("crawler: lease on %s: %w", source, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("crawler: lease on %s: %w", source, err)
-	}
-	return n == 1, nil
-}
-
-// releaseLease gives the lease up.
-func (s *Store) releaseLease(ctx context.Context, source, holder string) error {
-	s.wmu.Lock()
-	_, err := s.db.ExecContext(ctx, `DELETE FROM crawl_leases WHERE source = ? AND holder = ?`, source, holder)
-	s.wmu.Unlock()
-	if err != nil {
-		return fmt.Errorf("crawler: release lease on %s: %w", source, err)
-	}
-	return nil
-}
-
 // Run is one run of one source, as kept in crawl_runs.
 type Run struct {
 	ID      int64     `json:"id"`
@@ -213,6 +215,9 @@ type Run struct {
 	Stats
 	// Error is the error that stopped the run, if any.
 	Error string `json:"error,omitempty"`
+	// Abandoned is set on a run whose process died before it ended; Ended
+	// is then when a later process noticed.
+	Abandoned bool `json:"abandoned,omitempty"`
 }
 
 // Stats counts what a run did.
@@ -239,7 +244,7 @@ type Stats struct {
 
 func (s *Store) startRun(ctx context.Context, source string, at time.Time) (int64, error) {
 	s.wmu.Lock()
-	res, err := s.db.ExecContext(ctx, `INSERT INTO crawl_runs(source, started_at) VALUES (?, ?)`, source, millis(at))
+	res, err := s.db.ExecContext(ctx, `INSERT INTO crawl_runs(source, started_at, instance) VALUES (?, ?, ?)`, source, millis(at), s.inst.ID)
 	s.wmu.Unlock()
 	if err != nil {
 		return 0, fmt.Errorf("crawler: record run start of %s: %w", source, err)
@@ -269,7 +274,7 @@ func (s *Store) Runs(ctx context.Context, source string, limit int) ([]Run, erro
 	if limit <= 0 {
 		limit = 50
 	}
-	q := `SELECT id, source, started_at, ended_at, fetched, new, changed, unchanged, skipped, failed, retries, errors, error FROM crawl_runs`
+	q := `SELECT id, source, started_at, ended_at, fetched, new, changed, unchanged, skipped, failed, retries, errors, error, abandoned FROM crawl_runs`
 	args := []any{}
 	if source != "" {
 		q += ` WHERE source = ?`
@@ -288,7 +293,7 @@ func (s *Store) Runs(ctx context.Context, source string, limit int) ([]Run, erro
 		var started, ended int64
 		var errs string
 		if err := rows.Scan(&r.ID, &r.Source, &started, &ended, &r.Fetched, &r.New, &r.Changed, &r.Unchanged,
-			&r.Skipped, &r.Failed, &r.Retries, &errs, &r.Error); err != nil {
+			&r.Skipped, &r.Failed, &r.Retries, &errs, &r.Error, &r.Abandoned); err != nil {
 			return nil, fmt.Errorf("crawler: list runs: %w", err)
 		}
 		r.Started = fromMillis(started)

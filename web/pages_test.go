@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"riskmine/alerts"
+	"riskmine/crawler"
 	"riskmine/index"
 	"riskmine/nlp"
 )
@@ -328,6 +329,34 @@ func TestSavedSearchAndAlertRule(t *testing.T) {
 	}
 	if rules, _ = w.srv.AlertRules(context.Background()); len(rules) != 0 {
 		t.Errorf("rule survived its search: %+v", rules)
+	}
+}
+
+func TestSourceRunRefusedNamesLeaseHolder(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	// Another process sharing the data folder (riskmine crawl) runs forum.
+	other, err := crawler.OpenStore(w.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	lease, err := other.AcquireLease(context.Background(), "forum", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := w.apiReq("POST", "/api/v1/sources/forum/run", adminToken, "")
+	if resp.StatusCode != http.StatusConflict {
+		t.Fatalf("run while another process holds the lease: %d %s", resp.StatusCode, readAll(t, resp))
+	}
+	c := decode[leaseConflict](t, resp)
+	if c.Holder == nil || c.Holder.Instance == nil || c.Holder.Instance.ID != other.Instance().ID || !strings.Contains(c.Error, other.Instance().ID) {
+		t.Fatalf("409 does not name the holder: %+v", c)
+	}
+	lease.Release(context.Background())
+	if resp := w.apiReq("POST", "/api/v1/sources/forum/run", adminToken, ""); resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("run after release: %d", resp.StatusCode)
+	}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && len(w.sched.Running()) > 0; time.Sleep(20 * time.Millisecond) {
 	}
 }
 

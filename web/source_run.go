@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"riskmine/crawler"
 )
@@ -43,8 +44,23 @@ func (s *Server) sourceRun(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/sources?ok=run_started", http.StatusSeeOther)
 }
 
+// leaseConflict is the 409 answer to a run refused because another process
+// holds the source's lease.
+type leaseConflict struct {
+	Error  string       `json:"error"`
+	Holder *leaseHolder `json:"holder,omitempty"`
+}
+
+type leaseHolder struct {
+	ID       string            `json:"id"`
+	Instance *crawler.Instance `json:"instance,omitempty"`
+	Since    time.Time         `json:"since"`
+	Until    time.Time         `json:"until"`
+}
+
 // apiSourceRun answers POST /api/v1/sources/{name}/run: 202 when started,
-// 409 when the source is already running.
+// 409 when the source is already running, here or in the process holding
+// its lease (named in the answer).
 func (s *Server) apiSourceRun(w http.ResponseWriter, r *http.Request) {
 	if s.deps.Sources == nil {
 		writeJSONError(w, http.StatusServiceUnavailable, "the crawl scheduler is not available")
@@ -55,6 +71,10 @@ func (s *Server) apiSourceRun(w http.ResponseWriter, r *http.Request) {
 		status := triggerStatus(err)
 		if status == http.StatusInternalServerError {
 			s.apiServerError(w, r, err)
+			return
+		}
+		if held := (*crawler.LeaseHeldError)(nil); errors.As(err, &held) {
+			writeJSON(w, status, leaseConflict{Error: err.Error(), Holder: &leaseHolder{ID: held.Holder, Instance: held.Instance, Since: held.Since, Until: held.Until}})
 			return
 		}
 		writeJSONError(w, status, err.Error())

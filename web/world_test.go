@@ -47,6 +47,7 @@ type world struct {
 	receiver *httptest.Server
 	received chan *http.Request
 	secret   string
+	dbPath   string
 }
 
 const hostileTitle = `<script>window.__pwned=1</script>燃气泄漏`
@@ -62,7 +63,7 @@ func newWorld(t testing.TB, opts Options) *world {
 	t.Helper()
 	dir := t.TempDir()
 	db := filepath.Join(dir, "riskmine.db")
-	w := &world{received: make(chan *http.Request, 16), secret: "whsec_dGVzdC1zZWNyZXQta2V5LTEyMzQ1Ng=="}
+	w := &world{dbPath: db, received: make(chan *http.Request, 16), secret: "whsec_dGVzdC1zZWNyZXQta2V5LTEyMzQ1Ng=="}
 	w.receiver = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		select {
 		case w.received <- r:

@@ -199,10 +199,12 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	}
 	s.metrics.watchStores(s.leads, s.index, log)
 
-	// Background loops: webhook delivery, run metrics, retention, alert rules.
+	// Background loops: webhook delivery, run metrics, retention, alert
+	// rules, backups asked for by `riskmine backup`.
 	s.goLoop("dispatcher", func(ctx context.Context) error { return disp.Run(ctx) }, bg)
 	s.goLoop("run metrics", s.watchRuns, bg)
 	s.goLoop("alert rules", s.runAlertRules, bg)
+	s.goLoop("backup socket", startBackupSocket(cfg.DataDir, dbPath, s.index, log.With("component", "backup")), bg)
 	s.cron = cron.New()
 	if cfg.Index.RetentionDays > 0 {
 		days := cfg.Index.RetentionDays

@@ -99,6 +99,7 @@ const maxSeen = 200_000
 type run struct {
 	c     *Crawler
 	ctx   context.Context
+	stop  context.CancelCauseFunc
 	src   Source
 	emit  EmitFunc
 	prog  *Progress
@@ -166,8 +167,10 @@ func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *P
 		return nil, fmt.Errorf("crawler: source %s: limit rules: %w", src.Name, err)
 	}
 	coll.OnResponse(func(r *colly.Response) { r.Ctx.Put("resp", r) })
+	// An emit error wrapping ErrStopRun ends the run with that error.
+	ctx, stop := context.WithCancelCause(ctx)
 	return &run{
-		c: c, ctx: ctx, src: src, emit: emit, prog: prog, coll: coll, tr: tr, guard: guard,
+		c: c, ctx: ctx, stop: stop, src: src, emit: emit, prog: prog, coll: coll, tr: tr, guard: guard,
 		front: newFrontier(), ua: ua, start: o.Now(), log: c.log.With("source", src.Name),
 		seen: map[string]struct{}{}, handed: map[string]struct{}{},
 	}, nil
@@ -222,6 +225,9 @@ func (r *run) crawl() error {
 		}()
 	}
 	wg.Wait()
+	if err := context.Cause(r.ctx); errors.Is(err, ErrStopRun) {
+		return err
+	}
 	return r.ctx.Err()
 }
 
@@ -568,6 +574,13 @@ func (r *run) unclaim(canon string) {
 	r.mu.Unlock()
 }
 
+// ErrStopRun, wrapped by an error of the emit function, ends the run: no
+// more URLs are fetched and the run fails with that error, recorded in the
+// run history. The pipeline returns it when storage refuses every page
+// (the data folder is short of space), so the run stops at once and says
+// why instead of fetching pages that cannot be kept.
+var ErrStopRun = errors.New("crawler: run stopped")
+
 // hand emits p unless its content hash is unchanged, and records the state
 // only after emit succeeded.
 func (r *run) hand(t task, p Page, st pageState, now time.Time) {
@@ -588,6 +601,9 @@ func (r *run) hand(t task, p Page, st pageState, now time.Time) {
 	if err := r.emit(r.ctx, p); err != nil {
 		r.unclaim(p.CanonicalURL)
 		r.fail(t, "emit", err)
+		if errors.Is(err, ErrStopRun) {
+			r.stop(err)
+		}
 		return
 	}
 	st.ContentHash = p.ContentHash

@@ -655,6 +655,7 @@ func (sh *shard) write(b *bleve.Batch) error {
 	var once sync.Once
 	b.SetPersistedCallback(func(err error) {
 		if err == nil {
+			sh.failure.Store(nil)
 			once.Do(func() { close(done) })
 		}
 	})
@@ -676,6 +677,22 @@ func (ix *Index) Count() (uint64, error) {
 		total += n
 	}
 	return total, nil
+}
+
+// failureMemory is how long a background write failure counts as current
+// when no write has succeeded since.
+const failureMemory = time.Minute
+
+// WriteFailure returns the error of the index's latest failure to write to
+// disk when no write has succeeded since (and it is less than a minute
+// old), else nil. Readiness reports it.
+func (ix *Index) WriteFailure() error {
+	for _, sh := range ix.shards {
+		if f := sh.failure.Load(); f != nil && time.Since(f.at) < failureMemory {
+			return fmt.Errorf("index: writing to %s failed: %w", sh.path, f.err)
+		}
+	}
+	return nil
 }
 
 // Has reports whether a document with the given key (see Doc.Key) has been

@@ -203,6 +203,7 @@ func openCrawlPipeline(cfg *config.Config, log *slog.Logger) (_ *crawlPipeline, 
 	p.pipeline = newPipeline(pipelineOptions{
 		Analyzer: a, Index: p.index, Leads: p.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,
 		Workers: cfg.NLP.Workers, Logger: log.With("component", "pipeline"),
+		Disk: newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes),
 	})
 	return p, nil
 }

@@ -44,6 +44,7 @@ func buildRiskmine(t *testing.T) string {
 type killSite struct {
 	n      int
 	served atomic.Int64
+	hidden atomic.Bool // the sitemap lists no page
 	srv    *httptest.Server
 }
 
@@ -55,6 +56,9 @@ func newKillSite(n int) *killSite {
 		var b strings.Builder
 		b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">`)
 		for i := range n {
+			if s.hidden.Load() {
+				break
+			}
 			fmt.Fprintf(&b, "<url><loc>%s/p/%d.html</loc></url>", s.srv.URL, i)
 		}
 		b.WriteString(`</urlset>`)

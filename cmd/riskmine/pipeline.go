@@ -43,6 +43,10 @@ type pipelineOptions struct {
 	QueueSize int
 	Metrics   *metrics
 	Logger    *slog.Logger
+	// Disk, when set, refuses pages while the data folder is short of
+	// space: the run stops with the reason instead of fetching pages that
+	// cannot be kept.
+	Disk *diskFloor
 }
 
 // analyzer scores posts (*nlp.Analyzer, or the service's liveAnalyzer).
@@ -137,6 +141,9 @@ func newPipeline(opts pipelineOptions) *pipeline {
 // stored just before its acknowledgement was lost does no harm when it
 // comes again: it is still one document and one lead source.
 func (p *pipeline) Emit(ctx context.Context, page crawler.Page) error {
+	if err := p.opts.Disk.check(); err != nil {
+		return fmt.Errorf("%w: %w", crawler.ErrStopRun, err)
+	}
 	j := &pageJob{ctx: ctx, page: page, received: time.Now(), done: make(chan error, 1)}
 	p.mu.RLock()
 	if p.closed {

@@ -117,7 +117,17 @@ type run struct {
 	// handed holds the canonical URLs handed on in this run, so a page
 	// reached under two addresses (rel=canonical) is handed on once.
 	handed map[string]struct{}
+
+	// emits tracks the pages being handed on; emitSlots bounds them.
+	emits     sync.WaitGroup
+	emitSlots chan struct{}
 }
+
+// maxPendingEmits bounds the pages of a run being handed on at once. Emit
+// returns only once a page is stored durably, which takes a disk write;
+// handing pages on in the background lets the fetchers go on meanwhile and
+// lets the pipeline write many pages at once.
+const maxPendingEmits = 256
 
 func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *Progress) (*run, error) {
 	proxy, err := proxyURL(src.Proxy)
@@ -173,6 +183,7 @@ func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *P
 		c: c, ctx: ctx, stop: stop, src: src, emit: emit, prog: prog, coll: coll, tr: tr, guard: guard,
 		front: newFrontier(), ua: ua, start: o.Now(), log: c.log.With("source", src.Name),
 		seen: map[string]struct{}{}, handed: map[string]struct{}{},
+		emitSlots: make(chan struct{}, maxPendingEmits),
 	}, nil
 }
 
@@ -225,6 +236,7 @@ func (r *run) crawl() error {
 		}()
 	}
 	wg.Wait()
+	r.emits.Wait()
 	if err := context.Cause(r.ctx); errors.Is(err, ErrStopRun) {
 		return err
 	}
@@ -598,6 +610,24 @@ func (r *run) hand(t task, p Page, st pageState, now time.Time) {
 		r.prog.skipped.Add(1) // the same page under another address
 		return
 	}
+	select {
+	case r.emitSlots <- struct{}{}:
+	case <-r.ctx.Done():
+		r.unclaim(p.CanonicalURL)
+		r.fail(t, "cancelled", r.ctx.Err())
+		return
+	}
+	r.emits.Add(1)
+	go func() {
+		defer r.emits.Done()
+		defer func() { <-r.emitSlots }()
+		r.emitAndRecord(t, p, st, now, known)
+	}()
+}
+
+// emitAndRecord hands p on and records its state once emit returned nil,
+// that is once the page is stored.
+func (r *run) emitAndRecord(t task, p Page, st pageState, now time.Time, known bool) {
 	if err := r.emit(r.ctx, p); err != nil {
 		r.unclaim(p.CanonicalURL)
 		r.fail(t, "emit", err)

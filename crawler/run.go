@@ -237,6 +237,8 @@ func (r *run) crawl() error {
 	}
 	wg.Wait()
 	r.emits.Wait()
+	// Release the run's context (and its link to the caller's) once done.
+	defer r.stop(nil)
 	if err := context.Cause(r.ctx); errors.Is(err, ErrStopRun) {
 		return err
 	}

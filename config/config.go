@@ -24,6 +24,7 @@ const DefaultFile = "riskmine.yaml"
 type Config struct {
 	// DataDir holds the index and the SQLite database.
 	DataDir string  `yaml:"data_dir"`
+	Data    Data    `yaml:"data"`
 	Log     Log     `yaml:"log"`
 	NLP     NLP     `yaml:"nlp"`
 	Crawler Crawler `yaml:"crawler"`
@@ -49,6 +50,7 @@ type Log struct {
 func Default() *Config {
 	return &Config{
 		DataDir: "./data",
+		Data:    defaultData(),
 		Log:     Log{Level: "info", Format: "text"},
 		NLP:     defaultNLP(),
 		Crawler: defaultCrawler(),
@@ -297,7 +299,7 @@ func (c *Config) Validate() error {
 	default:
 		return c.errAt("log.format", "got %q, expected text or json", c.Log.Format)
 	}
-	for _, check := range []func() error{c.validateNLP, c.validateCrawler, c.validateIndex, c.validateAlerts, c.validateWeb} {
+	for _, check := range []func() error{c.validateData, c.validateNLP, c.validateCrawler, c.validateIndex, c.validateAlerts, c.validateWeb} {
 		if err := check(); err != nil {
 			return err
 		}

@@ -99,6 +99,7 @@ const maxSeen = 200_000
 type run struct {
 	c     *Crawler
 	ctx   context.Context
+	stop  context.CancelCauseFunc
 	src   Source
 	emit  EmitFunc
 	prog  *Progress
@@ -116,7 +117,17 @@ type run struct {
 	// handed holds the canonical URLs handed on in this run, so a page
 	// reached under two addresses (rel=canonical) is handed on once.
 	handed map[string]struct{}
+
+	// emits tracks the pages being handed on; emitSlots bounds them.
+	emits     sync.WaitGroup
+	emitSlots chan struct{}
 }
+
+// maxPendingEmits bounds the pages of a run being handed on at once. Emit
+// returns only once a page is stored durably, which takes a disk write;
+// handing pages on in the background lets the fetchers go on meanwhile and
+// lets the pipeline write many pages at once.
+const maxPendingEmits = 256
 
 func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *Progress) (*run, error) {
 	proxy, err := proxyURL(src.Proxy)
@@ -166,10 +177,13 @@ func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *P
 		return nil, fmt.Errorf("crawler: source %s: limit rules: %w", src.Name, err)
 	}
 	coll.OnResponse(func(r *colly.Response) { r.Ctx.Put("resp", r) })
+	// An emit error wrapping ErrStopRun ends the run with that error.
+	ctx, stop := context.WithCancelCause(ctx)
 	return &run{
-		c: c, ctx: ctx, src: src, emit: emit, prog: prog, coll: coll, tr: tr, guard: guard,
+		c: c, ctx: ctx, stop: stop, src: src, emit: emit, prog: prog, coll: coll, tr: tr, guard: guard,
 		front: newFrontier(), ua: ua, start: o.Now(), log: c.log.With("source", src.Name),
 		seen: map[string]struct{}{}, handed: map[string]struct{}{},
+		emitSlots: make(chan struct{}, maxPendingEmits),
 	}, nil
 }
 
@@ -222,6 +236,12 @@ func (r *run) crawl() error {
 		}()
 	}
 	wg.Wait()
+	r.emits.Wait()
+	// Release the run's context (and its link to the caller's) once done.
+	defer r.stop(nil)
+	if err := context.Cause(r.ctx); errors.Is(err, ErrStopRun) {
+		return err
+	}
 	return r.ctx.Err()
 }
 
@@ -568,6 +588,13 @@ func (r *run) unclaim(canon string) {
 	r.mu.Unlock()
 }
 
+// ErrStopRun, wrapped by an error of the emit function, ends the run: no
+// more URLs are fetched and the run fails with that error, recorded in the
+// run history. The pipeline returns it when storage refuses every page
+// (the data folder is short of space), so the run stops at once and says
+// why instead of fetching pages that cannot be kept.
+var ErrStopRun = errors.New("crawler: run stopped")
+
 // hand emits p unless its content hash is unchanged, and records the state
 // only after emit succeeded.
 func (r *run) hand(t task, p Page, st pageState, now time.Time) {
@@ -585,9 +612,30 @@ func (r *run) hand(t task, p Page, st pageState, now time.Time) {
 		r.prog.skipped.Add(1) // the same page under another address
 		return
 	}
+	select {
+	case r.emitSlots <- struct{}{}:
+	case <-r.ctx.Done():
+		r.unclaim(p.CanonicalURL)
+		r.fail(t, "cancelled", r.ctx.Err())
+		return
+	}
+	r.emits.Add(1)
+	go func() {
+		defer r.emits.Done()
+		defer func() { <-r.emitSlots }()
+		r.emitAndRecord(t, p, st, now, known)
+	}()
+}
+
+// emitAndRecord hands p on and records its state once emit returned nil,
+// that is once the page is stored.
+func (r *run) emitAndRecord(t task, p Page, st pageState, now time.Time, known bool) {
 	if err := r.emit(r.ctx, p); err != nil {
 		r.unclaim(p.CanonicalURL)
 		r.fail(t, "emit", err)
+		if errors.Is(err, ErrStopRun) {
+			r.stop(err)
+		}
 		return
 	}
 	st.ContentHash = p.ContentHash

@@ -145,7 +145,7 @@ func (c *facetCache) columns(snap *scorch.IndexSnapshot) ([]*segColumns, error) 
 	for i, s := range segs {
 		sc := out[i]
 		sc.once.Do(func() {
-			sc.off, sc.vals, sc.err = c.build(s.Segment())
+			sc.off, sc.vals, sc.err = c.safeBuild(s.Segment())
 			sc.built.Store(sc.err == nil)
 		})
 		if sc.err != nil {
@@ -159,6 +159,20 @@ func (c *facetCache) columns(snap *scorch.IndexSnapshot) ([]*segColumns, error) 
 		}
 	}
 	return out, nil
+}
+
+// safeBuild is build, turning a panic of the segment's reader into an
+// error: a segment left broken by a failed write (scorch closes the
+// segment of a batch whose persisting fails, and a closed segment panics
+// on its next dictionary read) must cost a search its facets, not the
+// process its life. The search, or the warmer, tries again later.
+func (c *facetCache) safeBuild(seg segment.Segment) (off, vals []uint32, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			off, vals, err = nil, nil, fmt.Errorf("facets: reading a segment failed: %v", r)
+		}
+	}()
+	return c.build(seg)
 }
 
 // build reads the facet fields of one segment from its term dictionaries.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -144,20 +145,62 @@ type shard struct {
 	// persisted is closed when the last batch written to the shard is on
 	// disk; guarded by Index.flushMu. Flush and Close wait for it.
 	persisted chan struct{}
+
+	path    string
+	log     *slog.Logger
+	failure atomic.Pointer[writeFailure] // the last failure to persist
 }
 
-// scorchConfig: a batch returns once it is persisted (unsafe_batch false).
-// Returning at introduction and persisting in the background was measured
-// slower on two busy cores (the persister competes with analysis) and
-// widens the window of unacknowledged writes. Flush still waits on the
-// batches' persisted callbacks, so it stays correct in either mode. The bolt
-// timeout makes a second process fail fast instead of blocking.
+// scorchConfig: a batch returns once it is searchable (unsafe_batch) and
+// Flush waits for its persisted callback. With unsafe_batch false a batch
+// whose persisting fails returns an error after scorch has already put its
+// segment in the index and closed it: every later read of that segment
+// (the facet warmer's, a search's) then panics with "assignment to entry in
+// nil map" until the persister's retry replaces it. Persisting in the
+// background never closes a live segment; a failed persist is retried by
+// scorch's persister, and the async error callback (asyncErrorName) lets
+// Flush report it and paces the retries. The bolt timeout makes a second
+// process fail fast instead of blocking.
 //
 // It is a function, not a shared map: Bleve writes the store path into the
 // map it is given, and a map shared by two opens sends the second one to
 // the first one's files.
 func scorchConfig() map[string]any {
-	return map[string]any{"unsafe_batch": false, "bolt_timeout": "3s"}
+	return map[string]any{"unsafe_batch": true, "bolt_timeout": "3s", "asyncErrorCallbackName": asyncErrorName}
+}
+
+// asyncErrorName names onAsyncError in scorch's registry.
+const asyncErrorName = "riskmine-index"
+
+func init() {
+	scorch.RegistryAsyncErrorCallbacks[asyncErrorName] = onAsyncError
+}
+
+// shardsByPath finds the shard of a scorch error callback by its folder.
+var shardsByPath sync.Map // string → *shard
+
+// persistRetryPause is how long scorch's persister and merger pause after
+// a failure before they try again; without it a full disk makes them retry
+// in a busy loop.
+var persistRetryPause = 500 * time.Millisecond
+
+// onAsyncError records a failure of scorch's background persister or
+// merger for the shard at path and pauses the failing loop.
+func onAsyncError(err error, path string) {
+	if v, ok := shardsByPath.Load(path); ok {
+		sh := v.(*shard)
+		sh.failure.Store(&writeFailure{err: err, at: time.Now()})
+		if sh.log != nil {
+			sh.log.Warn("index: writing to disk failed; retrying", "path", path, "error", err)
+		}
+	}
+	time.Sleep(persistRetryPause)
+}
+
+// writeFailure is the last background write failure of a shard.
+type writeFailure struct {
+	err error
+	at  time.Time
 }
 
 // Open opens the index at opts.Path, creating it when it does not exist.
@@ -228,10 +271,13 @@ func open(opts Options, m *mapping.IndexMappingImpl) (*Index, error) {
 		if err != nil {
 			for _, sh := range ix.shards {
 				sh.bi.Close()
+				shardsByPath.Delete(filepath.Join(sh.path, "store"))
 			}
 			return nil, err
 		}
-		ix.shards = append(ix.shards, &shard{bi: bi, batch: bi.NewBatch(), facets: newFacetCache(ix.codes)})
+		sh := &shard{bi: bi, batch: bi.NewBatch(), facets: newFacetCache(ix.codes), path: p, log: opts.Logger}
+		shardsByPath.Store(filepath.Join(p, "store"), sh)
+		ix.shards = append(ix.shards, sh)
 	}
 	go ix.flusher(opts.FlushInterval)
 	go ix.warmer(opts.FlushInterval)
@@ -281,7 +327,7 @@ func openShard(path string, m *mapping.IndexMappingImpl, want string) (bleve.Ind
 		if err != nil {
 			return nil, fmt.Errorf("index: create %s: %w", path, err)
 		}
-		if err := bi.SetInternal(internalAnalysis, []byte(want)); err != nil {
+		if err := setInternalDurably(bi, internalAnalysis, []byte(want)); err != nil {
 			bi.Close()
 			return nil, fmt.Errorf("index: create %s: %w", path, err)
 		}
@@ -310,6 +356,29 @@ func openShard(path string, m *mapping.IndexMappingImpl, want string) (bleve.Ind
 		return nil, fmt.Errorf("index: open %s: the index was built with the built-in tokenizer; rebuild it (delete the folder and import again) to use the injected one", path)
 	}
 	return bi, nil
+}
+
+// setInternalDurably records an internal value and waits until it is on
+// disk (writes return before that, see scorchConfig).
+func setInternalDurably(bi bleve.Index, key, val []byte) error {
+	b := bi.NewBatch()
+	b.SetInternal(key, val)
+	done := make(chan struct{})
+	var once sync.Once
+	b.SetPersistedCallback(func(err error) {
+		if err == nil {
+			once.Do(func() { close(done) })
+		}
+	})
+	if err := bi.Batch(b); err != nil {
+		return err
+	}
+	select {
+	case <-done:
+		return nil
+	case <-time.After(time.Minute):
+		return errors.New("the disk did not take the index's first write within a minute")
+	}
 }
 
 // shardOf returns the number of the shard of a document key.
@@ -385,7 +454,14 @@ func (ix *Index) warmFacets() error {
 	return nil
 }
 
-func (sh *shard) warmFacets() error {
+func (sh *shard) warmFacets() (err error) {
+	// The warmer runs on its own goroutine: a panic in Bleve's reading of a
+	// segment would end the process.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("index: warm facets of %s: %v", sh.path, r)
+		}
+	}()
 	adv, err := sh.bi.Advanced()
 	if err != nil {
 		return err
@@ -454,11 +530,14 @@ func (ix *Index) Delete(ctx context.Context, key string) error {
 // Flush writes the pending documents and waits until everything written
 // so far is persisted. When it returns nil the documents are searchable and
 // on disk: this is the acknowledgement that a crash of the process does not
-// undo.
+// undo. When the disk refuses the write Flush returns the error, naming the
+// index folder; the documents stay in the index, which keeps trying to
+// write them, and a later Flush acknowledges them once the disk takes them.
 func (ix *Index) Flush(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("index: flush: %w", err)
 	}
+	since := time.Now()
 	ix.flushMu.Lock()
 	err := ix.writePendingLocked()
 	waits := ix.persistedLocked()
@@ -466,8 +545,8 @@ func (ix *Index) Flush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, ch := range waits {
-		if err := waitPersisted(ctx, ch); err != nil {
+	for i, ch := range waits {
+		if err := ix.shards[i].waitPersisted(ctx, ch, since); err != nil {
 			return err
 		}
 	}
@@ -483,16 +562,28 @@ func (ix *Index) persistedLocked() []chan struct{} {
 	return out
 }
 
-// waitPersisted waits for a batch's persisted signal (nil: nothing written).
-func waitPersisted(ctx context.Context, ch chan struct{}) error {
+// failureCheck is how often a wait for the disk looks for write failures.
+const failureCheck = 100 * time.Millisecond
+
+// waitPersisted waits for a batch's persisted signal (nil: nothing
+// written). It fails when the shard failed to persist after since.
+func (sh *shard) waitPersisted(ctx context.Context, ch chan struct{}, since time.Time) error {
 	if ch == nil {
 		return nil
 	}
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("index: flush: waiting for the disk: %w", ctx.Err())
+	t := time.NewTicker(failureCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-ch:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("index: flush: waiting for the disk: %w", ctx.Err())
+		case <-t.C:
+			if f := sh.failure.Load(); f != nil && f.at.After(since) {
+				return fmt.Errorf("index: write to %s: %w", sh.path, f.err)
+			}
+		}
 	}
 }
 
@@ -530,7 +621,9 @@ func (ix *Index) takeBatchesLocked() []*bleve.Batch {
 }
 
 // writeAll writes each shard's batch, the shards side by side; flushMu
-// must be held.
+// must be held. A batch that fails goes back in front of the documents
+// added since, to be written again at the next flush: a failed write is
+// retried, never dropped.
 func (ix *Index) writeAll(batches []*bleve.Batch) error {
 	errs := make([]error, len(batches))
 	ix.eachShard(func(i int) {
@@ -538,6 +631,19 @@ func (ix *Index) writeAll(batches []*bleve.Batch) error {
 			errs[i] = ix.shards[i].write(batches[i])
 		}
 	})
+	ix.mu.Lock()
+	for i, err := range errs {
+		if err == nil || ix.closed {
+			continue
+		}
+		sh := ix.shards[i]
+		failed := batches[i]
+		failed.SetPersistedCallback(nil)
+		failed.Merge(sh.batch)
+		ix.pending += failed.Size() - sh.batch.Size()
+		sh.batch = failed
+	}
+	ix.mu.Unlock()
 	return errors.Join(errs...)
 }
 
@@ -547,9 +653,14 @@ func (ix *Index) writeAll(batches []*bleve.Batch) error {
 func (sh *shard) write(b *bleve.Batch) error {
 	done := make(chan struct{})
 	var once sync.Once
-	b.SetPersistedCallback(func(error) { once.Do(func() { close(done) }) })
+	b.SetPersistedCallback(func(err error) {
+		if err == nil {
+			sh.failure.Store(nil)
+			once.Do(func() { close(done) })
+		}
+	})
 	if err := sh.bi.Batch(b); err != nil {
-		return fmt.Errorf("index: write %d documents: %w", b.Size(), err)
+		return fmt.Errorf("index: write %d documents to %s: %w", b.Size(), sh.path, err)
 	}
 	sh.persisted = done
 	return nil
@@ -566,6 +677,35 @@ func (ix *Index) Count() (uint64, error) {
 		total += n
 	}
 	return total, nil
+}
+
+// failureMemory is how long a background write failure counts as current
+// when no write has succeeded since.
+const failureMemory = time.Minute
+
+// WriteFailure returns the error of the index's latest failure to write to
+// disk when no write has succeeded since (and it is less than a minute
+// old), else nil. Readiness reports it.
+func (ix *Index) WriteFailure() error {
+	for _, sh := range ix.shards {
+		if f := sh.failure.Load(); f != nil && time.Since(f.at) < failureMemory {
+			return fmt.Errorf("index: writing to %s failed: %w", sh.path, f.err)
+		}
+	}
+	return nil
+}
+
+// Has reports whether a document with the given key (see Doc.Key) has been
+// written (pending ones excluded).
+func (ix *Index) Has(ctx context.Context, key string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, fmt.Errorf("index: has: %w", err)
+	}
+	d, err := ix.shardFor(key).bi.Document(key)
+	if err != nil {
+		return false, fmt.Errorf("index: has %s: %w", key, err)
+	}
+	return d != nil, nil
 }
 
 // Shards returns the number of shards of the index.
@@ -596,12 +736,13 @@ func (ix *Index) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, sh := range ix.shards {
-		if err := waitPersisted(ctx, sh.persisted); err != nil && ferr == nil {
+		if err := sh.waitPersisted(ctx, sh.persisted, time.Now()); err != nil && ferr == nil {
 			ferr = fmt.Errorf("index: close: %w", err)
 		}
 		if err := sh.bi.Close(); err != nil && ferr == nil {
 			ferr = fmt.Errorf("index: close: %w", err)
 		}
+		shardsByPath.Delete(filepath.Join(sh.path, "store"))
 	}
 	return ferr
 }

@@ -194,7 +194,8 @@ func TestShardLayout(t *testing.T) {
 
 	// Before sharding an index was one Bleve index in the folder itself.
 	old := filepath.Join(t.TempDir(), "old")
-	bi, err := bleve.NewUsing(old, newMapping(true), bleve.Config.DefaultIndexType, bleve.Config.DefaultKVStore, scorchConfig())
+	// Writes that return once persisted: Close drops what is not.
+	bi, err := bleve.NewUsing(old, newMapping(true), bleve.Config.DefaultIndexType, bleve.Config.DefaultKVStore, map[string]any{"unsafe_batch": false})
 	if err != nil {
 		t.Fatal(err)
 	}

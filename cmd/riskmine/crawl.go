@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,8 +16,10 @@ import (
 	"sync"
 	"time"
 
+	"riskmine/alerts"
 	"riskmine/config"
 	"riskmine/crawler"
+	"riskmine/index"
 )
 
 func init() {
@@ -25,16 +30,24 @@ func init() {
 	})
 }
 
-func runCrawl(ctx context.Context, env *cmdEnv, args []string) error {
-	fs, cf := newFlagSet(env, "crawl", "crawl SOURCE [--jsonl] [--config FILE] [--data DIR]",
+func runCrawl(ctx context.Context, env *cmdEnv, args []string) (err error) {
+	fs, cf := newFlagSet(env, "crawl", "crawl SOURCE [--jsonl] [--dry-run] [--config FILE] [--data DIR]",
 		`Runs the configured source SOURCE once, exactly as its schedule would: robots.txt,
 per-host limits, conditional requests and the crawl state in <data>/riskmine.db, so
-only new or changed pages count as new/changed. Progress (pages/s, new, changed,
-failed) goes to stderr at most once a second, and a summary at the end. With --jsonl
-each new or changed page is printed on stdout as one JSON object:
+only new or changed pages count as new/changed. Every new or changed page goes
+through the whole pipeline, as in serve: it is scored, filed as a lead when risky,
+and indexed; its crawl state is recorded only once the post is on disk in the index
+and the lead store, so a page of an interrupted run is fetched again next run.
+Progress (pages/s, new, changed, failed) goes to stderr at most once a second, and
+a summary at the end. With --jsonl each new or changed page is also printed on
+stdout as one JSON object:
 {"url","canonical_url","source","site","title","text","published_at","author",
-"fetched_at","content_hash","charset"}. The run is recorded in the run history.`)
+"fetched_at","content_hash","charset"}. The run is recorded in the run history.
+With --dry-run the pages are printed (as with --jsonl) and nothing else happens:
+no scoring, no leads, no index, and no crawl state or run history is recorded; the
+crawl state is read, so the pages printed are those a real run would hand on.`)
 	jsonl := fs.Bool("jsonl", false, "print each new or changed page as a JSON line on stdout")
+	dryRun := fs.Bool("dry-run", false, "print the pages a run would hand on; store nothing and record no crawl state")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -52,29 +65,23 @@ each new or changed page is printed on stdout as one JSON object:
 	if err != nil {
 		return err
 	}
-	var src *crawler.Source
-	sources := crawlerSources(cfg)
-	for i := range sources {
-		if sources[i].Name == pos[0] {
-			src = &sources[i]
-		}
-	}
-	if src == nil {
-		names := make([]string, len(sources))
-		for i, s := range sources {
-			names[i] = s.Name
-		}
-		sort.Strings(names)
-		if len(names) == 0 {
-			return fmt.Errorf("no source %q: the config has no crawler.sources", pos[0])
-		}
-		return fmt.Errorf("no source %q in crawler.sources (configured: %s)", pos[0], strings.Join(names, ", "))
-	}
-	store, err := openCrawlStore(cfg)
+	src, err := findSource(cfg, pos[0])
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	var store *crawler.Store
+	if *dryRun {
+		var done func()
+		if store, done, err = openDryRunStore(ctx, cfg); err != nil {
+			return err
+		}
+		defer done()
+	} else {
+		if store, err = openCrawlStore(cfg); err != nil {
+			return err
+		}
+		defer store.Close()
+	}
 	c, err := crawler.New(crawlerOptions(cfg, store, log))
 	if err != nil {
 		return err
@@ -82,13 +89,34 @@ each new or changed page is printed on stdout as one JSON object:
 	var mu sync.Mutex
 	enc := json.NewEncoder(env.stdout)
 	enc.SetEscapeHTML(false)
-	emit := func(_ context.Context, p crawler.Page) error {
-		if !*jsonl {
-			return nil
-		}
+	printPage := func(p crawler.Page) error {
 		mu.Lock()
 		defer mu.Unlock()
 		return enc.Encode(p)
+	}
+	var emit crawler.EmitFunc
+	if *dryRun {
+		emit = func(_ context.Context, p crawler.Page) error { return printPage(p) }
+	} else {
+		pipe, perr := openCrawlPipeline(cfg, log)
+		if perr != nil {
+			return perr
+		}
+		// Closing drains the pipeline and waits for the index to be on disk.
+		defer func() {
+			if cerr := pipe.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
+		}()
+		emit = func(ctx context.Context, p crawler.Page) error {
+			if err := pipe.Emit(ctx, p); err != nil {
+				return err
+			}
+			if *jsonl {
+				return printPage(p)
+			}
+			return nil
+		}
 	}
 	prog := &crawler.Progress{}
 	start := time.Now()
@@ -108,7 +136,7 @@ each new or changed page is printed on stdout as one JSON object:
 			}
 		}
 	}()
-	run, err := c.Run(ctx, *src, emit, prog)
+	run, err := c.Run(ctx, src, emit, prog)
 	close(stop)
 	wg.Wait()
 	printCrawlProgress(env.stderr, src.Name, "done: ", run.Stats, time.Since(start))
@@ -121,8 +149,113 @@ each new or changed page is printed on stdout as one JSON object:
 		fmt.Fprintf(env.stderr, "crawl %s: failures by kind: %s (details with log.level debug)\n", src.Name, strings.Join(kinds, " "))
 	}
 	if err != nil && ctx.Err() != nil {
-		return fmt.Errorf("interrupted; pages not yet handed on are fetched again next run (%w)", err)
+		return fmt.Errorf("interrupted; pages not yet stored are fetched again next run (%w)", err)
 	}
+	return err
+}
+
+// findSource returns the configured source called name.
+func findSource(cfg *config.Config, name string) (crawler.Source, error) {
+	sources := crawlerSources(cfg)
+	for _, s := range sources {
+		if s.Name == name {
+			return s, nil
+		}
+	}
+	names := make([]string, len(sources))
+	for i, s := range sources {
+		names[i] = s.Name
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return crawler.Source{}, fmt.Errorf("no source %q: the config has no crawler.sources", name)
+	}
+	return crawler.Source{}, fmt.Errorf("no source %q in crawler.sources (configured: %s)", name, strings.Join(names, ", "))
+}
+
+// crawlPipeline is the pipeline of `riskmine crawl` with the stores it
+// writes to, closed together.
+type crawlPipeline struct {
+	*pipeline
+	index *index.Index
+	leads *alerts.SQLStore
+}
+
+// openCrawlPipeline opens the lead store, the index and the analyzer of
+// the data dir and starts the pipeline serve would run.
+func openCrawlPipeline(cfg *config.Config, log *slog.Logger) (_ *crawlPipeline, err error) {
+	p := &crawlPipeline{}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	if p.leads, err = alerts.OpenSQLite(filepath.Join(cfg.DataDir, "riskmine.db"), alertsOptions(cfg, log.With("component", "alerts"))); err != nil {
+		return nil, err
+	}
+	if p.index, err = openSearchIndex(cfg, log.With("component", "index")); err != nil {
+		return nil, err
+	}
+	a, err := newAnalyzerFromConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.pipeline = newPipeline(pipelineOptions{
+		Analyzer: a, Index: p.index, Leads: p.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,
+		Workers: cfg.NLP.Workers, Logger: log.With("component", "pipeline"),
+		Disk: newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes),
+	})
+	return p, nil
+}
+
+// Close drains the pipeline and closes the index and the lead store.
+func (p *crawlPipeline) Close() error {
+	if p.pipeline != nil {
+		p.pipeline.Close()
+	}
+	var errs []error
+	if p.index != nil {
+		errs = append(errs, p.index.Close())
+	}
+	if p.leads != nil {
+		errs = append(errs, p.leads.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// openDryRunStore opens a copy of the crawl state in a temporary folder,
+// so a dry run reads the state (conditional requests, revisit intervals)
+// but records nothing in the data dir. done closes the copy and removes it.
+func openDryRunStore(ctx context.Context, cfg *config.Config) (store *crawler.Store, done func(), err error) {
+	tmp, err := os.MkdirTemp("", "riskmine-dry-run-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("dry run: %w", err)
+	}
+	copyPath := filepath.Join(tmp, "riskmine.db")
+	dbPath := filepath.Join(cfg.DataDir, "riskmine.db")
+	if _, err := os.Stat(dbPath); err == nil {
+		if err := copyDatabase(ctx, dbPath, copyPath); err != nil {
+			os.RemoveAll(tmp)
+			return nil, nil, fmt.Errorf("dry run: copy the crawl state of %s: %w", dbPath, err)
+		}
+	}
+	store, err = crawler.OpenStore(copyPath)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, nil, err
+	}
+	return store, func() { store.Close(); os.RemoveAll(tmp) }, nil
+}
+
+// copyDatabase writes a consistent copy of the SQLite database at src to
+// dst (VACUUM INTO reads a snapshot; it writes nothing to src).
+func copyDatabase(ctx context.Context, src, dst string) error {
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: src}).EscapedPath()+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	_, err = db.ExecContext(ctx, `VACUUM INTO ?`, dst)
 	return err
 }
 

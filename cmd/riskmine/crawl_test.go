@@ -53,7 +53,20 @@ crawler:
 		code := runMain(context.Background(), &cmdEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errb}, args)
 		return code, out.String(), errb.String()
 	}
-	code, out, errs := run("crawl", "local", "--jsonl", "--config", cfgPath)
+	// A dry run prints the pages and records nothing: no crawl state, no
+	// run, no index, no lead.
+	code, out, errs := run("crawl", "local", "--dry-run", "--config", cfgPath)
+	if code != 0 || strings.Count(out, "\n") != 2 || !strings.Contains(out, "燃气泄漏") {
+		t.Fatalf("dry run: exit %d, out %q, stderr %s", code, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "riskmine.db")); err == nil {
+		t.Fatal("the dry run wrote a database into the data dir")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "index")); err == nil {
+		t.Fatal("the dry run created an index")
+	}
+
+	code, out, errs = run("crawl", "local", "--jsonl", "--config", cfgPath)
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %s", code, errs)
 	}
@@ -76,6 +89,22 @@ crawler:
 	if !strings.Contains(errs, "crawl local: done: ") || !strings.Contains(errs, "2 new") {
 		t.Errorf("summary missing: %s", errs)
 	}
+	// The run went through the whole pipeline, as a scheduled one does:
+	// both posts are searchable and the gas leak is filed as a lead.
+	code, out, errs = run("search", "燃气泄漏", "--json", "--config", cfgPath)
+	if code != 0 || !strings.Contains(out, `"total":2`) {
+		t.Fatalf("search after crawl: exit %d, out %s, stderr %s", code, out, errs)
+	}
+	code, out, errs = run("leads", "list", "--config", cfgPath)
+	if code != 0 || !strings.Contains(out, "通报") {
+		t.Fatalf("leads after crawl: exit %d, out %s, stderr %s", code, out, errs)
+	}
+	// A dry run now reads the state the real run recorded: nothing is new.
+	code, out, errs = run("crawl", "local", "--dry-run", "--config", cfgPath)
+	if code != 0 || out != "" || !strings.Contains(errs, "2 skipped") {
+		t.Fatalf("dry run after the real one: exit %d out %q err %s", code, out, errs)
+	}
+
 	// Second run: within the default revisit interval (24h), nothing is
 	// fetched but the list page, and nothing printed.
 	code, out, errs = run("crawl", "local", "--jsonl", "--config", cfgPath)

@@ -3,8 +3,11 @@ package main
 // This file shows the whole path of a page: the crawler hands a crawler.Page
 // to pipeline.Emit; the analysis stage scores it with nlp; the store stage
 // files it with alerts (when its level reaches the lead level) and adds it to
-// the index with the lead's id. Every stage is fed by a bounded queue, so a
-// slow stage holds back the crawler instead of piling pages up in memory.
+// the index with the lead's id; the commit stage waits until the index has
+// the post on disk. Only then does Emit return, and only then does the
+// crawler record the page's state, so a crash never leaves a page marked as
+// crawled whose post is not stored. Every stage is fed by a bounded queue, so
+// a slow stage holds back the crawler instead of piling pages up in memory.
 
 import (
 	"context"
@@ -40,6 +43,10 @@ type pipelineOptions struct {
 	QueueSize int
 	Metrics   *metrics
 	Logger    *slog.Logger
+	// Disk, when set, refuses pages while the data folder is short of
+	// space: the run stops with the reason instead of fetching pages that
+	// cannot be kept.
+	Disk *diskFloor
 }
 
 // analyzer scores posts (*nlp.Analyzer, or the service's liveAnalyzer).
@@ -52,6 +59,7 @@ type pipeline struct {
 	opts     pipelineOptions
 	analyzed chan *pageJob // analysis stage → store stage
 	queued   chan *pageJob // Emit → analysis stage
+	stored   chan *pageJob // store stage → commit stage
 
 	mu     sync.RWMutex
 	closed bool
@@ -82,6 +90,7 @@ func newPipeline(opts pipelineOptions) *pipeline {
 		opts:     opts,
 		queued:   make(chan *pageJob, opts.QueueSize),
 		analyzed: make(chan *pageJob, opts.QueueSize),
+		stored:   make(chan *pageJob, opts.QueueSize),
 	}
 	var analysts sync.WaitGroup
 	for range opts.Workers {
@@ -102,23 +111,39 @@ func newPipeline(opts pipelineOptions) *pipeline {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
+		defer close(p.stored)
 		for j := range p.analyzed {
-			j.done <- p.store(j)
+			if err := p.store(j); err != nil {
+				j.done <- err
+				continue
+			}
+			p.stored <- j
 		}
+	}()
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		p.commit()
 	}()
 	if m := opts.Metrics; m != nil {
 		m.queueDepth("analyze", func() float64 { return float64(len(p.queued)) })
 		m.queueDepth("store", func() float64 { return float64(len(p.analyzed)) })
+		m.queueDepth("commit", func() float64 { return float64(len(p.stored)) })
 	}
 	return p
 }
 
-// Emit is the crawler's emit function. It waits until the page has been
-// indexed and filed, so the crawler records a page's state only once the page
-// is safely stored; a page abandoned by shutdown is fetched again next run.
-// Both writes are idempotent (keyed by canonical URL), so a page that was
-// stored just as its context ended does no harm when it comes again.
+// Emit is the crawler's emit function. It returns nil only once the page is
+// durable: filed in the lead store (a committed SQLite transaction) and on
+// disk in the index. The crawler records a page's state only after that, so
+// a page abandoned by shutdown, a crash or a failed write is fetched again
+// next run. Both writes are idempotent (keyed by canonical URL), so a page
+// stored just before its acknowledgement was lost does no harm when it
+// comes again: it is still one document and one lead source.
 func (p *pipeline) Emit(ctx context.Context, page crawler.Page) error {
+	if err := p.opts.Disk.check(); err != nil {
+		return fmt.Errorf("%w: %w", crawler.ErrStopRun, err)
+	}
 	j := &pageJob{ctx: ctx, page: page, received: time.Now(), done: make(chan error, 1)}
 	p.mu.RLock()
 	if p.closed {
@@ -209,6 +234,47 @@ func (p *pipeline) store(j *pageJob) error {
 		m.postsByLevel.WithLabelValues(j.as.Level).Inc()
 	}
 	return nil
+}
+
+// commitWait bounds how long the commit stage waits for the index to
+// persist a group of posts; a disk that fails reports sooner.
+const commitWait = 2 * time.Minute
+
+// commit is the commit stage: it takes every post stored so far, waits
+// until the index has them on disk with one Flush (a group commit, so the
+// cost of persisting is shared by the posts in flight) and acknowledges
+// them. A failed flush fails the group: the index keeps the posts and keeps
+// trying to write them, and their pages are fetched again next run.
+func (p *pipeline) commit() {
+	var group []*pageJob
+	for j := range p.stored {
+		group = append(group[:0], j)
+	drain:
+		for len(group) < cap(p.stored) {
+			select {
+			case j, ok := <-p.stored:
+				if !ok {
+					break drain
+				}
+				group = append(group, j)
+			default:
+				break drain
+			}
+		}
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), commitWait)
+		err := p.opts.Index.Flush(ctx)
+		cancel()
+		if err != nil {
+			err = fmt.Errorf("index %d posts: %w", len(group), err)
+		}
+		if m := p.opts.Metrics; m != nil {
+			m.stageSeconds.WithLabelValues("commit").Observe(time.Since(start).Seconds())
+		}
+		for _, j := range group {
+			j.done <- err
+		}
+	}
 }
 
 // indexDoc maps a page and its assessment to an index document.

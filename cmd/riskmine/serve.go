@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -105,6 +106,7 @@ type service struct {
 	http      *http.Server
 	ln        net.Listener
 	metrics   *metrics
+	disk      *diskFloor
 	cron      *cron.Cron
 	cancel    context.CancelFunc // stops the background loops
 	loops     sync.WaitGroup
@@ -125,7 +127,8 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	}
 	dbPath := filepath.Join(cfg.DataDir, "riskmine.db")
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &service{log: log, metrics: newMetrics(), cancel: cancel, ready: make(chan struct{})}
+	s := &service{log: log, metrics: newMetrics(), cancel: cancel, ready: make(chan struct{}),
+		disk: newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes)}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -166,7 +169,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 
 	s.pipe = newPipeline(pipelineOptions{
 		Analyzer: s.analyzer, Index: s.index, Leads: s.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,
-		Workers: cfg.NLP.Workers, Metrics: s.metrics, Logger: log.With("component", "pipeline"),
+		Workers: cfg.NLP.Workers, Metrics: s.metrics, Logger: log.With("component", "pipeline"), Disk: s.disk,
 	})
 	c, err := crawler.New(crawlerOptions(cfg, s.crawl, log))
 	if err != nil {
@@ -217,7 +220,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 
 	// The web server last: /readyz answers once everything above is up.
 	mux := http.NewServeMux()
-	mux.Handle("/", s.web.Handler())
+	mux.Handle("/", s.refuseWritesWhenDiskLow(s.web.Handler()))
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -251,6 +254,14 @@ func (s *service) readyz(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "starting", http.StatusServiceUnavailable)
 		return
 	}
+	if err := s.disk.check(); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	if err := s.index.WriteFailure(); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
 	if _, err := s.leads.Stats(r.Context()); err != nil {
 		http.Error(w, "lead store: "+err.Error(), http.StatusServiceUnavailable)
 		return
@@ -260,6 +271,26 @@ func (s *service) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "ready")
+}
+
+// refuseWritesWhenDiskLow answers API writes with 503 and the reason while
+// the data folder is under its free-space floor, instead of letting them
+// fail halfway with an internal error; reads go on.
+func (s *service) refuseWritesWhenDiskLow(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+		default:
+			if err := s.disk.check(); err != nil {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Retry-After", "60")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // goLoop runs f until the service stops, logging its error if it ends early.

@@ -218,7 +218,10 @@ func (a *Analyzer) assessWithModel(as *Assessment, acc []catScore, fields []*fie
 func fieldCues(fields []*fieldMatches) []SeverityCue {
 	var out []SeverityCue
 	for _, fm := range fields {
-		for _, c := range FindSeverityCues(fm.orig) {
+		if fm.orig == "" {
+			continue
+		}
+		for _, c := range findSeverityCues(fm.orig, fm.nz) {
 			c.Field = fm.name
 			out = append(out, c)
 		}

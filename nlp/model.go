@@ -33,6 +33,9 @@ type Model struct {
 	slots []uint32
 	rows  []uint32 // row of each slot
 	w     []int16  // rows * len(categories)
+	// tab is slots and rows in one slice for scoring: row<<32 | key+1 (0
+	// empty), so a probe reads one cache line instead of two.
+	tab []uint64
 }
 
 // ModelInfo describes a model: what it was trained on, how, and what it
@@ -162,8 +165,38 @@ func DecodeModel(r io.Reader) (*Model, error) {
 			return nil, errors.New("damaged model: row index out of range")
 		}
 	}
+	m.pack()
 	m.index()
 	return m, nil
+}
+
+// pack builds tab from slots and rows.
+func (m *Model) pack() {
+	m.tab = make([]uint64, len(m.slots))
+	for i, s := range m.slots {
+		if s != 0 {
+			m.tab[i] = uint64(m.rows[i])<<32 | uint64(s)
+		}
+	}
+}
+
+// lookup is row on the packed table.
+func (m *Model) lookup(k uint32) int {
+	tab := m.tab
+	if len(tab) == 0 {
+		return -1
+	}
+	mask := uint32(len(tab) - 1)
+	want := k + 1
+	for i := k & mask; ; i = (i + 1) & mask {
+		e := tab[i&mask]
+		if uint32(e) == want {
+			return int(e >> 32)
+		}
+		if e == 0 {
+			return -1
+		}
+	}
 }
 
 func (m *Model) index() {
@@ -318,6 +351,7 @@ func (m *Model) buildTable(keys []uint32, w []float64, nc int) {
 			}
 		}
 	}
+	m.pack()
 	m.index()
 }
 

@@ -3,6 +3,8 @@ package nlp
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -63,4 +65,52 @@ func fmtProbs(p []float64) string {
 		s += fmt.Sprintf("%.9f", v)
 	}
 	return s + "},"
+}
+
+// TestRunModelMatchesForEachGram checks that runModel's own n-gram loop
+// reads the n-grams of forEachGram (shared with training) with the same
+// keys, spans and order.
+func TestRunModelMatchesForEachGram(t *testing.T) {
+	m, err := DefaultModel()
+	if err != nil || m == nil {
+		t.Skip("no embedded model")
+	}
+	la, err := newAnalyzer(Options{}, embeddedLexicons, "lexicons", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := la.WithModel(m)
+	long := strings.Repeat("工地上的塔吊倒了，三人受伤。ABC-12 号楼　着火 ", 300) // past maxModelRunes
+	posts := append([]Input{{Title: "ＡＢＣ１２３ 测试", Text: long}, {Text: "a1 b22 c333 中文x 再见。"}}, pinnedPosts...)
+	nc := len(m.Info.Categories)
+	for i, in := range posts {
+		acc, fields := a.lexiconScore(in)
+		seen := map[uint32]bool{}
+		var hits []gramHit
+		sum := make([]int64, nc)
+		for _, fm := range fields {
+			forEachGram(fm.nz, func(k uint32, s, e int) {
+				if seen[k] {
+					return
+				}
+				seen[k] = true
+				r := m.row(k)
+				if r < 0 {
+					return
+				}
+				if e-s >= 2 {
+					hits = append(hits, gramHit{field: fm, start: s, end: e, row: r})
+				}
+				for c := range nc {
+					sum[c] += int64(m.w[r*nc+c])
+				}
+			})
+		}
+		run := a.runModel(m, fields, acc)
+		if run.seen.n != len(seen) || !slices.Equal(run.sum, sum) || !slices.Equal(run.hits, hits) {
+			t.Errorf("post %d: %d distinct n-grams, %d hits, sums %v; forEachGram gives %d, %d, %v",
+				i, run.seen.n, len(run.hits), run.sum, len(seen), len(hits), sum)
+		}
+		run.release()
+	}
 }

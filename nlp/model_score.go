@@ -20,7 +20,7 @@ const maxModelEvidence = 3
 type gramHit struct {
 	field      *fieldMatches
 	start, end int // runes of the normalised field
-	row        int
+	row        int // record of the model's scoring table (Model.lookup)
 }
 
 // modelRun is the model's reading of one post. Runs are pooled: a run and
@@ -70,7 +70,6 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 	runes := 0
 	seen := &run.seen
 	seen.reset(fields)
-	w := m.w
 	for _, fm := range fields {
 		runes += fm.nz.RuneLen()
 		var p1, p2 rune // the two runes before, when n allows
@@ -110,8 +109,7 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 				if k > 0 {
 					run.hits = append(run.hits, gramHit{field: fm, start: i - k, end: i + 1, row: row})
 				}
-				ws := w[row*nc : row*nc+nc]
-				for j, v := range ws {
+				for j, v := range m.recWeights(row) {
 					sum[j] += int64(v)
 				}
 			}
@@ -133,8 +131,8 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 		if r < 0 {
 			continue
 		}
-		for c := 0; c < nc; c++ {
-			run.raw[c] += d.val * float64(m.w[r*nc+c]) * float64(m.scale[c])
+		for c, v := range m.recWeights(r) {
+			run.raw[c] += d.val * float64(v) * float64(m.scale[c])
 		}
 	}
 	for c := range run.raw {
@@ -164,12 +162,11 @@ type contrib struct {
 // maxModelEvidence phrases, each weighted by what its n-grams added to the
 // raw score.
 func (a *Analyzer) modelEvidence(m *Model, run *modelRun, c int, code string) []Evidence {
-	nc := len(m.Info.Categories)
 	// Single characters explain nothing to a reader: evidence is made of
 	// the longer n-grams, the only ones runModel keeps.
 	cs := run.cs[:0]
 	for _, h := range run.hits {
-		w := float64(m.w[h.row*nc+c]) * float64(m.scale[c]) * run.norm
+		w := float64(m.recWeights(h.row)[c]) * float64(m.scale[c]) * run.norm
 		if w > 0 {
 			cs = append(cs, contrib{h, w})
 		}

@@ -33,7 +33,11 @@ type modelRun struct {
 	dense []denseFeature
 	sum   []int64
 	seen  gramSet
-	cs    []contrib // modelEvidence's scratch
+	// a field's distinct n-grams: keys, ends and orders (packGram), rows
+	keys []uint32
+	ends []uint32
+	rows []int32
+	cs   []contrib // modelEvidence's scratch
 }
 
 var modelRuns = sync.Pool{New: func() any { return &modelRun{} }}
@@ -99,23 +103,32 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 			for k := 0; k < min(n, maxGramOrder); k++ {
 				// Each distinct n-gram counts once: a text repeated is
 				// the same text.
-				if !seen.add(ks[k]) {
-					continue
-				}
-				row := m.lookup(ks[k])
-				if row < 0 {
-					continue
-				}
-				if k > 0 {
-					run.hits = append(run.hits, gramHit{field: fm, start: i - k, end: i + 1, row: row})
-				}
-				for j, v := range m.recWeights(row) {
-					sum[j] += int64(v)
+				if seen.add(ks[k]) {
+					run.keys = append(run.keys, ks[k])
+					run.ends = append(run.ends, packGram(i+1, k+1))
 				}
 			}
 			p2, p1 = p1, c
 			i++
 		}
+		// The table is read in a loop of its own, so the reads of main
+		// memory of several n-grams overlap.
+		run.rows = resize(run.rows, len(run.keys))
+		for j, k := range run.keys {
+			run.rows[j] = int32(m.lookup(k))
+		}
+		for j, row := range run.rows {
+			if row < 0 {
+				continue
+			}
+			if end, order := unpackGram(run.ends[j]); order > 1 {
+				run.hits = append(run.hits, gramHit{field: fm, start: end - order, end: end, row: int(row)})
+			}
+			for c, v := range m.recWeights(int(row)) {
+				sum[c] += int64(v)
+			}
+		}
+		run.keys, run.ends = run.keys[:0], run.ends[:0]
 	}
 	grams := seen.n
 	run.norm = 0
@@ -140,6 +153,11 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 	}
 	return run
 }
+
+// packGram packs an n-gram's end (runes) and order.
+func packGram(end, order int) uint32 { return uint32(end)<<2 | uint32(order) }
+
+func unpackGram(p uint32) (end, order int) { return int(p >> 2), int(p & 3) }
 
 // resize returns s with length n, zeroed, reusing its array when it can.
 func resize[T any](s []T, n int) []T {

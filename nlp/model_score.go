@@ -169,8 +169,15 @@ func resize[T any](s []T, n int) []T {
 	return s
 }
 
-// contrib is an n-gram with what it added to a category's raw score.
+// contrib is an n-gram (an index in modelRun.hits) with what it added to
+// a category's raw score; small, so sorting moves little.
 type contrib struct {
+	w   float64
+	hit int32
+}
+
+// contribHit is a contrib with its n-gram.
+type contribHit struct {
 	gramHit
 	w float64
 }
@@ -183,10 +190,11 @@ func (a *Analyzer) modelEvidence(m *Model, run *modelRun, c int, code string) []
 	// Single characters explain nothing to a reader: evidence is made of
 	// the longer n-grams, the only ones runModel keeps.
 	cs := run.cs[:0]
-	for _, h := range run.hits {
-		w := float64(m.recWeights(h.row)[c]) * float64(m.scale[c]) * run.norm
+	scale := float64(m.scale[c])
+	for i, h := range run.hits {
+		w := float64(m.recWeights(h.row)[c]) * scale * run.norm
 		if w > 0 {
-			cs = append(cs, contrib{h, w})
+			cs = append(cs, contrib{w, int32(i)})
 		}
 	}
 	run.cs = cs
@@ -201,9 +209,11 @@ func (a *Analyzer) modelEvidence(m *Model, run *modelRun, c int, code string) []
 		start, end int
 		w          float64
 	}
-	var ps []phrase
+	var buf [maxModelEvidence]phrase
+	ps := buf[:0]
 	top := cs[:min(len(cs), 24)]
-	for _, h := range top {
+	for _, t := range top {
+		h := contribHit{run.hits[t.hit], t.w}
 		joined := false
 		for i := range ps {
 			p := &ps[i]

@@ -11,6 +11,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"sort"
 	"time"
@@ -33,6 +34,22 @@ type Model struct {
 	slots []uint32
 	rows  []uint32 // row of each slot
 	w     []int16  // rows * len(categories)
+	// The scoring table, built from the above when the model is loaded:
+	// recs holds per filled slot, in slot order, the feature's key (two
+	// uint16) then its weights, recStride int16 each, so a known n-gram
+	// costs one read of main memory; occ marks the filled slots with the
+	// count of filled slots before each word, so a feature the model does
+	// not know is mostly turned away by occ (a few hundred KB, in cache).
+	recs      []int16
+	recStride int
+	occ       []occWord
+}
+
+// occWord is 64 slots of the table: which are filled, and how many slots
+// before them are.
+type occWord struct {
+	bits uint64
+	rank uint32
 }
 
 // ModelInfo describes a model: what it was trained on, how, and what it
@@ -162,8 +179,67 @@ func DecodeModel(r io.Reader) (*Model, error) {
 			return nil, errors.New("damaged model: row index out of range")
 		}
 	}
+	m.pack()
 	m.index()
 	return m, nil
+}
+
+// pack builds the scoring table (recs, occ) from slots, rows and w.
+func (m *Model) pack() {
+	nc := len(m.Info.Categories)
+	m.recStride = nc + 2
+	m.occ = make([]occWord, (len(m.slots)+63)/64)
+	filled := 0
+	for i, s := range m.slots {
+		if s != 0 {
+			m.occ[i>>6].bits |= 1 << (i & 63)
+			filled++
+		}
+	}
+	rank := uint32(0)
+	for i := range m.occ {
+		m.occ[i].rank = rank
+		rank += uint32(bits.OnesCount64(m.occ[i].bits))
+	}
+	m.recs = make([]int16, filled*m.recStride)
+	r := 0
+	for i, s := range m.slots {
+		if s == 0 {
+			continue
+		}
+		rec := m.recs[r*m.recStride : (r+1)*m.recStride]
+		rec[0], rec[1] = int16(uint16(s-1)), int16(uint16((s-1)>>16))
+		row := int(m.rows[i])
+		copy(rec[2:], m.w[row*nc:row*nc+nc])
+		r++
+	}
+}
+
+// lookup returns the record (in recs) of feature key k, or -1. It probes
+// as row does: from slot k&mask on until k or an empty slot.
+func (m *Model) lookup(k uint32) int {
+	if len(m.occ) == 0 {
+		return -1
+	}
+	mask := uint32(len(m.slots) - 1)
+	occ, recs, stride := m.occ, m.recs, m.recStride
+	for i := k & mask; ; i = (i + 1) & mask {
+		o := occ[i>>6]
+		b := uint64(1) << (i & 63)
+		if o.bits&b == 0 {
+			return -1
+		}
+		r := int(o.rank) + bits.OnesCount64(o.bits&(b-1))
+		rec := recs[r*stride : r*stride+2]
+		if uint32(uint16(rec[0]))|uint32(uint16(rec[1]))<<16 == k {
+			return r
+		}
+	}
+}
+
+// recWeights returns the weights of record r, one per category.
+func (m *Model) recWeights(r int) []int16 {
+	return m.recs[r*m.recStride+2 : (r+1)*m.recStride]
 }
 
 func (m *Model) index() {
@@ -318,6 +394,7 @@ func (m *Model) buildTable(keys []uint32, w []float64, nc int) {
 			}
 		}
 	}
+	m.pack()
 	m.index()
 }
 

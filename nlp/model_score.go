@@ -15,67 +15,137 @@ const suppressedMinProb = 0.9
 // evidence.
 const maxModelEvidence = 3
 
-// gramHit is one n-gram of the post that the model knows.
+// gramHit is one n-gram of the post that the model knows and that is
+// long enough to be shown as evidence (two runes or more).
 type gramHit struct {
 	field      *fieldMatches
 	start, end int // runes of the normalised field
-	row        int
+	row        int // record of the model's scoring table (Model.lookup)
 }
 
-// modelRun is the model's reading of one post.
+// modelRun is the model's reading of one post. Runs are pooled: a run and
+// its slices are reused by the next post once released.
 type modelRun struct {
 	raw   []float64 // per model category
 	prob  []float64
-	hits  []gramHit
-	norm  float64 // weight of one distinct n-gram: 1/sqrt(distinct n-grams)
+	hits  []gramHit // in text order, each distinct n-gram once
+	norm  float64   // weight of one distinct n-gram: 1/sqrt(distinct n-grams)
 	dense []denseFeature
+	sum   []int64
+	seen  gramSet
+	// a field's distinct n-grams: keys, ends and orders (packGram), rows
+	keys []uint32
+	ends []uint32
+	rows []int32
+	cs   []contrib // modelEvidence's scratch
 }
 
+var modelRuns = sync.Pool{New: func() any { return &modelRun{} }}
+
+// release returns the run to the pool; it must not be used after.
+func (run *modelRun) release() {
+	clear(run.hits)
+	run.hits = run.hits[:0]
+	clear(run.cs)
+	run.cs = run.cs[:0]
+	modelRuns.Put(run)
+}
+
+// gramSeeds[n] starts gramKey's hash of an n-gram.
+var gramSeeds = func() (s [maxGramOrder + 1]uint64) {
+	for n := range s {
+		s[n] = uint64(n) * 0x9E3779B97F4A7C15
+	}
+	return s
+}()
+
 // runModel scores the post with the model: n-grams of every field, then the
-// lexicon features.
+// lexicon features. The caller releases the run.
+//
+// The n-grams are those of forEachGram, with the same keys, in the same
+// order; the loop is written out here so a post costs no call per n-gram.
 func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *modelRun {
 	nc := len(m.Info.Categories)
-	run := &modelRun{raw: make([]float64, nc), prob: make([]float64, nc)}
-	sum := make([]int64, nc)
+	run := modelRuns.Get().(*modelRun)
+	run.raw = resize(run.raw, nc)
+	run.prob = resize(run.prob, nc)
+	run.sum = resize(run.sum, nc)
+	sum := run.sum
 	runes := 0
-	seen := gramSets.Get().(*gramSet)
-	defer gramSets.Put(seen)
+	seen := &run.seen
 	seen.reset(fields)
 	for _, fm := range fields {
 		runes += fm.nz.RuneLen()
-		forEachGram(fm.nz, func(k uint32, s, e int) {
-			// Each distinct n-gram counts once: a text repeated is the
-			// same text.
-			if !seen.add(k) {
-				return
+		var p1, p2 rune // the two runes before, when n allows
+		n := 0          // runes since the last boundary
+		i := 0
+		for _, r := range fm.nz.Text {
+			if i >= maxModelRunes {
+				break
 			}
-			r := m.row(k)
-			if r < 0 {
-				return
+			c := gramClass(r)
+			if c == 0 {
+				n = 0
+				i++
+				continue
 			}
-			run.hits = append(run.hits, gramHit{field: fm, start: s, end: e, row: r})
-			w := m.w[r*nc : r*nc+nc]
-			for c, v := range w {
+			n++
+			var ks [maxGramOrder]uint32
+			// gramKey(w) for w = [c], [p1 c], [p2 p1 c].
+			const prime = 0x100000001B3
+			ks[0] = keyOf((gramSeeds[1] ^ uint64(c)) * prime)
+			if n >= 2 {
+				ks[1] = keyOf(((gramSeeds[2]^uint64(p1))*prime ^ uint64(c)) * prime)
+			}
+			if n >= 3 {
+				ks[2] = keyOf((((gramSeeds[3]^uint64(p2))*prime^uint64(p1))*prime ^ uint64(c)) * prime)
+			}
+			for k := 0; k < min(n, maxGramOrder); k++ {
+				// Each distinct n-gram counts once: a text repeated is
+				// the same text.
+				if seen.add(ks[k]) {
+					run.keys = append(run.keys, ks[k])
+					run.ends = append(run.ends, packGram(i+1, k+1))
+				}
+			}
+			p2, p1 = p1, c
+			i++
+		}
+		// The table is read in a loop of its own, so the reads of main
+		// memory of several n-grams overlap.
+		run.rows = resize(run.rows, len(run.keys))
+		for j, k := range run.keys {
+			run.rows[j] = int32(m.lookup(k))
+		}
+		for j, row := range run.rows {
+			if row < 0 {
+				continue
+			}
+			if end, order := unpackGram(run.ends[j]); order > 1 {
+				run.hits = append(run.hits, gramHit{field: fm, start: end - order, end: end, row: int(row)})
+			}
+			for c, v := range m.recWeights(int(row)) {
 				sum[c] += int64(v)
 			}
-		})
+		}
+		run.keys, run.ends = run.keys[:0], run.ends[:0]
 	}
 	grams := seen.n
 	run.norm = 0
 	if grams > 0 {
 		run.norm = 1 / math.Sqrt(float64(grams))
 	}
-	run.dense = a.lexiconFeatures(acc, runes, nil)
+	run.dense = a.lexiconFeatures(acc, runes, run.dense[:0])
 	for c := 0; c < nc; c++ {
 		run.raw[c] = float64(m.bias[c]) + float64(sum[c])*float64(m.scale[c])*run.norm
 	}
 	for _, d := range run.dense {
-		r := m.row(d.key)
+		r := m.lookup(d.key)
 		if r < 0 {
 			continue
 		}
-		for c := 0; c < nc; c++ {
-			run.raw[c] += d.val * float64(m.w[r*nc+c]) * float64(m.scale[c])
+		for c, v := range m.recWeights(r) {
+			run.raw[c] += d.val * float64(v) * float64(m.scale[c])
 		}
 	}
 	for c := range run.raw {
@@ -84,25 +154,50 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 	return run
 }
 
+// packGram packs an n-gram's end (runes) and order.
+func packGram(end, order int) uint32 { return uint32(end)<<2 | uint32(order) }
+
+func unpackGram(p uint32) (end, order int) { return int(p >> 2), int(p & 3) }
+
+// resize returns s with length n, zeroed, reusing its array when it can.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	s = s[:n]
+	clear(s)
+	return s
+}
+
+// contrib is an n-gram (an index in modelRun.hits) with what it added to
+// a category's raw score; small, so sorting moves little.
+type contrib struct {
+	w   float64
+	hit int32
+}
+
+// contribHit is a contrib with its n-gram.
+type contribHit struct {
+	gramHit
+	w float64
+}
+
 // modelEvidence returns the phrases that pushed category c (a model index)
 // up most: the strongest n-grams, merged where they touch, at most
 // maxModelEvidence phrases, each weighted by what its n-grams added to the
 // raw score.
 func (a *Analyzer) modelEvidence(m *Model, run *modelRun, c int, code string) []Evidence {
-	nc := len(m.Info.Categories)
-	type contrib struct {
-		gramHit
-		w float64
-	}
-	var cs []contrib
-	for _, h := range run.hits {
-		w := float64(m.w[h.row*nc+c]) * float64(m.scale[c]) * run.norm
-		// Single characters explain nothing to a reader: evidence is made
-		// of the longer n-grams.
-		if w > 0 && h.end-h.start >= 2 {
-			cs = append(cs, contrib{h, w})
+	// Single characters explain nothing to a reader: evidence is made of
+	// the longer n-grams, the only ones runModel keeps.
+	cs := run.cs[:0]
+	scale := float64(m.scale[c])
+	for i, h := range run.hits {
+		w := float64(m.recWeights(h.row)[c]) * scale * run.norm
+		if w > 0 {
+			cs = append(cs, contrib{w, int32(i)})
 		}
 	}
+	run.cs = cs
 	if len(cs) == 0 {
 		return nil
 	}
@@ -114,9 +209,11 @@ func (a *Analyzer) modelEvidence(m *Model, run *modelRun, c int, code string) []
 		start, end int
 		w          float64
 	}
-	var ps []phrase
+	var buf [maxModelEvidence]phrase
+	ps := buf[:0]
 	top := cs[:min(len(cs), 24)]
-	for _, h := range top {
+	for _, t := range top {
+		h := contribHit{run.hits[t.hit], t.w}
 		joined := false
 		for i := range ps {
 			p := &ps[i]
@@ -155,6 +252,7 @@ func (a *Analyzer) modelEvidence(m *Model, run *modelRun, c int, code string) []
 func (a *Analyzer) assessWithModel(as *Assessment, acc []catScore, fields []*fieldMatches) {
 	m := a.model
 	run := a.runModel(m, fields, acc)
+	defer run.release()
 	lex := make(map[string]float64, len(as.Categories))
 	for _, c := range as.Categories {
 		lex[c.Code] = c.Score
@@ -218,7 +316,10 @@ func (a *Analyzer) assessWithModel(as *Assessment, acc []catScore, fields []*fie
 func fieldCues(fields []*fieldMatches) []SeverityCue {
 	var out []SeverityCue
 	for _, fm := range fields {
-		for _, c := range FindSeverityCues(fm.orig) {
+		if fm.orig == "" {
+			continue
+		}
+		for _, c := range findSeverityCues(fm.orig, fm.nz) {
 			c.Field = fm.name
 			out = append(out, c)
 		}
@@ -236,7 +337,9 @@ func (a *Analyzer) ModelProbabilities(in Input) []float64 {
 		return nil
 	}
 	acc, fields := a.lexiconScore(in)
-	return a.runModel(a.model, fields, acc).prob
+	run := a.runModel(a.model, fields, acc)
+	defer run.release()
+	return slices.Clone(run.prob)
 }
 
 // gramSet is a set of n-gram keys for one post: open addressing over a
@@ -246,8 +349,6 @@ type gramSet struct {
 	used  []uint32 // slots filled, to clear
 	n     int
 }
-
-var gramSets = sync.Pool{New: func() any { return &gramSet{} }}
 
 // reset empties the set and sizes it for the n-grams of fields.
 func (g *gramSet) reset(fields []*fieldMatches) {

@@ -313,11 +313,17 @@ func FindSeverityCues(text string) []SeverityCue {
 		return nil
 	}
 	nz := Normalize(text)
+	return findSeverityCues(text, &nz)
+}
+
+// findSeverityCues is FindSeverityCues on text already normalised into nz
+// (Normalize(text)), as the analyzer holds it.
+func findSeverityCues(text string, nz *Normalized) []SeverityCue {
 	if nz.Text == "" {
 		return nil
 	}
 	m := severityMatcher
-	sc := &sevScan{nz: &nz, pairA: make([][]sevHit, len(severityPairs)), pairB: make([][]sevHit, len(severityPairs))}
+	sc := &sevScan{nz: nz, pairA: make([][]sevHit, len(severityPairs)), pairB: make([][]sevHit, len(severityPairs))}
 	var blocks []sevHit
 	hay := unsafe.Slice(unsafe.StringData(nz.Text), len(nz.Text))
 	for _, mt := range m.ac.FindAllOverlapping(hay) {

@@ -234,7 +234,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 // the deadline passed.
 func (ix *Index) stopped(ctx context.Context) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("index: search: %w (deadline %s): narrow it with a field, a filter or fewer wildcards", ErrTimeout, ix.searchTimeout)
+		return fmt.Errorf("index: search: %w: it ran longer than %s; narrow it with a field, a filter or fewer wildcards", ErrTimeout, ix.searchTimeout)
 	}
 	return fmt.Errorf("index: search: %w", ctx.Err())
 }

@@ -219,16 +219,16 @@ func open(opts Options, m *mapping.IndexMappingImpl) (*Index, error) {
 		m = newMapping(basic)
 	}
 	ix := &Index{
-		basic:         basic,
-		path:          opts.Path,
-		batchSize:     opts.BatchSize,
-		log:           opts.Logger,
-		searchTimeout: opts.SearchTimeout,
-		codes:         newFacetCodes(),
-		stop:          make(chan struct{}),
-		done:          make(chan struct{}),
-		warmDone:      make(chan struct{}),
+		basic:     basic,
+		path:      opts.Path,
+		batchSize: opts.BatchSize,
+		log:       opts.Logger,
+		codes:     newFacetCodes(),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+		warmDone:  make(chan struct{}),
 	}
+	ix.searchTimeout = opts.SearchTimeout
 	for _, p := range paths {
 		bi, err := openShard(p, m, want)
 		if err != nil {

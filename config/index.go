@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // Index configures the Bleve search index.
 type Index struct {
 	// BatchSize is the number of documents written per Bleve batch.
@@ -13,10 +15,16 @@ type Index struct {
 	// Shards is the number of Bleve indexes a new index is split into; a
 	// search runs on them side by side. An existing index keeps its count.
 	Shards int `yaml:"shards"`
+	// SearchTimeout stops a search (UI, API, alert rule) that runs longer.
+	SearchTimeout Duration `yaml:"search_timeout"`
+	// SearchesPerUser is how many searches one user may run at once; more
+	// are answered 429.
+	SearchesPerUser int `yaml:"searches_per_user"`
 }
 
 func defaultIndex() Index {
-	return Index{BatchSize: 500, FlushInterval: Duration(secondF), RetentionSchedule: "@daily", Shards: 2}
+	return Index{BatchSize: 500, FlushInterval: Duration(secondF), RetentionSchedule: "@daily", Shards: 2,
+		SearchTimeout: Duration(5 * secondF), SearchesPerUser: 2}
 }
 
 func (c *Config) validateIndex() error {
@@ -31,6 +39,12 @@ func (c *Config) validateIndex() error {
 	}
 	if c.Index.Shards < 1 || c.Index.Shards > 64 {
 		return c.errAt("index.shards", "must be between 1 and 64, got %d", c.Index.Shards)
+	}
+	if d := c.Index.SearchTimeout.D(); d < 100*time.Millisecond || d > 10*time.Minute {
+		return c.errAt("index.search_timeout", "must be a duration between 100ms and 10m such as 5s, got %s", d)
+	}
+	if c.Index.SearchesPerUser < 1 || c.Index.SearchesPerUser > 100 {
+		return c.errAt("index.searches_per_user", "must be between 1 and 100, got %d", c.Index.SearchesPerUser)
 	}
 	if err := checkCron(c.Index.RetentionSchedule); err != nil {
 		return c.errAt("index.retention_schedule", "%v", err)

@@ -47,6 +47,9 @@ type Options struct {
 	// (default 2); a search runs on all of them at once, one core each.
 	// An existing index keeps the number it was created with.
 	Shards int
+	// SearchTimeout stops a search that runs longer (0: no deadline
+	// beyond the caller's context).
+	SearchTimeout time.Duration
 }
 
 // DefaultShards is the number of shards of a new index when Options.Shards
@@ -121,6 +124,8 @@ type Index struct {
 	path      string
 	batchSize int
 	log       *slog.Logger
+
+	searchTimeout time.Duration // Options.SearchTimeout
 
 	// flushMu serialises batch writes so batches reach Bleve in the order
 	// their documents were added (a later version of a post always wins).
@@ -266,6 +271,7 @@ func open(opts Options, m *mapping.IndexMappingImpl) (*Index, error) {
 		done:      make(chan struct{}),
 		warmDone:  make(chan struct{}),
 	}
+	ix.searchTimeout = opts.SearchTimeout
 	for _, p := range paths {
 		bi, err := openShard(p, m, want)
 		if err != nil {

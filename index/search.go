@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
@@ -133,11 +134,12 @@ type FacetCount struct {
 // of the key, so their statistics differ only by chance.
 func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 	start := time.Now()
-	// The query-string parser of Bleve has panicked on odd input in the
-	// past; a query must never take the process down.
+	// Bleve has panicked on odd queries in the past; a query must never
+	// take the process down, and its answer must not be Bleve's insides.
 	defer func() {
 		if r := recover(); r != nil {
-			res, err = nil, fmt.Errorf("index: search %q: %w: %v", q.Text, ErrBadQuery, r)
+			ix.log.Error("search panicked", "query", q.Text, "panic", fmt.Sprint(r))
+			res, err = nil, fmt.Errorf("index: search %q: %w: the query could not be run: simplify it", q.Text, ErrBadQuery)
 		}
 	}()
 	req, text, err := buildRequest(q, ix.basic)
@@ -149,6 +151,18 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 	ix.mu.Unlock()
 	if closed {
 		return nil, ErrClosed
+	}
+	// Bounded before Bleve expands anything: a deadline stops a long
+	// search but not the memory its expansion takes.
+	if text != nil {
+		if err := ix.checkExpansion(text); err != nil {
+			return nil, fmt.Errorf("index: search %q: %w", q.Text, err)
+		}
+	}
+	if ix.searchTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ix.searchTimeout)
+		defer cancel()
 	}
 	from, size := req.From, req.Size
 	n := len(ix.shards)
@@ -166,14 +180,14 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 		if !q.NoFacets {
 			sctx, counters[i] = sh.facets.counting(ctx)
 		}
-		results[i], errs[i] = searchShard(sctx, sh, &sreq, q.Text)
+		results[i], errs[i] = searchShard(sctx, sh, &sreq, q.Text, ix.log)
 	})
 	for _, err := range errs {
 		if err == nil {
 			continue
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("index: search: %w", ctx.Err())
+			return nil, ix.stopped(ctx)
 		}
 		return nil, err
 	}
@@ -193,6 +207,9 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 	}
 	details, err := ix.pageDetails(ctx, text, hits)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ix.stopped(ctx)
+		}
 		return nil, fmt.Errorf("index: search %q: %w", q.Text, err)
 	}
 	res = &Result{Total: total, Hits: make([]Hit, 0, len(hits))}
@@ -213,19 +230,32 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 	return res, nil
 }
 
+// stopped is the error of a search whose context ended: ErrTimeout when
+// the deadline passed.
+func (ix *Index) stopped(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("index: search: %w: it ran longer than %s; narrow it with a field, a filter or fewer wildcards", ErrTimeout, ix.searchTimeout)
+	}
+	return fmt.Errorf("index: search: %w", ctx.Err())
+}
+
 // searchShard runs req on one shard. Errors of the query wrap ErrBadQuery.
-func searchShard(ctx context.Context, sh *shard, req *bleve.SearchRequest, text string) (sr *bleve.SearchResult, err error) {
+func searchShard(ctx context.Context, sh *shard, req *bleve.SearchRequest, text string, log *slog.Logger) (sr *bleve.SearchResult, err error) {
 	// A query must never take the process down, whatever Bleve does with it.
 	defer func() {
 		if r := recover(); r != nil {
-			sr, err = nil, fmt.Errorf("index: search %q: %w: %v", text, ErrBadQuery, r)
+			log.Error("search panicked", "query", text, "panic", fmt.Sprint(r))
+			sr, err = nil, fmt.Errorf("index: search %q: %w: the query could not be run: simplify it", text, ErrBadQuery)
 		}
 	}()
 	sr, err = sh.bi.SearchInContext(ctx, req)
 	if err != nil {
 		// The query parsed, so what Bleve refuses now is in the query
 		// (an invalid regular expression, a wildcard with too many terms).
-		return nil, fmt.Errorf("index: search %q: %w: %v", text, ErrBadQuery, err)
+		if ctx.Err() == nil && strings.Contains(err.Error(), "TooManyClauses") {
+			return nil, fmt.Errorf("index: search %q: %w: the query expands to more than %d words of the index: use fewer or more specific wildcards", text, ErrBadQuery, backstopClauses)
+		}
+		return nil, fmt.Errorf("index: search %q: %w: %v", text, ErrBadQuery, firstLine(err.Error()))
 	}
 	return sr, nil
 }
@@ -325,12 +355,18 @@ func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text query.Que
 	if strings.TrimSpace(q.Text) == "" {
 		main = query.NewMatchAllQuery()
 	} else {
+		if len(q.Text) > MaxQueryBytes {
+			return nil, nil, badQuery("the query is %d bytes long, at most %d are allowed: shorten it or split it into several searches", len(q.Text), MaxQueryBytes)
+		}
 		if !utf8.ValidString(q.Text) {
 			return nil, nil, badQuery("query is not valid UTF-8")
 		}
-		parsed, err := query.NewQueryStringQuery(q.Text).Parse()
+		parsed, err := parseQueryString(q.Text)
 		if err != nil {
-			return nil, nil, badQuery("%s", firstLine(err.Error()))
+			return nil, nil, err
+		}
+		if err := checkShape(q.Text, parsed); err != nil {
+			return nil, nil, err
 		}
 		if main, err = rw.rewrite(parsed); err != nil {
 			return nil, nil, err

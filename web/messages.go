@@ -211,6 +211,8 @@ var messages = [][3]string{
 	{"role.analyst", "分析员", "analyst"},
 	{"role.viewer", "只读", "viewer"},
 	{"search.bad_query", "查询有误：", "Bad query:"},
+	{"search.busy", "您已有多个搜索正在运行，请等其中一个结束后再试。", "You already have searches running: wait for one to finish and try again."},
+	{"search.timeout", "搜索超时已停止：请加上字段、筛选条件或减少通配符。", "The search took too long and was stopped: narrow it with a field, a filter or fewer wildcards."},
 	{"search.facet_category", "类别", "Category"},
 	{"search.facet_level", "等级", "Level"},
 	{"search.facet_location", "地区代码", "Location code"},

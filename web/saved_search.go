@@ -261,6 +261,9 @@ func (s *Server) alertRuleCreate(w http.ResponseWriter, r *http.Request) {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	interval, err := time.ParseDuration(r.PostFormValue("interval"))
 	if err == nil {
+		err = s.checkRuleQuery(r, id)
+	}
+	if err == nil {
 		_, err = s.store.CreateAlertRule(r.Context(), id, r.PostFormValue("min_level"), interval, actor(r))
 	}
 	if err != nil {
@@ -363,6 +366,22 @@ func (s *Server) apiAlertRuleCreate(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "interval must be a duration such as 15m")
 		return
 	}
+	if err := s.checkRuleQuery(r, in.SavedSearchID); err != nil {
+		status := http.StatusBadRequest
+		switch {
+		case errors.Is(err, ErrNotFound):
+			status = http.StatusNotFound
+		case errors.Is(err, index.ErrBadQuery):
+			err = errors.New("the saved search cannot become an alert rule: bad query: " + queryProblem(err))
+		case errors.Is(err, index.ErrTimeout):
+			err = errors.New("the saved search cannot become an alert rule: " + queryProblem(err))
+		default:
+			s.apiServerError(w, r, err)
+			return
+		}
+		writeJSONError(w, status, err.Error())
+		return
+	}
 	rule, err := s.store.CreateAlertRule(r.Context(), in.SavedSearchID, in.MinLevel, d, actor(r))
 	if err != nil {
 		status := http.StatusBadRequest
@@ -383,4 +402,28 @@ func (s *Server) apiAlertRuleDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// checkRuleQuery runs the query of a saved search once, through the same
+// bounds as every search, before it becomes an alert rule: a query the
+// index refuses would only be refused again at every run.
+func (s *Server) checkRuleQuery(r *http.Request, savedID int64) error {
+	ss, err := s.store.savedSearch(r.Context(), savedID)
+	if err != nil {
+		return err
+	}
+	if s.deps.Search == nil {
+		return nil
+	}
+	v, err := url.ParseQuery(ss.Params)
+	if err != nil {
+		return fmt.Errorf("%w: %v", index.ErrBadQuery, err)
+	}
+	q, err := parseSearchQuery(v)
+	if err != nil {
+		return fmt.Errorf("%w: %v", index.ErrBadQuery, err)
+	}
+	q.Size, q.NoFacets = 1, true
+	_, err = s.deps.Search.Search(r.Context(), q)
+	return err
 }

@@ -2,8 +2,11 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"riskmine/index"
@@ -74,14 +77,27 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
 	}
 	q, err := parseSearchQuery(v)
 	if err == nil {
+		leave, ok := s.searches.enter(searcherName(r))
+		if !ok {
+			w.Header().Set("Retry-After", "1")
+			view.Error = view.L.T("search.busy")
+			s.render(w, r, http.StatusTooManyRequests, "search", view)
+			return
+		}
 		data.Result, err = s.deps.Search.Search(r.Context(), q)
+		leave()
+		if errors.Is(err, index.ErrTimeout) {
+			view.Error = view.L.T("search.timeout")
+			s.render(w, r, http.StatusServiceUnavailable, "search", view)
+			return
+		}
 		if err != nil && !errors.Is(err, index.ErrBadQuery) {
 			s.serverError(w, r, err)
 			return
 		}
 	}
 	if err != nil {
-		view.Error = view.L.T("search.bad_query") + " " + err.Error()
+		view.Error = view.L.T("search.bad_query") + " " + queryProblem(err)
 		s.render(w, r, http.StatusBadRequest, "search", view)
 		return
 	}
@@ -146,9 +162,20 @@ func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "bad query: "+err.Error())
 		return
 	}
+	leave, ok := s.searches.enter(searcherName(r))
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		writeJSONError(w, http.StatusTooManyRequests, fmt.Sprintf("too many searches at once: a user may run %d at the same time; wait for one to finish and try again", s.searches.max))
+		return
+	}
 	res, err := s.deps.Search.Search(r.Context(), q)
+	leave()
 	if errors.Is(err, index.ErrBadQuery) {
-		writeJSONError(w, http.StatusBadRequest, err.Error())
+		writeJSONError(w, http.StatusBadRequest, "bad query: "+queryProblem(err))
+		return
+	}
+	if errors.Is(err, index.ErrTimeout) {
+		writeJSONError(w, http.StatusServiceUnavailable, queryProblem(err))
 		return
 	}
 	if err != nil {
@@ -160,4 +187,62 @@ func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
 	if err := res.WriteJSON(w); err != nil {
 		s.log.Warn("write search result", "error", err)
 	}
+}
+
+// queryProblem is the part of a search error meant for the person who wrote
+// the query: what is wrong and what to change, without the package and the
+// query itself in front.
+func queryProblem(err error) string {
+	msg := err.Error()
+	if errors.Is(err, index.ErrTimeout) {
+		if i := strings.Index(msg, index.ErrTimeout.Error()); i >= 0 {
+			return msg[i:]
+		}
+		return index.ErrTimeout.Error()
+	}
+	if _, after, ok := strings.Cut(msg, index.ErrBadQuery.Error()+": "); ok && errors.Is(err, index.ErrBadQuery) {
+		return after
+	}
+	return msg
+}
+
+// searcherName is the user a search counts against.
+func searcherName(r *http.Request) string {
+	if p := principalFrom(r.Context()); p != nil && p.User != nil {
+		return p.User.Name
+	}
+	return ""
+}
+
+// searchGate caps the searches one user runs at once: a search holds a core
+// and memory until it ends, so one user's burst must not take them all.
+type searchGate struct {
+	max     int
+	mu      sync.Mutex
+	running map[string]int
+}
+
+func newSearchGate(max int) *searchGate {
+	if max <= 0 {
+		max = 2
+	}
+	return &searchGate{max: max, running: map[string]int{}}
+}
+
+// enter admits a search of user, or reports false when the user already
+// runs max searches. The caller calls leave when the search ends.
+func (g *searchGate) enter(user string) (leave func(), ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.running[user] >= g.max {
+		return nil, false
+	}
+	g.running[user]++
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.running[user]--; g.running[user] <= 0 {
+			delete(g.running, user)
+		}
+	}, true
 }

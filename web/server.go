@@ -37,6 +37,9 @@ type Options struct {
 	// one IP, whatever the names, block that IP.
 	LoginMaxFailures int
 	LoginWindow      time.Duration
+	// SearchesPerUser is how many searches (page, API) one user may run
+	// at once (default 2); more are answered 429.
+	SearchesPerUser int
 	// Logger receives request errors (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now); tests inject their own.
@@ -56,6 +59,7 @@ type Server struct {
 	pages    map[string]*pageTemplate
 	handler  http.Handler
 	routes   []string
+	searches *searchGate // concurrent searches per user
 }
 
 // New builds the server, opening the web tables in opts.DBPath (unless
@@ -77,7 +81,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, deps: deps, log: opts.Logger, now: opts.Now}
+	s := &Server{opts: opts, deps: deps, log: opts.Logger, now: opts.Now, searches: newSearchGate(opts.SearchesPerUser)}
 	s.store = opts.Store
 	if s.store == nil {
 		if opts.DBPath == "" {

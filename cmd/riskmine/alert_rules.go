@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -39,6 +40,16 @@ func (s *service) runAlertRules(ctx context.Context) error {
 				continue
 			}
 			n, err := s.runAlertRule(ctx, r, now)
+			if errors.Is(err, index.ErrBadQuery) || errors.Is(err, index.ErrTimeout) {
+				// The same bounds as every search: a refused query is
+				// reported and counted as run, so it is tried again
+				// after its interval, not at every tick.
+				s.log.Error("alert rule refused: its query is out of the search bounds; edit the saved search", "rule", r.Name, "error", err)
+				if err := s.web.Store().MarkAlertRuleRun(ctx, r.ID, now); err != nil {
+					s.log.Warn("alert rule: mark run", "rule", r.Name, "error", err)
+				}
+				continue
+			}
 			if err != nil {
 				s.log.Warn("alert rule failed", "rule", r.Name, "error", err)
 				continue

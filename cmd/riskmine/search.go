@@ -48,6 +48,7 @@ func openSearchIndex(cfg *config.Config, log *slog.Logger) (*index.Index, error)
 		BatchSize:     cfg.Index.BatchSize,
 		FlushInterval: cfg.Index.FlushInterval.D(),
 		Shards:        cfg.Index.Shards,
+		SearchTimeout: cfg.Index.SearchTimeout.D(),
 		Tokenize:      indexTokenize,
 		Normalize:     nlp.NormalizeText,
 		Logger:        log,

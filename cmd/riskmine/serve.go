@@ -192,6 +192,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 		AdminToken:       os.Getenv("RISKMINE_API_TOKEN"),
 		LoginMaxFailures: cfg.Web.LoginMaxFailures,
 		LoginWindow:      cfg.Web.LoginWindow.D(),
+		SearchesPerUser:  cfg.Index.SearchesPerUser,
 		Logger:           log.With("component", "web"),
 	}, web.Deps{
 		Leads: s.leads, Outbox: s.leads, Dispatcher: disp, Endpoints: webhookEndpoints(cfg),

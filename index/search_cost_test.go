@@ -1,0 +1,110 @@
+package index_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"riskmine/index"
+)
+
+// numberDocs holds the words 10000 to 14999, so that wildcards can be made
+// to match a known number of words.
+func numberDocs() []index.Doc {
+	var docs []index.Doc
+	for d := 0; d < 50; d++ {
+		var b strings.Builder
+		b.WriteString("编号")
+		for n := 0; n < 100; n++ {
+			fmt.Fprintf(&b, " %d", 10000+d*100+n)
+		}
+		docs = append(docs, index.Doc{ID: fmt.Sprintf("n%d", d), URL: fmt.Sprintf("https://n.example/%d", d), Title: "编号表", Body: b.String(), PublishedAt: day0})
+	}
+	return docs
+}
+
+// TestHostileQueries runs the queries of the security audit, and their
+// cousins, on a real index: each is answered (ok) or refused with a bad-query
+// error that says what to change, never a panic or Bleve's insides.
+func TestHostileQueries(t *testing.T) {
+	ix := openAt(t, filepath.Join(t.TempDir(), "idx"))
+	load(t, ix, append(corpus(), numberDocs()...))
+	words := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "词%d ", i)
+		}
+		return b.String()
+	}
+	cases := []struct {
+		name, q string
+		want    string // a part of the refusal; "" means the query runs
+	}{
+		{"audit *1*", "*1*", "begins with a *"},
+		{"match all wildcard", "*", "begins with a *"},
+		{"leading ? then *", "?*火", "begins with a *"},
+		{"audit /.*/", "/.*/", "begins with an open repetition"},
+		{"audit /.*/ x5", strings.Repeat("/.*/ ", 5), "begins with an open repetition"},
+		{"dot plus", "/.+/", "begins with an open repetition"},
+		{"bounded any", "/.{0,9}/", "begins with an open repetition"},
+		{"any Chinese character", "/[一-龥]*火/", "begins with an open repetition"},
+		{"group", "/(.*)火/", "begins with an open repetition"},
+		{"alternative", "/火|.*/", "begins with an open repetition"},
+		{"after an optional", "/a?.*/", "begins with an open repetition"},
+		{"field regexp", "title:/.*/", "begins with an open repetition"},
+		{"bad regexp", "title:/[/", "not a valid regular expression"},
+		{"regexp with a prefix", "/火.*/", ""},
+		{"wildcard with a prefix", "火*", ""},
+		{"single ? wildcard", "?灾", ""},
+		{"too many words for one wildcard", "1*", "matches more than 1024 words"},
+		{"too many words for one regexp", "/1[0-9]+/", "matches more than 1024 words"},
+		{"a thousand words", "12*", ""},
+		{"too many words together", "10* 11* 12* 13* 14*", "together"},
+		{"fuzzy ~2 on a short word", "火灾~2", "fuzziness of 2"},
+		{"fuzzy on one character", "火~1", "fuzziness of 1"},
+		{"fuzzy on a latin word", "ab~2", "fuzziness of 2"},
+		{"fuzzy ~1 on a word", "火灾~1", ""},
+		{"huge OR list", words(300), "more than 256 words"},
+		{"a long OR list", words(100), ""},
+		{"audit q=/", "/", "could not be read"},
+		{"slashes", "//", ""},
+		{"unpaired slash", "火灾 /", "could not be read"},
+		// The query string has no grouping: brackets are characters of
+		// words, so nesting cannot grow the query.
+		{"deep nesting", strings.Repeat("(", 40) + "火" + strings.Repeat(")", 40), ""},
+		{"unbalanced", "((((火", ""},
+		{"unpaired quote", `"火灾`, "unterminated quote"},
+		{"too long", strings.Repeat("火灾 ", 1400), "bytes long"},
+		{"plain words", "火灾 燃气", ""},
+		{"single character", "火", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ix.Search(context.Background(), index.Query{Text: c.q, Size: 5})
+			if c.want == "" {
+				if err != nil {
+					t.Fatalf("%q: %v", c.q, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("%q ran; want a refusal with %q", c.q, c.want)
+			}
+			if !errors.Is(err, index.ErrBadQuery) {
+				t.Fatalf("%q: %v does not wrap ErrBadQuery", c.q, err)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, c.want) {
+				t.Fatalf("%q: %q does not say %q", c.q, msg, c.want)
+			}
+			for _, inside := range []string{"runtime error", "panic", "goroutine", "TooManyClauses", "\n"} {
+				if strings.Contains(msg, inside) {
+					t.Fatalf("%q: the message shows %q: %s", c.q, inside, msg)
+				}
+			}
+		})
+	}
+}

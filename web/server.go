@@ -39,6 +39,9 @@ type Options struct {
 	// X-Forwarded-For names the client (default none: the remote address is
 	// the client).
 	TrustedProxies []string
+	// WriteTimeout is the HTTP server's write timeout; streaming responses
+	// (exports) push their write deadline forward by it as they go.
+	WriteTimeout time.Duration
 	// TokenTTL is how long a user's new API token lasts (default 90 days).
 	// The AdminToken does not expire.
 	TokenTTL time.Duration
@@ -61,12 +64,12 @@ type Options struct {
 
 // Server is the analyst UI and the JSON API.
 type Server struct {
-	opts     Options
-	deps     Deps
-	store    *Store
-	ownStore bool
-	log      *slog.Logger
-	now      func() time.Time
+	opts       Options
+	deps       Deps
+	store      *Store
+	ownStore   bool
+	log        *slog.Logger
+	now        func() time.Time
 	secure     bool     // served over HTTPS: Secure, __Host- cookies
 	publicURL  *url.URL // nil when not configured
 	trusted    []netip.Prefix
@@ -75,9 +78,9 @@ type Server struct {
 	tokenLimit *attemptLimiter // wrong bearer tokens per client address
 	nonces     *loginNonces
 	tokWarn    tokenWarnings
-	pages    map[string]*pageTemplate
-	handler  http.Handler
-	routes   []string
+	pages      map[string]*pageTemplate
+	handler    http.Handler
+	routes     []string
 }
 
 // New builds the server, opening the web tables in opts.DBPath (unless

@@ -117,6 +117,9 @@ func (e *throttledError) Error() string {
 	return fmt.Sprintf("too many wrong API tokens from this address; retry in %d s", int(e.wait.Seconds())+1)
 }
 
+// maxFormBytes bounds the body of a form post.
+const maxFormBytes = 1 << 20
+
 func safeMethod(m string) bool { return m == http.MethodGet || m == http.MethodHead }
 
 // csrfOK checks the token of a state-changing request made with a session
@@ -150,6 +153,19 @@ func (s *Server) page(min Role, h http.HandlerFunc) http.Handler {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), principalKey, p))
+		if !safeMethod(r.Method) {
+			// Forms are small; a bigger body is refused before it is read
+			// whole (the largest field, a note, is 10,000 characters).
+			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			if err := r.ParseForm(); err != nil {
+				if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+					http.Error(w, fmt.Sprintf("form too large: at most %d bytes", maxFormBytes), http.StatusRequestEntityTooLarge)
+					return
+				}
+				http.Error(w, "malformed form: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+		}
 		if !csrfOK(r, p) {
 			s.renderError(w, r, http.StatusForbidden, "error.csrf")
 			return
@@ -297,3 +313,8 @@ func stripInvisible(s string) string {
 		return r
 	}, s)
 }
+
+// Protect puts h behind the API's authentication: a bearer token or a
+// session (with the CSRF header on state-changing calls) of at least role
+// min. Routes added beside the server's own (the demo's receiver log) use it.
+func (s *Server) Protect(min Role, h http.Handler) http.Handler { return s.api(min, h.ServeHTTP) }

@@ -112,6 +112,11 @@ func (s *Server) sameOrigin(r *http.Request) bool {
 func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	l := langFor(r)
 	ip := s.clientIP(r)
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10) // a name and a password
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "malformed or oversized login form", http.StatusBadRequest)
+		return
+	}
 	c, err := r.Cookie(s.cookieName(loginCSRF))
 	form := r.PostFormValue(csrfField)
 	if err != nil || form == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) != 1 ||

@@ -100,9 +100,11 @@ func (s *Server) sameOrigin(r *http.Request) bool {
 	if err != nil || o == "null" {
 		return false
 	}
-	if s.publicURL != nil {
-		return u.Scheme == s.publicURL.Scheme && u.Host == s.publicURL.Host
+	if s.publicURL != nil && u.Scheme == s.publicURL.Scheme && u.Host == s.publicURL.Host {
+		return true
 	}
+	// The address the browser used (an intranet IP beside the public name):
+	// a page elsewhere cannot make the browser send our Host with its Origin.
 	return u.Host == r.Host
 }
 

@@ -34,6 +34,15 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 		{"bad lead level of a category", "alerts:\n  lead_levels:\n    fire: urgent\n", "c.yaml:3: alerts.lead_levels.fire: got \"urgent\""},
 		{"lead level of a category", "alerts:\n  lead_levels:\n    fire: high\n", ""},
 		{"login failures zero", "web:\n  login_max_failures: 0\n", "c.yaml:2: web.login_max_failures: must be between 1 and 1000"},
+		{"public url https", "web:\n  public_url: https://riskmine.example.org\n", ""},
+		{"public url with path", "web:\n  public_url: https://riskmine.example.org/app\n", "c.yaml:2: web.public_url: expected no user, path, query or fragment"},
+		{"public url no scheme", "web:\n  public_url: riskmine.example.org\n", "c.yaml:2: web.public_url: expected http(s)://host[:port]"},
+		{"trusted proxies", "web:\n  trusted_proxies: [10.0.0.0/8, 192.168.1.5]\n", ""},
+		{"trusted proxy bad", "web:\n  trusted_proxies:\n    - 10.0.0.0/8\n    - proxy.lan\n", "c.yaml:4: web.trusted_proxies[1]: expected an address or CIDR prefix"},
+		{"token ttl short", "web:\n  token_ttl: 1m\n", "c.yaml:2: web.token_ttl: must be a duration of at least 1h"},
+		{"write timeout zero", "web:\n  write_timeout: 0s\n", "c.yaml:2: web.write_timeout: must be a duration of at least 1s"},
+		{"metrics addr same", "web:\n  addr: 127.0.0.1:8080\n  metrics_addr: 127.0.0.1:8080\n", "c.yaml:3: web.metrics_addr: must differ from web.addr"},
+		{"metrics token short", "web:\n  metrics_token: abc\n", "c.yaml:2: web.metrics_token: must have at least 16 characters"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

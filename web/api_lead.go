@@ -110,25 +110,44 @@ func (s *Server) apiLeadTransition(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, lead)
 }
 
-// apiLeadBulk answers POST /api/v1/leads/bulk: {"ids":[…],"action",…}.
+// apiLeadBulk answers POST /api/v1/leads/bulk:
+// {"leads":[{"id","version"},…],"action",…}. Each lead carries the version
+// its author saw; a lead changed meanwhile fails alone with a conflict.
 func (s *Server) apiLeadBulk(w http.ResponseWriter, r *http.Request) {
 	if !s.leadsAvailable(w) {
 		return
 	}
 	var in struct {
+		Leads []bulkLead `json:"leads"`
+		// IDs without versions were accepted before version checks; they
+		// are refused with a message saying what to send instead.
 		IDs []string `json:"ids"`
 		leadAction
 	}
 	if !decodeJSON(w, r, &in) {
 		return
 	}
+	if len(in.IDs) > 0 {
+		writeJSONError(w, http.StatusBadRequest, `"ids" has no versions: send "leads": [{"id": …, "version": …}] with the version of each lead you saw`)
+		return
+	}
+	if in.Version != 0 {
+		writeJSONError(w, http.StatusBadRequest, `a bulk action takes a version per lead in "leads", not one "version"`)
+		return
+	}
 	ok := false
 	for _, b := range bulkActions {
 		ok = ok || in.Action == b
 	}
-	if !ok || len(in.IDs) == 0 || len(in.IDs) > 1000 {
-		writeJSONError(w, http.StatusBadRequest, "expected 1 to 1000 ids and an action of confirm, dismiss or assign")
+	if !ok || len(in.Leads) == 0 || len(in.Leads) > 1000 {
+		writeJSONError(w, http.StatusBadRequest, "expected 1 to 1000 leads and an action of confirm, dismiss or assign")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"results": s.runBulk(r.Context(), actor(r), in.IDs, in.leadAction)})
+	for _, l := range in.Leads {
+		if l.ID == "" || l.Version <= 0 {
+			writeJSONError(w, http.StatusBadRequest, `every lead needs an "id" and the "version" you saw (1 or more)`)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": s.runBulk(r.Context(), actor(r), in.Leads, in.leadAction)})
 }

@@ -282,3 +282,30 @@ func TestBrowserConflictMessage(t *testing.T) {
 		t.Errorf("state after the refused action: %s", st)
 	}
 }
+
+// TestBrowserBulkAndRedirects confirms leads from the queue (the checkboxes
+// carry each lead's version) and follows the audit's redirect payloads in a
+// real browser: it must stay on the site.
+func TestBrowserBulkAndRedirects(t *testing.T) {
+	tab := browserTab(t)
+	w := newWorld(t, Options{})
+	w.seed(t)
+	browserLogin(t, tab, w.http.URL, "ana")
+	do(t, tab, "bulk confirm",
+		chromedp.Navigate(w.http.URL+"/leads"),
+		chromedp.WaitVisible(chromedp.CSS("#select-all")),
+		chromedp.Click(chromedp.CSS("#select-all")),
+		chromedp.Click(chromedp.CSS("#bulk button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#lead-table")),
+	)
+	leads, _, err := w.leads.ListLeads(context.Background(), alerts.LeadFilter{States: []string{"confirmed"}})
+	if err != nil || len(leads) != 2 {
+		t.Fatalf("%d leads confirmed from the queue (%v), want 2", len(leads), err)
+	}
+	for _, p := range []string{"/%09/evil.example/x", "//evil.example/x", "/%5Cevil.example/x", "/\\evil.example/x"} {
+		do(t, tab, "redirect "+p, chromedp.Navigate(w.http.URL+"/lang?l=en&next="+url.QueryEscape(p)), chromedp.WaitReady(chromedp.CSS("body")))
+		if loc := eval[string](t, tab, "location.origin"); loc != w.http.URL {
+			t.Errorf("next=%q took the browser to %s", p, loc)
+		}
+	}
+}

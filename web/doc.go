@@ -12,10 +12,14 @@
 // Access control: local users with bcrypt passwords and the roles admin,
 // analyst and viewer, kept with sessions, API tokens, saved searches and
 // alert rules in web_ tables of <data_dir>/riskmine.db. Sessions are
-// HttpOnly SameSite=Lax cookies (Secure with Options.SecureCookies); every
-// form and every state-changing API call made with a session cookie carries
-// a CSRF token (form field csrf or header X-CSRF-Token); bearer tokens need
-// none. Logins are rate-limited per client IP and user name. Viewers read;
+// HttpOnly SameSite=Lax cookies (Secure and __Host- named when
+// Options.PublicURL is https); every form and every state-changing API call
+// made with a session cookie carries a CSRF token (form field csrf or header
+// X-CSRF-Token); bearer tokens need none, expire (Options.TokenTTL) and are
+// throttled when wrong. The login form's token is a one-time server nonce.
+// Login attempts are reserved before the password check, per account and
+// per client address (Options.TrustedProxies for X-Forwarded-For), with
+// growing delays. Redirect targets pass localRedirect. Viewers read;
 // analysts also act on leads, save searches and run sources; admins also
 // manage webhooks, alert rules and users.
 //
@@ -24,6 +28,10 @@
 //	srv, err := web.New(web.Options{
 //		DBPath:           filepath.Join(dataDir, "riskmine.db"),
 //		SecureCookies:    cfg.Web.SecureCookies,
+//		PublicURL:        cfg.Web.PublicURL,
+//		TrustedProxies:   cfg.Web.TrustedProxies,
+//		TokenTTL:         cfg.Web.TokenTTL.D(),
+//		WriteTimeout:     cfg.Web.WriteTimeout.D(),
 //		SessionTTL:       cfg.Web.SessionTTL.D(),
 //		LoginMaxFailures: cfg.Web.LoginMaxFailures,
 //		LoginWindow:      cfg.Web.LoginWindow.D(),

@@ -79,6 +79,7 @@ type exportedLead struct {
 // exportLeads streams the leads matching the queue's filters (all pages)
 // as CSV or JSON Lines.
 func (s *Server) exportLeads(w http.ResponseWriter, r *http.Request) {
+	w = s.streaming(w)
 	if s.deps.Leads == nil {
 		s.exportFail(w, r, http.StatusServiceUnavailable, "the lead store is not available")
 		return
@@ -189,6 +190,7 @@ func plainFragment(f string) string {
 // exportSearch streams the hits of a search (up to maxExportSearch) as CSV
 // or as JSON Lines of the search API's hit objects.
 func (s *Server) exportSearch(w http.ResponseWriter, r *http.Request) {
+	w = s.streaming(w)
 	if s.deps.Search == nil {
 		s.exportFail(w, r, http.StatusServiceUnavailable, "the search index is not available")
 		return

@@ -76,7 +76,7 @@ func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) {
 	}
 	if ok {
 		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
-			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.opts.SecureCookies})
+			HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.secure})
 	}
 	http.Redirect(w, r, localRedirect(r.URL.Query().Get("next")), http.StatusSeeOther)
 }

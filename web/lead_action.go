@@ -48,8 +48,43 @@ var actionsByState = map[string][]string{
 // errUnknownAction is returned for an action name that does not exist.
 var errUnknownAction = errors.New("unknown action")
 
+// errNoVersion is returned for a change that does not say which version of
+// the lead its author saw: without it a stale page would overwrite a
+// colleague's decision.
+var errNoVersion = errors.New("version required: send the lead version you saw (it is on the lead, GET /api/v1/leads/{id})")
+
+// Limits of the text fields of a lead action, in characters.
+const (
+	MaxNoteLen     = 10000
+	MaxReasonLen   = 500
+	MaxUnitLen     = 200
+	MaxAssigneeLen = 64
+	MaxLeadIDLen   = 64
+)
+
+// check refuses an action with a field over its length limit or, for
+// anything but a note (notes only add to the trail), without a version.
+func (a leadAction) check() error {
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"action", a.Action, 32}, {"note", a.Note, MaxNoteLen}, {"reason", a.Reason, MaxReasonLen}, {"unit", a.Unit, MaxUnitLen},
+		{"assignee", a.Assignee, MaxAssigneeLen}, {"merge_into", a.MergeInto, MaxLeadIDLen}} {
+		if err := checkLen(f.name, f.v, f.max); err != nil {
+			return fmt.Errorf("%w: %w", alerts.ErrInvalid, err)
+		}
+	}
+	if a.Action != "note" && a.Version <= 0 {
+		return errNoVersion
+	}
+	return nil
+}
+
 // applyLeadAction performs a on lead id as the request's user.
 func (s *Server) applyLeadAction(ctx context.Context, who, id string, a leadAction) (*alerts.Lead, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
 	switch a.Action {
 	case "note":
 		if strings.TrimSpace(a.Note) == "" {
@@ -78,7 +113,7 @@ func actionStatus(err error) (int, string) {
 		return http.StatusConflict, "lead.err_conflict"
 	case errors.Is(err, alerts.ErrIllegalTransition):
 		return http.StatusConflict, "lead.err_illegal"
-	case errors.Is(err, alerts.ErrInvalid), errors.Is(err, errUnknownAction):
+	case errors.Is(err, alerts.ErrInvalid), errors.Is(err, errUnknownAction), errors.Is(err, errNoVersion):
 		return http.StatusBadRequest, "lead.err_invalid"
 	}
 	return http.StatusInternalServerError, "error.internal"
@@ -94,7 +129,7 @@ func (s *Server) leadAction(w http.ResponseWriter, r *http.Request) {
 	version := 0
 	if v := r.PostFormValue("version"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
+		if err != nil || n <= 0 {
 			s.renderError(w, r, http.StatusBadRequest, "lead.err_invalid")
 			return
 		}
@@ -126,12 +161,30 @@ type bulkResult struct {
 	Error string `json:"error,omitempty"`
 }
 
-// runBulk applies one action to many leads without version checks (the
-// analyst acts on the list as shown) and reports each outcome.
-func (s *Server) runBulk(ctx context.Context, who string, ids []string, a leadAction) []bulkResult {
-	out := make([]bulkResult, 0, len(ids))
-	a.Version = 0
-	for _, id := range ids {
+// bulkLead is one lead of a bulk action with the version its author saw.
+type bulkLead struct {
+	ID      string `json:"id"`
+	Version int    `json:"version"`
+}
+
+// parseBulkLead reads a checkbox of the queue: "ID:VERSION".
+func parseBulkLead(v string) (bulkLead, error) {
+	id, ver, ok := strings.Cut(v, ":")
+	n, err := strconv.Atoi(ver)
+	if !ok || err != nil || n <= 0 || id == "" {
+		return bulkLead{}, fmt.Errorf("bulk item %q: expected ID:VERSION", v)
+	}
+	return bulkLead{ID: id, Version: n}, nil
+}
+
+// runBulk applies one action to many leads, each checked against the
+// version its author saw (a lead changed meanwhile is reported as a
+// conflict and left alone), and reports each outcome.
+func (s *Server) runBulk(ctx context.Context, who string, leads []bulkLead, a leadAction) []bulkResult {
+	out := make([]bulkResult, 0, len(leads))
+	for _, l := range leads {
+		id := l.ID
+		a.Version = l.Version
 		_, err := s.applyLeadAction(ctx, who, id, a)
 		res := bulkResult{ID: id, OK: err == nil}
 		if err != nil {
@@ -152,10 +205,18 @@ func (s *Server) leadBulk(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.ParseForm()
-	ids := r.PostForm["id"]
+	var leads []bulkLead
+	for _, v := range r.PostForm["id"] {
+		l, err := parseBulkLead(v)
+		if err != nil {
+			s.renderError(w, r, http.StatusBadRequest, "lead.err_invalid")
+			return
+		}
+		leads = append(leads, l)
+	}
 	a := leadAction{Action: r.PostFormValue("action"), Reason: r.PostFormValue("reason"), Assignee: r.PostFormValue("assignee")}
 	back := localRedirect(r.PostFormValue("back"))
-	if len(ids) == 0 {
+	if len(leads) == 0 {
 		http.Redirect(w, r, queryWith(back, "ok", "bulk_none"), http.StatusSeeOther)
 		return
 	}
@@ -163,11 +224,11 @@ func (s *Server) leadBulk(w http.ResponseWriter, r *http.Request) {
 	for _, b := range bulkActions {
 		ok = ok || a.Action == b
 	}
-	if !ok {
+	if !ok || len(leads) > 1000 {
 		s.renderError(w, r, http.StatusBadRequest, "lead.err_invalid")
 		return
 	}
-	results := s.runBulk(r.Context(), actor(r), ids, a)
+	results := s.runBulk(r.Context(), actor(r), leads, a)
 	failed := 0
 	for _, res := range results {
 		if !res.OK {

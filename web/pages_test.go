@@ -192,10 +192,15 @@ func TestLeadAPI(t *testing.T) {
 	if st := tr(`{"action":"dispatch","unit":"x","version":1}`).StatusCode; st != http.StatusConflict {
 		t.Errorf("stale version: %d, want 409", st)
 	}
-	if st := tr(`{"action":"close","version":0}`).StatusCode; st != http.StatusConflict {
+	if st := tr(`{"action":"close","version":2}`).StatusCode; st != http.StatusConflict {
 		t.Errorf("illegal move: %d, want 409", st)
 	}
-	if st := tr(`{"action":"dismiss"}`).StatusCode; st != http.StatusBadRequest {
+	for _, body := range []string{`{"action":"dispatch","unit":"x"}`, `{"action":"dispatch","unit":"x","version":0}`} {
+		if st := tr(body).StatusCode; st != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400 (version required)", body, st)
+		}
+	}
+	if st := tr(`{"action":"dismiss","version":2}`).StatusCode; st != http.StatusBadRequest {
 		t.Errorf("dismiss without reason: %d, want 400", st)
 	}
 	if st := tr(`{"action":"explode"}`).StatusCode; st != http.StatusBadRequest {
@@ -204,10 +209,13 @@ func TestLeadAPI(t *testing.T) {
 	if st := tr(`{"action":"note","note":"已电话联系"}`).StatusCode; st != http.StatusOK {
 		t.Errorf("note: %d", st)
 	}
-	resp = w.apiReq("POST", "/api/v1/leads/bulk", adminToken, `{"ids":["`+hostile+`","missing"],"action":"dismiss","reason":"演练"}`)
+	if st := w.apiReq("POST", "/api/v1/leads/bulk", adminToken, `{"ids":["`+hostile+`"],"action":"dismiss","reason":"演练"}`).StatusCode; st != http.StatusBadRequest {
+		t.Errorf("bulk without versions: %d, want 400", st)
+	}
+	resp = w.apiReq("POST", "/api/v1/leads/bulk", adminToken, `{"leads":[{"id":"`+hostile+`","version":1},{"id":"missing","version":1},{"id":"`+fire+`","version":1}],"action":"dismiss","reason":"演练"}`)
 	bulk := decode[struct{ Results []bulkResult }](t, resp)
-	if len(bulk.Results) != 2 || !bulk.Results[0].OK || bulk.Results[1].OK {
-		t.Errorf("bulk results %+v", bulk.Results)
+	if len(bulk.Results) != 3 || !bulk.Results[0].OK || bulk.Results[1].OK || bulk.Results[2].OK || !strings.Contains(bulk.Results[2].Error, "conflict") {
+		t.Errorf("bulk results %+v (the fire lead moved on: a conflict)", bulk.Results)
 	}
 	// A viewer's token cannot change leads.
 	tok, _ := w.srv.store.CreateToken(context.Background(), "viv", "t")
@@ -220,7 +228,10 @@ func TestBulkFormOnQueue(t *testing.T) {
 	w := newWorld(t, Options{})
 	hostile, fire := w.seed(t)
 	c := w.login("ana")
-	resp := c.postForm("/leads/bulk", url.Values{"id": {hostile, fire}, "action": {"confirm"}, "back": {"/leads"}}, true)
+	if st := c.postForm("/leads/bulk", url.Values{"id": {hostile, fire}, "action": {"confirm"}, "back": {"/leads"}}, true).StatusCode; st != http.StatusBadRequest {
+		t.Fatalf("bulk without versions: %d, want 400", st)
+	}
+	resp := c.postForm("/leads/bulk", url.Values{"id": {hostile + ":1", fire + ":1"}, "action": {"confirm"}, "back": {"/leads"}}, true)
 	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "ok=bulk_done") {
 		t.Fatalf("bulk: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}

@@ -6,6 +6,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
 	"time"
 )
 
@@ -26,15 +29,31 @@ type Options struct {
 	// Store, when set, is used instead of opening DBPath (the caller closes it).
 	Store *Store
 	// SecureCookies marks cookies Secure; set it when served over HTTPS.
+	// An https PublicURL implies it.
 	SecureCookies bool
+	// PublicURL is the address users reach the server at, e.g.
+	// https://riskmine.example.org. When it is https, cookies are Secure and
+	// carry the __Host- prefix; logins must come from its origin.
+	PublicURL string
+	// TrustedProxies are addresses or CIDR prefixes of reverse proxies whose
+	// X-Forwarded-For names the client (default none: the remote address is
+	// the client).
+	TrustedProxies []string
+	// WriteTimeout is the HTTP server's write timeout; streaming responses
+	// (exports) push their write deadline forward by it as they go.
+	WriteTimeout time.Duration
+	// TokenTTL is how long a user's new API token lasts (default 90 days).
+	// The AdminToken does not expire.
+	TokenTTL time.Duration
 	// SessionTTL is how long a login lasts (default 12h).
 	SessionTTL time.Duration
 	// AdminToken, when not empty, is accepted as a bearer token with admin
 	// rights (cmd/riskmine passes RISKMINE_API_TOKEN here).
 	AdminToken string
-	// LoginMaxFailures failed logins per IP and user name within LoginWindow
-	// block further attempts (defaults 5 and 15m); four times as many from
-	// one IP, whatever the names, block that IP.
+	// LoginMaxFailures failed logins of one account cost nothing; each
+	// further one doubles the wait before the next (from 1s up to
+	// LoginWindow; defaults 5 and 15m). One client address gets ten times as
+	// many free failures, whatever the names, and waits at most a minute.
 	LoginMaxFailures int
 	LoginWindow      time.Duration
 	// SearchesPerUser is how many searches (page, API) one user may run
@@ -48,18 +67,24 @@ type Options struct {
 
 // Server is the analyst UI and the JSON API.
 type Server struct {
-	opts     Options
-	deps     Deps
-	store    *Store
-	ownStore bool
-	log      *slog.Logger
-	now      func() time.Time
-	limiter  *loginLimiter // per client IP and user name
-	ipLimit  *loginLimiter // per client IP, against guessing many names
-	pages    map[string]*pageTemplate
-	handler  http.Handler
-	routes   []string
-	searches *searchGate // concurrent searches per user
+	opts       Options
+	deps       Deps
+	store      *Store
+	ownStore   bool
+	log        *slog.Logger
+	now        func() time.Time
+	secure     bool     // served over HTTPS: Secure, __Host- cookies
+	publicURL  *url.URL // nil when not configured
+	trusted    []netip.Prefix
+	loginLimit *attemptLimiter // per account
+	addrLimit  *attemptLimiter // per client address, against guessing many names
+	tokenLimit *attemptLimiter // wrong bearer tokens per client address
+	nonces     *loginNonces
+	tokWarn    tokenWarnings
+	pages      map[string]*pageTemplate
+	handler    http.Handler
+	routes     []string
+	searches   *searchGate // concurrent searches per user
 }
 
 // New builds the server, opening the web tables in opts.DBPath (unless
@@ -75,13 +100,31 @@ func New(opts Options, deps Deps) (*Server, error) {
 	if opts.LoginWindow <= 0 {
 		opts.LoginWindow = 15 * time.Minute
 	}
+	if opts.TokenTTL <= 0 {
+		opts.TokenTTL = 90 * 24 * time.Hour
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, deps: deps, log: opts.Logger, now: opts.Now, searches: newSearchGate(opts.SearchesPerUser)}
+	s := &Server{opts: opts, deps: deps, log: opts.Logger, now: opts.Now, secure: opts.SecureCookies, searches: newSearchGate(opts.SearchesPerUser)}
+	if opts.PublicURL != "" {
+		u, err := ParsePublicURL(opts.PublicURL)
+		if err != nil {
+			return nil, err
+		}
+		s.publicURL = u
+		s.secure = s.secure || u.Scheme == "https"
+	}
+	for _, p := range opts.TrustedProxies {
+		pre, err := ParseTrustedProxy(p)
+		if err != nil {
+			return nil, err
+		}
+		s.trusted = append(s.trusted, pre)
+	}
 	s.store = opts.Store
 	if s.store == nil {
 		if opts.DBPath == "" {
@@ -94,8 +137,11 @@ func New(opts Options, deps Deps) (*Server, error) {
 		st.now = opts.Now
 		s.store, s.ownStore = st, true
 	}
-	s.limiter = newLoginLimiter(opts.LoginMaxFailures, opts.LoginWindow, opts.Now)
-	s.ipLimit = newLoginLimiter(4*opts.LoginMaxFailures, opts.LoginWindow, opts.Now)
+	s.store.SetTokenTTL(opts.TokenTTL)
+	s.loginLimit = newAttemptLimiter(opts.LoginMaxFailures, time.Second, opts.LoginWindow, 24*time.Hour, opts.Now)
+	s.addrLimit = newAttemptLimiter(10*opts.LoginMaxFailures, time.Second, time.Minute, 24*time.Hour, opts.Now)
+	s.tokenLimit = newAttemptLimiter(20, time.Second, time.Minute, time.Hour, opts.Now)
+	s.nonces = newLoginNonces(opts.Now)
 	pages, err := parsePages()
 	if err != nil {
 		if s.ownStore {
@@ -230,4 +276,35 @@ func (s *Server) securityHeaders(h http.Handler) http.Handler {
 		hd.Set("X-Frame-Options", "DENY")
 		h.ServeHTTP(w, r)
 	})
+}
+
+// ParsePublicURL checks a public URL: http or https, a host, no user, query
+// or fragment, and at most a path of /.
+func ParsePublicURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("web: public URL %q: expected http(s)://host[:port] such as https://riskmine.example.org", raw)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
+		return nil, fmt.Errorf("web: public URL %q: no user, path, query or fragment (riskmine is served at the root)", raw)
+	}
+	u.Path = ""
+	return u, nil
+}
+
+// ParseTrustedProxy reads an address (10.0.0.1) or CIDR prefix (10.0.0.0/8).
+func ParseTrustedProxy(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("web: trusted proxy %q: expected an address or CIDR prefix such as 10.0.0.0/8", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("web: trusted proxy %q: expected an address or CIDR prefix such as 10.0.0.0/8", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -65,11 +65,17 @@ type APIToken struct {
 	User       string    `json:"user"`
 	Name       string    `json:"name"`
 	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
 	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	// ExpiresSoon is true within TokenExpiryWarning of ExpiresAt.
+	ExpiresSoon bool `json:"expires_soon"`
+	// Expired tokens are listed until revoked, but no longer accepted.
+	Expired bool `json:"expired"`
 }
 
-// CreateToken issues a bearer token acting as the named user. The secret is
-// returned once; only its hash is stored.
+// CreateToken issues a bearer token acting as the named user, valid for the
+// store's token TTL (default 90 days). The secret is returned once; only its
+// hash is stored.
 func (s *Store) CreateToken(ctx context.Context, userName, tokenName string) (string, error) {
 	u, err := s.UserByName(ctx, userName)
 	if err != nil {
@@ -78,9 +84,13 @@ func (s *Store) CreateToken(ctx context.Context, userName, tokenName string) (st
 	if tokenName == "" {
 		tokenName = "api"
 	}
+	if err := checkLen("token name", tokenName, MaxNameLen); err != nil {
+		return "", err
+	}
 	tok := "rmk_" + randomToken(30)
-	_, err = s.db.ExecContext(ctx, `INSERT INTO web_tokens (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`,
-		u.ID, tokenName, hashToken(tok), s.now().Unix())
+	now := s.now()
+	_, err = s.db.ExecContext(ctx, `INSERT INTO web_tokens (user_id, name, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		u.ID, tokenName, hashToken(tok), now.Unix(), now.Add(s.tokenTTL).Unix())
 	if err != nil {
 		return "", fmt.Errorf("web: create token for %s: %w", userName, err)
 	}
@@ -89,7 +99,7 @@ func (s *Store) CreateToken(ctx context.Context, userName, tokenName string) (st
 
 // Tokens lists the API tokens of all users.
 func (s *Store) Tokens(ctx context.Context) ([]APIToken, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT t.id, u.name, t.name, t.created_at, t.last_used_at
+	rows, err := s.db.QueryContext(ctx, `SELECT t.id, u.name, t.name, t.created_at, t.expires_at, t.last_used_at
 		FROM web_tokens t JOIN web_users u ON u.id = t.user_id ORDER BY t.id`)
 	if err != nil {
 		return nil, fmt.Errorf("web: list tokens: %w", err)
@@ -98,11 +108,15 @@ func (s *Store) Tokens(ctx context.Context) ([]APIToken, error) {
 	var out []APIToken
 	for rows.Next() {
 		var t APIToken
-		var created, used int64
-		if err := rows.Scan(&t.ID, &t.User, &t.Name, &created, &used); err != nil {
+		var created, expires, used int64
+		if err := rows.Scan(&t.ID, &t.User, &t.Name, &created, &expires, &used); err != nil {
 			return nil, fmt.Errorf("web: list tokens: %w", err)
 		}
 		t.CreatedAt = time.Unix(created, 0)
+		t.ExpiresAt = time.Unix(expires, 0)
+		now := s.now()
+		t.Expired = !now.Before(t.ExpiresAt)
+		t.ExpiresSoon = !t.Expired && t.ExpiresAt.Sub(now) <= TokenExpiryWarning
 		if used > 0 {
 			t.LastUsedAt = time.Unix(used, 0)
 		}
@@ -123,24 +137,26 @@ func (s *Store) DeleteToken(ctx context.Context, id int64) error {
 	return nil
 }
 
-// userByToken resolves a bearer token to its enabled user.
-func (s *Store) userByToken(ctx context.Context, tok string) (*User, error) {
+// userByToken resolves a live bearer token to its enabled user, and says
+// when the token expires.
+func (s *Store) userByToken(ctx context.Context, tok string) (*User, time.Time, error) {
 	var u User
-	var created int64
+	var created, expires int64
 	var id int64
 	h := hashToken(tok)
-	err := s.db.QueryRowContext(ctx, `SELECT t.id, u.id, u.name, u.role, u.disabled, u.created_at
-		FROM web_tokens t JOIN web_users u ON u.id = t.user_id WHERE t.token_hash = ? AND u.disabled = 0`, h).
-		Scan(&id, &u.ID, &u.Name, &u.Role, &u.Disabled, &created)
+	err := s.db.QueryRowContext(ctx, `SELECT t.id, t.expires_at, u.id, u.name, u.role, u.disabled, u.created_at
+		FROM web_tokens t JOIN web_users u ON u.id = t.user_id WHERE t.token_hash = ? AND u.disabled = 0 AND t.expires_at > ?`,
+		h, s.now().Unix()).
+		Scan(&id, &expires, &u.ID, &u.Name, &u.Role, &u.Disabled, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, time.Time{}, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("web: load token: %w", err)
+		return nil, time.Time{}, fmt.Errorf("web: load token: %w", err)
 	}
 	u.CreatedAt = time.Unix(created, 0)
 	if _, err := s.db.ExecContext(ctx, `UPDATE web_tokens SET last_used_at = ? WHERE id = ?`, s.now().Unix(), id); err != nil {
-		return nil, fmt.Errorf("web: touch token: %w", err)
+		return nil, time.Time{}, fmt.Errorf("web: touch token: %w", err)
 	}
-	return &u, nil
+	return &u, time.Unix(expires, 0), nil
 }

@@ -15,8 +15,23 @@ import (
 // tokens, saved searches and alert rules. Its tables are prefixed web_ and
 // live in the shared riskmine.db beside the other packages' tables.
 type Store struct {
-	db  *sql.DB
-	now func() time.Time
+	db       *sql.DB
+	now      func() time.Time
+	tokenTTL time.Duration
+}
+
+// DefaultTokenTTL is how long an API token lasts unless configured.
+const DefaultTokenTTL = 90 * 24 * time.Hour
+
+// TokenExpiryWarning is how long before its expiry a token is flagged in
+// the UI and in the log.
+const TokenExpiryWarning = 7 * 24 * time.Hour
+
+// SetTokenTTL sets how long tokens created from now on last.
+func (s *Store) SetTokenTTL(d time.Duration) {
+	if d > 0 {
+		s.tokenTTL = d
+	}
 }
 
 // ErrNotFound is returned when a user, token or saved search does not exist.
@@ -66,6 +81,10 @@ var migrations = []string{
 		created_at INTEGER NOT NULL,
 		last_run_at INTEGER NOT NULL DEFAULT 0
 	);`,
+	// API tokens expire. Tokens issued before expiry existed get the
+	// default 90 days from the upgrade, so no integration stops at once.
+	`ALTER TABLE web_tokens ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+	UPDATE web_tokens SET expires_at = CAST(strftime('%s','now') AS INTEGER) + 7776000;`,
 }
 
 // OpenStore opens (creating if needed) the SQLite database at path and
@@ -76,7 +95,7 @@ func OpenStore(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: open %s: %w", path, err)
 	}
-	s := &Store{db: db, now: time.Now}
+	s := &Store{db: db, now: time.Now, tokenTTL: DefaultTokenTTL}
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("web: migrate %s: %w", path, err)

@@ -10,10 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Role is what a user may do: viewers read, analysts also work leads and
@@ -60,37 +63,60 @@ type User struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// MinPasswordLen is the shortest password accepted.
-const MinPasswordLen = 8
-
 // bcryptCost is the bcrypt work factor; tests lower it.
 var bcryptCost = bcrypt.DefaultCost
 
+// MaxUserNameLen is the longest user name, in characters.
+const MaxUserNameLen = 64
+
+// reservedUserNames are names the system uses or that pass for it in an
+// audit trail: the bootstrap token acts as api-token.
+var reservedUserNames = map[string]bool{
+	"api-token": true, "api_token": true, "apitoken": true, "token": true,
+	"admin-token": true, "system": true, "root": true, "riskmine": true,
+	"administrator": true, "superuser": true, "anonymous": true, "nobody": true,
+	"demo-receiver": true, "webhook": true, "scheduler": true, "pipeline": true,
+}
+
+// normalizeUserName brings a typed name to the form stored: NFKC, so that
+// full-width and compatibility forms of one name are the same name.
+func normalizeUserName(name string) string { return norm.NFKC.String(name) }
+
+// validUserName checks an already normalised name: 1 to 64 characters, no
+// whitespace, control, format (zero-width, bidi) or URL-significant
+// characters, and not a reserved name.
 func validUserName(name string) error {
-	if name == "" || utf8.RuneCountInString(name) > 64 {
-		return fmt.Errorf("web: user name must be 1 to 64 characters")
+	if name == "" || utf8.RuneCountInString(name) > MaxUserNameLen {
+		return fmt.Errorf("web: user name must be 1 to %d characters", MaxUserNameLen)
+	}
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("web: user name is not valid UTF-8")
 	}
 	for _, r := range name {
-		if r <= ' ' || r == '/' || r == '\\' || r == '"' || r == '<' || r == '>' {
-			return fmt.Errorf("web: user name %q: no spaces, slashes, quotes or angle brackets", name)
+		if unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Bidi_Control, r) ||
+			unicode.Is(unicode.Co, r) || unicode.Is(unicode.Cs, r) || r == utf8.RuneError ||
+			strings.ContainsRune(`/\"'<>?#%&:@;,=+*[]{}|^~`+"`", r) {
+			return fmt.Errorf("web: user name %q: no spaces, invisible or bidi characters, nor any of / \\ \" ' < > ? # %% & : @ ; , = + * [ ] { } | ^ ~ `", name)
 		}
+	}
+	if reservedUserNames[strings.ToLower(name)] {
+		return fmt.Errorf("web: user name %q is reserved", name)
 	}
 	return nil
 }
 
 // AddUser creates a user with a bcrypt hash of password.
+// The name is NFKC-normalised first; the password must pass CheckPassword.
 func (s *Store) AddUser(ctx context.Context, name, password string, role Role) (*User, error) {
+	name = normalizeUserName(name)
 	if err := validUserName(name); err != nil {
 		return nil, err
 	}
 	if _, err := ParseRole(string(role)); err != nil {
 		return nil, err
 	}
-	if utf8.RuneCountInString(password) < MinPasswordLen {
-		return nil, fmt.Errorf("web: password must have at least %d characters", MinPasswordLen)
-	}
-	if len(password) > 72 {
-		return nil, fmt.Errorf("web: password must be at most 72 bytes")
+	if err := CheckPassword(name, password); err != nil {
+		return nil, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
 	if err != nil {
@@ -109,10 +135,11 @@ func (s *Store) AddUser(ctx context.Context, name, password string, role Role) (
 	return &User{ID: id, Name: name, Role: role, CreatedAt: time.Unix(now.Unix(), 0)}, nil
 }
 
-// SetPassword replaces a user's password and ends the user's sessions.
+// SetPassword replaces a user's password and ends the user's sessions and
+// revokes the user's API tokens.
 func (s *Store) SetPassword(ctx context.Context, name, password string) error {
-	if utf8.RuneCountInString(password) < MinPasswordLen || len(password) > 72 {
-		return fmt.Errorf("web: password must have %d to 72 characters", MinPasswordLen)
+	if err := CheckPassword(name, password); err != nil {
+		return err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
 	if err != nil {
@@ -121,9 +148,19 @@ func (s *Store) SetPassword(ctx context.Context, name, password string) error {
 	if err := s.updateUser(ctx, name, `UPDATE web_users SET password_hash = ? WHERE name = ?`, string(hash), name); err != nil {
 		return err
 	}
-	// A new password ends the sessions opened with the old one.
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM web_sessions WHERE user_id = (SELECT id FROM web_users WHERE name = ?)`, name); err != nil {
-		return fmt.Errorf("web: end sessions of %s: %w", name, err)
+	// A new password ends the sessions and tokens obtained with the old one.
+	return s.endCredentials(ctx, name)
+}
+
+// endCredentials deletes the sessions and API tokens of a user.
+func (s *Store) endCredentials(ctx context.Context, name string) error {
+	for _, q := range []string{
+		`DELETE FROM web_sessions WHERE user_id = (SELECT id FROM web_users WHERE name = ?)`,
+		`DELETE FROM web_tokens WHERE user_id = (SELECT id FROM web_users WHERE name = ?)`,
+	} {
+		if _, err := s.db.ExecContext(ctx, q, name); err != nil {
+			return fmt.Errorf("web: end sessions and tokens of %s: %w", name, err)
+		}
 	}
 	return nil
 }
@@ -137,15 +174,13 @@ func (s *Store) SetRole(ctx context.Context, name string, role Role) error {
 }
 
 // SetDisabled disables or re-enables a user. Disabling ends the user's
-// sessions and their API tokens stop working.
+// sessions and revokes their API tokens (re-enabling does not bring them back).
 func (s *Store) SetDisabled(ctx context.Context, name string, disabled bool) error {
 	if err := s.updateUser(ctx, name, `UPDATE web_users SET disabled = ? WHERE name = ?`, disabled, name); err != nil {
 		return err
 	}
 	if disabled {
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM web_sessions WHERE user_id = (SELECT id FROM web_users WHERE name = ?)`, name); err != nil {
-			return fmt.Errorf("web: end sessions of %s: %w", name, err)
-		}
+		return s.endCredentials(ctx, name)
 	}
 	return nil
 }
@@ -202,8 +237,15 @@ func (s *Store) UserByName(ctx context.Context, name string) (*User, error) {
 var errBadLogin = errors.New("web: wrong user name or password")
 
 // dummyHash is compared against when the user does not exist, so that the
-// time taken does not reveal whether a name is registered.
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("riskmine-no-such-user"), bcrypt.MinCost)
+// time taken does not reveal whether a name is registered. It is made at the
+// cost real hashes are made at (on first use, since tests lower the cost).
+var dummyHash = sync.OnceValue(func() []byte {
+	h, err := bcrypt.GenerateFromPassword([]byte("riskmine-no-such-user"), bcryptCost)
+	if err != nil {
+		panic("web: bcrypt of a fixed password failed: " + err.Error()) // cannot happen
+	}
+	return h
+})
 
 // Authenticate checks a name and password and returns the enabled user.
 func (s *Store) Authenticate(ctx context.Context, name, password string) (*User, error) {
@@ -213,7 +255,7 @@ func (s *Store) Authenticate(ctx context.Context, name, password string) (*User,
 	err := s.db.QueryRowContext(ctx, `SELECT id, name, role, disabled, created_at, password_hash FROM web_users WHERE name = ?`, name).
 		Scan(&u.ID, &u.Name, &u.Role, &u.Disabled, &created, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
 		return nil, errBadLogin
 	}
 	if err != nil {
@@ -242,3 +284,16 @@ func hashToken(tok string) string {
 
 // RandomPassword returns a fresh password for a new account.
 func RandomPassword() string { return randomToken(15) }
+
+// MaxNameLen is the longest short name (tokens, saved searches, rules),
+// in characters.
+const MaxNameLen = 64
+
+// checkLen refuses a text field longer than max characters with one line
+// naming the field.
+func checkLen(field, v string, max int) error {
+	if n := utf8.RuneCountInString(v); n > max {
+		return fmt.Errorf("web: %s has %d characters, at most %d are allowed", field, n, max)
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"riskmine/alerts"
 )
@@ -51,10 +52,43 @@ func (s *Server) endpointViews(r *http.Request) ([]endpointView, error) {
 		if format == "" {
 			format = "standard"
 		}
-		out = append(out, endpointView{Name: e.Name, URL: e.URL, Format: format, Categories: e.Categories, MinLevel: e.MinLevel,
+		out = append(out, endpointView{Name: e.Name, URL: maskURL(e.URL), Format: format, Categories: e.Categories, MinLevel: e.MinLevel,
 			LocationPrefixes: e.LocationPrefixes, Events: e.Events, MaxAttempts: e.MaxAttempts, Disabled: disabled[e.Name]})
 	}
 	return out, nil
+}
+
+// secretParams are query parameter names whose values are masked when a
+// webhook URL is shown (lower case; a name containing one counts).
+var secretParams = []string{"token", "key", "secret", "sig", "pass", "auth", "code", "credential"}
+
+// maskURL hides the credentials a webhook URL may carry — user and
+// password, and the values of query parameters that look like secrets — so
+// that the webhooks page and API do not hand them to every admin.
+func maskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	if u.User != nil {
+		u.User = url.User("***")
+	}
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k, vs := range q {
+			lk := strings.ToLower(k)
+			for _, sp := range secretParams {
+				if strings.Contains(lk, sp) {
+					for i := range vs {
+						vs[i] = "***"
+					}
+					break
+				}
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return strings.ReplaceAll(u.String(), "%2A%2A%2A", "***")
 }
 
 // parseDeliveryFilter reads state, endpoint, lead and page parameters.

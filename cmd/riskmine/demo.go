@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"riskmine/alerts"
@@ -35,7 +36,7 @@ func init() {
 // is a convenience, not a hole; serve never creates it.
 const (
 	demoUser     = "admin"
-	demoPassword = "riskmine-demo"
+	demoPassword = "harbour-lantern-demo"
 )
 
 // demoSchedule is how often the demo's sources are scanned, with at most
@@ -151,14 +152,27 @@ func startDemo(ctx context.Context, cfg *config.Config, opts demoOptions) (*demo
 		w.Close(ctx)
 		return nil, err
 	}
+	// The receiver's log holds whole lead bodies: reading it needs an admin
+	// login or token, like the webhooks page. The web server exists only
+	// once the service has started; until then the log answers 503.
+	var webSrv atomic.Pointer[web.Server]
+	recvLog := http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		ws := webSrv.Load()
+		if ws == nil {
+			http.Error(rw, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		ws.Protect(web.RoleAdmin, recv).ServeHTTP(rw, r)
+	})
 	svc, err := startService(ctx, cfg, serviceOptions{
 		Logger: opts.Logger, Listener: ln,
-		ExtraRoutes: map[string]http.Handler{"POST " + demoReceiverPath: recv, "GET " + demoReceiverPath: recv},
+		ExtraRoutes: map[string]http.Handler{"POST " + demoReceiverPath: recv, "GET " + demoReceiverPath: recvLog},
 	})
 	if err != nil {
 		w.Close(ctx)
 		return nil, err
 	}
+	webSrv.Store(svc.web)
 	d := &demo{world: w, svc: svc, receiver: recv}
 	created, err := ensureDemoUser(ctx, svc.web.Store())
 	if err != nil {
@@ -264,7 +278,8 @@ func newWebhookSecret() string {
 const demoReceiverPath = "/demo/webhook"
 
 // demoReceiver plays the case platform: it verifies each webhook's signature
-// as a receiver must and keeps what it received. GET lists the events.
+// as a receiver must and keeps what it received. GET lists the events (to
+// admins: startDemo puts it behind the web login).
 type demoReceiver struct {
 	secret string
 	log    *slog.Logger

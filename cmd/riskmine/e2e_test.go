@@ -138,6 +138,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		cfg := config.Default()
 		cfg.DataDir = dataDir
 		cfg.Crawler.Jitter = 0
+		cfg.Web.MetricsToken = e2eMetricsToken
 		d, err := startDemo(context.Background(), cfg, demoOptions{
 			Addr: "127.0.0.1:0", Schedule: "@every 1s", Now: now,
 			WebhookURL: receiver.URL, WebhookSecret: "whsec_" + base64.StdEncoding.EncodeToString(secretKey),
@@ -219,13 +220,25 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	// 5. The process is observable.
 	get := func(path string) (int, string) {
-		resp, err := http.Get(api + path)
+		req, _ := http.NewRequest("GET", api+path, nil)
+		if path == "/metrics" {
+			req.Header.Set("Authorization", "Bearer "+e2eMetricsToken)
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
 		raw, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(raw)
+	}
+	resp, err := http.Get(api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/metrics without its token: %d, want 401", resp.StatusCode)
 	}
 	if code, body := get("/healthz"); code != http.StatusOK || !strings.Contains(body, "ok") {
 		t.Fatalf("/healthz: %d %s", code, body)
@@ -279,3 +292,6 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Fatal("search finds nothing after restart")
 	}
 }
+
+// e2eMetricsToken is the bearer token /metrics asks for in the e2e test.
+const e2eMetricsToken = "e2e-metrics-token-0123456789"

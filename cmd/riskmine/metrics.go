@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"riskmine/alerts"
+	"riskmine/config"
 	"riskmine/crawler"
 	"riskmine/index"
 )
@@ -26,6 +32,9 @@ type metrics struct {
 	pipelineLatency prometheus.Histogram
 	leadsFiled      *prometheus.CounterVec // category, level, outcome
 	postsByLevel    *prometheus.CounterVec // level
+
+	server *http.Server // the own listener of web.metrics_addr, if any
+	addr   string       // its address
 }
 
 func newMetrics() *metrics {
@@ -142,4 +151,69 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 // handler serves the metrics in the Prometheus text format.
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// mount puts /metrics where the config says: on its own listener
+// (web.metrics_addr), or on the main mux behind web.metrics_token. With
+// neither, /metrics answers 404 with what to set: the metrics name sources,
+// queues and lead counts, which are not for anyone who can reach the port.
+func (m *metrics) mount(mux *http.ServeMux, w config.Web, log *slog.Logger) error {
+	h := metricsGuard(w.MetricsToken, m.handler())
+	if w.MetricsAddr == "" {
+		if w.MetricsToken == "" {
+			h = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+				http.Error(rw, "metrics are off: set web.metrics_token (bearer token) or web.metrics_addr (own listener)", http.StatusNotFound)
+			})
+		}
+		mux.Handle("GET /metrics", h)
+		return nil
+	}
+	ln, err := net.Listen("tcp", w.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("web.metrics_addr: listen on %s: %w", w.MetricsAddr, err)
+	}
+	own := http.NewServeMux()
+	own.Handle("GET /metrics", h)
+	m.server = newHTTPServer(w, own)
+	m.addr = ln.Addr().String()
+	go func() {
+		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics server stopped", "error", err)
+		}
+	}()
+	log.Info("metrics served", "addr", m.addr)
+	return nil
+}
+
+// shutdown stops the metrics listener, if any.
+func (m *metrics) shutdown(ctx context.Context) error {
+	if m.server == nil {
+		return nil
+	}
+	return m.server.Shutdown(ctx)
+}
+
+// metricsGuard requires Authorization: Bearer token when token is set.
+func metricsGuard(token string, h http.Handler) http.Handler {
+	if token == "" {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="riskmine metrics"`)
+			http.Error(w, "metrics need Authorization: Bearer <web.metrics_token>", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// newHTTPServer is an HTTP server with the configured timeouts, so a slow
+// or idle client cannot hold connections open (exports push their own write
+// deadline forward as they stream).
+func newHTTPServer(w config.Web, h http.Handler) *http.Server {
+	return &http.Server{Handler: h,
+		ReadHeaderTimeout: w.ReadHeaderTimeout.D(), ReadTimeout: w.ReadTimeout.D(),
+		WriteTimeout: w.WriteTimeout.D(), IdleTimeout: w.IdleTimeout.D()}
 }

@@ -122,8 +122,8 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
+	if err := prepareDataDir(cfg.DataDir, log); err != nil {
+		return nil, err
 	}
 	dbPath := filepath.Join(cfg.DataDir, "riskmine.db")
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -188,6 +188,10 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	s.web, err = web.New(web.Options{
 		DBPath:           dbPath,
 		SecureCookies:    cfg.Web.SecureCookies,
+		PublicURL:        cfg.Web.PublicURL,
+		TrustedProxies:   cfg.Web.TrustedProxies,
+		TokenTTL:         cfg.Web.TokenTTL.D(),
+		WriteTimeout:     cfg.Web.WriteTimeout.D(),
 		SessionTTL:       cfg.Web.SessionTTL.D(),
 		AdminToken:       os.Getenv("RISKMINE_API_TOKEN"),
 		LoginMaxFailures: cfg.Web.LoginMaxFailures,
@@ -222,7 +226,9 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	// The web server last: /readyz answers once everything above is up.
 	mux := http.NewServeMux()
 	mux.Handle("/", s.refuseWritesWhenDiskLow(s.web.Handler()))
-	mux.Handle("GET /metrics", s.metrics.handler())
+	if err := s.metrics.mount(mux, cfg.Web, log); err != nil {
+		return nil, err
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)
 	for pattern, h := range opts.ExtraRoutes {
@@ -234,7 +240,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 			return nil, fmt.Errorf("listen on %s: %w", cfg.Web.Addr, err)
 		}
 	}
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	s.http = newHTTPServer(cfg.Web, mux)
 	go func() {
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("web server stopped", "error", err)
@@ -348,6 +354,9 @@ func (s *service) Shutdown() error {
 			s.log.Warn("web server shutdown", "error", err)
 		}
 	}
+	if err := s.metrics.shutdown(ctx); err != nil {
+		s.log.Warn("metrics server shutdown", "error", err)
+	}
 	if s.sched != nil {
 		// Running scans get the grace period; then they are cancelled and
 		// their unfinished pages are fetched again next run.
@@ -373,6 +382,9 @@ func (s *service) close() {
 		}
 		s.cancel()
 		s.loops.Wait()
+		if s.metrics.server != nil {
+			s.metrics.server.Close()
+		}
 		var errs []error
 		if s.web != nil {
 			errs = append(errs, s.web.Close())

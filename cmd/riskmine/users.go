@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -30,11 +29,14 @@ const usersDescription = `Manages the local accounts of the web UI, stored in <d
 
   add      creates a user. With --password-stdin the password is the first
            line of standard input; otherwise a random password is generated
-           and printed once. Passwords need at least 8 characters.
+           and printed once. Passwords need at least 15 characters and
+           must not be the user's name or a common password. User names are
+           NFKC-normalised; invisible, bidi and URL characters are refused.
   list     prints every user with role and status.
-  disable  blocks a user's logins, ends their sessions and stops their API tokens.
+  disable  blocks a user's logins, ends their sessions and revokes their API tokens.
   enable   lifts a disable.
-  token    issues an API bearer token acting as the user and prints it once.`
+  token    issues an API bearer token acting as the user and prints it once;
+           it expires after web.token_ttl (default 90 days).`
 
 func runUsers(ctx context.Context, env *cmdEnv, args []string) error {
 	fs, cf := newFlagSet(env, "users", usersSynopsis, usersDescription)
@@ -61,14 +63,15 @@ func runUsers(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
+	if err := prepareDataDir(cfg.DataDir, nil); err != nil {
+		return err
 	}
 	store, err := web.OpenStore(filepath.Join(cfg.DataDir, "riskmine.db"))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	store.SetTokenTTL(cfg.Web.TokenTTL.D())
 
 	switch sub {
 	case "add":

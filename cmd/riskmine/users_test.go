@@ -40,8 +40,11 @@ func TestUsersCommand(t *testing.T) {
 	if code, _, errs = runUsersCmd(t, "", "users", "add", "ann", "--data", dir); code != 1 || !strings.Contains(errs, "already exists") {
 		t.Fatalf("duplicate: %d %q", code, errs)
 	}
-	if code, _, errs = runUsersCmd(t, "short\n", "users", "add", "bob", "--password-stdin", "--data", dir); code != 1 || !strings.Contains(errs, "at least 8") {
+	if code, _, errs = runUsersCmd(t, "short\n", "users", "add", "bob", "--password-stdin", "--data", dir); code != 1 || !strings.Contains(errs, "at least 15") {
 		t.Fatalf("short password: %d %q", code, errs)
+	}
+	if code, _, errs = runUsersCmd(t, "passwordpassword\n", "users", "add", "bob", "--password-stdin", "--data", dir); code != 1 || !strings.Contains(errs, "common passwords") {
+		t.Fatalf("common password: %d %q", code, errs)
 	}
 	if code, _, errs = runUsersCmd(t, "", "users", "add", "bob", "--role", "boss", "--data", dir); code != 1 || !strings.Contains(errs, "unknown role") {
 		t.Fatalf("bad role: %d %q", code, errs)

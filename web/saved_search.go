@@ -68,11 +68,18 @@ func (a AlertRule) Due(now time.Time) bool {
 	return a.Enabled && (a.LastRunAt.IsZero() || !now.Before(a.LastRunAt.Add(a.Interval)))
 }
 
+// maxSavedParams bounds a saved search's parameters (the query itself is
+// bounded at 4 KB by the index; the rest are filters).
+const maxSavedParams = 8 << 10
+
 // SaveSearch stores a named search for user.
 func (s *Store) SaveSearch(ctx context.Context, user, name, params string) (*SavedSearch, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 100 {
 		return nil, errors.New("web: a saved search needs a name of 1 to 100 characters")
+	}
+	if len(params) > maxSavedParams {
+		return nil, fmt.Errorf("web: a saved search's parameters are %d bytes, at most %d are allowed", len(params), maxSavedParams)
 	}
 	if _, err := url.ParseQuery(params); err != nil {
 		return nil, fmt.Errorf("web: saved search parameters: %w", err)

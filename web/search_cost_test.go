@@ -188,3 +188,16 @@ func TestSearchesPerUser(t *testing.T) {
 		t.Errorf("after the others ended: %d, want 200", again.StatusCode)
 	}
 }
+
+// TestSavedSearchParamsBounded: a saved search (and so an alert rule)
+// cannot carry parameters beyond 8 KB.
+func TestSavedSearchParamsBounded(t *testing.T) {
+	e := newTestEnv(t, Options{AdminToken: adminToken}, Deps{})
+	_, err := e.srv.store.SaveSearch(context.Background(), "admin", "big", "q="+strings.Repeat("火", 3000))
+	if err == nil || !strings.Contains(err.Error(), "at most 8192 are allowed") {
+		t.Fatalf("oversized parameters: %v", err)
+	}
+	if _, err := e.srv.store.SaveSearch(context.Background(), "admin", "fine", "q="+url.QueryEscape("起火")); err != nil {
+		t.Fatalf("a normal search: %v", err)
+	}
+}

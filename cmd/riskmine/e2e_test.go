@@ -152,6 +152,20 @@ func TestDemoEndToEnd(t *testing.T) {
 	d := start()
 	api := "http://" + d.svc.Addr()
 
+	// 0. The built-in receiver's log holds whole lead bodies: no login, no
+	// log; the operator's admin token reads it.
+	noClient := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	logResp, err := noClient.Get(api + demoReceiverPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logResp.Body.Close()
+	if logResp.StatusCode == http.StatusOK {
+		t.Fatalf("the demo receiver's log answered %s without a login", logResp.Status)
+	}
+	var received []receivedHook
+	apiGet(t, api, demoReceiverPath, &received)
+
 	// 1. The first scans file leads; the manhole report carries its evidence.
 	var leads leadList
 	waitFor(t, "the manhole lead", 60*time.Second, func() bool {

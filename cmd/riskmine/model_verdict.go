@@ -13,8 +13,8 @@ import (
 )
 
 // verdictTrain is model train --with-verdicts: the analysts' verdicts from
-// the lead store, split by md5(lead id) like the posts (a fifth held out),
-// train a new model, which is written only when it does not regress.
+// the lead store, a fifth held out (verdictHeldOut), train a new model,
+// which is written only when it does not regress.
 type verdictTrain struct {
 	base          string  // --base: the model a stage is trained over
 	maxRegression float64 // --max-regression

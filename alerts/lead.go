@@ -186,7 +186,7 @@ type Stats struct {
 	// OnTimeRate is closed-before-due over closed; 0 when nothing closed.
 	OnTimeRate   float64         `json:"on_time_rate"`
 	TopLocations []LocationCount `json:"top_locations"`
-	// MentionsPerDay counts filed posts per day (UTC) and top category over
+	// MentionsPerDay counts filed posts per day (in the store's zone) and top category over
 	// the last 30 days.
 	MentionsPerDay []DayCount `json:"mentions_per_day"`
 }

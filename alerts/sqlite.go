@@ -397,10 +397,26 @@ func fromMS(v int64) time.Time {
 	return time.UnixMilli(v).UTC()
 }
 
-func ptrMS(v int64) *time.Time {
+// at is fromMS in the store's zone: every time the store returns is
+// shown in it.
+func (s *SQLStore) at(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).In(s.loc())
+}
+
+func (s *SQLStore) atPtr(v int64) *time.Time {
 	if v == 0 {
 		return nil
 	}
-	t := fromMS(v)
+	t := s.at(v)
 	return &t
+}
+
+func (s *SQLStore) loc() *time.Location {
+	if s.opts.Location == nil {
+		return time.UTC
+	}
+	return s.opts.Location
 }

@@ -10,7 +10,7 @@ import (
 
 const deliveryCols = `id, endpoint, event, lead_id, body, state, attempts, created_at, next_attempt_at, last_status, last_error, delivered_at`
 
-func scanDelivery(sc scanner) (*Delivery, error) {
+func (s *SQLStore) scanDelivery(sc scanner) (*Delivery, error) {
 	var d Delivery
 	var created, next int64
 	var delivered sql.NullInt64
@@ -18,12 +18,12 @@ func scanDelivery(sc scanner) (*Delivery, error) {
 		&d.LastStatus, &d.LastError, &delivered); err != nil {
 		return nil, err
 	}
-	d.CreatedAt = fromMS(created)
+	d.CreatedAt = s.at(created)
 	if d.State == DeliveryPending {
-		d.NextAttemptAt = ptrMS(next)
+		d.NextAttemptAt = s.atPtr(next)
 	}
 	if delivered.Valid {
-		d.DeliveredAt = ptrMS(delivered.Int64)
+		d.DeliveredAt = s.atPtr(delivered.Int64)
 	}
 	return &d, nil
 }
@@ -61,7 +61,7 @@ func (s *SQLStore) ClaimDeliveries(ctx context.Context, req ClaimRequest) ([]Del
 	defer rows.Close()
 	var out []Delivery
 	for rows.Next() {
-		d, err := scanDelivery(rows)
+		d, err := s.scanDelivery(rows)
 		if err != nil {
 			return nil, fmt.Errorf("alerts: claim deliveries: %w", err)
 		}
@@ -159,7 +159,7 @@ func (s *SQLStore) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery
 	defer rows.Close()
 	out := []Delivery{}
 	for rows.Next() {
-		d, err := scanDelivery(rows)
+		d, err := s.scanDelivery(rows)
 		if err != nil {
 			return nil, 0, fmt.Errorf("alerts: list deliveries: %w", err)
 		}
@@ -170,7 +170,7 @@ func (s *SQLStore) Deliveries(ctx context.Context, f DeliveryFilter) ([]Delivery
 
 // Delivery returns one outbox row with its body.
 func (s *SQLStore) Delivery(ctx context.Context, id string) (*Delivery, error) {
-	d, err := scanDelivery(s.r.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM alerts_delivery WHERE id = ?`, id))
+	d, err := s.scanDelivery(s.r.QueryRowContext(ctx, `SELECT `+deliveryCols+` FROM alerts_delivery WHERE id = ?`, id))
 	if err == sql.ErrNoRows {
 		return nil, fmt.Errorf("alerts: delivery %s: %w", id, ErrNotFound)
 	}
@@ -194,7 +194,7 @@ func (s *SQLStore) Attempts(ctx context.Context, deliveryID string) ([]Attempt, 
 		if err := rows.Scan(&a.DeliveryID, &a.N, &at, &a.Status, &lat, &a.Error, &a.Outcome); err != nil {
 			return nil, fmt.Errorf("alerts: attempts of %s: %w", deliveryID, err)
 		}
-		a.At, a.Latency = fromMS(at), time.Duration(lat)
+		a.At, a.Latency = s.at(at), time.Duration(lat)
 		out = append(out, a)
 	}
 	return out, rows.Err()

@@ -1,11 +1,13 @@
 package alerts
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -34,7 +36,7 @@ func (s *SQLStore) GetLead(ctx context.Context, id string) (*Lead, error) {
 		if err := rows.Scan(&n.ID, &at, &n.Actor, &n.Text); err != nil {
 			return nil, fmt.Errorf("alerts: load notes of lead %s: %w", id, err)
 		}
-		n.At = fromMS(at)
+		n.At = s.at(at)
 		l.Notes = append(l.Notes, n)
 	}
 	if err := rows.Err(); err != nil {
@@ -469,7 +471,7 @@ func (s *SQLStore) Audit(ctx context.Context, id string) ([]AuditEntry, error) {
 		if err := rows.Scan(&a.ID, &a.LeadID, &at, &a.Actor, &a.Action, &a.From, &a.To, &a.Note); err != nil {
 			return nil, fmt.Errorf("alerts: audit of lead %s: %w", id, err)
 		}
-		a.At = fromMS(at)
+		a.At = s.at(at)
 		out = append(out, a)
 	}
 	return out, rows.Err()
@@ -535,22 +537,37 @@ func (s *SQLStore) Stats(ctx context.Context) (*Stats, error) {
 		st.TopLocations = append(st.TopLocations, lc)
 	}
 	rows.Close()
-	rows, err = s.r.QueryContext(ctx, `SELECT seen_at / 86400000 AS d, category, count(*) FROM alerts_source
-		WHERE seen_at >= ? GROUP BY d, category ORDER BY d, category`, ms(now.Add(-30*24*time.Hour)))
+	// Count in quarter hours (every zone's offset is a multiple of 15
+	// minutes) and fold them into days of the store's zone here, so a post
+	// seen at 23:30 local time counts on its local day.
+	const quarter = 15 * 60 * 1000
+	rows, err = s.r.QueryContext(ctx, `SELECT seen_at / ? AS q, category, count(*) FROM alerts_source
+		WHERE seen_at >= ? GROUP BY q, category ORDER BY q, category`, quarter, ms(now.Add(-30*24*time.Hour)))
 	if err != nil {
 		return nil, wrap(err)
 	}
 	defer rows.Close()
+	type dayCat struct{ day, cat string }
+	counts := map[dayCat]int{}
 	for rows.Next() {
-		var d int64
-		var dc DayCount
-		if err := rows.Scan(&d, &dc.Category, &dc.Count); err != nil {
+		var q int64
+		var cat string
+		var n int
+		if err := rows.Scan(&q, &cat, &n); err != nil {
 			return nil, wrap(err)
 		}
-		dc.Day = time.UnixMilli(d * 86400000).UTC().Format("2006-01-02")
-		st.MentionsPerDay = append(st.MentionsPerDay, dc)
+		counts[dayCat{s.at(q * quarter).Format("2006-01-02"), cat}] += n
 	}
-	return st, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err)
+	}
+	for k, n := range counts {
+		st.MentionsPerDay = append(st.MentionsPerDay, DayCount{Day: k.day, Category: k.cat, Count: n})
+	}
+	slices.SortFunc(st.MentionsPerDay, func(a, b DayCount) int {
+		return cmp.Or(strings.Compare(a.Day, b.Day), strings.Compare(a.Category, b.Category))
+	})
+	return st, nil
 }
 
 // RuleStats returns, for each lexicon rule that contributed evidence to a

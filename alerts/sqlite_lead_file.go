@@ -39,11 +39,11 @@ func (s *SQLStore) scanLead(sc scanner) (*Lead, error) {
 		return nil, fmt.Errorf("decode lead %s: %w", l.ID, err)
 	}
 	l.SimHash = uint64(sim)
-	l.FirstSeen, l.LastSeen = fromMS(first), fromMS(last)
-	l.DueAt = ptrMS(due)
-	l.CreatedAt, l.UpdatedAt = fromMS(created), fromMS(updated)
+	l.FirstSeen, l.LastSeen = s.at(first), s.at(last)
+	l.DueAt = s.atPtr(due)
+	l.CreatedAt, l.UpdatedAt = s.at(created), s.at(updated)
 	if closed.Valid {
-		l.ClosedAt = ptrMS(closed.Int64)
+		l.ClosedAt = s.atPtr(closed.Int64)
 	}
 	s.setOverdue(&l)
 	return &l, nil
@@ -620,8 +620,8 @@ func (s *SQLStore) sources(ctx context.Context, q queryFunc, leadID string, limi
 			&pub, &seen, &src.Level, &src.Score, &src.Category, &ev); err != nil {
 			return nil, err
 		}
-		src.PublishedAt = ptrMS(pub)
-		src.SeenAt = fromMS(seen)
+		src.PublishedAt = s.atPtr(pub)
+		src.SeenAt = s.at(seen)
 		if err := json.Unmarshal([]byte(ev), &src.Evidence); err != nil {
 			return nil, fmt.Errorf("decode evidence of source %d: %w", src.ID, err)
 		}

@@ -41,6 +41,9 @@ type Store interface {
 
 // Options tune filing and SLA. Zero fields take the defaults shown.
 type Options struct {
+	// Location is the zone times are returned in and the dashboard's days
+	// are counted in (default UTC).
+	Location *time.Location
 	// LeadLevel is the minimum level filed (default medium).
 	LeadLevel string
 	// ClusterWindow: posts of one category and county this close in time

@@ -79,7 +79,7 @@ func (s *SQLStore) Verdicts(ctx context.Context) ([]Verdict, error) {
 		if err := rows.Scan(&v.LeadID, &v.Category, &v.State, &v.Reason, &at, &v.Title, &v.Text); err != nil {
 			return nil, fmt.Errorf("alerts: verdicts: %w", err)
 		}
-		v.At = fromMS(at)
+		v.At = s.at(at)
 		v.Positive = v.State != StateDismissed
 		if !v.Positive && !DismissalIsNegative(v.Reason) {
 			continue

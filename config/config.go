@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	_ "time/tzdata" // zone names resolve on a minimal container too
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -23,14 +24,18 @@ const DefaultFile = "riskmine.yaml"
 // its own (nlp.go, crawler.go, …) with its defaults and validation.
 type Config struct {
 	// DataDir holds the index and the SQLite database.
-	DataDir string  `yaml:"data_dir"`
-	Data    Data    `yaml:"data"`
-	Log     Log     `yaml:"log"`
-	NLP     NLP     `yaml:"nlp"`
-	Crawler Crawler `yaml:"crawler"`
-	Index   Index   `yaml:"index"`
-	Alerts  Alerts  `yaml:"alerts"`
-	Web     Web     `yaml:"web"`
+	DataDir string `yaml:"data_dir"`
+	// Timezone is the IANA zone times are shown, bucketed into days,
+	// exported and read in when typed without a zone, and that cron
+	// schedules follow (default Asia/Shanghai).
+	Timezone string  `yaml:"timezone"`
+	Data     Data    `yaml:"data"`
+	Log      Log     `yaml:"log"`
+	NLP      NLP     `yaml:"nlp"`
+	Crawler  Crawler `yaml:"crawler"`
+	Index    Index   `yaml:"index"`
+	Alerts   Alerts  `yaml:"alerts"`
+	Web      Web     `yaml:"web"`
 
 	// file is the path the config was loaded from ("" for built-in defaults).
 	file string
@@ -49,15 +54,46 @@ type Log struct {
 // Default returns the built-in configuration used when no file is given.
 func Default() *Config {
 	return &Config{
-		DataDir: "./data",
-		Data:    defaultData(),
-		Log:     Log{Level: "info", Format: "text"},
-		NLP:     defaultNLP(),
-		Crawler: defaultCrawler(),
-		Index:   defaultIndex(),
-		Alerts:  defaultAlerts(),
-		Web:     defaultWeb(),
+		DataDir:  "./data",
+		Timezone: DefaultTimezone,
+		Data:     defaultData(),
+		Log:      Log{Level: "info", Format: "text"},
+		NLP:      defaultNLP(),
+		Crawler:  defaultCrawler(),
+		Index:    defaultIndex(),
+		Alerts:   defaultAlerts(),
+		Web:      defaultWeb(),
 	}
+}
+
+// DefaultTimezone is the zone used when the config names none: the
+// country riskmine's users work in has one zone.
+const DefaultTimezone = "Asia/Shanghai"
+
+// Location returns the configured time zone (DefaultTimezone when the
+// field is empty). Validate has checked it; an unknown name falls back to
+// UTC rather than nil.
+func (c *Config) Location() *time.Location {
+	loc, err := c.location()
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+func (c *Config) location() (*time.Location, error) {
+	name := strings.TrimSpace(c.Timezone)
+	if name == "" {
+		name = DefaultTimezone
+	}
+	if name == "Local" {
+		return nil, fmt.Errorf("got %q, expected an IANA zone name such as Asia/Shanghai or UTC (Local depends on the machine)", c.Timezone)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("got %q, expected an IANA zone name such as Asia/Shanghai or UTC", c.Timezone)
+	}
+	return loc, nil
 }
 
 // File returns the path the configuration was loaded from, or "" for the
@@ -288,6 +324,9 @@ func parentKey(k string) string {
 func (c *Config) Validate() error {
 	if strings.TrimSpace(c.DataDir) == "" {
 		return c.errAt("data_dir", "must not be empty")
+	}
+	if _, err := c.location(); err != nil {
+		return c.errAt("timezone", "%v", err)
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -51,6 +51,8 @@ func TestBadConfigsNameKeyAndLine(t *testing.T) {
 		{"word for a bool", "crawler:\n  sources:\n" + src("a", "allow_private: maybe"), "crawler.sources[0].allow_private", 6, "expected true or false"},
 		{"list for text", "data_dir: [a]\n", "data_dir", 1, "expected a single value"},
 		{"list for a level", "log:\n  level: [debug]\n", "log.level", 2, "got a list"},
+		{"unknown time zone", "timezone: Asia/Peking\n", "timezone", 1, "expected an IANA zone name"},
+		{"machine-dependent zone", "timezone: Local\n", "timezone", 1, "depends on the machine"},
 		{"list for a category level", "alerts:\n  lead_levels:\n    fire: [high]\n", "alerts.lead_levels.fire", 3, "got a list"},
 		{"list for a section", "crawler: [1, 2]\n", "crawler", 1, "expected a mapping of keys"},
 		{"mapping for sources", "crawler:\n  sources:\n    name: a\n", "crawler.sources", 2, "expected a list"},

@@ -50,6 +50,9 @@ type Options struct {
 	// SearchTimeout stops a search that runs longer (0: no deadline
 	// beyond the caller's context).
 	SearchTimeout time.Duration
+	// Location is the zone of the day a post is counted on in the days
+	// facet (default UTC). A post keeps the day it was indexed with.
+	Location *time.Location
 }
 
 // DefaultShards is the number of shards of a new index when Options.Shards
@@ -125,7 +128,8 @@ type Index struct {
 	batchSize int
 	log       *slog.Logger
 
-	searchTimeout time.Duration // Options.SearchTimeout
+	searchTimeout time.Duration  // Options.SearchTimeout
+	loc           *time.Location // Options.Location, never nil
 
 	// flushMu serialises batch writes so batches reach Bleve in the order
 	// their documents were added (a later version of a post always wins).
@@ -272,6 +276,10 @@ func open(opts Options, m *mapping.IndexMappingImpl) (*Index, error) {
 		warmDone:  make(chan struct{}),
 	}
 	ix.searchTimeout = opts.SearchTimeout
+	ix.loc = opts.Location
+	if ix.loc == nil {
+		ix.loc = time.UTC
+	}
 	for _, p := range paths {
 		bi, err := openShard(p, m, want)
 		if err != nil {
@@ -496,7 +504,7 @@ func (ix *Index) Add(ctx context.Context, d Doc) error {
 	}
 	doc := document.NewDocument(key)
 	sh := ix.shardFor(key)
-	if err := sh.bi.Mapping().MapDocument(doc, toBleve(&d)); err != nil {
+	if err := sh.bi.Mapping().MapDocument(doc, toBleve(&d, ix.loc)); err != nil {
 		return fmt.Errorf("index: add %s: %w", key, err)
 	}
 	ix.mu.Lock()

@@ -123,7 +123,7 @@ func mappingWith(words, grams string) *mapping.IndexMappingImpl {
 
 // toBleve maps a Doc to the property map Bleve indexes. Zero values are left
 // out so that, for example, an unknown publication time is not "year 1".
-func toBleve(d *Doc) map[string]any {
+func toBleve(d *Doc, loc *time.Location) map[string]any {
 	m := map[string]any{
 		fieldDocID: d.ID,
 		fieldTitle: d.Title,
@@ -156,7 +156,7 @@ func toBleve(d *Doc) map[string]any {
 	}
 	if !at.IsZero() {
 		m[fieldAt] = at.UTC()
-		m[fieldDay] = at.UTC().Format(time.DateOnly)
+		m[fieldDay] = at.In(loc).Format(time.DateOnly)
 	}
 	if len(d.Categories) > 0 {
 		m[fieldCategories] = d.Categories

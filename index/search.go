@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -49,6 +50,10 @@ type Query struct {
 	// Since and Until bound the publication time (fetch time when unknown):
 	// Since inclusive, Until exclusive. Zero values leave the side open.
 	Since, Until time.Time
+	// Location is the zone of dates written without one in Text
+	// (published_at:>"2024-05-01" means that day's midnight there); nil
+	// means UTC.
+	Location *time.Location
 	// Locations keeps documents mentioning a division with one of these
 	// codes or inside it (a city code finds its districts).
 	Locations []string
@@ -337,6 +342,11 @@ func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text query.Que
 	if basic {
 		rw = rewriter{bigramAnalyzer: analyzerBasicBigrams, normalize: basicNormalize}
 	}
+	// Bleve reads a date without a zone as UTC; such dates are taken in
+	// the query's zone instead, unless the text names UTC explicitly.
+	if q.Location != nil && q.Location != time.UTC && !explicitUTC.MatchString(q.Text) {
+		rw.loc = q.Location
+	}
 	if q.From < 0 {
 		return nil, nil, badQuery("from must not be negative, got %d", q.From)
 	}
@@ -470,6 +480,18 @@ const (
 type rewriter struct {
 	bigramAnalyzer string
 	normalize      func(string) string
+	loc            *time.Location // zone of dates parsed as UTC; nil keeps them
+}
+
+// explicitUTC finds a date written with a UTC designator (Z or +00:00).
+var explicitUTC = regexp.MustCompile(`\d(Z|[+-]00:?00)"`)
+
+// inZone reads the wall clock of a date Bleve parsed as UTC in rw.loc.
+func (rw rewriter) inZone(t time.Time) time.Time {
+	if rw.loc == nil || t.IsZero() || t.Location() != time.UTC {
+		return t
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), rw.loc)
 }
 
 // bigrams analyses s as the bigram fields do.
@@ -552,6 +574,8 @@ func (rw rewriter) rewrite(q query.Query) (query.Query, error) {
 			return nil, badQuery("a date range needs a field, e.g. published_at:>\"2024-05-01\"")
 		}
 		q.FieldVal = alias(q.FieldVal)
+		q.Start.Time = rw.inZone(q.Start.Time)
+		q.End.Time = rw.inZone(q.End.Time)
 		return q, nil
 	}
 	return q, nil

@@ -203,7 +203,7 @@ func TestShardLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := Doc{ID: "legacy", Title: "老索引里的燃气泄漏"}
-	if err := bi.Index(doc.Key(), toBleve(&doc)); err != nil {
+	if err := bi.Index(doc.Key(), toBleve(&doc, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 	if err := bi.Close(); err != nil {

@@ -296,7 +296,8 @@ func TestBrowserBulkAndRedirects(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#select-all")),
 		chromedp.Click(chromedp.CSS("#select-all")),
 		chromedp.Click(chromedp.CSS("#bulk button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#lead-table")),
+		// The old page has the table too: wait for the answer's notice.
+		chromedp.WaitVisible(chromedp.CSS("p.flash")),
 	)
 	leads, _, err := w.leads.ListLeads(context.Background(), alerts.LeadFilter{States: []string{"confirmed"}})
 	if err != nil || len(leads) != 2 {

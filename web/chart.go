@@ -98,7 +98,7 @@ func stackedDays(points []dayPoint, name func(string) string, end time.Time, min
 	d0, _ := time.Parse("2006-01-02", first)
 	d1, _ := time.Parse("2006-01-02", last)
 	if !end.IsZero() {
-		if e, _ := time.Parse("2006-01-02", end.UTC().Format("2006-01-02")); e.After(d1) {
+		if e, _ := time.Parse("2006-01-02", end.Format("2006-01-02")); e.After(d1) {
 			d1 = e
 		}
 	}

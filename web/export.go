@@ -117,7 +117,7 @@ func (s *Server) exportLeads(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	startDownload(w, "riskmine-leads-"+s.now().UTC().Format("20060102-1504"), format)
+	startDownload(w, "riskmine-leads-"+s.now().In(s.opts.Location).Format("20060102-1504"), format)
 	var cw *csv.Writer
 	enc := json.NewEncoder(w)
 	if format == "csv" {
@@ -153,7 +153,7 @@ func (s *Server) exportLeads(w http.ResponseWriter, r *http.Request) {
 			urls = append(urls, src.URL)
 		}
 		for _, a := range audit {
-			e := a.At.UTC().Format(time.RFC3339) + " " + a.Actor + " " + a.Action
+			e := a.At.In(s.opts.Location).Format(time.RFC3339) + " " + a.Actor + " " + a.Action
 			if a.From != "" || a.To != "" {
 				e += " " + a.From + "→" + a.To
 			}
@@ -164,11 +164,11 @@ func (s *Server) exportLeads(w http.ResponseWriter, r *http.Request) {
 		}
 		due := ""
 		if lead.DueAt != nil {
-			due = lead.DueAt.UTC().Format(time.RFC3339)
+			due = lead.DueAt.In(s.opts.Location).Format(time.RFC3339)
 		}
 		row := []string{lead.ID, lead.Title, lead.Level, strconv.FormatFloat(lead.Score, 'f', 2, 64), lead.State,
 			strings.Join(cats, " "), strings.Join(locs, "; "), lead.Assignee, lead.Unit,
-			lead.FirstSeen.UTC().Format(time.RFC3339), lead.LastSeen.UTC().Format(time.RFC3339), due,
+			lead.FirstSeen.In(s.opts.Location).Format(time.RFC3339), lead.LastSeen.In(s.opts.Location).Format(time.RFC3339), due,
 			strconv.FormatBool(lead.Overdue), lead.Resolution, strconv.Itoa(lead.SourceCount), strings.Join(urls, " "),
 			lead.Summary, strings.Join(trail, " | "), lead.Place, lead.PlaceCode}
 		for i := range row {
@@ -204,7 +204,7 @@ func (s *Server) exportSearch(w http.ResponseWriter, r *http.Request) {
 	v.Del("page")
 	v.Del("size")
 	v.Del("from")
-	q, err := parseSearchQuery(v)
+	q, err := parseSearchQuery(v, s.opts.Location)
 	if err != nil {
 		s.exportFail(w, r, http.StatusBadRequest, err.Error())
 		return
@@ -214,12 +214,12 @@ func (s *Server) exportSearch(w http.ResponseWriter, r *http.Request) {
 		q.Sort = index.SortTime
 	}
 	ctx := r.Context()
-	first, err := s.deps.Search.Search(ctx, q)
+	first, err := s.search(ctx, q)
 	if err != nil {
 		s.exportFail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	startDownload(w, "riskmine-search-"+s.now().UTC().Format("20060102-1504"), format)
+	startDownload(w, "riskmine-search-"+s.now().In(s.opts.Location).Format("20060102-1504"), format)
 	var cw *csv.Writer
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false) // the same hit objects as the search API
@@ -241,7 +241,7 @@ func (s *Server) exportSearch(w http.ResponseWriter, r *http.Request) {
 			}
 			pub := ""
 			if !h.PublishedAt.IsZero() {
-				pub = h.PublishedAt.UTC().Format(time.RFC3339)
+				pub = h.PublishedAt.In(s.opts.Location).Format(time.RFC3339)
 			}
 			row := []string{h.ID, h.URL, h.Title, h.Source, h.Site, pub, h.Level, strconv.FormatFloat(h.RiskScore, 'f', 2, 64),
 				strings.Join(h.Categories, " "), strings.Join(h.LocationNames, "; "), h.LeadID, strconv.FormatFloat(h.Score, 'f', 4, 64), frag}
@@ -255,7 +255,7 @@ func (s *Server) exportSearch(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		q.From = n
-		if res, err = s.deps.Search.Search(ctx, q); err != nil {
+		if res, err = s.search(ctx, q); err != nil {
 			s.log.Error("export search", "error", err)
 			break
 		}

@@ -200,6 +200,7 @@ var messages = [][3]string{
 	{"login.username", "用户名", "User name"},
 	{"nav.dashboard", "总览", "Dashboard"},
 	{"nav.export", "导出", "Export"},
+	{"zone.note", "时间均为 %s", "Times are in %s"},
 	{"nav.leads", "线索", "Leads"},
 	{"nav.lexicons", "词库", "Lexicons"},
 	{"nav.logout", "退出", "Log out"},

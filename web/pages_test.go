@@ -253,6 +253,14 @@ func TestSearchAPIIsTheIndexJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The API gives times in the configured zone (Asia/Shanghai by default).
+	shanghai, err := time.LoadLocation(DefaultTimezone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range res.Hits {
+		res.Hits[i].PublishedAt = res.Hits[i].PublishedAt.In(shanghai)
+	}
 	var wantRaw bytes.Buffer
 	res.WriteJSON(&wantRaw)
 	// Identical bytes but for the time taken.
@@ -317,7 +325,7 @@ func TestSavedSearchAndAlertRule(t *testing.T) {
 	if err != nil || len(rules) != 1 {
 		t.Fatalf("rules %v %v", rules, err)
 	}
-	q, err := rules[0].Query()
+	q, err := rules[0].Query(time.UTC)
 	if err != nil || q.Text != "燃气" || q.MinLevel != "high" {
 		t.Fatalf("rule query %+v %v", q, err)
 	}

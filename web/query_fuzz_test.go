@@ -3,6 +3,7 @@ package web
 import (
 	"net/url"
 	"testing"
+	"time"
 )
 
 // FuzzParseQueries feeds arbitrary query strings to the parsers of the
@@ -20,7 +21,7 @@ func FuzzParseQueries(f *testing.F) {
 		if lf, err := parseLeadFilter(v); err == nil && (lf.Limit < 1 || lf.Limit > 1000 || lf.Offset < 0) {
 			t.Fatalf("lead filter out of bounds: %+v", lf)
 		}
-		if q, err := parseSearchQuery(v); err == nil && (q.Size < 1 || q.Size > 1000 || q.From < 0) {
+		if q, err := parseSearchQuery(v, time.UTC); err == nil && (q.Size < 1 || q.Size > 1000 || q.From < 0) {
 			t.Fatalf("search query out of bounds: %+v", q)
 		}
 		parseDeliveryFilter(v)

@@ -24,6 +24,7 @@ type view struct {
 	User   *User
 	CSRF   string
 	Active string // navigation entry to highlight
+	Zone   string // the zone times are shown in, with its offset
 	Title  string // already translated
 	Path   string // request URI, for the language switch
 	Flash  string // translated notice, e.g. after a redirect
@@ -37,13 +38,23 @@ func (v view) CanEdit() bool { return v.User != nil && v.User.Role.AtLeast(RoleA
 // IsAdmin reports whether the user may change configuration and users.
 func (v view) IsAdmin() bool { return v.User != nil && v.User.Role.AtLeast(RoleAdmin) }
 
+// timeLayout is how pages show a time: to the minute, with the offset of
+// the configured zone so nobody has to guess which zone it is.
+const timeLayout = "2006-01-02 15:04 -07:00"
+
+// zoneFuncs are the template functions that depend on the configured zone.
+func zoneFuncs(loc *time.Location) template.FuncMap {
+	return template.FuncMap{
+		"fmtTime": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.In(loc).Format(timeLayout)
+		},
+	}
+}
+
 var templateFuncs = template.FuncMap{
-	"fmtTime": func(t time.Time) string {
-		if t.IsZero() {
-			return "—"
-		}
-		return t.Local().Format("2006-01-02 15:04")
-	},
 	"fmtDur": func(d time.Duration) string {
 		if d <= 0 {
 			return "—"
@@ -93,7 +104,7 @@ var templateFuncs = template.FuncMap{
 }
 
 // parsePages parses templates/layout.html with each other page template.
-func parsePages() (map[string]*pageTemplate, error) {
+func parsePages(loc *time.Location) (map[string]*pageTemplate, error) {
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: list templates: %w", err)
@@ -107,7 +118,7 @@ func parsePages() (map[string]*pageTemplate, error) {
 		files := []string{"templates/layout.html", n}
 		partials, _ := fs.Glob(templateFS, "templates/_*.html")
 		files = append(files, partials...)
-		t, err := template.New("layout.html").Funcs(templateFuncs).ParseFS(templateFS, files...)
+		t, err := template.New("layout.html").Funcs(templateFuncs).Funcs(zoneFuncs(loc)).ParseFS(templateFS, files...)
 		if err != nil {
 			return nil, fmt.Errorf("web: parse template %s: %w", n, err)
 		}
@@ -119,7 +130,7 @@ func parsePages() (map[string]*pageTemplate, error) {
 // newView fills the fields every page needs.
 func (s *Server) newView(r *http.Request, active, titleKey string, data any) *view {
 	l := langFor(r)
-	v := &view{L: l, Active: active, Title: l.T(titleKey), Path: r.URL.RequestURI(), Data: data}
+	v := &view{L: l, Active: active, Title: l.T(titleKey), Path: r.URL.RequestURI(), Data: data, Zone: s.zoneLabel()}
 	if p := principalFrom(r.Context()); p != nil {
 		v.User = p.User
 		if p.Session != nil {

@@ -46,13 +46,14 @@ type AlertRule struct {
 }
 
 // Query returns the rule's index query (the saved parameters, with the
-// rule's level as the minimum when the search had none or a lower one).
-func (a AlertRule) Query() (index.Query, error) {
+// rule's level as the minimum when the search had none or a lower one);
+// days typed without a zone are read in loc.
+func (a AlertRule) Query(loc *time.Location) (index.Query, error) {
 	v, err := url.ParseQuery(a.Params)
 	if err != nil {
 		return index.Query{}, fmt.Errorf("web: alert rule %d: params: %w", a.ID, err)
 	}
-	q, err := parseSearchQuery(v)
+	q, err := parseSearchQuery(v, loc)
 	if err != nil {
 		return q, fmt.Errorf("web: alert rule %d: %w", a.ID, err)
 	}
@@ -168,7 +169,7 @@ func (s *Store) CreateAlertRule(ctx context.Context, savedID int64, minLevel str
 		return nil, fmt.Errorf("web: interval must be between 1m and 168h, got %s", interval)
 	}
 	probe := AlertRule{Params: ss.Params, MinLevel: minLevel}
-	if _, err := probe.Query(); err != nil {
+	if _, err := probe.Query(time.UTC); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -322,7 +323,7 @@ func (s *Server) apiSavedSearchCreate(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "params must be URL-encoded search parameters such as q=火灾&category=fire")
 		return
 	}
-	if _, err := parseSearchQuery(v); err != nil {
+	if _, err := parseSearchQuery(v, s.opts.Location); err != nil {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -426,7 +427,7 @@ func (s *Server) checkRuleQuery(r *http.Request, savedID int64) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", index.ErrBadQuery, err)
 	}
-	q, err := parseSearchQuery(v)
+	q, err := parseSearchQuery(v, s.opts.Location)
 	if err != nil {
 		return fmt.Errorf("%w: %v", index.ErrBadQuery, err)
 	}

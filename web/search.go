@@ -75,7 +75,7 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusServiceUnavailable, "search", view)
 		return
 	}
-	q, err := parseSearchQuery(v)
+	q, err := parseSearchQuery(v, s.opts.Location)
 	if err == nil {
 		leave, ok := s.searches.enter(searcherName(r))
 		if !ok {
@@ -84,7 +84,7 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
 			s.render(w, r, http.StatusTooManyRequests, "search", view)
 			return
 		}
-		data.Result, err = s.deps.Search.Search(r.Context(), q)
+		data.Result, err = s.search(r.Context(), q)
 		leave()
 		if errors.Is(err, index.ErrTimeout) {
 			view.Error = view.L.T("search.timeout")
@@ -157,7 +157,7 @@ func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusServiceUnavailable, "the search index is not available")
 		return
 	}
-	q, err := parseSearchQuery(r.URL.Query())
+	q, err := parseSearchQuery(r.URL.Query(), s.opts.Location)
 	if err != nil {
 		writeJSONError(w, http.StatusBadRequest, "bad query: "+err.Error())
 		return
@@ -168,7 +168,7 @@ func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusTooManyRequests, fmt.Sprintf("too many searches at once: a user may run %d at the same time; wait for one to finish and try again", s.searches.max))
 		return
 	}
-	res, err := s.deps.Search.Search(r.Context(), q)
+	res, err := s.search(r.Context(), q)
 	leave()
 	if errors.Is(err, index.ErrBadQuery) {
 		writeJSONError(w, http.StatusBadRequest, "bad query: "+queryProblem(err))

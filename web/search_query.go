@@ -18,7 +18,7 @@ var searchParams = []string{"q", "category", "level", "source", "site", "locatio
 
 // parseSearchQuery turns query parameters into an index query. Dates are
 // YYYY-MM-DD (UTC) or RFC 3339; until is inclusive of its day.
-func parseSearchQuery(v url.Values) (index.Query, error) {
+func parseSearchQuery(v url.Values, loc *time.Location) (index.Query, error) {
 	q := index.Query{
 		Text:       strings.TrimSpace(v.Get("q")),
 		Categories: multi(v, "category"),
@@ -26,14 +26,15 @@ func parseSearchQuery(v url.Values) (index.Query, error) {
 		Sources:    multi(v, "source"),
 		Sites:      multi(v, "site"),
 		Locations:  multi(v, "location"),
+		Location:   loc,
 		Sort:       v.Get("sort"),
 		Size:       searchPageSize,
 	}
 	var err error
-	if q.Since, err = parseDay(v.Get("since"), false); err != nil {
+	if q.Since, err = parseDay(v.Get("since"), false, loc); err != nil {
 		return q, fmt.Errorf("since: %w", err)
 	}
-	if q.Until, err = parseDay(v.Get("until"), true); err != nil {
+	if q.Until, err = parseDay(v.Get("until"), true, loc); err != nil {
 		return q, fmt.Errorf("until: %w", err)
 	}
 	if s := v.Get("size"); s != "" {
@@ -60,7 +61,10 @@ func parseSearchQuery(v url.Values) (index.Query, error) {
 	return q, nil
 }
 
-func parseDay(s string, endOfDay bool) (time.Time, error) {
+// parseDay reads a filter date: an RFC 3339 time as given, or a day
+// (2024-05-01) taken in loc, from its midnight (or the next midnight when
+// endOfDay).
+func parseDay(s string, endOfDay bool, loc *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, nil
@@ -68,7 +72,10 @@ func parseDay(s string, endOfDay bool) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	t, err := time.Parse("2006-01-02", s)
+	if loc == nil {
+		loc = time.UTC
+	}
+	t, err := time.ParseInLocation("2006-01-02", s, loc)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("expected a date like 2024-05-01, got %q", s)
 	}

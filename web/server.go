@@ -61,6 +61,10 @@ type Options struct {
 	SearchesPerUser int
 	// Logger receives request errors (default slog.Default()).
 	Logger *slog.Logger
+	// Location is the zone pages and exports show times in, days are
+	// counted in and dates typed without a zone are read in (default
+	// Asia/Shanghai).
+	Location *time.Location
 	// Now is the clock (default time.Now); tests inject their own.
 	Now func() time.Time
 }
@@ -109,6 +113,13 @@ func New(opts Options, deps Deps) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Location == nil {
+		loc, err := time.LoadLocation(DefaultTimezone)
+		if err != nil {
+			return nil, fmt.Errorf("web: time zone %s: %w", DefaultTimezone, err)
+		}
+		opts.Location = loc
+	}
 	s := &Server{opts: opts, deps: deps, log: opts.Logger, now: opts.Now, secure: opts.SecureCookies, searches: newSearchGate(opts.SearchesPerUser)}
 	if opts.PublicURL != "" {
 		u, err := ParsePublicURL(opts.PublicURL)
@@ -142,7 +153,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 	s.addrLimit = newAttemptLimiter(10*opts.LoginMaxFailures, time.Second, time.Minute, 24*time.Hour, opts.Now)
 	s.tokenLimit = newAttemptLimiter(20, time.Second, time.Minute, time.Hour, opts.Now)
 	s.nonces = newLoginNonces(opts.Now)
-	pages, err := parsePages()
+	pages, err := parsePages(opts.Location)
 	if err != nil {
 		if s.ownStore {
 			s.store.Close()

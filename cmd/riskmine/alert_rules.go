@@ -73,7 +73,7 @@ const alertRuleMaxHits = 200
 // an evidence item names the rule, so the lead says why it exists. Filing is
 // keyed by canonical URL, so a post that is already a lead only counts once.
 func (s *service) runAlertRule(ctx context.Context, r web.AlertRule, now time.Time) (int, error) {
-	q, err := r.Query()
+	q, err := r.Query(s.loc)
 	if err != nil {
 		return 0, err
 	}

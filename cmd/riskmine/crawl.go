@@ -304,8 +304,9 @@ func newCrawlScheduler(cfg *config.Config, store *crawler.Store, log *slog.Logge
 		return nil, err
 	}
 	return crawler.NewScheduler(c, crawlerSources(cfg), emit, crawler.SchedulerOptions{
-		Jitter: cfg.Crawler.Jitter.D(),
-		Logger: log.With("component", "scheduler"),
+		Jitter:   cfg.Crawler.Jitter.D(),
+		Logger:   log.With("component", "scheduler"),
+		Location: cfg.Location(),
 	})
 }
 

@@ -99,6 +99,7 @@ reads stdin. The serve process must not be running on the same data folder.`)
 		defer f.Close()
 		in = f
 	}
+	loc := cfg.Location()
 	an, err := newAnalyzerFromConfig(cfg)
 	if err != nil {
 		return err
@@ -141,7 +142,7 @@ reads stdin. The serve process must not be running on the same data folder.`)
 		go func() {
 			defer wg.Done()
 			for l := range lines {
-				d, msg := importDoc(l.raw, an)
+				d, msg := importDoc(l.raw, an, loc)
 				if msg != "" {
 					report(l.n, msg)
 					continue
@@ -243,7 +244,7 @@ func readLines(ctx context.Context, r io.Reader, out chan<- importLine) error {
 }
 
 // importDoc parses and analyses one line; msg says what is wrong with it.
-func importDoc(raw []byte, an *nlp.Analyzer) (d index.Doc, msg string) {
+func importDoc(raw []byte, an *nlp.Analyzer, loc *time.Location) (d index.Doc, msg string) {
 	var p importPost
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&p); err != nil {
@@ -264,7 +265,7 @@ func importDoc(raw []byte, an *nlp.Analyzer) (d index.Doc, msg string) {
 	}
 	var published time.Time
 	if p.PublishedAt != "" {
-		if published, err = parsePublished(p.PublishedAt); err != nil {
+		if published, err = parsePublished(p.PublishedAt, loc); err != nil {
 			return d, err.Error()
 		}
 	}
@@ -304,11 +305,11 @@ func jsonID(raw json.RawMessage) (string, error) {
 }
 
 // parsePublished reads the usual forms of a publication time; times
-// without a zone are taken as local time.
-func parsePublished(s string) (time.Time, error) {
+// without a zone are taken in loc, the configured zone.
+func parsePublished(s string, loc *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02 15:04", time.DateOnly, "2006/01/02 15:04:05", "2006/01/02"} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
 			return t, nil
 		}
 	}

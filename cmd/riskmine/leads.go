@@ -34,6 +34,7 @@ func alertsOptions(cfg *config.Config, logger *slog.Logger) alerts.Options {
 		sla[lvl] = d.D()
 	}
 	return alerts.Options{
+		Location:        cfg.Location(),
 		LeadLevel:       a.LeadLevel,
 		ClusterWindow:   a.ClusterWindow.D(),
 		SimhashDistance: a.SimhashDistance,
@@ -178,7 +179,7 @@ closed, dismissed, merged.`)
 	for _, l := range leads {
 		due := "-"
 		if l.DueAt != nil {
-			due = l.DueAt.Local().Format("01-02 15:04")
+			due = l.DueAt.Format("01-02 15:04")
 			if l.Overdue {
 				due += " OVERDUE"
 			}
@@ -256,13 +257,13 @@ func runLeadsShow(ctx context.Context, env *cmdEnv, args []string) error {
 	for _, loc := range l.Locations {
 		fmt.Fprintf(w, "location: %s %s\n", loc.Code, loc.Name)
 	}
-	fmt.Fprintf(w, "seen: %s … %s\n", l.FirstSeen.Local().Format(time.DateTime), l.LastSeen.Local().Format(time.DateTime))
+	fmt.Fprintf(w, "seen: %s … %s\n", l.FirstSeen.Format(cliTime), l.LastSeen.Format(cliTime))
 	if l.DueAt != nil {
 		over := ""
 		if l.Overdue {
 			over = " (OVERDUE)"
 		}
-		fmt.Fprintf(w, "due: %s%s\n", l.DueAt.Local().Format(time.DateTime), over)
+		fmt.Fprintf(w, "due: %s%s\n", l.DueAt.Format(cliTime), over)
 	}
 	for _, kv := range [][2]string{{"assignee", l.Assignee}, {"unit", l.Unit}, {"resolution", l.Resolution}, {"merged into", l.MergedInto}} {
 		if kv[1] != "" {
@@ -274,7 +275,7 @@ func runLeadsShow(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	fmt.Fprintln(w, "\nSources:")
 	for _, s := range l.Sources {
-		fmt.Fprintf(w, "  %s  [%s %s] %s\n    %s\n", s.SeenAt.Local().Format(time.DateTime), s.Level, orDash(s.Category), oneLine(s.Title, 60), s.URL)
+		fmt.Fprintf(w, "  %s  [%s %s] %s\n    %s\n", s.SeenAt.Format(cliTime), s.Level, orDash(s.Category), oneLine(s.Title, 60), s.URL)
 		for _, e := range s.Evidence {
 			fmt.Fprintf(w, "      %s: %q (%s %d–%d, weight %.1f)\n", e.Rule, e.Text, e.Field, e.Start, e.End, e.Weight)
 		}
@@ -282,7 +283,7 @@ func runLeadsShow(ctx context.Context, env *cmdEnv, args []string) error {
 	if len(l.Notes) > 0 {
 		fmt.Fprintln(w, "\nNotes:")
 		for _, n := range l.Notes {
-			fmt.Fprintf(w, "  %s %s: %s\n", n.At.Local().Format(time.DateTime), n.Actor, n.Text)
+			fmt.Fprintf(w, "  %s %s: %s\n", n.At.Format(cliTime), n.Actor, n.Text)
 		}
 	}
 	fmt.Fprintln(w, "\nAudit:")
@@ -295,7 +296,7 @@ func runLeadsShow(ctx context.Context, env *cmdEnv, args []string) error {
 		if a.Note != "" {
 			note = "  " + a.Note
 		}
-		fmt.Fprintf(w, "  %s %s %s%s%s\n", a.At.Local().Format(time.DateTime), a.Actor, a.Action, change, note)
+		fmt.Fprintf(w, "  %s %s %s%s%s\n", a.At.Format(cliTime), a.Actor, a.Action, change, note)
 	}
 	if len(similar) > 0 {
 		fmt.Fprintln(w, "\nSimilar leads:")
@@ -404,3 +405,7 @@ func runLeadsNote(ctx context.Context, env *cmdEnv, args []string) error {
 	fmt.Fprintf(env.stdout, "lead %s: %d notes\n", l.ID, len(l.Notes))
 	return nil
 }
+
+// cliTime is how the command line shows a time: in the configured zone
+// (the stores return times in it), with its offset.
+const cliTime = "2006-01-02 15:04:05 -07:00"

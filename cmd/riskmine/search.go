@@ -49,6 +49,7 @@ func openSearchIndex(cfg *config.Config, log *slog.Logger) (*index.Index, error)
 		FlushInterval: cfg.Index.FlushInterval.D(),
 		Shards:        cfg.Index.Shards,
 		SearchTimeout: cfg.Index.SearchTimeout.D(),
+		Location:      cfg.Location(),
 		Tokenize:      indexTokenize,
 		Normalize:     nlp.NormalizeText,
 		Logger:        log,
@@ -106,19 +107,20 @@ the fragments.`)
 		Size:       *limit,
 		From:       *from,
 	}
-	now := time.Now()
-	if q.Since, err = parseWhen(*since, now); err != nil {
-		return fmt.Errorf("--since: %w", err)
-	}
-	if q.Until, err = parseWhen(*until, now); err != nil {
-		return fmt.Errorf("--until: %w", err)
-	}
 	if *limit < 1 {
 		return fmt.Errorf("--limit must be at least 1, got %d", *limit)
 	}
 	cfg, err := loadConfig(cf)
 	if err != nil {
 		return err
+	}
+	q.Location = cfg.Location()
+	now := time.Now().In(cfg.Location())
+	if q.Since, err = parseWhen(*since, now); err != nil {
+		return fmt.Errorf("--since: %w", err)
+	}
+	if q.Until, err = parseWhen(*until, now); err != nil {
+		return fmt.Errorf("--until: %w", err)
 	}
 	log, err := newLogger(env.stderr, cfg.Log)
 	if err != nil {
@@ -139,6 +141,11 @@ the fragments.`)
 		}
 		return err
 	}
+	for i := range res.Hits {
+		if !res.Hits[i].PublishedAt.IsZero() {
+			res.Hits[i].PublishedAt = res.Hits[i].PublishedAt.In(q.Location)
+		}
+	}
 	if *asJSON {
 		return res.WriteJSON(env.stdout)
 	}
@@ -146,7 +153,8 @@ the fragments.`)
 	return nil
 }
 
-// parseWhen reads a date, a date-time or a duration ago ("7d", "36h").
+// parseWhen reads --since/--until: an age before now, or a date or
+// date-time, taken in now's zone when it names none.
 func parseWhen(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -161,7 +169,7 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 		return now.Add(-d), nil
 	}
 	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02 15:04", time.DateOnly} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+		if t, err := time.ParseInLocation(layout, s, now.Location()); err == nil {
 			return t, nil
 		}
 	}
@@ -200,7 +208,7 @@ func printResult(w io.Writer, res *index.Result, from int, tty bool) {
 		fmt.Fprintf(w, "\n%d. [%s %.1f] %s\n", from+i+1, h.Level, h.RiskScore, title)
 		var meta []string
 		if !h.PublishedAt.IsZero() {
-			meta = append(meta, h.PublishedAt.Local().Format("2006-01-02 15:04"))
+			meta = append(meta, h.PublishedAt.Format("2006-01-02 15:04 -07:00"))
 		}
 		if h.Source != "" {
 			meta = append(meta, h.Source)

@@ -96,6 +96,7 @@ type serviceOptions struct {
 // service is a running riskmine: every component of serve and how to stop it.
 type service struct {
 	log       *slog.Logger
+	loc       *time.Location // the configured zone
 	analyzer  *liveAnalyzer
 	index     *index.Index
 	leads     *alerts.SQLStore
@@ -127,7 +128,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	}
 	dbPath := filepath.Join(cfg.DataDir, "riskmine.db")
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &service{log: log, metrics: newMetrics(), cancel: cancel, ready: make(chan struct{}),
+	s := &service{log: log, loc: cfg.Location(), metrics: newMetrics(), cancel: cancel, ready: make(chan struct{}),
 		disk: newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes)}
 	defer func() {
 		if err != nil {
@@ -176,7 +177,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 		return nil, err
 	}
 	s.sched, err = crawler.NewScheduler(c, crawlerSources(cfg), s.pipe.Emit, crawler.SchedulerOptions{
-		Jitter: cfg.Crawler.Jitter.D(), Logger: log.With("component", "scheduler"),
+		Jitter: cfg.Crawler.Jitter.D(), Logger: log.With("component", "scheduler"), Location: cfg.Location(),
 	})
 	if err != nil {
 		return nil, err
@@ -187,6 +188,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	}
 	s.web, err = web.New(web.Options{
 		DBPath:           dbPath,
+		Location:         cfg.Location(),
 		SecureCookies:    cfg.Web.SecureCookies,
 		PublicURL:        cfg.Web.PublicURL,
 		TrustedProxies:   cfg.Web.TrustedProxies,
@@ -213,7 +215,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	s.goLoop("run metrics", s.watchRuns, bg)
 	s.goLoop("alert rules", s.runAlertRules, bg)
 	s.goLoop("backup socket", startBackupSocket(cfg.DataDir, dbPath, s.index, log.With("component", "backup")), bg)
-	s.cron = cron.New()
+	s.cron = cron.New(cron.WithLocation(cfg.Location()))
 	if cfg.Index.RetentionDays > 0 {
 		days := cfg.Index.RetentionDays
 		if _, err := s.cron.AddFunc(cfg.Index.RetentionSchedule, func() { s.applyRetention(bg, days) }); err != nil {

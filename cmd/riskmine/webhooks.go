@@ -183,7 +183,7 @@ func runWebhooksShow(ctx context.Context, env *cmdEnv, args []string) error {
 	}
 	fmt.Fprintf(env.stdout, "%s → %s: %s for lead %s, %s after %d attempts\n%s\n\nAttempts:\n", d.ID, d.Endpoint, d.Event, d.LeadID, d.State, d.Attempts, d.Body)
 	for _, a := range as {
-		fmt.Fprintf(env.stdout, "  #%d %s %s status %d in %s %s\n", a.N, a.At.Local().Format(time.DateTime), a.Outcome, a.Status, a.Latency.Round(time.Millisecond), a.Error)
+		fmt.Fprintf(env.stdout, "  #%d %s %s status %d in %s %s\n", a.N, a.At.Format(cliTime), a.Outcome, a.Status, a.Latency.Round(time.Millisecond), a.Error)
 	}
 	return nil
 }

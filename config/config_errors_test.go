@@ -51,6 +51,7 @@ func TestBadConfigsNameKeyAndLine(t *testing.T) {
 		{"word for a bool", "crawler:\n  sources:\n" + src("a", "allow_private: maybe"), "crawler.sources[0].allow_private", 6, "expected true or false"},
 		{"list for text", "data_dir: [a]\n", "data_dir", 1, "expected a single value"},
 		{"list for a level", "log:\n  level: [debug]\n", "log.level", 2, "got a list"},
+		{"profiler address", "web:\n  pprof_addr: localhost\n", "web.pprof_addr", 2, "expected host:port"},
 		{"unknown time zone", "timezone: Asia/Peking\n", "timezone", 1, "expected an IANA zone name"},
 		{"machine-dependent zone", "timezone: Local\n", "timezone", 1, "depends on the machine"},
 		{"list for a category level", "alerts:\n  lead_levels:\n    fire: [high]\n", "alerts.lead_levels.fire", 3, "got a list"},

@@ -45,6 +45,12 @@ type Web struct {
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	// With neither MetricsAddr nor MetricsToken, /metrics is off.
 	MetricsToken string `yaml:"metrics_token"`
+	// Pprof serves Go's profiler under /debug/pprof/ on the main address
+	// to admins only (session or bearer token).
+	Pprof bool `yaml:"pprof"`
+	// PprofAddr, when set, serves /debug/pprof/ on this address only,
+	// without login (keep it on loopback).
+	PprofAddr string `yaml:"pprof_addr"`
 }
 
 func defaultWeb() Web {
@@ -105,6 +111,14 @@ func (c *Config) validateWeb() error {
 		}
 		if a == c.Web.Addr {
 			return c.errAt("web.metrics_addr", "must differ from web.addr (leave it empty and set web.metrics_token to serve /metrics there)")
+		}
+	}
+	if a := c.Web.PprofAddr; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return c.errAt("web.pprof_addr", "expected host:port such as 127.0.0.1:6060, got %q", a)
+		}
+		if a == c.Web.Addr || a == c.Web.MetricsAddr {
+			return c.errAt("web.pprof_addr", "must differ from web.addr and web.metrics_addr (set web.pprof: true to serve it on web.addr to admins)")
 		}
 	}
 	if t := c.Web.MetricsToken; t != "" && len(t) < 16 {

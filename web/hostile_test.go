@@ -412,6 +412,9 @@ func TestHostileRequests(t *testing.T) {
 		{"user name with bidi override", func() *http.Response {
 			return api("POST", "/api/v1/users", adminToken, `{"name":"nimda\u202e","password":"harbour-lantern-demo","role":"viewer"}`)
 		}, http.StatusBadRequest, nil},
+		{"profiler when off", func() *http.Response {
+			return api("GET", "/debug/pprof/goroutine?debug=2", adminToken, "")
+		}, http.StatusNotFound, nil},
 		{"user name api-token", func() *http.Response {
 			return api("POST", "/api/v1/users", adminToken, `{"name":"api-token","password":"harbour-lantern-demo","role":"viewer"}`)
 		}, http.StatusBadRequest, nil},

@@ -61,6 +61,9 @@ type Options struct {
 	SearchesPerUser int
 	// Logger receives request errors (default slog.Default()).
 	Logger *slog.Logger
+	// Profiling serves Go's profiler under /debug/pprof/ to admins
+	// (web.pprof); off, those paths answer 404.
+	Profiling bool
 	// Location is the zone pages and exports show times in, days are
 	// counted in and dates typed without a zone are read in (default
 	// Asia/Shanghai).
@@ -222,6 +225,13 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("GET /export", s.page(RoleViewer, s.exportPage))
 	handle("GET /export/leads", s.page(RoleViewer, s.exportLeads))
 	handle("GET /export/search", s.page(RoleViewer, s.exportSearch))
+
+	// Go's profiler, for admins, when configured.
+	if s.opts.Profiling {
+		prof := ProfilingHandler()
+		handle("GET /debug/pprof/", s.api(RoleAdmin, prof.ServeHTTP))
+		handle("POST /debug/pprof/symbol", s.api(RoleAdmin, prof.ServeHTTP))
+	}
 
 	// JSON API.
 	handle("GET /api/v1/openapi.json", http.HandlerFunc(s.apiOpenAPI))

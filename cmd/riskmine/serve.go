@@ -97,6 +97,7 @@ type serviceOptions struct {
 type service struct {
 	log       *slog.Logger
 	loc       *time.Location // the configured zone
+	pprof     *pprofServer
 	analyzer  *liveAnalyzer
 	index     *index.Index
 	leads     *alerts.SQLStore
@@ -189,6 +190,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	s.web, err = web.New(web.Options{
 		DBPath:           dbPath,
 		Location:         cfg.Location(),
+		Profiling:        cfg.Web.Pprof,
 		SecureCookies:    cfg.Web.SecureCookies,
 		PublicURL:        cfg.Web.PublicURL,
 		TrustedProxies:   cfg.Web.TrustedProxies,
@@ -229,6 +231,9 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	mux := http.NewServeMux()
 	mux.Handle("/", s.refuseWritesWhenDiskLow(s.web.Handler()))
 	if err := s.metrics.mount(mux, cfg.Web, log); err != nil {
+		return nil, err
+	}
+	if s.pprof, err = startPprof(cfg.Web, log); err != nil {
 		return nil, err
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
@@ -358,6 +363,9 @@ func (s *service) Shutdown() error {
 	}
 	if err := s.metrics.shutdown(ctx); err != nil {
 		s.log.Warn("metrics server shutdown", "error", err)
+	}
+	if err := s.pprof.shutdown(ctx); err != nil {
+		s.log.Warn("profiler server shutdown", "error", err)
 	}
 	if s.sched != nil {
 		// Running scans get the grace period; then they are cancelled and

@@ -138,6 +138,13 @@ type Index struct {
 	pending int        // documents in the shards' batches
 	closed  bool
 
+	// journal logs every queued document (see journal.go); unpersisted
+	// are its rotated files whose documents are not yet known to be on
+	// disk in Bleve. Both are guarded by mu.
+	journal     *journal
+	unpersisted []string
+	removers    sync.WaitGroup // goroutines removing persisted journal files
+
 	codes *facetCodes // facet codes, shared by the shards' caches
 
 	stop     chan struct{}
@@ -293,9 +300,69 @@ func open(opts Options, m *mapping.IndexMappingImpl) (*Index, error) {
 		shardsByPath.Store(filepath.Join(p, "store"), sh)
 		ix.shards = append(ix.shards, sh)
 	}
+	if err := ix.openJournal(); err != nil {
+		for _, sh := range ix.shards {
+			sh.bi.Close()
+			shardsByPath.Delete(filepath.Join(sh.path, "store"))
+		}
+		return nil, err
+	}
 	go ix.flusher(opts.FlushInterval)
 	go ix.warmer(opts.FlushInterval)
 	return ix, nil
+}
+
+// openJournal replays the journal files a crash left (their documents were
+// acknowledged by Sync but may not have reached Bleve's files), waits until
+// they are persisted, removes them and starts a new journal.
+func (ix *Index) openJournal() error {
+	dir := filepath.Join(ix.path, journalDir)
+	files, last, err := journalFiles(dir)
+	if err != nil {
+		return err
+	}
+	if len(files) > 0 {
+		docs, deletes := 0, 0
+		for _, f := range files {
+			good, torn, err := readJournal(f, func(kind byte, payload []byte) error {
+				if kind == journalDelete {
+					deletes++
+					ix.shardFor(string(payload)).batch.Delete(string(payload))
+					return nil
+				}
+				var d Doc
+				if err := json.Unmarshal(payload, &d); err != nil {
+					return fmt.Errorf("index: journal %s: %w", f, err)
+				}
+				docs++
+				return ix.add(d, nil)
+			})
+			if err != nil {
+				return err
+			}
+			if torn {
+				ix.log.Warn("index: journal file ends in a record cut short by a crash; the records before it are replayed", "file", f, "good_bytes", good)
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		err := ix.Flush(ctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("index: replay journal %s: %w", dir, err)
+		}
+		if err := removeFiles(files); err != nil {
+			return err
+		}
+		ix.log.Info("index: journal replayed", "documents", docs, "deletes", deletes, "files", len(files))
+	}
+	j, err := openJournal(dir, last)
+	if err != nil {
+		return err
+	}
+	ix.mu.Lock()
+	ix.journal = j
+	ix.mu.Unlock()
+	return nil
 }
 
 // readLayout returns the shard count of the index at path, recording n as
@@ -502,6 +569,17 @@ func (ix *Index) Add(ctx context.Context, d Doc) error {
 	if key == "" {
 		return errors.New("index: add: document has no canonical URL, URL or ID")
 	}
+	payload, err := json.Marshal(&d)
+	if err != nil {
+		return fmt.Errorf("index: add %s: %w", key, err)
+	}
+	return ix.add(d, payload)
+}
+
+// add maps d and queues it, logging payload in the journal (nil: not
+// logged, when replaying the journal itself).
+func (ix *Index) add(d Doc, payload []byte) error {
+	key := d.Key()
 	doc := document.NewDocument(key)
 	sh := ix.shardFor(key)
 	if err := sh.bi.Mapping().MapDocument(doc, toBleve(&d, ix.loc)); err != nil {
@@ -515,6 +593,9 @@ func (ix *Index) Add(ctx context.Context, d Doc) error {
 	err := sh.batch.IndexAdvanced(doc)
 	if err == nil {
 		ix.pending++
+		if payload != nil && ix.journal != nil {
+			ix.journal.append(journalAdd, payload)
+		}
 	}
 	full := ix.pending >= ix.batchSize
 	ix.mu.Unlock()
@@ -538,6 +619,36 @@ func (ix *Index) Delete(ctx context.Context, key string) error {
 		return ErrClosed
 	}
 	ix.shardFor(key).batch.Delete(key)
+	if ix.journal != nil {
+		ix.journal.append(journalDelete, []byte(key))
+	}
+	return nil
+}
+
+// Sync makes every document added (or deleted) so far durable in the
+// index's journal, with one fsync: after a crash of the process or the
+// machine they are replayed into the index when it is opened. It is the
+// cheap acknowledgement for a pipeline: the documents become searchable at
+// the next batch (within FlushInterval), and Bleve gets large batches. The
+// error names the index folder.
+func (ix *Index) Sync(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("index: sync: %w", err)
+	}
+	ix.mu.Lock()
+	if ix.closed {
+		ix.mu.Unlock()
+		return ErrClosed
+	}
+	f, err := ix.journal.flush()
+	ix.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	// A rotation may close f meanwhile; it syncs the file before.
+	if err := f.Sync(); err != nil && !errors.Is(err, os.ErrClosed) {
+		return fmt.Errorf("index: journal %s: %w", ix.journal.dir, err)
+	}
 	return nil
 }
 
@@ -617,7 +728,44 @@ func (ix *Index) writePendingLocked() error {
 	}
 	batches := ix.takeBatchesLocked()
 	ix.mu.Unlock()
-	return ix.writeAll(batches)
+	err := ix.writeAll(batches)
+	if err == nil {
+		ix.removeJournalWhenPersisted()
+	}
+	return err
+}
+
+// removeJournalWhenPersisted removes the rotated journal files once the
+// batches written so far are on disk; flushMu must be held (the persisted
+// signals are those of the batches just written). When persisting fails
+// the files go back on the list, for a later batch to remove.
+func (ix *Index) removeJournalWhenPersisted() {
+	ix.mu.Lock()
+	files := ix.unpersisted
+	ix.unpersisted = nil
+	ix.mu.Unlock()
+	if len(files) == 0 {
+		return
+	}
+	waits := ix.persistedLocked()
+	since := time.Now()
+	ix.removers.Add(1)
+	go func() {
+		defer ix.removers.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		for i, ch := range waits {
+			if err := ix.shards[i].waitPersisted(ctx, ch, since); err != nil {
+				ix.mu.Lock()
+				ix.unpersisted = append(files, ix.unpersisted...)
+				ix.mu.Unlock()
+				return
+			}
+		}
+		if err := removeFiles(files); err != nil {
+			ix.log.Warn("index: removing persisted journal files failed", "error", err)
+		}
+	}()
 }
 
 // takeBatchesLocked replaces the shards' batches by empty ones and returns
@@ -631,6 +779,16 @@ func (ix *Index) takeBatchesLocked() []*bleve.Batch {
 		}
 	}
 	ix.pending = 0
+	// The batches hold exactly the documents logged so far: cut the
+	// journal here, so its closed file can go once they are persisted.
+	if ix.journal != nil {
+		name, err := ix.journal.rotate()
+		if err != nil {
+			ix.log.Warn("index: journal rotation failed; the current file stays in use", "error", err)
+		} else {
+			ix.unpersisted = append(ix.unpersisted, name)
+		}
+	}
 	return out
 }
 
@@ -753,6 +911,28 @@ func (ix *Index) Close() error {
 		if err := sh.waitPersisted(ctx, sh.persisted, time.Now()); err != nil && ferr == nil {
 			ferr = fmt.Errorf("index: close: %w", err)
 		}
+	}
+	// Everything is persisted (or the failure is reported): the journal
+	// is no longer needed, unless something failed.
+	ix.removers.Wait()
+	ix.mu.Lock()
+	files := ix.unpersisted
+	ix.unpersisted = nil
+	j := ix.journal
+	ix.mu.Unlock()
+	if j != nil {
+		name, err := j.close()
+		if err != nil && ferr == nil {
+			ferr = fmt.Errorf("index: close: %w", err)
+		}
+		files = append(files, name)
+	}
+	if ferr == nil {
+		if err := removeFiles(files); err != nil {
+			ferr = fmt.Errorf("index: close: %w", err)
+		}
+	}
+	for _, sh := range ix.shards {
 		if err := sh.bi.Close(); err != nil && ferr == nil {
 			ferr = fmt.Errorf("index: close: %w", err)
 		}

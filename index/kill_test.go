@@ -17,8 +17,9 @@ import (
 )
 
 const (
-	childEnv   = "RISKMINE_INDEX_KILL_CHILD"
-	childAcked = 300
+	childEnv     = "RISKMINE_INDEX_KILL_CHILD"
+	childModeEnv = "RISKMINE_INDEX_KILL_MODE"
+	childAcked   = 300
 )
 
 // TestReopenAfterKill runs a child process (this test binary again) that
@@ -26,15 +27,23 @@ const (
 // killed with SIGKILL; every acknowledged document must be there on reopen.
 func TestReopenAfterKill(t *testing.T) {
 	if path := os.Getenv(childEnv); path != "" {
-		killChild(path)
+		killChild(path, os.Getenv(childModeEnv))
 		return
 	}
 	if testing.Short() {
 		t.Skip("spawns a child process")
 	}
+	t.Run("flush", func(t *testing.T) { reopenAfterKill(t, "flush") })
+	// Sync acknowledges through the journal alone: the child's batches
+	// never reach Bleve before the kill, so every acknowledged document
+	// comes back from the journal's replay.
+	t.Run("sync", func(t *testing.T) { reopenAfterKill(t, "sync") })
+}
+
+func reopenAfterKill(t *testing.T, mode string) {
 	path := filepath.Join(t.TempDir(), "idx")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestReopenAfterKill$", "-test.v")
-	cmd.Env = append(os.Environ(), childEnv+"="+path)
+	cmd.Env = append(os.Environ(), childEnv+"="+path, childModeEnv+"="+mode)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -98,12 +107,24 @@ func TestReopenAfterKill(t *testing.T) {
 	if err := ix.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d documents after the kill (%d acknowledged)", n, childAcked)
+	t.Logf("%s: %d documents after the kill (%d acknowledged)", mode, n, childAcked)
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(path, "journal", "*.log")); len(left) != 0 {
+		t.Fatalf("journal files left after a clean close: %v", left)
+	}
 }
 
 // killChild is the child's side: it never returns normally.
-func killChild(path string) {
-	ix, err := index.Open(index.Options{Path: path, Tokenize: cutSearch, Normalize: nlp.NormalizeText, BatchSize: 100})
+func killChild(path, mode string) {
+	opts := index.Options{Path: path, Tokenize: cutSearch, Normalize: nlp.NormalizeText, BatchSize: 100}
+	ack := func(ix *index.Index, ctx context.Context) error { return ix.Flush(ctx) }
+	if mode == "sync" {
+		opts.BatchSize, opts.FlushInterval = 1_000_000, time.Hour
+		ack = func(ix *index.Index, ctx context.Context) error { return ix.Sync(ctx) }
+	}
+	ix, err := index.Open(opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(3)
@@ -116,7 +137,7 @@ func killChild(path string) {
 			os.Exit(3)
 		}
 	}
-	if err := ix.Flush(ctx); err != nil {
+	if err := ack(ix, ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(3)
 	}

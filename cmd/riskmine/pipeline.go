@@ -4,7 +4,8 @@ package main
 // to pipeline.Emit; the analysis stage scores it with nlp; the store stage
 // files it with alerts (when its level reaches the lead level) and adds it to
 // the index with the lead's id; the commit stage waits until the index has
-// the post on disk. Only then does Emit return, and only then does the
+// the post on disk (in its journal: Bleve gets it in large batches in the
+// background, and the journal is replayed after a crash). Only then does Emit return, and only then does the
 // crawler record the page's state, so a crash never leaves a page marked as
 // crawled whose post is not stored. Every stage is fed by a bounded queue, so
 // a slow stage holds back the crawler instead of piling pages up in memory.
@@ -241,10 +242,10 @@ func (p *pipeline) store(j *pageJob) error {
 const commitWait = 2 * time.Minute
 
 // commit is the commit stage: it takes every post stored so far, waits
-// until the index has them on disk with one Flush (a group commit, so the
-// cost of persisting is shared by the posts in flight) and acknowledges
-// them. A failed flush fails the group: the index keeps the posts and keeps
-// trying to write them, and their pages are fetched again next run.
+// until the index has them on disk with one Sync of its journal (a group
+// commit, so the cost of an fsync is shared by the posts in flight) and
+// acknowledges them. A failed sync fails the group, and their pages are
+// fetched again next run.
 func (p *pipeline) commit() {
 	var group []*pageJob
 	for j := range p.stored {
@@ -263,7 +264,7 @@ func (p *pipeline) commit() {
 		}
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), commitWait)
-		err := p.opts.Index.Flush(ctx)
+		err := p.opts.Index.Sync(ctx)
 		cancel()
 		if err != nil {
 			err = fmt.Errorf("index %d posts: %w", len(group), err)

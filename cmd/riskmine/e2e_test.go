@@ -225,6 +225,14 @@ func TestDemoEndToEnd(t *testing.T) {
 	if !strings.Contains(strings.Join(res.Hits[0].Fragments["body"], "")+strings.Join(res.Hits[0].Fragments["title"], ""), "<mark>") {
 		t.Fatalf("search hit has no highlighted fragment: %+v", res.Hits[0])
 	}
+	// The README tour's other searches: traditional characters and a
+	// fragment across word boundaries (上渡路|一|居民楼).
+	for _, q := range []string{"火災", "渡路一居"} {
+		waitFor(t, "the tour's search "+q, 10*time.Second, func() bool {
+			apiGet(t, api, "/api/v1/search?q="+url.QueryEscape(q), &res)
+			return res.Total > 0
+		})
+	}
 
 	sources := func(l leadList) (n int) {
 		for _, it := range l.Items {

@@ -60,6 +60,8 @@ func webhookEndpoints(cfg *config.Config) []alerts.Endpoint {
 			Timeout:          w.Timeout.D(),
 			MaxAttempts:      w.MaxAttempts,
 			AllowPrivate:     w.AllowPrivate,
+			RateLimit:        w.RateLimit,
+			Email:            emailSettings(w),
 		})
 	}
 	return eps

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"riskmine/alerts"
+	"riskmine/config"
 )
 
 func init() {
@@ -54,12 +55,21 @@ func openDispatcher(cf *commonFlags) (*alerts.SQLStore, *alerts.Dispatcher, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := alerts.NewDispatcher(st, webhookEndpoints(cfg), alerts.DispatcherOptions{})
+	d, err := alerts.NewDispatcher(st, webhookEndpoints(cfg), alerts.DispatcherOptions{PublicURL: cfg.Web.PublicURL})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
 	}
 	return st, d, nil
+}
+
+// emailSettings are the SMTP settings of an email webhook (nil for other
+// formats). Its URL stays empty: the SMTP address is the endpoint.
+func emailSettings(w config.Webhook) *alerts.EmailSettings {
+	if w.Format != alerts.FormatEmail {
+		return nil
+	}
+	return &alerts.EmailSettings{Addr: w.SMTP, From: w.From, To: w.To, Username: w.Username, Password: w.Password, StartTLS: w.StartTLS}
 }
 
 func oneArg(env *cmdEnv, pos []string, cmd, what string) (string, error) {

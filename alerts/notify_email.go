@@ -118,11 +118,11 @@ func (d *Dispatcher) sendEmail(ctx context.Context, ep endpointKey, id string, m
 			return 0, smtpError("auth", err)
 		}
 	}
-	if err := c.Mail(es.From); err != nil {
+	if err := c.Mail(envelopeAddress(es.From)); err != nil {
 		return 0, smtpError("mail from", err)
 	}
 	for _, to := range es.To {
-		if err := c.Rcpt(to); err != nil {
+		if err := c.Rcpt(envelopeAddress(to)); err != nil {
 			return 0, smtpError("rcpt to "+to, err)
 		}
 	}
@@ -130,7 +130,7 @@ func (d *Dispatcher) sendEmail(ctx context.Context, ep endpointKey, id string, m
 	if err != nil {
 		return 0, smtpError("data", err)
 	}
-	if _, err := w.Write(buildMail(es, id, m, now)); err != nil {
+	if _, err := w.Write(buildMail(es, id, m, now.In(d.opts.Location))); err != nil {
 		return 0, smtpError("data", err)
 	}
 	if err := w.Close(); err != nil {
@@ -140,6 +140,14 @@ func (d *Dispatcher) sendEmail(ctx context.Context, ep endpointKey, id string, m
 	// does not undo that.
 	c.Quit()
 	return 250, nil
+}
+
+// envelopeAddress is the bare address of "Name <addr>" for MAIL and RCPT.
+func envelopeAddress(s string) string {
+	if a, err := mail.ParseAddress(s); err == nil {
+		return a.Address
+	}
+	return s
 }
 
 // guardError words a refused address like the HTTP path does.

@@ -205,7 +205,8 @@ func clip(s string, n int) string {
 
 // markdownNeutral replaces the ASCII characters that Markdown (and the
 // HTML-ish tags WeCom and DingTalk accept) give meaning to with their
-// full-width forms, and breaks "://" so no bare address is auto-linked: a
+// full-width forms, and breaks "://" and "www." so no bare address is
+// auto-linked: a
 // post's text reads the same to a person but can make no link, emphasis,
 // heading, image or colour. Backslash escapes are not used: the robots'
 // renderers do not document them. Line breaks become spaces and every
@@ -215,7 +216,7 @@ var markdownNeutral = strings.NewReplacer(
 	"[", "［", "]", "］", "(", "（", ")", "）", "<", "＜", ">", "＞",
 	"*", "＊", "_", "＿", "`", "｀", "#", "＃", "!", "！", "~", "～",
 	"|", "｜", "\\", "＼", "&", "＆",
-	"://", "：//", "\r", " ", "\n", " ",
+	"://", "：//", "www.", "www．", "WWW.", "WWW．", "\r", " ", "\n", " ",
 )
 
 func md(s string) string { return markdownNeutral.Replace(s) }

@@ -357,10 +357,11 @@ func (d *Dispatcher) runLane(ctx context.Context, l *lane, results chan<- laneRe
 	notify = notify && IsNotification(ep.Format)
 	for ctx.Err() == nil {
 		if notify {
-			// A channel at its rate claims nothing until a slot frees.
+			// A channel at its rate claims nothing until a slot frees
+			// (looked at again every poll, should the clock jump).
 			w := d.rateFor(ep.Endpoint)
 			if now := d.opts.Now(); w.free(now) == 0 {
-				t := time.NewTimer(max(w.next(now).Sub(now), 10*time.Millisecond))
+				t := time.NewTimer(min(max(w.next(now).Sub(now), 10*time.Millisecond), d.opts.PollInterval))
 				select {
 				case <-ctx.Done():
 				case <-t.C:

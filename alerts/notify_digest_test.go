@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -96,6 +97,11 @@ func TestRateLimitFoldsIntoDigest(t *testing.T) {
 // sent concurrently, in no set order) and checks it carries n leads.
 func checkDigest(t *testing.T, msgs []robotMsg, n int) {
 	t.Helper()
+	checkDigestN(t, msgs, n, 5)
+}
+
+func checkDigestN(t *testing.T, msgs []robotMsg, n, perMinute int) {
+	t.Helper()
 	var digests []string
 	for _, m := range msgs {
 		if strings.Contains(m.text, "条线索") {
@@ -106,7 +112,7 @@ func checkDigest(t *testing.T, msgs []robotMsg, n int) {
 		t.Fatalf("%d digests among %d messages", len(digests), len(msgs))
 	}
 	text := digests[0]
-	if !strings.Contains(text, fmt.Sprintf("另有 %d 条线索", n)) || !strings.Contains(text, "超出每分钟 5 条") {
+	if !strings.Contains(text, fmt.Sprintf("另有 %d 条线索", n)) || !strings.Contains(text, fmt.Sprintf("超出每分钟 %d 条", perMinute)) {
 		t.Fatalf("digest heading:\n%s", text)
 	}
 	if got := strings.Count(text, "[查看]("+testPublicURL+"/leads/"); got != n {
@@ -166,5 +172,71 @@ func TestRateWindow(t *testing.T) {
 	}
 	if n := w.next(t0.Add(2 * time.Minute)); !n.Equal(t0.Add(10 * time.Minute)) {
 		t.Fatalf("next %v while blocked", n)
+	}
+}
+
+// TestRunKeepsTheRate runs the dispatcher's loop for a robot that takes 3
+// messages a minute: 10 leads queued before it starts go as 2 messages and
+// a digest of 8; 2 more wait until the clock passes the minute, then go
+// one by one.
+func TestRunKeepsTheRate(t *testing.T) {
+	clock := &fakeClock{t: time.Now().Truncate(time.Millisecond)}
+	rb := newRobot(t, FormatWeCom, "")
+	ep := rb.endpoint("wx", "")
+	ep.RateLimit = 3
+	s, _ := openTestStore(t, Options{Now: clock.Now, Endpoints: []Endpoint{ep}})
+	d, err := NewDispatcher(s, []Endpoint{ep}, DispatcherOptions{Now: clock.Now, PollInterval: 20 * time.Millisecond, PublicURL: testPublicURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	file := func(from, to int) {
+		for i := from; i < to; i++ {
+			mustFile(t, s, post(fmt.Sprintf("https://x.test/%d", i), "fire", "", rng.Uint64(), fmt.Sprintf("词%d", i)))
+		}
+	}
+	waitDelivered := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			_, got, err := s.Deliveries(t.Context(), DeliveryFilter{State: DeliveryDelivered})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d delivered", got, n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	file(0, 10)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- d.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	waitDelivered(10)
+	if msgs := rb.messages(); len(msgs) != 3 {
+		t.Fatalf("%d messages for 10 leads, want 3", len(msgs))
+	} else {
+		checkDigestN(t, msgs, 8, 3)
+	}
+	file(10, 12)
+	// The window is full: give the loop a few polls to prove it waits.
+	time.Sleep(100 * time.Millisecond)
+	if n := len(rb.messages()); n != 3 {
+		t.Fatalf("%d messages sent inside the full minute", n)
+	}
+	clock.Advance(time.Minute)
+	waitDelivered(12)
+	if n := len(rb.messages()); n != 5 {
+		t.Fatalf("%d messages in all, want 5", n)
 	}
 }

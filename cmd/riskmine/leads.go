@@ -50,7 +50,7 @@ func webhookEndpoints(cfg *config.Config) []alerts.Endpoint {
 	for _, w := range cfg.Alerts.Webhooks {
 		eps = append(eps, alerts.Endpoint{
 			Name:             w.Name,
-			URL:              w.URL,
+			URL:              endpointURL(w),
 			Secret:           w.Secret,
 			Format:           w.Format,
 			Categories:       w.Categories,

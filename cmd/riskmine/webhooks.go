@@ -63,8 +63,17 @@ func openDispatcher(cf *commonFlags) (*alerts.SQLStore, *alerts.Dispatcher, erro
 	return st, d, nil
 }
 
+// endpointURL is where a webhook goes; for email, smtp://host:port, shown
+// on the webhooks page (the dispatcher reads the SMTP settings instead).
+func endpointURL(w config.Webhook) string {
+	if w.Format == alerts.FormatEmail {
+		return "smtp://" + w.SMTP
+	}
+	return w.URL
+}
+
 // emailSettings are the SMTP settings of an email webhook (nil for other
-// formats). Its URL stays empty: the SMTP address is the endpoint.
+// formats).
 func emailSettings(w config.Webhook) *alerts.EmailSettings {
 	if w.Format != alerts.FormatEmail {
 		return nil

@@ -131,8 +131,11 @@ func TestDigestKeepsUnderTheSizeLimit(t *testing.T) {
 			Categories: []CategoryScore{{Code: "fire", Score: 1}}, Locations: []Location{{Code: "350105", Name: "福建省/福州市/马尾区"}},
 			FirstSeen: now, LastSeen: now})
 	}
-	// The same lead queued twice (created, then updated) is listed once.
-	leads = append(leads, leads[0])
+	// The same lead queued twice (created, then updated) is listed once,
+	// first, as it was last.
+	updated := *leads[0]
+	updated.Title = "已更新的标题"
+	leads = append(leads, &updated)
 	m := digestMessage(leads, defaultLocation(), testPublicURL, 20)
 	text := m.markdown()
 	if len(text) > 4096 {
@@ -142,6 +145,9 @@ func TestDigestKeepsUnderTheSizeLimit(t *testing.T) {
 	if listed < 10 || listed >= 60 || !strings.Contains(text, "另有 60 条线索") ||
 		!strings.Contains(text, fmt.Sprintf("以及其余 %d 条", 60-listed)) || !strings.Contains(text, "[线索列表]("+testPublicURL+"/leads)") {
 		t.Fatalf("%d listed:\n%s", listed, text)
+	}
+	if !strings.Contains(text, "1. 高 · 火灾 · 福建省/福州市/马尾区 · 03-02 17:00 · 已更新的标题 [查看]("+testPublicURL+"/leads/"+leads[0].ID+")") {
+		t.Fatalf("the lead queued twice is not first as it was last:\n%s", text)
 	}
 	// Without web.public_url the lead ids stand in for the links.
 	text = digestMessage(leads[:3], defaultLocation(), "", 20).markdown()

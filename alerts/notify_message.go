@@ -159,15 +159,19 @@ func leadPlace(l *Lead) string {
 
 // digestMessage folds leads that went over a channel's rate into one
 // message. leads are in the order they were queued; a lead queued twice
-// (created, then updated) is listed once.
+// (created, then updated) is listed once, where it first came, as it was
+// last.
 func digestMessage(leads []*Lead, loc *time.Location, publicURL string, perMinute int) message {
-	seen := map[string]bool{}
+	latest := map[string]*Lead{}
+	for _, l := range leads {
+		latest[l.ID] = l
+	}
 	var items []digestItem
 	for _, l := range leads {
-		if seen[l.ID] {
+		if latest[l.ID] == nil {
 			continue
 		}
-		seen[l.ID] = true
+		l, latest[l.ID] = latest[l.ID], nil
 		line := fmt.Sprintf("%s · %s", nameOr(levelNames, l.Level), nameOr(categoryNames, l.TopCategory()))
 		if p := leadPlace(l); p != "" {
 			line += " · " + p

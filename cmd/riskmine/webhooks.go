@@ -55,7 +55,7 @@ func openDispatcher(cf *commonFlags) (*alerts.SQLStore, *alerts.Dispatcher, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := alerts.NewDispatcher(st, webhookEndpoints(cfg), alerts.DispatcherOptions{PublicURL: cfg.Web.PublicURL})
+	d, err := alerts.NewDispatcher(st, webhookEndpoints(cfg), alerts.DispatcherOptions{PublicURL: cfg.Web.PublicURL, Location: cfg.Location()})
 	if err != nil {
 		st.Close()
 		return nil, nil, err

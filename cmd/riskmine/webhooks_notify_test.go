@@ -18,7 +18,8 @@ import (
 
 // TestWebhooksTestNotificationChannels wires dingtalk, wecom and email
 // webhooks from a config file: `webhooks test` posts a signed test message
-// to the DingTalk robot, linked under web.public_url; a robot that answers
+// to the DingTalk robot, linked under web.public_url, its time in the
+// configured zone; a robot that answers
 // an errcode fails the command with its errmsg; the email settings reach
 // the endpoint.
 func TestWebhooksTestNotificationChannels(t *testing.T) {
@@ -53,7 +54,7 @@ func TestWebhooksTestNotificationChannels(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "riskmine.yaml")
-	yaml := "data_dir: " + filepath.Join(dir, "data") + "\nweb:\n  public_url: https://riskmine.example.org\nalerts:\n  webhooks:\n" +
+	yaml := "data_dir: " + filepath.Join(dir, "data") + "\ntimezone: Asia/Tokyo\nweb:\n  public_url: https://riskmine.example.org\nalerts:\n  webhooks:\n" +
 		"    - name: ding\n      format: dingtalk\n      url: " + srv.URL + "/robot/send?access_token=t\n      secret: " + secret + "\n      allow_private: true\n" +
 		"    - name: wx\n      format: wecom\n      url: " + srv.URL + "/cgi-bin/webhook/send?key=k\n      allow_private: true\n      rate_limit: 5\n" +
 		"    - name: mail\n      format: email\n      smtp: 127.0.0.1:2525\n      from: riskmine@example.org\n      to: [duty@example.org]\n      allow_private: true\n      starttls: off\n"
@@ -66,7 +67,7 @@ func TestWebhooksTestNotificationChannels(t *testing.T) {
 		t.Fatalf("webhooks test ding: %d %q %q", code, out, errs)
 	}
 	mu.Lock()
-	if len(texts) != 1 || !strings.Contains(texts[0], "测试消息") || !strings.Contains(texts[0], "(https://riskmine.example.org/leads/test_") {
+	if len(texts) != 1 || !strings.Contains(texts[0], "测试消息") || !strings.Contains(texts[0], "(https://riskmine.example.org/leads/test_") || !strings.Contains(texts[0], " +09:00") {
 		t.Fatalf("robot got %q", texts)
 	}
 	errcode = 93000

@@ -93,7 +93,8 @@ func runWebhooksTest(ctx context.Context, env *cmdEnv, args []string) error {
 	fs, cf := newFlagSet(env, "webhooks test", "webhooks test NAME",
 		`Sends a signed risk_lead.test event with a sample lead to the configured webhook
 NAME (not through the outbox) and prints the receiver's status and answer.
-Exits 1 unless the receiver answers 2xx.`)
+A dingtalk, wecom or email webhook gets a test message (测试消息) instead.
+Exits 1 unless the receiver answers 2xx (and a robot errcode 0).`)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -53,6 +53,8 @@ func webhookEndpoints(cfg *config.Config) []alerts.Endpoint {
 			URL:              endpointURL(w),
 			Secret:           w.Secret,
 			Format:           w.Format,
+			RateLimit:        w.RateLimit,
+			Email:            emailSettings(w),
 			Categories:       w.Categories,
 			MinLevel:         w.MinLevel,
 			LocationPrefixes: w.LocationPrefixes,
@@ -60,8 +62,6 @@ func webhookEndpoints(cfg *config.Config) []alerts.Endpoint {
 			Timeout:          w.Timeout.D(),
 			MaxAttempts:      w.MaxAttempts,
 			AllowPrivate:     w.AllowPrivate,
-			RateLimit:        w.RateLimit,
-			Email:            emailSettings(w),
 		})
 	}
 	return eps

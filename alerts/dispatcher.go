@@ -3,6 +3,7 @@ package alerts
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +55,15 @@ type DispatcherOptions struct {
 	// ShutdownGrace is how long Run lets requests in flight finish after
 	// its context ends (default 5s).
 	ShutdownGrace time.Duration
+	// Location is the zone notification messages show times in (default
+	// Asia/Shanghai).
+	Location *time.Location
+	// PublicURL, when set, is the web UI's address: notification messages
+	// link to the lead under it.
+	PublicURL string
+	// SMTPTLS is the TLS configuration email endpoints use for STARTTLS
+	// (default: the system roots; the server name is always the SMTP host).
+	SMTPTLS *tls.Config
 }
 
 // Dispatcher delivers the outbox: claim due rows, sign, POST, classify the
@@ -67,6 +77,8 @@ type Dispatcher struct {
 
 	mu       sync.Mutex
 	disabled map[string]string
+	// rates are the notification channels' windows (notify.go).
+	rates map[string]*rateWindow
 	// strict reaches public addresses only; private also loopback and
 	// private ones (endpoints with AllowPrivate). Neither reaches cloud
 	// metadata.
@@ -154,6 +166,9 @@ func NewDispatcher(store Store, endpoints []Endpoint, opts DispatcherOptions) (*
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Location == nil {
+		opts.Location = defaultLocation()
+	}
 	d := &Dispatcher{store: store, eps: map[string]endpointKey{}, opts: opts, log: opts.Logger.With("component", "webhooks")}
 	if opts.Client != nil {
 		d.strict, d.private = opts.Client, opts.Client
@@ -163,7 +178,7 @@ func NewDispatcher(store Store, endpoints []Endpoint, opts DispatcherOptions) (*
 	}
 	var longest time.Duration
 	for _, e := range endpoints {
-		key, err := parseSecret(e.Secret)
+		key, err := e.signingKey()
 		if err != nil {
 			return nil, fmt.Errorf("alerts: webhook %s: %w", e.Name, err)
 		}
@@ -301,7 +316,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // its workers.
 func (d *Dispatcher) runLane(ctx context.Context, l *lane, results chan<- laneResult) {
 	maxInflight := d.opts.Workers * 4
-	jobs := make(chan Delivery, maxInflight)
+	jobs := make(chan []Delivery, maxInflight)
 	// Requests in flight at shutdown get ShutdownGrace to finish; one cut
 	// short, like a claimed row never started, is not recorded: its lease
 	// runs out and it is retried, by this process or the next.
@@ -320,23 +335,41 @@ func (d *Dispatcher) runLane(ctx context.Context, l *lane, results chan<- laneRe
 	var workers sync.WaitGroup
 	for range d.opts.Workers {
 		workers.Go(func() {
-			for del := range jobs {
+			for group := range jobs {
 				if ctx.Err() != nil {
-					l.inflow.Add(-1)
+					l.inflow.Add(-int64(len(group)))
 					continue
 				}
-				rec := d.attempt(reqCtx, del)
+				recs := d.attempt(reqCtx, group)
 				if reqCtx.Err() != nil {
-					l.inflow.Add(-1)
+					l.inflow.Add(-int64(len(group)))
 					continue
 				}
-				results <- laneResult{rec, l}
+				for _, rec := range recs {
+					results <- laneResult{rec, l}
+				}
 			}
 		})
 	}
 	tick := time.NewTicker(d.opts.PollInterval)
 	defer tick.Stop()
+	ep, notify := d.eps[l.name]
+	notify = notify && IsNotification(ep.Format)
 	for ctx.Err() == nil {
+		if notify {
+			// A channel at its rate claims nothing until a slot frees
+			// (looked at again every poll, should the clock jump).
+			w := d.rateFor(ep.Endpoint)
+			if now := d.opts.Now(); w.free(now) == 0 {
+				t := time.NewTimer(min(max(w.next(now).Sub(now), 10*time.Millisecond), d.opts.PollInterval))
+				select {
+				case <-ctx.Done():
+				case <-t.C:
+				}
+				t.Stop()
+				continue
+			}
+		}
 		limit := maxInflight - int(l.inflow.Load())
 		claimed := 0
 		if limit > 0 {
@@ -348,8 +381,8 @@ func (d *Dispatcher) runLane(ctx context.Context, l *lane, results chan<- laneRe
 			}
 			claimed = len(ds)
 			l.inflow.Add(int64(claimed))
-			for _, del := range ds {
-				jobs <- del
+			for _, group := range d.plan(ds, req.Now) {
+				jobs <- group
 			}
 		}
 		switch {
@@ -383,14 +416,15 @@ func (d *Dispatcher) ProcessDue(ctx context.Context) (int, error) {
 	}
 	total := 0
 	for {
-		ds, err := d.store.ClaimDeliveries(ctx, ClaimRequest{Now: d.opts.Now(), Limit: d.opts.Workers * 4, Lease: d.lease})
+		now := d.opts.Now()
+		ds, err := d.store.ClaimDeliveries(ctx, ClaimRequest{Now: now, Limit: d.opts.Workers * 4, Lease: d.lease, ExceptEndpoints: d.fullChannels(now)})
 		if err != nil {
 			return total, err
 		}
 		if len(ds) == 0 {
 			return total, nil
 		}
-		recs := d.attemptAll(ctx, ds)
+		recs := d.attemptAll(ctx, d.plan(ds, now))
 		if err := d.store.RecordAttempts(ctx, recs); err != nil {
 			return total, err
 		}
@@ -398,18 +432,22 @@ func (d *Dispatcher) ProcessDue(ctx context.Context) (int, error) {
 	}
 }
 
-func (d *Dispatcher) attemptAll(ctx context.Context, ds []Delivery) []AttemptRecord {
-	recs := make([]AttemptRecord, len(ds))
+func (d *Dispatcher) attemptAll(ctx context.Context, groups [][]Delivery) []AttemptRecord {
+	out := make([][]AttemptRecord, len(groups))
 	sem := make(chan struct{}, d.opts.Workers)
 	var wg sync.WaitGroup
-	for i, del := range ds {
+	for i, group := range groups {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			recs[i] = d.attempt(ctx, del)
+			out[i] = d.attempt(ctx, group)
 		})
 	}
 	wg.Wait()
+	var recs []AttemptRecord
+	for _, r := range out {
+		recs = append(recs, r...)
+	}
 	return recs
 }
 
@@ -426,7 +464,12 @@ func (d *Dispatcher) DeliverNow(ctx context.Context, id string) (*AttemptRecord,
 	if len(ds) == 0 {
 		return nil, fmt.Errorf("alerts: delivery %s is not pending and due, or another dispatcher holds it: %w", id, ErrInvalid)
 	}
-	rec := d.attempt(ctx, ds[0])
+	// A delivery sent by hand goes alone, whatever its channel's rate; it
+	// still counts against it.
+	if ep, ok := d.eps[ds[0].Endpoint]; ok && IsNotification(ep.Format) {
+		d.rateFor(ep.Endpoint).take(d.opts.Now(), 1)
+	}
+	rec := d.attempt(ctx, ds[:1])[0]
 	if err := d.store.RecordAttempts(ctx, []AttemptRecord{rec}); err != nil {
 		return nil, err
 	}
@@ -444,24 +487,58 @@ const (
 	outcomeDelivered = "delivered"
 	outcomeRetry     = "retry"
 	outcomeDead      = "dead"
+	// outcomeDigest is a delivery of a notification channel that went out
+	// folded into a digest with others (the channel was over its rate).
+	outcomeDigest = "delivered_by_digest"
 )
 
-// attempt sends one delivery and classifies the answer.
-func (d *Dispatcher) attempt(ctx context.Context, del Delivery) AttemptRecord {
+// attempt sends one delivery, or one digest of several deliveries of a
+// notification endpoint, classifies the answer and returns a record per
+// delivery.
+func (d *Dispatcher) attempt(ctx context.Context, group []Delivery) []AttemptRecord {
 	now := d.opts.Now()
-	rec := AttemptRecord{Attempt: Attempt{DeliveryID: del.ID, N: del.Attempts + 1, At: now}}
-	ep, ok := d.eps[del.Endpoint]
-	if !ok {
-		rec.Outcome, rec.Error = outcomeDead, "endpoint "+del.Endpoint+" is not configured"
-		return rec
+	recs := make([]AttemptRecord, len(group))
+	for i, del := range group {
+		recs[i] = AttemptRecord{Attempt: Attempt{DeliveryID: del.ID, N: del.Attempts + 1, At: now}}
 	}
-	if reason, off := d.isDisabled(del.Endpoint); off {
-		rec.Outcome, rec.Error = outcomeDead, "endpoint disabled: "+reason
-		return rec
+	first := group[0]
+	fail := func(msg string) []AttemptRecord {
+		for i := range recs {
+			recs[i].Outcome, recs[i].Error = outcomeDead, msg
+		}
+		return recs
+	}
+	ep, ok := d.eps[first.Endpoint]
+	if !ok {
+		return fail("endpoint " + first.Endpoint + " is not configured")
+	}
+	if reason, off := d.isDisabled(first.Endpoint); off {
+		return fail("endpoint disabled: " + reason)
 	}
 	start := time.Now()
-	status, header, err := d.send(ctx, ep, del.ID, del.Body, now)
-	rec.Latency = time.Since(start)
+	var status int
+	var header http.Header
+	var err error
+	if IsNotification(ep.Format) {
+		status, header, err = d.notifyGroup(ctx, ep, group, now)
+	} else {
+		status, header, err = d.send(ctx, ep, first.ID, first.Body, now)
+	}
+	latency := time.Since(start)
+	for i, del := range group {
+		recs[i].Latency = latency
+		d.classify(&recs[i], ep, del, status, header, err, now)
+		if len(group) > 1 && recs[i].Outcome == outcomeDelivered {
+			recs[i].Outcome = outcomeDigest
+			recs[i].Error = fmt.Sprintf("sent in digest %s with %d deliveries", first.ID, len(group))
+		}
+	}
+	return recs
+}
+
+// classify turns an answer (or the error of sending) into the record's
+// outcome: delivered, retry at a time, or dead.
+func (d *Dispatcher) classify(rec *AttemptRecord, ep endpointKey, del Delivery, status int, header http.Header, err error, now time.Time) {
 	rec.Status = status
 	retryable := false
 	switch {
@@ -469,10 +546,10 @@ func (d *Dispatcher) attempt(ctx context.Context, del Delivery) AttemptRecord {
 		rec.Error = err.Error()
 		// A refused address is the config's fault; retrying changes
 		// nothing. Replay the delivery after fixing the webhook.
-		retryable = !errors.Is(err, netguard.ErrBlocked)
+		retryable = !errors.Is(err, netguard.ErrBlocked) && !errors.Is(err, errFinal)
 	case status >= 200 && status < 300:
 		rec.Outcome = outcomeDelivered
-		return rec
+		return
 	case status == http.StatusGone:
 		rec.Outcome, rec.Error = outcomeDead, "410 Gone: endpoint disabled"
 		rec.DisableEndpoint = ep.Name
@@ -483,18 +560,18 @@ func (d *Dispatcher) attempt(ctx context.Context, del Delivery) AttemptRecord {
 		d.disabled[ep.Name] = rec.Error
 		d.mu.Unlock()
 		d.log.Warn("webhook endpoint answered 410, disabled", "endpoint", ep.Name, "delivery_id", del.ID)
-		return rec
+		return
 	case status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500:
 		rec.Error = "HTTP " + strconv.Itoa(status)
 		retryable = true
 	default:
 		rec.Outcome, rec.Error = outcomeDead, "HTTP "+strconv.Itoa(status)+" (not retried)"
-		return rec
+		return
 	}
 	if !retryable || rec.N >= ep.maxAttempts() {
 		rec.Outcome = outcomeDead
 		rec.Error = fmt.Sprintf("gave up after %d attempts: %s", rec.N, rec.Error)
-		return rec
+		return
 	}
 	rec.Outcome = outcomeRetry
 	delay := d.backoff(rec.N)
@@ -503,7 +580,6 @@ func (d *Dispatcher) attempt(ctx context.Context, del Delivery) AttemptRecord {
 	}
 	rec.NextAttemptAt = now.Add(delay)
 	d.log.Debug("webhook delivery failed, will retry", "endpoint", ep.Name, "delivery_id", del.ID, "attempt", rec.N, "status", status, "retry_in", delay.String(), "error", rec.Error)
-	return rec
 }
 
 // RetrySchedule is the default wait after each failed attempt, the
@@ -607,6 +683,9 @@ func (d *Dispatcher) SendTest(ctx context.Context, name string) (*TestResult, er
 		Level: "medium", Score: 3, Categories: []CategoryScore{{Code: "fire", Score: 3}},
 		Locations: []Location{}, Terms: []string{}, FirstSeen: now, LastSeen: now, SourceCount: 1,
 		State: StateNew, CreatedAt: now, UpdatedAt: now, Version: 1,
+	}
+	if IsNotification(ep.Format) {
+		return d.sendTestNotification(ctx, ep, "msg_"+newID(now), sample, now)
 	}
 	var body []byte
 	var err error

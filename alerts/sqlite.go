@@ -71,7 +71,7 @@ func OpenSQLite(path string, opts ...Options) (*SQLStore, error) {
 		return nil, fmt.Errorf("alerts: lead level %q, expected low, medium, high or critical: %w", o.LeadLevel, ErrInvalid)
 	}
 	for _, e := range o.Endpoints {
-		if _, err := parseSecret(e.Secret); err != nil {
+		if _, err := e.signingKey(); err != nil {
 			return nil, fmt.Errorf("alerts: webhook %s: %w", e.Name, err)
 		}
 	}

@@ -92,9 +92,15 @@ func (s *SQLStore) RecordAttempts(ctx context.Context, recs []AttemptRecord) err
 		var q string
 		var args []any
 		switch r.Outcome {
-		case "delivered":
-			q = `UPDATE alerts_delivery SET state = 'delivered', attempts = ?, last_status = ?, last_error = '', delivered_at = ?, lease_until = 0 WHERE id = ?`
-			args = []any{r.N, r.Status, ms(r.At), r.DeliveryID}
+		case "delivered", "delivered_by_digest":
+			// A delivery folded into a digest keeps the digest's id in
+			// last_error, so the outbox shows how it went out.
+			note := ""
+			if r.Outcome == "delivered_by_digest" {
+				note = r.Error
+			}
+			q = `UPDATE alerts_delivery SET state = 'delivered', attempts = ?, last_status = ?, last_error = ?, delivered_at = ?, lease_until = 0 WHERE id = ?`
+			args = []any{r.N, r.Status, note, ms(r.At), r.DeliveryID}
 		case "retry":
 			q = `UPDATE alerts_delivery SET attempts = ?, last_status = ?, last_error = ?, next_attempt_at = ?, lease_until = 0 WHERE id = ?`
 			args = []any{r.N, r.Status, r.Error, ms(r.NextAttemptAt), r.DeliveryID}

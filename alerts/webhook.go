@@ -26,7 +26,9 @@ type Endpoint struct {
 	// Secret is whsec_ followed by the base64 of the key bytes. It is never
 	// marshalled.
 	Secret string `json:"-"`
-	// Format is standard (Standard Webhooks body) or thehive.
+	// Format is standard (Standard Webhooks body), thehive, or a
+	// notification channel: dingtalk, wecom or email (see notify.go). A
+	// dingtalk Secret is the robot's SEC… signing secret.
 	Format string `json:"format"`
 	// Categories, when set, keeps leads with one of these category codes.
 	Categories []string `json:"categories,omitempty"`
@@ -45,6 +47,11 @@ type Endpoint struct {
 	// addresses (an intranet case platform); cloud metadata addresses stay
 	// refused.
 	AllowPrivate bool `json:"allow_private,omitempty"`
+	// RateLimit is how many messages a notification channel sends a
+	// minute (default DefaultRateLimit); more are folded into a digest.
+	RateLimit int `json:"rate_limit,omitempty"`
+	// Email holds the SMTP settings of an email endpoint.
+	Email *EmailSettings `json:"email,omitempty"`
 }
 
 // DefaultMaxAttempts is an endpoint's attempts when it sets none: the

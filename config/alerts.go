@@ -2,7 +2,10 @@ package config
 
 import (
 	"encoding/base64"
+	"net"
+	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,7 +32,9 @@ type Webhook struct {
 	Name   string `yaml:"name"`
 	URL    string `yaml:"url"`
 	Secret string `yaml:"secret"`
-	// Format is standard (Standard Webhooks) or thehive.
+	// Format is standard (Standard Webhooks), thehive, or a notification
+	// channel: dingtalk (custom robot; secret is its SEC… signing secret),
+	// wecom (group robot; no secret, the key is in the url) or email.
 	Format string `yaml:"format"`
 	// Categories, when set, limits deliveries to leads with one of these codes.
 	Categories []string `yaml:"categories"`
@@ -49,6 +54,21 @@ type Webhook struct {
 	// addresses (an intranet case platform). Cloud metadata addresses are
 	// refused whatever it says.
 	AllowPrivate bool `yaml:"allow_private"`
+	// RateLimit is how many messages a dingtalk, wecom or email channel
+	// sends a minute (default 20); more are folded into a digest.
+	RateLimit int `yaml:"rate_limit"`
+	// SMTP is the mail server of an email channel, host:port.
+	SMTP string `yaml:"smtp"`
+	// From and To are the sender and the recipients of an email channel.
+	From string   `yaml:"from"`
+	To   []string `yaml:"to"`
+	// Username and Password log in to the SMTP server (AUTH PLAIN, only
+	// over TLS); write the password as ${ENV}.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// StartTLS is required (default) or off (an intranet relay without
+	// TLS, and then without credentials).
+	StartTLS string `yaml:"starttls"`
 }
 
 // LeadLevelOf returns the level at which a post of category code files a
@@ -131,21 +151,27 @@ func (c *Config) validateAlerts() error {
 			return c.errAt(key("name"), "duplicate webhook name %q", w.Name)
 		}
 		names[w.Name] = true
-		u, err := url.Parse(w.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return c.errAt(key("url"), "expected an http:// or https:// URL, got %q", w.URL)
-		}
-		if !strings.HasPrefix(w.Secret, "whsec_") || len(w.Secret) < len("whsec_")+8 {
-			return c.errAt(key("secret"), "expected a secret of the form whsec_<base64>")
-		}
-		if !isBase64(strings.TrimPrefix(w.Secret, "whsec_")) {
-			return c.errAt(key("secret"), "the part after whsec_ is not base64, expected whsec_<base64> (e.g. whsec_ followed by `openssl rand -base64 32`)")
-		}
 		if w.Format == "" {
 			w.Format = "standard"
 		}
-		if w.Format != "standard" && w.Format != "thehive" {
-			return c.errAt(key("format"), "got %q, expected standard or thehive", w.Format)
+		switch w.Format {
+		case "standard", "thehive", "dingtalk", "wecom":
+			u, err := url.Parse(w.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return c.errAt(key("url"), "expected an http:// or https:// URL, got %q", w.URL)
+			}
+		case "email":
+			if w.URL != "" {
+				return c.errAt(key("url"), "an email webhook has no url; write the mail server as smtp: host:port")
+			}
+		default:
+			return c.errAt(key("format"), "got %q, expected standard, thehive, dingtalk, wecom or email", w.Format)
+		}
+		if err := c.validateWebhookSecret(w, key); err != nil {
+			return err
+		}
+		if err := c.validateNotification(w, key); err != nil {
+			return err
 		}
 		if w.MinLevel != "" && !validLevel(w.MinLevel) {
 			return c.errAt(key("min_level"), "got %q, expected none, low, medium, high or critical", w.MinLevel)
@@ -171,4 +197,98 @@ func (c *Config) validateAlerts() error {
 		}
 	}
 	return nil
+}
+
+// validateWebhookSecret checks the secret a format signs with.
+func (c *Config) validateWebhookSecret(w *Webhook, key func(string) string) error {
+	switch w.Format {
+	case "dingtalk":
+		if w.Secret == "" {
+			return c.errAt(key("secret"), "a dingtalk robot needs its signing secret: turn on 加签 in the robot's security settings and copy the SEC… string")
+		}
+		if strings.HasPrefix(w.Secret, "whsec_") {
+			return c.errAt(key("secret"), "expected the robot's SEC… signing secret, got a whsec_ secret (that is for standard webhooks)")
+		}
+		return nil
+	case "wecom", "email":
+		if w.Secret != "" {
+			return c.errAt(key("secret"), "a %s webhook has no secret (%s)", w.Format,
+				map[string]string{"wecom": "the robot's key is in its url", "email": "use username and password"}[w.Format])
+		}
+		return nil
+	}
+	if !strings.HasPrefix(w.Secret, "whsec_") || len(w.Secret) < len("whsec_")+8 {
+		return c.errAt(key("secret"), "expected a secret of the form whsec_<base64>")
+	}
+	if !isBase64(strings.TrimPrefix(w.Secret, "whsec_")) {
+		return c.errAt(key("secret"), "the part after whsec_ is not base64, expected whsec_<base64> (e.g. whsec_ followed by `openssl rand -base64 32`)")
+	}
+	return nil
+}
+
+// validateNotification checks rate_limit and the email keys, which only
+// notification channels take.
+func (c *Config) validateNotification(w *Webhook, key func(string) string) error {
+	notify := w.Format == "dingtalk" || w.Format == "wecom" || w.Format == "email"
+	if w.RateLimit != 0 && !notify {
+		return c.errAt(key("rate_limit"), "applies only to dingtalk, wecom and email webhooks (format is %s)", w.Format)
+	}
+	if w.RateLimit < 0 || w.RateLimit > 10000 {
+		return c.errAt(key("rate_limit"), "expected messages a minute from 1 to 10000 (0 or not written: 20), got %d", w.RateLimit)
+	}
+	if w.Format != "email" {
+		for _, k := range []struct {
+			name string
+			set  bool
+		}{{"smtp", w.SMTP != ""}, {"from", w.From != ""}, {"to", len(w.To) > 0},
+			{"username", w.Username != ""}, {"password", w.Password != ""}, {"starttls", w.StartTLS != ""}} {
+			if k.set {
+				return c.errAt(key(k.name), "applies only to email webhooks (format is %s)", w.Format)
+			}
+		}
+		return nil
+	}
+	host, port, err := net.SplitHostPort(w.SMTP)
+	if w.SMTP == "" {
+		return c.errAt(key("smtp"), "is required for an email webhook: the mail server as host:port, e.g. smtp.example.org:587")
+	}
+	if err != nil || host == "" || !isPort(port) {
+		return c.errAt(key("smtp"), "expected host:port such as smtp.example.org:587, got %q", w.SMTP)
+	}
+	if w.From == "" {
+		return c.errAt(key("from"), "is required for an email webhook: the sender address")
+	}
+	if a, err := mail.ParseAddress(w.From); err != nil || strings.ContainsAny(a.Address, "\r\n") {
+		return c.errAt(key("from"), "expected an email address such as riskmine@example.org, got %q", w.From)
+	}
+	if len(w.To) == 0 {
+		return c.errAt(key("to"), "is required for an email webhook: a list of recipient addresses")
+	}
+	for _, t := range w.To {
+		if _, err := mail.ParseAddress(t); err != nil {
+			return c.errAt(key("to"), "expected email addresses, got %q", t)
+		}
+	}
+	if w.StartTLS == "" {
+		w.StartTLS = "required"
+	}
+	if w.StartTLS != "required" && w.StartTLS != "off" {
+		return c.errAt(key("starttls"), "got %q, expected required or off", w.StartTLS)
+	}
+	if w.Username != "" && w.Password == "" {
+		return c.errAt(key("password"), "is required with a username (write it as ${ENV})")
+	}
+	if w.Password != "" && w.Username == "" {
+		return c.errAt(key("username"), "is required with a password")
+	}
+	if w.Username != "" && w.StartTLS == "off" {
+		return c.errAt(key("starttls"), "must be required when username and password are set: credentials are never sent without TLS")
+	}
+	return nil
+}
+
+// isPort reports whether s is a port number.
+func isPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n > 0 && n < 65536
 }

@@ -50,9 +50,11 @@ func webhookEndpoints(cfg *config.Config) []alerts.Endpoint {
 	for _, w := range cfg.Alerts.Webhooks {
 		eps = append(eps, alerts.Endpoint{
 			Name:             w.Name,
-			URL:              w.URL,
+			URL:              endpointURL(w),
 			Secret:           w.Secret,
 			Format:           w.Format,
+			RateLimit:        w.RateLimit,
+			Email:            emailSettings(w),
 			Categories:       w.Categories,
 			MinLevel:         w.MinLevel,
 			LocationPrefixes: w.LocationPrefixes,

@@ -183,7 +183,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	if err != nil {
 		return nil, err
 	}
-	disp, err := alerts.NewDispatcher(s.leads, webhookEndpoints(cfg), alerts.DispatcherOptions{Logger: log.With("component", "dispatcher")})
+	disp, err := alerts.NewDispatcher(s.leads, webhookEndpoints(cfg), alerts.DispatcherOptions{Logger: log.With("component", "dispatcher"), PublicURL: cfg.Web.PublicURL, Location: cfg.Location()})
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"riskmine/alerts"
+	"riskmine/config"
 )
 
 func init() {
@@ -54,12 +55,30 @@ func openDispatcher(cf *commonFlags) (*alerts.SQLStore, *alerts.Dispatcher, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := alerts.NewDispatcher(st, webhookEndpoints(cfg), alerts.DispatcherOptions{})
+	d, err := alerts.NewDispatcher(st, webhookEndpoints(cfg), alerts.DispatcherOptions{PublicURL: cfg.Web.PublicURL, Location: cfg.Location()})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
 	}
 	return st, d, nil
+}
+
+// endpointURL is where a webhook goes; for email, smtp://host:port, shown
+// on the webhooks page (the dispatcher reads the SMTP settings instead).
+func endpointURL(w config.Webhook) string {
+	if w.Format == alerts.FormatEmail {
+		return "smtp://" + w.SMTP
+	}
+	return w.URL
+}
+
+// emailSettings are the SMTP settings of an email webhook (nil for other
+// formats).
+func emailSettings(w config.Webhook) *alerts.EmailSettings {
+	if w.Format != alerts.FormatEmail {
+		return nil
+	}
+	return &alerts.EmailSettings{Addr: w.SMTP, From: w.From, To: w.To, Username: w.Username, Password: w.Password, StartTLS: w.StartTLS}
 }
 
 func oneArg(env *cmdEnv, pos []string, cmd, what string) (string, error) {
@@ -74,7 +93,8 @@ func runWebhooksTest(ctx context.Context, env *cmdEnv, args []string) error {
 	fs, cf := newFlagSet(env, "webhooks test", "webhooks test NAME",
 		`Sends a signed risk_lead.test event with a sample lead to the configured webhook
 NAME (not through the outbox) and prints the receiver's status and answer.
-Exits 1 unless the receiver answers 2xx.`)
+A dingtalk, wecom or email webhook gets a test message (测试消息) instead.
+Exits 1 unless the receiver answers 2xx (and a robot errcode 0).`)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err

@@ -34,7 +34,27 @@ type chartLegend struct {
 	Name string
 }
 
-// palette colours categories in order of their totals.
+// categoryColors gives each category of categoryCodes its own colour, the
+// same on every page and every reload (in the order of categoryCodes).
+var categoryColors = []string{
+	"#d1495b", "#f3722c", "#8338ec", "#6d4c41", "#1982c4", "#00798c",
+	"#8ac926", "#2a9d8f", "#edae49", "#b5838d", "#30638e", "#9d0208",
+	"#495057", "#5f0f40", "#ff006e", "#3a5a40", "#fb8500", "#6c757d",
+}
+
+// seriesColor is the colour of a series: its category's own colour, or
+// for other series (categories a lexicon added) the palette in order.
+func seriesColor(s string, i int) string {
+	for k, c := range categoryCodes {
+		if c == s && k < len(categoryColors) {
+			return categoryColors[k]
+		}
+	}
+	return palette[i%len(palette)]
+}
+
+// palette colours series that are not known categories, in order of their
+// totals.
 var palette = []string{"#d1495b", "#edae49", "#00798c", "#30638e", "#6a4c93", "#8ac926", "#ff595e", "#1982c4", "#f28482", "#84a59d", "#b5838d", "#6d597a"}
 
 // dayPoint is one count on one day in one series.
@@ -91,7 +111,7 @@ func stackedDays(points []dayPoint, name func(string) string, end time.Time, min
 	})
 	color := map[string]string{}
 	for i, s := range series {
-		color[s] = palette[i%len(palette)]
+		color[s] = seriesColor(s, i)
 		c.Legend = append(c.Legend, chartLegend{Fill: color[s], Name: name(s)})
 	}
 	var days []string

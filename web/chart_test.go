@@ -38,3 +38,32 @@ func TestStackedDays(t *testing.T) {
 		t.Error("no points is not empty")
 	}
 }
+
+// TestCategoryColoursAreFixed: a category keeps its colour whatever the
+// other series and their totals, and no two categories share one.
+func TestCategoryColoursAreFixed(t *testing.T) {
+	fill := func(c *chart, name string) string {
+		for _, l := range c.Legend {
+			if l.Name == name {
+				return l.Fill
+			}
+		}
+		return ""
+	}
+	day := "2026-11-20"
+	a := stackedDays([]dayPoint{{day, "fire", 5}, {day, "fraud", 1}}, func(s string) string { return s }, time.Time{}, 1)
+	b := stackedDays([]dayPoint{{day, "fraud", 9}, {day, "drugs", 2}, {day, "fire", 1}}, func(s string) string { return s }, time.Time{}, 1)
+	for _, cat := range []string{"fire", "fraud"} {
+		if fill(a, cat) == "" || fill(a, cat) != fill(b, cat) {
+			t.Errorf("%s: colour %q in one chart, %q in the other", cat, fill(a, cat), fill(b, cat))
+		}
+	}
+	seen := map[string]string{}
+	for _, c := range categoryCodes {
+		col := seriesColor(c, 0)
+		if other, dup := seen[col]; dup {
+			t.Errorf("%s and %s share %s", c, other, col)
+		}
+		seen[col] = c
+	}
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"strings"
 
 	"golang.org/x/text/language"
 )
@@ -102,4 +103,15 @@ func (l loc) Category(code string) string {
 		return m
 	}
 	return code
+}
+
+// Suppression translates the reason nlp gives for a hit that does not
+// count ("excluded: 消防演练", "negated: 没有").
+func (l loc) Suppression(reason string) string {
+	for _, k := range []string{"excluded", "negated"} {
+		if rest, ok := strings.CutPrefix(reason, k+": "); ok {
+			return l.T("suppressed."+k, rest)
+		}
+	}
+	return reason
 }

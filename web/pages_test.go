@@ -435,6 +435,11 @@ func TestLexiconTry(t *testing.T) {
 	if !strings.Contains(c.getBody("/lexicons"), "hazmat_leak") {
 		t.Error("lexicon page lacks a category")
 	}
+	// A suppressed hit says why in Chinese.
+	body = readAll(t, c.postForm("/lexicons/try", url.Values{"text": {"今天上午小区开展消防演练，模拟楼道起火，居民有序疏散。"}}, true))
+	if strings.Contains(body, "excluded: ") || !strings.Contains(body, "排除语境：") {
+		t.Errorf("the try box does not give the suppression reason in Chinese")
+	}
 }
 
 func TestWebhooksPageTestAndReplay(t *testing.T) {

@@ -20,7 +20,11 @@ func (s *SQLStore) GetLead(ctx context.Context, id string) (*Lead, error) {
 	if err != nil {
 		return nil, fmt.Errorf("alerts: load lead %s: %w", id, err)
 	}
-	if l.Sources, err = s.sources(ctx, s.r.QueryContext, id, 0); err != nil {
+	load := s.sources
+	if l.Kind == KindBurst {
+		load = s.burstSources
+	}
+	if l.Sources, err = load(ctx, s.r.QueryContext, id, 0); err != nil {
 		return nil, fmt.Errorf("alerts: load sources of lead %s: %w", id, err)
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT id, at, actor, text FROM alerts_note WHERE lead_id = ? ORDER BY id`, id)

@@ -22,6 +22,8 @@ type Alerts struct {
 	SLA map[string]Duration `yaml:"sla"`
 	// Webhooks are the endpoints leads are pushed to.
 	Webhooks []Webhook `yaml:"webhooks"`
+	// Burst configures burst leads (spikes of one category in one county).
+	Burst Burst `yaml:"burst"`
 }
 
 // Webhook is one receiving endpoint.
@@ -39,6 +41,9 @@ type Webhook struct {
 	LocationPrefixes []string `yaml:"location_prefixes"`
 	// Events lists lead_created, lead_updated, lead_state_changed; empty means all.
 	Events []string `yaml:"events"`
+	// Bursts opts in to burst leads (kind burst); without it the endpoint
+	// gets only leads filed from posts.
+	Bursts bool `yaml:"bursts"`
 	// Timeout per attempt (default 10s when not written).
 	Timeout *Duration `yaml:"timeout"`
 	// MaxAttempts before a delivery is dead-lettered (default 8: the first
@@ -93,6 +98,7 @@ func defaultAlerts() Alerts {
 			"medium":   Duration(72 * time.Hour),
 			"low":      Duration(7 * 24 * time.Hour),
 		},
+		Burst: defaultBurst(),
 	}
 }
 
@@ -170,5 +176,5 @@ func (c *Config) validateAlerts() error {
 			return c.errAt(key("max_attempts"), "must be at least 1 (0 or not written: 8), got %d", w.MaxAttempts)
 		}
 	}
-	return nil
+	return c.validateBurst()
 }

@@ -1,8 +1,6 @@
 package burst
 
 import (
-	"errors"
-	"fmt"
 	"math"
 	"time"
 )
@@ -52,31 +50,6 @@ func (p Params) withDefaults() Params {
 		p.Location = time.UTC
 	}
 	return p
-}
-
-// Validate reports a parameter out of range, naming it.
-func (p Params) Validate() error {
-	switch {
-	case p.Window < 0:
-		return errors.New("burst: window must be positive")
-	case p.Window > 0 && p.Window < time.Minute:
-		return fmt.Errorf("burst: window %v is shorter than a minute", p.Window)
-	case p.Window > 7*24*time.Hour:
-		return fmt.Errorf("burst: window %v is longer than a week", p.Window)
-	case p.BaselineDays < 0 || p.BaselineDays > 366:
-		return fmt.Errorf("burst: baseline days %d, expected 7 to 366", p.BaselineDays)
-	case p.BaselineDays > 0 && p.BaselineDays < 7:
-		return fmt.Errorf("burst: baseline days %d, expected at least 7 (a weekday needs one of each)", p.BaselineDays)
-	case p.MinPosts < 0:
-		return fmt.Errorf("burst: min posts %d, expected at least 2", p.MinPosts)
-	case p.MinPosts == 1:
-		return errors.New("burst: min posts 1, expected at least 2 (one post is not a burst)")
-	case p.Sensitivity < 0 || p.Sensitivity > 30 || math.IsNaN(p.Sensitivity):
-		return fmt.Errorf("burst: sensitivity %g, expected a rate of false bursts per series-month between 0 and 30", p.Sensitivity)
-	case p.Cooldown < 0:
-		return errors.New("burst: cooldown must not be negative")
-	}
-	return nil
 }
 
 // MinHistoryDays is how many days of history a series needs before it can

@@ -19,6 +19,9 @@ import (
 // figures the tuning saw.
 var evalSeeds = flag.String("burst.seeds", "assert", "seed set of the synthetic evaluation: assert or tune")
 
+// raceEnabled is set under the race detector (race_test.go).
+var raceEnabled = false
+
 var seedSets = map[string]uint64{"tune": 0x7475_6e65, "assert": 0x6173_7365}
 
 var evalRates = []float64{0.2, 1, 5, 20}
@@ -267,7 +270,7 @@ func TestSyntheticEvaluation(t *testing.T) {
 		t.Fatalf("-burst.seeds=%q, expected assert or tune", *evalSeeds)
 	}
 	series, months := 100, 12
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		series, months = 25, 12
 	}
 	fs := evaluate(Params{}, seed, series, months, detectable, issueMinimum)

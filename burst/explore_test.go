@@ -30,7 +30,7 @@ func TestExploreDefault(t *testing.T) {
 	if !*explore {
 		t.Skip("-burst.explore not set")
 	}
-	for _, s := range []float64{0.003, 0.01, 0.03} {
+	for _, s := range []float64{0.01} {
 		fs := evaluate(Params{Sensitivity: s}, seedSets["tune"], 100, 12, issueMinimum, detectable)
 		t.Logf("sensitivity %g, %s:\n%s", s, issueMinimum.name, table(fs[0]))
 		t.Logf("sensitivity %g, %s:\n%s", s, detectable.name, table(fs[1]))

@@ -7,9 +7,12 @@ import (
 	"time"
 )
 
+// explore turns on the tables printed while tuning (on the tune seeds).
 var explore = flag.Bool("burst.explore", false, "print the recall and false-burst tables over sensitivities and burst sizes")
 
-func TestExplore(t *testing.T) {
+// TestBurstSizeGrid prints recall by burst size and spread at three
+// sensitivities on the tuning seeds.
+func TestBurstSizeGrid(t *testing.T) {
 	if !*explore {
 		t.Skip("-burst.explore not set")
 	}
@@ -26,11 +29,13 @@ func TestExplore(t *testing.T) {
 	}
 }
 
-func TestExploreDefault(t *testing.T) {
+// TestSensitivitySweep prints recall and false bursts at five sensitivities
+// on the tuning seeds (the README's trade-off table).
+func TestSensitivitySweep(t *testing.T) {
 	if !*explore {
 		t.Skip("-burst.explore not set")
 	}
-	for _, s := range []float64{0.01} {
+	for _, s := range []float64{0.001, 0.003, 0.01, 0.03, 0.1} {
 		fs := evaluate(Params{Sensitivity: s}, seedSets["tune"], 100, 12, issueMinimum, detectable)
 		t.Logf("sensitivity %g, %s:\n%s", s, issueMinimum.name, table(fs[0]))
 		t.Logf("sensitivity %g, %s:\n%s", s, detectable.name, table(fs[1]))

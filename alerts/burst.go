@@ -10,9 +10,11 @@ const KindBurst = "burst"
 // BurstInfo explains a burst lead: the series (category × county) and the
 // window in which it saw far more posts than its baseline expects.
 type BurstInfo struct {
-	Category   string `json:"category"`
-	County     string `json:"county"`
-	CountyName string `json:"county_name,omitempty"`
+	Category string `json:"category"`
+	// CategoryName is the category's display name (its lexicon's name).
+	CategoryName string `json:"category_name,omitempty"`
+	County       string `json:"county"`
+	CountyName   string `json:"county_name,omitempty"`
 	// From and To bound the window of the scan that filed (or last
 	// strengthened) the burst.
 	From time.Time `json:"window_from"`

@@ -372,14 +372,30 @@ func countyLabel(info BurstInfo) string {
 	return parts[len(parts)-1]
 }
 
+// categoryLabel is the category's name, else its code.
+func categoryLabel(info BurstInfo) string {
+	if info.CategoryName != "" {
+		return info.CategoryName
+	}
+	return info.Category
+}
+
 // burstTitle is the lead's title, in the language of the posts.
 func burstTitle(info BurstInfo) string {
-	return fmt.Sprintf("%s %s 类帖文突增", countyLabel(info), info.Category)
+	return fmt.Sprintf("%s%s类帖文突增", countyLabel(info), categoryLabel(info))
 }
 
 func burstSummary(info BurstInfo) string {
-	return fmt.Sprintf("%s %s：%s 内 %d 条帖文，基线预期 %.2f 条，阈值 %d 条。", countyLabel(info), info.Category,
-		info.To.Sub(info.From), info.Seen, info.Expected, info.Threshold)
+	return fmt.Sprintf("%s%s类帖文：%s内 %d 条，基线预期 %.2f 条，阈值 %d 条。", countyLabel(info), categoryLabel(info),
+		zhDuration(info.To.Sub(info.From)), info.Seen, info.Expected, info.Threshold)
+}
+
+// zhDuration writes a window length in Chinese: 6小时, 90分钟.
+func zhDuration(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%d小时", d/time.Hour)
+	}
+	return fmt.Sprintf("%d分钟", d/time.Minute)
 }
 
 func burstNote(info BurstInfo) string {

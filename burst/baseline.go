@@ -83,6 +83,9 @@ func (p Params) NewBaseline(posts []time.Time, at, since time.Time) Baseline {
 // Expected returns the expected number of posts in [from, to) and the
 // smallest shape of the weekdays it covers.
 func (b Baseline) Expected(from, to time.Time) (mean, shape float64) {
+	if b.loc == nil {
+		b.loc = time.UTC
+	}
 	shape = math.Inf(1)
 	for t := from; t.Before(to); {
 		next := startOfDay(t, b.loc).AddDate(0, 0, 1)

@@ -53,16 +53,16 @@ func burstPost(page crawler.Page, as *nlp.Assessment, minLevel string) (alerts.B
 		Title: page.Title, Snippet: clipRunes(page.Text, 300), At: page.PublishedAt, SeenAt: page.FetchedAt,
 		Level: as.Level, Score: as.Score,
 	}
-	min := alerts.LevelRank(minLevel)
+	minRank := alerts.LevelRank(minLevel)
 	for i, c := range as.Categories {
 		if c.Level == "" {
 			// Lexicons only: no level per category.
-			if i == 0 && alerts.LevelRank(as.Level) >= min {
+			if i == 0 && alerts.LevelRank(as.Level) >= minRank {
 				bp.Categories = append(bp.Categories, c.Code)
 			}
 			continue
 		}
-		if alerts.LevelRank(c.Level) >= min {
+		if alerts.LevelRank(c.Level) >= minRank {
 			bp.Categories = append(bp.Categories, c.Code)
 		}
 	}
@@ -106,10 +106,25 @@ type burstScanner struct {
 	params burst.Params
 	level  string
 	log    *slog.Logger
+	// lexicons, when set, name the categories in burst leads.
+	lexicons func() []*nlp.Lexicon
 }
 
 func newBurstScanner(cfg *config.Config, store *alerts.SQLStore, log *slog.Logger) *burstScanner {
 	return &burstScanner{store: store, params: burstParams(cfg), level: cfg.Alerts.Burst.Level, log: log}
+}
+
+// categoryName returns the display name of a category code, or "".
+func (b *burstScanner) categoryName(code string) string {
+	if b.lexicons == nil {
+		return ""
+	}
+	for _, l := range b.lexicons() {
+		if l.Code == code {
+			return l.Name
+		}
+	}
+	return ""
 }
 
 // burstBaselineDays is how many days before a scan's day the baseline reads.
@@ -153,7 +168,7 @@ func (b *burstScanner) scan(ctx context.Context, now time.Time) (int, error) {
 			continue
 		}
 		res, err := b.store.FileBurst(ctx, alerts.BurstFiling{
-			Info: alerts.BurstInfo{Category: s.Category, County: s.County, CountyName: s.CountyName,
+			Info: alerts.BurstInfo{Category: s.Category, CategoryName: b.categoryName(s.Category), County: s.County, CountyName: s.CountyName,
 				From: d.From, To: d.To, Seen: d.Seen, Expected: d.Expected, Threshold: d.Threshold, Tail: d.Tail},
 			Level: b.level,
 			New:   d.New,

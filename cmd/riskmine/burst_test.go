@@ -80,6 +80,7 @@ func TestBurstScanFilesOnceAttachesPostsAndRespectsOptIn(t *testing.T) {
 	cfg := config.Default()
 	cfg.Alerts.Burst.Enabled = true
 	scanner := newBurstScanner(cfg, store, slog.New(slog.DiscardHandler))
+	scanner.lexicons = func() []*nlp.Lexicon { return []*nlp.Lexicon{{Code: "fire", Name: "火灾"}, {Code: "fraud", Name: "诈骗"}} }
 	filed, err := scanner.scan(ctx, now)
 	if err != nil || filed != 1 {
 		t.Fatalf("first scan filed %d (%v), want 1 burst", filed, err)
@@ -94,6 +95,9 @@ func TestBurstScanFilesOnceAttachesPostsAndRespectsOptIn(t *testing.T) {
 	}
 	if l.Kind != alerts.KindBurst || l.Burst == nil || l.Burst.Category != "fraud" || l.Burst.County != "350104" || l.Burst.Seen != 6 {
 		t.Fatalf("lead kind %q burst %+v, want a fraud burst in 350104 of 6 posts", l.Kind, l.Burst)
+	}
+	if l.Title != "仓山区诈骗类帖文突增" || !strings.Contains(l.Summary, "6小时内 6 条") {
+		t.Errorf("title %q summary %q: want the county and the category's name, and the count", l.Title, l.Summary)
 	}
 	if l.Burst.Expected <= 0 || l.Burst.Expected > 1 || l.Burst.Threshold > 6 || l.Burst.CountyName != "福建省/福州市/仓山区" {
 		t.Errorf("burst %+v: want a small expected count, a threshold of at most 6 and the county's name", l.Burst)

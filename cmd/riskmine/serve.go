@@ -215,6 +215,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	s.goLoop("alert rules", s.runAlertRules, bg)
 	if cfg.Alerts.Burst.Enabled {
 		bs := newBurstScanner(cfg, s.leads, log.With("component", "burst"))
+		bs.lexicons = s.analyzer.Lexicons
 		s.goLoop("burst scan", func(ctx context.Context) error { return bs.run(ctx, cfg.Alerts.Burst.Interval.D()) }, bg)
 	}
 	s.goLoop("backup socket", startBackupSocket(cfg.DataDir, dbPath, s.index, log.With("component", "backup")), bg)

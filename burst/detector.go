@@ -15,9 +15,10 @@ type Params struct {
 	// MinPosts is the fewest posts in the window that can burst (default 3).
 	MinPosts int
 	// Sensitivity is how many false bursts a steady series may raise a
-	// month (30 days): the threshold is the smallest count whose chance
-	// under the baseline is below it. Higher finds smaller bursts and
-	// raises more false ones (default 0.01: one per 100 series-months).
+	// month (30 days): the threshold is the smallest count that a series
+	// posting at its baseline's rate would reach at most that often.
+	// Higher finds smaller bursts and raises more false ones (default
+	// 0.01: one per 100 series-months).
 	Sensitivity float64
 	// Cooldown is how long after the last post of a burst the series
 	// cannot open another: a burst still under way in that time extends
@@ -59,7 +60,8 @@ const MinHistoryDays = 7
 
 // Decision is what a scan finds for one series.
 type Decision struct {
-	// Burst is true when the window holds at least Threshold posts.
+	// Burst is true when the window holds at least Threshold posts and
+	// the series has MinHistoryDays of history.
 	Burst bool
 	// New is true when the burst opens a new burst lead; false while it
 	// extends one that ended less than Cooldown ago.

@@ -80,7 +80,9 @@ func TestBurstScanFilesOnceAttachesPostsAndRespectsOptIn(t *testing.T) {
 	cfg := config.Default()
 	cfg.Alerts.Burst.Enabled = true
 	scanner := newBurstScanner(cfg, store, slog.New(slog.DiscardHandler))
-	scanner.lexicons = func() []*nlp.Lexicon { return []*nlp.Lexicon{{Code: "fire", Name: "火灾"}, {Code: "fraud", Name: "诈骗"}} }
+	scanner.lexicons = func() []*nlp.Lexicon {
+		return []*nlp.Lexicon{{Code: "fire", Name: "火灾"}, {Code: "fraud", Name: "诈骗"}}
+	}
 	filed, err := scanner.scan(ctx, now)
 	if err != nil || filed != 1 {
 		t.Fatalf("first scan filed %d (%v), want 1 burst", filed, err)

@@ -83,7 +83,11 @@ type Note struct {
 
 // Lead is one incident, however many posts report it.
 type Lead struct {
-	ID          string          `json:"id"`
+	ID string `json:"id"`
+	// Kind is "" for a lead filed from posts and KindBurst for a burst of
+	// posts in one category and county (see Burst).
+	Kind        string          `json:"kind,omitempty"`
+	Burst       *BurstInfo      `json:"burst,omitempty"`
 	Title       string          `json:"title"`
 	Summary     string          `json:"summary"`
 	Level       string          `json:"level"`

@@ -276,6 +276,8 @@ var migrations = []string{
 	// A lead keeps the spot its posts name beside the division codes.
 	`ALTER TABLE alerts_lead ADD COLUMN place TEXT NOT NULL DEFAULT '';
 	ALTER TABLE alerts_lead ADD COLUMN place_code TEXT NOT NULL DEFAULT '';`,
+	// Burst leads (see sqlite_burst.go) and the posts counted for them.
+	burstMigration,
 }
 
 func (s *SQLStore) migrate(ctx context.Context) error {

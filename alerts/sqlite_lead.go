@@ -25,6 +25,14 @@ func (s *SQLStore) GetLead(ctx context.Context, id string) (*Lead, error) {
 	if l.Sources, err = s.sources(ctx, s.r.QueryContext, id, 0); err != nil {
 		return nil, fmt.Errorf("alerts: load sources of lead %s: %w", id, err)
 	}
+	if l.Kind == KindBurst {
+		// A burst's counted posts, and the posts of leads merged into it.
+		burst, err := s.burstSources(ctx, s.r.QueryContext, id, 0)
+		if err != nil {
+			return nil, fmt.Errorf("alerts: load posts of burst lead %s: %w", id, err)
+		}
+		l.Sources = append(burst, l.Sources...)
+	}
 	rows, err := s.r.QueryContext(ctx, `SELECT id, at, actor, text FROM alerts_note WHERE lead_id = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: load notes of lead %s: %w", id, err)

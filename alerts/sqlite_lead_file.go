@@ -18,25 +18,31 @@ var openStatesSQL = "('" + strings.Join(openStates, "','") + "')"
 
 const leadCols = `id, title, summary, level, score, categories, locations, terms, simhash,
 	first_seen, last_seen, source_count, state, assignee, unit, due_at, resolution,
-	merged_into, created_at, updated_at, closed_at, version, place, place_code`
+	merged_into, created_at, updated_at, closed_at, version, place, place_code, kind, burst`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func (s *SQLStore) scanLead(sc scanner) (*Lead, error) {
 	var (
 		l                                       Lead
-		cats, locs, terms                       string
+		cats, locs, terms, burst                string
 		sim, first, last, due, created, updated int64
 		closed                                  sql.NullInt64
 	)
 	err := sc.Scan(&l.ID, &l.Title, &l.Summary, &l.Level, &l.Score, &cats, &locs, &terms, &sim,
 		&first, &last, &l.SourceCount, &l.State, &l.Assignee, &l.Unit, &due, &l.Resolution,
-		&l.MergedInto, &created, &updated, &closed, &l.Version, &l.Place, &l.PlaceCode)
+		&l.MergedInto, &created, &updated, &closed, &l.Version, &l.Place, &l.PlaceCode, &l.Kind, &burst)
 	if err != nil {
 		return nil, err
 	}
 	if err := errors.Join(json.Unmarshal([]byte(cats), &l.Categories), json.Unmarshal([]byte(locs), &l.Locations), json.Unmarshal([]byte(terms), &l.Terms)); err != nil {
 		return nil, fmt.Errorf("decode lead %s: %w", l.ID, err)
+	}
+	if burst != "" {
+		l.Burst = &BurstInfo{}
+		if err := json.Unmarshal([]byte(burst), l.Burst); err != nil {
+			return nil, fmt.Errorf("decode burst of lead %s: %w", l.ID, err)
+		}
 	}
 	l.SimHash = uint64(sim)
 	l.FirstSeen, l.LastSeen = s.at(first), s.at(last)
@@ -570,6 +576,14 @@ func (s *SQLStore) enqueue(ctx context.Context, tx *sql.Tx, event string, l *Lea
 	}
 	pl := *l
 	var err error
+	if srcs == nil && l.Kind == KindBurst {
+		srcs, err = s.burstSources(ctx, func(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+			return s.query(ctx, tx, q, args...)
+		}, l.ID, payloadSources)
+		if err != nil {
+			return 0, err
+		}
+	}
 	if srcs == nil {
 		srcs, err = s.sources(ctx, func(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 			return s.query(ctx, tx, q, args...)

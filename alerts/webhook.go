@@ -38,6 +38,9 @@ type Endpoint struct {
 	LocationPrefixes []string `json:"location_prefixes,omitempty"`
 	// Events lists the subscribed events; empty means all.
 	Events []string `json:"events,omitempty"`
+	// Bursts opts in to burst leads (Lead.Kind "burst"); without it the
+	// endpoint gets only leads filed from posts.
+	Bursts bool `json:"bursts,omitempty"`
 	// Timeout per attempt (default 10s).
 	Timeout time.Duration `json:"timeout_ns,omitempty"`
 	// MaxAttempts before dead-lettering (default DefaultMaxAttempts, the
@@ -75,6 +78,9 @@ func (e Endpoint) maxAttempts() int {
 // wants reports whether the endpoint takes event for lead l.
 func (e Endpoint) wants(event string, l *Lead) bool {
 	if len(e.Events) > 0 && !contains(e.Events, event) {
+		return false
+	}
+	if l.Kind == KindBurst && !e.Bursts {
 		return false
 	}
 	if e.MinLevel != "" && LevelRank(l.Level) < LevelRank(e.MinLevel) {

@@ -25,6 +25,8 @@ type Alerts struct {
 	SLA map[string]Duration `yaml:"sla"`
 	// Webhooks are the endpoints leads are pushed to.
 	Webhooks []Webhook `yaml:"webhooks"`
+	// Burst configures burst leads (spikes of one category in one county).
+	Burst Burst `yaml:"burst"`
 }
 
 // Webhook is one receiving endpoint.
@@ -44,6 +46,9 @@ type Webhook struct {
 	LocationPrefixes []string `yaml:"location_prefixes"`
 	// Events lists lead_created, lead_updated, lead_state_changed; empty means all.
 	Events []string `yaml:"events"`
+	// Bursts opts in to burst leads (kind burst); without it the endpoint
+	// gets only leads filed from posts.
+	Bursts bool `yaml:"bursts"`
 	// Timeout per attempt (default 10s when not written).
 	Timeout *Duration `yaml:"timeout"`
 	// MaxAttempts before a delivery is dead-lettered (default 8: the first
@@ -113,6 +118,7 @@ func defaultAlerts() Alerts {
 			"medium":   Duration(72 * time.Hour),
 			"low":      Duration(7 * 24 * time.Hour),
 		},
+		Burst: defaultBurst(),
 	}
 }
 
@@ -196,7 +202,7 @@ func (c *Config) validateAlerts() error {
 			return c.errAt(key("max_attempts"), "must be at least 1 (0 or not written: 8), got %d", w.MaxAttempts)
 		}
 	}
-	return nil
+	return c.validateBurst()
 }
 
 // validateWebhookSecret checks the secret a format signs with.

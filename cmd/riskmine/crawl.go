@@ -203,7 +203,8 @@ func openCrawlPipeline(cfg *config.Config, log *slog.Logger) (_ *crawlPipeline, 
 	p.pipeline = newPipeline(pipelineOptions{
 		Analyzer: a, Index: p.index, Leads: p.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,
 		Workers: cfg.NLP.Workers, Logger: log.With("component", "pipeline"),
-		Disk: newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes),
+		Disk:   newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes),
+		Bursts: burstRecorderOf(cfg, p.leads), BurstLevel: cfg.Alerts.Burst.MinLevel,
 	})
 	return p, nil
 }

@@ -62,6 +62,7 @@ func webhookEndpoints(cfg *config.Config) []alerts.Endpoint {
 			Timeout:          w.Timeout.D(),
 			MaxAttempts:      w.MaxAttempts,
 			AllowPrivate:     w.AllowPrivate,
+			Bursts:           w.Bursts,
 		})
 	}
 	return eps

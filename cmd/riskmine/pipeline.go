@@ -44,6 +44,10 @@ type pipelineOptions struct {
 	QueueSize int
 	Metrics   *metrics
 	Logger    *slog.Logger
+	// Bursts, when set, counts each post in its category × county series
+	// (alerts.burst) at BurstLevel or above.
+	Bursts     burstRecorder
+	BurstLevel string
 	// Disk, when set, refuses pages while the data folder is short of
 	// space: the run stops with the reason instead of fetching pages that
 	// cannot be kept.
@@ -224,6 +228,13 @@ func (p *pipeline) store(j *pageJob) error {
 				top = j.as.Categories[0].Code
 			}
 			m.leadsFiled.WithLabelValues(top, j.as.Level, res.Outcome).Inc()
+		}
+	}
+	if p.opts.Bursts != nil {
+		if bp, ok := burstPost(j.page, j.as, p.opts.BurstLevel); ok {
+			if err := p.opts.Bursts.RecordBurstPost(j.ctx, bp); err != nil {
+				return fmt.Errorf("count %s: %w", j.page.CanonicalURL, err)
+			}
 		}
 	}
 	start := time.Now()

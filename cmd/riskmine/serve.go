@@ -172,6 +172,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	s.pipe = newPipeline(pipelineOptions{
 		Analyzer: s.analyzer, Index: s.index, Leads: s.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,
 		Workers: cfg.NLP.Workers, Metrics: s.metrics, Logger: log.With("component", "pipeline"), Disk: s.disk,
+		Bursts: burstRecorderOf(cfg, s.leads), BurstLevel: cfg.Alerts.Burst.MinLevel,
 	})
 	c, err := crawler.New(crawlerOptions(cfg, s.crawl, log))
 	if err != nil {
@@ -216,6 +217,11 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	s.goLoop("dispatcher", func(ctx context.Context) error { return disp.Run(ctx) }, bg)
 	s.goLoop("run metrics", s.watchRuns, bg)
 	s.goLoop("alert rules", s.runAlertRules, bg)
+	if cfg.Alerts.Burst.Enabled {
+		bs := newBurstScanner(cfg, s.leads, log.With("component", "burst"))
+		bs.lexicons = s.analyzer.Lexicons
+		s.goLoop("burst scan", func(ctx context.Context) error { return bs.run(ctx, cfg.Alerts.Burst.Interval.D()) }, bg)
+	}
 	s.goLoop("backup socket", startBackupSocket(cfg.DataDir, dbPath, s.index, log.With("component", "backup")), bg)
 	s.cron = cron.New(cron.WithLocation(cfg.Location()))
 	if cfg.Index.RetentionDays > 0 {

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"riskmine/alerts"
+	"riskmine/burst"
+	"riskmine/config"
+	"riskmine/crawler"
+	"riskmine/nlp"
+)
+
+// burstZone is where a series' days and weekdays are counted: China
+// Standard Time, the day of the posts' readers.
+var burstZone = time.FixedZone("CST", 8*3600)
+
+// burstParams maps alerts.burst to the detector's parameters.
+func burstParams(cfg *config.Config) burst.Params {
+	b := cfg.Alerts.Burst
+	return burst.Params{
+		Window:      b.Window.D(),
+		MinPosts:    b.MinPosts,
+		Sensitivity: b.Sensitivity,
+		Location:    burstZone,
+	}
+}
+
+// burstRecorder counts posts per category and county (*alerts.SQLStore).
+type burstRecorder interface {
+	RecordBurstPost(ctx context.Context, p alerts.BurstPost) error
+}
+
+// burstRecorderOf returns the store when alerts.burst is enabled, else nil
+// (posts are not counted).
+func burstRecorderOf(cfg *config.Config, store *alerts.SQLStore) burstRecorder {
+	if !cfg.Alerts.Burst.Enabled || store == nil {
+		return nil
+	}
+	return store
+}
+
+// burstPost maps a scored page to the series it counts in: each category
+// at minLevel or above (with lexicons only, the top category when the
+// post is at minLevel) in each county the post names. ok is false when
+// it counts in none.
+func burstPost(page crawler.Page, as *nlp.Assessment, minLevel string) (alerts.BurstPost, bool) {
+	bp := alerts.BurstPost{
+		URL: page.URL, CanonicalURL: page.CanonicalURL, Site: page.Site, Source: page.Source,
+		Title: page.Title, Snippet: clipRunes(page.Text, 300), At: page.PublishedAt, SeenAt: page.FetchedAt,
+		Level: as.Level, Score: as.Score,
+	}
+	minRank := alerts.LevelRank(minLevel)
+	for i, c := range as.Categories {
+		if c.Level == "" {
+			// Lexicons only: no level per category.
+			if i == 0 && alerts.LevelRank(as.Level) >= minRank {
+				bp.Categories = append(bp.Categories, c.Code)
+			}
+			continue
+		}
+		if alerts.LevelRank(c.Level) >= minRank {
+			bp.Categories = append(bp.Categories, c.Code)
+		}
+	}
+	for _, l := range as.Locations {
+		if len(l.Code) < 6 {
+			continue
+		}
+		county := l.Code[:6]
+		name := l.Name
+		if len(l.Code) > 6 {
+			// A township's path ends below its county.
+			if i := strings.LastIndexByte(name, '/'); i > 0 {
+				name = name[:i]
+			}
+		}
+		if i := indexOf(bp.Counties, county); i >= 0 {
+			if len(l.Code) == 6 {
+				bp.CountyNames[i] = name
+			}
+			continue
+		}
+		bp.Counties = append(bp.Counties, county)
+		bp.CountyNames = append(bp.CountyNames, name)
+	}
+	return bp, len(bp.Categories) > 0 && len(bp.Counties) > 0
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// burstScanner runs burst detection over the posts counted in the lead
+// store and files what bursts.
+type burstScanner struct {
+	store  *alerts.SQLStore
+	params burst.Params
+	level  string
+	log    *slog.Logger
+	// lexicons, when set, name the categories in burst leads.
+	lexicons func() []*nlp.Lexicon
+}
+
+func newBurstScanner(cfg *config.Config, store *alerts.SQLStore, log *slog.Logger) *burstScanner {
+	return &burstScanner{store: store, params: burstParams(cfg), level: cfg.Alerts.Burst.Level, log: log}
+}
+
+// categoryName returns the display name of a category code, or "".
+func (b *burstScanner) categoryName(code string) string {
+	if b.lexicons == nil {
+		return ""
+	}
+	for _, l := range b.lexicons() {
+		if l.Code == code {
+			return l.Name
+		}
+	}
+	return ""
+}
+
+// burstBaselineDays is how many days before a scan's day the baseline reads.
+const burstBaselineDays = 28
+
+// scan looks at every series with enough posts in the window ending at
+// now, files the bursts and returns how many leads it created or extended.
+func (b *burstScanner) scan(ctx context.Context, now time.Time) (int, error) {
+	p := b.params
+	p.BaselineDays = burstBaselineDays
+	window := p.Window
+	if window <= 0 {
+		window = 6 * time.Hour
+	}
+	minPosts := max(p.MinPosts, 2)
+	series, err := b.store.BurstSeriesSince(ctx, now.Add(-window), now, minPosts)
+	if err != nil {
+		return 0, err
+	}
+	if len(series) == 0 {
+		return 0, nil
+	}
+	since, err := b.store.BurstSince(ctx)
+	if err != nil {
+		return 0, err
+	}
+	// The baseline's first day starts at most this long before now.
+	from := now.AddDate(0, 0, -burstBaselineDays-1)
+	filed := 0
+	for _, s := range series {
+		posts, err := b.store.BurstHistory(ctx, s.Category, s.County, from, now)
+		if err != nil {
+			return filed, err
+		}
+		_, last, err := b.store.LastBurst(ctx, s.Category, s.County)
+		if err != nil {
+			return filed, err
+		}
+		d := p.Scan(posts, now, since, last)
+		if !d.Burst {
+			continue
+		}
+		res, err := b.store.FileBurst(ctx, alerts.BurstFiling{
+			Info: alerts.BurstInfo{Category: s.Category, CategoryName: b.categoryName(s.Category), County: s.County, CountyName: s.CountyName,
+				From: d.From, To: d.To, Seen: d.Seen, Expected: d.Expected, Threshold: d.Threshold, Tail: d.Tail},
+			Level: b.level,
+			New:   d.New,
+		})
+		if err != nil {
+			return filed, err
+		}
+		if res.Outcome == alerts.OutcomeCreated || res.Outcome == alerts.OutcomeJoined {
+			filed++
+			b.log.Info("burst", "outcome", res.Outcome, "lead", res.LeadID, "category", s.Category, "county", s.County,
+				"seen", d.Seen, "expected", fmt.Sprintf("%.2f", d.Expected), "threshold", d.Threshold)
+		}
+	}
+	return filed, nil
+}
+
+// prune forgets counted posts older than any baseline reads.
+func (b *burstScanner) prune(ctx context.Context, now time.Time) error {
+	_, err := b.store.PruneBurstPosts(ctx, now.AddDate(0, 0, -burstBaselineDays-2))
+	return err
+}
+
+// runBursts scans for bursts every alerts.burst.interval until ctx ends.
+func (b *burstScanner) run(ctx context.Context, interval time.Duration) error {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	lastPrune := time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		now := time.Now()
+		if _, err := b.scan(ctx, now); err != nil && ctx.Err() == nil {
+			b.log.Warn("burst scan", "error", err)
+		}
+		if now.Sub(lastPrune) > 24*time.Hour {
+			if err := b.prune(ctx, now); err != nil && ctx.Err() == nil {
+				b.log.Warn("burst prune", "error", err)
+			}
+			lastPrune = now
+		}
+	}
+}

@@ -426,8 +426,8 @@ func (s *SQLStore) burstSources(ctx context.Context, q queryFunc, leadID string,
 			&at, &seen, &src.Level, &src.Score, &src.Category); err != nil {
 			return nil, err
 		}
-		src.PublishedAt = ptrMS(at)
-		src.SeenAt = fromMS(seen)
+		src.PublishedAt = s.atPtr(at)
+		src.SeenAt = s.at(seen)
 		src.Evidence = []Evidence{}
 		out = append(out, src)
 	}

@@ -14,10 +14,6 @@ import (
 	"riskmine/nlp"
 )
 
-// burstZone is where a series' days and weekdays are counted: China
-// Standard Time, the day of the posts' readers.
-var burstZone = time.FixedZone("CST", 8*3600)
-
 // burstParams maps alerts.burst to the detector's parameters.
 func burstParams(cfg *config.Config) burst.Params {
 	b := cfg.Alerts.Burst
@@ -25,7 +21,7 @@ func burstParams(cfg *config.Config) burst.Params {
 		Window:      b.Window.D(),
 		MinPosts:    b.MinPosts,
 		Sensitivity: b.Sensitivity,
-		Location:    burstZone,
+		Location:    cfg.Location(), // days and weekdays of the configured zone
 	}
 }
 

@@ -280,3 +280,12 @@ crawler:
 		t.Fatalf("counted series %v, want the two posts in hazmat_leak/350104", got)
 	}
 }
+
+// burstZone is the default configured zone the tests' series are counted in.
+var burstZone = func() *time.Location {
+	loc, err := time.LoadLocation(config.DefaultTimezone)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()

@@ -257,7 +257,7 @@ func (v *piiView) fragment(f string) string {
 }
 
 // lead returns the lead as the view shows it: a copy with title, summary,
-// posts, evidence and notes masked (the store's lead is not changed).
+// keywords, posts, evidence and notes masked (the store's lead is not changed).
 func (v *piiView) lead(l *alerts.Lead) *alerts.Lead {
 	if l == nil {
 		return nil
@@ -265,6 +265,13 @@ func (v *piiView) lead(l *alerts.Lead) *alerts.Lead {
 	c := *l
 	c.Title = v.text(l.Title)
 	c.Summary = v.text(l.Summary)
+	if l.Terms != nil {
+		// The keywords of a post can be its numbers.
+		c.Terms = make([]string, len(l.Terms))
+		for i, t := range l.Terms {
+			c.Terms[i] = v.text(t)
+		}
+	}
 	if l.Sources != nil {
 		c.Sources = make([]alerts.Source, len(l.Sources))
 		for i, src := range l.Sources {

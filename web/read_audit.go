@@ -14,7 +14,7 @@ import (
 
 // The read audit records who searched, listed, viewed and exported what,
 // from which address, and whether personal data was shown unmasked. It is
-// kept in web_read_audit for Options.ReadAuditRetention and shown to
+// kept in web_read_audit for Options.ReadAuditTTL and shown to
 // administrators only (page /read-audit, API /api/v1/read-audit, exports).
 
 // Kinds of reads.
@@ -28,8 +28,8 @@ const (
 // ReadKinds are the kinds of reads, for filters.
 var ReadKinds = []string{ReadSearch, ReadList, ReadView, ReadExport}
 
-// DefaultReadAuditRetention is how long reads are kept unless configured.
-const DefaultReadAuditRetention = 180 * 24 * time.Hour
+// DefaultReadAuditTTL is how long reads are kept unless configured.
+const DefaultReadAuditTTL = 180 * 24 * time.Hour
 
 // ReadEvent is one read recorded in the read audit.
 type ReadEvent struct {

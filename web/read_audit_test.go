@@ -296,7 +296,7 @@ func TestReadAuditPaginates(t *testing.T) {
 	}
 }
 
-func TestReadAuditRetention(t *testing.T) {
+func TestReadAuditTTL(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		retention time.Duration
@@ -307,7 +307,7 @@ func TestReadAuditRetention(t *testing.T) {
 		{"keep", -1, 4},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newTestEnv(t, Options{ReadAuditRetention: tc.retention}, Deps{})
+			e := newTestEnv(t, Options{ReadAuditTTL: tc.retention}, Deps{})
 			ctx := context.Background()
 			now := e.clock.Now()
 			var evs []ReadEvent

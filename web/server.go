@@ -63,9 +63,9 @@ type Options struct {
 	// ids in posts unmasked (nil: DefaultPIIRoles, analyst and admin; an
 	// empty non-nil list masks them for everyone).
 	PIIRoles []Role
-	// ReadAuditRetention is how long the read audit keeps a read (0:
-	// DefaultReadAuditRetention, 180 days; negative: keep them all).
-	ReadAuditRetention time.Duration
+	// ReadAuditTTL is how long the read audit keeps a read (0:
+	// DefaultReadAuditTTL, 180 days; negative: keep them all).
+	ReadAuditTTL time.Duration
 	// Logger receives request errors (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now); tests inject their own.
@@ -126,8 +126,8 @@ func New(opts Options, deps Deps) (*Server, error) {
 			return nil, fmt.Errorf("web: Options.PIIRoles: %w", err)
 		}
 	}
-	if opts.ReadAuditRetention == 0 {
-		opts.ReadAuditRetention = DefaultReadAuditRetention
+	if opts.ReadAuditTTL == 0 {
+		opts.ReadAuditTTL = DefaultReadAuditTTL
 	}
 	s := &Server{piiRoles: opts.PIIRoles, opts: opts, deps: deps, log: opts.Logger, now: opts.Now, secure: opts.SecureCookies, searches: newSearchGate(opts.SearchesPerUser)}
 	if opts.PublicURL != "" {
@@ -170,7 +170,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.pages = pages
-	s.reads = newReadLog(s.store, s.log, s.now, opts.ReadAuditRetention)
+	s.reads = newReadLog(s.store, s.log, s.now, opts.ReadAuditTTL)
 	s.handler = s.securityHeaders(s.buildRoutes())
 	return s, nil
 }

@@ -113,7 +113,7 @@ func (s *Server) apiLeadTransition(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, status, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, lead)
+	writeJSON(w, http.StatusOK, s.piiFor(r).lead(lead))
 }
 
 // apiLeadBulk answers POST /api/v1/leads/bulk:

@@ -307,7 +307,9 @@ func TestBrowserBulkAndRedirects(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#select-all")),
 		chromedp.Click(chromedp.CSS("#select-all")),
 		chromedp.Click(chromedp.CSS("#bulk button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#lead-table")),
+		// The queue it came from is still visible until the answer
+		// arrives; the notice shows on the page after the action.
+		chromedp.WaitVisible(chromedp.CSS("p.flash")),
 	)
 	leads, _, err := w.leads.ListLeads(context.Background(), alerts.LeadFilter{States: []string{"confirmed"}})
 	if err != nil || len(leads) != 2 {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -105,6 +106,13 @@ func TestPIIMaskedByRole(t *testing.T) {
 			}
 			for _, u := range tc.clearly {
 				check(u, false)
+			}
+			// The lead an action answers with is masked like any other,
+			// notes included.
+			tok, _ := w.srv.store.CreateToken(context.Background(), "ana", "t")
+			body := bodyOf(t, "note", w.apiReq("POST", "/api/v1/leads/"+id+"/transition", tok, `{"action":"note","note":"已回电 `+piiPhone+`"}`), http.StatusOK)
+			if masked := slices.Contains(tc.masked, "ana"); strings.Contains(body, piiPhone) == masked || strings.Contains(body, "已回电 "+piiPhoneMsk) != masked {
+				t.Errorf("analyst's action answer (masked %v): %.400s", masked, body)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -51,13 +52,24 @@ type Web struct {
 	// PprofAddr, when set, serves /debug/pprof/ on this address only,
 	// without login (keep it on loopback).
 	PprofAddr string `yaml:"pprof_addr"`
+	// ReadAuditDays is how many days the read audit (who searched, viewed
+	// and exported what) keeps a read; 0 keeps them all.
+	ReadAuditDays int `yaml:"read_audit_days"`
+	// PIIRoles are the roles that see phone numbers, bank cards and
+	// QQ/WeChat ids in posts unmasked; an empty list masks them for all.
+	PIIRoles []string `yaml:"pii_roles"`
 }
+
+// webRoles are the roles of web users, for web.pii_roles.
+var webRoles = []string{"viewer", "analyst", "admin"}
 
 func defaultWeb() Web {
 	return Web{Addr: "127.0.0.1:8080", SessionTTL: Duration(12 * hourF), TokenTTL: Duration(90 * 24 * hourF),
 		LoginMaxFailures: 5, LoginWindow: Duration(15 * time.Minute),
 		ReadHeaderTimeout: Duration(10 * time.Second), ReadTimeout: Duration(time.Minute),
-		WriteTimeout: Duration(2 * time.Minute), IdleTimeout: Duration(2 * time.Minute)}
+		WriteTimeout: Duration(2 * time.Minute), IdleTimeout: Duration(2 * time.Minute),
+		// Viewers see masks; the roles that dispatch cases see the numbers.
+		ReadAuditDays: 180, PIIRoles: []string{"analyst", "admin"}}
 }
 
 func (c *Config) validateWeb() error {
@@ -123,6 +135,19 @@ func (c *Config) validateWeb() error {
 	}
 	if t := c.Web.MetricsToken; t != "" && len(t) < 16 {
 		return c.errAt("web.metrics_token", "must have at least 16 characters (use ${ENV} to keep it out of the file)")
+	}
+	if d := c.Web.ReadAuditDays; d < 0 || d > 36500 {
+		return c.errAt("web.read_audit_days", "must be between 0 (keep every read) and 36500, got %d", d)
+	}
+	seen := map[string]bool{}
+	for i, r := range c.Web.PIIRoles {
+		if !slices.Contains(webRoles, r) {
+			return c.errAt(fmt.Sprintf("web.pii_roles[%d]", i), "got %q, expected one of %s", r, strings.Join(webRoles, ", "))
+		}
+		if seen[r] {
+			return c.errAt(fmt.Sprintf("web.pii_roles[%d]", i), "%q is listed twice", r)
+		}
+		seen[r] = true
 	}
 	return nil
 }

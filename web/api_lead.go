@@ -46,10 +46,13 @@ func (s *Server) apiLeadList(w http.ResponseWriter, r *http.Request) {
 		s.apiServerError(w, r, err)
 		return
 	}
+	pv := s.piiFor(r)
+	leads = pv.leads(leads)
 	if leads == nil {
 		leads = []alerts.Lead{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total": total, "items": leads})
+	s.recordRead(r, ReadEvent{Kind: ReadList, Query: r.URL.Query().Get("q"), Filters: readFilters(r.URL.Query()), Rows: total, PII: pv.unmaskedShown()})
 }
 
 // apiLeadGet answers GET /api/v1/leads/{id}.
@@ -77,6 +80,8 @@ func (s *Server) apiLeadGet(w http.ResponseWriter, r *http.Request) {
 		s.apiServerError(w, r, err)
 		return
 	}
+	pv := s.piiFor(r)
+	lead, audit, similar = pv.lead(lead), pv.audit(audit), pv.leads(similar)
 	out := leadWithAudit{Lead: lead, Audit: audit, Similar: []leadRef{}}
 	if out.Audit == nil {
 		out.Audit = []alerts.AuditEntry{}
@@ -85,6 +90,7 @@ func (s *Server) apiLeadGet(w http.ResponseWriter, r *http.Request) {
 		out.Similar = append(out.Similar, leadRef{ID: l.ID, Title: l.Title, Level: l.Level, State: l.State})
 	}
 	writeJSON(w, http.StatusOK, out)
+	s.recordRead(r, ReadEvent{Kind: ReadView, Target: lead.ID, Rows: len(lead.Sources), PII: pv.unmaskedShown()})
 }
 
 // apiLeadTransition answers POST /api/v1/leads/{id}/transition with a
@@ -107,7 +113,7 @@ func (s *Server) apiLeadTransition(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, status, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, lead)
+	writeJSON(w, http.StatusOK, s.piiFor(r).lead(lead))
 }
 
 // apiLeadBulk answers POST /api/v1/leads/bulk:

@@ -242,17 +242,24 @@ func TestBrowserHostilePostDoesNotExecute(t *testing.T) {
 	tab := browserTab(t)
 	w := newWorld(t, Options{})
 	hostile, _ := w.seed(t)
+	pii := w.seedPII(t)
 	browserLogin(t, tab, w.http.URL, "viv")
 	pages := []struct{ path, ready string }{
 		{"/leads/" + hostile, "#lead-title"},
 		{"/leads", "#lead-table"},
 		{"/search?q=" + url.QueryEscape("燃气"), ".hit"},
 		{"/", "#dash-figures"},
+		{"/leads/" + pii, "#lead-title"},
+		{"/search?q=" + url.QueryEscape("诈骗"), ".hit"},
 	}
 	for _, p := range pages {
 		do(t, tab, "open "+p.path, chromedp.Navigate(w.http.URL+p.path), chromedp.WaitVisible(chromedp.CSS(p.ready)))
 		if pwned := eval[bool](t, tab, `window.__pwned !== undefined`); pwned {
 			t.Fatalf("%s: the hostile post's script ran", p.path)
+		}
+		// A viewer's DOM holds the fraud post's numbers masked only.
+		if leak := eval[bool](t, tab, `["`+piiPhone+`", "`+piiCard+`", "`+piiQQ+`"].some(n => document.documentElement.outerHTML.includes(n))`); leak {
+			t.Errorf("%s: personal data in the viewer's DOM", p.path)
 		}
 		if n := eval[int](t, tab, `document.querySelectorAll("main script, main img[src=x]").length`); n != 0 {
 			t.Errorf("%s: %d hostile elements in the DOM", p.path, n)
@@ -261,6 +268,10 @@ func TestBrowserHostilePostDoesNotExecute(t *testing.T) {
 	do(t, tab, "open the lead", chromedp.Navigate(w.http.URL+"/leads/"+hostile), chromedp.WaitVisible(chromedp.CSS("#lead-title")))
 	if title := text(t, tab, "#lead-title"); !strings.Contains(title, "<script>") {
 		t.Errorf("the hostile title is not shown as text: %q", title)
+	}
+	do(t, tab, "open the fraud lead", chromedp.Navigate(w.http.URL+"/leads/"+pii), chromedp.WaitVisible(chromedp.CSS("#lead-title")))
+	if title := text(t, tab, "#lead-title"); !strings.Contains(title, piiPhoneMsk) {
+		t.Errorf("the viewer does not see the masked number in the title: %q", title)
 	}
 }
 

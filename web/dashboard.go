@@ -60,6 +60,8 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	pv := s.piiFor(r)
+	data.Urgent, data.Overdue = pv.leads(data.Urgent), pv.leads(data.Overdue)
 	s.render(w, r, http.StatusOK, "dashboard", v)
 }
 

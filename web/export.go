@@ -118,6 +118,11 @@ func (s *Server) exportLeads(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	startDownload(w, "riskmine-leads-"+s.now().In(s.opts.Location).Format("20060102-1504"), format)
+	pv := s.piiFor(r)
+	written := 0
+	defer func() {
+		s.recordRead(r, ReadEvent{Kind: ReadExport, Target: "leads", Query: r.URL.Query().Get("q"), Filters: readFilters(r.URL.Query()), Rows: written, PII: pv.unmaskedShown()})
+	}()
 	var cw *csv.Writer
 	enc := json.NewEncoder(w)
 	if format == "csv" {
@@ -138,6 +143,8 @@ func (s *Server) exportLeads(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("export lead audit", "lead_id", id, "error", err)
 			return
 		}
+		lead, audit = pv.lead(lead), pv.audit(audit)
+		written++
 		if cw == nil {
 			enc.Encode(exportedLead{Lead: lead, Audit: audit})
 			continue
@@ -220,6 +227,11 @@ func (s *Server) exportSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	startDownload(w, "riskmine-search-"+s.now().In(s.opts.Location).Format("20060102-1504"), format)
+	pv := s.piiFor(r)
+	written := 0
+	defer func() {
+		s.recordRead(r, ReadEvent{Kind: ReadExport, Target: "search", Query: q.Text, Filters: readFilters(r.URL.Query()), Rows: written, PII: pv.unmaskedShown()})
+	}()
 	var cw *csv.Writer
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false) // the same hit objects as the search API
@@ -231,6 +243,8 @@ func (s *Server) exportSearch(w http.ResponseWriter, r *http.Request) {
 	res, n := first, 0
 	for {
 		for _, h := range res.Hits {
+			h = pv.hit(h)
+			written++
 			if cw == nil {
 				enc.Encode(h)
 				continue

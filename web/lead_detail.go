@@ -56,6 +56,8 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 		s.serverError(w, r, err)
 		return
 	}
+	pv := s.piiFor(r)
+	lead, audit, similar = pv.lead(lead), pv.audit(audit), pv.leads(similar)
 	data := &leadDetailData{Lead: lead, Audit: audit, Similar: similar, Open: alerts.IsOpen(lead.State),
 		Actions: actionsByState[lead.State]}
 	for _, src := range lead.Sources {
@@ -65,6 +67,7 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 	v.Title = lead.Title
 	v.Error = errMsg
 	s.render(w, r, status, "lead", v)
+	s.recordRead(r, ReadEvent{Kind: ReadView, Target: lead.ID, Rows: len(lead.Sources), PII: pv.unmaskedShown()})
 }
 
 // placeEvidence marks each evidence span in the title or the stored text

@@ -47,7 +47,8 @@ func (s *Server) leadList(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	data.Leads, data.Total = leads, total
+	pv := s.piiFor(r)
+	data.Leads, data.Total = pv.leads(leads), total
 	data.Page = f.Offset/f.Limit + 1
 	data.Pages = max(1, (total+f.Limit-1)/f.Limit)
 	if data.Page > 1 {
@@ -57,4 +58,5 @@ func (s *Server) leadList(w http.ResponseWriter, r *http.Request) {
 		data.NextURL = queryWith(r.URL.RequestURI(), "page", itoa(data.Page+1), "offset", "")
 	}
 	s.render(w, r, http.StatusOK, "leads", v)
+	s.recordRead(r, ReadEvent{Kind: ReadList, Query: q.Get("q"), Filters: readFilters(q), Rows: total, PII: pv.unmaskedShown()})
 }

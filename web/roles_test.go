@@ -38,6 +38,7 @@ func TestRoleMatrix(t *testing.T) {
 		"POST /api/v1/webhooks/{name}/test", "POST /api/v1/users", "PATCH /api/v1/users/{name}", "POST /api/v1/users/{name}/tokens",
 		"POST /api/v1/webhooks/{name}/enable", "GET /api/v1/tokens", "DELETE /api/v1/tokens/{id}",
 		"GET /users", "GET /webhooks", "GET /api/v1/users", "GET /api/v1/webhooks", "GET /api/v1/webhooks/deliveries",
+		"GET /read-audit", "GET /export/read-audit", "GET /api/v1/read-audit", "GET /api/v1/export/read-audit",
 	} {
 		admin[r] = true
 	}

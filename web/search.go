@@ -102,8 +102,10 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data.Ran = true
+	pv := s.piiFor(r)
 	res := data.Result
 	for _, h := range res.Hits {
+		h = pv.hit(h)
 		sh := searchHit{Hit: h, SafeTitle: template.HTML(template.HTMLEscapeString(h.Title))}
 		if t := h.Fragments["title"]; len(t) > 0 {
 			sh.SafeTitle = safeFragment(t[0])
@@ -148,6 +150,7 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
 		data.NextURL = queryWith(base, "page", itoa(data.Page+1))
 	}
 	s.render(w, r, http.StatusOK, "search", view)
+	s.recordRead(r, ReadEvent{Kind: ReadSearch, Query: q.Text, Filters: readFilters(v), Rows: int(res.Total), PII: pv.unmaskedShown()})
 }
 
 // apiSearch answers GET /api/v1/search with the index's search JSON, the
@@ -182,11 +185,14 @@ func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
 		s.apiServerError(w, r, err)
 		return
 	}
+	pv := s.piiFor(r)
+	res = pv.result(res)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if err := res.WriteJSON(w); err != nil {
 		s.log.Warn("write search result", "error", err)
 	}
+	s.recordRead(r, ReadEvent{Kind: ReadSearch, Query: q.Text, Filters: readFilters(r.URL.Query()), Rows: int(res.Total), PII: pv.unmaskedShown()})
 }
 
 // queryProblem is the part of a search error meant for the person who wrote

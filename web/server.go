@@ -59,6 +59,13 @@ type Options struct {
 	// SearchesPerUser is how many searches (page, API) one user may run
 	// at once (default 2); more are answered 429.
 	SearchesPerUser int
+	// PIIRoles are the roles that see phone numbers, bank cards and QQ/WeChat
+	// ids in posts unmasked (nil: DefaultPIIRoles, analyst and admin; an
+	// empty non-nil list masks them for everyone).
+	PIIRoles []Role
+	// ReadAuditTTL is how long the read audit keeps a read (0:
+	// DefaultReadAuditTTL, 180 days; negative: keep them all).
+	ReadAuditTTL time.Duration
 	// Logger receives request errors (default slog.Default()).
 	Logger *slog.Logger
 	// Profiling serves Go's profiler under /debug/pprof/ to admins
@@ -92,6 +99,8 @@ type Server struct {
 	handler    http.Handler
 	routes     []string
 	searches   *searchGate // concurrent searches per user
+	piiRoles   []Role      // roles that see personal data unmasked
+	reads      *readLog    // the read audit's writer
 }
 
 // New builds the server, opening the web tables in opts.DBPath (unless
@@ -123,7 +132,18 @@ func New(opts Options, deps Deps) (*Server, error) {
 		}
 		opts.Location = loc
 	}
-	s := &Server{opts: opts, deps: deps, log: opts.Logger, now: opts.Now, secure: opts.SecureCookies, searches: newSearchGate(opts.SearchesPerUser)}
+	if opts.PIIRoles == nil {
+		opts.PIIRoles = DefaultPIIRoles
+	}
+	for _, r := range opts.PIIRoles {
+		if _, err := ParseRole(string(r)); err != nil {
+			return nil, fmt.Errorf("web: Options.PIIRoles: %w", err)
+		}
+	}
+	if opts.ReadAuditTTL == 0 {
+		opts.ReadAuditTTL = DefaultReadAuditTTL
+	}
+	s := &Server{piiRoles: opts.PIIRoles, opts: opts, deps: deps, log: opts.Logger, now: opts.Now, secure: opts.SecureCookies, searches: newSearchGate(opts.SearchesPerUser)}
 	if opts.PublicURL != "" {
 		u, err := ParsePublicURL(opts.PublicURL)
 		if err != nil {
@@ -164,6 +184,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.pages = pages
+	s.reads = newReadLog(s.store, s.log, s.now, opts.ReadAuditTTL)
 	s.handler = s.securityHeaders(s.buildRoutes())
 	return s, nil
 }
@@ -174,8 +195,10 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Store returns the server's user and saved-search store.
 func (s *Server) Store() *Store { return s.store }
 
-// Close closes the database when the server opened it.
+// Close writes the reads still queued for the read audit and closes the
+// database when the server opened it.
 func (s *Server) Close() error {
+	s.reads.close()
 	if s.ownStore {
 		return s.store.Close()
 	}
@@ -225,6 +248,8 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("GET /export", s.page(RoleViewer, s.exportPage))
 	handle("GET /export/leads", s.page(RoleViewer, s.exportLeads))
 	handle("GET /export/search", s.page(RoleViewer, s.exportSearch))
+	handle("GET /read-audit", s.page(RoleAdmin, s.readAuditPage))
+	handle("GET /export/read-audit", s.page(RoleAdmin, s.exportReadAudit))
 
 	// Go's profiler, for admins, when configured.
 	if s.opts.Profiling {
@@ -266,6 +291,8 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("DELETE /api/v1/tokens/{id}", s.api(RoleAdmin, s.apiTokenDelete))
 	handle("GET /api/v1/export/leads", s.api(RoleViewer, s.exportLeads))
 	handle("GET /api/v1/export/search", s.api(RoleViewer, s.exportSearch))
+	handle("GET /api/v1/read-audit", s.api(RoleAdmin, s.apiReadAudit))
+	handle("GET /api/v1/export/read-audit", s.api(RoleAdmin, s.exportReadAudit))
 	handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusNotFound, "error.notfound")
 	}))

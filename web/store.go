@@ -12,7 +12,7 @@ import (
 )
 
 // Store holds what the web package keeps in SQLite: users, sessions, API
-// tokens, saved searches and alert rules. Its tables are prefixed web_ and
+// tokens, saved searches, alert rules and the read audit. Its tables are prefixed web_ and
 // live in the shared riskmine.db beside the other packages' tables.
 type Store struct {
 	db       *sql.DB
@@ -85,6 +85,8 @@ var migrations = []string{
 	// default 90 days from the upgrade, so no integration stops at once.
 	`ALTER TABLE web_tokens ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
 	UPDATE web_tokens SET expires_at = CAST(strftime('%s','now') AS INTEGER) + 7776000;`,
+	// The read audit: who searched, viewed and exported what (read_audit.go).
+	readAuditMigration,
 }
 
 // OpenStore opens (creating if needed) the SQLite database at path and

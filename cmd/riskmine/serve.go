@@ -202,6 +202,8 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 		LoginMaxFailures: cfg.Web.LoginMaxFailures,
 		LoginWindow:      cfg.Web.LoginWindow.D(),
 		SearchesPerUser:  cfg.Index.SearchesPerUser,
+		PIIRoles:         piiRoles(cfg.Web.PIIRoles),
+		ReadAuditTTL:     readAuditTTL(cfg.Web.ReadAuditDays),
 		Logger:           log.With("component", "web"),
 	}, web.Deps{
 		Leads: s.leads, Outbox: s.leads, Dispatcher: disp, Endpoints: webhookEndpoints(cfg),
@@ -416,4 +418,23 @@ func (s *service) close() {
 		}
 		s.closeErr = errors.Join(errs...)
 	})
+}
+
+// piiRoles turns web.pii_roles into the server's option; an empty list
+// stays an empty list (personal data masked for every role).
+func piiRoles(names []string) []web.Role {
+	roles := make([]web.Role, 0, len(names))
+	for _, n := range names {
+		roles = append(roles, web.Role(n))
+	}
+	return roles
+}
+
+// readAuditTTL turns web.read_audit_days into the server's option: 0 days
+// keeps every read.
+func readAuditTTL(days int) time.Duration {
+	if days == 0 {
+		return -1
+	}
+	return time.Duration(days) * 24 * time.Hour
 }

@@ -311,7 +311,7 @@ func hostileSearches() []hostileSearch {
 		q("8 single surnames, +", repeat(index.MaxSingleChars, func(i int) string { return "+" + string(loadSurnames[i]) }), 4),
 		q("250 single characters, +", repeat(250, func(i int) string { return "+" + string(loadSurnames[i%len(loadSurnames)]) }), 4),
 		q("OR chain of 250 words", repeat(250, func(i int) string { return commonWords[i%len(commonWords)] }), 4),
-		q("250 prefix wildcards 1380*…", repeat(250, func(i int) string { return fmt.Sprintf("1%d*", 3000+i) }), 4),
+		q("250 prefix wildcards 13000*…", repeat(250, func(i int) string { return fmt.Sprintf("1%d*", 3000+i) }), 4),
 		q("250 wildcards 王?", repeat(250, func(i int) string { return string(loadSurnames[i%len(loadSurnames)]) + "?" }), 4),
 		q("250 regexps /王./", repeat(250, func(i int) string { return "/" + string(loadSurnames[i%len(loadSurnames)]) + "./" }), 4),
 		q("4 wildcards of 1,000 words", "20* 21* 22* 23*", 4),

@@ -157,17 +157,22 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 	if closed {
 		return nil, ErrClosed
 	}
-	// Bounded before Bleve expands anything: a deadline stops a long
-	// search but not the memory its expansion takes.
-	if text != nil {
-		if err := ix.checkExpansion(text); err != nil {
-			return nil, fmt.Errorf("index: search %q: %w", q.Text, err)
-		}
-	}
+	// The deadline covers the whole search, the check of the query's
+	// expansion included.
 	if ix.searchTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, ix.searchTimeout)
 		defer cancel()
+	}
+	// Bounded before Bleve expands anything: a deadline stops a long
+	// search but not the memory its expansion takes.
+	if text != nil {
+		if err := ix.checkExpansion(ctx, text); err != nil {
+			if ctx.Err() != nil {
+				return nil, ix.stopped(ctx)
+			}
+			return nil, fmt.Errorf("index: search %q: %w", q.Text, err)
+		}
 	}
 	from, size := req.From, req.Size
 	n := len(ix.shards)

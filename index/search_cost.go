@@ -1,6 +1,7 @@
 package index
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
@@ -34,6 +35,17 @@ const (
 	// MaxQueryExpansion is the most dictionary words all the expanding
 	// terms of one query may match together.
 	MaxQueryExpansion = 4096
+	// MaxCharExpansion is the most character pairs the single Chinese
+	// characters of one query may match together, over both text fields
+	// and every shard. A character searched alone is found through the
+	// pairs that hold it (火 through 火灾, 起火, 着火…): a common one
+	// holds a few thousand, and 250 of them in one query held a gigabyte
+	// of term searchers.
+	MaxCharExpansion = 32768
+	// MaxSingleChars is the most Chinese characters one query may search
+	// alone (火, not 火灾): finding each walks the character-pair
+	// dictionaries of both text fields on every shard.
+	MaxSingleChars = 8
 )
 
 // backstopClauses is Bleve's own limit on the clauses of one disjunction,
@@ -87,7 +99,7 @@ func checkShape(text string, q query.Query) error {
 	if len(text) > MaxQueryBytes {
 		return badQuery("the query is %d bytes long, at most %d are allowed: shorten it or split it into several searches", len(text), MaxQueryBytes)
 	}
-	clauses, depth := 0, 0
+	clauses, depth, singles := 0, 0, 0
 	var walk func(q query.Query, d int) error
 	walk = func(q query.Query, d int) error {
 		depth = max(depth, d)
@@ -111,10 +123,43 @@ func checkShape(text string, q query.Query) error {
 			return checkWildcard(q.Wildcard)
 		case *query.RegexpQuery:
 			return checkRegexp(q.Regexp)
+		case *query.MatchQuery:
+			if singleChar(q.FieldVal, q.Match) {
+				singles++
+			}
+		case *query.MatchPhraseQuery:
+			if singleChar(q.FieldVal, q.MatchPhrase) {
+				singles++
+			}
+		}
+		if singles > MaxSingleChars {
+			return badQuery("the query searches more than %d characters alone (such as %s): each is found through every character pair that holds it; join them into words of two or more characters", MaxSingleChars, leafText(q))
 		}
 		return nil
 	}
 	return walk(q, 0)
+}
+
+// singleChar reports whether a match of text in field is a Chinese (or
+// Japanese, Korean) character searched alone in a text field, which the
+// rewriter turns into a match of the character pairs that hold it.
+func singleChar(field, text string) bool {
+	if _, isText := textFields(field); !isText {
+		return false
+	}
+	t := strings.TrimSpace(text)
+	r, n := utf8.DecodeRuneInString(t)
+	return n == len(t) && n > 0 && isCJK(r)
+}
+
+func leafText(q query.Query) string {
+	switch q := q.(type) {
+	case *query.MatchQuery:
+		return q.Match
+	case *query.MatchPhraseQuery:
+		return q.MatchPhrase
+	}
+	return ""
 }
 
 // children returns the clauses of a compound query, nil for a leaf.
@@ -261,13 +306,15 @@ func broad(re *syntax.Regexp) bool {
 // the whole query matches too many. Counting reads the dictionary only and
 // stops at the bound, so its cost is bounded whatever the query.
 type expansionCheck struct {
+	ctx      context.Context // the search's; counting stops when it ends
 	readers  []bindex.IndexReader
 	mappings []mapping.IndexMapping
-	total    int
+	total    int // words matched by wildcards, regexps and fuzzy words
+	pairs    int // character pairs matched by single characters
 }
 
-func (ix *Index) checkExpansion(q query.Query) (err error) {
-	c := &expansionCheck{}
+func (ix *Index) checkExpansion(ctx context.Context, q query.Query) (err error) {
+	c := &expansionCheck{ctx: ctx}
 	defer func() {
 		for _, r := range c.readers {
 			if cerr := r.Close(); cerr != nil && err == nil {
@@ -301,16 +348,17 @@ func (c *expansionCheck) walk(q query.Query) error {
 	}
 	switch q := q.(type) {
 	case *query.WildcardQuery:
-		if internalSubstring(q.FieldVal, strings.TrimPrefix(q.Wildcard, "?")) {
-			return nil
-		}
-		return c.count(q.Wildcard, func(r bindex.IndexReader) (bindex.FieldDict, error) {
+		dict := func(r bindex.IndexReader) (bindex.FieldDict, error) {
 			rr, ok := r.(bindex.IndexReaderRegexp)
 			if !ok {
 				return nil, errors.New("the index cannot list words by pattern")
 			}
 			return rr.FieldDictRegexp(q.FieldVal, wildcardRegexp(q.Wildcard))
-		})
+		}
+		if ch := strings.TrimPrefix(q.Wildcard, "?"); internalSubstring(q.FieldVal, ch) {
+			return c.countPairs(ch, dict)
+		}
+		return c.count(q.Wildcard, dict)
 	case *query.RegexpQuery:
 		return c.count("/"+q.Regexp+"/", func(r bindex.IndexReader) (bindex.FieldDict, error) {
 			rr, ok := r.(bindex.IndexReaderRegexp)
@@ -320,12 +368,13 @@ func (c *expansionCheck) walk(q query.Query) error {
 			return rr.FieldDictRegexp(q.FieldVal, q.Regexp)
 		})
 	case *query.PrefixQuery:
-		if internalSubstring(q.FieldVal, q.Prefix) {
-			return nil
-		}
-		return c.count(q.Prefix+"*", func(r bindex.IndexReader) (bindex.FieldDict, error) {
+		dict := func(r bindex.IndexReader) (bindex.FieldDict, error) {
 			return r.FieldDictPrefix(q.FieldVal, []byte(q.Prefix))
-		})
+		}
+		if internalSubstring(q.FieldVal, q.Prefix) {
+			return c.countPairs(q.Prefix, dict)
+		}
+		return c.count(q.Prefix+"*", dict)
 	case *query.FuzzyQuery:
 		return c.fuzzy(q.Term, q.FieldVal, q.Fuzziness)
 	case *query.MatchQuery:
@@ -342,7 +391,8 @@ func (c *expansionCheck) walk(q query.Query) error {
 
 // internalSubstring reports whether a prefix or wildcard is the rewriter's
 // match of a single character on a bigram field: it expands to the
-// character pairs holding that character, bounded by the script.
+// character pairs holding that character, counted against
+// MaxCharExpansion rather than the bounds of what the user typed.
 func internalSubstring(field, s string) bool {
 	if field != fieldTitleBigrams && field != fieldBodyBigrams {
 		return false
@@ -404,7 +454,49 @@ func (c *expansionCheck) count(what string, dict func(bindex.IndexReader) (binde
 	return nil
 }
 
-func (c *expansionCheck) countOn(shard int, what string, dict func(bindex.IndexReader) (bindex.FieldDict, error)) (err error) {
+func (c *expansionCheck) countOn(shard int, what string, dict func(bindex.IndexReader) (bindex.FieldDict, error)) error {
+	n := 0
+	err := c.walkDict(shard, what, dict, func() error {
+		n++
+		if n > MaxTermExpansion {
+			return badQuery("%s matches more than %d words of the index: make it more specific (more characters before a wildcard, a smaller fuzziness)", what, MaxTermExpansion)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.total += n
+	if c.total > MaxQueryExpansion {
+		return badQuery("the wildcards, regular expressions and fuzzy words of this query match more than %d words of the index together: use fewer or more specific ones", MaxQueryExpansion)
+	}
+	return nil
+}
+
+// countPairs counts, on every shard, the character pairs of a bigram
+// field that the rewriter's match of the single character ch expands to.
+func (c *expansionCheck) countPairs(ch string, dict func(bindex.IndexReader) (bindex.FieldDict, error)) error {
+	for i := range c.readers {
+		err := c.walkDict(i, ch, dict, func() error {
+			c.pairs++
+			if c.pairs > MaxCharExpansion {
+				return badQuery("the characters searched alone in this query (%s and others) are found through more than %d character pairs of the index together: search words of two or more characters, or fewer single characters", ch, MaxCharExpansion)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walkDict calls each for every word of a dictionary until it returns an
+// error or the search's context ends.
+func (c *expansionCheck) walkDict(shard int, what string, dict func(bindex.IndexReader) (bindex.FieldDict, error), each func() error) (err error) {
+	if err := c.ctx.Err(); err != nil {
+		return err
+	}
 	d, err := dict(c.readers[shard])
 	if err != nil {
 		return badQuery("%s: %s", what, firstLine(err.Error()))
@@ -414,25 +506,23 @@ func (c *expansionCheck) countOn(shard int, what string, dict func(bindex.IndexR
 			err = fmt.Errorf("index: close dictionary: %w", cerr)
 		}
 	}()
-	n := 0
-	for {
+	for n := 1; ; n++ {
 		e, err := d.Next()
 		if err != nil {
 			return fmt.Errorf("index: read dictionary: %w", err)
 		}
 		if e == nil {
-			break
+			return nil
 		}
-		n++
-		if n > MaxTermExpansion {
-			return badQuery("%s matches more than %d words of the index: make it more specific (more characters before a wildcard, a smaller fuzziness)", what, MaxTermExpansion)
+		if err := each(); err != nil {
+			return err
+		}
+		if n%1024 == 0 {
+			if err := c.ctx.Err(); err != nil {
+				return err
+			}
 		}
 	}
-	c.total += n
-	if c.total > MaxQueryExpansion {
-		return badQuery("the wildcards, regular expressions and fuzzy words of this query match more than %d words of the index together: use fewer or more specific ones", MaxQueryExpansion)
-	}
-	return nil
 }
 
 // wildcardRegexp turns a wildcard (* any run, ? one character) into the

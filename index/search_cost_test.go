@@ -26,16 +26,42 @@ func numberDocs() []index.Doc {
 	return docs
 }
 
+// pairChars are the characters pairDocs pairs with many others.
+var pairChars = []rune("王李张刘陈杨黄赵")
+
+// pairDocs hold each of pairChars beside 2,400 other characters, once
+// before and once after each, so that the characters searched alone match
+// more than index.MaxCharExpansion character pairs together.
+func pairDocs() []index.Doc {
+	var docs []index.Doc
+	for i, c := range pairChars {
+		var b strings.Builder
+		for j := range 2400 {
+			b.WriteRune(c)
+			b.WriteRune(rune(0x5000 + j))
+		}
+		docs = append(docs, index.Doc{ID: fmt.Sprintf("c%d", i), URL: fmt.Sprintf("https://c.example/%d", i), Title: "姓氏表", Body: b.String(), PublishedAt: day0})
+	}
+	return docs
+}
+
 // TestHostileQueries runs the queries of the security audit, and their
 // cousins, on a real index: each is answered (ok) or refused with a bad-query
 // error that says what to change, never a panic or Bleve's insides.
 func TestHostileQueries(t *testing.T) {
 	ix := openAt(t, filepath.Join(t.TempDir(), "idx"))
-	load(t, ix, append(corpus(), numberDocs()...))
+	load(t, ix, append(append(corpus(), numberDocs()...), pairDocs()...))
 	words := func(n int) string {
 		var b strings.Builder
 		for i := range n {
 			fmt.Fprintf(&b, "词%d ", i)
+		}
+		return b.String()
+	}
+	singles := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "%c ", 0x6000+i)
 		}
 		return b.String()
 	}
@@ -79,6 +105,15 @@ func TestHostileQueries(t *testing.T) {
 		{"unpaired quote", `"火灾`, "unterminated quote"},
 		{"too long", strings.Repeat("火灾 ", 1400), "bytes long"},
 		{"plain words", "火灾 燃气", ""},
+		// The load test's escape: 250 characters searched alone held a
+		// gigabyte of term searchers and ran 34 s past a 5 s deadline.
+		{"250 single characters", singles(250), "more than 8 characters alone"},
+		{"9 single characters", singles(9), "more than 8 characters alone"},
+		{"9 quoted single characters", `"` + strings.ReplaceAll(strings.TrimSpace(singles(9)), " ", `" "`) + `"`, "more than 8 characters alone"},
+		{"8 single characters", singles(8), ""},
+		{"single characters of many pairs", string(pairChars), ""},
+		{"single characters of too many pairs", strings.Join(strings.Split(string(pairChars), ""), " "), "more than 32768 character pairs"},
+		{"a single character in a keyword field", "source:王 " + singles(8), ""},
 		{"single character", "火", ""},
 	}
 	for _, c := range cases {

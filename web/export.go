@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"io"
@@ -216,14 +217,33 @@ func (s *Server) exportSearch(w http.ResponseWriter, r *http.Request) {
 		s.exportFail(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
-	q.Size, q.From, q.NoFacets = 500, 0, true
+	// Pages as large as the index gives: each page collects every hit
+	// before it again, so fewer pages cost less.
+	q.Size, q.From, q.NoFacets = index.MaxSize, 0, true
 	if q.Sort == "" {
 		q.Sort = index.SortTime
 	}
+	// An export is a run of searches: it holds one of the user's search
+	// places until its last page is written.
+	leave, ok := s.searches.enter(searcherName(r))
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		s.exportFail(w, r, http.StatusTooManyRequests, fmt.Sprintf("too many searches at once: a user may run %d at the same time; wait for one to finish and try again", s.searches.max))
+		return
+	}
+	defer leave()
 	ctx := r.Context()
 	first, err := s.search(ctx, q)
-	if err != nil {
-		s.exportFail(w, r, http.StatusBadRequest, err.Error())
+	switch {
+	case errors.Is(err, index.ErrBadQuery):
+		s.exportFail(w, r, http.StatusBadRequest, "bad query: "+queryProblem(err))
+		return
+	case errors.Is(err, index.ErrTimeout):
+		s.exportFail(w, r, http.StatusServiceUnavailable, queryProblem(err))
+		return
+	case err != nil:
+		s.log.Error("export search", "error", err)
+		s.exportFail(w, r, http.StatusInternalServerError, "the search failed; the server log says why")
 		return
 	}
 	startDownload(w, "riskmine-search-"+s.now().In(s.opts.Location).Format("20060102-1504"), format)

@@ -63,8 +63,9 @@ func TestHostileSearchRequests(t *testing.T) {
 		{strings.Repeat("/.*/ ", 5), 400, "begins with an open repetition"},
 		{"火灾~2", 400, "fuzziness of 2"},
 		{"1*", 400, "matches more than 1024 words"},
-		{strings.Repeat("词 ", 300), 400, "more than 256 words"},
+		{strings.Repeat("词语 ", 300), 400, "more than 256 words"},
 		{"/", 400, "could not be read"},
+		{strings.Repeat("王 李 张 刘 陈 杨 黄 赵 吴 周 徐 孙 胡 朱 高 林 何 ", 14), 400, "characters alone"},
 		{"火灾 /", 400, "could not be read"},
 		{strings.Repeat("(", 200) + "火灾" + strings.Repeat(")", 200), 200, ""},
 		{"火灾", 200, ""},
@@ -86,6 +87,20 @@ func TestHostileSearchRequests(t *testing.T) {
 				if !strings.HasPrefix(msg, "bad query: ") || !strings.Contains(msg, c.say) || strings.Contains(msg, "runtime") || strings.Contains(msg, "index: search") || strings.Contains(msg, "\n") {
 					t.Errorf("API %q: %q does not say %q in one clean line", c.q, msg, c.say)
 				}
+			}
+			// The search export refuses what the search refuses, with the
+			// same message.
+			exp := e.apiReq("GET", "/api/v1/export/search?q="+url.QueryEscape(c.q), adminToken, "")
+			if exp.StatusCode != c.status {
+				t.Fatalf("export %q: status %d, want %d", c.q, exp.StatusCode, c.status)
+			}
+			if c.status == 400 {
+				msg := decode[apiError](t, exp).Error
+				if !strings.HasPrefix(msg, "bad query: ") || !strings.Contains(msg, c.say) || strings.Contains(msg, "index: search") || strings.Contains(msg, "\n") {
+					t.Errorf("export %q: %q does not say %q in one clean line", c.q, msg, c.say)
+				}
+			} else {
+				exp.Body.Close()
 			}
 			page := viewer.get("/search?q=" + url.QueryEscape(c.q))
 			body := readAll(t, page)
@@ -166,6 +181,12 @@ func TestSearchesPerUser(t *testing.T) {
 	}
 	if page := viewer.get("/search?q=" + url.QueryEscape("火灾")); page.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("third search page: %d, want 429", page.StatusCode)
+	}
+	// An export is a run of searches and takes a place too.
+	if exp := viewer.get("/api/v1/export/search?q=" + url.QueryEscape("火灾")); exp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("export while two searches run: %d, want 429", exp.StatusCode)
+	} else if msg := decode[apiError](t, exp).Error; !strings.Contains(msg, "2 at the same time") {
+		t.Errorf("export 429 message %q", msg)
 	}
 	// Another user is not held back by the viewer's searches.
 	go func() {

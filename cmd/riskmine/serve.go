@@ -138,13 +138,16 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	}()
 
 	// The segmenter's dictionary takes about a second to load; the stores
-	// open meanwhile.
+	// open meanwhile. It is loaded before the first search: the search
+	// analyser uses it, and loading it inside a search would spend that
+	// search's deadline.
 	type analyzerResult struct {
 		a   *nlp.Analyzer
 		err error
 	}
 	analyzerCh := make(chan analyzerResult, 1)
 	go func() {
+		nlp.WarmUp()
 		a, err := newAnalyzerFromConfig(cfg)
 		analyzerCh <- analyzerResult{a, err}
 	}()

@@ -254,6 +254,7 @@ var messages = [][3]string{
 	{"search.facet_source", "来源", "Source"},
 	{"search.interval", "间隔", "interval"},
 	{"search.last_run", "上次运行", "last run"},
+	{"search.rule_refused", "上次运行被拒绝：%s（请修改这条保存的搜索）", "last run refused: %s (edit the saved search)"},
 	{"search.lead", "查看线索", "lead"},
 	{"search.make_rule", "设为预警规则", "Make alert rule"},
 	{"search.min_level", "最低等级", "Min level"},

@@ -337,6 +337,22 @@ func TestSavedSearchAndAlertRule(t *testing.T) {
 	if rules[0].Due(time.Now()) || !rules[0].Due(time.Now().Add(16*time.Minute)) {
 		t.Error("Due ignores the interval")
 	}
+	// A run refused by the search bounds says why, on the page and in the
+	// API, until a run succeeds; it waits its interval like a run.
+	if err := w.srv.store.MarkAlertRuleRefused(context.Background(), rules[0].ID, time.Now(), `search "燃*": bad query: 燃* matches more than 1024 words`); err != nil {
+		t.Fatal(err)
+	}
+	rules, _ = w.srv.AlertRules(context.Background())
+	if rules[0].Due(time.Now()) || !strings.Contains(rules[0].LastError, "more than 1024 words") {
+		t.Errorf("refused rule: %+v", rules[0])
+	}
+	if page := admin.getBody("/search"); !strings.Contains(page, "上次运行被拒绝") || !strings.Contains(page, "more than 1024 words") {
+		t.Error("the search page does not say why the rule's last run was refused")
+	}
+	w.srv.store.MarkAlertRuleRun(context.Background(), rules[0].ID, time.Now())
+	if rules, _ = w.srv.AlertRules(context.Background()); rules[0].LastError != "" {
+		t.Errorf("a run that succeeded keeps the old refusal: %q", rules[0].LastError)
+	}
 	// Analysts may save searches but not make rules.
 	ana := w.login("ana")
 	if st := ana.postForm("/search/saved/"+strconv.FormatInt(saved[0].ID, 10)+"/rule", url.Values{"min_level": {"high"}, "interval": {"15m"}}, true).StatusCode; st != http.StatusForbidden {

@@ -43,6 +43,8 @@ type AlertRule struct {
 	CreatedBy     string        `json:"created_by"`
 	CreatedAt     time.Time     `json:"created_at"`
 	LastRunAt     time.Time     `json:"last_run_at,omitzero"`
+	// LastError says why the last run was refused ("" when it ran).
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Query returns the rule's index query (the saved parameters, with the
@@ -185,7 +187,7 @@ func (s *Store) CreateAlertRule(ctx context.Context, savedID int64, minLevel str
 
 // AlertRules lists every alert rule.
 func (s *Store) AlertRules(ctx context.Context) ([]AlertRule, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, saved_search_id, name, query, min_level, interval_seconds, enabled, created_by, created_at, last_run_at
+	rows, err := s.db.QueryContext(ctx, `SELECT id, saved_search_id, name, query, min_level, interval_seconds, enabled, created_by, created_at, last_run_at, last_error
 		FROM web_alert_rules ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("web: list alert rules: %w", err)
@@ -195,7 +197,7 @@ func (s *Store) AlertRules(ctx context.Context) ([]AlertRule, error) {
 	for rows.Next() {
 		var a AlertRule
 		var secs, created, last int64
-		if err := rows.Scan(&a.ID, &a.SavedSearchID, &a.Name, &a.Params, &a.MinLevel, &secs, &a.Enabled, &a.CreatedBy, &created, &last); err != nil {
+		if err := rows.Scan(&a.ID, &a.SavedSearchID, &a.Name, &a.Params, &a.MinLevel, &secs, &a.Enabled, &a.CreatedBy, &created, &last, &a.LastError); err != nil {
 			return nil, fmt.Errorf("web: list alert rules: %w", err)
 		}
 		a.Interval = time.Duration(secs) * time.Second
@@ -208,9 +210,27 @@ func (s *Store) AlertRules(ctx context.Context) ([]AlertRule, error) {
 	return out, rows.Err()
 }
 
-// MarkAlertRuleRun records that rule id ran at t.
+// MarkAlertRuleRun records that rule id ran at t (and clears the reason a
+// run was refused).
 func (s *Store) MarkAlertRuleRun(ctx context.Context, id int64, t time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE web_alert_rules SET last_run_at = ? WHERE id = ?`, t.Unix(), id); err != nil {
+	return s.markAlertRule(ctx, id, t, "")
+}
+
+// MarkAlertRuleRefused records that rule id's run at t was refused and
+// why; it waits its interval before it is tried again, and the rule says
+// why in the UI and the API until a run succeeds.
+func (s *Store) MarkAlertRuleRefused(ctx context.Context, id int64, t time.Time, reason string) error {
+	if reason == "" {
+		reason = "refused"
+	}
+	if r := []rune(reason); len(r) > 500 {
+		reason = string(r[:500]) + "…"
+	}
+	return s.markAlertRule(ctx, id, t, reason)
+}
+
+func (s *Store) markAlertRule(ctx context.Context, id int64, t time.Time, reason string) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE web_alert_rules SET last_run_at = ?, last_error = ? WHERE id = ?`, t.Unix(), reason, id); err != nil {
 		return fmt.Errorf("web: mark alert rule %d: %w", id, err)
 	}
 	return nil

@@ -87,6 +87,9 @@ var migrations = []string{
 	UPDATE web_tokens SET expires_at = CAST(strftime('%s','now') AS INTEGER) + 7776000;`,
 	// The read audit: who searched, viewed and exported what (read_audit.go).
 	readAuditMigration,
+	// Why an alert rule's last run was refused (its query out of the
+	// search bounds), shown beside the rule until a run succeeds.
+	`ALTER TABLE web_alert_rules ADD COLUMN last_error TEXT NOT NULL DEFAULT '';`,
 }
 
 // OpenStore opens (creating if needed) the SQLite database at path and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"riskmine/alerts"
@@ -45,7 +46,7 @@ func (s *service) runAlertRules(ctx context.Context) error {
 				// reported and counted as run, so it is tried again
 				// after its interval, not at every tick.
 				s.log.Error("alert rule refused: its query is out of the search bounds; edit the saved search", "rule", r.Name, "error", err)
-				if err := s.web.Store().MarkAlertRuleRun(ctx, r.ID, now); err != nil {
+				if err := s.web.Store().MarkAlertRuleRefused(ctx, r.ID, now, refusal(err)); err != nil {
 					s.log.Warn("alert rule: mark run", "rule", r.Name, "error", err)
 				}
 				continue
@@ -62,6 +63,18 @@ func (s *service) runAlertRules(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// refusal is the part of a search error an analyst can act on: what the
+// search bounds refused, without the package prefixes.
+func refusal(err error) string {
+	msg := err.Error()
+	for _, p := range []string{"index: ", "search: "} {
+		if i := strings.LastIndex(msg, p); i >= 0 {
+			msg = msg[i+len(p):]
+		}
+	}
+	return msg
 }
 
 // alertRuleMaxHits bounds the posts one run of a rule files.

@@ -126,12 +126,11 @@ func (s *Server) exportLeads(w http.ResponseWriter, r *http.Request) {
 	}()
 	var cw *csv.Writer
 	enc := json.NewEncoder(w)
+	xl := exportLabels(r)
 	if format == "csv" {
 		io.WriteString(w, "\ufeff") // lets spreadsheet programs detect UTF-8
 		cw = csv.NewWriter(w)
-		cw.Write([]string{"id", "title", "level", "score", "state", "categories", "locations", "assignee", "unit",
-			"first_seen", "last_seen", "due_at", "overdue", "resolution", "source_count", "source_urls", "summary", "audit",
-			"place", "place_code"})
+		cw.Write(xl.header(leadColumns))
 	}
 	for _, id := range ids {
 		lead, err := s.deps.Leads.GetLead(ctx, id)
@@ -152,7 +151,7 @@ func (s *Server) exportLeads(w http.ResponseWriter, r *http.Request) {
 		}
 		var cats, locs, urls, trail []string
 		for _, c := range lead.Categories {
-			cats = append(cats, c.Code)
+			cats = append(cats, xl.category(c.Code))
 		}
 		for _, l := range lead.Locations {
 			locs = append(locs, l.Name)
@@ -161,9 +160,9 @@ func (s *Server) exportLeads(w http.ResponseWriter, r *http.Request) {
 			urls = append(urls, src.URL)
 		}
 		for _, a := range audit {
-			e := a.At.In(s.opts.Location).Format(time.RFC3339) + " " + a.Actor + " " + a.Action
+			e := a.At.In(s.opts.Location).Format(time.RFC3339) + " " + a.Actor + " " + xl.action(a.Action)
 			if a.From != "" || a.To != "" {
-				e += " " + a.From + "→" + a.To
+				e += " " + xl.state(a.From) + "→" + xl.state(a.To)
 			}
 			if a.Note != "" {
 				e += ": " + a.Note
@@ -174,10 +173,10 @@ func (s *Server) exportLeads(w http.ResponseWriter, r *http.Request) {
 		if lead.DueAt != nil {
 			due = lead.DueAt.In(s.opts.Location).Format(time.RFC3339)
 		}
-		row := []string{lead.ID, lead.Title, lead.Level, strconv.FormatFloat(lead.Score, 'f', 2, 64), lead.State,
+		row := []string{lead.ID, lead.Title, xl.level(lead.Level), strconv.FormatFloat(lead.Score, 'f', 2, 64), xl.state(lead.State),
 			strings.Join(cats, " "), strings.Join(locs, "; "), lead.Assignee, lead.Unit,
 			lead.FirstSeen.In(s.opts.Location).Format(time.RFC3339), lead.LastSeen.In(s.opts.Location).Format(time.RFC3339), due,
-			strconv.FormatBool(lead.Overdue), lead.Resolution, strconv.Itoa(lead.SourceCount), strings.Join(urls, " "),
+			xl.yesNo(lead.Overdue), lead.Resolution, strconv.Itoa(lead.SourceCount), strings.Join(urls, " "),
 			lead.Summary, strings.Join(trail, " | "), lead.Place, lead.PlaceCode}
 		for i := range row {
 			row[i] = csvCell(row[i])
@@ -255,10 +254,11 @@ func (s *Server) exportSearch(w http.ResponseWriter, r *http.Request) {
 	var cw *csv.Writer
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false) // the same hit objects as the search API
+	xl := exportLabels(r)
 	if format == "csv" {
 		io.WriteString(w, "\ufeff")
 		cw = csv.NewWriter(w)
-		cw.Write([]string{"id", "url", "title", "source", "site", "published_at", "level", "risk_score", "categories", "locations", "lead_id", "relevance", "fragment"})
+		cw.Write(xl.header(searchColumns))
 	}
 	res, n := first, 0
 	for {
@@ -277,8 +277,12 @@ func (s *Server) exportSearch(w http.ResponseWriter, r *http.Request) {
 			if !h.PublishedAt.IsZero() {
 				pub = h.PublishedAt.In(s.opts.Location).Format(time.RFC3339)
 			}
-			row := []string{h.ID, h.URL, h.Title, h.Source, h.Site, pub, h.Level, strconv.FormatFloat(h.RiskScore, 'f', 2, 64),
-				strings.Join(h.Categories, " "), strings.Join(h.LocationNames, "; "), h.LeadID, strconv.FormatFloat(h.Score, 'f', 4, 64), frag}
+			cats := make([]string, len(h.Categories))
+			for i, c := range h.Categories {
+				cats[i] = xl.category(c)
+			}
+			row := []string{h.ID, h.URL, h.Title, h.Source, h.Site, pub, xl.level(h.Level), strconv.FormatFloat(h.RiskScore, 'f', 2, 64),
+				strings.Join(cats, " "), strings.Join(h.LocationNames, "; "), h.LeadID, strconv.FormatFloat(h.Score, 'f', 4, 64), frag}
 			for i := range row {
 				row[i] = csvCell(row[i])
 			}

@@ -47,8 +47,9 @@ func TestLeadPlaceShownAndExported(t *testing.T) {
 	if err != nil || len(rows) < 2 {
 		t.Fatalf("csv %v %v", rows, err)
 	}
-	pi, ci := slices.Index(rows[0], "place"), slices.Index(rows[0], "place_code")
-	if pi < 0 || ci < 0 || rows[0][17] != "audit" {
+	// The UI's export speaks the user's language (Chinese by default).
+	pi, ci := slices.Index(rows[0], "精确地点"), slices.Index(rows[0], "地点代码")
+	if pi < 0 || ci < 0 || rows[0][17] != "处理记录" {
 		t.Fatalf("csv header %v: want place columns added after the existing ones", rows[0])
 	}
 	found := false

@@ -529,12 +529,20 @@ func TestExports(t *testing.T) {
 	if err != nil || len(rows) != 2 || rows[1][0] != hostile {
 		t.Fatalf("csv rows %v %v", rows, err)
 	}
-	if !strings.Contains(rows[1][17], "note") {
-		t.Errorf("audit column %q", rows[1][17])
+	// The UI's export is in the user's language: headers, level, state
+	// and the audit trail's actions.
+	if rows[0][0] != "编号" || rows[1][2] != "高" && rows[1][2] != "严重" && rows[1][2] != "中" || !strings.Contains(rows[1][17], "添加备注") || !strings.Contains(rows[1][17], "待研判") {
+		t.Errorf("UI export not in Chinese: header %v, level %q, audit %q", rows[0], rows[1][2], rows[1][17])
+	}
+	// The API's export keeps the stable codes for programs.
+	resp = w.apiReq("GET", "/api/v1/export/leads?format=csv&category=hazmat_leak", adminToken, "")
+	rows, _ = csv.NewReader(strings.NewReader(strings.TrimPrefix(readAll(t, resp), "\ufeff"))).ReadAll()
+	if len(rows) != 2 || rows[0][0] != "id" || rows[0][17] != "audit" || !strings.Contains(rows[1][17], "note") {
+		t.Errorf("API export: header %v, audit %q", rows[0], rows[len(rows)-1][17])
 	}
 	resp = w.apiReq("GET", "/api/v1/export/search?q="+url.QueryEscape("火灾")+"&format=csv", adminToken, "")
 	rows, _ = csv.NewReader(strings.NewReader(strings.TrimPrefix(readAll(t, resp), "\ufeff"))).ReadAll()
-	if len(rows) < 2 || strings.Contains(rows[1][12], "<mark>") {
+	if len(rows) < 2 || strings.Contains(rows[1][12], "<mark>") || rows[0][0] != "id" {
 		t.Fatalf("search csv %v", rows)
 	}
 	if st := w.apiReq("GET", "/api/v1/export/leads?format=xls", adminToken, "").StatusCode; st != http.StatusBadRequest {

@@ -23,6 +23,11 @@
 // analysts also act on leads, save searches and run sources; admins also
 // manage webhooks, alert rules and users.
 //
+// Privacy (pii.go, read_audit.go): phone numbers, bank cards and QQ/WeChat
+// ids in post text are masked for roles outside Options.PIIRoles, and every
+// search, lead list, lead view and export is recorded in the read audit
+// (web_read_audit), which only admins can read.
+//
 // # Wiring (cmd/riskmine)
 //
 //	srv, err := web.New(web.Options{

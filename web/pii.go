@@ -288,7 +288,7 @@ func (v *piiView) lead(l *alerts.Lead) *alerts.Lead {
 	return &c
 }
 
-// leads masks the titles of a list of leads in place of a copy.
+// leads returns a copy of a list of leads, each masked as by lead.
 func (v *piiView) leads(ls []alerts.Lead) []alerts.Lead {
 	if ls == nil {
 		return nil

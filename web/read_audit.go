@@ -181,6 +181,8 @@ type readLog struct {
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+	mu        sync.RWMutex // held for reading by add while it queues
+	closed    bool
 }
 
 const (
@@ -197,14 +199,19 @@ func newReadLog(st *Store, log *slog.Logger, now func() time.Time, retention tim
 	return l
 }
 
-// add queues a read; when the queue is full it is written at once.
+// add queues a read; when the queue is full, or the writer has stopped,
+// it is written at once.
 func (l *readLog) add(e ReadEvent) {
-	select {
-	case l.ch <- e:
-		return
-	case <-l.stop:
-	default:
+	l.mu.RLock()
+	if !l.closed {
+		select {
+		case l.ch <- e:
+			l.mu.RUnlock()
+			return
+		default:
+		}
 	}
+	l.mu.RUnlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	l.write(ctx, []ReadEvent{e})
@@ -231,9 +238,15 @@ func (l *readLog) flush() {
 	}
 }
 
-// close writes what is queued and stops the writer.
+// close writes what is queued and stops the writer; later reads are
+// written one by one.
 func (l *readLog) close() {
-	l.closeOnce.Do(func() { close(l.stop) })
+	l.closeOnce.Do(func() {
+		l.mu.Lock()
+		l.closed = true // no add is between its check and its send now
+		l.mu.Unlock()
+		close(l.stop)
+	})
 	<-l.done
 }
 

@@ -398,4 +398,36 @@ func TestReadAuditFlushedOnClose(t *testing.T) {
 	if err != nil || n != 10 {
 		t.Fatalf("%d reads stored after Close, want 10 (%v)", n, err)
 	}
+	// A request still running when the server closes is written directly.
+	srv.recordRead(req, ReadEvent{Kind: ReadView, Target: "late"})
+	if _, n, err = st.Reads(context.Background(), ReadFilter{}); err != nil || n != 11 {
+		t.Fatalf("%d reads stored after a late read, want 11 (%v)", n, err)
+	}
+}
+
+// BenchmarkRecordRead is what a search pays for its read audit record.
+func BenchmarkRecordRead(b *testing.B) {
+	st, err := OpenStore(b.TempDir() + "/riskmine.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	srv, err := New(Options{Store: st, Logger: slog.New(slog.DiscardHandler)}, Deps{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", "/search?q=x", nil)
+	req.RemoteAddr = "192.0.2.7:1234"
+	req = req.WithContext(context.WithValue(req.Context(), principalKey, &principal{User: &User{Name: "viv", Role: RoleViewer}}))
+	e := ReadEvent{Kind: ReadSearch, Query: "燃气泄漏", Filters: "category=hazmat_leak&level=high", Rows: 42}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		srv.recordRead(req, e)
+	}
+	b.StopTimer()
+	srv.reads.flush()
+	if _, n, err := st.Reads(context.Background(), ReadFilter{}); err != nil || n != b.N {
+		b.Fatalf("%d reads stored of %d (%v)", n, b.N, err)
+	}
 }

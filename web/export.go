@@ -165,7 +165,7 @@ func (s *Server) exportLeads(w http.ResponseWriter, r *http.Request) {
 				e += " " + xl.state(a.From) + "→" + xl.state(a.To)
 			}
 			if a.Note != "" {
-				e += ": " + a.Note
+				e += ": " + xl.note(a.Note)
 			}
 			trail = append(trail, e)
 		}

@@ -71,6 +71,13 @@ func (x labels) action(v string) string {
 	return x.l.T("audit." + v)
 }
 
+func (x labels) note(v string) string {
+	if x.l == nil {
+		return v
+	}
+	return x.l.AuditNote(v)
+}
+
 func (x labels) yesNo(b bool) string {
 	switch {
 	case x.l == nil:

@@ -115,3 +115,21 @@ func (l loc) Suppression(reason string) string {
 	}
 	return reason
 }
+
+// AuditNote translates the parts the lead store appends to a transition's
+// note in English — " (reason: …)", " (into …)", " (unit: …)", in that
+// order — so the timeline reads in the user's language; the note's own
+// text is kept.
+func (l loc) AuditNote(note string) string {
+	var parts []string
+	for _, p := range []struct{ marker, key string }{{" (unit: ", "audit.note_unit"}, {" (into ", "audit.note_into"}, {" (reason: ", "audit.note_reason"}} {
+		marked := " " + note // a note made of the part alone has no space before it
+		i := strings.LastIndex(marked, p.marker)
+		if i < 0 || !strings.HasSuffix(marked, ")") {
+			continue
+		}
+		parts = append([]string{l.T(p.key, marked[i+len(p.marker):len(marked)-1])}, parts...)
+		note = strings.TrimSpace(marked[:i])
+	}
+	return note + strings.Join(parts, "")
+}

@@ -98,3 +98,23 @@ func TestEnglishPagesHaveNoChinese(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditNoteInTheUsersLanguage: the parts the lead store appends in
+// English read in Chinese; the analyst's own words stay as written.
+func TestAuditNoteInTheUsersLanguage(t *testing.T) {
+	zh, en := loc{Lang: "zh"}, loc{Lang: "en"}
+	for _, c := range []struct{ note, zh, en string }{
+		{"已核实 (reason: 重复)", "已核实（原因：重复）", "已核实 (reason: 重复)"},
+		{"(unit: 鼓楼消防站)", "（处置单位：鼓楼消防站）", " (unit: 鼓楼消防站)"},
+		{"见现场照片 (into 01ABC)", "见现场照片（并入 01ABC）", "见现场照片 (into 01ABC)"},
+		{"先派 (reason: 误报(演练)) (unit: 一中队)", "先派（原因：误报(演练)）（处置单位：一中队）", "先派 (reason: 误报(演练)) (unit: 一中队)"},
+		{"普通备注（没有附加）", "普通备注（没有附加）", "普通备注（没有附加）"},
+	} {
+		if got := zh.AuditNote(c.note); got != c.zh {
+			t.Errorf("zh %q: got %q, want %q", c.note, got, c.zh)
+		}
+		if got := en.AuditNote(c.note); got != c.en {
+			t.Errorf("en %q: got %q, want %q", c.note, got, c.en)
+		}
+	}
+}

@@ -412,6 +412,12 @@ func TestHostileRequests(t *testing.T) {
 		{"user name with bidi override", func() *http.Response {
 			return api("POST", "/api/v1/users", adminToken, `{"name":"nimda\u202e","password":"harbour-lantern-demo","role":"viewer"}`)
 		}, http.StatusBadRequest, nil},
+		{"place picker with an oversize name", func() *http.Response {
+			return api("GET", "/api/v1/places?q="+url.QueryEscape(strings.Repeat("<script>", 20)), anaTok, "")
+		}, http.StatusBadRequest, nil},
+		{"place filter with an unknown name", func() *http.Response {
+			return api("GET", "/api/v1/leads?location="+url.QueryEscape("<b>无此地</b>"), anaTok, "")
+		}, http.StatusBadRequest, nil},
 		{"profiler when off", func() *http.Response {
 			return api("GET", "/debug/pprof/goroutine?debug=2", adminToken, "")
 		}, http.StatusNotFound, nil},

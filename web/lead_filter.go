@@ -32,6 +32,10 @@ func parseLeadFilter(q url.Values) (alerts.LeadFilter, error) {
 		Sort:           q.Get("sort"),
 		Limit:          leadPageSize,
 	}
+	var err error
+	if f.LocationPrefix, err = placeCode(f.LocationPrefix); err != nil {
+		return f, err
+	}
 	for _, st := range f.States {
 		if !slices.Contains(alerts.States, st) {
 			return f, fmt.Errorf("state %q is not one of %s", st, strings.Join(alerts.States, ", "))

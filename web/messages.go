@@ -71,6 +71,7 @@ var messages = [][3]string{
 	{"export.col.relevance", "相关度", "relevance"},
 	{"export.col.fragment", "摘录", "excerpt"},
 	{"common.yes", "是", "yes"},
+	{"place.placeholder", "地名或代码，如 仓山", "name or code, e.g. 仓山"},
 	{"common.no", "否", "no"},
 	{"suppressed.excluded", "排除语境：%s", "excluded by context: %s"},
 	{"suppressed.negated", "否定：%s", "negated by: %s"},

@@ -130,7 +130,7 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
 		group("search.facet_category", "category", res.Facets.Categories, view.L.Category)
 		group("search.facet_level", "level", res.Facets.Levels, view.L.Level)
 		group("search.facet_source", "source", res.Facets.Sources, same)
-		group("search.facet_location", "location", res.Facets.Locations, same)
+		group("search.facet_location", "location", res.Facets.Locations, placeName)
 		points := make([]dayPoint, 0, len(res.Facets.Days))
 		for _, d := range res.Facets.Days {
 			day := d.Term

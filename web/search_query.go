@@ -31,6 +31,11 @@ func parseSearchQuery(v url.Values, loc *time.Location) (index.Query, error) {
 		Size:       searchPageSize,
 	}
 	var err error
+	for i, l := range q.Locations {
+		if q.Locations[i], err = placeCode(l); err != nil {
+			return q, err
+		}
+	}
 	if q.Since, err = parseDay(v.Get("since"), false, loc); err != nil {
 		return q, fmt.Errorf("since: %w", err)
 	}

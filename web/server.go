@@ -267,6 +267,7 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("POST /api/v1/leads/{id}/transition", s.api(RoleAnalyst, s.apiLeadTransition))
 	handle("POST /api/v1/leads/bulk", s.api(RoleAnalyst, s.apiLeadBulk))
 	handle("GET /api/v1/search", s.api(RoleViewer, s.apiSearch))
+	handle("GET /api/v1/places", s.api(RoleViewer, s.apiPlaces))
 	handle("GET /api/v1/saved-searches", s.api(RoleViewer, s.apiSavedSearchList))
 	handle("POST /api/v1/saved-searches", s.api(RoleAnalyst, s.apiSavedSearchCreate))
 	handle("DELETE /api/v1/saved-searches/{id}", s.api(RoleAnalyst, s.apiSavedSearchDelete))

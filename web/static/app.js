@@ -67,3 +67,34 @@
     });
   });
 })();
+
+// Place picker: a place filter suggests divisions by name (仓山 →
+// 福建省/福州市/仓山区) from /api/v1/places as the user types; the filter
+// takes the name path, a short name or a code alike.
+(function () {
+  document.querySelectorAll("input[data-places]").forEach(function (input) {
+    var list = document.getElementById(input.getAttribute("list"));
+    if (!list) { return; }
+    var timer = null, last = "";
+    input.addEventListener("input", function () {
+      var q = input.value.trim();
+      if (q === last || q === "" || /^[0-9]+$/.test(q)) { return; }
+      last = q;
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        fetch("/api/v1/places?limit=10&q=" + encodeURIComponent(q), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.json() : { places: [] }; })
+          .then(function (d) {
+            list.textContent = "";
+            (d.places || []).forEach(function (p) {
+              var o = document.createElement("option");
+              o.value = p.path;
+              o.label = p.code;
+              list.appendChild(o);
+            });
+          })
+          .catch(function () {});
+      }, 150);
+    });
+  });
+})();

@@ -82,3 +82,40 @@ func TestPlacesByName(t *testing.T) {
 		t.Errorf("places without login: %d", st)
 	}
 }
+
+// TestPlacesPageDrillsDown: open leads counted by province, city and
+// county, each row drilling down, the closed ones left out.
+func TestPlacesPageDrillsDown(t *testing.T) {
+	w := newWorld(t, Options{})
+	ctx := context.Background()
+	file := func(u, code string) string {
+		res, err := w.leads.File(ctx, alerts.Candidate{URL: u, Site: "s", Source: "news", Title: "起火 " + u, Snippet: "起火",
+			SeenAt: time.Now(), Level: "high", Score: 8, Categories: []alerts.CategoryScore{{Code: "fire", Score: 8}},
+			SimHash: map[byte]uint64{'a': 0, 'b': 0xFFFF0000FFFF0000, 'c': 0x00FF00FF00FF00FF}[u[7]], LocationCodes: []string{code}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.LeadID
+	}
+	file("http://a.example/1", "350105") // 马尾区
+	file("http://b.example/2", "350104") // 仓山区
+	closed := file("http://c.example/3", "110118")
+	l, _ := w.leads.GetLead(ctx, closed)
+	if _, err := w.leads.Transition(ctx, closed, alerts.TransitionRequest{To: alerts.StateDismissed, Actor: "ana", Reason: "误报", Version: l.Version}); err != nil {
+		t.Fatal(err)
+	}
+	v := w.login("viv")
+	top := v.getBody("/places")
+	if !strings.Contains(top, `data-code="35"`) || strings.Contains(top, `data-code="11"`) || !strings.Contains(top, "福建省") {
+		t.Errorf("provinces: want 福建省 and not 北京 (its only lead is dismissed)")
+	}
+	city := v.getBody("/places?code=" + url.QueryEscape("福州"))
+	for _, want := range []string{`data-code="350105"`, `data-code="350104"`, "马尾区", "仓山区", `href="/leads?location=350104"`, "福建省", "福州市"} {
+		if !strings.Contains(city, want) {
+			t.Errorf("福州's page lacks %s", want)
+		}
+	}
+	if resp := v.get("/places?code=12a"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad code: %d", resp.StatusCode)
+	}
+}

@@ -228,6 +228,7 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("POST /search/saved/{id}/rule", s.page(RoleAdmin, s.alertRuleCreate))
 	handle("POST /rules/{id}/delete", s.page(RoleAdmin, s.alertRuleDelete))
 	handle("GET /leads", s.page(RoleViewer, s.leadList))
+	handle("GET /places", s.page(RoleViewer, s.placesPage))
 	handle("POST /leads/bulk", s.page(RoleAnalyst, s.leadBulk))
 	handle("GET /leads/{id}", s.page(RoleViewer, s.leadDetail))
 	handle("POST /leads/{id}/action", s.page(RoleAnalyst, s.leadAction))

@@ -85,6 +85,15 @@ func (s *Server) applyLeadAction(ctx context.Context, who, id string, a leadActi
 	if err := a.check(); err != nil {
 		return nil, err
 	}
+	// An empty assignee on assign unassigns; any name must be a user who
+	// can work the lead.
+	if name := strings.TrimSpace(a.Assignee); name != "" {
+		stored, err := s.checkAssignee(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		a.Assignee = stored
+	}
 	switch a.Action {
 	case "note":
 		if strings.TrimSpace(a.Note) == "" {

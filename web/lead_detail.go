@@ -14,6 +14,8 @@ type leadDetailData struct {
 	Sources []sourcePost
 	Actions []string
 	Open    bool
+	// Assignees are the users the lead can be assigned to.
+	Assignees []string
 }
 
 // sourcePost is one post of a lead with its evidence marked in place.
@@ -56,8 +58,13 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 		s.serverError(w, r, err)
 		return
 	}
+	assignees, err := s.assignees(ctx)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	data := &leadDetailData{Lead: lead, Audit: audit, Similar: similar, Open: alerts.IsOpen(lead.State),
-		Actions: actionsByState[lead.State]}
+		Actions: actionsByState[lead.State], Assignees: assignees}
 	for _, src := range lead.Sources {
 		data.Sources = append(data.Sources, placeEvidence(src))
 	}

@@ -20,6 +20,8 @@ type leadListData struct {
 	Pages      int
 	PrevURL    string
 	NextURL    string
+	// Assignees are the users leads can be assigned to (bulk form).
+	Assignees []string
 }
 
 // leadList is the leads queue with filters, sorting and bulk actions.
@@ -48,6 +50,10 @@ func (s *Server) leadList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data.Leads, data.Total = leads, total
+	if data.Assignees, err = s.assignees(r.Context()); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	data.Page = f.Offset/f.Limit + 1
 	data.Pages = max(1, (total+f.Limit-1)/f.Limit)
 	if data.Page > 1 {

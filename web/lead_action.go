@@ -13,7 +13,7 @@ import (
 
 // leadAction is one analyst action on a lead, from a form or the API.
 type leadAction struct {
-	Action    string `json:"action"` // confirm, dismiss, assign, dispatch, handled, verify, close, merge, note
+	Action    string `json:"action"` // confirm, dismiss, assign, dispatch, handled, verify, close, merge, reopen, note
 	Reason    string `json:"reason"`
 	Note      string `json:"note"`
 	Unit      string `json:"unit"`
@@ -43,6 +43,8 @@ var actionsByState = map[string][]string{
 	alerts.StateDispatched: {"handled", "merge"},
 	alerts.StateHandled:    {"verify", "dispatch", "merge"},
 	alerts.StateVerified:   {"close", "merge"},
+	alerts.StateDismissed:  {"reopen"},
+	alerts.StateClosed:     {"reopen"},
 }
 
 // errUnknownAction is returned for an action name that does not exist.
@@ -102,10 +104,22 @@ func (s *Server) applyLeadAction(ctx context.Context, who, id string, a leadActi
 		return s.deps.Leads.AddNote(ctx, id, who, a.Note)
 	case "assign":
 		return s.deps.Leads.Assign(ctx, id, alerts.AssignRequest{Actor: who, Assignee: strings.TrimSpace(a.Assignee), Note: a.Note, Version: a.Version})
+	case "reopen":
+		// The target depends on the state the author saw; the store checks
+		// the version, so a lead changed meanwhile is a conflict.
+		l, err := s.deps.Leads.GetLead(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		to, ok := alerts.ReopenState(l.State)
+		if !ok {
+			return nil, fmt.Errorf("lead %s is %s and cannot be reopened (only dismissed and closed leads can): %w", id, l.State, alerts.ErrIllegalTransition)
+		}
+		return s.deps.Leads.Transition(ctx, id, alerts.TransitionRequest{To: to, Actor: who, Note: a.Note, Version: a.Version})
 	}
 	to, ok := actionTargets[a.Action]
 	if !ok {
-		return nil, fmt.Errorf("%w %q, expected one of confirm, dismiss, assign, dispatch, handled, verify, close, merge, note", errUnknownAction, a.Action)
+		return nil, fmt.Errorf("%w %q, expected one of confirm, dismiss, assign, dispatch, handled, verify, close, merge, reopen, note", errUnknownAction, a.Action)
 	}
 	return s.deps.Leads.Transition(ctx, id, alerts.TransitionRequest{
 		To: to, Actor: who, Note: a.Note, Reason: strings.TrimSpace(a.Reason), Assignee: strings.TrimSpace(a.Assignee),

@@ -75,3 +75,93 @@ func TestAssigneeMustBeActiveUser(t *testing.T) {
 		t.Errorf("refused bulk assign changed the lead: %+v", l)
 	}
 }
+
+// A dismissed or closed lead is reopened from its page or the API with a
+// note; the note and the actor are in the timeline.
+func TestReopenFromPageAndAPI(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	hostile, fire := w.seed(t)
+	ctx := context.Background()
+	c := w.login("ana")
+	act := func(id string, v url.Values) *http.Response { return c.postForm("/leads/"+id+"/action", v, true) }
+	if resp := act(hostile, url.Values{"action": {"dismiss"}, "reason": {"演练"}, "version": {"1"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("dismiss: %d", resp.StatusCode)
+	}
+	body := c.getBody("/leads/" + hostile)
+	if !strings.Contains(body, `id="act-reopen"`) || !strings.Contains(body, `<textarea name="note" required`) {
+		t.Fatal("a dismissed lead's page offers no reopen with a required note")
+	}
+	if strings.Contains(c.getBody("/leads/"+fire), `id="act-reopen"`) {
+		t.Error("an open lead offers reopen")
+	}
+	resp := act(hostile, url.Values{"action": {"reopen"}, "version": {"2"}})
+	if b := readAll(t, resp); resp.StatusCode != http.StatusBadRequest || !strings.Contains(b, "note") {
+		t.Fatalf("reopen without a note: %d, want 400 naming the note", resp.StatusCode)
+	}
+	resp = act(hostile, url.Values{"action": {"reopen"}, "note": {"群众再次反映"}, "version": {"2"}})
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "ok=lead_reopen") {
+		t.Fatalf("reopen: %d %s", resp.StatusCode, readAll(t, resp))
+	}
+	l, _ := w.leads.GetLead(ctx, hostile)
+	if l.State != alerts.StateNew || l.Resolution != "" {
+		t.Fatalf("reopened lead: state %s resolution %q", l.State, l.Resolution)
+	}
+	body = c.getBody("/leads/" + hostile + "?ok=lead_reopen")
+	if !strings.Contains(body, "已重新打开") || !strings.Contains(body, "群众再次反映") || !strings.Contains(body, "<b>ana</b>") {
+		t.Error("timeline lacks the reopen note or its actor")
+	}
+	// An open lead cannot be reopened: 409 from the API.
+	tr := func(id, body string) *http.Response {
+		return w.apiReq("POST", "/api/v1/leads/"+id+"/transition", adminToken, body)
+	}
+	if st := tr(fire, `{"action":"reopen","note":"x","version":1}`).StatusCode; st != http.StatusConflict {
+		t.Errorf("API reopen of an open lead: %d, want 409", st)
+	}
+	for i, step := range []string{`{"action":"confirm"`, `{"action":"dispatch","unit":"消防"`, `{"action":"handled"`, `{"action":"verify"`, `{"action":"close"`} {
+		if resp := tr(fire, step+`,"version":`+itoa(i+1)+`}`); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %s", step, resp.StatusCode, readAll(t, resp))
+		}
+	}
+	if st := tr(fire, `{"action":"reopen","version":6}`).StatusCode; st != http.StatusBadRequest {
+		t.Errorf("API reopen without a note: %d, want 400", st)
+	}
+	if st := tr(fire, `{"action":"reopen","note":"复燃","version":5}`).StatusCode; st != http.StatusConflict {
+		t.Errorf("API reopen with a stale version: %d, want 409", st)
+	}
+	resp = tr(fire, `{"action":"reopen","note":"复燃","version":6}`)
+	got := decode[alerts.Lead](t, resp)
+	if got.State != alerts.StateConfirmed || got.ClosedAt != nil {
+		t.Fatalf("API reopen of a closed lead: state %s closed %v", got.State, got.ClosedAt)
+	}
+}
+
+// Every action form carries an optional note, kept in the timeline.
+func TestActionNoteInTimeline(t *testing.T) {
+	w := newWorld(t, Options{})
+	_, fire := w.seed(t)
+	c := w.login("ana")
+	body := c.getBody("/leads/" + fire)
+	for _, form := range []string{"act-confirm", "act-dismiss", "act-merge"} {
+		i := strings.Index(body, `class="`+form+`"`)
+		j := strings.Index(body[max(i, 0):], "</form>")
+		if i < 0 || j < 0 || !strings.Contains(body[i:i+j], `name="note"`) {
+			t.Errorf("form %s has no note field", form)
+		}
+	}
+	resp := c.postForm("/leads/"+fire+"/action", url.Values{"action": {"confirm"}, "note": {"已电话核实，情况属实"}, "version": {"1"}}, true)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirm: %d", resp.StatusCode)
+	}
+	body = c.getBody("/leads/" + fire)
+	tl := body[strings.Index(body, `id="timeline"`):]
+	if !strings.Contains(tl, "已电话核实，情况属实") {
+		t.Error("the confirm note is not in the timeline")
+	}
+	for _, form := range []string{"act-dispatch", "act-dismiss"} {
+		i := strings.Index(body, `class="`+form+`"`)
+		j := strings.Index(body[max(i, 0):], "</form>")
+		if i < 0 || j < 0 || !strings.Contains(body[i:i+j], `name="note"`) {
+			t.Errorf("form %s has no note field", form)
+		}
+	}
+}

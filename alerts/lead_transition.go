@@ -92,6 +92,9 @@ var (
 	ErrIllegalTransition = errors.New("illegal transition")
 	// ErrInvalid: a request misses a required field or has a bad value.
 	ErrInvalid = errors.New("invalid request")
+	// ErrReasonRequired: dismissing without a reason. It matches ErrInvalid
+	// with errors.Is.
+	ErrReasonRequired = fmt.Errorf("reason required: %w", ErrInvalid)
 )
 
 // TransitionError is an illegal move from one state to another. It matches
@@ -154,7 +157,7 @@ func checkTransition(id, from string, req TransitionRequest, currentUnit string)
 	switch req.To {
 	case StateDismissed:
 		if strings.TrimSpace(req.Reason) == "" {
-			return fmt.Errorf("alerts: lead %s: dismissing needs a reason: %w", id, ErrInvalid)
+			return fmt.Errorf("alerts: lead %s: dismissing needs a reason: %w", id, ErrReasonRequired)
 		}
 	case StateMerged:
 		if req.MergeInto == "" {

@@ -72,6 +72,7 @@ func TestIllegalTransitions(t *testing.T) {
 		{"new to closed", TransitionRequest{To: StateClosed}, ErrIllegalTransition},
 		{"unknown state", TransitionRequest{To: "done"}, ErrInvalid},
 		{"dismiss without reason", TransitionRequest{To: StateDismissed}, ErrInvalid},
+		{"dismiss without reason names the reason", TransitionRequest{To: StateDismissed, Reason: " "}, ErrReasonRequired},
 		{"merge without target", TransitionRequest{To: StateMerged}, ErrInvalid},
 		{"merge into itself", TransitionRequest{To: StateMerged, MergeInto: id}, ErrInvalid},
 		{"merge into a missing lead", TransitionRequest{To: StateMerged, MergeInto: "nope"}, ErrNotFound},

@@ -165,3 +165,55 @@ func TestActionNoteInTimeline(t *testing.T) {
 		}
 	}
 }
+
+// A bulk action names the cause per lead in the user's language.
+func TestBulkErrorsNameTheCause(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	hostile, fire := w.seed(t)
+	ctx := context.Background()
+	c := w.login("ana")
+	// Dismiss without a reason: every lead says the reason is missing.
+	resp := c.postForm("/leads/bulk", url.Values{"id": {hostile + ":1", fire + ":1"}, "action": {"dismiss"}, "back": {"/leads?state=new"}}, true)
+	body := readAll(t, resp)
+	if resp.StatusCode != http.StatusOK || strings.Count(body, `data-code="reason_required">驳回需要填写原因`) != 2 {
+		t.Fatalf("bulk dismiss without reason: %d\n%s", resp.StatusCode, body)
+	}
+	if !strings.Contains(body, "0 条已完成，2 条未执行") || !strings.Contains(body, `name="back" value="/leads?state=new"`) {
+		t.Error("bulk report lacks the counts or the queue lost its filters")
+	}
+	// Confirm the fire lead, then a bulk confirm meets a stale version,
+	// an illegal move and a missing lead, while the hostile lead goes through.
+	if _, err := w.leads.Transition(ctx, fire, alerts.TransitionRequest{To: alerts.StateConfirmed, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	resp = c.postForm("/leads/bulk", url.Values{"id": {hostile + ":1", fire + ":1", "missing:1"}, "action": {"confirm"}, "back": {"/leads"}}, true)
+	body = readAll(t, resp)
+	for _, want := range []string{`data-code="conflict">已被他人修改`, `data-code="not_found">线索不存在`, "1 条已完成，2 条未执行"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("bulk confirm report lacks %q", want)
+		}
+	}
+	resp = c.postForm("/leads/bulk", url.Values{"id": {fire + ":2"}, "action": {"confirm"}, "back": {"/leads"}}, true)
+	if body = readAll(t, resp); !strings.Contains(body, `data-code="illegal_transition">当前状态「已立案」不允许此操作`) {
+		t.Errorf("illegal move not named with its state:\n%s", body)
+	}
+	// In English, and through the API with a code per lead.
+	req, _ := http.NewRequest("POST", w.http.URL+"/api/v1/leads/bulk", strings.NewReader(`{"leads":[{"id":"`+hostile+`","version":2},{"id":"`+fire+`","version":2}],"action":"dismiss"}`))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept-Language", "en")
+	r2, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulk := decode[struct{ Results []bulkResult }](t, r2)
+	if len(bulk.Results) != 2 || bulk.Results[0].Code != "reason_required" || bulk.Results[0].Message != "dismissing needs a reason" ||
+		bulk.Results[1].Code != "reason_required" {
+		t.Errorf("API bulk dismiss without reason: %+v", bulk.Results)
+	}
+	resp = w.apiReq("POST", "/api/v1/leads/bulk", adminToken, `{"leads":[{"id":"`+fire+`","version":1}],"action":"confirm"}`)
+	bulk = decode[struct{ Results []bulkResult }](t, resp)
+	if len(bulk.Results) != 1 || bulk.Results[0].Code != "conflict" {
+		t.Errorf("API bulk stale: %+v", bulk.Results)
+	}
+}

@@ -16,6 +16,9 @@ type leadDetailData struct {
 	Open    bool
 	// Assignees are the users the lead can be assigned to.
 	Assignees []string
+	// CanMergeInto marks the similar leads this lead can be merged into
+	// (both open), each offered with a button.
+	CanMergeInto map[string]bool
 }
 
 // sourcePost is one post of a lead with its evidence marked in place.
@@ -65,6 +68,10 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 	}
 	data := &leadDetailData{Lead: lead, Audit: audit, Similar: similar, Open: alerts.IsOpen(lead.State),
 		Actions: actionsByState[lead.State], Assignees: assignees}
+	data.CanMergeInto = map[string]bool{}
+	for _, sim := range similar {
+		data.CanMergeInto[sim.ID] = data.Open && alerts.IsOpen(sim.State) && sim.ID != lead.ID
+	}
 	for _, src := range lead.Sources {
 		data.Sources = append(data.Sources, placeEvidence(src))
 	}

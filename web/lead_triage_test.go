@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"riskmine/alerts"
 )
@@ -215,5 +216,52 @@ func TestBulkErrorsNameTheCause(t *testing.T) {
 	bulk = decode[struct{ Results []bulkResult }](t, resp)
 	if len(bulk.Results) != 1 || bulk.Results[0].Code != "conflict" {
 		t.Errorf("API bulk stale: %+v", bulk.Results)
+	}
+}
+
+// fileSimilarPair files two leads whose simhashes are too far apart to
+// join and close enough to be listed as similar.
+func fileSimilarPair(t *testing.T, w *world) (a, b string) {
+	t.Helper()
+	file := func(url string, sim uint64, term string) string {
+		res, err := w.leads.File(context.Background(), alerts.Candidate{URL: url, Site: "example.test", Title: "仓库起火 " + url,
+			Snippet: "仓库起火，浓烟很大", Level: "high", Score: 7, Categories: []alerts.CategoryScore{{Code: "fire", Score: 7}},
+			SimHash: sim, Terms: []string{term}, SeenAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.LeadID
+	}
+	return file("https://a.test/1", 0xF0F0F0F0F0F0F0F0, "仓库"), file("https://b.test/1", 0xF0F0F0F0F0F0F0F0^0b11111, "别的")
+}
+
+// The similar leads each offer a merge button: no id is typed.
+func TestMergeByPickingASimilarLead(t *testing.T) {
+	w := newWorld(t, Options{})
+	a, b := fileSimilarPair(t, w)
+	c := w.login("ana")
+	body := c.getBody("/leads/" + a)
+	if !strings.Contains(body, `name="merge_into" value="`+b+`"`) || !strings.Contains(body, `id="merge-into-`+b+`"`) {
+		t.Fatalf("similar lead %s has no merge button", b)
+	}
+	if strings.Contains(w.login("viv").getBody("/leads/"+a), `id="merge-into-`) {
+		t.Error("a viewer sees merge buttons")
+	}
+	resp := c.postForm("/leads/"+a+"/action", url.Values{"action": {"merge"}, "merge_into": {b}, "version": {"1"}}, true)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("merge: %d %s", resp.StatusCode, readAll(t, resp))
+	}
+	la, _ := w.leads.GetLead(context.Background(), a)
+	lb, _ := w.leads.GetLead(context.Background(), b)
+	if la.State != alerts.StateMerged || la.MergedInto != b || lb.SourceCount != 2 {
+		t.Fatalf("after merge: %s into %q, target has %d sources", la.State, la.MergedInto, lb.SourceCount)
+	}
+	// The merged lead offers no more merges; its target offers none into
+	// the merged (closed) lead.
+	if body := c.getBody("/leads/" + a); strings.Contains(body, `id="merge-into-`) {
+		t.Error("a merged lead still offers merge buttons")
+	}
+	if body := c.getBody("/leads/" + b); strings.Contains(body, `id="merge-into-`+a+`"`) {
+		t.Error("the target offers a merge into the merged lead")
 	}
 }

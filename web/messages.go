@@ -128,6 +128,7 @@ var messages = [][3]string{
 	{"lead.hit", "命中文本", "Hit"},
 	{"lead.id", "编号", "ID"},
 	{"lead.merge_into", "目标线索编号", "target lead ID"},
+	{"lead.merge_into_this", "合并到此线索", "Merge into this one"},
 	{"lead.no_similar", "没有相似线索。", "No similar leads."},
 	{"lead.note", "备注内容", "note"},
 	{"lead.note_optional", "备注（可选）", "note (optional)"},

@@ -355,3 +355,40 @@ func TestBrowserQueueShortcuts(t *testing.T) {
 		t.Fatalf("after j, d, reason: %+v (%v)", l, err)
 	}
 }
+
+// TestBrowserNewLeadNotice files a lead while the queue is open: the page
+// counts it and offers a reload; the sound toggle is off by default and
+// remembered.
+func TestBrowserNewLeadNotice(t *testing.T) {
+	tab := browserTab(t)
+	w := newWorld(t, Options{})
+	w.seed(t)
+	browserLogin(t, tab, w.http.URL, "viv")
+	do(t, tab, "open the queue", chromedp.Navigate(w.http.URL+"/leads"), chromedp.WaitVisible(chromedp.CSS("#sound-toggle")))
+	if on := eval[bool](t, tab, `document.getElementById("new-lead-sound").checked`); on {
+		t.Error("the sound is on by default")
+	}
+	do(t, tab, "turn the sound on", chromedp.Click(chromedp.CSS("#new-lead-sound")))
+	if v := eval[string](t, tab, `localStorage.getItem("riskmine.newLeadSound")`); v != "on" {
+		t.Errorf("sound choice stored as %q", v)
+	}
+	// The stream is open once the page has loaded; give it a moment to
+	// subscribe before filing (a lead filed earlier is in the list anyway).
+	time.Sleep(300 * time.Millisecond)
+	if _, err := w.leads.File(context.Background(), alerts.Candidate{URL: "https://new.test/1", Site: "example.test", Title: "新的火情",
+		Snippet: "仓库起火", Level: "high", Score: 7, Categories: []alerts.CategoryScore{{Code: "explosion", Score: 7}},
+		SimHash: 0x0123456789ABCDEF, SeenAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	do(t, tab, "see the notice", chromedp.WaitVisible(chromedp.CSS("#new-leads")))
+	if msg := text(t, tab, "#new-leads"); !strings.Contains(msg, "1 条新线索") || !strings.Contains(msg, "刷新列表") {
+		t.Errorf("notice %q", msg)
+	}
+	do(t, tab, "reload", chromedp.Click(chromedp.CSS("#new-leads a")), chromedp.WaitVisible(chromedp.CSS("#sound-toggle")))
+	if on := eval[bool](t, tab, `document.getElementById("new-lead-sound").checked`); !on {
+		t.Error("the sound choice was not remembered")
+	}
+	if n := eval[int](t, tab, `document.querySelectorAll("#lead-table tbody tr[data-lead]").length`); n != 3 {
+		t.Errorf("%d leads after the reload, want 3", n)
+	}
+}

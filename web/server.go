@@ -92,6 +92,7 @@ type Server struct {
 	handler    http.Handler
 	routes     []string
 	searches   *searchGate // concurrent searches per user
+	streams    *eventStreams
 }
 
 // New builds the server, opening the web tables in opts.DBPath (unless
@@ -123,7 +124,11 @@ func New(opts Options, deps Deps) (*Server, error) {
 		}
 		opts.Location = loc
 	}
-	s := &Server{opts: opts, deps: deps, log: opts.Logger, now: opts.Now, secure: opts.SecureCookies, searches: newSearchGate(opts.SearchesPerUser)}
+	if ls, ok := deps.Leads.(LeadSubscriber); ok && deps.LeadEvents == nil {
+		deps.LeadEvents = ls
+	}
+	s := &Server{opts: opts, deps: deps, log: opts.Logger, now: opts.Now, secure: opts.SecureCookies, searches: newSearchGate(opts.SearchesPerUser),
+		streams: newEventStreams()}
 	if opts.PublicURL != "" {
 		u, err := ParsePublicURL(opts.PublicURL)
 		if err != nil {
@@ -174,8 +179,10 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Store returns the server's user and saved-search store.
 func (s *Server) Store() *Store { return s.store }
 
-// Close closes the database when the server opened it.
+// Close ends the event streams and closes the database when the server
+// opened it.
 func (s *Server) Close() error {
+	s.EndStreams()
 	if s.ownStore {
 		return s.store.Close()
 	}
@@ -241,6 +248,7 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("GET /api/v1/leads/{id}", s.api(RoleViewer, s.apiLeadGet))
 	handle("POST /api/v1/leads/{id}/transition", s.api(RoleAnalyst, s.apiLeadTransition))
 	handle("POST /api/v1/leads/bulk", s.api(RoleAnalyst, s.apiLeadBulk))
+	handle("GET /api/v1/events", s.api(RoleViewer, s.apiEvents))
 	handle("GET /api/v1/search", s.api(RoleViewer, s.apiSearch))
 	handle("GET /api/v1/saved-searches", s.api(RoleViewer, s.apiSavedSearchList))
 	handle("POST /api/v1/saved-searches", s.api(RoleAnalyst, s.apiSavedSearchCreate))

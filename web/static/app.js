@@ -108,6 +108,58 @@
     });
   }
 
+  // Leads queue: new leads arrive as server-sent events; the page counts
+  // them and links to a reload. An optional beep (off by default, the
+  // choice kept in localStorage) is made with WebAudio, no audio file.
+  var notice = document.getElementById("new-leads");
+  if (notice && window.EventSource) {
+    var soundKey = "riskmine.newLeadSound";
+    var toggle = document.getElementById("new-lead-sound");
+    var audio = null;
+    var soundOn = function () {
+      try { return window.localStorage.getItem(soundKey) === "on"; } catch (e) { return false; }
+    };
+    var audioCtx = function () {
+      var AC = window.AudioContext || window.webkitAudioContext;
+      if (!audio && AC) { audio = new AC(); }
+      return audio;
+    };
+    var beep = function () {
+      var ac = audioCtx();
+      if (!ac) { return; }
+      if (ac.state === "suspended" && ac.resume) { ac.resume(); }
+      var osc = ac.createOscillator();
+      var gain = ac.createGain();
+      osc.type = "sine";
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.15, ac.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.001, ac.currentTime + 0.2);
+      osc.connect(gain);
+      gain.connect(ac.destination);
+      osc.start();
+      osc.stop(ac.currentTime + 0.2);
+    };
+    if (toggle) {
+      toggle.checked = soundOn();
+      toggle.parentNode.hidden = false;
+      toggle.addEventListener("change", function () {
+        try { window.localStorage.setItem(soundKey, toggle.checked ? "on" : "off"); } catch (e) { /* private mode */ }
+        // Browsers let a page make sound after a gesture: this click is one.
+        if (toggle.checked) { audioCtx(); }
+      });
+    }
+    var fresh = 0;
+    var es = new EventSource("/api/v1/events");
+    es.addEventListener("lead", function () {
+      fresh++;
+      var span = notice.querySelector(".count");
+      if (span) { span.textContent = (notice.getAttribute("data-msg") || "%d").replace("%d", String(fresh)); }
+      notice.hidden = false;
+      if (soundOn()) { beep(); }
+    });
+    window.addEventListener("pagehide", function () { es.close(); });
+  }
+
   // Sources: "run now" starts a run through the API and polls its progress.
   function text(el, s) { if (el) { el.textContent = s; } }
   function poll(name, row) {

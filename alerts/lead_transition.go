@@ -27,13 +27,39 @@ var States = []string{StateNew, StateConfirmed, StateDispatched, StateHandled, S
 var openStates = []string{StateNew, StateConfirmed, StateDispatched, StateHandled, StateVerified}
 
 // transitions lists the allowed moves. handled → dispatched sends work back
-// when verification fails.
+// when verification fails. dismissed → new and closed → confirmed reopen a
+// lead (see ReopenState); a merged lead stays merged.
 var transitions = map[string][]string{
 	StateNew:        {StateConfirmed, StateDismissed, StateMerged},
 	StateConfirmed:  {StateDispatched, StateDismissed, StateMerged},
 	StateDispatched: {StateHandled, StateMerged},
 	StateHandled:    {StateVerified, StateDispatched, StateMerged},
 	StateVerified:   {StateClosed, StateMerged},
+	StateDismissed:  {StateNew},
+	StateClosed:     {StateConfirmed},
+}
+
+// ReopenState returns the open state a lead in state from goes back to when
+// it is reopened, and false when it cannot be reopened. A dismissed lead
+// goes back to new: the dismissal was its verdict, and reopening asks for
+// a fresh review. A closed lead goes back to confirmed: it was a case, and
+// the case is open again, to be dispatched anew. A merged lead cannot be
+// reopened: its sources now belong to the lead it was merged into. Reopening
+// needs a note saying why (TransitionRequest.Note).
+func ReopenState(from string) (string, bool) {
+	switch from {
+	case StateDismissed:
+		return StateNew, true
+	case StateClosed:
+		return StateConfirmed, true
+	}
+	return "", false
+}
+
+// isReopen reports whether from → to reopens a finished lead.
+func isReopen(from, to string) bool {
+	back, ok := ReopenState(from)
+	return ok && back == to
 }
 
 // IsOpen reports whether a lead in state s can still change state.
@@ -66,6 +92,9 @@ var (
 	ErrIllegalTransition = errors.New("illegal transition")
 	// ErrInvalid: a request misses a required field or has a bad value.
 	ErrInvalid = errors.New("invalid request")
+	// ErrReasonRequired: dismissing without a reason. It matches ErrInvalid
+	// with errors.Is.
+	ErrReasonRequired = fmt.Errorf("reason required: %w", ErrInvalid)
 )
 
 // TransitionError is an illegal move from one state to another. It matches
@@ -122,10 +151,13 @@ func checkTransition(id, from string, req TransitionRequest, currentUnit string)
 	if !ok {
 		return &TransitionError{LeadID: id, From: from, To: req.To}
 	}
+	if isReopen(from, req.To) && strings.TrimSpace(req.Note) == "" {
+		return fmt.Errorf("alerts: lead %s: reopening a %s lead needs a note saying why: %w", id, from, ErrInvalid)
+	}
 	switch req.To {
 	case StateDismissed:
 		if strings.TrimSpace(req.Reason) == "" {
-			return fmt.Errorf("alerts: lead %s: dismissing needs a reason: %w", id, ErrInvalid)
+			return fmt.Errorf("alerts: lead %s: dismissing needs a reason: %w", id, ErrReasonRequired)
 		}
 	case StateMerged:
 		if req.MergeInto == "" {

@@ -72,6 +72,7 @@ func TestIllegalTransitions(t *testing.T) {
 		{"new to closed", TransitionRequest{To: StateClosed}, ErrIllegalTransition},
 		{"unknown state", TransitionRequest{To: "done"}, ErrInvalid},
 		{"dismiss without reason", TransitionRequest{To: StateDismissed}, ErrInvalid},
+		{"dismiss without reason names the reason", TransitionRequest{To: StateDismissed, Reason: " "}, ErrReasonRequired},
 		{"merge without target", TransitionRequest{To: StateMerged}, ErrInvalid},
 		{"merge into itself", TransitionRequest{To: StateMerged, MergeInto: id}, ErrInvalid},
 		{"merge into a missing lead", TransitionRequest{To: StateMerged, MergeInto: "nope"}, ErrNotFound},
@@ -96,7 +97,7 @@ func TestIllegalTransitions(t *testing.T) {
 	if _, err := s.Transition(ctx, id, TransitionRequest{To: StateDispatched}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("dispatch without unit: %v", err)
 	}
-	// A dismissed lead is final.
+	// A dismissed lead only goes back to new (reopen), never on in the loop.
 	if _, err := s.Transition(ctx, other, TransitionRequest{To: StateDismissed, Reason: "演练"}); err != nil {
 		t.Fatal(err)
 	}
@@ -416,5 +417,108 @@ func TestOutboxRowIffChangeCommitted(t *testing.T) {
 	}
 	if err := json.Unmarshal(body, &msg); err != nil || msg.Type != "risk_lead.state_changed" || msg.Data.ID != id || msg.Data.State != StateConfirmed || len(msg.Data.Sources) != 1 {
 		t.Fatalf("body %s (%v)", body, err)
+	}
+}
+
+func TestReopenDismissedAndClosed(t *testing.T) {
+	clock := newClock()
+	eps := []Endpoint{{Name: "all", URL: "http://127.0.0.1:1/", Secret: "whsec_c2VjcmV0LWtleS1mb3ItdGVzdHM="}}
+	s, _ := openTestStore(t, Options{Now: clock.Now, Endpoints: eps})
+	ctx := t.Context()
+	dismissed := mustFile(t, s, post("https://a.test/1", "fire", "350105001", 7)).LeadID
+	closed := mustFile(t, s, post("https://b.test/2", "fire", "350105001", 0xFFFF0000FFFF0000)).LeadID
+	merged := mustFile(t, s, post("https://c.test/3", "fraud", "350105001", 0x0F0F0F0F0F0F0F0F)).LeadID
+	if _, err := s.Transition(ctx, dismissed, TransitionRequest{To: StateDismissed, Reason: "演练", Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for i, to := range []string{StateConfirmed, StateDispatched, StateHandled, StateVerified, StateClosed} {
+		if _, err := s.Transition(ctx, closed, TransitionRequest{To: to, Unit: "消防", Reason: "已处置", Version: i + 1}); err != nil {
+			t.Fatalf("→ %s: %v", to, err)
+		}
+	}
+	if _, err := s.Transition(ctx, merged, TransitionRequest{To: StateMerged, MergeInto: dismissed, Version: 1}); err == nil {
+		t.Fatal("merged into a dismissed lead")
+	}
+	if _, err := s.Transition(ctx, merged, TransitionRequest{To: StateMerged, MergeInto: closed, Version: 1}); err == nil {
+		t.Fatal("merged into a closed lead")
+	}
+
+	cases := []struct {
+		name, from, to string
+		ok             bool
+	}{
+		{"dismissed goes back to new", StateDismissed, StateNew, true},
+		{"closed goes back to confirmed", StateClosed, StateConfirmed, true},
+		{"merged stays merged", StateMerged, "", false},
+		{"an open lead has nothing to reopen", StateConfirmed, "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			to, ok := ReopenState(tc.from)
+			if to != tc.to || ok != tc.ok {
+				t.Fatalf("ReopenState(%s) = %q, %v; want %q, %v", tc.from, to, ok, tc.to, tc.ok)
+			}
+		})
+	}
+
+	deliveries := func(id string) int {
+		return countRows(t, s, "alerts_delivery", "lead_id = ? AND event = 'lead_state_changed'", id)
+	}
+	before := deliveries(dismissed)
+	// Reopening needs a note; a blank one is refused and changes nothing.
+	for _, note := range []string{"", "  "} {
+		if _, err := s.Transition(ctx, dismissed, TransitionRequest{To: StateNew, Actor: "li", Note: note, Version: 2}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "note") {
+			t.Fatalf("reopen with note %q: %v", note, err)
+		}
+	}
+	// Only back to the reopen state, not further on.
+	if _, err := s.Transition(ctx, dismissed, TransitionRequest{To: StateConfirmed, Note: "x", Version: 2}); !errors.Is(err, ErrIllegalTransition) {
+		t.Fatalf("dismissed → confirmed: %v", err)
+	}
+	if _, err := s.Transition(ctx, dismissed, TransitionRequest{To: StateNew, Note: "x", Version: 1}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("stale reopen: %v", err)
+	}
+	l, err := s.Transition(ctx, dismissed, TransitionRequest{To: StateNew, Actor: "li", Note: "群众再次反映，非演练", Version: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.State != StateNew || l.Version != 3 || l.Resolution != "" || !IsOpen(l.State) {
+		t.Fatalf("reopened dismissed lead: %+v", l)
+	}
+	if deliveries(dismissed) != before+1 {
+		t.Error("reopen queued no state-changed webhook")
+	}
+	l, err = s.Transition(ctx, closed, TransitionRequest{To: StateConfirmed, Actor: "wang", Note: "复燃", Version: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.State != StateConfirmed || l.ClosedAt != nil || l.Resolution != "" {
+		t.Fatalf("reopened closed lead: %+v", l)
+	}
+	// The audit trail names actor and note, and keeps the old resolution.
+	audit, err := s.Audit(ctx, closed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := audit[len(audit)-1]
+	if last.Action != "transition" || last.From != StateClosed || last.To != StateConfirmed || last.Actor != "wang" || last.Note != "复燃" {
+		t.Fatalf("reopen audit entry: %+v", last)
+	}
+	// A merged lead cannot be reopened, note or not.
+	if _, err := s.Transition(ctx, dismissed, TransitionRequest{To: StateMerged, MergeInto: closed, Version: 3}); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{StateNew, StateConfirmed} {
+		if _, err := s.Transition(ctx, dismissed, TransitionRequest{To: to, Note: "x", Version: 4}); !errors.Is(err, ErrIllegalTransition) {
+			t.Fatalf("merged → %s: %v", to, err)
+		}
+	}
+	// A reopened lead takes new posts again and counts as open.
+	st, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Closed != 0 {
+		t.Errorf("the reopened lead still counts as closed: %+v", st)
 	}
 }

@@ -35,6 +35,8 @@ type SQLStore struct {
 	quit       chan struct{}
 	writerDone chan struct{}
 	closeOnce  sync.Once
+	// leadEvents tells subscribers (the web UI) about new leads.
+	leadEvents leadHub
 }
 
 // dsn builds the modernc.org/sqlite DSN for path.
@@ -116,6 +118,7 @@ func (s *SQLStore) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.quit)
 		<-s.writerDone
+		s.leadEvents.close()
 		s.closeStmts()
 		err = errors.Join(s.w.Close(), s.r.Close())
 	})

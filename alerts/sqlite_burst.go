@@ -216,6 +216,13 @@ func (s *SQLStore) FileBurst(ctx context.Context, f BurstFiling) (FileResult, er
 	if queued > 0 {
 		s.notify()
 	}
+	if res.Outcome == OutcomeCreated {
+		// The notice is a courtesy: a lead that cannot be read back
+		// now is still filed.
+		if l, err := s.GetLead(ctx, res.LeadID); err == nil {
+			s.leadEvents.publish(leadEventOf(l))
+		}
+	}
 	return res, nil
 }
 

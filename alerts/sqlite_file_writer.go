@@ -24,6 +24,9 @@ type fileReq struct {
 	canon         string
 	seen, at, now time.Time
 	done          chan fileDone
+	// created is the event of the lead this post created, published once
+	// the transaction that filed it commits.
+	created *LeadEvent
 }
 
 type fileDone struct {
@@ -166,6 +169,7 @@ func (s *SQLStore) fileTogether(ctx context.Context, reqs []*fileReq) ([]fileDon
 	results := make([]fileDone, len(reqs))
 	queued := 0
 	for i, r := range reqs {
+		r.created = nil // a retry after a rolled back batch starts afresh
 		res, n, err := s.fileOne(ctx, tx, r)
 		if err != nil {
 			return nil, 0, err
@@ -175,6 +179,11 @@ func (s *SQLStore) fileTogether(ctx context.Context, reqs []*fileReq) ([]fileDon
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, 0, err
+	}
+	for _, r := range reqs {
+		if r.created != nil {
+			s.leadEvents.publish(*r.created)
+		}
 	}
 	return results, queued, nil
 }

@@ -292,6 +292,12 @@ func (s *SQLStore) Transition(ctx context.Context, id string, req TransitionRequ
 			l.Resolution = req.Reason
 		}
 	}
+	if isReopen(from, req.To) {
+		// The old resolution and closing time belong to the finished
+		// case; the audit trail keeps them.
+		l.Resolution = ""
+		l.ClosedAt = nil
+	}
 	var closed any
 	if req.To == StateClosed {
 		t := now.UTC()

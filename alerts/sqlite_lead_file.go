@@ -139,6 +139,8 @@ func (s *SQLStore) fileOne(ctx context.Context, tx *sql.Tx, r *fileReq) (FileRes
 		}
 		res = FileResult{LeadID: l.ID, Outcome: OutcomeCreated}
 		event = EventLeadCreated
+		ev := leadEventOf(l)
+		r.created = &ev
 	} else {
 		s.applyCandidate(l, &c, at, now)
 		if err := s.updateLeadFiling(ctx, tx, l); err != nil {

@@ -155,5 +155,5 @@ func (s *Server) apiLeadBulk(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"results": s.runBulk(r.Context(), actor(r), in.Leads, in.leadAction)})
+	writeJSON(w, http.StatusOK, map[string]any{"results": s.runBulk(r.Context(), langFor(r), actor(r), in.Leads, in.leadAction)})
 }

@@ -321,3 +321,85 @@ func TestBrowserBulkAndRedirects(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserQueueShortcuts moves the focus with j, j and confirms the
+// second lead with c; ? opens the list of shortcuts; keys typed into a
+// field do nothing.
+func TestBrowserQueueShortcuts(t *testing.T) {
+	tab := browserTab(t)
+	w := newWorld(t, Options{})
+	w.seed(t)
+	browserLogin(t, tab, w.http.URL, "ana")
+	do(t, tab, "open the queue", chromedp.Navigate(w.http.URL+"/leads?sort=level"), chromedp.WaitVisible(chromedp.CSS("#lead-table")))
+	// Typing j into the text filter moves nothing.
+	do(t, tab, "type in a field", chromedp.SendKeys(chromedp.CSS(`#lead-filters input[name=q]`), "j"))
+	if n := eval[int](t, tab, `document.querySelectorAll("tr.kbd-focus").length`); n != 0 {
+		t.Fatalf("a key typed into a field moved the focus (%d rows focused)", n)
+	}
+	eval[bool](t, tab, `document.activeElement.blur(), true`)
+	do(t, tab, "press ?", chromedp.KeyEvent("?"))
+	if hidden := eval[bool](t, tab, `document.getElementById("kbd-help").hidden`); hidden {
+		t.Fatal("? did not show the shortcuts")
+	}
+	do(t, tab, "press Escape", chromedp.KeyEvent("\u001b"))
+	if hidden := eval[bool](t, tab, `document.getElementById("kbd-help").hidden`); !hidden {
+		t.Error("Escape did not hide the shortcuts")
+	}
+	do(t, tab, "press j, j", chromedp.KeyEvent("j"), chromedp.KeyEvent("j"))
+	second := eval[string](t, tab, `document.querySelectorAll("#lead-table tbody tr[data-lead]")[1].dataset.lead`)
+	if got := eval[string](t, tab, `document.querySelector("tr.kbd-focus").dataset.lead`); got != second {
+		t.Fatalf("focus on %s after j, j; want the second row %s", got, second)
+	}
+	do(t, tab, "press c", chromedp.KeyEvent("c"), chromedp.WaitVisible(chromedp.CSS("p.flash")))
+	leads, _, err := w.leads.ListLeads(context.Background(), alerts.LeadFilter{States: []string{"confirmed"}})
+	if err != nil || len(leads) != 1 || leads[0].ID != second {
+		t.Fatalf("after j, j, c: %d confirmed (%v), want only %s", len(leads), err, second)
+	}
+	// d asks for the reason first; Enter in the reason field submits.
+	first := eval[string](t, tab, `document.querySelectorAll("#lead-table tbody tr[data-lead]")[0].dataset.lead`)
+	do(t, tab, "press j, d", chromedp.KeyEvent("j"), chromedp.KeyEvent("d"))
+	if got := eval[string](t, tab, `document.activeElement.name + "/" + document.getElementById("bulk-action").value`); got != "reason/dismiss" {
+		t.Fatalf("after d: focus and action %q, want reason/dismiss", got)
+	}
+	do(t, tab, "type the reason", chromedp.SendKeys(chromedp.CSS(`#bulk input[name=reason]`), "演练\r"), chromedp.WaitVisible(chromedp.CSS("p.flash")))
+	if l, err := w.leads.GetLead(context.Background(), first); err != nil || l.State != alerts.StateDismissed || l.Resolution != "演练" {
+		t.Fatalf("after j, d, reason: %+v (%v)", l, err)
+	}
+}
+
+// TestBrowserNewLeadNotice files a lead while the queue is open: the page
+// counts it and offers a reload; the sound toggle is off by default and
+// remembered.
+func TestBrowserNewLeadNotice(t *testing.T) {
+	tab := browserTab(t)
+	w := newWorld(t, Options{})
+	w.seed(t)
+	browserLogin(t, tab, w.http.URL, "viv")
+	do(t, tab, "open the queue", chromedp.Navigate(w.http.URL+"/leads"), chromedp.WaitVisible(chromedp.CSS("#sound-toggle")))
+	if on := eval[bool](t, tab, `document.getElementById("new-lead-sound").checked`); on {
+		t.Error("the sound is on by default")
+	}
+	do(t, tab, "turn the sound on", chromedp.Click(chromedp.CSS("#new-lead-sound")))
+	if v := eval[string](t, tab, `localStorage.getItem("riskmine.newLeadSound")`); v != "on" {
+		t.Errorf("sound choice stored as %q", v)
+	}
+	// The stream is open once the page has loaded; give it a moment to
+	// subscribe before filing (a lead filed earlier is in the list anyway).
+	time.Sleep(300 * time.Millisecond)
+	if _, err := w.leads.File(context.Background(), alerts.Candidate{URL: "https://new.test/1", Site: "example.test", Title: "新的火情",
+		Snippet: "仓库起火", Level: "high", Score: 7, Categories: []alerts.CategoryScore{{Code: "explosion", Score: 7}},
+		SimHash: 0x0123456789ABCDEF, SeenAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	do(t, tab, "see the notice", chromedp.WaitVisible(chromedp.CSS("#new-leads")))
+	if msg := text(t, tab, "#new-leads"); !strings.Contains(msg, "1 条新线索") || !strings.Contains(msg, "刷新列表") {
+		t.Errorf("notice %q", msg)
+	}
+	do(t, tab, "reload", chromedp.Click(chromedp.CSS("#new-leads a")), chromedp.WaitVisible(chromedp.CSS("#sound-toggle")))
+	if on := eval[bool](t, tab, `document.getElementById("new-lead-sound").checked`); !on {
+		t.Error("the sound choice was not remembered")
+	}
+	if n := eval[int](t, tab, `document.querySelectorAll("#lead-table tbody tr[data-lead]").length`); n != 3 {
+		t.Errorf("%d leads after the reload, want 3", n)
+	}
+}

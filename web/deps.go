@@ -30,6 +30,9 @@ type Deps struct {
 	// When it also has a method Lexicons() []*nlp.Lexicon the page lists
 	// every term and rule; otherwise it lists the rules that have fired.
 	Analyzer Analyzer
+	// LeadEvents tells the open UI of new leads (GET /api/v1/events). When
+	// nil and Leads has SubscribeLeads (*alerts.SQLStore does), Leads is used.
+	LeadEvents LeadSubscriber
 }
 
 // LeadService is what the dashboard, the leads queue, the lead page and

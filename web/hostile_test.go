@@ -342,6 +342,7 @@ func TestHostileRequests(t *testing.T) {
 	w.srv.deps.Endpoints = endpoints
 	ana := w.login("ana")
 	anaTok, _ := w.srv.store.CreateToken(context.Background(), "ana", "t")
+	vivTok, _ := w.srv.store.CreateToken(context.Background(), "viv", "t")
 
 	form := func(c *client, path string, v url.Values) *http.Response { return c.postForm(path, v, true) }
 	api := func(method, path, tok, body string) *http.Response { return w.apiReq(method, path, tok, body) }
@@ -492,6 +493,73 @@ func TestHostileRequests(t *testing.T) {
 				if body := readAll(t, r); strings.Contains(body, "hookpass") || strings.Contains(body, "tok-secret") {
 					t.Error("webhooks page shows the URL's credentials")
 				}
+			}},
+		// Triage: reopen, assignee, merge by picking, bulk causes, events.
+		{"reopen by a viewer", func() *http.Response {
+			return api("POST", "/api/v1/leads/"+fire+"/transition", vivTok, `{"action":"reopen","note":"x","version":1}`)
+		}, http.StatusForbidden, nil},
+		{"reopen form without CSRF", func() *http.Response {
+			return ana.postForm("/leads/"+fire+"/action", url.Values{"action": {"reopen"}, "note": {"x"}, "version": {"1"}}, false)
+		}, http.StatusForbidden, nil},
+		{"reopen without a version", func() *http.Response {
+			return api("POST", "/api/v1/leads/"+fire+"/transition", anaTok, `{"action":"reopen","note":"x"}`)
+		}, http.StatusBadRequest, nil},
+		{"reopen of an open lead", func() *http.Response {
+			return api("POST", "/api/v1/leads/"+fire+"/transition", anaTok, `{"action":"reopen","note":"x","version":1}`)
+		}, http.StatusConflict, nil},
+		{"reopen note over 10k characters", func() *http.Response {
+			return api("POST", "/api/v1/leads/"+fire+"/transition", anaTok, `{"action":"reopen","version":1,"note":"`+strings.Repeat("注", MaxNoteLen+1)+`"}`)
+		}, http.StatusBadRequest, nil},
+		{"5 MB reopen note by form", func() *http.Response {
+			return form(ana, "/leads/"+fire+"/action", url.Values{"action": {"reopen"}, "version": {"1"}, "note": {big}})
+		}, http.StatusRequestEntityTooLarge, nil},
+		{"assign to an unknown user by API", func() *http.Response {
+			return api("POST", "/api/v1/leads/"+fire+"/transition", anaTok, `{"action":"assign","assignee":"ghost","version":1}`)
+		}, http.StatusBadRequest, func(t *testing.T, r *http.Response) {
+			if body := readAll(t, r); !strings.Contains(body, "assignee") {
+				t.Errorf("error does not name the field: %s", body)
+			}
+		}},
+		{"assign to an unknown user by form", func() *http.Response {
+			return form(ana, "/leads/"+fire+"/action", url.Values{"action": {"assign"}, "assignee": {"ghost"}, "version": {"1"}})
+		}, http.StatusBadRequest, nil},
+		{"assign to a viewer", func() *http.Response {
+			return api("POST", "/api/v1/leads/"+fire+"/transition", anaTok, `{"action":"assign","assignee":"viv","version":1}`)
+		}, http.StatusBadRequest, nil},
+		{"assignee with invisible characters", func() *http.Response {
+			return api("POST", "/api/v1/leads/"+fire+"/transition", anaTok, `{"action":"assign","assignee":"ana\u200b","version":1}`)
+		}, http.StatusBadRequest, nil},
+		{"assignee over 64 characters", func() *http.Response {
+			return api("POST", "/api/v1/leads/"+fire+"/transition", anaTok, `{"action":"assign","version":1,"assignee":"`+strings.Repeat("a", MaxAssigneeLen+1)+`"}`)
+		}, http.StatusBadRequest, nil},
+		{"merge pick with a stale version", func() *http.Response {
+			return form(ana, "/leads/"+hostile+"/action", url.Values{"action": {"merge"}, "merge_into": {fire}, "version": {"9"}})
+		}, http.StatusConflict, nil},
+		{"merge pick into itself", func() *http.Response {
+			return form(ana, "/leads/"+hostile+"/action", url.Values{"action": {"merge"}, "merge_into": {hostile}, "version": {"1"}})
+		}, http.StatusBadRequest, nil},
+		{"merge pick by a viewer", func() *http.Response {
+			return form(w.login("viv"), "/leads/"+hostile+"/action", url.Values{"action": {"merge"}, "merge_into": {fire}, "version": {"1"}})
+		}, http.StatusForbidden, nil},
+		{"bulk dismiss without a reason", func() *http.Response {
+			return api("POST", "/api/v1/leads/bulk", anaTok, `{"leads":[{"id":"`+fire+`","version":1}],"action":"dismiss"}`)
+		}, http.StatusOK, func(t *testing.T, r *http.Response) {
+			if body := readAll(t, r); !strings.Contains(body, `"code":"reason_required"`) {
+				t.Errorf("bulk result does not name the missing reason: %s", body)
+			}
+		}},
+		{"bulk form without CSRF", func() *http.Response {
+			return ana.postForm("/leads/bulk", url.Values{"id": {fire + ":1"}, "action": {"confirm"}}, false)
+		}, http.StatusForbidden, nil},
+		{"events without a login", func() *http.Response { return api("GET", "/api/v1/events", "", "") }, http.StatusUnauthorized, nil},
+		{"events with a wrong token", func() *http.Response { return api("GET", "/api/v1/events", "not-a-token", "") }, http.StatusUnauthorized, nil},
+		{"events by POST", func() *http.Response { return api("POST", "/api/v1/events", vivTok, `{}`) }, http.StatusNotFound, nil},
+		{"events by a viewer", func() *http.Response { return api("GET", "/api/v1/events", vivTok, "") }, http.StatusOK,
+			func(t *testing.T, r *http.Response) {
+				if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+					t.Errorf("content type %q", ct)
+				}
+				r.Body.Close()
 			}},
 	}...)
 	for _, tc := range cases {

@@ -13,7 +13,7 @@ import (
 
 // leadAction is one analyst action on a lead, from a form or the API.
 type leadAction struct {
-	Action    string `json:"action"` // confirm, dismiss, assign, dispatch, handled, verify, close, merge, note
+	Action    string `json:"action"` // confirm, dismiss, assign, dispatch, handled, verify, close, merge, reopen, note
 	Reason    string `json:"reason"`
 	Note      string `json:"note"`
 	Unit      string `json:"unit"`
@@ -43,6 +43,8 @@ var actionsByState = map[string][]string{
 	alerts.StateDispatched: {"handled", "merge"},
 	alerts.StateHandled:    {"verify", "dispatch", "merge"},
 	alerts.StateVerified:   {"close", "merge"},
+	alerts.StateDismissed:  {"reopen"},
+	alerts.StateClosed:     {"reopen"},
 }
 
 // errUnknownAction is returned for an action name that does not exist.
@@ -85,6 +87,15 @@ func (s *Server) applyLeadAction(ctx context.Context, who, id string, a leadActi
 	if err := a.check(); err != nil {
 		return nil, err
 	}
+	// An empty assignee on assign unassigns; any name must be a user who
+	// can work the lead.
+	if name := strings.TrimSpace(a.Assignee); name != "" {
+		stored, err := s.checkAssignee(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		a.Assignee = stored
+	}
 	switch a.Action {
 	case "note":
 		if strings.TrimSpace(a.Note) == "" {
@@ -93,10 +104,22 @@ func (s *Server) applyLeadAction(ctx context.Context, who, id string, a leadActi
 		return s.deps.Leads.AddNote(ctx, id, who, a.Note)
 	case "assign":
 		return s.deps.Leads.Assign(ctx, id, alerts.AssignRequest{Actor: who, Assignee: strings.TrimSpace(a.Assignee), Note: a.Note, Version: a.Version})
+	case "reopen":
+		// The target depends on the state the author saw; the store checks
+		// the version, so a lead changed meanwhile is a conflict.
+		l, err := s.deps.Leads.GetLead(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		to, ok := alerts.ReopenState(l.State)
+		if !ok {
+			return nil, fmt.Errorf("lead %s is %s and cannot be reopened (only dismissed and closed leads can): %w", id, l.State, alerts.ErrIllegalTransition)
+		}
+		return s.deps.Leads.Transition(ctx, id, alerts.TransitionRequest{To: to, Actor: who, Note: a.Note, Version: a.Version})
 	}
 	to, ok := actionTargets[a.Action]
 	if !ok {
-		return nil, fmt.Errorf("%w %q, expected one of confirm, dismiss, assign, dispatch, handled, verify, close, merge, note", errUnknownAction, a.Action)
+		return nil, fmt.Errorf("%w %q, expected one of confirm, dismiss, assign, dispatch, handled, verify, close, merge, reopen, note", errUnknownAction, a.Action)
 	}
 	return s.deps.Leads.Transition(ctx, id, alerts.TransitionRequest{
 		To: to, Actor: who, Note: a.Note, Reason: strings.TrimSpace(a.Reason), Assignee: strings.TrimSpace(a.Assignee),
@@ -156,9 +179,15 @@ func (s *Server) leadAction(w http.ResponseWriter, r *http.Request) {
 
 // bulkResult is the outcome of one lead in a bulk action.
 type bulkResult struct {
-	ID    string `json:"id"`
-	OK    bool   `json:"ok"`
+	ID string `json:"id"`
+	OK bool   `json:"ok"`
+	// Code names the cause of a failure: not_found, conflict,
+	// illegal_transition, reason_required, invalid_assignee or invalid.
+	Code string `json:"code,omitempty"`
+	// Error is the store's message (English, for logs and scripts).
 	Error string `json:"error,omitempty"`
+	// Message is the cause in the requester's language.
+	Message string `json:"message,omitempty"`
 }
 
 // bulkLead is one lead of a bulk action with the version its author saw.
@@ -179,20 +208,46 @@ func parseBulkLead(v string) (bulkLead, error) {
 
 // runBulk applies one action to many leads, each checked against the
 // version its author saw (a lead changed meanwhile is reported as a
-// conflict and left alone), and reports each outcome.
-func (s *Server) runBulk(ctx context.Context, who string, leads []bulkLead, a leadAction) []bulkResult {
+// conflict and left alone), and reports each outcome with its cause in
+// the requester's language.
+func (s *Server) runBulk(ctx context.Context, l loc, who string, leads []bulkLead, a leadAction) []bulkResult {
 	out := make([]bulkResult, 0, len(leads))
-	for _, l := range leads {
-		id := l.ID
-		a.Version = l.Version
-		_, err := s.applyLeadAction(ctx, who, id, a)
-		res := bulkResult{ID: id, OK: err == nil}
+	for _, b := range leads {
+		a.Version = b.Version
+		_, err := s.applyLeadAction(ctx, who, b.ID, a)
+		res := bulkResult{ID: b.ID, OK: err == nil}
 		if err != nil {
 			res.Error = err.Error()
+			res.Code, res.Message = s.bulkCause(ctx, l, b.ID, err)
 		}
 		out = append(out, res)
 	}
 	return out
+}
+
+// bulkCause names why an action failed on one lead of a bulk action.
+func (s *Server) bulkCause(ctx context.Context, l loc, id string, err error) (code, msg string) {
+	var te *alerts.TransitionError
+	switch {
+	case errors.As(err, &te):
+		return "illegal_transition", l.T("bulk.err_illegal", l.State(te.From))
+	case errors.Is(err, alerts.ErrNotFound):
+		return "not_found", l.T("bulk.err_notfound")
+	case errors.Is(err, alerts.ErrConflict):
+		return "conflict", l.T("bulk.err_conflict")
+	case errors.Is(err, alerts.ErrReasonRequired):
+		return "reason_required", l.T("bulk.err_reason")
+	case errors.Is(err, errUnknownAssignee):
+		return "invalid_assignee", l.T("bulk.err_assignee")
+	case errors.Is(err, alerts.ErrInvalid), errors.Is(err, errNoVersion):
+		// Assigning a finished lead is refused as invalid by the store;
+		// its state is the cause the analyst needs.
+		if lead, gerr := s.deps.Leads.GetLead(ctx, id); gerr == nil && !alerts.IsOpen(lead.State) {
+			return "illegal_transition", l.T("bulk.err_illegal", l.State(lead.State))
+		}
+		return "invalid", l.T("lead.err_invalid")
+	}
+	return "error", l.T("error.internal")
 }
 
 // bulkActions are the actions offered on the leads queue.
@@ -228,7 +283,7 @@ func (s *Server) leadBulk(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusBadRequest, "lead.err_invalid")
 		return
 	}
-	results := s.runBulk(r.Context(), actor(r), leads, a)
+	results := s.runBulk(r.Context(), langFor(r), actor(r), leads, a)
 	failed := 0
 	for _, res := range results {
 		if !res.OK {
@@ -236,9 +291,11 @@ func (s *Server) leadBulk(w http.ResponseWriter, r *http.Request) {
 			s.log.Warn("bulk lead action failed", "lead_id", res.ID, "action", a.Action, "error", res.Error)
 		}
 	}
-	key := "bulk_done"
-	if failed > 0 {
-		key = "bulk_partial"
+	if failed == 0 {
+		http.Redirect(w, r, queryWith(back, "ok", "bulk_done", "page", ""), http.StatusSeeOther)
+		return
 	}
-	http.Redirect(w, r, queryWith(back, "ok", key, "page", ""), http.StatusSeeOther)
+	// The causes are shown with the queue the form came from, at once: they
+	// are per lead and too many for a redirect's query.
+	s.showLeads(w, r, back, &bulkReport{Action: a.Action, Done: len(results) - failed, Results: results})
 }

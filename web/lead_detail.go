@@ -14,6 +14,11 @@ type leadDetailData struct {
 	Sources []sourcePost
 	Actions []string
 	Open    bool
+	// Assignees are the users the lead can be assigned to.
+	Assignees []string
+	// CanMergeInto marks the similar leads this lead can be merged into
+	// (both open), each offered with a button.
+	CanMergeInto map[string]bool
 }
 
 // sourcePost is one post of a lead with its evidence marked in place.
@@ -56,10 +61,19 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 		s.serverError(w, r, err)
 		return
 	}
+	assignees, err := s.assignees(ctx)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	pv := s.piiFor(r)
 	lead, audit, similar = pv.lead(lead), pv.audit(audit), pv.leads(similar)
 	data := &leadDetailData{Lead: lead, Audit: audit, Similar: similar, Open: alerts.IsOpen(lead.State),
-		Actions: actionsByState[lead.State]}
+		Actions: actionsByState[lead.State], Assignees: assignees}
+	data.CanMergeInto = map[string]bool{}
+	for _, sim := range similar {
+		data.CanMergeInto[sim.ID] = data.Open && alerts.IsOpen(sim.State) && sim.ID != lead.ID
+	}
 	for _, src := range lead.Sources {
 		data.Sources = append(data.Sources, placeEvidence(src))
 	}

@@ -70,7 +70,8 @@ func newTestEnv(t testing.TB, opts Options, deps Deps) *testEnv {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() { hs.Close(); srv.Close() })
+	// Open event streams (a queue page in the browser) would hold Close.
+	t.Cleanup(func() { srv.EndStreams(); hs.Close(); srv.Close() })
 	e := &testEnv{t: t, srv: srv, http: hs, clock: clock, dir: dir}
 	for _, u := range []struct {
 		name string

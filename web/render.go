@@ -95,12 +95,35 @@ var templateFuncs = template.FuncMap{
 		q.Set("format", format)
 		return exportPath + "?" + q.Encode()
 	},
+	"assigneeOptions": assigneeOptions,
 	"deref": func(t *time.Time) time.Time {
 		if t == nil {
 			return time.Time{}
 		}
 		return *t
 	},
+}
+
+// assigneeOption is one choice of an assignee select.
+type assigneeOption struct {
+	Name     string
+	Selected bool
+}
+
+// assigneeOptions lists the assignable users with current selected; a
+// current assignee who is no longer assignable (disabled, or typed before
+// assignees were checked) stays listed so the page shows the truth.
+func assigneeOptions(names []string, current string) []assigneeOption {
+	out := make([]assigneeOption, 0, len(names)+1)
+	found := current == ""
+	for _, n := range names {
+		out = append(out, assigneeOption{Name: n, Selected: n == current})
+		found = found || n == current
+	}
+	if !found {
+		out = append(out, assigneeOption{Name: current, Selected: true})
+	}
+	return out
 }
 
 // parsePages parses templates/layout.html with each other page template.

@@ -101,6 +101,7 @@ type Server struct {
 	searches   *searchGate // concurrent searches per user
 	piiRoles   []Role      // roles that see personal data unmasked
 	reads      *readLog    // the read audit's writer
+	streams    *eventStreams
 }
 
 // New builds the server, opening the web tables in opts.DBPath (unless
@@ -143,7 +144,11 @@ func New(opts Options, deps Deps) (*Server, error) {
 	if opts.ReadAuditTTL == 0 {
 		opts.ReadAuditTTL = DefaultReadAuditTTL
 	}
-	s := &Server{piiRoles: opts.PIIRoles, opts: opts, deps: deps, log: opts.Logger, now: opts.Now, secure: opts.SecureCookies, searches: newSearchGate(opts.SearchesPerUser)}
+	if ls, ok := deps.Leads.(LeadSubscriber); ok && deps.LeadEvents == nil {
+		deps.LeadEvents = ls
+	}
+	s := &Server{piiRoles: opts.PIIRoles, opts: opts, deps: deps, log: opts.Logger, now: opts.Now, secure: opts.SecureCookies, searches: newSearchGate(opts.SearchesPerUser),
+		streams: newEventStreams()}
 	if opts.PublicURL != "" {
 		u, err := ParsePublicURL(opts.PublicURL)
 		if err != nil {
@@ -195,9 +200,10 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Store returns the server's user and saved-search store.
 func (s *Server) Store() *Store { return s.store }
 
-// Close writes the reads still queued for the read audit and closes the
-// database when the server opened it.
+// Close ends the event streams, writes the reads still queued for the
+// read audit and closes the database when the server opened it.
 func (s *Server) Close() error {
+	s.EndStreams()
 	s.reads.close()
 	if s.ownStore {
 		return s.store.Close()
@@ -267,6 +273,7 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("GET /api/v1/leads/{id}", s.api(RoleViewer, s.apiLeadGet))
 	handle("POST /api/v1/leads/{id}/transition", s.api(RoleAnalyst, s.apiLeadTransition))
 	handle("POST /api/v1/leads/bulk", s.api(RoleAnalyst, s.apiLeadBulk))
+	handle("GET /api/v1/events", s.api(RoleViewer, s.apiEvents))
 	handle("GET /api/v1/search", s.api(RoleViewer, s.apiSearch))
 	handle("GET /api/v1/places", s.api(RoleViewer, s.apiPlaces))
 	handle("GET /api/v1/saved-searches", s.api(RoleViewer, s.apiSavedSearchList))

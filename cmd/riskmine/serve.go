@@ -259,6 +259,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 		}
 	}
 	s.http = newHTTPServer(cfg.Web, mux)
+	s.http.RegisterOnShutdown(s.web.EndStreams) // open event streams end so shutdown need not wait on them
 	go func() {
 		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("web server stopped", "error", err)

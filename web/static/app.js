@@ -3,6 +3,8 @@
 (function () {
   "use strict";
   var csrf = document.body ? document.body.getAttribute("data-csrf") : "";
+  // Hints that only make sense with the script (shortcuts) show under .js.
+  document.documentElement.classList.add("js");
 
   // Ask before destructive actions: <form data-confirm="message">.
   document.addEventListener("submit", function (ev) {
@@ -19,6 +21,143 @@
     all.addEventListener("change", function () {
       document.querySelectorAll("input[name=id][form=bulk]").forEach(function (c) { c.checked = all.checked; });
     });
+  }
+
+  // Leads queue: keyboard shortcuts. j/k move a visible focus between the
+  // rows, Enter opens the focused lead, x selects it; c, d and a act on the
+  // selected leads (or the focused one) through the bulk form: c confirms at
+  // once, d and a put the cursor in the reason or assignee field first.
+  // ? shows the list. Keys typed into a field are left alone.
+  var table = document.getElementById("lead-table");
+  var help = document.getElementById("kbd-help");
+  if (table) {
+    var bulk = document.getElementById("bulk");
+    var rows = function () { return Array.prototype.slice.call(table.querySelectorAll("tbody tr[data-lead]")); };
+    var focused = -1;
+    var focusRow = function (i) {
+      var rs = rows();
+      if (rs.length === 0) { return; }
+      i = Math.max(0, Math.min(rs.length - 1, i));
+      rs.forEach(function (r) { r.classList.remove("kbd-focus"); r.removeAttribute("aria-current"); });
+      rs[i].classList.add("kbd-focus");
+      rs[i].setAttribute("aria-current", "true");
+      if (rs[i].scrollIntoView) { rs[i].scrollIntoView({ block: "nearest" }); }
+      focused = i;
+    };
+    var boxOf = function (row) { return row ? row.querySelector("input[name=id][form=bulk]") : null; };
+    var typing = function (el) {
+      if (!el || !el.tagName) { return false; }
+      var tag = el.tagName.toLowerCase();
+      return tag === "input" || tag === "textarea" || tag === "select" || el.isContentEditable;
+    };
+    var bulkAct = function (action) {
+      if (!bulk) { return; }
+      var boxes = Array.prototype.slice.call(document.querySelectorAll("input[name=id][form=bulk]"));
+      var any = boxes.some(function (b) { return b.checked; });
+      if (!any) {
+        var b = boxOf(rows()[focused]);
+        if (!b) { return; }
+        b.checked = true;
+      }
+      var sel = document.getElementById("bulk-action");
+      if (sel) { sel.value = action; }
+      if (action === "confirm") {
+        if (bulk.requestSubmit) { bulk.requestSubmit(); } else { bulk.submit(); }
+        return;
+      }
+      var field = bulk.querySelector(action === "dismiss" ? "input[name=reason]" : "select[name=assignee]");
+      if (field) {
+        if (action === "dismiss") { field.required = true; }
+        // Focus when the key is released, so the key's own character
+        // does not land in the field.
+        pendingFocus = field;
+      }
+    };
+    var pendingFocus = null;
+    document.addEventListener("keyup", function () {
+      if (pendingFocus) { pendingFocus.focus(); pendingFocus = null; }
+    });
+    document.addEventListener("keydown", function (ev) {
+      if (ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) { return; }
+      var rs = rows();
+      switch (ev.key) {
+      case "j": focusRow(focused + 1); break;
+      case "k": focusRow(focused < 0 ? 0 : focused - 1); break;
+      case "Enter": {
+        // Enter on a focused link or button keeps its own meaning.
+        if (ev.target && ev.target.closest && ev.target.closest("a, button")) { return; }
+        var link = rs[focused] && rs[focused].querySelector("a.lead-link");
+        if (!link) { return; }
+        window.location.href = link.href;
+        break;
+      }
+      case "x": {
+        var b = boxOf(rs[focused]);
+        if (!b) { return; }
+        b.checked = !b.checked;
+        break;
+      }
+      case "c": bulkAct("confirm"); break;
+      case "d": bulkAct("dismiss"); break;
+      case "a": bulkAct("assign"); break;
+      case "?": if (help) { help.hidden = !help.hidden; } break;
+      case "Escape": if (help) { help.hidden = true; } break;
+      default: return;
+      }
+      ev.preventDefault();
+    });
+  }
+
+  // Leads queue: new leads arrive as server-sent events; the page counts
+  // them and links to a reload. An optional beep (off by default, the
+  // choice kept in localStorage) is made with WebAudio, no audio file.
+  var notice = document.getElementById("new-leads");
+  if (notice && window.EventSource) {
+    var soundKey = "riskmine.newLeadSound";
+    var toggle = document.getElementById("new-lead-sound");
+    var audio = null;
+    var soundOn = function () {
+      try { return window.localStorage.getItem(soundKey) === "on"; } catch (e) { return false; }
+    };
+    var audioCtx = function () {
+      var AC = window.AudioContext || window.webkitAudioContext;
+      if (!audio && AC) { audio = new AC(); }
+      return audio;
+    };
+    var beep = function () {
+      var ac = audioCtx();
+      if (!ac) { return; }
+      if (ac.state === "suspended" && ac.resume) { ac.resume(); }
+      var osc = ac.createOscillator();
+      var gain = ac.createGain();
+      osc.type = "sine";
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.15, ac.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.001, ac.currentTime + 0.2);
+      osc.connect(gain);
+      gain.connect(ac.destination);
+      osc.start();
+      osc.stop(ac.currentTime + 0.2);
+    };
+    if (toggle) {
+      toggle.checked = soundOn();
+      toggle.parentNode.hidden = false;
+      toggle.addEventListener("change", function () {
+        try { window.localStorage.setItem(soundKey, toggle.checked ? "on" : "off"); } catch (e) { /* private mode */ }
+        // Browsers let a page make sound after a gesture: this click is one.
+        if (toggle.checked) { audioCtx(); }
+      });
+    }
+    var fresh = 0;
+    var es = new EventSource("/api/v1/events");
+    es.addEventListener("lead", function () {
+      fresh++;
+      var span = notice.querySelector(".count");
+      if (span) { span.textContent = (notice.getAttribute("data-msg") || "%d").replace("%d", String(fresh)); }
+      notice.hidden = false;
+      if (soundOn()) { beep(); }
+    });
+    window.addEventListener("pagehide", function () { es.close(); });
   }
 
   // Sources: "run now" starts a run through the API and polls its progress.

@@ -171,7 +171,14 @@ func (s *Server) leadAction(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		l := langFor(r)
-		s.showLead(w, r, id, status, l.T(key)+" ("+err.Error()+")")
+		// The cause in the user's language; for a wrong field, its detail
+		// (which field, what limit) without the packages' prefixes.
+		code, cause := s.bulkCause(r.Context(), l, id, err)
+		msg := cause
+		if code == "invalid" {
+			msg = l.T(key) + " (" + fieldDetail(err) + ")"
+		}
+		s.showLead(w, r, id, status, msg)
 		return
 	}
 	http.Redirect(w, r, "/leads/"+id+"?ok=lead_"+a.Action, http.StatusSeeOther)
@@ -225,7 +232,19 @@ func (s *Server) runBulk(ctx context.Context, l loc, who string, leads []bulkLea
 	return out
 }
 
-// bulkCause names why an action failed on one lead of a bulk action.
+// fieldDetail is an invalid action's error without the "alerts: …:" and
+// "invalid" wrapping: the field and what it expects.
+func fieldDetail(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "alerts: "); i >= 0 {
+		msg = msg[i+len("alerts: "):]
+	}
+	msg = strings.TrimPrefix(msg, alerts.ErrInvalid.Error()+": ")
+	return strings.TrimSpace(msg)
+}
+
+// bulkCause names why an action failed on one lead (of a bulk action, or
+// the lead page's own).
 func (s *Server) bulkCause(ctx context.Context, l loc, id string, err error) (code, msg string) {
 	var te *alerts.TransitionError
 	switch {

@@ -127,8 +127,8 @@ func TestTriageThroughTheLoopWithConflicts(t *testing.T) {
 	// A stale version is refused with a clear message.
 	w.leads.Assign(context.Background(), fire, alerts.AssignRequest{Actor: "someone", Assignee: "bob"})
 	resp := act(url.Values{"action": {"confirm"}, "version": {"1"}})
-	if body := readAll(t, resp); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "已被他人修改") {
-		t.Fatalf("stale version: %d", resp.StatusCode)
+	if body := readAll(t, resp); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "已被他人修改") || strings.Contains(body, "alerts: ") {
+		t.Fatalf("stale version: %d, or the message carries the store's English", resp.StatusCode)
 	}
 	for i, v := range steps {
 		n, _ := strconv.Atoi(v.Get("version"))

@@ -237,3 +237,18 @@
     });
   });
 })();
+
+// Phones: each table cell gets its column's name, shown before it when the
+// rows stack (app.css).
+(function () {
+  document.querySelectorAll("table.grid").forEach(function (table) {
+    var heads = table.querySelectorAll("thead th");
+    if (!heads.length) { return; }
+    table.querySelectorAll("tbody tr").forEach(function (tr) {
+      Array.prototype.forEach.call(tr.children, function (td, i) {
+        var h = heads[i] && heads[i].textContent.trim();
+        if (h && !td.hasAttribute("data-label")) { td.setAttribute("data-label", h); }
+      });
+    });
+  });
+})();

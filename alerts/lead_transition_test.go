@@ -522,3 +522,29 @@ func TestReopenDismissedAndClosed(t *testing.T) {
 		t.Errorf("the reopened lead still counts as closed: %+v", st)
 	}
 }
+
+// TestReopenGivesTheTimeAgain: a lead reopened long after its due time
+// gets its level's SLA again from the moment it is reopened.
+func TestReopenGivesTheTimeAgain(t *testing.T) {
+	clock := newClock()
+	s, _ := openTestStore(t, Options{Now: clock.Now, SLA: map[string]time.Duration{"high": 4 * time.Hour}})
+	ctx := t.Context()
+	id := mustFile(t, s, post("https://a.test/1", "fire", "350105001", 7)).LeadID
+	if _, err := s.Transition(ctx, id, TransitionRequest{To: StateDismissed, Reason: "误报", Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(72 * time.Hour)
+	to, _ := ReopenState(StateDismissed)
+	l, err := s.Transition(ctx, id, TransitionRequest{To: to, Note: "群众再次反映", Version: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := clock.Now().Add(4 * time.Hour)
+	if l.DueAt == nil || !l.DueAt.Equal(want) || l.Overdue {
+		t.Fatalf("due %v (overdue %v), want %v", l.DueAt, l.Overdue, want)
+	}
+	got, err := s.GetLead(ctx, id)
+	if err != nil || got.DueAt == nil || !got.DueAt.Equal(want) || got.Overdue {
+		t.Fatalf("stored due %v (overdue %v), want %v (%v)", got.DueAt, got.Overdue, want, err)
+	}
+}

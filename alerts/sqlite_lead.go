@@ -297,6 +297,16 @@ func (s *SQLStore) Transition(ctx context.Context, id string, req TransitionRequ
 		// case; the audit trail keeps them.
 		l.Resolution = ""
 		l.ClosedAt = nil
+		// A reopened case gets its level's time again from now, or it
+		// would be overdue at once.
+		if d, ok := s.opts.SLA[l.Level]; ok {
+			due := now.Add(d).UTC()
+			l.DueAt = &due
+		}
+	}
+	var dueAt int64
+	if l.DueAt != nil {
+		dueAt = ms(*l.DueAt)
 	}
 	var closed any
 	if req.To == StateClosed {
@@ -311,8 +321,8 @@ func (s *SQLStore) Transition(ctx context.Context, id string, req TransitionRequ
 	l.State = req.To
 	l.UpdatedAt = now.UTC()
 	res, err := s.exec(ctx, tx, `UPDATE alerts_lead SET state = ?, assignee = ?, unit = ?, resolution = ?, merged_into = ?,
-		closed_at = ?, source_count = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
-		l.State, l.Assignee, l.Unit, l.Resolution, l.MergedInto, closed, l.SourceCount, ms(now), id, l.Version)
+		closed_at = ?, source_count = ?, due_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
+		l.State, l.Assignee, l.Unit, l.Resolution, l.MergedInto, closed, l.SourceCount, dueAt, ms(now), id, l.Version)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: transition lead %s: %w", id, err)
 	}

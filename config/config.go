@@ -171,6 +171,11 @@ func Parse(file string, raw []byte) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseExpanded(file, expanded)
+}
+
+// parseExpanded is Parse after ${VAR} expansion.
+func parseExpanded(file string, expanded []byte) (*Config, error) {
 	c := Default()
 	c.file = file
 	if len(bytes.TrimSpace(expanded)) > 0 {

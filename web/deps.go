@@ -26,6 +26,9 @@ type Deps struct {
 	Search Searcher
 	// Sources is the crawl scheduler (*crawler.Scheduler).
 	Sources SourceService
+	// SourceEditor puts the sources added in the UI live (*crawler.Scheduler);
+	// nil keeps them stored but not scheduled.
+	SourceEditor SourceEditor
 	// Analyzer scores the lexicon page's try-a-sentence box (*nlp.Analyzer).
 	// When it also has a method Lexicons() []*nlp.Lexicon the page lists
 	// every term and rule; otherwise it lists the rules that have fired.

@@ -494,6 +494,50 @@ func TestHostileRequests(t *testing.T) {
 					t.Error("webhooks page shows the URL's credentials")
 				}
 			}},
+		// Sources added in the UI: admins only, validated as the config is.
+		{"add a source as a viewer", func() *http.Response {
+			return api("POST", "/api/v1/sources", vivTok, "name: v\nkind: rss\nseeds: [https://x.org/]\n")
+		}, http.StatusForbidden, nil},
+		{"add a source as an analyst", func() *http.Response {
+			return api("POST", "/api/v1/sources", anaTok, "name: v\nkind: rss\nseeds: [https://x.org/]\n")
+		}, http.StatusForbidden, nil},
+		{"add a source with an unknown key", func() *http.Response {
+			return api("POST", "/api/v1/sources", adminToken, "name: v\nkind: rss\nseeds: [https://x.org/]\nevil: 1\n")
+		}, http.StatusBadRequest, nil},
+		{"add a source with a javascript seed", func() *http.Response {
+			return api("POST", "/api/v1/sources", adminToken, `{"name":"v","kind":"rss","seeds":["javascript:alert(1)"]}`)
+		}, http.StatusBadRequest, nil},
+		{"add a source reading the environment", func() *http.Response {
+			return api("POST", "/api/v1/sources", adminToken, "name: v\nkind: rss\nseeds: [https://x.org/]\nheaders: {X: '${HOME}'}\n")
+		}, http.StatusCreated, func(t *testing.T, r *http.Response) {
+			if body := readAll(t, r); !strings.Contains(body, "${HOME}") {
+				t.Error("a UI source's ${VAR} was expanded")
+			}
+			api("DELETE", "/api/v1/sources/v", adminToken, "")
+		}},
+		{"add a source larger than 64 KiB", func() *http.Response {
+			return api("POST", "/api/v1/sources", adminToken, "name: v\n#"+strings.Repeat("x", 70<<10))
+		}, http.StatusRequestEntityTooLarge, nil},
+		{"add a source with an empty body", func() *http.Response { return api("POST", "/api/v1/sources", adminToken, "") }, http.StatusBadRequest, nil},
+		{"add a source of malformed YAML", func() *http.Response {
+			return api("POST", "/api/v1/sources", adminToken, "name: [\n  - {")
+		}, http.StatusBadRequest, nil},
+		{"edit a missing source", func() *http.Response {
+			return api("PUT", "/api/v1/sources/nope", adminToken, "name: nope\nkind: rss\nseeds: [https://x.org/]\n")
+		}, http.StatusNotFound, nil},
+		{"pause a missing source", func() *http.Response { return api("POST", "/api/v1/sources/nope/pause", adminToken, "") }, http.StatusNotFound, nil},
+		{"resume a missing source", func() *http.Response { return api("POST", "/api/v1/sources/nope/resume", adminToken, "") }, http.StatusNotFound, nil},
+		{"delete a missing source", func() *http.Response { return api("DELETE", "/api/v1/sources/nope", adminToken, "") }, http.StatusNotFound, nil},
+		{"UI sources list as an analyst", func() *http.Response { return api("GET", "/api/v1/sources/ui", anaTok, "") }, http.StatusForbidden, nil},
+		{"source audit as a viewer", func() *http.Response { return api("GET", "/api/v1/sources/audit", vivTok, "") }, http.StatusForbidden, nil},
+		{"sources admin page shows a hostile source as text", func() *http.Response {
+			w.srv.store.CreateUISource(context.Background(), "admin", "h", "name: h\n# </textarea><script>window.__pwned=1</script>\n")
+			return w.login("admin").get("/sources/manage")
+		}, http.StatusOK, func(t *testing.T, r *http.Response) {
+			if body := readAll(t, r); strings.Contains(body, "<script>window.__pwned") {
+				t.Error("the sources admin page does not escape a source's YAML")
+			}
+		}},
 		// Triage: reopen, assignee, merge by picking, bulk causes, events.
 		{"reopen by a viewer", func() *http.Response {
 			return api("POST", "/api/v1/leads/"+fire+"/transition", vivTok, `{"action":"reopen","note":"x","version":1}`)

@@ -39,6 +39,10 @@ func TestRoleMatrix(t *testing.T) {
 		"POST /api/v1/webhooks/{name}/enable", "GET /api/v1/tokens", "DELETE /api/v1/tokens/{id}",
 		"GET /users", "GET /webhooks", "GET /api/v1/users", "GET /api/v1/webhooks", "GET /api/v1/webhooks/deliveries",
 		"GET /read-audit", "GET /export/read-audit", "GET /api/v1/read-audit", "GET /api/v1/export/read-audit",
+		"GET /sources/manage", "POST /sources/manage", "POST /sources/manage/{name}/save", "POST /sources/manage/{name}/pause",
+		"POST /sources/manage/{name}/resume", "POST /sources/manage/{name}/delete",
+		"POST /api/v1/sources", "GET /api/v1/sources/ui", "GET /api/v1/sources/audit", "PUT /api/v1/sources/{name}",
+		"DELETE /api/v1/sources/{name}", "POST /api/v1/sources/{name}/pause", "POST /api/v1/sources/{name}/resume",
 	} {
 		admin[r] = true
 	}

@@ -90,6 +90,9 @@ var migrations = []string{
 	// Why an alert rule's last run was refused (its query out of the
 	// search bounds), shown beside the rule until a run succeeds.
 	`ALTER TABLE web_alert_rules ADD COLUMN last_error TEXT NOT NULL DEFAULT '';`,
+	// Sources added in the UI by administrators, and the audit of every
+	// change to them (ui_source.go).
+	uiSourceMigration,
 }
 
 // OpenStore opens (creating if needed) the SQLite database at path and

@@ -20,6 +20,7 @@ import (
 	"riskmine/config"
 	"riskmine/crawler"
 	"riskmine/index"
+	"riskmine/web"
 )
 
 func init() {
@@ -325,30 +326,7 @@ func redirectsOption(n int) int {
 func crawlerSources(cfg *config.Config) []crawler.Source {
 	out := make([]crawler.Source, 0, len(cfg.Crawler.Sources))
 	for _, s := range cfg.Crawler.Sources {
-		delay := time.Second
-		if s.Delay != nil {
-			delay = s.Delay.D()
-		}
-		out = append(out, crawler.Source{
-			Name:           s.Name,
-			Kind:           s.Kind,
-			Site:           s.Site,
-			Seeds:          append([]string(nil), s.Seeds...),
-			Schedule:       s.Schedule,
-			AllowedDomains: append([]string(nil), s.AllowedDomains...),
-			MaxDepth:       s.MaxDepth,
-			MaxPages:       s.MaxPages,
-			Headers:        s.Headers,
-			UserAgent:      s.UserAgent,
-			Delay:          delay,
-			Parallelism:    s.Parallelism,
-			Proxy:          s.Proxy,
-			Revisit:        s.Revisit.D(),
-			AllowPrivate:   s.AllowPrivate,
-			IgnoreRobots:   s.IgnoreRobots,
-			List:           crawler.ListSelectors{Items: s.List.Items, Next: s.List.Next, MaxPages: s.List.MaxPages},
-			Detail:         crawler.DetailSelectors{Title: s.Detail.Title, Body: s.Detail.Body, Time: s.Detail.Time, Author: s.Detail.Author},
-		})
+		out = append(out, web.CrawlerSource(s))
 	}
 	return out
 }

@@ -1,0 +1,241 @@
+package web
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"riskmine/config"
+	"riskmine/crawler"
+)
+
+const uiSourceMigration = `CREATE TABLE web_ui_sources (
+	name       TEXT PRIMARY KEY,
+	yaml       TEXT NOT NULL,
+	paused     INTEGER NOT NULL DEFAULT 0,
+	updated_at INTEGER NOT NULL,
+	updated_by TEXT NOT NULL
+);
+CREATE TABLE web_source_audit (
+	id     INTEGER PRIMARY KEY AUTOINCREMENT,
+	at     INTEGER NOT NULL,
+	actor  TEXT NOT NULL,
+	action TEXT NOT NULL,
+	name   TEXT NOT NULL,
+	before TEXT NOT NULL,
+	after  TEXT NOT NULL
+);`
+
+// MaxSourceYAML is the largest source text accepted from the UI or API.
+const MaxSourceYAML = 64 << 10
+
+// UISource is a crawl source added in the UI: its YAML (the shape of one
+// crawler.sources entry of the config file) and whether it is paused.
+type UISource struct {
+	Name      string    `json:"name"`
+	YAML      string    `json:"yaml"`
+	Paused    bool      `json:"paused"`
+	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedBy string    `json:"updated_by"`
+}
+
+// SourceChange is one audited change to a UI source.
+type SourceChange struct {
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"` // create, update, pause, resume, delete
+	Name   string    `json:"name"`
+	Before string    `json:"before"`
+	After  string    `json:"after"`
+}
+
+// SourceActions are the audited actions.
+var SourceActions = []string{"create", "update", "pause", "resume", "delete"}
+
+// ErrSourceExists is returned when a UI source of that name exists.
+var ErrSourceExists = errors.New("web: a source of that name exists")
+
+// ParseUISource validates a source's YAML with the config file's own
+// validation (config.ParseSource) and returns it as the crawler uses it.
+func ParseUISource(text string) (crawler.Source, error) {
+	if len(text) > MaxSourceYAML {
+		return crawler.Source{}, &config.Error{Msg: "the source is longer than 64 KiB"}
+	}
+	cs, err := config.ParseSource([]byte(text))
+	if err != nil {
+		return crawler.Source{}, err
+	}
+	return CrawlerSource(*cs), nil
+}
+
+// CrawlerSource converts a validated config source into the crawler's
+// source; the config file's sources and the UI's go through it alike.
+func CrawlerSource(s config.Source) crawler.Source {
+	delay := time.Second
+	if s.Delay != nil {
+		delay = s.Delay.D()
+	}
+	revisit := 24 * time.Hour
+	if s.Revisit != nil {
+		revisit = s.Revisit.D()
+	}
+	return crawler.Source{
+		Name:           s.Name,
+		Kind:           s.Kind,
+		Site:           s.Site,
+		Seeds:          append([]string(nil), s.Seeds...),
+		Schedule:       s.Schedule,
+		AllowedDomains: append([]string(nil), s.AllowedDomains...),
+		MaxDepth:       s.MaxDepth,
+		MaxPages:       s.MaxPages,
+		Headers:        s.Headers,
+		UserAgent:      s.UserAgent,
+		Delay:          delay,
+		Parallelism:    s.Parallelism,
+		Proxy:          s.Proxy,
+		Revisit:        revisit,
+		AllowPrivate:   s.AllowPrivate,
+		IgnoreRobots:   s.IgnoreRobots,
+		List:           crawler.ListSelectors{Items: s.List.Items, Next: s.List.Next, MaxPages: s.List.MaxPages},
+		Detail:         crawler.DetailSelectors{Title: s.Detail.Title, Body: s.Detail.Body, Time: s.Detail.Time, Author: s.Detail.Author},
+	}
+}
+
+func (u UISource) state() string {
+	if u.Paused {
+		return "paused: true\n" + u.YAML
+	}
+	return u.YAML
+}
+
+// UISources lists the UI sources by name.
+func (s *Store) UISources(ctx context.Context) ([]UISource, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, yaml, paused, updated_at, updated_by FROM web_ui_sources ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []UISource{}
+	for rows.Next() {
+		var u UISource
+		var at int64
+		if err := rows.Scan(&u.Name, &u.YAML, &u.Paused, &at, &u.UpdatedBy); err != nil {
+			return nil, err
+		}
+		u.UpdatedAt = time.Unix(at, 0)
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// UISource returns one UI source or ErrNotFound.
+func (s *Store) UISource(ctx context.Context, name string) (UISource, error) {
+	return uiSourceTx(ctx, s.db, name)
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
+func uiSourceTx(ctx context.Context, q querier, name string) (UISource, error) {
+	var u UISource
+	var at int64
+	err := q.QueryRowContext(ctx, `SELECT name, yaml, paused, updated_at, updated_by FROM web_ui_sources WHERE name = ?`, name).
+		Scan(&u.Name, &u.YAML, &u.Paused, &at, &u.UpdatedBy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, ErrNotFound
+	}
+	u.UpdatedAt = time.Unix(at, 0)
+	return u, err
+}
+
+// changeUISource applies one change in a transaction with its audit row.
+// create refuses an existing name; the others need one. fn gets the
+// current source (zero for create) and returns the new one (nil: delete).
+func (s *Store) changeUISource(ctx context.Context, actor, action, name string, fn func(cur UISource) *UISource) (UISource, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return UISource{}, err
+	}
+	defer tx.Rollback()
+	cur, err := uiSourceTx(ctx, tx, name)
+	switch {
+	case action == "create" && err == nil:
+		return UISource{}, ErrSourceExists
+	case action == "create" && errors.Is(err, ErrNotFound):
+		cur = UISource{}
+	case err != nil:
+		return UISource{}, err
+	}
+	next := fn(cur)
+	now := s.now()
+	before, after := "", ""
+	if action != "create" {
+		before = cur.state()
+	}
+	if next == nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM web_ui_sources WHERE name = ?`, name); err != nil {
+			return UISource{}, err
+		}
+		next = &UISource{}
+	} else {
+		next.Name, next.UpdatedAt, next.UpdatedBy = name, now, actor
+		if _, err := tx.ExecContext(ctx, `INSERT INTO web_ui_sources (name, yaml, paused, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT(name) DO UPDATE SET yaml = excluded.yaml, paused = excluded.paused, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
+			name, next.YAML, next.Paused, now.Unix(), actor); err != nil {
+			return UISource{}, err
+		}
+		after = next.state()
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO web_source_audit (at, actor, action, name, before, after) VALUES (?, ?, ?, ?, ?, ?)`,
+		now.Unix(), actor, action, name, before, after); err != nil {
+		return UISource{}, err
+	}
+	return *next, tx.Commit()
+}
+
+// CreateUISource stores a new UI source (already validated).
+func (s *Store) CreateUISource(ctx context.Context, actor, name, yaml string) (UISource, error) {
+	return s.changeUISource(ctx, actor, "create", name, func(UISource) *UISource { return &UISource{YAML: yaml} })
+}
+
+// UpdateUISource replaces the YAML of a UI source, keeping its pause.
+func (s *Store) UpdateUISource(ctx context.Context, actor, name, yaml string) (UISource, error) {
+	return s.changeUISource(ctx, actor, "update", name, func(c UISource) *UISource { c.YAML = yaml; return &c })
+}
+
+// PauseUISource pauses (true) or resumes (false) a UI source.
+func (s *Store) PauseUISource(ctx context.Context, actor, name string, paused bool) (UISource, error) {
+	action := "resume"
+	if paused {
+		action = "pause"
+	}
+	return s.changeUISource(ctx, actor, action, name, func(c UISource) *UISource { c.Paused = paused; return &c })
+}
+
+// DeleteUISource removes a UI source.
+func (s *Store) DeleteUISource(ctx context.Context, actor, name string) error {
+	_, err := s.changeUISource(ctx, actor, "delete", name, func(UISource) *UISource { return nil })
+	return err
+}
+
+// SourceAudit returns the latest changes to UI sources, newest first.
+func (s *Store) SourceAudit(ctx context.Context, limit int) ([]SourceChange, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT at, actor, action, name, before, after FROM web_source_audit ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []SourceChange{}
+	for rows.Next() {
+		var c SourceChange
+		var at int64
+		if err := rows.Scan(&at, &c.Actor, &c.Action, &c.Name, &c.Before, &c.After); err != nil {
+			return nil, err
+		}
+		c.At = time.Unix(at, 0)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -39,13 +39,12 @@ type SchedulerOptions struct {
 // Scheduler runs sources on their cron specs and on demand, never two runs
 // of one source at once, and keeps their progress for the UI.
 type Scheduler struct {
-	c       *Crawler
-	emit    EmitFunc
-	opts    SchedulerOptions
-	log     *slog.Logger
-	cron    *cron.Cron
-	sources map[string]Source
-	entries map[string]cron.EntryID
+	c    *Crawler
+	emit EmitFunc
+	opts SchedulerOptions
+	log  *slog.Logger
+	cron *cron.Cron
+	base map[string]bool // the sources given to NewScheduler (the config file's)
 
 	ctx    context.Context // parent of every run; cancelled by Stop's deadline
 	cancel context.CancelFunc
@@ -53,6 +52,8 @@ type Scheduler struct {
 	stopCh chan struct{} // closed by Stop: ends jitter pauses
 
 	mu      sync.Mutex
+	sources map[string]Source       // guarded by mu
+	entries map[string]cron.EntryID // guarded by mu
 	running map[string]*Progress
 	stopped bool
 	wg      sync.WaitGroup
@@ -75,7 +76,7 @@ func NewScheduler(c *Crawler, sources []Source, emit EmitFunc, opts SchedulerOpt
 	s := &Scheduler{
 		c: c, emit: emit, opts: opts, log: opts.Logger,
 		cron:    cron.New(cron.WithParser(cronParser), cron.WithLocation(opts.Location)),
-		sources: map[string]Source{}, entries: map[string]cron.EntryID{},
+		sources: map[string]Source{}, entries: map[string]cron.EntryID{}, base: map[string]bool{},
 		ctx: ctx, cancel: cancel, running: map[string]*Progress{}, stopCh: make(chan struct{}),
 	}
 	for _, src := range sources {
@@ -88,19 +89,85 @@ func NewScheduler(c *Crawler, sources []Source, emit EmitFunc, opts SchedulerOpt
 			cancel()
 			return nil, fmt.Errorf("crawler: source %s configured twice", src.Name)
 		}
-		s.sources[src.Name] = src
-		if src.Schedule == "" {
-			continue
-		}
-		name := src.Name
-		id, err := s.cron.AddFunc(src.Schedule, func() { s.scheduled(name) })
-		if err != nil {
+		s.base[src.Name] = true
+		if err := s.addLocked(src); err != nil {
 			cancel()
-			return nil, fmt.Errorf("crawler: source %s: schedule %q: %w", name, src.Schedule, err)
+			return nil, err
 		}
-		s.entries[name] = id
 	}
 	return s, nil
+}
+
+// addLocked adds src and its cron entry; s.mu is held (or s not shared yet).
+func (s *Scheduler) addLocked(src Source) error {
+	s.sources[src.Name] = src
+	if src.Schedule == "" {
+		return nil
+	}
+	name := src.Name
+	id, err := s.cron.AddFunc(src.Schedule, func() { s.scheduled(name) })
+	if err != nil {
+		delete(s.sources, name)
+		return fmt.Errorf("crawler: source %s: schedule %q: %w", name, src.Schedule, err)
+	}
+	s.entries[name] = id
+	return nil
+}
+
+// BaseSources returns the sources given to NewScheduler (the config
+// file's), by name.
+func (s *Scheduler) BaseSources() []Source {
+	var out []Source
+	for _, src := range s.Sources() {
+		if s.base[src.Name] {
+			out = append(out, src)
+		}
+	}
+	return out
+}
+
+// SetExtraSources replaces the sources added at run time (those of the
+// UI) with srcs. A name of a base source is skipped: the config file wins.
+// A run in progress of a source removed or replaced finishes with the
+// source it started with. On an error nothing changes.
+func (s *Scheduler) SetExtraSources(srcs []Source) error {
+	next := map[string]Source{}
+	for _, src := range srcs {
+		src, err := src.withDefaults()
+		if err != nil {
+			return err
+		}
+		if s.base[src.Name] {
+			continue
+		}
+		if _, dup := next[src.Name]; dup {
+			return fmt.Errorf("crawler: source %s given twice", src.Name)
+		}
+		if src.Schedule != "" {
+			if _, err := cronParser.Parse(src.Schedule); err != nil {
+				return fmt.Errorf("crawler: source %s: schedule %q: %w", src.Name, src.Schedule, err)
+			}
+		}
+		next[src.Name] = src
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name := range s.sources {
+		if s.base[name] {
+			continue
+		}
+		if id, ok := s.entries[name]; ok {
+			s.cron.Remove(id)
+			delete(s.entries, name)
+		}
+		delete(s.sources, name)
+	}
+	for _, src := range next {
+		if err := s.addLocked(src); err != nil {
+			return err // not reached: the spec was parsed above
+		}
+	}
+	return nil
 }
 
 // Start starts the cron clock.
@@ -108,7 +175,7 @@ func (s *Scheduler) Start() { s.cron.Start() }
 
 // scheduled is the cron job of one source: a random pause, then the run.
 func (s *Scheduler) scheduled(name string) {
-	p, err := s.claim(name)
+	p, src, err := s.claim(name)
 	if err != nil {
 		s.log.Info("scheduled crawl skipped", "source", name, "error", err)
 		return
@@ -118,7 +185,7 @@ func (s *Scheduler) scheduled(name string) {
 		wait = time.Duration(rand.Int64N(int64(s.opts.Jitter)))
 	}
 	// The cron job returns at once so that Stop need not wait for it.
-	go s.runClaimed(name, p, wait, nil)
+	go s.runClaimed(src, p, wait, nil)
 }
 
 // Trigger starts a run of name now, in the background. It returns
@@ -127,7 +194,7 @@ func (s *Scheduler) scheduled(name string) {
 // trigger is refused, not queued. It returns ErrUnknownSource for a name
 // not configured and ErrStopped after Stop.
 func (s *Scheduler) Trigger(name string) error {
-	p, err := s.claim(name)
+	p, src, err := s.claim(name)
 	if err != nil {
 		return err
 	}
@@ -138,27 +205,28 @@ func (s *Scheduler) Trigger(name string) error {
 		s.unclaim(name)
 		return err
 	}
-	go s.runClaimed(name, p, 0, lease)
+	go s.runClaimed(src, p, 0, lease)
 	return nil
 }
 
 // claim marks name as running.
-func (s *Scheduler) claim(name string) (*Progress, error) {
+func (s *Scheduler) claim(name string) (*Progress, Source, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
-		return nil, ErrStopped
+		return nil, Source{}, ErrStopped
 	}
-	if _, ok := s.sources[name]; !ok {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownSource, name)
+	src, ok := s.sources[name]
+	if !ok {
+		return nil, Source{}, fmt.Errorf("%w: %q", ErrUnknownSource, name)
 	}
 	if _, busy := s.running[name]; busy {
-		return nil, fmt.Errorf("%w: %s", ErrRunning, name)
+		return nil, Source{}, fmt.Errorf("%w: %s", ErrRunning, name)
 	}
 	p := &Progress{}
 	s.running[name] = p
 	s.wg.Add(1)
-	return p, nil
+	return p, src, nil
 }
 
 // unclaim undoes claim for a run that does not start.
@@ -171,7 +239,8 @@ func (s *Scheduler) unclaim(name string) {
 
 // runClaimed runs a claimed source after wait and releases it. lease, when
 // not nil, is the source's lease already taken; otherwise the run takes it.
-func (s *Scheduler) runClaimed(name string, p *Progress, wait time.Duration, lease *Lease) {
+func (s *Scheduler) runClaimed(src Source, p *Progress, wait time.Duration, lease *Lease) {
+	name := src.Name
 	defer s.unclaim(name)
 	if wait > 0 {
 		tm := time.NewTimer(wait)
@@ -185,9 +254,9 @@ func (s *Scheduler) runClaimed(name string, p *Progress, wait time.Duration, lea
 	var run Run
 	var err error
 	if lease != nil {
-		run, err = s.c.runHeld(s.ctx, s.sources[name], s.emit, p, lease)
+		run, err = s.c.runHeld(s.ctx, src, s.emit, p, lease)
 	} else {
-		run, err = s.c.Run(s.ctx, s.sources[name], s.emit, p)
+		run, err = s.c.Run(s.ctx, src, s.emit, p)
 	}
 	switch {
 	case errors.Is(err, ErrRunning):
@@ -225,10 +294,12 @@ func (s *Scheduler) Running() []string {
 
 // Sources returns the configured sources (defaults filled in), by name.
 func (s *Scheduler) Sources() []Source {
+	s.mu.Lock()
 	out := make([]Source, 0, len(s.sources))
 	for _, src := range s.sources {
 		out = append(out, src)
 	}
+	s.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
@@ -236,7 +307,9 @@ func (s *Scheduler) Sources() []Source {
 // NextRun returns when name is next scheduled (before jitter); ok is false
 // for a manual-only source or before Start.
 func (s *Scheduler) NextRun(name string) (time.Time, bool) {
+	s.mu.Lock()
 	id, ok := s.entries[name]
+	s.mu.Unlock()
 	if !ok {
 		return time.Time{}, false
 	}

@@ -210,10 +210,15 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 		Logger:           log.With("component", "web"),
 	}, web.Deps{
 		Leads: s.leads, Outbox: s.leads, Dispatcher: disp, Endpoints: webhookEndpoints(cfg),
-		Search: s.index, Sources: s.sched, Analyzer: s.analyzer,
+		Search: s.index, Sources: s.sched, SourceEditor: s.sched, Analyzer: s.analyzer,
 	})
 	if err != nil {
 		return nil, err
+	}
+	// The sources added in the UI join the config file's (which win on a
+	// name); one that cannot be scheduled is logged, not fatal.
+	if err := s.web.SyncSources(bg); err != nil {
+		log.Error("UI sources not scheduled", "error", err)
 	}
 	s.metrics.watchStores(s.leads, s.index, log)
 

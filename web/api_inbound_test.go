@@ -71,6 +71,12 @@ func TestInboundCaseUpdate(t *testing.T) {
 		t.Fatalf("last audit entry %+v, want actor platform:cases", last)
 	}
 	before := got.Version
+	if page := readAll(t, w.login("ana").get("/leads/"+fire)); !strings.Contains(page, "C-2026-0017") {
+		t.Fatal("the lead page does not show the case number")
+	}
+	if csv := readAll(t, w.apiReq("GET", "/api/v1/export/leads", adminToken, "")); !strings.Contains(csv, "C-2026-0017") {
+		t.Fatal("the lead export does not carry the case number")
+	}
 
 	// Replay: the same answer, no second change.
 	r = w.inboundReq(t, "cases", platformSecret, "msg_1", now, body)

@@ -110,6 +110,9 @@ type Lead struct {
 	Overdue    bool       `json:"overdue"`
 	Resolution string     `json:"resolution,omitempty"`
 	MergedInto string     `json:"merged_into,omitempty"`
+	// CaseNumber is the case platform's own number for the lead, set when
+	// the platform reports back through the inbound API.
+	CaseNumber string `json:"case_number,omitempty"`
 	// Notes is filled by GetLead.
 	Notes     []Note     `json:"notes,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`

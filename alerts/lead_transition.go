@@ -135,6 +135,8 @@ type TransitionRequest struct {
 	MergeInto string
 	// Version is the version the actor saw; 0 skips the check.
 	Version int
+	// CaseNumber, when set, records the case platform's number on the lead.
+	CaseNumber string
 }
 
 // checkTransition validates a move from → req.To on lead id.

@@ -281,6 +281,17 @@ var migrations = []string{
 	ALTER TABLE alerts_lead ADD COLUMN place_code TEXT NOT NULL DEFAULT '';`,
 	// Burst leads (see sqlite_burst.go) and the posts counted for them.
 	burstMigration,
+	// Case platforms report back: the platform's case number on the lead
+	// and the inbound webhook ids already answered (idempotency).
+	`ALTER TABLE alerts_lead ADD COLUMN case_number TEXT NOT NULL DEFAULT '';
+	CREATE TABLE alerts_inbound (
+		platform TEXT NOT NULL,
+		webhook_id TEXT NOT NULL,
+		status INTEGER NOT NULL,
+		answer BLOB NOT NULL,
+		at INTEGER NOT NULL,
+		PRIMARY KEY (platform, webhook_id)
+	);`,
 }
 
 func (s *SQLStore) migrate(ctx context.Context) error {

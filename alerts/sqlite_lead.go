@@ -314,6 +314,9 @@ func (s *SQLStore) Transition(ctx context.Context, id string, req TransitionRequ
 		l.ClosedAt = &t
 		closed = ms(now)
 	}
+	if req.CaseNumber != "" {
+		l.CaseNumber = req.CaseNumber
+	}
 	oldAssignee := l.Assignee
 	if req.Assignee != "" {
 		l.Assignee = req.Assignee
@@ -321,8 +324,8 @@ func (s *SQLStore) Transition(ctx context.Context, id string, req TransitionRequ
 	l.State = req.To
 	l.UpdatedAt = now.UTC()
 	res, err := s.exec(ctx, tx, `UPDATE alerts_lead SET state = ?, assignee = ?, unit = ?, resolution = ?, merged_into = ?,
-		closed_at = ?, source_count = ?, due_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND version = ?`,
-		l.State, l.Assignee, l.Unit, l.Resolution, l.MergedInto, closed, l.SourceCount, dueAt, ms(now), id, l.Version)
+		closed_at = ?, source_count = ?, due_at = ?, updated_at = ?, case_number = ?, version = version + 1 WHERE id = ? AND version = ?`,
+		l.State, l.Assignee, l.Unit, l.Resolution, l.MergedInto, closed, l.SourceCount, dueAt, ms(now), l.CaseNumber, id, l.Version)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: transition lead %s: %w", id, err)
 	}

@@ -18,7 +18,7 @@ var openStatesSQL = "('" + strings.Join(openStates, "','") + "')"
 
 const leadCols = `id, title, summary, level, score, categories, locations, terms, simhash,
 	first_seen, last_seen, source_count, state, assignee, unit, due_at, resolution,
-	merged_into, created_at, updated_at, closed_at, version, place, place_code, kind, burst`
+	merged_into, created_at, updated_at, closed_at, version, place, place_code, kind, burst, case_number`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -31,7 +31,7 @@ func (s *SQLStore) scanLead(sc scanner) (*Lead, error) {
 	)
 	err := sc.Scan(&l.ID, &l.Title, &l.Summary, &l.Level, &l.Score, &cats, &locs, &terms, &sim,
 		&first, &last, &l.SourceCount, &l.State, &l.Assignee, &l.Unit, &due, &l.Resolution,
-		&l.MergedInto, &created, &updated, &closed, &l.Version, &l.Place, &l.PlaceCode, &l.Kind, &burst)
+		&l.MergedInto, &created, &updated, &closed, &l.Version, &l.Place, &l.PlaceCode, &l.Kind, &burst, &l.CaseNumber)
 	if err != nil {
 		return nil, err
 	}

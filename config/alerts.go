@@ -27,6 +27,16 @@ type Alerts struct {
 	Webhooks []Webhook `yaml:"webhooks"`
 	// Burst configures burst leads (spikes of one category in one county).
 	Burst Burst `yaml:"burst"`
+	// Platforms are the case platforms that report back through the signed
+	// inbound API, POST /api/v1/inbound/{name}.
+	Platforms []Platform `yaml:"platforms"`
+}
+
+// Platform is one case platform allowed to report back on leads. Its
+// requests are signed with Secret by the Standard Webhooks scheme.
+type Platform struct {
+	Name   string `yaml:"name"`
+	Secret string `yaml:"secret"`
 }
 
 // Webhook is one receiving endpoint.
@@ -202,7 +212,35 @@ func (c *Config) validateAlerts() error {
 			return c.errAt(key("max_attempts"), "must be at least 1 (0 or not written: 8), got %d", w.MaxAttempts)
 		}
 	}
+	if err := c.validatePlatforms(); err != nil {
+		return err
+	}
 	return c.validateBurst()
+}
+
+// validatePlatforms checks alerts.platforms: unique URL-safe names and a
+// whsec_ secret each.
+func (c *Config) validatePlatforms() error {
+	names := map[string]bool{}
+	for i, p := range c.Alerts.Platforms {
+		key := func(k string) string { return "alerts.platforms[" + itoa(i) + "]." + k }
+		if p.Name == "" {
+			return c.errAt(key("name"), "is required")
+		}
+		for _, r := range p.Name {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return c.errAt(key("name"), "got %q, expected lower-case letters, digits, - and _ (it is part of the inbound URL)", p.Name)
+			}
+		}
+		if names[p.Name] {
+			return c.errAt(key("name"), "duplicate platform name %q", p.Name)
+		}
+		names[p.Name] = true
+		if !strings.HasPrefix(p.Secret, "whsec_") || len(p.Secret) < len("whsec_")+8 || !isBase64(strings.TrimPrefix(p.Secret, "whsec_")) {
+			return c.errAt(key("secret"), "expected a secret of the form whsec_<base64> (e.g. whsec_ followed by `openssl rand -base64 32`)")
+		}
+	}
+	return nil
 }
 
 // validateWebhookSecret checks the secret a format signs with.

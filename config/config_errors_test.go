@@ -88,6 +88,10 @@ func TestBadConfigsNameKeyAndLine(t *testing.T) {
 		{"source without a name", "crawler:\n  sources:\n    - kind: rss\n      seeds: [\"http://x.test/f\"]\n", "crawler.sources[0].name", 3, "is required"},
 		{"bad kind", "crawler:\n  sources:\n" + src("a") + "    - name: b\n      kind: ftp\n      seeds: [\"http://x.test/f\"]\n", "crawler.sources[1].kind", 7, `got "ftp"`},
 		{"simhash distance too big", "alerts:\n  simhash_distance: 65\n", "alerts.simhash_distance", 2, "between 0 and 64"},
+		{"platform without a name", "alerts:\n  platforms:\n    - secret: whsec_c2VjcmV0c2VjcmV0\n", "alerts.platforms[0].name", 3, "is required"},
+		{"platform name with a slash", "alerts:\n  platforms:\n    - name: a/b\n      secret: whsec_c2VjcmV0c2VjcmV0\n", "alerts.platforms[0].name", 3, "lower-case letters"},
+		{"duplicate platform", "alerts:\n  platforms:\n    - name: p\n      secret: whsec_c2VjcmV0c2VjcmV0\n    - name: p\n      secret: whsec_c2VjcmV0c2VjcmV0\n", "alerts.platforms[1].name", 5, "duplicate"},
+		{"platform secret not whsec", "alerts:\n  platforms:\n    - name: p\n      secret: hunter2\n", "alerts.platforms[0].secret", 4, "whsec_"},
 		{"bad webhook url", "alerts:\n  webhooks:\n    - name: w\n      url: ftp://x\n      secret: whsec_c2VjcmV0c2VjcmV0\n", "alerts.webhooks[0].url", 4, "expected an http"},
 	}
 	if len(cases) < 30 {
@@ -135,5 +139,16 @@ func TestZeroAndUnsetDurations(t *testing.T) {
 	w := c.Alerts.Webhooks
 	if w[0].Timeout.D() != 10*time.Second || w[1].Timeout.D() != 3*time.Second || w[0].MaxAttempts != 8 {
 		t.Errorf("webhooks: timeout unset %v, set %v, max_attempts %d; want 10s, 3s, 8", w[0].Timeout.D(), w[1].Timeout.D(), w[0].MaxAttempts)
+	}
+}
+
+// TestPlatformsParse pins that a valid alerts.platforms list is kept as written.
+func TestPlatformsParse(t *testing.T) {
+	c, err := Parse("c.yaml", []byte("alerts:\n  platforms:\n    - name: case-platform\n      secret: whsec_c2VjcmV0c2VjcmV0\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Alerts.Platforms) != 1 || c.Alerts.Platforms[0].Name != "case-platform" || c.Alerts.Platforms[0].Secret != "whsec_c2VjcmV0c2VjcmV0" {
+		t.Fatalf("platforms %+v", c.Alerts.Platforms)
 	}
 }

@@ -36,6 +36,19 @@ type Deps struct {
 	// LeadEvents tells the open UI of new leads (GET /api/v1/events). When
 	// nil and Leads has SubscribeLeads (*alerts.SQLStore does), Leads is used.
 	LeadEvents LeadSubscriber
+	// Platforms are the case platforms that report back through
+	// POST /api/v1/inbound/{name}: name → whsec_ secret (alerts.platforms).
+	Platforms map[string]string
+	// Inbound remembers answered inbound webhook ids. When nil and Leads
+	// has InboundAnswer and RecordInbound (*alerts.SQLStore does), Leads
+	// is used.
+	Inbound InboundStore
+}
+
+// InboundStore keeps the answer to each inbound webhook id per platform.
+type InboundStore interface {
+	InboundAnswer(ctx context.Context, platform, webhookID string) (int, []byte, bool, error)
+	RecordInbound(ctx context.Context, platform, webhookID string, status int, answer []byte) error
 }
 
 // LeadService is what the dashboard, the leads queue, the lead page and

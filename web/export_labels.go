@@ -13,7 +13,7 @@ import (
 var (
 	leadColumns = []string{"id", "title", "level", "score", "state", "categories", "locations", "assignee", "unit",
 		"first_seen", "last_seen", "due_at", "overdue", "resolution", "source_count", "source_urls", "summary", "audit",
-		"place", "place_code"}
+		"place", "place_code", "case_number"}
 	searchColumns = []string{"id", "url", "title", "source", "site", "published_at", "level", "risk_score", "categories",
 		"locations", "lead_id", "relevance", "fragment"}
 )

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -375,7 +376,34 @@ func TestHostileRequests(t *testing.T) {
 			}, http.StatusSeeOther, locationIs("/?ok=bulk_none")},
 		)
 	}
+	w.srv.deps.Platforms = map[string]string{"cases": platformSecret}
+	inbound := func(platform, id, sig string, body string) *http.Response {
+		req, _ := http.NewRequest("POST", w.http.URL+"/api/v1/inbound/"+platform, strings.NewReader(body))
+		req.Header.Set("webhook-id", id)
+		req.Header.Set("webhook-timestamp", strconv.FormatInt(w.srv.now().Unix(), 10))
+		req.Header.Set("webhook-signature", sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
 	cases = append(cases, []hostileCase{
+		{"inbound unsigned", func() *http.Response {
+			return inbound("cases", "h1", "", `{"type":"case.updated","data":{"lead_id":"`+fire+`","state":"closed"}}`)
+		}, http.StatusUnauthorized, nil},
+		{"inbound forged signature", func() *http.Response {
+			return inbound("cases", "h2", "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", `{"type":"case.updated","data":{"lead_id":"`+fire+`","state":"closed"}}`)
+		}, http.StatusUnauthorized, nil},
+		{"inbound with a bearer token but no signature", func() *http.Response {
+			return api("POST", "/api/v1/inbound/cases", adminToken, `{"type":"case.updated","data":{"lead_id":"`+fire+`","state":"closed"}}`)
+		}, http.StatusBadRequest, nil},
+		{"inbound path traversal platform", func() *http.Response {
+			return inbound("..%2Fcases", "h3", "", `{}`)
+		}, http.StatusNotFound, nil},
+		{"inbound 5 MB body", func() *http.Response {
+			return inbound("cases", "h4", "", `{"note":"`+big+`"}`)
+		}, http.StatusRequestEntityTooLarge, nil},
 		{"lang raw tab", func() *http.Response { return w.client().get("/lang?l=en&next=/%09/evil.example/x") }, http.StatusSeeOther, locationIs("/")},
 		{"5 MB note by form", func() *http.Response {
 			return form(ana, "/leads/"+fire+"/action", url.Values{"action": {"note"}, "note": {big}})

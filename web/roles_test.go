@@ -49,7 +49,10 @@ func TestRoleMatrix(t *testing.T) {
 	checked := 0
 	for _, route := range w.srv.Routes() {
 		method, path, ok := strings.Cut(route, " ")
-		if !ok || readOnlyPosts[route] || route == "POST /login" {
+		// The case platforms' inbound route is authenticated by its
+		// signature, not by a role (TestInboundCaseUpdate and the hostile
+		// table check it).
+		if !ok || readOnlyPosts[route] || route == "POST /login" || route == "POST /api/v1/inbound/{platform}" {
 			continue
 		}
 		api := strings.HasPrefix(path, "/api/")

@@ -279,6 +279,7 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("GET /api/v1/leads/{id}", s.api(RoleViewer, s.apiLeadGet))
 	handle("POST /api/v1/leads/{id}/transition", s.api(RoleAnalyst, s.apiLeadTransition))
 	handle("POST /api/v1/leads/bulk", s.api(RoleAnalyst, s.apiLeadBulk))
+	handle("POST /api/v1/inbound/{platform}", http.HandlerFunc(s.apiInbound))
 	handle("GET /api/v1/events", s.api(RoleViewer, s.apiEvents))
 	handle("GET /api/v1/search", s.api(RoleViewer, s.apiSearch))
 	handle("GET /api/v1/places", s.api(RoleViewer, s.apiPlaces))

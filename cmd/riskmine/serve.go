@@ -210,7 +210,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 		Logger:           log.With("component", "web"),
 	}, web.Deps{
 		Leads: s.leads, Outbox: s.leads, Dispatcher: disp, Endpoints: webhookEndpoints(cfg),
-		Search: s.index, Sources: s.sched, SourceEditor: s.sched, Analyzer: s.analyzer,
+		Search: s.index, Sources: s.sched, SourceEditor: s.sched, Analyzer: s.analyzer, Platforms: platformSecrets(cfg),
 	})
 	if err != nil {
 		return nil, err
@@ -446,4 +446,14 @@ func readAuditTTL(days int) time.Duration {
 		return -1
 	}
 	return time.Duration(days) * 24 * time.Hour
+}
+
+// platformSecrets maps each case platform of alerts.platforms to its secret
+// for the inbound API.
+func platformSecrets(cfg *config.Config) map[string]string {
+	m := make(map[string]string, len(cfg.Alerts.Platforms))
+	for _, p := range cfg.Alerts.Platforms {
+		m[p.Name] = p.Secret
+	}
+	return m
 }

@@ -29,6 +29,9 @@ type Page struct {
 	ContentHash string `json:"content_hash"`
 	// Charset is the charset the page was decoded from.
 	Charset string `json:"charset,omitempty"`
+	// Capture is the raw exchange behind the page, for the evidence
+	// archive; nil when the crawler kept none.
+	Capture *Capture `json:"-"`
 }
 
 // EmitFunc receives each new or changed page. It is called from several

@@ -15,7 +15,7 @@ import (
 // selectors where given and matching, the generic extractor (Extract) for
 // the rest, and the page's same-site <link rel=canonical>.
 func (r *run) extractPage(f *fetched) (Page, error) {
-	p := Page{URL: f.finalURL.String()}
+	p := Page{URL: f.finalURL.String(), Capture: f.capture}
 	sel := r.src.Detail
 	need := true
 	if sel.Title != "" || sel.Body != "" || sel.Time != "" || sel.Author != "" {

@@ -278,6 +278,9 @@ type fetched struct {
 	contentType string // as the server sent it, charset included
 	finalURL    *url.URL
 	header      http.Header
+	// capture is the raw exchange, handed on as Page.Capture; nil when
+	// none was kept.
+	capture *Capture
 }
 
 // get fetches u through colly (robots.txt, allowed domains, per-host limits,

@@ -77,6 +77,10 @@ type Doc struct {
 	// indexed too, so a city code filter finds its districts.
 	LocationCodes, LocationNames []string
 	LeadID                       string
+	// TitleWords and BodyWords, when set, are the words of Title and Body
+	// the caller already cut (see Words); they are not kept in the journal,
+	// so a replayed document is segmented again.
+	TitleWords, BodyWords *Words `json:"-"`
 }
 
 // Key returns the document key: CanonicalURL, else URL, else ID.
@@ -585,6 +589,7 @@ func (ix *Index) add(d Doc, payload []byte) error {
 	if err := sh.bi.Mapping().MapDocument(doc, toBleve(&d, ix.loc)); err != nil {
 		return fmt.Errorf("index: add %s: %w", key, err)
 	}
+	shareAnalysis(doc, d.TitleWords, d.BodyWords)
 	ix.mu.Lock()
 	if ix.closed {
 		ix.mu.Unlock()

@@ -63,6 +63,10 @@ type Input struct {
 	// zero only expressions that carry their year are resolved, so the
 	// assessment does not depend on the time of the call.
 	Ref time.Time
+	// Words asks for the search-mode words of each field in
+	// Assessment.Words (the index takes them instead of segmenting the
+	// text a second time). It costs a little, so it is off by default.
+	Words bool
 }
 
 // Assessment is the risk assessment of one post.
@@ -95,6 +99,21 @@ type Assessment struct {
 	SimHash uint64 `json:"simhash"`
 	// Keywords are salient terms, hazard terms first, for clustering.
 	Keywords []string `json:"keywords,omitempty"`
+	// Words are the search-mode words (as CutSearch gives them) of each
+	// non-empty field's normalised text, when Input.Words asked for them;
+	// empty when the analyzer computes no fingerprint. Not part of the
+	// JSON form.
+	Words []FieldWords `json:"-"`
+}
+
+// FieldWords are the search-mode words of one field.
+type FieldWords struct {
+	// Field is "title" or "text".
+	Field string
+	// Normalized is NormalizeText of the field; the tokens' offsets are
+	// byte offsets into it.
+	Normalized string
+	Tokens     []Token
 }
 
 // CategoryScore is the score of one category.

@@ -520,7 +520,7 @@ func (a *Analyzer) Analyze(in Input) *Assessment {
 		as.Suppressed = as.Suppressed[:4*maxEvidence]
 	}
 	if !a.noFP {
-		as.SimHash, as.Keywords = fingerprint(fields, as.Evidence, a.ruleIDs)
+		as.SimHash, as.Keywords, as.Words = fingerprint(fields, as.Evidence, a.ruleIDs, in.Words)
 	}
 	return as
 }

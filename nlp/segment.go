@@ -91,7 +91,11 @@ func CutSearch(s string) []Token {
 	if s == "" {
 		return nil
 	}
-	segs := segmenter().Segment([]byte(s))
+	return searchTokens(s, segmenter().Segment([]byte(s)))
+}
+
+// searchTokens turns gse's segments of s into CutSearch's words.
+func searchTokens(s string, segs []gse.Segment) []Token {
 	out := make([]Token, 0, len(segs)+len(segs)/4)
 	for _, g := range segs {
 		out = appendSubwords(out, s, g.Token(), g.Start())

@@ -29,38 +29,44 @@ type wordStat struct {
 
 // fingerprint segments the normalised fields and returns their SimHash and
 // keywords (hazard terms of the evidence first, then words by tf·idf, the
-// idf taken from the segmenter dictionary's word frequencies).
-func fingerprint(fields []*fieldMatches, ev []Evidence, ruleIDs map[string]bool) (uint64, []string) {
+// idf taken from the segmenter dictionary's word frequencies), and with
+// words set the fields' search-mode words from the same segmentation.
+func fingerprint(fields []*fieldMatches, ev []Evidence, ruleIDs map[string]bool, words bool) (uint64, []string, []FieldWords) {
 	n := 0
 	for _, fm := range fields {
 		n += len(fm.nz.Text)
 	}
 	idx := make(map[string]int32, n/12+4)
-	words := make([]wordStat, 0, n/12+4)
+	stats := make([]wordStat, 0, n/12+4)
+	var fws []FieldWords
 	seg := segmenter()
 	for _, fm := range fields {
 		text := fm.nz.Text
 		if text == "" {
 			continue
 		}
-		for _, g := range seg.Segment(unsafe.Slice(unsafe.StringData(text), len(text))) {
+		segs := seg.Segment(unsafe.Slice(unsafe.StringData(text), len(text)))
+		if words {
+			fws = append(fws, FieldWords{Field: fm.name, Normalized: text, Tokens: searchTokens(text, segs)})
+		}
+		for _, g := range segs {
 			w := text[g.Start():g.End()]
 			if k, ok := idx[w]; ok {
-				words[k].tf++
+				stats[k].tf++
 				continue
 			}
 			if stopWords[w] || !isWordToken(w) {
 				continue
 			}
-			idx[w] = int32(len(words))
-			words = append(words, wordStat{w: w, tf: 1, freq: g.Token().Freq()})
+			idx[w] = int32(len(stats))
+			stats = append(stats, wordStat{w: w, tf: 1, freq: g.Token().Freq()})
 		}
 	}
-	if len(words) == 0 {
-		return 0, nil
+	if len(stats) == 0 {
+		return 0, nil, fws
 	}
 	var v [64]int
-	for _, ws := range words {
+	for _, ws := range stats {
 		x := fnv64a(ws.w)
 		for i := 0; i < 64; i++ {
 			// +tf for a set bit, -tf for a clear one, without a branch
@@ -99,7 +105,7 @@ func fingerprint(fields []*fieldMatches, ev []Evidence, ruleIDs map[string]bool)
 	}
 	best := make([]cand, 0, maxKeywords)
 	better := func(a, b cand) bool { return a.s > b.s || a.s == b.s && a.w < b.w }
-	for _, ws := range words {
+	for _, ws := range stats {
 		if seen[ws.w] || len(ws.w) < 4 { // fewer than two Han runes
 			continue
 		}
@@ -126,7 +132,7 @@ func fingerprint(fields []*fieldMatches, ev []Evidence, ruleIDs map[string]bool)
 		}
 		kw = append(kw, c.w)
 	}
-	return sh, kw
+	return sh, kw, fws
 }
 
 // fnv64a is the 64-bit FNV-1a hash of s.

@@ -195,7 +195,7 @@ func (p *pipeline) analyze(j *pageJob) {
 	if ref.IsZero() {
 		ref = j.page.FetchedAt
 	}
-	j.as = p.opts.Analyzer.Analyze(nlp.Input{ID: j.page.CanonicalURL, Title: j.page.Title, Text: j.page.Text, Ref: ref})
+	j.as = p.opts.Analyzer.Analyze(nlp.Input{ID: j.page.CanonicalURL, Title: j.page.Title, Text: j.page.Text, Ref: ref, Words: true})
 	if m := p.opts.Metrics; m != nil {
 		m.stageSeconds.WithLabelValues("analyze").Observe(time.Since(start).Seconds())
 	}
@@ -309,6 +309,18 @@ func indexDoc(page crawler.Page, as *nlp.Assessment, leadID string) index.Doc {
 		d.Categories = append(d.Categories, c.Code)
 	}
 	d.LocationCodes, d.LocationNames = resolvedLocations(as.Locations)
+	for _, fw := range as.Words {
+		w := &index.Words{Normalized: fw.Normalized, Tokens: make([]index.Token, len(fw.Tokens))}
+		for i, t := range fw.Tokens {
+			w.Tokens[i] = index.Token{Text: t.Text, Start: t.Start, End: t.End}
+		}
+		switch fw.Field {
+		case "title":
+			d.TitleWords = w
+		case "text":
+			d.BodyWords = w
+		}
+	}
 	return d
 }
 

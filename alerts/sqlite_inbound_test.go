@@ -2,7 +2,10 @@ package alerts
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestInboundCaseNumberAndReplay pins the store side of the inbound API: a
@@ -42,5 +45,76 @@ func TestInboundCaseNumberAndReplay(t *testing.T) {
 	}
 	if _, _, ok, _ := s.InboundAnswer(ctx, "other", "msg_1"); ok {
 		t.Fatal("ids are per platform")
+	}
+}
+
+// TestInboundClaims: one delivery of a webhook id claims it and the others
+// are told to wait, then get its answer; a claim left by a dead process is
+// taken over after InboundClaimTTL; a released claim can be taken again;
+// of many deliveries racing, exactly one claims.
+func TestInboundClaims(t *testing.T) {
+	ctx := context.Background()
+	clock := newClock()
+	s, _ := openTestStore(t, Options{Now: clock.Now})
+	claim := func(id string) (bool, int, string, bool) {
+		t.Helper()
+		c, st, ans, seen, err := s.ClaimInbound(ctx, "cases", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, st, string(ans), seen
+	}
+	if c, _, _, seen := claim("m1"); !c || seen {
+		t.Fatal("the first delivery does not claim")
+	}
+	if c, _, _, seen := claim("m1"); c || seen {
+		t.Fatal("a second delivery claims, or sees an answer, while the first acts")
+	}
+	if _, _, ok, _ := s.InboundAnswer(ctx, "cases", "m1"); ok {
+		t.Fatal("a claim without an answer reads as answered")
+	}
+	if err := s.RecordInbound(ctx, "cases", "m1", 200, []byte(`{"ok":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if c, st, ans, seen := claim("m1"); c || !seen || st != 200 || ans != `{"ok":1}` {
+		t.Fatalf("after the answer: claimed %v seen %v %d %s", c, seen, st, ans)
+	}
+
+	if c, _, _, _ := claim("m2"); !c {
+		t.Fatal("m2 not claimed")
+	}
+	clock.Advance(InboundClaimTTL - time.Second)
+	if c, _, _, _ := claim("m2"); c {
+		t.Fatal("a young claim taken over")
+	}
+	clock.Advance(2 * time.Second)
+	if c, _, _, _ := claim("m2"); !c {
+		t.Fatal("a stale claim not taken over")
+	}
+	if err := s.ReleaseInbound(ctx, "cases", "m2"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _, _, _ := claim("m2"); !c {
+		t.Fatal("a released claim not taken again")
+	}
+
+	var wg sync.WaitGroup
+	var claimed atomic.Int32
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, _, _, _, err := s.ClaimInbound(ctx, "cases", "m3")
+			if err != nil {
+				t.Error(err)
+			}
+			if c {
+				claimed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := claimed.Load(); n != 1 {
+		t.Fatalf("%d of 8 racing deliveries claimed, want 1", n)
 	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -77,22 +78,33 @@ func (s *Server) apiInbound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if st, ans, seen, err := store.InboundAnswer(ctx, name, id); err != nil {
+	claimed, st, ans, seen, err := store.ClaimInbound(ctx, name, id)
+	switch {
+	case err != nil:
 		s.apiServerError(w, r, err)
 		return
-	} else if seen {
+	case seen:
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Idempotent-Replayed", "true")
 		w.WriteHeader(st)
 		w.Write(ans)
 		return
+	case !claimed:
+		// Another delivery of the same id is being acted on: its answer
+		// is what a retry will get.
+		w.Header().Set("Retry-After", "5")
+		writeJSONError(w, http.StatusConflict, "webhook-id: a delivery of this id is being processed; retry to get its answer")
+		return
 	}
-	st, ans := s.inboundApply(r, name, body)
+	st, ans = s.inboundApply(r, name, body)
 	if st == http.StatusInternalServerError {
+		if err := store.ReleaseInbound(context.WithoutCancel(ctx), name, id); err != nil {
+			s.log.Error("release inbound claim", "platform", name, "webhook_id", id, "error", err)
+		}
 		s.apiServerError(w, r, errors.New(string(ans)))
 		return
 	}
-	if err := store.RecordInbound(ctx, name, id, st, ans); err != nil {
+	if err := store.RecordInbound(context.WithoutCancel(ctx), name, id, st, ans); err != nil {
 		s.apiServerError(w, r, err)
 		return
 	}

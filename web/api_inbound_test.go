@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,5 +124,76 @@ func TestInboundCaseUpdate(t *testing.T) {
 	}
 	if l, _ := w.leads.GetLead(ctx, fire); l.State != alerts.StateDispatched || l.Version != before {
 		t.Fatalf("a refused request changed the lead: %s v%d", l.State, l.Version)
+	}
+}
+
+// TestInboundConcurrentDeliveries: a platform that sends the same event
+// several times at once has it acted on once; the other deliveries are
+// told to retry or get the first answer.
+func TestInboundConcurrentDeliveries(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	_, fire := w.seed(t)
+	w.srv.deps.Platforms = map[string]string{"cases": platformSecret}
+	ctx := context.Background()
+	if _, err := w.leads.Transition(ctx, fire, alerts.TransitionRequest{To: alerts.StateConfirmed, Actor: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	now := w.srv.now()
+	body := inboundBody(fire, "dispatched", "C-2026-0042")
+	type answer struct {
+		status   int
+		replayed bool
+		body     string
+	}
+	const deliveries = 16
+	answers := make(chan answer, deliveries)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for range deliveries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r := w.inboundReq(t, "cases", platformSecret, "msg_same", now, body)
+			b, _ := io.ReadAll(r.Body)
+			r.Body.Close()
+			answers <- answer{r.StatusCode, r.Header.Get("Idempotent-Replayed") == "true", string(b)}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(answers)
+	acted := 0
+	for a := range answers {
+		switch {
+		case a.status == http.StatusOK && !a.replayed:
+			acted++
+		case a.status == http.StatusOK && a.replayed:
+		case a.status == http.StatusConflict && strings.Contains(a.body, "being processed"):
+			// Told to retry, not refused as a second move.
+		default:
+			t.Errorf("a delivery got %d (replayed %v): %s", a.status, a.replayed, a.body)
+		}
+	}
+	if acted != 1 {
+		t.Fatalf("%d deliveries acted, want 1", acted)
+	}
+	audit, err := w.leads.Audit(ctx, fire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range audit {
+		if e.Actor == "platform:cases" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d audit entries by the platform, want 1", n)
+	}
+	r := w.inboundReq(t, "cases", platformSecret, "msg_same", now, body)
+	r.Body.Close()
+	if r.StatusCode != http.StatusOK || r.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("a later delivery got %d (replayed %q)", r.StatusCode, r.Header.Get("Idempotent-Replayed"))
 	}
 }

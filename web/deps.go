@@ -39,16 +39,18 @@ type Deps struct {
 	// Platforms are the case platforms that report back through
 	// POST /api/v1/inbound/{name}: name → whsec_ secret (alerts.platforms).
 	Platforms map[string]string
-	// Inbound remembers answered inbound webhook ids. When nil and Leads
-	// has InboundAnswer and RecordInbound (*alerts.SQLStore does), Leads
+	// Inbound claims and remembers inbound webhook ids. When nil and
+	// Leads has the InboundStore methods (*alerts.SQLStore does), Leads
 	// is used.
 	Inbound InboundStore
 }
 
-// InboundStore keeps the answer to each inbound webhook id per platform.
+// InboundStore claims each inbound webhook id per platform for one
+// delivery and keeps the answer it got (see alerts.SQLStore.ClaimInbound).
 type InboundStore interface {
-	InboundAnswer(ctx context.Context, platform, webhookID string) (int, []byte, bool, error)
+	ClaimInbound(ctx context.Context, platform, webhookID string) (claimed bool, status int, answer []byte, seen bool, err error)
 	RecordInbound(ctx context.Context, platform, webhookID string, status int, answer []byte) error
+	ReleaseInbound(ctx context.Context, platform, webhookID string) error
 }
 
 // LeadService is what the dashboard, the leads queue, the lead page and

@@ -303,3 +303,9 @@ func selectorFields(sel DetailSelectors, f *fetched) selGave {
 func IsTestRefusal(kind string) bool {
 	return kind == "robots" || kind == "blocked" || kind == "domain"
 }
+
+// TestSource tests src with the scheduler's crawler (see Crawler.TestSource):
+// the test waits its turn at the host like the scheduled runs.
+func (s *Scheduler) TestSource(ctx context.Context, src Source, rawURL, mode string) (TestResult, error) {
+	return s.c.TestSource(ctx, src, rawURL, mode)
+}

@@ -102,6 +102,7 @@ type Server struct {
 	piiRoles   []Role      // roles that see personal data unmasked
 	reads      *readLog    // the read audit's writer
 	streams    *eventStreams
+	srcTests   sourceTestGate // selector tests in flight
 }
 
 // New builds the server, opening the web tables in opts.DBPath (unless
@@ -242,6 +243,7 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("POST /sources/{name}/run", s.page(RoleAnalyst, s.sourceRun))
 	handle("GET /sources/manage", s.page(RoleAdmin, s.sourceAdminPage))
 	handle("POST /sources/manage", s.page(RoleAdmin, s.sourceAdminCreate))
+	handle("POST /sources/manage/test", s.page(RoleAdmin, s.sourceAdminTest))
 	handle("POST /sources/manage/{name}/save", s.page(RoleAdmin, s.sourceAdminUpdate))
 	handle("POST /sources/manage/{name}/pause", s.page(RoleAdmin, s.sourceAdminAction("pause")))
 	handle("POST /sources/manage/{name}/resume", s.page(RoleAdmin, s.sourceAdminAction("resume")))
@@ -295,6 +297,7 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("POST /api/v1/sources", s.api(RoleAdmin, s.apiSourceCreate))
 	handle("GET /api/v1/sources/ui", s.api(RoleAdmin, s.apiUISourceList))
 	handle("GET /api/v1/sources/audit", s.api(RoleAdmin, s.apiSourceAudit))
+	handle("POST /api/v1/sources/test", s.api(RoleAdmin, s.apiSourceTest))
 	handle("PUT /api/v1/sources/{name}", s.api(RoleAdmin, s.apiSourceUpdate))
 	handle("DELETE /api/v1/sources/{name}", s.api(RoleAdmin, s.apiSourceAction("delete")))
 	handle("POST /api/v1/sources/{name}/pause", s.api(RoleAdmin, s.apiSourceAction("pause")))

@@ -213,6 +213,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	}, web.Deps{
 		Leads: s.leads, Outbox: s.leads, Dispatcher: disp, Endpoints: webhookEndpoints(cfg),
 		Search: s.index, Sources: s.sched, SourceEditor: s.sched, Analyzer: s.analyzer, Platforms: platformSecrets(cfg),
+		Lexicons: lexiconFiles(cfg, s.analyzer),
 	})
 	if err != nil {
 		return nil, err

@@ -210,7 +210,13 @@ func queuedEvent(del Delivery) (*Lead, error) {
 // several. It returns the status, headers and error like send.
 func (d *Dispatcher) notifyGroup(ctx context.Context, ep endpointKey, group []Delivery, now time.Time) (int, http.Header, error) {
 	var m message
-	if len(group) == 1 {
+	if len(group) == 1 && group[0].Event == EventSourceHealth {
+		ev, err := queuedHealth(group[0])
+		if err != nil {
+			return 0, nil, err
+		}
+		m = healthMessage(ev, d.opts.Location, d.opts.PublicURL)
+	} else if len(group) == 1 {
 		l, err := queuedEvent(group[0])
 		if err != nil {
 			return 0, nil, err
@@ -218,7 +224,14 @@ func (d *Dispatcher) notifyGroup(ctx context.Context, ep endpointKey, group []De
 		m = leadMessage(group[0].Event, l, d.opts.Location, d.opts.PublicURL)
 	} else {
 		leads := make([]*Lead, 0, len(group))
+		var health []digestItem
 		for _, del := range group {
+			if del.Event == EventSourceHealth {
+				if ev, err := queuedHealth(del); err == nil {
+					health = append(health, digestItem{Line: healthDigestLine(ev, d.opts.Location)})
+				}
+				continue
+			}
 			l, err := queuedEvent(del)
 			if err != nil {
 				// One unreadable body must not hold up the rest; it fails
@@ -228,6 +241,13 @@ func (d *Dispatcher) notifyGroup(ctx context.Context, ep endpointKey, group []De
 			leads = append(leads, l)
 		}
 		m = digestMessage(leads, d.opts.Location, d.opts.PublicURL, ep.rateLimit())
+		if len(health) > 0 {
+			// Source health changes ride in the same digest, after the
+			// leads, and are counted in its headline.
+			m.Items = append(m.Items, health...)
+			m.Title = fmt.Sprintf("另有 %d 条线索、%d 条采集源状态", len(m.Items)-len(health), len(health))
+			m.Heading = m.Title
+		}
 	}
 	return d.sendMessage(ctx, ep, group[0].ID, m, now)
 }

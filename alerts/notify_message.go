@@ -72,6 +72,8 @@ type message struct {
 	Items []digestItem
 	// Link is the lead's address in the web UI ("" without web.public_url).
 	Link string
+	// LinkText is the link's label ("": 查看线索).
+	LinkText string
 	// Footer is a closing plain-text line.
 	Footer string
 }
@@ -225,6 +227,13 @@ var markdownNeutral = strings.NewReplacer(
 
 func md(s string) string { return markdownNeutral.Replace(s) }
 
+func (m message) linkText() string {
+	if m.LinkText == "" {
+		return "查看线索"
+	}
+	return m.LinkText
+}
+
 // markdown renders m for the chat robots. Only the links riskmine builds
 // are links; every text from a post goes through md.
 func (m message) markdown() string {
@@ -237,7 +246,7 @@ func (m message) markdown() string {
 		b.WriteString("> " + md(m.Quote) + "\n\n")
 	}
 	if m.Link != "" {
-		b.WriteString("[查看线索](" + m.Link + ")\n\n")
+		b.WriteString("[" + m.linkText() + "](" + m.Link + ")\n\n")
 	}
 	for i, it := range m.Items {
 		line := fmt.Sprintf("%d. %s", i+1, md(it.Line))
@@ -274,7 +283,7 @@ func (m message) text() string {
 		b.WriteString("\n" + m.Quote + "\n")
 	}
 	if m.Link != "" {
-		b.WriteString("\n查看线索：" + m.Link + "\n")
+		b.WriteString("\n" + m.linkText() + "：" + m.Link + "\n")
 	}
 	if len(m.Items) > 0 {
 		b.WriteString("\n")

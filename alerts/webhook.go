@@ -41,6 +41,10 @@ type Endpoint struct {
 	// Bursts opts in to burst leads (Lead.Kind "burst"); without it the
 	// endpoint gets only leads filed from posts.
 	Bursts bool `json:"bursts,omitempty"`
+	// SourceHealth opts in to source health events (a crawl source stopped
+	// yielding items, its selectors stopped matching, robots.txt started
+	// blocking it, or it recovered); see health.go.
+	SourceHealth bool `json:"source_health,omitempty"`
 	// Timeout per attempt (default 10s).
 	Timeout time.Duration `json:"timeout_ns,omitempty"`
 	// MaxAttempts before dead-lettering (default DefaultMaxAttempts, the

@@ -59,6 +59,11 @@ type Webhook struct {
 	// Bursts opts in to burst leads (kind burst); without it the endpoint
 	// gets only leads filed from posts.
 	Bursts bool `yaml:"bursts"`
+	// SourceHealth opts in to source health notifications: a crawl source
+	// yields no items for crawler.health.empty_runs runs, its list
+	// selectors stop matching, robots.txt starts blocking it, or it
+	// recovers. Not for thehive.
+	SourceHealth bool `yaml:"source_health"`
 	// Timeout per attempt (default 10s when not written).
 	Timeout *Duration `yaml:"timeout"`
 	// MaxAttempts before a delivery is dead-lettered (default 8: the first
@@ -188,6 +193,9 @@ func (c *Config) validateAlerts() error {
 		}
 		if err := c.validateNotification(w, key); err != nil {
 			return err
+		}
+		if w.SourceHealth && w.Format == "thehive" {
+			return c.errAt(key("source_health"), "a thehive webhook takes leads only; send source health to a standard, dingtalk, wecom or email webhook")
 		}
 		if w.MinLevel != "" && !validLevel(w.MinLevel) {
 			return c.errAt(key("min_level"), "got %q, expected none, low, medium, high or critical", w.MinLevel)

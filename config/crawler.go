@@ -47,6 +47,27 @@ type Crawler struct {
 	MaxCrawlDelay Duration `yaml:"max_crawl_delay"`
 	// Sources are the sites to crawl.
 	Sources []Source `yaml:"sources"`
+
+	// Health sets when a source counts as unhealthy (crawler.health).
+	Health CrawlerHealth `yaml:"health"`
+}
+
+// CrawlerHealth configures the source health judgement: after each run a
+// source is checked for robots.txt refusing its list pages, list
+// selectors matching nothing on pages that answered, and runs without
+// any item; each change is sent to the webhooks with source_health: true.
+type CrawlerHealth struct {
+	// EmptyRuns is how many runs in a row without any item make a source
+	// unhealthy (default 3).
+	EmptyRuns int `yaml:"empty_runs"`
+}
+
+// validateCrawlerHealth checks crawler.health.
+func (c *Config) validateCrawlerHealth() error {
+	if n := c.Crawler.Health.EmptyRuns; n < 1 || n > 1000 {
+		return c.errAt("crawler.health.empty_runs", "must be a number of runs from 1 to 1000, got %d", n)
+	}
+	return nil
 }
 
 // Source is one site, feed or sitemap to crawl on a schedule.
@@ -111,11 +132,15 @@ func defaultCrawler() Crawler {
 		MaxRetryAfter: Duration(2 * time.Minute),
 		Jitter:        Duration(30 * time.Second),
 		MaxCrawlDelay: Duration(30 * time.Second),
+		Health:        CrawlerHealth{EmptyRuns: 3},
 	}
 }
 
 func (c *Config) validateCrawler() error {
 	cr := &c.Crawler
+	if err := c.validateCrawlerHealth(); err != nil {
+		return err
+	}
 	if cr.Timeout.D() <= 0 {
 		return c.errAt("crawler.timeout", "must be a positive duration such as 30s")
 	}

@@ -43,6 +43,13 @@ type Options struct {
 	// (default 30s): a host is requested at most once per the larger of
 	// the source's Delay and its Crawl-delay up to this cap.
 	MaxCrawlDelay time.Duration
+	// HealthEmptyRuns is how many runs in a row without any item make a
+	// source's no_items problem (default DefaultHealthEmptyRuns).
+	HealthEmptyRuns int
+	// OnHealth, when set, is told of each change of a source's health
+	// (health.go); an error makes the change be told again after the next
+	// run.
+	OnHealth func(ctx context.Context, ch HealthChange) error
 	// Logger receives per-URL failures at debug level and run summaries.
 	Logger *slog.Logger
 
@@ -187,6 +194,7 @@ func (c *Crawler) runHeld(ctx context.Context, src Source, emit EmitFunc, progre
 	if err := c.store.finishRun(context.WithoutCancel(ctx), run); err != nil && runErr == nil {
 		runErr = err
 	}
+	c.observeHealth(ctx, src, run, progress, runErr)
 	c.log.Info("crawl run finished", "source", src.Name, "fetched", run.Fetched, "new", run.New,
 		"changed", run.Changed, "unchanged", run.Unchanged, "skipped", run.Skipped, "failed", run.Failed,
 		"duration", run.Ended.Sub(run.Started).Round(time.Millisecond).String())

@@ -13,6 +13,9 @@ type Progress struct {
 
 	mu     sync.Mutex
 	errors map[string]int64
+
+	// health is what the run saw of its source's health (health.go).
+	health runSignals
 }
 
 // Snapshot returns the counts so far.

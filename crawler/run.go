@@ -325,6 +325,9 @@ func (r *run) get(u string, st *pageState) (*fetched, error) {
 // fail counts a failed URL and logs it at debug level.
 func (r *run) fail(t task, kind string, err error) {
 	r.prog.fail(kind)
+	if kind == "robots" && t.kind != taskDetail {
+		r.prog.health.robotsLists.Add(1)
+	}
 	r.log.Debug("crawl url failed", "url", t.url, "kind", kind, "error", err)
 }
 
@@ -401,15 +404,18 @@ func (r *run) processList(t task) {
 		return
 	}
 	base := baseURL(doc, f.finalURL)
+	found := 0
 	doc.Find(r.src.List.Items).Each(func(_ int, s *goquery.Selection) {
 		href, ok := s.Attr("href")
 		if !ok || !s.Is("a") {
 			href, ok = s.Find("a[href]").First().Attr("href")
 		}
 		if ok {
+			found++
 			r.addDetail(base, href, t.depth+1, nil, time.Time{})
 		}
 	})
+	r.prog.health.listRead(found, true)
 	if r.src.List.Next == "" || t.listPage+1 >= r.src.List.MaxPages || r.full() {
 		return
 	}
@@ -674,6 +680,7 @@ func (r *run) processFeed(t task) {
 		r.fail(t, "parse", err)
 		return
 	}
+	r.prog.health.listRead(len(items), false)
 	for _, it := range items {
 		if it.Link == "" {
 			continue
@@ -731,6 +738,7 @@ func (r *run) processSitemap(t task) {
 		r.fail(t, "parse", err)
 		return
 	}
+	r.prog.health.listRead(len(urls)+len(children), false)
 	for _, c := range children {
 		if t.depth+1 > r.src.MaxDepth {
 			break

@@ -33,6 +33,9 @@ type Deps struct {
 	// When it also has a method Lexicons() []*nlp.Lexicon the page lists
 	// every term and rule; otherwise it lists the rules that have fired.
 	Analyzer Analyzer
+	// Lexicons lets administrators edit the lexicons (/lexicons/edit/{code});
+	// nil turns editing off.
+	Lexicons *LexiconFiles
 	// LeadEvents tells the open UI of new leads (GET /api/v1/events). When
 	// nil and Leads has SubscribeLeads (*alerts.SQLStore does), Leads is used.
 	LeadEvents LeadSubscriber

@@ -18,6 +18,8 @@ type lexiconData struct {
 	Model      *nlp.ModelInfo
 	Categories []lexiconCategory
 	Full       bool // terms come from the analyzer, not only from verdicts
+	// Editable: administrators may edit the lexicons (Deps.Lexicons).
+	Editable   bool
 	Try        string
 	TryTitle   string
 	Assessment *nlp.Assessment
@@ -139,6 +141,7 @@ func (s *Server) showLexicons(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	data.Categories, data.Full = cats, full
+	data.Editable = s.deps.Lexicons != nil
 	if ml, ok := s.deps.Analyzer.(modelHolder); ok {
 		if m := ml.Model(); m != nil {
 			data.Model = &m.Info

@@ -102,6 +102,7 @@ type Server struct {
 	piiRoles   []Role      // roles that see personal data unmasked
 	reads      *readLog    // the read audit's writer
 	streams    *eventStreams
+	srcTests   sourceTestGate // selector tests in flight
 }
 
 // New builds the server, opening the web tables in opts.DBPath (unless
@@ -242,6 +243,7 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("POST /sources/{name}/run", s.page(RoleAnalyst, s.sourceRun))
 	handle("GET /sources/manage", s.page(RoleAdmin, s.sourceAdminPage))
 	handle("POST /sources/manage", s.page(RoleAdmin, s.sourceAdminCreate))
+	handle("POST /sources/manage/test", s.page(RoleAdmin, s.sourceAdminTest))
 	handle("POST /sources/manage/{name}/save", s.page(RoleAdmin, s.sourceAdminUpdate))
 	handle("POST /sources/manage/{name}/pause", s.page(RoleAdmin, s.sourceAdminAction("pause")))
 	handle("POST /sources/manage/{name}/resume", s.page(RoleAdmin, s.sourceAdminAction("resume")))
@@ -249,6 +251,9 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("GET /lexicons", s.page(RoleViewer, s.lexiconPage))
 	handle("POST /lexicons/try", s.page(RoleViewer, s.lexiconTry))
 	handle("POST /lexicons/model/reload", s.page(RoleAdmin, s.modelReload))
+	handle("GET /lexicons/edit/{code}", s.page(RoleAdmin, s.lexiconEditPage))
+	handle("POST /lexicons/edit/{code}", s.page(RoleAdmin, s.lexiconEditSave))
+	handle("POST /lexicons/edit/{code}/restore", s.page(RoleAdmin, s.lexiconEditRestore))
 	handle("GET /webhooks", s.page(RoleAdmin, s.webhookPage))
 	handle("POST /webhooks/deliveries/{id}/replay", s.page(RoleAdmin, s.webhookReplay))
 	handle("POST /webhooks/{name}/test", s.page(RoleAdmin, s.webhookTest))
@@ -295,12 +300,17 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("POST /api/v1/sources", s.api(RoleAdmin, s.apiSourceCreate))
 	handle("GET /api/v1/sources/ui", s.api(RoleAdmin, s.apiUISourceList))
 	handle("GET /api/v1/sources/audit", s.api(RoleAdmin, s.apiSourceAudit))
+	handle("POST /api/v1/sources/test", s.api(RoleAdmin, s.apiSourceTest))
 	handle("PUT /api/v1/sources/{name}", s.api(RoleAdmin, s.apiSourceUpdate))
 	handle("DELETE /api/v1/sources/{name}", s.api(RoleAdmin, s.apiSourceAction("delete")))
 	handle("POST /api/v1/sources/{name}/pause", s.api(RoleAdmin, s.apiSourceAction("pause")))
 	handle("POST /api/v1/sources/{name}/resume", s.api(RoleAdmin, s.apiSourceAction("resume")))
 	handle("GET /api/v1/lexicons", s.api(RoleViewer, s.apiLexiconList))
 	handle("POST /api/v1/lexicons/try", s.api(RoleViewer, s.apiLexiconTry))
+	handle("GET /api/v1/lexicons/audit", s.api(RoleAdmin, s.apiLexiconAudit))
+	handle("GET /api/v1/lexicons/{code}", s.api(RoleAdmin, s.apiLexiconGet))
+	handle("PUT /api/v1/lexicons/{code}", s.api(RoleAdmin, s.apiLexiconPut(false)))
+	handle("POST /api/v1/lexicons/{code}/restore", s.api(RoleAdmin, s.apiLexiconPut(true)))
 	handle("GET /api/v1/webhooks", s.api(RoleAdmin, s.apiWebhookList))
 	handle("GET /api/v1/webhooks/deliveries", s.api(RoleAdmin, s.apiWebhookDeliveries))
 	handle("POST /api/v1/webhooks/deliveries/{id}/replay", s.api(RoleAdmin, s.apiWebhookReplay))

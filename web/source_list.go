@@ -10,17 +10,19 @@ import (
 
 // sourceRow is one source with its status and last run.
 type sourceRow struct {
-	Name      string         `json:"name"`
-	Kind      string         `json:"kind"`
-	Site      string         `json:"site"`
-	Seeds     []string       `json:"seeds"`
-	Schedule  string         `json:"schedule"`
-	Running   bool           `json:"running"`
-	Progress  *crawler.Stats `json:"progress,omitempty"`
-	NextRun   time.Time      `json:"next_run,omitzero"`
-	LastRun   *crawler.Run   `json:"last_run,omitempty"`
-	Duration  time.Duration  `json:"-"`
-	ErrorList []errorCount   `json:"-"`
+	Name     string         `json:"name"`
+	Kind     string         `json:"kind"`
+	Site     string         `json:"site"`
+	Seeds    []string       `json:"seeds"`
+	Schedule string         `json:"schedule"`
+	Running  bool           `json:"running"`
+	Progress *crawler.Stats `json:"progress,omitempty"`
+	NextRun  time.Time      `json:"next_run,omitzero"`
+	LastRun  *crawler.Run   `json:"last_run,omitempty"`
+	// Health is the source's health judged after its runs (nil: not yet).
+	Health    *crawler.SourceHealth `json:"health,omitempty"`
+	Duration  time.Duration         `json:"-"`
+	ErrorList []errorCount          `json:"-"`
 }
 
 type errorCount struct {
@@ -35,8 +37,15 @@ type sourceListData struct {
 
 func (s *Server) sourceRows(r *http.Request) ([]sourceRow, error) {
 	var rows []sourceRow
+	health, err := s.sourceHealth(r)
+	if err != nil {
+		return nil, err
+	}
 	for _, src := range s.deps.Sources.Sources() {
 		row := sourceRow{Name: src.Name, Kind: src.Kind, Site: src.Site, Seeds: src.Seeds, Schedule: src.Schedule}
+		if h, ok := health[src.Name]; ok {
+			row.Health = &h
+		}
 		if p, ok := s.deps.Sources.Progress(src.Name); ok {
 			row.Running, row.Progress = true, &p
 		}

@@ -28,6 +28,8 @@ type sourceAdminData struct {
 	UISources     []UISource
 	Audit         []SourceChange
 	YAML          string // the add form's text, kept after an error
+	Test          *sourceTestData
+	CanTest       bool
 }
 
 // sourceErrorText is a one-line validation error naming the key (and line).
@@ -154,7 +156,16 @@ func (s *Server) sourceAdminPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderSourceAdmin(w http.ResponseWriter, r *http.Request, status int, errMsg, yaml string) {
-	data := &sourceAdminData{ConfigSources: s.configSources(), YAML: yaml}
+	if errMsg != "" {
+		errMsg = langFor(r).T("srcadmin.invalid", errMsg)
+	}
+	s.renderSourceAdminTest(w, r, status, errMsg, &sourceTestData{YAML: yaml})
+}
+
+// renderSourceAdminTest renders the page with the tester's form and result
+// (td.YAML also fills the add form); errText is shown as is.
+func (s *Server) renderSourceAdminTest(w http.ResponseWriter, r *http.Request, status int, errText string, td *sourceTestData) {
+	data := &sourceAdminData{ConfigSources: s.configSources(), YAML: td.YAML, Test: td, CanTest: s.sourceTester() != nil}
 	v := s.newView(r, "sources", "srcadmin.title", data)
 	var err error
 	if data.UISources, err = s.store.UISources(r.Context()); err != nil {
@@ -165,9 +176,7 @@ func (s *Server) renderSourceAdmin(w http.ResponseWriter, r *http.Request, statu
 		s.serverError(w, r, err)
 		return
 	}
-	if errMsg != "" {
-		v.Error = v.L.T("srcadmin.invalid", errMsg)
-	}
+	v.Error = errText
 	s.render(w, r, status, "source_admin", v)
 }
 

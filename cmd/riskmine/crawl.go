@@ -83,7 +83,10 @@ crawl state is read, so the pages printed are those a real run would hand on.`)
 		}
 		defer store.Close()
 	}
-	c, err := crawler.New(crawlerOptions(cfg, store, log))
+	copts := crawlerOptions(cfg, store, log)
+	var healthTo *alerts.SQLStore // set once the pipeline is open
+	copts.OnHealth = healthNotifier(func() *alerts.SQLStore { return healthTo })
+	c, err := crawler.New(copts)
 	if err != nil {
 		return err
 	}
@@ -103,6 +106,7 @@ crawl state is read, so the pages printed are those a real run would hand on.`)
 		if perr != nil {
 			return perr
 		}
+		healthTo = pipe.leads
 		// Closing drains the pipeline and waits for the index to be on disk.
 		defer func() {
 			if cerr := pipe.Close(); cerr != nil && err == nil {
@@ -294,6 +298,7 @@ func crawlerOptions(cfg *config.Config, store *crawler.Store, log *slog.Logger) 
 		BackoffBase:          cr.RetryBackoff.D(),
 		MaxRetryAfter:        cr.MaxRetryAfter.D(),
 		MaxCrawlDelay:        cr.MaxCrawlDelay.D(),
+		HealthEmptyRuns:      cr.Health.EmptyRuns,
 		Logger:               log.With("component", "crawler"),
 	}
 }

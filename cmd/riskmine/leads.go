@@ -63,6 +63,7 @@ func webhookEndpoints(cfg *config.Config) []alerts.Endpoint {
 			MaxAttempts:      w.MaxAttempts,
 			AllowPrivate:     w.AllowPrivate,
 			Bursts:           w.Bursts,
+			SourceHealth:     w.SourceHealth,
 		})
 	}
 	return eps

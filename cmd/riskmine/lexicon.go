@@ -153,18 +153,9 @@ found; exits 1 when a case fails.`)
 }
 
 // flagged is the evaluation's definition of a hit: level medium or higher
-// with code among the categories.
-func flagged(as *nlp.Assessment, code string) bool {
-	if nlp.LevelRank(as.Level) < nlp.LevelRank(nlp.LevelMedium) {
-		return false
-	}
-	for _, c := range as.Categories {
-		if c.Code == code {
-			return true
-		}
-	}
-	return false
-}
+// with code among the categories (nlp.LexiconCaseHit, which the lexicon
+// editor of the web UI checks saves with too).
+func flagged(as *nlp.Assessment, code string) bool { return nlp.LexiconCaseHit(as, code) }
 
 // describe summarises an assessment on one line.
 func describe(as *nlp.Assessment) string {

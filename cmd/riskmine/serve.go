@@ -177,7 +177,9 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 		Workers: cfg.NLP.Workers, Metrics: s.metrics, Logger: log.With("component", "pipeline"), Disk: s.disk,
 		Bursts: burstRecorderOf(cfg, s.leads), BurstLevel: cfg.Alerts.Burst.MinLevel,
 	})
-	c, err := crawler.New(crawlerOptions(cfg, s.crawl, log))
+	copts := crawlerOptions(cfg, s.crawl, log)
+	copts.OnHealth = healthNotifier(func() *alerts.SQLStore { return s.leads })
+	c, err := crawler.New(copts)
 	if err != nil {
 		return nil, err
 	}
@@ -211,6 +213,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	}, web.Deps{
 		Leads: s.leads, Outbox: s.leads, Dispatcher: disp, Endpoints: webhookEndpoints(cfg),
 		Search: s.index, Sources: s.sched, SourceEditor: s.sched, Analyzer: s.analyzer, Platforms: platformSecrets(cfg),
+		Lexicons: lexiconFiles(cfg, s.analyzer),
 	})
 	if err != nil {
 		return nil, err

@@ -43,6 +43,8 @@ type Options struct {
 	// (default 30s): a host is requested at most once per the larger of
 	// the source's Delay and its Crawl-delay up to this cap.
 	MaxCrawlDelay time.Duration
+	// Render configures the headless browser of sources with Render set.
+	Render RenderConfig
 	// Logger receives per-URL failures at debug level and run summaries.
 	Logger *slog.Logger
 
@@ -68,6 +70,8 @@ type Crawler struct {
 	gate *hostGate
 	// robots keeps the last good robots.txt of each host.
 	robots *robotsMemory
+	// render is the headless browser, started when first needed.
+	render *renderer
 }
 
 // New returns a Crawler with opts' defaults filled in.
@@ -120,7 +124,8 @@ func New(opts Options) (*Crawler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Crawler{opts: opts, store: opts.Store, log: opts.Logger, gate: newHostGate(), robots: &robotsMemory{}}, nil
+	return &Crawler{opts: opts, store: opts.Store, log: opts.Logger, gate: newHostGate(), robots: &robotsMemory{},
+		render: newRenderer(opts.Render, opts.Logger.With("component", "render"))}, nil
 }
 
 // Store returns the crawl state store (run history for the UI).

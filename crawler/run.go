@@ -97,22 +97,23 @@ const maxSeen = 200_000
 
 // run is the state of one Run call.
 type run struct {
-	c    *Crawler
-	ctx  context.Context
-	stop context.CancelCauseFunc
-	src  Source
-	emit EmitFunc
-	prog *Progress
-	coll *colly.Collector
-	tr   *retryTransport
+	c     *Crawler
+	ctx   context.Context
+	stop  context.CancelCauseFunc
+	src   Source
+	emit  EmitFunc
+	prog  *Progress
+	coll  *colly.Collector
+	tr    *retryTransport
+	guard *addrGuard
+	front *frontier
+	ua    string
+	start time.Time
+	log   *slog.Logger
+
 	// polite is the transport of the run's requests (robots.txt, the host
 	// gate, tr); rendered pages make theirs through it too.
 	polite http.RoundTripper
-	guard  *addrGuard
-	front  *frontier
-	ua     string
-	start  time.Time
-	log    *slog.Logger
 
 	mu      sync.Mutex
 	seen    map[string]struct{}

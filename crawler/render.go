@@ -269,6 +269,9 @@ func startBrowser(path, proxy string) (*browserProc, error) {
 		chromedp.Flag("dns-prefetch-disable", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("mute-audio", true),
+		chromedp.Flag("no-pings", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,DialMediaRouteProvider,AutofillServerCommunication,CertificateTransparencyComponentUpdater,InterestFeedContentSuggestions"),
 		chromedp.Flag("hide-scrollbars", true),
 	)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -329,7 +332,7 @@ var ErrRenderTimeout = errors.New("crawler: page not rendered in time")
 
 // render fetches u in a tab for run r: a crashed or hung browser is
 // restarted and the page tried once more.
-func (rd *renderer) render(r *run, u string) (*fetched, error) {
+func (rd *renderer) render(r *run, u string, list bool) (*fetched, error) {
 	select {
 	case rd.slots <- struct{}{}:
 	case <-r.ctx.Done():
@@ -341,7 +344,7 @@ func (rd *renderer) render(r *run, u string) (*fetched, error) {
 		if err != nil {
 			return nil, err
 		}
-		f, err := rd.renderPage(r, b, u)
+		f, err := rd.renderPage(r, b, u, list)
 		if err == nil {
 			rd.pages.Add(1)
 			return f, nil
@@ -368,8 +371,8 @@ func firstLine(s string) string {
 
 // renderGet fetches u with the headless browser for run r. A browser that
 // cannot start stops the run with ErrNoBrowser's one-line message.
-func (r *run) renderGet(u string) (*fetched, error) {
-	f, err := r.c.render.render(r, u)
+func (r *run) renderGet(u string, list bool) (*fetched, error) {
+	f, err := r.c.render.render(r, u, list)
 	if err != nil {
 		if errors.Is(err, ErrNoBrowser) {
 			r.log.Error("rendered source cannot run", "error", err)

@@ -34,6 +34,7 @@ type tabPage struct {
 	r    *run
 	rd   *renderer
 	opts RenderOptions
+	list bool            // a list page, not a detail page
 	ctx  context.Context // the tab, with the page time limit
 
 	mu       sync.Mutex
@@ -47,7 +48,7 @@ type tabPage struct {
 
 // renderPage renders u in a new tab of b (a browser context of its own, so
 // no cookie or storage of one page reaches the next).
-func (rd *renderer) renderPage(r *run, b *browserProc, u string) (*fetched, error) {
+func (rd *renderer) renderPage(r *run, b *browserProc, u string, list bool) (*fetched, error) {
 	tab, closeTab := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	defer closeTab()
 	ctx, cancel := context.WithTimeout(tab, rd.cfg.PageTimeout)
@@ -72,7 +73,7 @@ func (rd *renderer) renderPage(r *run, b *browserProc, u string) (*fetched, erro
 	case <-ctx.Done():
 		return nil, timeout(ctx.Err())
 	}
-	p := &tabPage{r: r, rd: rd, opts: r.src.RenderOptions, ctx: ctx, lastNet: time.Now(),
+	p := &tabPage{r: r, rd: rd, opts: r.src.RenderOptions, list: list, ctx: ctx, lastNet: time.Now(),
 		docs: map[cdp.FrameID]*Capture{}, docErrs: map[cdp.FrameID]error{}}
 	defer p.handlers.Wait()
 	defer cancel() // ends the handlers before they are waited for
@@ -130,7 +131,7 @@ func (p *tabPage) run(u string) (*fetched, error) {
 	if err := p.waitReady(); err != nil {
 		return nil, err
 	}
-	for range p.opts.Scroll {
+	for i := 0; p.list && i < p.opts.Scroll; i++ {
 		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("window.scrollTo(0, document.documentElement.scrollHeight), true")); err != nil {
 			return nil, fmt.Errorf("crawler: %s: scroll: %w", u, err)
 		}
@@ -155,24 +156,19 @@ func (p *tabPage) run(u string) (*fetched, error) {
 	return f, nil
 }
 
-// waitReady waits for the source's selector, or for the document to be
-// parsed and the network to be idle.
+// waitReady waits until the page is ready. A detail page is ready when
+// the source's wait_for selector matches (the time limit applies), or
+// without one when the document is parsed and the network idle. A list
+// page is ready when its item selector matches or idle_timeout passed
+// (a list may be empty), and then the network is idle.
 func (p *tabPage) waitReady() error {
-	if sel := p.opts.WaitFor; sel != "" {
-		q, _ := json.Marshal(sel)
-		expr := "document.querySelector(" + string(q) + ") !== null"
-		for {
-			ok, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](expr))
-			if err != nil {
-				return fmt.Errorf("crawler: wait for %s: %w", sel, err)
-			}
-			if ok {
-				return nil
-			}
-			if err := sleepCtx(p.ctx, 100*time.Millisecond); err != nil {
-				return err
-			}
+	if p.list {
+		if _, err := p.waitSelector(p.r.src.List.Items, time.Now().Add(p.opts.IdleTimeout)); err != nil {
+			return err
 		}
+	} else if sel := p.opts.WaitFor; sel != "" {
+		_, err := p.waitSelector(sel, time.Time{})
+		return err
 	}
 	for {
 		state, err := chromedp.Run(p.ctx, chromedp.Evaluate[string]("document.readyState"))
@@ -188,6 +184,28 @@ func (p *tabPage) waitReady() error {
 	}
 	p.waitIdle()
 	return p.ctx.Err()
+}
+
+// waitSelector polls until sel matches; false when until (if not zero)
+// passed first.
+func (p *tabPage) waitSelector(sel string, until time.Time) (bool, error) {
+	q, _ := json.Marshal(sel)
+	expr := "document.querySelector(" + string(q) + ") !== null"
+	for {
+		ok, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](expr))
+		if err != nil {
+			return false, fmt.Errorf("crawler: wait for %s: %w", sel, err)
+		}
+		if ok {
+			return true, nil
+		}
+		if !until.IsZero() && time.Now().After(until) {
+			return false, nil
+		}
+		if err := sleepCtx(p.ctx, 100*time.Millisecond); err != nil {
+			return false, err
+		}
+	}
 }
 
 // waitIdle waits until no request was in flight for NetworkIdle, at most

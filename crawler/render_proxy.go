@@ -59,7 +59,8 @@ func (p *refuseProxy) refuse(c net.Conn) {
 		line = line[:300]
 	}
 	p.refused.Add(1)
-	p.log.Info("browser request outside the interception refused", "request", line)
+	// Chromium's own background traffic ends here too, hence debug level.
+	p.log.Debug("browser request outside the interception refused", "request", line)
 	c.Write([]byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
 }
 

@@ -2,6 +2,8 @@ package crawler
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,6 +13,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -209,5 +213,204 @@ func TestRenderFindsPostsBuiltByJavaScript(t *testing.T) {
 	}
 	if st := c.RenderStats(); st.Pages != 3 || st.Starts != 1 || st.Restarts != 0 {
 		t.Errorf("render stats %+v, want 3 pages on one browser", st)
+	}
+}
+
+// probePage is a post whose script tries to reach addresses the guard
+// refuses: 127.0.0.1, a host name that resolves to loopback, the cloud
+// metadata address, and a WebSocket to the site itself (not intercepted,
+// so it must meet the refusing proxy). It writes what each attempt gave.
+func probePage(secretPort string, site *renderSite) string {
+	return `<!doctype html><html><head><meta charset="utf-8"><title>探测页面</title></head><body>
+<h1 class="title">探测页面</h1><div class="content"><p>` + zhPara + `</p></div><ul id="out"></ul>
+<script>
+function note(what, v) { const li = document.createElement("li"); li.textContent = what + ": " + v; document.getElementById("out").appendChild(li); }
+for (const u of ["http://127.0.0.1:` + secretPort + `/secret", "http://localhost:` + secretPort + `/secret",
+                 "http://169.254.169.254/latest/meta-data/"]) {
+  fetch(u, {mode: "no-cors"}).then(() => note(u, "reached"), e => note(u, "refused"));
+}
+try {
+  const ws = new WebSocket("ws://` + site.addr.String() + `/ws");
+  ws.onopen = () => note("websocket", "open");
+  ws.onerror = () => note("websocket", "refused");
+} catch (e) { note("websocket", "refused"); }
+</script></body></html>`
+}
+
+func TestRenderRefusesPrivateAndMetadataAddresses(t *testing.T) {
+	var secretHits atomic.Int64
+	secret := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secretHits.Add(1)
+		fmt.Fprint(w, "internal secret")
+	}))
+	defer secret.Close()
+	_, secretPort, _ := net.SplitHostPort(secret.Listener.Addr().String())
+	var site *renderSite
+	site = newRenderSite(t, map[string]http.HandlerFunc{
+		"/": serveText("text/html; charset=utf-8", `<a class="item" href="/post/1">探测</a>`),
+		"/post/1": func(w http.ResponseWriter, r *http.Request) {
+			serveText("text/html; charset=utf-8", probePage(secretPort, site))(w, r)
+		},
+	})
+	c, logs := newRenderCrawler(t, site, nil)
+	src := renderSource("probe", site)
+	src.RenderOptions.WaitFor = "#out li:nth-child(4)"
+	sink := &pageSink{}
+	run := runOnce(t, c, src, sink)
+	pages := sink.take()
+	if len(pages) != 1 || run.Failed != 0 {
+		t.Fatalf("%d pages, run %+v; log:\n%s", len(pages), run, logs)
+	}
+	if n := secretHits.Load(); n != 0 {
+		t.Errorf("the server on 127.0.0.1 got %d requests", n)
+	}
+	if n := site.hitsOf("/ws"); n != 0 {
+		t.Errorf("the WebSocket reached the site %d times", n)
+	}
+	dom := string(pages[0].Capture.RenderedDOM)
+	if i := strings.Index(dom, `<ul id="out">`); i >= 0 {
+		dom = dom[i : i+strings.Index(dom[i:], "</ul>")]
+	}
+	if strings.Contains(dom, "reached") || !strings.Contains(dom, "websocket: refused") {
+		t.Errorf("the page reached a refused address:\n%s", dom)
+	}
+	for _, u := range []string{"http://127.0.0.1:" + secretPort + "/secret", "http://localhost:" + secretPort + "/secret",
+		"http://169.254.169.254/latest/meta-data/"} {
+		if !strings.Contains(dom, u+": refused") {
+			t.Errorf("no refusal of %s in the page:\n%s", u, dom)
+		}
+		if !strings.Contains(logs.String(), `msg="render: request refused" source=probe url=`+u+" kind=blocked") {
+			t.Errorf("no refusal of %s in the log:\n%s", u, logs)
+		}
+	}
+	st := c.RenderStats()
+	if st.Refused["blocked"] != 3 || st.Outside < 1 {
+		t.Errorf("render stats %+v, want 3 blocked and the WebSocket refused outside", st)
+	}
+	wsRefused := false
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "browser request outside the interception refused") && strings.Contains(l, site.addr.String()) {
+			wsRefused = true
+		}
+	}
+	if !wsRefused {
+		t.Errorf("no log of the WebSocket's refusal:\n%s", logs)
+	}
+}
+
+func TestRenderObeysRobotsForScripts(t *testing.T) {
+	page := `<!doctype html><html><head><meta charset="utf-8"><title>规则页面</title></head><body>
+<h1 class="title">规则页面</h1><div class="content"><p>` + zhPara + `</p></div>
+<script src="/private/tracker.js"></script><script>document.body.dataset.done = "1";</script></body></html>`
+	site := newRenderSite(t, map[string]http.HandlerFunc{
+		"/robots.txt":         serveText("text/plain", "User-agent: *\nDisallow: /private/\n"),
+		"/":                   serveText("text/html; charset=utf-8", `<a class="item" href="/post/1">规则</a>`),
+		"/post/1":             serveText("text/html; charset=utf-8", page),
+		"/private/tracker.js": serveText("application/javascript", `document.title = "脚本已运行";`),
+		"/private/other.js":   serveText("application/javascript", ``),
+	})
+	c, logs := newRenderCrawler(t, site, nil)
+	src := renderSource("robots", site)
+	src.RenderOptions.WaitFor = "body[data-done]"
+	sink := &pageSink{}
+	run := runOnce(t, c, src, sink)
+	pages := sink.take()
+	if len(pages) != 1 || run.Failed != 0 {
+		t.Fatalf("%d pages, run %+v; log:\n%s", len(pages), run, logs)
+	}
+	if n := site.hitsOf("/private/tracker.js"); n != 0 {
+		t.Errorf("the disallowed script was requested %d times", n)
+	}
+	if pages[0].Title != "规则页面" {
+		t.Errorf("title %q: the disallowed script ran", pages[0].Title)
+	}
+	if !strings.Contains(logs.String(), "/private/tracker.js kind=robots") || c.RenderStats().Refused["robots"] != 1 {
+		t.Errorf("no robots refusal logged and counted (%+v):\n%s", c.RenderStats(), logs)
+	}
+	if site.hitsOf("/robots.txt") != 1 {
+		t.Errorf("robots.txt fetched %d times, want once for the run", site.hitsOf("/robots.txt"))
+	}
+}
+
+func TestRenderPageTimeLimitAndTheCrawlGoesOn(t *testing.T) {
+	hang := `<!doctype html><html><head><title>卡死页面</title></head><body><p>` + zhPara + `</p><script>for (;;) {}</script></body></html>`
+	site := newRenderSite(t, map[string]http.HandlerFunc{
+		"/":     serveText("text/html; charset=utf-8", `<a class="item" href="/hang">卡死</a><a class="item" href="/ok">正常</a>`),
+		"/hang": serveText("text/html; charset=utf-8", hang),
+		"/ok":   serveText("text/html; charset=utf-8", article("正常页面", zhPara)),
+	})
+	c, logs := newRenderCrawler(t, site, func(o *Options) { o.Render.PageTimeout = 3 * time.Second })
+	sink := &pageSink{}
+	run := runOnce(t, c, renderSource("hang", site), sink)
+	pages := sink.take()
+	if len(pages) != 1 || pages[0].Title != "正常页面" || run.Failed != 1 || run.Errors["timeout"] != 1 {
+		t.Fatalf("%d pages, run %+v; log:\n%s", len(pages), run, logs)
+	}
+	if !strings.Contains(logs.String(), site.URL+"/hang: not rendered within 3s (crawler.render.page_timeout)") {
+		t.Errorf("no clear time-limit error in the log:\n%s", logs)
+	}
+	if st := c.RenderStats(); st.Restarts != 0 || st.Failed != 1 {
+		t.Errorf("render stats %+v: a hanging page must not restart a live browser", st)
+	}
+}
+
+func TestRenderBrowserKilledMidCrawlIsRestarted(t *testing.T) {
+	var c *Crawler
+	var killed atomic.Bool
+	site := newRenderSite(t, map[string]http.HandlerFunc{
+		"/":          serveText("text/html; charset=utf-8", jsShell),
+		"/post/":     serveText("text/html; charset=utf-8", jsShell),
+		"/api/posts": serveText("application/json", `[{"id":1,"title":"燃气泄漏事故"}]`),
+		"/api/post": func(w http.ResponseWriter, r *http.Request) {
+			// The first time a post is asked for, the browser dies.
+			if killed.CompareAndSwap(false, true) {
+				c.render.mu.Lock()
+				pid := c.render.b.pid
+				c.render.mu.Unlock()
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"title":"动态文章","body":["%s"]}`, zhPara)
+		},
+		"/app.js": serveText("application/javascript", jsApp),
+	})
+	c, logs := newRenderCrawler(t, site, nil)
+	sink := &pageSink{}
+	run := runOnce(t, c, renderSource("killed", site), sink)
+	pages := sink.take()
+	if !killed.Load() {
+		t.Fatal("the browser was not killed")
+	}
+	if len(pages) != 1 || pages[0].Title != "动态文章" || run.Failed != 0 {
+		t.Fatalf("%d pages, run %+v; log:\n%s", len(pages), run, logs)
+	}
+	if st := c.RenderStats(); st.Starts != 2 || st.Restarts != 1 {
+		t.Errorf("render stats %+v, want one restart", st)
+	}
+	if !strings.Contains(logs.String(), "headless browser crashed or hung; restarting it") ||
+		!strings.Contains(logs.String(), "page retried after a browser restart") {
+		t.Errorf("restart not logged:\n%s", logs)
+	}
+}
+
+func TestRenderWithoutABrowserStopsTheRunWithAnInstallHint(t *testing.T) {
+	site := newRenderSite(t, jsSiteRoutes())
+	logs := &syncBuffer{}
+	c, _ := newTestCrawler(t, func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+		o.guardExempt = func(ap netip.AddrPort) bool { return ap == site.addr }
+		o.Render = RenderConfig{Chromium: "/nonexistent/chromium"}
+	})
+	defer c.Close()
+	_, err := c.Run(context.Background(), renderSource("nobrowser", site), (&pageSink{}).emit, nil)
+	if !errors.Is(err, ErrNoBrowser) || !errors.Is(err, ErrStopRun) {
+		t.Fatalf("run error %v, want ErrNoBrowser stopping the run", err)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "\n") || !strings.Contains(msg, "/nonexistent/chromium") || !strings.Contains(msg, "apt-get install chromium") {
+		t.Errorf("error %q: want one line naming the binary and the install hint", msg)
+	}
+	if site.hitsOf("/") != 0 {
+		t.Errorf("the site was fetched without a browser")
 	}
 }

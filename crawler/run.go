@@ -379,7 +379,7 @@ func statusKind(status int) string {
 func (r *run) fetchOK(t task, st *pageState) (f *fetched, ok bool) {
 	var err error
 	if r.src.Render && (t.kind == taskList || t.kind == taskDetail) {
-		f, err = r.renderGet(t.url)
+		f, err = r.renderGet(t.url, t.kind == taskList)
 	} else {
 		f, err = r.get(t.url, st)
 	}

@@ -344,9 +344,12 @@ func (rd *renderer) render(r *run, u string, list bool) (*fetched, error) {
 		if err != nil {
 			return nil, err
 		}
+		began := time.Now()
 		f, err := rd.renderPage(r, b, u, list)
 		if err == nil {
 			rd.pages.Add(1)
+			r.log.Debug("page rendered", "url", u, "duration", time.Since(began).Round(time.Millisecond).String(),
+				"dom_bytes", len(f.body), "screenshot_bytes", len(f.capture.Screenshot))
 			return f, nil
 		}
 		if r.ctx.Err() != nil {

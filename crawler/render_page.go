@@ -31,11 +31,12 @@ const maxShotHeight = 16384
 // (robots.txt, the host gate, the SSRF guard, time and size limits), so the
 // browser itself reaches no server.
 type tabPage struct {
-	r    *run
-	rd   *renderer
-	opts RenderOptions
-	list bool            // a list page, not a detail page
-	ctx  context.Context // the tab, with the page time limit
+	r     *run
+	rd    *renderer
+	opts  RenderOptions
+	list  bool // a list page, not a detail page
+	began time.Time
+	ctx   context.Context // the tab, with the page time limit
 
 	mu       sync.Mutex
 	inflight int
@@ -73,7 +74,7 @@ func (rd *renderer) renderPage(r *run, b *browserProc, u string, list bool) (*fe
 	case <-ctx.Done():
 		return nil, timeout(ctx.Err())
 	}
-	p := &tabPage{r: r, rd: rd, opts: r.src.RenderOptions, list: list, ctx: ctx, lastNet: time.Now(),
+	p := &tabPage{r: r, rd: rd, opts: r.src.RenderOptions, list: list, ctx: ctx, lastNet: time.Now(), began: time.Now(),
 		docs: map[cdp.FrameID]*Capture{}, docErrs: map[cdp.FrameID]error{}}
 	defer p.handlers.Wait()
 	defer cancel() // ends the handlers before they are waited for
@@ -81,6 +82,7 @@ func (rd *renderer) renderPage(r *run, b *browserProc, u string, list bool) (*fe
 	if err != nil {
 		return nil, timeout(err)
 	}
+	p.r.log.Debug("render timing", "url", u, "ready", time.Since(p.began).Round(time.Millisecond).String())
 	return f, nil
 }
 

@@ -180,6 +180,7 @@ func (c *Crawler) runHeld(ctx context.Context, src Source, emit EmitFunc, progre
 	} else {
 		runErr = r.crawl()
 		r.tr.base.CloseIdleConnections()
+		c.render.endRun(r)
 	}
 	run := Run{ID: id, Source: src.Name, Started: started, Ended: c.opts.Now(), Stats: progress.Snapshot()}
 	if errors.Is(context.Cause(ctx), errLeaseLost) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/andybalholm/cascadia"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
@@ -127,6 +128,10 @@ type renderer struct {
 	proxy  *refuseProxy
 	closed bool
 
+	// runs holds each run's browser context: the pages of one run share
+	// cookies and storage, as one visitor would, and nothing outlives it.
+	runs map[*run]runContext
+
 	pages, failed, starts, restarts atomic.Int64
 	refusedMu                       sync.Mutex
 	refused                         map[string]int64
@@ -141,7 +146,8 @@ type browserProc struct {
 
 func newRenderer(cfg RenderConfig, log *slog.Logger) *renderer {
 	cfg = cfg.withDefaults()
-	return &renderer{cfg: cfg, log: log, slots: make(chan struct{}, cfg.Tabs), refused: map[string]int64{}}
+	return &renderer{cfg: cfg, log: log, slots: make(chan struct{}, cfg.Tabs), refused: map[string]int64{},
+		runs: map[*run]runContext{}}
 }
 
 // RenderStats returns the counters of the headless browser.
@@ -323,6 +329,55 @@ func (rd *renderer) retire(b *browserProc, why error) {
 		rd.b = nil
 		rd.restarts.Add(1)
 		b.stop()
+	}
+}
+
+// runContext is a run's browser context in one browser.
+type runContext struct {
+	b  *browserProc
+	id cdp.BrowserContextID
+}
+
+// contextFor returns r's browser context in b, creating it the first time
+// (and again after a browser restart). Its connections outside the
+// interception go to the refusing proxy like the browser's own.
+func (rd *renderer) contextFor(ctx context.Context, r *run, b *browserProc) (cdp.BrowserContextID, error) {
+	rd.mu.Lock()
+	rc, ok := rd.runs[r]
+	proxy := ""
+	if rd.proxy != nil {
+		proxy = "http://" + rd.proxy.addr()
+	}
+	rd.mu.Unlock()
+	if ok && rc.b == b {
+		return rc.id, nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	res, err := chromedp.CallBrowser(cctx, target.CreateBrowserContext, target.CreateBrowserContextParams{
+		ProxyServer: proxy, ProxyBypassList: "<-loopback>"})
+	if err != nil {
+		return "", fmt.Errorf("crawler: render: new browser context: %w", err)
+	}
+	rd.mu.Lock()
+	rd.runs[r] = runContext{b: b, id: res.BrowserContextID}
+	rd.mu.Unlock()
+	return res.BrowserContextID, nil
+}
+
+// endRun disposes of r's browser context, if it has one.
+func (rd *renderer) endRun(r *run) {
+	rd.mu.Lock()
+	rc, ok := rd.runs[r]
+	delete(rd.runs, r)
+	rd.mu.Unlock()
+	if !ok || rc.b.ctx.Err() != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(rc.b.ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.CallBrowser(ctx, target.DisposeBrowserContext, target.DisposeBrowserContextParams{BrowserContextID: rc.id}); err != nil {
+		rd.log.Debug("render: dispose of a browser context", "error", err)
 	}
 }
 

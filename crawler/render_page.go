@@ -47,10 +47,15 @@ type tabPage struct {
 	handlers sync.WaitGroup
 }
 
-// renderPage renders u in a new tab of b (a browser context of its own, so
-// no cookie or storage of one page reaches the next).
+// renderPage renders u in a new tab of b, in the run's browser context (no
+// cookie or storage of one run reaches another).
 func (rd *renderer) renderPage(r *run, b *browserProc, u string, list bool) (*fetched, error) {
-	tab, closeTab := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	t0 := time.Now()
+	bc, err := rd.contextFor(b.ctx, r, b)
+	if err != nil {
+		return nil, err
+	}
+	tab, closeTab := chromedp.NewContext(b.ctx, chromedp.WithExistingBrowserContext(bc))
 	defer closeTab()
 	ctx, cancel := context.WithTimeout(tab, rd.cfg.PageTimeout)
 	defer cancel()
@@ -82,7 +87,8 @@ func (rd *renderer) renderPage(r *run, b *browserProc, u string, list bool) (*fe
 	if err != nil {
 		return nil, timeout(err)
 	}
-	p.r.log.Debug("render timing", "url", u, "ready", time.Since(p.began).Round(time.Millisecond).String())
+	p.r.log.Debug("page ready", "url", u, "tab_opened_in", p.began.Sub(t0).Round(time.Millisecond).String(),
+		"ready_in", time.Since(p.began).Round(time.Millisecond).String())
 	return f, nil
 }
 

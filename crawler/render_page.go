@@ -319,8 +319,16 @@ func (p *tabPage) handle(ev *fetch.EventRequestPaused) {
 		return
 	}
 	p.mu.Lock()
-	p.bytes += int64(len(body))
+	over = p.bytes+int64(len(body)) > p.rd.cfg.MaxPageBytes
+	if !over {
+		p.bytes += int64(len(body))
+	}
 	p.mu.Unlock()
+	if over {
+		p.refuse(ev, "too_large", network.ErrorReasonBlockedByClient,
+			fmt.Errorf("%w: %s: %d more bytes would pass the page's %d (crawler.render.max_page_bytes)", ErrTooLarge, u.Redacted(), len(body), p.rd.cfg.MaxPageBytes))
+		return
+	}
 	hdr := resp.Header.Clone()
 	if ct := hdr.Get(origContentType); ct != "" {
 		hdr.Set("Content-Type", ct)

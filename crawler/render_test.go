@@ -332,24 +332,45 @@ func TestRenderObeysRobotsForScripts(t *testing.T) {
 	}
 }
 
-func TestRenderPageTimeLimitAndTheCrawlGoesOn(t *testing.T) {
+func TestRenderLimitsAndTheCrawlGoesOn(t *testing.T) {
 	hang := `<!doctype html><html><head><title>卡死页面</title></head><body><p>` + zhPara + `</p><script>for (;;) {}</script></body></html>`
+	// /big builds a DOM over max_dom_bytes; /heavy loads a 3000-byte
+	// script that would take the page over max_page_bytes, so the script
+	// is not handed to the page.
+	big := `<!doctype html><html><head><title>巨大页面</title></head><body><script>document.body.append("很".repeat(3000));</script></body></html>`
+	heavy := `<!doctype html><html><head><title>沉重页面</title></head><body><h1 class="title">沉重页面</h1><div class="content"><p>` + zhPara +
+		`</p></div><script src="/one.js"></script></body></html>`
 	site := newRenderSite(t, map[string]http.HandlerFunc{
-		"/":     serveText("text/html; charset=utf-8", `<a class="item" href="/hang">卡死</a><a class="item" href="/ok">正常</a>`),
-		"/hang": serveText("text/html; charset=utf-8", hang),
-		"/ok":   serveText("text/html; charset=utf-8", article("正常页面", zhPara)),
+		"/": serveText("text/html; charset=utf-8", `<a class="item" href="/hang">卡死</a><a class="item" href="/ok">正常</a>`+
+			`<a class="item" href="/big">巨大</a><a class="item" href="/heavy">沉重</a>`),
+		"/hang":   serveText("text/html; charset=utf-8", hang),
+		"/ok":     serveText("text/html; charset=utf-8", article("正常页面", zhPara)),
+		"/big":    serveText("text/html; charset=utf-8", big),
+		"/heavy":  serveText("text/html; charset=utf-8", heavy),
+		"/one.js": serveText("application/javascript", `document.title = "脚本已运行";//`+strings.Repeat("x", 3000)),
 	})
-	c, logs := newRenderCrawler(t, site, func(o *Options) { o.Render.PageTimeout = 3 * time.Second })
+	c, logs := newRenderCrawler(t, site, func(o *Options) {
+		o.Render.PageTimeout = 6 * time.Second
+		o.Render.MaxDOMBytes = 4096
+		o.Render.MaxPageBytes = 3500
+	})
 	sink := &pageSink{}
-	run := runOnce(t, c, renderSource("hang", site), sink)
+	run := runOnce(t, c, renderSource("limits", site), sink)
 	pages := sink.take()
-	if len(pages) != 1 || pages[0].Title != "正常页面" || run.Failed != 1 || run.Errors["timeout"] != 1 {
-		t.Fatalf("%d pages, run %+v; log:\n%s", len(pages), run, logs)
+	if len(pages) != 2 || pages[0].Title != "沉重页面" || pages[1].Title != "正常页面" || run.Failed != 2 ||
+		run.Errors["timeout"] != 1 || run.Errors["too_large"] != 1 {
+		t.Fatalf("%d pages %v, run %+v; log:\n%s", len(pages), titles(pages), run, logs)
 	}
-	if !strings.Contains(logs.String(), site.URL+"/hang: not rendered within 3s (crawler.render.page_timeout)") {
+	if !strings.Contains(logs.String(), site.URL+"/hang: not rendered within 6s (crawler.render.page_timeout)") {
 		t.Errorf("no clear time-limit error in the log:\n%s", logs)
 	}
-	if st := c.RenderStats(); st.Restarts != 0 || st.Failed != 1 {
+	if !strings.Contains(logs.String(), "(crawler.render.max_dom_bytes)") {
+		t.Errorf("no clear DOM size error in the log:\n%s", logs)
+	}
+	if !strings.Contains(logs.String(), "/one.js kind=too_large") {
+		t.Errorf("the script was not refused by max_page_bytes:\n%s", logs)
+	}
+	if st := c.RenderStats(); st.Restarts != 0 || st.Failed != 2 {
 		t.Errorf("render stats %+v: a hanging page must not restart a live browser", st)
 	}
 }
@@ -413,4 +434,12 @@ func TestRenderWithoutABrowserStopsTheRunWithAnInstallHint(t *testing.T) {
 	if site.hitsOf("/") != 0 {
 		t.Errorf("the site was fetched without a browser")
 	}
+}
+
+func titles(pages []Page) []string {
+	var out []string
+	for _, p := range pages {
+		out = append(out, p.Title)
+	}
+	return out
 }

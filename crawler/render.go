@@ -365,7 +365,7 @@ func (rd *renderer) contextFor(ctx context.Context, r *run, b *browserProc) (cdp
 	return res.BrowserContextID, nil
 }
 
-// endRun disposes of r's browser context, if it has one.
+// endRun disposes of r's browser context.
 func (rd *renderer) endRun(r *run) {
 	rd.mu.Lock()
 	rc, ok := rd.runs[r]

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -99,12 +100,14 @@ func BenchmarkRenderPage(b *testing.B) {
 	})
 
 	b.Run(fmt.Sprintf("rendered/tabs=%d", tabs), func(b *testing.B) {
-		// Start the browser and take its idle memory first.
-		if _, err := c.render.render(r, <-urls, false); err != nil {
+		// The browser's memory before any page, then its peak while the
+		// tabs work.
+		br, err := c.render.browser()
+		if err != nil {
 			b.Fatal(err)
 		}
-		pid := c.render.b.pid
-		idle := chromiumMemory(pid)
+		time.Sleep(time.Second)
+		base := chromiumMemory(br.pid)
 		var peak memSample
 		stop := make(chan struct{})
 		var sampler sync.WaitGroup
@@ -118,12 +121,14 @@ func BenchmarkRenderPage(b *testing.B) {
 				case <-stop:
 					return
 				case <-tk.C:
-					if m := chromiumMemory(pid); m.pss > peak.pss {
+					if m := chromiumMemory(br.pid); m.pss > peak.pss {
 						peak = m
 					}
 				}
 			}
 		}()
+		var self0 syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &self0)
 		var dom, shot, raw atomic.Int64
 		var next atomic.Int64
 		b.ResetTimer()
@@ -148,24 +153,33 @@ func BenchmarkRenderPage(b *testing.B) {
 		b.StopTimer()
 		close(stop)
 		sampler.Wait()
+		end := chromiumMemory(br.pid)
+		var self1 syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &self1)
+		goCPU := time.Duration(self1.Utime.Nano() + self1.Stime.Nano() - self0.Utime.Nano() - self0.Stime.Nano())
 		n := float64(b.N)
 		b.ReportMetric(n/b.Elapsed().Seconds(), "pages/s")
 		b.ReportMetric(float64(raw.Load())/n, "html_B/page")
 		b.ReportMetric(float64(dom.Load())/n, "dom_B/page")
 		b.ReportMetric(float64(shot.Load())/n, "png_B/page")
-		b.ReportMetric(float64(idle.rss)/(1<<20), "idle_rss_MiB")
+		b.ReportMetric(float64(base.rss)/(1<<20), "base_rss_MiB")
 		b.ReportMetric(float64(peak.rss)/(1<<20), "peak_rss_MiB")
-		b.ReportMetric(float64(idle.pss)/(1<<20), "idle_pss_MiB")
+		b.ReportMetric(float64(base.pss)/(1<<20), "base_pss_MiB")
 		b.ReportMetric(float64(peak.pss)/(1<<20), "peak_pss_MiB")
-		b.ReportMetric(float64(peak.pss-idle.pss)/float64(tabs)/(1<<20), "pss_MiB/tab")
-		b.ReportMetric(float64(peak.procs), "procs")
+		b.ReportMetric(float64(peak.pss-base.pss)/float64(tabs)/(1<<20), "pss_MiB/tab")
+		b.ReportMetric(float64(peak.procs), "peak_procs")
+		b.ReportMetric(float64((end.cpu-base.cpu).Milliseconds())/n, "chromium_cpu_ms/page")
+		b.ReportMetric(float64(goCPU.Milliseconds())/n, "go_cpu_ms/page")
 	})
 }
 
-// memSample is the memory of a process tree.
+// memSample is the memory and CPU time of a process tree.
 type memSample struct {
 	rss, pss int64 // bytes
 	procs    int
+	// cpu is user and system time of the live processes and of their
+	// children that exited and were waited for.
+	cpu time.Duration
 }
 
 // chromiumMemory sums VmRSS (from /proc/PID/status) and Pss (from
@@ -173,6 +187,7 @@ type memSample struct {
 // shared between Chromium's processes once per process; PSS divides them.
 func chromiumMemory(pid int) memSample {
 	children := map[int][]int{}
+	cpuOf := map[int]time.Duration{}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		p, err := strconv.Atoi(e.Name())
@@ -183,12 +198,19 @@ func chromiumMemory(pid int) memSample {
 		if err != nil {
 			continue
 		}
-		// The parent is the second field after the command in parentheses.
+		// After the command in parentheses: state, ppid, … utime (the
+		// 12th), stime, cutime, cstime, in clock ticks of 1/100 s.
 		s := string(stat)
 		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) > 1 {
+		if len(f) > 14 {
 			pp, _ := strconv.Atoi(f[1])
 			children[pp] = append(children[pp], p)
+			var ticks int64
+			for _, i := range []int{11, 12, 13, 14} {
+				n, _ := strconv.ParseInt(f[i], 10, 64)
+				ticks += n
+			}
+			cpuOf[p] = time.Duration(ticks) * 10 * time.Millisecond
 		}
 	}
 	var m memSample
@@ -197,6 +219,7 @@ func chromiumMemory(pid int) memSample {
 		p := queue[0]
 		queue = append(queue[1:], children[p]...)
 		m.procs++
+		m.cpu += cpuOf[p]
 		m.rss += procKB("/proc/"+strconv.Itoa(p)+"/status", "VmRSS:") << 10
 		m.pss += procKB("/proc/"+strconv.Itoa(p)+"/smaps_rollup", "Pss:") << 10
 	}

@@ -95,7 +95,11 @@ func (rd *renderer) renderPage(r *run, b *browserProc, u string, list bool) (*fe
 func (p *tabPage) run(u string) (*fetched, error) {
 	ctx := p.ctx
 	events := chromedp.Events(ctx, fetch.RequestPaused)
+	// The loop counts as a handler, so the wait for the handlers cannot
+	// start while it may still add one.
+	p.handlers.Add(1)
 	go func() {
+		defer p.handlers.Done()
 		for ev, err := range events {
 			if err != nil {
 				return
@@ -153,6 +157,15 @@ func (p *tabPage) run(u string) (*fetched, error) {
 	if int64(len(dom)) > p.rd.cfg.MaxDOMBytes {
 		return nil, fmt.Errorf("%w: %s: rendered DOM of %d bytes, limit %d (crawler.render.max_dom_bytes)", ErrTooLarge, u, len(dom), p.rd.cfg.MaxDOMBytes)
 	}
+	// A script may have navigated the page on: the capture follows it.
+	p.mu.Lock()
+	if d := p.docs[nav.FrameID]; d != nil && d != doc && d.Status >= 200 && d.Status <= 299 {
+		doc = d
+		if u, err := url.Parse(d.RequestURL); err == nil {
+			f.finalURL, f.status, f.header, f.capture = u, d.Status, d.ResponseHeader.Clone(), d
+		}
+	}
+	p.mu.Unlock()
 	doc.RenderedDOM = []byte(dom)
 	if shot, err := p.screenshot(); err != nil {
 		p.r.log.Debug("no screenshot of a rendered page", "url", u, "error", err)

@@ -156,12 +156,22 @@ const jsApp = `
 
 func jsSiteRoutes() map[string]http.HandlerFunc {
 	return map[string]http.HandlerFunc{
-		"/":       serveText("text/html; charset=utf-8", jsShell),
+		// The list page sets a session cookie that the posts' API asks
+		// for, as many portals do: the browser keeps it for the run and
+		// sends it with the requests the crawler makes for it.
+		"/": func(w http.ResponseWriter, r *http.Request) {
+			http.SetCookie(w, &http.Cookie{Name: "sid", Value: "list-seen", Path: "/"})
+			serveText("text/html; charset=utf-8", jsShell)(w, r)
+		},
 		"/post/":  serveText("text/html; charset=utf-8", jsShell),
 		"/app.js": serveText("application/javascript", jsApp),
 		"/api/posts": serveText("application/json",
 			`[{"id":1,"title":"燃气泄漏事故"},{"id":2,"title":"河道污染举报"}]`),
 		"/api/post": func(w http.ResponseWriter, r *http.Request) {
+			if ck, err := r.Cookie("sid"); err != nil || ck.Value != "list-seen" {
+				http.Error(w, "no session", http.StatusForbidden)
+				return
+			}
 			id := r.URL.Query().Get("id")
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprintf(w, `{"title":"动态文章 %s","body":["%s","第二段 %s"]}`, id, zhPara, id)

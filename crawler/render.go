@@ -283,8 +283,11 @@ func startBrowser(path, proxy string) (*browserProc, error) {
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, bcancel := chromedp.NewContext(actx)
 	stop := func() {
-		bcancel()
+		// The allocator's cancel kills the process; the browser context's
+		// then waits for it to be gone (a frozen browser would never close
+		// on its own).
 		acancel()
+		bcancel()
 		os.RemoveAll(dir)
 	}
 	// The first call must not carry a deadline (it would end the

@@ -453,3 +453,52 @@ func titles(pages []Page) []string {
 	}
 	return out
 }
+
+func TestRenderHungBrowserIsRestarted(t *testing.T) {
+	var c *Crawler
+	var stopped atomic.Int64
+	site := newRenderSite(t, map[string]http.HandlerFunc{
+		"/":          serveText("text/html; charset=utf-8", jsShell),
+		"/post/":     serveText("text/html; charset=utf-8", jsShell),
+		"/api/posts": serveText("application/json", `[{"id":1,"title":"燃气泄漏事故"}]`),
+		"/api/post": func(w http.ResponseWriter, r *http.Request) {
+			// The first time a post is asked for, the browser freezes
+			// (SIGSTOP): it neither dies nor answers.
+			if stopped.Load() == 0 {
+				c.render.mu.Lock()
+				pid := c.render.b.pid
+				c.render.mu.Unlock()
+				if stopped.CompareAndSwap(0, int64(pid)) {
+					syscall.Kill(pid, syscall.SIGSTOP)
+				}
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"title":"动态文章","body":["%s"]}`, zhPara)
+		},
+		"/app.js": serveText("application/javascript", jsApp),
+	})
+	c, logs := newRenderCrawler(t, site, func(o *Options) { o.Render.PageTimeout = 6 * time.Second })
+	t.Cleanup(func() {
+		// Never leave a frozen process behind, whatever happened.
+		if pid := stopped.Load(); pid != 0 {
+			syscall.Kill(int(pid), syscall.SIGKILL)
+		}
+	})
+	sink := &pageSink{}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	run, err := c.Run(ctx, renderSource("hung", site), sink.emit, nil)
+	if err != nil {
+		t.Fatalf("run: %v; log:\n%s", err, logs)
+	}
+	pages := sink.take()
+	if stopped.Load() == 0 {
+		t.Fatal("the browser was not frozen")
+	}
+	if len(pages) != 1 || pages[0].Title != "动态文章" || run.Failed != 0 {
+		t.Fatalf("%d pages, run %+v; log:\n%s", len(pages), run, logs)
+	}
+	if st := c.RenderStats(); st.Starts != 2 || st.Restarts != 1 {
+		t.Errorf("render stats %+v, want one restart", st)
+	}
+}

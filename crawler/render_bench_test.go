@@ -40,12 +40,13 @@ func benchRoutes() map[string]http.HandlerFunc {
 
 // BenchmarkRenderPage renders detail pages with crawler.render.tabs tabs
 // (RISKMINE_BENCH_TABS, default 2) working at once, and reports pages per
-// second, the sizes of a page, and the memory of the Chromium processes
-// (their summed RSS and PSS, read from /proc while the tabs work, minus the
-// idle browser's, per tab). The plain case fetches the same pages without a
-// browser, for comparison.
+// second, the sizes of a page, the CPU time of Chromium and of this process
+// per page, and the memory of the Chromium processes: their summed RSS and
+// PSS read from /proc before the first page (base) and every 500 ms while
+// the tabs work (peak); per tab is (peak - base PSS) / tabs. The plain case
+// fetches the same pages without a browser, for comparison.
 //
-//	go test ./crawler -run '^$' -bench BenchmarkRenderPage -benchtime 40x
+//	RISKMINE_BENCH_TABS=2 go test ./crawler -run '^$' -bench BenchmarkRenderPage -benchtime 30x
 func BenchmarkRenderPage(b *testing.B) {
 	tabs := 2
 	if v, err := strconv.Atoi(os.Getenv("RISKMINE_BENCH_TABS")); err == nil && v > 0 {
@@ -114,7 +115,7 @@ func BenchmarkRenderPage(b *testing.B) {
 		sampler.Add(1)
 		go func() {
 			defer sampler.Done()
-			tk := time.NewTicker(100 * time.Millisecond)
+			tk := time.NewTicker(500 * time.Millisecond)
 			defer tk.Stop()
 			for {
 				select {

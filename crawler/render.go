@@ -130,7 +130,8 @@ type renderer struct {
 
 	// runs holds each run's browser context: the pages of one run share
 	// cookies and storage, as one visitor would, and nothing outlives it.
-	runs map[*run]runContext
+	runs  map[*run]runContext
+	ctxMu sync.Mutex
 
 	pages, failed, starts, restarts atomic.Int64
 	refusedMu                       sync.Mutex
@@ -345,6 +346,9 @@ type runContext struct {
 // (and again after a browser restart). Its connections outside the
 // interception go to the refusing proxy like the browser's own.
 func (rd *renderer) contextFor(ctx context.Context, r *run, b *browserProc) (cdp.BrowserContextID, error) {
+	// One creation at a time, so two tabs of a run get the same context.
+	rd.ctxMu.Lock()
+	defer rd.ctxMu.Unlock()
 	rd.mu.Lock()
 	rc, ok := rd.runs[r]
 	proxy := ""

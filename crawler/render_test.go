@@ -433,7 +433,10 @@ func TestRenderWithoutABrowserStopsTheRunWithAnInstallHint(t *testing.T) {
 		o.Render = RenderConfig{Chromium: "/nonexistent/chromium"}
 	})
 	defer c.Close()
-	_, err := c.Run(context.Background(), renderSource("nobrowser", site), (&pageSink{}).emit, nil)
+	run, err := c.Run(context.Background(), renderSource("nobrowser", site), (&pageSink{}).emit, nil)
+	if run.Errors["browser"] != 1 {
+		t.Errorf("failures %v, want the seed failed as browser", run.Errors)
+	}
 	if !errors.Is(err, ErrNoBrowser) || !errors.Is(err, ErrStopRun) {
 		t.Fatalf("run error %v, want ErrNoBrowser stopping the run", err)
 	}

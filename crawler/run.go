@@ -349,6 +349,8 @@ func errKind(err error) string {
 		return "too_large"
 	case errors.Is(err, ErrTooManyRedirects):
 		return "redirect"
+	case errors.Is(err, ErrNoBrowser):
+		return "browser"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	case errors.As(err, &ae):

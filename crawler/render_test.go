@@ -129,7 +129,7 @@ func serveText(ct, body string) http.HandlerFunc {
 
 // jsShell is a page whose body is empty until /app.js builds it.
 const jsShell = `<!doctype html><html><head><meta charset="utf-8"><title>动态站点</title></head>
-<body><div id="root"></div><script src="/app.js"></script></body></html>`
+<body><img src="/logo.png" alt=""><div id="root"></div><script src="/app.js"></script></body></html>`
 
 // jsApp builds the list from /api/posts and a post from /api/post?id=N.
 const jsApp = `
@@ -163,8 +163,9 @@ func jsSiteRoutes() map[string]http.HandlerFunc {
 			http.SetCookie(w, &http.Cookie{Name: "sid", Value: "list-seen", Path: "/"})
 			serveText("text/html; charset=utf-8", jsShell)(w, r)
 		},
-		"/post/":  serveText("text/html; charset=utf-8", jsShell),
-		"/app.js": serveText("application/javascript", jsApp),
+		"/post/":    serveText("text/html; charset=utf-8", jsShell),
+		"/app.js":   serveText("application/javascript", jsApp),
+		"/logo.png": serveText("image/png", "\x89PNG\r\n\x1a\n"),
 		"/api/posts": serveText("application/json",
 			`[{"id":1,"title":"燃气泄漏事故"},{"id":2,"title":"河道污染举报"}]`),
 		"/api/post": func(w http.ResponseWriter, r *http.Request) {
@@ -221,8 +222,11 @@ func TestRenderFindsPostsBuiltByJavaScript(t *testing.T) {
 			t.Errorf("page %s fetched as %q", p.URL, ua)
 		}
 	}
-	if st := c.RenderStats(); st.Pages != 3 || st.Starts != 1 || st.Restarts != 0 {
-		t.Errorf("render stats %+v, want 3 pages on one browser", st)
+	if st := c.RenderStats(); st.Pages != 3 || st.Starts != 1 || st.Restarts != 0 || st.Refused["media"] != 3 {
+		t.Errorf("render stats %+v, want 3 pages on one browser and their images refused", st)
+	}
+	if n := site.hitsOf("/logo.png"); n != 0 {
+		t.Errorf("the image was fetched %d times; media are refused unless asked for", n)
 	}
 }
 

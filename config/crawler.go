@@ -45,6 +45,8 @@ type Crawler struct {
 	// requested at most once per the larger of a source's delay and its
 	// Crawl-delay up to this cap.
 	MaxCrawlDelay Duration `yaml:"max_crawl_delay"`
+	// Render configures the headless browser of sources with render: true.
+	Render Render `yaml:"render"`
 	// Sources are the sites to crawl.
 	Sources []Source `yaml:"sources"`
 
@@ -68,6 +70,45 @@ func (c *Config) validateCrawlerHealth() error {
 		return c.errAt("crawler.health.empty_runs", "must be a number of runs from 1 to 1000, got %d", n)
 	}
 	return nil
+}
+
+// Render configures the headless Chromium that fetches the pages of
+// sources with render: true.
+type Render struct {
+	// Tabs is the number of pages rendered at once, over all sources
+	// (default 2); each tab costs memory, see docs/PERFORMANCE.md.
+	Tabs int `yaml:"tabs"`
+	// Chromium is the browser binary; empty looks for chromium,
+	// chromium-browser, google-chrome and google-chrome-stable on PATH.
+	Chromium string `yaml:"chromium"`
+	// PageTimeout bounds one page: loading, waiting, scrolling, the DOM and
+	// the screenshot (default 60s).
+	PageTimeout Duration `yaml:"page_timeout"`
+	// MaxDOMBytes is the largest rendered DOM kept (default 10 MiB).
+	MaxDOMBytes int64 `yaml:"max_dom_bytes"`
+	// MaxPageBytes bounds the bytes of all the responses one page loads
+	// (default 50 MiB); past it the browser's further requests are refused.
+	MaxPageBytes int64 `yaml:"max_page_bytes"`
+}
+
+// RenderOptions tune how a rendered source's pages are judged ready.
+type RenderOptions struct {
+	// WaitFor is a CSS selector: the page is ready once it matches.
+	// Without it the page is ready once the network was quiet for
+	// NetworkIdle.
+	WaitFor string `yaml:"wait_for"`
+	// NetworkIdle is how long no request may be in flight for the page to
+	// count as idle (default 500ms).
+	NetworkIdle *Duration `yaml:"network_idle"`
+	// IdleTimeout bounds each wait for network idle (default 10s): a page
+	// that keeps polling is taken as it is then.
+	IdleTimeout *Duration `yaml:"idle_timeout"`
+	// Scroll is how many times the page is scrolled to the bottom, each
+	// followed by a wait for network idle, so lazy lists load more (0-50).
+	Scroll int `yaml:"scroll"`
+	// Media lets the page load images, audio, video and fonts, which are
+	// refused by default.
+	Media bool `yaml:"media"`
 }
 
 // Source is one site, feed or sitemap to crawl on a schedule.
@@ -101,6 +142,10 @@ type Source struct {
 	AllowPrivate bool `yaml:"allow_private"`
 	// IgnoreRobots turns off robots.txt (it is obeyed by default).
 	IgnoreRobots bool `yaml:"ignore_robots"`
+	// Render fetches the source's pages with headless Chromium, so posts
+	// built by JavaScript are seen; RenderOptions tune it.
+	Render        bool          `yaml:"render"`
+	RenderOptions RenderOptions `yaml:"render_options"`
 	// List and Detail hold the CSS selectors of html sources.
 	List   ListSelectors   `yaml:"list"`
 	Detail DetailSelectors `yaml:"detail"`
@@ -133,6 +178,8 @@ func defaultCrawler() Crawler {
 		Jitter:        Duration(30 * time.Second),
 		MaxCrawlDelay: Duration(30 * time.Second),
 		Health:        CrawlerHealth{EmptyRuns: 3},
+		Render: Render{Tabs: 2, PageTimeout: Duration(time.Minute), MaxDOMBytes: 10 << 20,
+			MaxPageBytes: 50 << 20},
 	}
 }
 
@@ -166,6 +213,9 @@ func (c *Config) validateCrawler() error {
 	}
 	if cr.Retries < 0 {
 		return c.errAt("crawler.retries", "must be 0 (no retries) or more, got %d", cr.Retries)
+	}
+	if err := c.validateRender(); err != nil {
+		return err
 	}
 	names := map[string]bool{}
 	for i := range cr.Sources {
@@ -242,6 +292,9 @@ func (c *Config) validateCrawler() error {
 		} else if s.Delay.D() < 0 {
 			return c.errAt(key("delay"), "must not be negative, got %v (0s turns the delay off)", s.Delay.D())
 		}
+		if err := c.validateSourceRender(s, key); err != nil {
+			return err
+		}
 		if s.Revisit == nil {
 			d := Duration(24 * time.Hour)
 			s.Revisit = &d
@@ -268,4 +321,72 @@ type cronError struct {
 
 func (e *cronError) Error() string {
 	return "invalid cron spec " + strconv.Quote(e.spec) + " (" + e.err.Error() + "); expected 5 fields like \"*/10 * * * *\" or @every 10m"
+}
+
+// maxScroll bounds render_options.scroll.
+const maxScroll = 50
+
+func (c *Config) validateRender() error {
+	r := &c.Crawler.Render
+	if r.Tabs < 0 || r.Tabs > 64 {
+		return c.errAt("crawler.render.tabs", "must be between 1 and 64 (0: the default 2), got %d", r.Tabs)
+	}
+	if r.Tabs == 0 {
+		r.Tabs = 2
+	}
+	if r.PageTimeout < 0 {
+		return c.errAt("crawler.render.page_timeout", "must be a positive duration such as 60s, got %v", r.PageTimeout.D())
+	}
+	if r.PageTimeout == 0 {
+		r.PageTimeout = Duration(time.Minute)
+	}
+	if r.MaxDOMBytes != 0 && r.MaxDOMBytes < 1024 {
+		return c.errAt("crawler.render.max_dom_bytes", "must be at least 1024 (0: the default 10 MiB), got %d", r.MaxDOMBytes)
+	}
+	if r.MaxDOMBytes == 0 {
+		r.MaxDOMBytes = 10 << 20
+	}
+	if r.MaxPageBytes != 0 && r.MaxPageBytes < 1024 {
+		return c.errAt("crawler.render.max_page_bytes", "must be at least 1024 (0: the default 50 MiB), got %d", r.MaxPageBytes)
+	}
+	if r.MaxPageBytes == 0 {
+		r.MaxPageBytes = 50 << 20
+	}
+	return nil
+}
+
+// validateSourceRender checks a source's render keys and fills their
+// defaults.
+func (c *Config) validateSourceRender(s *Source, key func(string) string) error {
+	o := &s.RenderOptions
+	if !s.Render {
+		if o.WaitFor != "" || o.NetworkIdle != nil || o.IdleTimeout != nil || o.Scroll != 0 || o.Media {
+			return c.errAt(key("render_options"), "is set but render is not: add render: true to fetch the pages with a browser")
+		}
+		return nil
+	}
+	if o.WaitFor != "" {
+		if _, err := cascadia.Compile(o.WaitFor); err != nil {
+			return c.errAt(key("render_options.wait_for"), "invalid CSS selector %q (%v)", o.WaitFor, err)
+		}
+	}
+	if o.Scroll < 0 || o.Scroll > maxScroll {
+		return c.errAt(key("render_options.scroll"), "must be between 0 and %d, got %d", maxScroll, o.Scroll)
+	}
+	if o.NetworkIdle == nil {
+		d := Duration(500 * time.Millisecond)
+		o.NetworkIdle = &d
+	} else if o.NetworkIdle.D() <= 0 {
+		return c.errAt(key("render_options.network_idle"), "must be a positive duration such as 500ms, got %v", o.NetworkIdle.D())
+	}
+	if o.IdleTimeout == nil {
+		d := Duration(10 * time.Second)
+		o.IdleTimeout = &d
+	} else if o.IdleTimeout.D() < o.NetworkIdle.D() {
+		return c.errAt(key("render_options.idle_timeout"), "must be at least network_idle (%v), got %v", o.NetworkIdle.D(), o.IdleTimeout.D())
+	}
+	if pt := c.Crawler.Render.PageTimeout.D(); pt > 0 && o.IdleTimeout.D() >= pt {
+		return c.errAt(key("render_options.idle_timeout"), "must be shorter than crawler.render.page_timeout (%v), got %v", pt, o.IdleTimeout.D())
+	}
+	return nil
 }

@@ -50,6 +50,8 @@ type Options struct {
 	// (health.go); an error makes the change be told again after the next
 	// run.
 	OnHealth func(ctx context.Context, ch HealthChange) error
+	// Render configures the headless browser of sources with Render set.
+	Render RenderConfig
 	// Logger receives per-URL failures at debug level and run summaries.
 	Logger *slog.Logger
 
@@ -75,6 +77,8 @@ type Crawler struct {
 	gate *hostGate
 	// robots keeps the last good robots.txt of each host.
 	robots *robotsMemory
+	// render is the headless browser, started when first needed.
+	render *renderer
 }
 
 // New returns a Crawler with opts' defaults filled in.
@@ -127,7 +131,8 @@ func New(opts Options) (*Crawler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Crawler{opts: opts, store: opts.Store, log: opts.Logger, gate: newHostGate(), robots: &robotsMemory{}}, nil
+	return &Crawler{opts: opts, store: opts.Store, log: opts.Logger, gate: newHostGate(), robots: &robotsMemory{},
+		render: newRenderer(opts.Render, opts.Logger.With("component", "render"))}, nil
 }
 
 // Store returns the crawl state store (run history for the UI).
@@ -182,6 +187,7 @@ func (c *Crawler) runHeld(ctx context.Context, src Source, emit EmitFunc, progre
 	} else {
 		runErr = r.crawl()
 		r.tr.base.CloseIdleConnections()
+		c.render.endRun(r)
 	}
 	run := Run{ID: id, Source: src.Name, Started: started, Ended: c.opts.Now(), Stats: progress.Snapshot()}
 	if errors.Is(context.Cause(ctx), errLeaseLost) {

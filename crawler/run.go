@@ -111,6 +111,10 @@ type run struct {
 	start time.Time
 	log   *slog.Logger
 
+	// polite is the transport of the run's requests (robots.txt, the host
+	// gate, tr); rendered pages make theirs through it too.
+	polite http.RoundTripper
+
 	mu      sync.Mutex
 	seen    map[string]struct{}
 	details int // detail pages queued (or emitted inline from feeds)
@@ -157,7 +161,8 @@ func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *P
 	coll.AllowedDomains = src.AllowedDomains
 	coll.ParseHTTPErrorResponse = true
 	coll.MaxBodySize = 0 // the transport enforces the limits, before and after decompression
-	coll.WithTransport(c.politeTransport(tr, src, ua))
+	polite := c.politeTransport(tr, src, ua)
+	coll.WithTransport(polite)
 	// Each attempt carries its own deadline in the transport; a client-wide
 	// timeout would also count the backoff pauses.
 	coll.SetRequestTimeout(0)
@@ -180,7 +185,7 @@ func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *P
 	// An emit error wrapping ErrStopRun ends the run with that error.
 	ctx, stop := context.WithCancelCause(ctx)
 	return &run{
-		c: c, ctx: ctx, stop: stop, src: src, emit: emit, prog: prog, coll: coll, tr: tr, guard: guard,
+		c: c, ctx: ctx, stop: stop, src: src, emit: emit, prog: prog, coll: coll, tr: tr, polite: polite, guard: guard,
 		front: newFrontier(), ua: ua, start: o.Now(), log: c.log.With("source", src.Name),
 		seen: map[string]struct{}{}, handed: map[string]struct{}{},
 		emitSlots: make(chan struct{}, maxPendingEmits),
@@ -347,6 +352,8 @@ func errKind(err error) string {
 		return "too_large"
 	case errors.Is(err, ErrTooManyRedirects):
 		return "redirect"
+	case errors.Is(err, ErrNoBrowser):
+		return "browser"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	case errors.As(err, &ae):
@@ -375,7 +382,12 @@ func statusKind(status int) string {
 // (or a 304 when allowed). On an HTTP error status f is returned with ok
 // false; on a transport error f is nil.
 func (r *run) fetchOK(t task, st *pageState) (f *fetched, ok bool) {
-	f, err := r.get(t.url, st)
+	var err error
+	if r.src.Render && (t.kind == taskList || t.kind == taskDetail) {
+		f, err = r.renderGet(t.url, t.kind == taskList)
+	} else {
+		f, err = r.get(t.url, st)
+	}
 	if err != nil {
 		r.fail(t, errKind(err), err)
 		return nil, false

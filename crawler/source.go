@@ -73,6 +73,11 @@ type Source struct {
 	AllowPrivate bool
 	// IgnoreRobots turns off robots.txt, which is obeyed by default.
 	IgnoreRobots bool
+	// Render fetches the list and detail pages with the crawler's headless
+	// browser, so posts built by JavaScript are seen (feeds and sitemaps
+	// are read as they are); RenderOptions tune it.
+	Render        bool
+	RenderOptions RenderOptions
 	// List holds the selectors of list pages (html sources).
 	List ListSelectors
 	// Detail holds optional selectors that override the generic extractor.
@@ -136,6 +141,13 @@ func (s Source) withDefaults() (Source, error) {
 	}
 	if _, err := proxyURL(s.Proxy); err != nil {
 		return s, fmt.Errorf("crawler: source %s: %w", s.Name, err)
+	}
+	if s.Render {
+		o, err := s.RenderOptions.withDefaults()
+		if err != nil {
+			return s, fmt.Errorf("crawler: source %s: %w", s.Name, err)
+		}
+		s.RenderOptions = o
 	}
 	if len(s.AllowedDomains) == 0 {
 		// The seeds' hosts with and without www., which sites redirect between.

@@ -80,6 +80,16 @@ func CrawlerSource(s config.Source) crawler.Source {
 	if s.Revisit != nil {
 		revisit = s.Revisit.D()
 	}
+	var ro crawler.RenderOptions
+	if s.Render {
+		ro = crawler.RenderOptions{WaitFor: s.RenderOptions.WaitFor, Scroll: s.RenderOptions.Scroll, Media: s.RenderOptions.Media}
+		if d := s.RenderOptions.NetworkIdle; d != nil {
+			ro.NetworkIdle = d.D()
+		}
+		if d := s.RenderOptions.IdleTimeout; d != nil {
+			ro.IdleTimeout = d.D()
+		}
+	}
 	return crawler.Source{
 		Name:           s.Name,
 		Kind:           s.Kind,
@@ -97,6 +107,8 @@ func CrawlerSource(s config.Source) crawler.Source {
 		Revisit:        revisit,
 		AllowPrivate:   s.AllowPrivate,
 		IgnoreRobots:   s.IgnoreRobots,
+		Render:         s.Render,
+		RenderOptions:  ro,
 		List:           crawler.ListSelectors{Items: s.List.Items, Next: s.List.Next, MaxPages: s.List.MaxPages},
 		Detail:         crawler.DetailSelectors{Title: s.Detail.Title, Body: s.Detail.Body, Time: s.Detail.Time, Author: s.Detail.Author},
 	}

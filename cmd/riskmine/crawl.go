@@ -90,6 +90,7 @@ crawl state is read, so the pages printed are those a real run would hand on.`)
 	if err != nil {
 		return err
 	}
+	defer c.Close()
 	var mu sync.Mutex
 	enc := json.NewEncoder(env.stdout)
 	enc.SetEscapeHTML(false)
@@ -299,7 +300,9 @@ func crawlerOptions(cfg *config.Config, store *crawler.Store, log *slog.Logger) 
 		MaxRetryAfter:        cr.MaxRetryAfter.D(),
 		MaxCrawlDelay:        cr.MaxCrawlDelay.D(),
 		HealthEmptyRuns:      cr.Health.EmptyRuns,
-		Logger:               log.With("component", "crawler"),
+		Render: crawler.RenderConfig{Tabs: cr.Render.Tabs, Chromium: cr.Render.Chromium, PageTimeout: cr.Render.PageTimeout.D(),
+			MaxDOMBytes: cr.Render.MaxDOMBytes, MaxPageBytes: cr.Render.MaxPageBytes},
+		Logger: log.With("component", "crawler"),
 	}
 }
 

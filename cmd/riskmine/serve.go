@@ -103,6 +103,7 @@ type service struct {
 	leads     *alerts.SQLStore
 	crawl     *crawler.Store
 	sched     *crawler.Scheduler
+	crawler   *crawler.Crawler // closed at shutdown: it stops the headless browser
 	pipe      *pipeline
 	web       *web.Server
 	http      *http.Server
@@ -183,6 +184,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	if err != nil {
 		return nil, err
 	}
+	s.crawler = c
 	s.sched, err = crawler.NewScheduler(c, crawlerSources(cfg), s.pipe.Emit, crawler.SchedulerOptions{
 		Jitter: cfg.Crawler.Jitter.D(), Logger: log.With("component", "scheduler"), Location: cfg.Location(),
 	})
@@ -393,6 +395,9 @@ func (s *service) Shutdown() error {
 		if err := s.sched.Stop(ctx); err != nil {
 			s.log.Warn("scans cancelled at shutdown", "error", err)
 		}
+	}
+	if s.crawler != nil {
+		s.crawler.Close()
 	}
 	s.close()
 	if s.closeErr == nil {

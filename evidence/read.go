@@ -83,6 +83,10 @@ func ParseRecords(data []byte) ([]Record, error) {
 		}
 		if err != nil {
 			r.Close()
+			var de *gowarc.DigestError
+			if errors.As(err, &de) {
+				return nil, fmt.Errorf("%w: %w", ErrDigest, err)
+			}
 			return nil, err
 		}
 		rec, err := readRecord(r.WarcRecord)

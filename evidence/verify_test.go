@@ -3,8 +3,8 @@ package evidence
 import (
 	"archive/zip"
 	"bufio"
-	"compress/gzip"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"

@@ -43,6 +43,9 @@ type Deps struct {
 	// has InboundAnswer and RecordInbound (*alerts.SQLStore does), Leads
 	// is used.
 	Inbound InboundStore
+	// Evidence is the evidence archive (*evidence.Archive): the lead page
+	// shows the archived copies of its sources and offers the bundle.
+	Evidence EvidenceStore
 }
 
 // InboundStore keeps the answer to each inbound webhook id per platform.

@@ -67,9 +67,13 @@ var schema = []string{
 	CREATE INDEX evidence_capture_file ON evidence_capture(file);`,
 }
 
+// openDB opens the index with the lead store's settings: WAL with
+// synchronous NORMAL, so a commit survives a crash of the process (the
+// WARC records it points at were fsynced before) and a power cut keeps
+// the database consistent, as it does the leads.
 func openDB(ctx context.Context, path string) (*sql.DB, error) {
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("evidence: open index %s: %w", path, err)

@@ -219,3 +219,48 @@ crawler:
 		t.Errorf("no id: exit %d", code)
 	}
 }
+
+// TestEvidenceKeep: retention keeps the captures of open leads and of
+// leads merged into an open lead, and lets go of the others.
+func TestEvidenceKeep(t *testing.T) {
+	ctx := context.Background()
+	cfg := config.Default()
+	leads, err := alerts.OpenSQLite(filepath.Join(t.TempDir(), "riskmine.db"), alertsOptions(cfg, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leads.Close()
+	file := func(n int, cat string) string {
+		u := fmt.Sprintf("http://forum.test/t/%d", n)
+		res, err := leads.File(ctx, alerts.Candidate{URL: u, CanonicalURL: u, Site: "forum.test", Source: "local",
+			Title: fmt.Sprint("帖子", n), Snippet: fmt.Sprint("内容", n), SeenAt: time.Now(), Level: "high", Score: 8,
+			SimHash: []uint64{0, 0x0123456789abcdef, 0xfedcba9876543210, 0xf0f0f0f00f0f0f0f}[n], Categories: []alerts.CategoryScore{{Code: cat, Score: 8}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.LeadID
+	}
+	open, dismissed, merged := file(1, "fire"), file(2, "explosion"), file(3, "drugs")
+	if open == dismissed || dismissed == merged || open == merged {
+		t.Fatalf("posts joined one lead: %s %s %s", open, dismissed, merged)
+	}
+	if _, err := leads.Transition(ctx, dismissed, alerts.TransitionRequest{To: alerts.StateDismissed, Actor: "ana", Reason: "误报"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leads.Transition(ctx, merged, alerts.TransitionRequest{To: alerts.StateMerged, Actor: "ana", MergeInto: open}); err != nil {
+		t.Fatal(err)
+	}
+	keep := evidenceKeep(leads)
+	for id, want := range map[string]bool{open: true, dismissed: false, merged: true, "NOPE": false} {
+		got, err := keep(ctx, id, "")
+		if err != nil || got != want {
+			t.Errorf("keep %s: %v %v, want %v", id, got, err, want)
+		}
+	}
+	if _, err := leads.Transition(ctx, open, alerts.TransitionRequest{To: alerts.StateDismissed, Actor: "ana", Reason: "误报"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := keep(ctx, merged, ""); got {
+		t.Error("a lead merged into a lead since dismissed is still kept")
+	}
+}

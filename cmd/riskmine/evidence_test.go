@@ -264,3 +264,52 @@ func TestEvidenceKeep(t *testing.T) {
 		t.Error("a lead merged into a lead since dismissed is still kept")
 	}
 }
+
+// TestServeShowsArchivedCopy: serve archives a lead's page through its
+// pipeline, and its lead page frames the copy, which is served with the
+// copy's CSP.
+func TestServeShowsArchivedCopy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts serve")
+	}
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Web.Addr = "127.0.0.1:0"
+	svc, err := startService(ctx, cfg, serviceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Shutdown()
+	page := capturedPage("http://forum.test/t/9", "小区燃气泄漏", hazardText)
+	if err := svc.pipe.Emit(ctx, page); err != nil {
+		t.Fatal(err)
+	}
+	caps, err := svc.evidence.ForURLs(ctx, []string{page.CanonicalURL})
+	if err != nil || len(caps) != 1 {
+		t.Fatalf("captures: %v %d", err, len(caps))
+	}
+	if _, err := svc.web.Store().AddUser(ctx, "ana", "correct-horse-battery-1", "analyst"); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + svc.Addr()
+	c := loginClient(t, base, "ana", "correct-horse-battery-1")
+	get := func(p string) (*http.Response, string) {
+		resp, err := c.Get(base + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	frame := fmt.Sprintf("/leads/%s/evidence/%d", caps[0].LeadID, caps[0].ID)
+	if resp, body := get("/leads/" + caps[0].LeadID); resp.StatusCode != 200 || !strings.Contains(body, `sandbox src="`+frame+`"`) {
+		t.Fatalf("lead page %d lacks the frame", resp.StatusCode)
+	}
+	resp, body := get(frame)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") ||
+		body != string(page.Capture.Body) {
+		t.Errorf("archived copy: %d %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+}

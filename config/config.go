@@ -28,14 +28,15 @@ type Config struct {
 	// Timezone is the IANA zone times are shown, bucketed into days,
 	// exported and read in when typed without a zone, and that cron
 	// schedules follow (default Asia/Shanghai).
-	Timezone string  `yaml:"timezone"`
-	Data     Data    `yaml:"data"`
-	Log      Log     `yaml:"log"`
-	NLP      NLP     `yaml:"nlp"`
-	Crawler  Crawler `yaml:"crawler"`
-	Index    Index   `yaml:"index"`
-	Alerts   Alerts  `yaml:"alerts"`
-	Web      Web     `yaml:"web"`
+	Timezone string   `yaml:"timezone"`
+	Data     Data     `yaml:"data"`
+	Log      Log      `yaml:"log"`
+	NLP      NLP      `yaml:"nlp"`
+	Crawler  Crawler  `yaml:"crawler"`
+	Index    Index    `yaml:"index"`
+	Alerts   Alerts   `yaml:"alerts"`
+	Web      Web      `yaml:"web"`
+	Evidence Evidence `yaml:"evidence"`
 
 	// file is the path the config was loaded from ("" for built-in defaults).
 	file string
@@ -63,6 +64,7 @@ func Default() *Config {
 		Index:    defaultIndex(),
 		Alerts:   defaultAlerts(),
 		Web:      defaultWeb(),
+		Evidence: defaultEvidence(),
 	}
 }
 
@@ -343,7 +345,7 @@ func (c *Config) Validate() error {
 	default:
 		return c.errAt("log.format", "got %q, expected text or json", c.Log.Format)
 	}
-	for _, check := range []func() error{c.validateData, c.validateNLP, c.validateCrawler, c.validateIndex, c.validateAlerts, c.validateWeb} {
+	for _, check := range []func() error{c.validateData, c.validateNLP, c.validateCrawler, c.validateIndex, c.validateAlerts, c.validateWeb, c.validateEvidence} {
 		if err := check(); err != nil {
 			return err
 		}

@@ -324,7 +324,31 @@ func (r *run) get(u string, st *pageState) (*fetched, error) {
 	if f.contentType == "" {
 		f.contentType = f.header.Get("Content-Type")
 	}
+	f.capture = r.capture(resp, f)
 	return f, nil
+}
+
+// capture keeps the exchange behind f for the evidence archive. The body
+// is shared with f, not copied. The response headers are as received, with
+// the server's own Content-Type put back; robots.txt was obeyed on the way
+// (a disallowed URL never gets here) unless the source ignores it.
+func (r *run) capture(resp *colly.Response, f *fetched) *Capture {
+	c := &Capture{Method: http.MethodGet, RequestURL: f.finalURL.String(), Status: f.status, Body: f.body,
+		ResponseHeader: f.header.Clone(), FetchedAt: r.c.opts.Now(), Robots: "allowed"}
+	if resp.Request.Method != "" {
+		c.Method = resp.Request.Method
+	}
+	if resp.Request.Headers != nil {
+		c.RequestHeader = resp.Request.Headers.Clone()
+	}
+	c.ResponseHeader.Del(origContentType)
+	if f.contentType != "" {
+		c.ResponseHeader.Set("Content-Type", f.contentType)
+	}
+	if r.src.IgnoreRobots {
+		c.Robots = "not checked"
+	}
+	return c
 }
 
 // fail counts a failed URL and logs it at debug level.
@@ -704,13 +728,14 @@ func (r *run) processFeed(t task) {
 			r.addDetail(f.finalURL, it.Link, t.depth+1, &hint, time.Time{})
 			continue
 		}
-		r.addInline(f.finalURL, it, text, t.depth+1)
+		r.addInline(f.finalURL, it, text, t.depth+1, f.capture)
 	}
 }
 
 // addInline hands on a feed entry that carries its full text, without
-// fetching its page.
-func (r *run) addInline(base *url.URL, it feedItem, text string, depth int) {
+// fetching its page. Its capture is the feed's response, the exchange the
+// text came in (shared by the feed's inline entries, not copied).
+func (r *run) addInline(base *url.URL, it feedItem, text string, depth int, feed *Capture) {
 	if depth > r.src.MaxDepth || r.full() {
 		return
 	}
@@ -733,7 +758,7 @@ func (r *run) addInline(base *url.URL, it feedItem, text string, depth int) {
 	link, _ := base.Parse(it.Link)
 	now := r.c.opts.Now()
 	p := Page{URL: link.String(), CanonicalURL: canon, Title: it.Title, Text: text, PublishedAt: it.Published,
-		Author: it.Author, FetchedAt: now}
+		Author: it.Author, FetchedAt: now, Capture: feed}
 	st2 := st
 	st2.LastStatus = http.StatusOK
 	r.hand(task{kind: taskDetail, url: canon, state: st}, p, st2, now)

@@ -46,6 +46,9 @@ type Deps struct {
 	// Leads has the InboundStore methods (*alerts.SQLStore does), Leads
 	// is used.
 	Inbound InboundStore
+	// Evidence is the evidence archive (*evidence.Archive): the lead page
+	// shows the archived copies of its sources and offers the bundle.
+	Evidence EvidenceStore
 }
 
 // InboundStore claims each inbound webhook id per platform for one

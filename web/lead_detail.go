@@ -19,6 +19,8 @@ type leadDetailData struct {
 	// CanMergeInto marks the similar leads this lead can be merged into
 	// (both open), each offered with a button.
 	CanMergeInto map[string]bool
+	// Bundle offers the evidence bundle (evidence.go).
+	Bundle bool
 }
 
 // sourcePost is one post of a lead with its evidence marked in place.
@@ -29,6 +31,8 @@ type sourcePost struct {
 	// Unplaced is evidence whose offsets do not fall inside the stored
 	// text (the snippet is the opening of the post); it is listed instead.
 	Unplaced []alerts.Evidence
+	// Archive is the source's archived copy (evidence.go).
+	Archive sourceArchive
 }
 
 // leadDetail is the page of one lead.
@@ -66,6 +70,7 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 		s.serverError(w, r, err)
 		return
 	}
+	archives := s.leadArchives(r, lead)
 	pv := s.piiFor(r)
 	lead, audit, similar = pv.lead(lead), pv.audit(audit), pv.leads(similar)
 	data := &leadDetailData{Lead: lead, Audit: audit, Similar: similar, Open: alerts.IsOpen(lead.State),
@@ -74,9 +79,12 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 	for _, sim := range similar {
 		data.CanMergeInto[sim.ID] = data.Open && alerts.IsOpen(sim.State) && sim.ID != lead.ID
 	}
-	for _, src := range lead.Sources {
-		data.Sources = append(data.Sources, placeEvidence(src))
+	for i, src := range lead.Sources {
+		sp := placeEvidence(src)
+		sp.Archive = archives[i]
+		data.Sources = append(data.Sources, sp)
 	}
+	data.Bundle = s.deps.Evidence != nil && s.mayOpenEvidence(r)
 	v := s.newView(r, "leads", "lead.title", data)
 	v.Title = lead.Title
 	v.Error = errMsg

@@ -19,6 +19,7 @@ import (
 	"riskmine/alerts"
 	"riskmine/config"
 	"riskmine/crawler"
+	"riskmine/evidence"
 	"riskmine/index"
 	"riskmine/web"
 )
@@ -183,8 +184,9 @@ func findSource(cfg *config.Config, name string) (crawler.Source, error) {
 // writes to, closed together.
 type crawlPipeline struct {
 	*pipeline
-	index *index.Index
-	leads *alerts.SQLStore
+	index    *index.Index
+	leads    *alerts.SQLStore
+	evidence *evidence.Archive
 }
 
 // openCrawlPipeline opens the lead store, the index and the analyzer of
@@ -202,6 +204,13 @@ func openCrawlPipeline(cfg *config.Config, log *slog.Logger) (_ *crawlPipeline, 
 	if p.index, err = openSearchIndex(cfg, log.With("component", "index")); err != nil {
 		return nil, err
 	}
+	if p.evidence, err = openEvidence(context.Background(), cfg, log.With("component", "evidence")); err != nil {
+		return nil, err
+	}
+	var ev evidenceArchiver // nil, not a nil *evidence.Archive, when off
+	if p.evidence != nil {
+		ev = p.evidence
+	}
 	a, err := newAnalyzerFromConfig(cfg)
 	if err != nil {
 		return nil, err
@@ -211,6 +220,7 @@ func openCrawlPipeline(cfg *config.Config, log *slog.Logger) (_ *crawlPipeline, 
 		Workers: cfg.NLP.Workers, Logger: log.With("component", "pipeline"),
 		Disk:   newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes),
 		Bursts: burstRecorderOf(cfg, p.leads), BurstLevel: cfg.Alerts.Burst.MinLevel,
+		Evidence: ev,
 	})
 	return p, nil
 }
@@ -223,6 +233,9 @@ func (p *crawlPipeline) Close() error {
 	var errs []error
 	if p.index != nil {
 		errs = append(errs, p.index.Close())
+	}
+	if p.evidence != nil {
+		errs = append(errs, p.evidence.Close())
 	}
 	if p.leads != nil {
 		errs = append(errs, p.leads.Close())

@@ -15,12 +15,13 @@ import (
 
 	"riskmine/alerts"
 	"riskmine/config"
+	"riskmine/web"
 )
 
 func init() {
 	register(&command{
 		name:    "leads",
-		summary: "risk leads: list, show ID, transition ID --to STATE, assign, note",
+		summary: "risk leads: list, show ID, transition ID --to STATE, assign, note, export-evidence ID",
 		run:     runLeads,
 	})
 }
@@ -86,11 +87,12 @@ func openAlertsStore(cf *commonFlags) (*alerts.SQLStore, *config.Config, error) 
 }
 
 var leadsCommands = map[string]func(ctx context.Context, env *cmdEnv, args []string) error{
-	"list":       runLeadsList,
-	"show":       runLeadsShow,
-	"transition": runLeadsTransition,
-	"assign":     runLeadsAssign,
-	"note":       runLeadsNote,
+	"list":            runLeadsList,
+	"show":            runLeadsShow,
+	"transition":      runLeadsTransition,
+	"assign":          runLeadsAssign,
+	"note":            runLeadsNote,
+	"export-evidence": runLeadsExportEvidence,
 }
 
 func runLeads(ctx context.Context, env *cmdEnv, args []string) error {
@@ -413,3 +415,99 @@ func runLeadsNote(ctx context.Context, env *cmdEnv, args []string) error {
 // cliTime is how the command line shows a time: in the configured zone
 // (the stores return times in it), with its offset.
 const cliTime = "2006-01-02 15:04:05 -07:00"
+
+// runLeadsExportEvidence writes a lead's evidence bundle, offline on the
+// data folder like the other leads commands (serve may keep running: the
+// archive's files are only read, and the file serve is writing is left
+// alone). The export goes to the read audit with via "cli".
+func runLeadsExportEvidence(ctx context.Context, env *cmdEnv, args []string) error {
+	fs, cf := newFlagSet(env, "leads export-evidence", "leads export-evidence ID [--out FILE]",
+		"Writes the lead's evidence bundle: a zip with the WARC records of its sources'\n"+
+			"archived copies, their screenshots, a printable report (report.html) and\n"+
+			"manifest-sha256.txt (check an unzipped bundle with sha256sum -c).\n"+
+			"Without --out the zip goes to riskmine-evidence-ID-TIME.zip in the working folder;\n"+
+			"--out - writes it to standard output.")
+	out := fs.String("out", "", "file to write (- for standard output)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(env.stderr, "riskmine leads export-evidence: expected exactly one lead ID")
+		return errUsage
+	}
+	st, cfg, err := openAlertsStore(cf)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if !cfg.Evidence.Enabled {
+		return fmt.Errorf("evidence.enabled is off in the config: no archive to export from")
+	}
+	l, err := st.GetLead(ctx, pos[0])
+	if err != nil {
+		return fmt.Errorf("lead %s: %w", pos[0], err)
+	}
+	audit, err := st.Audit(ctx, l.ID)
+	if err != nil {
+		return err
+	}
+	log, _ := newLogger(env.stderr, cfg.Log)
+	arch, err := openEvidence(ctx, cfg, log.With("component", "evidence"))
+	if err != nil {
+		return err
+	}
+	defer arch.Close()
+	now := time.Now()
+	path := *out
+	if path == "" {
+		path = web.EvidenceBundleName(l.ID, now)
+	}
+	var w io.Writer = env.stdout
+	var f *os.File
+	if path != "-" {
+		// Written beside the target and renamed, so a failed export leaves
+		// no partial zip under the name asked for.
+		f, err = os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+		if err != nil {
+			return fmt.Errorf("export-evidence: %w", err)
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		w = f
+	}
+	n, err := web.WriteEvidenceBundle(ctx, w, arch, l, audit, cfg.Location(), now)
+	if err != nil {
+		return fmt.Errorf("export-evidence %s: %w", l.ID, err)
+	}
+	if f != nil {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("export-evidence: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("export-evidence: %w", err)
+		}
+		if err := os.Rename(f.Name(), path); err != nil {
+			return fmt.Errorf("export-evidence: %w", err)
+		}
+	}
+	if err := auditCLIExport(ctx, cfg, l.ID, n); err != nil {
+		return err
+	}
+	if path != "-" {
+		fmt.Fprintf(env.stderr, "lead %s: %d archived captures of %d sources written to %s\n", l.ID, n, len(l.Sources), path)
+	}
+	return nil
+}
+
+// auditCLIExport records a bundle exported from the command line in the
+// read audit, as the UI records its downloads.
+func auditCLIExport(ctx context.Context, cfg *config.Config, leadID string, rows int) error {
+	ws, err := web.OpenStore(filepath.Join(cfg.DataDir, "riskmine.db"))
+	if err != nil {
+		return err
+	}
+	defer ws.Close()
+	return ws.AddReads(ctx, []web.ReadEvent{{At: time.Now(), User: defaultActor(), Kind: web.ReadExport, Via: "cli",
+		Target: "evidence_bundle", Filters: "lead=" + leadID, Rows: rows, PII: true}})
+}

@@ -23,6 +23,7 @@ import (
 
 	"riskmine/alerts"
 	"riskmine/crawler"
+	"riskmine/evidence"
 	"riskmine/index"
 	"riskmine/nlp"
 )
@@ -52,6 +53,15 @@ type pipelineOptions struct {
 	// space: the run stops with the reason instead of fetching pages that
 	// cannot be kept.
 	Disk *diskFloor
+	// Evidence, when set, archives the page of every post that files a
+	// lead before the page is acknowledged. Unset, captures are dropped.
+	Evidence evidenceArchiver
+}
+
+// evidenceArchiver keeps pages as evidence (*evidence.Archive).
+type evidenceArchiver interface {
+	Put(ctx context.Context, p evidence.Page) (evidence.Entry, bool, error)
+	Has(ctx context.Context, url string) (bool, error)
 }
 
 // analyzer scores posts (*nlp.Analyzer, or the service's liveAnalyzer).
@@ -149,6 +159,9 @@ func (p *pipeline) Emit(ctx context.Context, page crawler.Page) error {
 	if err := p.opts.Disk.check(); err != nil {
 		return fmt.Errorf("%w: %w", crawler.ErrStopRun, err)
 	}
+	if p.opts.Evidence == nil {
+		page.Capture = nil // captures hold whole bodies: let go at once
+	}
 	j := &pageJob{ctx: ctx, page: page, received: time.Now(), done: make(chan error, 1)}
 	p.mu.RLock()
 	if p.closed {
@@ -196,6 +209,9 @@ func (p *pipeline) analyze(j *pageJob) {
 		ref = j.page.FetchedAt
 	}
 	j.as = p.opts.Analyzer.Analyze(nlp.Input{ID: j.page.CanonicalURL, Title: j.page.Title, Text: j.page.Text, Ref: ref, Words: true})
+	if !p.filesLead(j.as) {
+		j.page.Capture = nil // only pages that file a lead are archived
+	}
 	if m := p.opts.Metrics; m != nil {
 		m.stageSeconds.WithLabelValues("analyze").Observe(time.Since(start).Seconds())
 	}
@@ -229,7 +245,11 @@ func (p *pipeline) store(j *pageJob) error {
 			}
 			m.leadsFiled.WithLabelValues(top, j.as.Level, res.Outcome).Inc()
 		}
+		if err := p.archive(j, res); err != nil {
+			return fmt.Errorf("archive %s: %w", j.page.CanonicalURL, err)
+		}
 	}
+	j.page.Capture = nil
 	if p.opts.Bursts != nil {
 		if bp, ok := burstPost(j.page, j.as, p.opts.BurstLevel); ok {
 			if err := p.opts.Bursts.RecordBurstPost(j.ctx, bp); err != nil {

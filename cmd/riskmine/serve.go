@@ -20,6 +20,7 @@ import (
 	"riskmine/alerts"
 	"riskmine/config"
 	"riskmine/crawler"
+	"riskmine/evidence"
 	"riskmine/index"
 	"riskmine/nlp"
 	"riskmine/web"
@@ -101,6 +102,7 @@ type service struct {
 	analyzer  *liveAnalyzer
 	index     *index.Index
 	leads     *alerts.SQLStore
+	evidence  *evidence.Archive // nil when evidence.enabled is off
 	crawl     *crawler.Store
 	sched     *crawler.Scheduler
 	crawler   *crawler.Crawler // closed at shutdown: it stops the headless browser
@@ -159,6 +161,9 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	if s.crawl, err = crawler.OpenStore(dbPath); err != nil {
 		return nil, err
 	}
+	if s.evidence, err = openEvidence(ctx, cfg, log.With("component", "evidence")); err != nil {
+		return nil, err
+	}
 	if s.index, err = openSearchIndex(cfg, log.With("component", "index")); err != nil {
 		return nil, err
 	}
@@ -177,6 +182,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 		Analyzer: s.analyzer, Index: s.index, Leads: s.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,
 		Workers: cfg.NLP.Workers, Metrics: s.metrics, Logger: log.With("component", "pipeline"), Disk: s.disk,
 		Bursts: burstRecorderOf(cfg, s.leads), BurstLevel: cfg.Alerts.Burst.MinLevel,
+		Evidence: s.evidenceArchiver(),
 	})
 	copts := crawlerOptions(cfg, s.crawl, log)
 	copts.OnHealth = healthNotifier(func() *alerts.SQLStore { return s.leads })
@@ -216,6 +222,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 		Leads: s.leads, Outbox: s.leads, Dispatcher: disp, Endpoints: webhookEndpoints(cfg),
 		Search: s.index, Sources: s.sched, SourceEditor: s.sched, Analyzer: s.analyzer, Platforms: platformSecrets(cfg),
 		Lexicons: lexiconFiles(cfg, s.analyzer),
+		Evidence: s.webEvidence(),
 	})
 	if err != nil {
 		return nil, err
@@ -236,6 +243,12 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 		bs := newBurstScanner(cfg, s.leads, log.With("component", "burst"))
 		bs.lexicons = s.analyzer.Lexicons
 		s.goLoop("burst scan", func(ctx context.Context) error { return bs.run(ctx, cfg.Alerts.Burst.Interval.D()) }, bg)
+	}
+	if s.evidence != nil {
+		s.goLoop("evidence retention", func(ctx context.Context) error {
+			runEvidenceRetention(ctx, s.evidence, s.leads, cfg.Evidence.Retention.D(), log.With("component", "evidence"))
+			return nil
+		}, bg)
 	}
 	s.goLoop("backup socket", startBackupSocket(cfg.DataDir, dbPath, s.index, log.With("component", "backup")), bg)
 	s.cron = cron.New(cron.WithLocation(cfg.Location()))
@@ -424,6 +437,9 @@ func (s *service) close() {
 		if s.web != nil {
 			errs = append(errs, s.web.Close())
 		}
+		if s.evidence != nil {
+			errs = append(errs, s.evidence.Close())
+		}
 		if s.index != nil {
 			errs = append(errs, s.index.Close())
 		}
@@ -435,6 +451,22 @@ func (s *service) close() {
 		}
 		s.closeErr = errors.Join(errs...)
 	})
+}
+
+// evidenceArchiver and webEvidence hand the archive on, or nothing (not
+// an interface holding a nil pointer) when it is off.
+func (s *service) evidenceArchiver() evidenceArchiver {
+	if s.evidence == nil {
+		return nil
+	}
+	return s.evidence
+}
+
+func (s *service) webEvidence() web.EvidenceStore {
+	if s.evidence == nil {
+		return nil
+	}
+	return s.evidence
 }
 
 // piiRoles turns web.pii_roles into the server's option; an empty list

@@ -1,0 +1,164 @@
+package main
+
+// The evidence archive as the process uses it: the pipeline archives the
+// page of each post that files a lead (archive), serve prunes old files
+// (runEvidenceRetention), and the lead page and `leads export-evidence`
+// read it back.
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"runtime/debug"
+	"time"
+
+	"riskmine/alerts"
+	"riskmine/config"
+	"riskmine/crawler"
+	"riskmine/evidence"
+)
+
+// archive keeps the page of a post that filed a lead: a new lead, a new
+// source of a lead, or a source already filed whose page was never
+// archived (its first archiving failed, or it was filed before the archive
+// existed). A source already archived is not archived again on every
+// revisit. Both filing and archiving are idempotent, so a page whose
+// archiving failed is fetched again, filed as a duplicate and archived.
+func (p *pipeline) archive(j *pageJob, res alerts.FileResult) error {
+	c := j.page.Capture
+	if p.opts.Evidence == nil || c == nil || res.LeadID == "" {
+		return nil
+	}
+	switch res.Outcome {
+	case alerts.OutcomeCreated, alerts.OutcomeJoined:
+	case alerts.OutcomeDuplicate:
+		has, err := p.opts.Evidence.Has(j.ctx, j.page.CanonicalURL)
+		if err != nil || has {
+			return err
+		}
+	default:
+		return nil
+	}
+	start := time.Now()
+	e, wrote, err := p.opts.Evidence.Put(j.ctx, evidencePage(j.page.CanonicalURL, j.page.Source, res.LeadID, c))
+	if err != nil {
+		return err
+	}
+	if wrote {
+		p.opts.Logger.Debug("page archived", "url", j.page.CanonicalURL, "lead_id", res.LeadID,
+			"file", e.File, "offset", e.Offset, "payload_digest", e.PayloadDigest)
+	}
+	if m := p.opts.Metrics; m != nil {
+		m.stageSeconds.WithLabelValues("archive").Observe(time.Since(start).Seconds())
+	}
+	return nil
+}
+
+// evidencePage converts the crawler's capture to the archive's input.
+func evidencePage(url, source, leadID string, c *crawler.Capture) evidence.Page {
+	return evidence.Page{LeadID: leadID, URL: url, Source: source, Capture: evidence.Capture{
+		Method: c.Method, RequestURL: c.RequestURL, RequestHeader: c.RequestHeader,
+		Status: c.Status, ResponseHeader: c.ResponseHeader, Body: c.Body,
+		RemoteAddr: c.RemoteAddr, FetchedAt: c.FetchedAt, Robots: c.Robots,
+		RenderedDOM: c.RenderedDOM, Screenshot: c.Screenshot,
+	}}
+}
+
+// openEvidence opens <data_dir>/evidence with its index in riskmine.db and
+// logs what the repair of files left open by a crash did; nil when the
+// archive is turned off.
+func openEvidence(ctx context.Context, cfg *config.Config, log *slog.Logger) (*evidence.Archive, error) {
+	if !cfg.Evidence.Enabled {
+		return nil, nil
+	}
+	floor := newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes)
+	a, rep, err := evidence.Open(ctx, evidence.Options{
+		Dir:          filepath.Join(cfg.DataDir, "evidence"),
+		DB:           filepath.Join(cfg.DataDir, "riskmine.db"),
+		MaxFileBytes: cfg.Evidence.MaxFileBytes,
+		Version:      riskmineVersion(),
+		SpaceCheck:   floor.check,
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range rep.Files {
+		if f.Removed {
+			log.Warn("evidence file left by a crash held no complete record and was removed", "file", f.Name)
+			continue
+		}
+		log.Warn("evidence file left by a crash repaired", "file", f.Name, "kept_bytes", f.Kept, "cut_bytes", f.Cut)
+	}
+	return a, nil
+}
+
+// riskmineVersion is the version written into the archive's records: the
+// module version and VCS revision the binary was built from.
+func riskmineVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "dev"
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	return v
+}
+
+// evidenceKeep tells retention to keep the captures of open leads, and of
+// leads merged into an open lead.
+func evidenceKeep(leads alerts.Store) evidence.KeepFunc {
+	return func(ctx context.Context, leadID, _ string) (bool, error) {
+		for hop := 0; hop < 8 && leadID != ""; hop++ {
+			l, err := leads.GetLead(ctx, leadID)
+			if errors.Is(err, alerts.ErrNotFound) {
+				return false, nil
+			}
+			if err != nil {
+				return false, err
+			}
+			if alerts.IsOpen(l.State) {
+				return true, nil
+			}
+			leadID = l.MergedInto
+		}
+		return false, nil
+	}
+}
+
+// runEvidenceRetention prunes the archive now and then every day until ctx
+// ends (evidence.retention; 0 keeps every file).
+func runEvidenceRetention(ctx context.Context, a *evidence.Archive, leads alerts.Store, retention time.Duration, log *slog.Logger) {
+	if a == nil || retention <= 0 {
+		return
+	}
+	prune := func() {
+		res, err := a.Prune(ctx, time.Now().Add(-retention), evidenceKeep(leads))
+		if err != nil {
+			log.Error("evidence retention", "error", err)
+			return
+		}
+		if len(res.Deleted) > 0 || len(res.Held) > 0 {
+			log.Info("evidence retention", "files_deleted", len(res.Deleted), "captures_deleted", res.Captures,
+				"bytes_deleted", res.Bytes, "files_held_by_open_leads", len(res.Held))
+		}
+	}
+	prune()
+	t := time.NewTicker(24 * time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			prune()
+		}
+	}
+}

@@ -43,7 +43,11 @@ func fingerprint(fields []*fieldMatches, ev []Evidence, ruleIDs map[string]bool)
 		if text == "" {
 			continue
 		}
-		for _, g := range seg.Segment(unsafe.Slice(unsafe.StringData(text), len(text))) {
+		segs := fm.segs
+		if !fm.segsDone || !fm.segsWhole {
+			segs = seg.Segment(unsafe.Slice(unsafe.StringData(text), len(text)))
+		}
+		for _, g := range segs {
 			w := text[g.Start():g.End()]
 			if k, ok := idx[w]; ok {
 				words[k].tf++

@@ -121,3 +121,22 @@ func TestForEachWordSpans(t *testing.T) {
 		t.Errorf("%d words and pairs in %q", n, text)
 	}
 }
+
+// TestModelOfUnknownFeaturesRefused checks that a model file naming a
+// feature set this code does not compute is refused, naming both.
+func TestModelOfUnknownFeaturesRefused(t *testing.T) {
+	_, m := trainTiny(t)
+	if m.Info.Features != featureSetChars {
+		t.Fatalf("a model trained without Words has features %q, want %q", m.Info.Features, featureSetChars)
+	}
+	c := *m
+	c.Info.Features = "char1-5/hash24:v9"
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	_, err := DecodeModel(&buf)
+	if err == nil || !strings.Contains(err.Error(), "char1-5/hash24:v9") || !strings.Contains(err.Error(), featureSetWords) {
+		t.Fatalf("error %v, want one naming the file's and the known feature sets", err)
+	}
+}

@@ -842,18 +842,15 @@ func advanceRunes(s string, pos, n int) int {
 // categories; a cue raises it to the cue's level. Children or the elderly
 // exposed to a named hazard, and many people in any category but
 // city_management and self_harm, raise medium to high. Self-harm cues count
-// for self_harm only. A nuisance stays low in city_management, fixed or
-// not. Elsewhere a post whose strongest cue is a nuisance (low) is low when
-// it also says the matter is over (a rubbish-bin fire put out); a nuisance
-// word alone does not lower a hazard (垃圾 is also in 垃圾焚烧厂), and a
-// fire put out with no nuisance cue is still a fire (medium).
+// for self_harm only. The level is never below the base: a nuisance, fixed
+// or not, stays low in city_management, and a small fire put out is still a
+// fire (medium).
 func SeverityLevel(cat string, cues []SeverityCue) string {
-	base := LevelRank(LevelMedium)
+	level := LevelRank(LevelMedium)
 	if cat == "city_management" {
-		base = LevelRank(LevelLow)
+		level = LevelRank(LevelLow)
 	}
-	var hazard, vulnerable, many, resolved bool
-	strongest := -1 // the highest level of a cue, -1 with none
+	var hazard, vulnerable, many bool
 	for _, c := range cues {
 		if selfHarmKinds[c.Kind] && cat != "self_harm" {
 			continue
@@ -865,21 +862,13 @@ func SeverityLevel(cat string, cues []SeverityCue) string {
 			vulnerable = true
 		case "many_people":
 			many = true
-		case "resolved":
-			resolved = true
 		}
-		if c.Level != "" {
-			strongest = max(strongest, LevelRank(c.Level))
-		}
+		level = max(level, LevelRank(c.Level))
 	}
-	level := max(base, strongest)
 	if level == LevelRank(LevelMedium) {
 		if hazard && vulnerable || many && cat != "city_management" && cat != "self_harm" {
 			level++
 		}
-	}
-	if strongest == LevelRank(LevelLow) && level == LevelRank(LevelMedium) && resolved {
-		level = LevelRank(LevelLow)
 	}
 	return levelName(level)
 }

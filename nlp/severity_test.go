@@ -337,10 +337,7 @@ func TestSeverityLevelRules(t *testing.T) {
 		{"city_management", "路灯已经修好了。", LevelLow},
 		{"city_management", "公交站旁边的井盖不见了。", LevelMedium},
 		{"city_management", "井盖丢失，放学的孩子天天从这里走。", LevelHigh},
-		// A nuisance that is over is low, a fire put out is still a fire.
-		{"fire", "垃圾桶着火，保安很快扑灭了。", LevelLow},
-		{"fire", "仓库着火，保安很快扑灭了。", LevelMedium},
-		{"environment", "垃圾焚烧厂一直冒黑烟。", LevelMedium},
+		{"fire", "垃圾桶着火，保安很快扑灭了。", LevelMedium},
 		{"fire", "火势蔓延到隔壁仓库。", LevelHigh},
 		{"fire", "楼里有人被困。", LevelCritical},
 		{"self_harm", "活着没意思。", LevelMedium},

@@ -18,8 +18,10 @@ type Options struct {
 	// Thresholds set the levels; the zero value means DefaultThresholds.
 	Thresholds Thresholds
 	// NoFingerprint leaves Assessment.SimHash and Keywords empty. Scoring
-	// does not need the segmenter; callers that print only the score
-	// (riskmine score) skip loading its ~200 MB dictionary and its cost.
+	// with a model of character features only does not need the segmenter;
+	// callers that print only the score (riskmine score) then skip loading
+	// its ~200 MB dictionary and its cost. A model that reads words
+	// (Model.UsesWords) loads it on the first post.
 	NoFingerprint bool
 	// Model is the trained classifier read beside the lexicons; nil means
 	// the embedded default model (DefaultModel), unless LexiconOnly.

@@ -97,9 +97,24 @@ type ModelFigure struct {
 	FPR       float64 `json:"fpr"`
 }
 
-// featureSet names the features this code computes; a model file made for
-// another set is refused.
-const featureSet = "char1-3-distinct/hash22/len/lex2:v2"
+// The feature sets this code computes; a model file made for another set is
+// refused. A model names its set in ModelInfo.Features.
+const (
+	// featureSetChars: character 1–3-grams, lexicon hits, length.
+	featureSetChars = "char1-3-distinct/hash22/len/lex2:v2"
+	// featureSetWords: featureSetChars plus gse words and word bigrams.
+	featureSetWords = "char1-3-distinct/word1-2/hash22/len/lex2:v3"
+)
+
+// knownFeatureSet reports whether this code computes the feature set fs.
+func knownFeatureSet(fs string) bool { return fs == featureSetChars || fs == featureSetWords }
+
+// words reports whether the model reads gse word features.
+func (m *Model) words() bool { return m.Info.Features == featureSetWords }
+
+// UsesWords reports whether scoring with the model segments the text into
+// words (gse), which needs the segmenter's dictionary.
+func (m *Model) UsesWords() bool { return m != nil && m.words() }
 
 // modelMagic starts every model file (inside the gzip stream).
 var modelMagic = []byte("riskmine-model\x00\x01")
@@ -150,8 +165,8 @@ func DecodeModel(r io.Reader) (*Model, error) {
 	if err := json.Unmarshal(hdr, &m.Info); err != nil {
 		return nil, fmt.Errorf("damaged model header: %v", err)
 	}
-	if m.Info.Features != featureSet {
-		return nil, fmt.Errorf("model features %q, expected %q (made by another riskmine version)", m.Info.Features, featureSet)
+	if !knownFeatureSet(m.Info.Features) {
+		return nil, fmt.Errorf("model features %q, expected %q or %q (made by another riskmine version)", m.Info.Features, featureSetChars, featureSetWords)
 	}
 	nc := len(m.Info.Categories)
 	if nc == 0 || len(m.Info.Platt) != nc || len(m.Info.Thresholds) != nc {

@@ -4,6 +4,10 @@ import (
 	"math"
 	"math/bits"
 	"unicode"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/go-ego/gse"
 )
 
 const (
@@ -128,4 +132,86 @@ func (a *Analyzer) lexiconFeatures(acc []catScore, lenRunes int, out []denseFeat
 	}
 	out = append(out, denseFeature{a.lenKeys[bits.Len(uint(lenRunes))], 1})
 	return out
+}
+
+// Word features (feature set featureSetWords): every gse word of a field's
+// first maxModelRunes runes and every pair of adjacent words, hashed into
+// the same key space as the n-grams under seeds of their own. Digits read
+// as '0', as in n-grams; a token holding anything gramClass maps to a
+// boundary (spaces, punctuation) is no word and breaks the chain of pairs.
+const (
+	wordSeed   = 0x2545F4914F6CDD1D
+	bigramSeed = 0x9FB21C651E98DF25
+)
+
+// wordHash hashes a token as n-grams see its runes; ok is false for a
+// token that is no word.
+func wordHash(tok string) (h uint64, ok bool) {
+	h = 0xcbf29ce484222325
+	for _, r := range tok {
+		c := gramClass(r)
+		if c == 0 {
+			return 0, false
+		}
+		h = (h ^ uint64(c)) * 0x100000001B3
+	}
+	return h, tok != ""
+}
+
+// modelPrefix returns the byte length of the first maxModelRunes runes of s.
+func modelPrefix(s string) int {
+	n := 0
+	for i := range s {
+		if n == maxModelRunes {
+			return i
+		}
+		n++
+	}
+	return len(s)
+}
+
+// modelSegments returns the gse words of the field's model prefix (the
+// first maxModelRunes runes of the normalised text), segmenting once per
+// field: the fingerprint reuses them when the prefix is the whole field.
+func (fm *fieldMatches) modelSegments() []gse.Segment {
+	if fm.segsDone {
+		return fm.segs
+	}
+	text := fm.nz.Text
+	cut := modelPrefix(text)
+	if cut > 0 {
+		fm.segs = segmenter().Segment(unsafe.Slice(unsafe.StringData(text), cut))
+	}
+	fm.segsDone, fm.segsWhole = true, cut == len(text)
+	return fm.segs
+}
+
+// forEachWord calls fn with the key of every word and of every pair of
+// adjacent words of segs (a segmentation of text), with the rune span in
+// text.
+func forEachWord(text string, segs []gse.Segment, fn func(key uint32, start, end int)) {
+	var prev uint64
+	havePrev, prevStart := false, 0
+	ri, bi := 0, 0 // rune index at byte bi
+	for _, g := range segs {
+		st, en := g.Start(), g.End()
+		if st < bi || en > len(text) || en <= st {
+			havePrev = false
+			continue
+		}
+		ri += utf8.RuneCountInString(text[bi:st])
+		rs := ri
+		ri += utf8.RuneCountInString(text[st:en])
+		bi = en
+		h, ok := wordHash(text[st:en])
+		if !ok {
+			havePrev = false
+			continue
+		}
+		fn(keyOf(h^wordSeed), rs, ri)
+		if havePrev {
+			fn(keyOf(mix64(prev^bigramSeed)+h), prevStart, ri)
+		}
+		prev, prevStart, havePrev = h, rs, true
+	}
 }

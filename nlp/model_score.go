@@ -19,8 +19,9 @@ const maxModelEvidence = 3
 // long enough to be shown as evidence (two runes or more).
 type gramHit struct {
 	field      *fieldMatches
-	start, end int // runes of the normalised field
-	row        int // record of the model's scoring table (Model.lookup)
+	start, end int  // runes of the normalised field
+	row        int  // record of the model's scoring table (Model.lookup)
+	word       bool // a word or word pair (weighted by wnorm), not an n-gram
 }
 
 // modelRun is the model's reading of one post. Runs are pooled: a run and
@@ -30,6 +31,9 @@ type modelRun struct {
 	prob  []float64
 	hits  []gramHit // in text order, each distinct n-gram once
 	norm  float64   // weight of one distinct n-gram: 1/sqrt(distinct n-grams)
+	wnorm float64   // weight of one distinct word or pair (word models)
+	wsum  []int64
+	wseen gramSet
 	dense []denseFeature
 	sum   []int64
 	seen  gramSet
@@ -135,9 +139,39 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 	if grams > 0 {
 		run.norm = 1 / math.Sqrt(float64(grams))
 	}
+	run.wnorm = 0
+	if m.words() {
+		run.wsum = resize(run.wsum, nc)
+		wsum := run.wsum
+		wseen := &run.wseen
+		wseen.reset(fields)
+		for _, fm := range fields {
+			forEachWord(fm.nz.Text, fm.modelSegments(), func(k uint32, start, end int) {
+				if !wseen.add(k) {
+					return
+				}
+				row := m.lookup(k)
+				if row < 0 {
+					return
+				}
+				if end-start > 1 {
+					run.hits = append(run.hits, gramHit{field: fm, start: start, end: end, row: row, word: true})
+				}
+				for c, v := range m.recWeights(row) {
+					wsum[c] += int64(v)
+				}
+			})
+		}
+		if wseen.n > 0 {
+			run.wnorm = 1 / math.Sqrt(float64(wseen.n))
+		}
+	}
 	run.dense = a.lexiconFeatures(acc, runes, run.dense[:0])
 	for c := 0; c < nc; c++ {
 		run.raw[c] = float64(m.bias[c]) + float64(sum[c])*float64(m.scale[c])*run.norm
+		if run.wnorm > 0 {
+			run.raw[c] += float64(run.wsum[c]) * float64(m.scale[c]) * run.wnorm
+		}
 	}
 	for _, d := range run.dense {
 		r := m.lookup(d.key)
@@ -192,7 +226,11 @@ func (a *Analyzer) modelEvidence(m *Model, run *modelRun, c int, code string) []
 	cs := run.cs[:0]
 	scale := float64(m.scale[c])
 	for i, h := range run.hits {
-		w := float64(m.recWeights(h.row)[c]) * scale * run.norm
+		norm := run.norm
+		if h.word {
+			norm = run.wnorm
+		}
+		w := float64(m.recWeights(h.row)[c]) * scale * norm
 		if w > 0 {
 			cs = append(cs, contrib{w, int32(i)})
 		}

@@ -66,6 +66,9 @@ type TrainOptions struct {
 	Sources []ModelSource
 	// Categories to train (default: the analyzer's).
 	Categories []string
+	// Words adds gse words and word pairs to the features
+	// (featureSetWords); scoring with such a model loads the segmenter.
+	Words bool
 }
 
 func (o *TrainOptions) defaults() {
@@ -122,9 +125,10 @@ type sparseVec struct {
 }
 
 // featurize returns the model's input for one post: each distinct n-gram
-// at 1/sqrt(distinct n-grams), so a text repeated is the same text, then
-// the lexicon features, summed by key.
-func (a *Analyzer) featurize(in Input) sparseVec {
+// at 1/sqrt(distinct n-grams), so a text repeated is the same text; with
+// words, each distinct word or word pair at 1/sqrt(distinct words and
+// pairs); then the lexicon features, summed by key.
+func (a *Analyzer) featurize(in Input, words bool) sparseVec {
 	acc, fields := a.lexiconScore(in)
 	m := map[uint32]float64{}
 	runes := 0
@@ -138,6 +142,20 @@ func (a *Analyzer) featurize(in Input) sparseVec {
 		f := 1 / math.Sqrt(float64(len(m)))
 		for k := range m {
 			m[k] *= f
+		}
+	}
+	if words {
+		wm := map[uint32]bool{}
+		for _, fm := range fields {
+			forEachWord(fm.nz.Text, fm.modelSegments(), func(k uint32, _, _ int) {
+				wm[k] = true
+			})
+		}
+		if len(wm) > 0 {
+			f := 1 / math.Sqrt(float64(len(wm)))
+			for k := range wm {
+				m[k] += f
+			}
 		}
 	}
 	for _, d := range a.lexiconFeatures(acc, runes, nil) {
@@ -184,7 +202,7 @@ type trainSet struct {
 	nFolds int
 }
 
-func (a *Analyzer) newTrainSet(exs []TrainExample, codes []string, workers int, log func(string, ...any)) (*trainSet, error) {
+func (a *Analyzer) newTrainSet(exs []TrainExample, codes []string, workers int, words bool, log func(string, ...any)) (*trainSet, error) {
 	ci := map[string]int{}
 	for i, c := range codes {
 		ci[c] = i
@@ -214,7 +232,7 @@ func (a *Analyzer) newTrainSet(exs []TrainExample, codes []string, workers int, 
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				ts.x[i] = a.featurize(Input{ID: exs[i].ID, Title: exs[i].Title, Text: exs[i].Text})
+				ts.x[i] = a.featurize(Input{ID: exs[i].ID, Title: exs[i].Title, Text: exs[i].Text}, words)
 			}
 		}()
 	}
@@ -338,7 +356,7 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 	if len(exs) == 0 {
 		return nil, errors.New("nlp: train: no posts")
 	}
-	ts, err := a.newTrainSet(exs, codes, opts.Workers, opts.Log)
+	ts, err := a.newTrainSet(exs, codes, opts.Workers, opts.Words, opts.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -388,7 +406,11 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 	close(jobs)
 	wg.Wait()
 
-	m := &Model{Info: ModelInfo{Categories: codes, Features: featureSet, Examples: len(exs), Sources: opts.Sources,
+	fset := featureSetChars
+	if opts.Words {
+		fset = featureSetWords
+	}
+	m := &Model{Info: ModelInfo{Categories: codes, Features: fset, Examples: len(exs), Sources: opts.Sources,
 		TrainedAt: time.Now().UTC().Truncate(time.Second)}}
 	m.Info.Platt = make([][2]float64, nc)
 	m.Info.Thresholds = make([]float64, nc)

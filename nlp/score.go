@@ -8,6 +8,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/go-ego/gse"
 )
 
 const (
@@ -54,6 +56,12 @@ type fieldMatches struct {
 
 	letters  int     // letters and digits of the field, -1 until counted
 	origByte []int32 // byte offset of each rune of orig, built on demand
+
+	// segs are the gse words of the model prefix of nz.Text
+	// (modelSegments), once segsDone; segsWhole when that prefix is the
+	// whole text.
+	segs                []gse.Segment
+	segsDone, segsWhole bool
 }
 
 // scored is one hit that counted or was suppressed.

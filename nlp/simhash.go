@@ -45,7 +45,10 @@ func fingerprint(fields []*fieldMatches, ev []Evidence, ruleIDs map[string]bool,
 		if text == "" {
 			continue
 		}
-		segs := seg.Segment(unsafe.Slice(unsafe.StringData(text), len(text)))
+		segs := fm.segs
+		if !fm.segsDone || !fm.segsWhole {
+			segs = seg.Segment(unsafe.Slice(unsafe.StringData(text), len(text)))
+		}
 		if words {
 			fws = append(fws, FieldWords{Field: fm.name, Normalized: text, Tokens: searchTokens(text, segs)})
 		}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"os"
 	"runtime"
 	"sort"
 	"strings"
@@ -35,6 +38,8 @@ scored by a model trained on the other folds.`)
 	l1 := fs.Float64("l1", 0, "cross-validation training: L1 regularisation (default 0.5)")
 	minPrec := fs.Float64("min-precision", 0, "cross-validation training: least out-of-fold precision at the threshold (default 0.9)")
 	maxSetFPR := fs.Float64("max-set-fpr", 0, "cross-validation training: most share of one set's negatives flagged (default 0.012)")
+	dump := fs.String("dump", "", "write each scored post's labels, categories, levels, probabilities and thresholds to this JSON Lines file")
+	words := fs.Bool("words", false, "cross-validation training: also read gse words and word pairs")
 	minT := fs.Float64("min-threshold", 0, "raise every category threshold of --model to at least this probability (what-if)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -52,6 +57,7 @@ scored by a model trained on the other folds.`)
 	out := make([]*nlp.Assessment, len(posts))
 	probs := make([]map[string]float64, len(posts))
 	thresholds := map[string][]float64{}
+	postThresholds := make([]map[string]float64, len(posts)) // of the model that scored each post
 	if *path != "" {
 		m, err := loadModel(*path, "")
 		if err != nil {
@@ -70,6 +76,9 @@ scored by a model trained on the other folds.`)
 		}
 		if err := assessPosts(ctx, an, posts, all, out, probs); err != nil {
 			return err
+		}
+		for _, i := range all {
+			postThresholds[i] = modelThresholds(m)
 		}
 		for i, c := range m.Info.Categories {
 			thresholds[c] = append(thresholds[c], m.Info.Thresholds[i])
@@ -97,7 +106,7 @@ scored by a model trained on the other folds.`)
 			}
 			fmt.Fprintf(env.stderr, "fold %d/%d: training on %d posts\n", k+1, *folds, len(train))
 			m, err := lex.TrainModel(trainExamples(train, weights), nlp.TrainOptions{Workers: runtime.GOMAXPROCS(0),
-				Epochs: *epochs, L1: *l1, MinPrecision: *minPrec, MaxSetFPR: *maxSetFPR})
+				Epochs: *epochs, L1: *l1, MinPrecision: *minPrec, MaxSetFPR: *maxSetFPR, Words: *words})
 			if err != nil {
 				return err
 			}
@@ -107,9 +116,17 @@ scored by a model trained on the other folds.`)
 			if err := assessPosts(ctx, lex.WithModel(m), posts, byFold[k], out, probs); err != nil {
 				return err
 			}
+			for _, i := range byFold[k] {
+				postThresholds[i] = modelThresholds(m)
+			}
 		}
 	}
 	printModelEval(env.stdout, cfg, posts, out, probs, thresholds, *misses, *fps)
+	if *dump != "" {
+		if err := dumpEval(*dump, cfg, posts, out, probs, postThresholds); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(env.stdout, "\n%d posts in %s\n", len(posts), time.Since(start).Round(time.Second))
 	return nil
 }
@@ -383,4 +400,65 @@ func printLevelAgreement(w io.Writer, posts []labelledPost, out []*nlp.Assessmen
 	}
 	fmt.Fprintf(w, "levels of %d posts with an expected level: exact %.3f, within one step %.3f; critical below high %d of %d; low or none at high or above %d of %d\n",
 		n, float64(exact)/float64(n), float64(near)/float64(n), critBelow, crit, lowAbove, low)
+}
+
+func modelThresholds(m *nlp.Model) map[string]float64 {
+	t := make(map[string]float64, len(m.Info.Categories))
+	for i, c := range m.Info.Categories {
+		t[c] = m.Info.Thresholds[i]
+	}
+	return t
+}
+
+// modelEvalRecord is one line of model eval --dump.
+type modelEvalRecord struct {
+	ID         string              `json:"id"`
+	Set        string              `json:"set"`
+	Labels     []string            `json:"labels"`
+	Expected   string              `json:"expected_level,omitempty"`
+	Level      string              `json:"level"`
+	Detected   []string            `json:"detected"`
+	Categories []nlp.CategoryScore `json:"categories"`
+	Probs      map[string]float64  `json:"probs"`
+	Thresholds map[string]float64  `json:"thresholds"`
+	Cues       []string            `json:"cues,omitempty"`
+}
+
+// dumpEval writes the scored posts for analysis outside riskmine (which
+// categories confuse which, what a combination rule would change).
+func dumpEval(path string, cfg *config.Config, posts []labelledPost, out []*nlp.Assessment, probs []map[string]float64, ts []map[string]float64) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--dump: %w", err)
+	}
+	bw := bufio.NewWriter(f)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for i, p := range posts {
+		as := out[i]
+		if as == nil {
+			continue
+		}
+		r := modelEvalRecord{ID: p.ID, Set: p.Set, Labels: p.Labels, Expected: p.Level, Level: as.Level,
+			Categories: as.Categories, Probs: probs[i], Thresholds: ts[i], Detected: []string{}}
+		if r.Labels == nil {
+			r.Labels = []string{}
+		}
+		for c := range detectedCats(cfg, as) {
+			r.Detected = append(r.Detected, c)
+		}
+		sort.Strings(r.Detected)
+		for _, c := range as.Severity {
+			r.Cues = append(r.Cues, c.Kind)
+		}
+		if err := enc.Encode(r); err != nil {
+			f.Close()
+			return fmt.Errorf("--dump %s: %w", path, err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("--dump %s: %w", path, err)
+	}
+	return f.Close()
 }

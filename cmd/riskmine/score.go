@@ -30,6 +30,10 @@ func init() {
 // scoreMemoryLimit is the soft limit of the Go heap during `riskmine score`.
 const scoreMemoryLimit = 200 << 20
 
+// scoreWordsMemoryLimit is the limit when the model reads words (the
+// segmenter's dictionary is ~200 MB of heap).
+const scoreWordsMemoryLimit = 350 << 20
+
 // scoreInput is one line of `riskmine score` input.
 type scoreInput struct {
 	ID    json.RawMessage `json:"id"`
@@ -122,10 +126,17 @@ is scored as one post and printed as a readable assessment.`)
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
+	limit := int64(scoreMemoryLimit)
+	if an.Model().UsesWords() {
+		// A model that reads words needs the segmenter's dictionary: load
+		// it while stdin is read. The budget is then 450 MB of RSS.
+		go nlp.WarmUp()
+		limit = scoreWordsMemoryLimit
+	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// Collect earlier rather than let a burst of huge posts double the
 		// heap: the command is meant to stay under 300 MB of RSS.
-		debug.SetMemoryLimit(scoreMemoryLimit)
+		debug.SetMemoryLimit(limit)
 	}
 	in := bufio.NewReaderSize(env.stdin, 1<<16)
 	var first byte

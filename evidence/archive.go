@@ -3,6 +3,7 @@ package evidence
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
@@ -50,6 +51,7 @@ type Options struct {
 type Archive struct {
 	opts Options
 	db   *sql.DB
+	key  ed25519.PrivateKey // signs bundle manifests
 
 	mu   sync.Mutex
 	cur  *warcFile
@@ -105,11 +107,15 @@ func Open(ctx context.Context, opts Options) (*Archive, *RepairReport, error) {
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("evidence: %w", err)
 	}
+	key, err := loadSigningKey(opts.Dir)
+	if err != nil {
+		return nil, nil, err
+	}
 	db, err := openDB(ctx, opts.DB)
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &Archive{opts: opts, db: db}
+	a := &Archive{opts: opts, db: db, key: key}
 	rep, err := a.repair(ctx)
 	if err != nil {
 		db.Close()

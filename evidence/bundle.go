@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -31,10 +32,11 @@ type BundleFile struct {
 // WriteBundle writes a lead's evidence bundle as a zip to w: its
 // captures' WARC records in one .warc.gz (each source file's warcinfo
 // record first, then the captures' records as stored), the screenshots as
-// PNG files, the printable report given, the capture index as JSON and a
+// PNG files, the printable report given, the capture index as JSON, a
 // manifest with the SHA-256 of every other file, in the format of
 // sha256sum, so `sha256sum -c manifest-sha256.txt` checks an unzipped
-// bundle. Every record is checked against its digests before it is put in.
+// bundle, the manifest's Ed25519 signature by the installation's key and
+// that public key. Every record is checked against its digests before it is put in.
 func (a *Archive) WriteBundle(ctx context.Context, w io.Writer, report []byte, entries []Entry, at time.Time) ([]BundleFile, error) {
 	var warc bytes.Buffer
 	var shots []struct {
@@ -108,6 +110,18 @@ func (a *Archive) WriteBundle(ctx context.Context, w io.Writer, report []byte, e
 		fmt.Fprintf(&man, "%s  %s\n", f.SHA256, f.Name)
 	}
 	if err := add(BundleManifest, man.Bytes()); err != nil {
+		return nil, fmt.Errorf("evidence: bundle: %w", err)
+	}
+	// The manifest names every other file's digest, so its signature by
+	// the installation's key covers the whole bundle.
+	pub, err := PublicKeyPEM(a.PublicKey())
+	if err != nil {
+		return nil, err
+	}
+	if err := add(BundleSignature, ed25519.Sign(a.key, man.Bytes())); err != nil {
+		return nil, fmt.Errorf("evidence: bundle: %w", err)
+	}
+	if err := add(BundlePublicKey, pub); err != nil {
 		return nil, fmt.Errorf("evidence: bundle: %w", err)
 	}
 	if err := zw.Close(); err != nil {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -187,10 +188,24 @@ func TestBundle(t *testing.T) {
 		listed[name] = true
 	}
 	for name := range content {
-		if name != BundleManifest && !listed[name] {
+		if name != BundleManifest && name != BundleSignature && name != BundlePublicKey && !listed[name] {
 			t.Errorf("%s not in the manifest", name)
 		}
 	}
+	// The manifest is signed by the installation's key, which the bundle
+	// carries; a changed manifest no longer verifies.
+	pub, _ := PublicKeyPEM(a.PublicKey())
+	if !bytes.Equal(content[BundlePublicKey], pub) {
+		t.Error("the bundle's public key is not the archive's")
+	}
+	if err := VerifyManifest(content[BundleManifest], content[BundleSignature], content[BundlePublicKey]); err != nil {
+		t.Errorf("signature: %v", err)
+	}
+	forged := append([]byte("0000  report.html\n"), content[BundleManifest]...)
+	if err := VerifyManifest(forged, content[BundleSignature], content[BundlePublicKey]); err == nil {
+		t.Error("a changed manifest verifies")
+	}
+	verifyWithOpenSSL(t, content[BundleManifest], content[BundleSignature], content[BundlePublicKey])
 	shots := 0
 	for name, data := range content {
 		if strings.HasPrefix(name, "screenshots/") && strings.HasSuffix(name, ".png") && bytes.HasPrefix(data, []byte("\x89PNG")) {
@@ -270,5 +285,53 @@ func gzipTo(t *testing.T, w io.Writer, b []byte) {
 	zw.Write(b)
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// verifyWithOpenSSL checks the signature with a verifier the team did not
+// write, when the openssl command is installed (Debian has it).
+func verifyWithOpenSSL(t *testing.T, manifest, sig, pub []byte) {
+	t.Helper()
+	bin, err := exec.LookPath("openssl")
+	if err != nil {
+		t.Log("openssl not installed: signature checked by Go only")
+		return
+	}
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{"m": manifest, "s": sig, "p.pem": pub} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := exec.Command(bin, "pkeyutl", "-verify", "-pubin", "-inkey", filepath.Join(dir, "p.pem"), "-rawin",
+		"-in", filepath.Join(dir, "m"), "-sigfile", filepath.Join(dir, "s")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Signature Verified Successfully") {
+		t.Errorf("openssl does not verify the manifest: %v\n%s", err, out)
+	}
+}
+
+// TestSigningKeyKept: the installation's key is made once (0600), kept
+// across opens, and a damaged key file is refused with its path.
+func TestSigningKeyKept(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := openTest(t, dir, nil)
+	first := a.PublicKey()
+	a.Close()
+	keyDir := filepath.Join(dir, "evidence")
+	fi, err := os.Stat(filepath.Join(keyDir, signingKeyFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file %v %v", fi, err)
+	}
+	b, _ := openTest(t, dir, nil)
+	if !b.PublicKey().Equal(first) {
+		t.Fatal("a second open made a new key")
+	}
+	b.Close()
+	if err := os.WriteFile(filepath.Join(keyDir, signingKeyFile), []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = Open(context.Background(), Options{Dir: keyDir, DB: filepath.Join(dir, "x.db")})
+	if err == nil || !strings.Contains(err.Error(), signingKeyFile) {
+		t.Fatalf("damaged key: %v", err)
 	}
 }

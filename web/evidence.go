@@ -21,6 +21,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +41,8 @@ type EvidenceStore interface {
 	Get(ctx context.Context, id int64) (evidence.Entry, error)
 	Records(e evidence.Entry) ([]evidence.Record, error)
 	WriteBundle(ctx context.Context, w io.Writer, report []byte, entries []evidence.Entry, at time.Time) ([]evidence.BundleFile, error)
+	// PublicKey is the installation's key that signs bundle manifests.
+	PublicKey() ed25519.PublicKey
 }
 
 // ArchivedCopyCSP is the Content-Security-Policy of an archived copy.
@@ -324,6 +327,7 @@ func init() {
 		{"evidence.screenshot", "整页截图", "Full-page screenshot"},
 		{"evidence.rendered", "浏览器渲染", "rendered in a browser"},
 		{"evidence.bundle", "下载证据包", "Download evidence bundle"},
+		{"evidence.key", "证据包清单由本机 Ed25519 密钥签名，公钥 SHA-256 指纹：", "Bundle manifests are signed with this installation's Ed25519 key; SHA-256 fingerprint of the public key:"},
 		{"evidence.forbidden", "存档副本和证据包不做脱敏，您的角色无权打开。", "Archived copies and evidence bundles are not masked; your role may not open them."},
 		{"evidence.unreadable", "存档副本无法读取或摘要值不符，请联系管理员。", "The archived copy cannot be read or no longer matches its digest; tell an administrator."},
 		{"evidence.frame_title", "存档副本（已禁用脚本）", "Archived copy (scripts disabled)"},

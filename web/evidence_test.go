@@ -178,6 +178,7 @@ func TestLeadPageArchivedCopyByRole(t *testing.T) {
 	for _, want := range []string{
 		`<iframe class="archived-frame" sandbox src="` + w.copyPath() + `"`,
 		w.capture.PayloadDigest, w.capture.BlockDigest, `id="evidence-bundle"`,
+		evidence.KeyFingerprint(w.archive.PublicKey()),
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("analyst's lead page lacks %q", want)

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"riskmine/evidence"
 
 	"riskmine/alerts"
 )
@@ -19,8 +20,10 @@ type leadDetailData struct {
 	// CanMergeInto marks the similar leads this lead can be merged into
 	// (both open), each offered with a button.
 	CanMergeInto map[string]bool
-	// Bundle offers the evidence bundle (evidence.go).
-	Bundle bool
+	// Bundle offers the evidence bundle (evidence.go); KeyFingerprint
+	// identifies the key that signs it.
+	Bundle         bool
+	KeyFingerprint string
 }
 
 // sourcePost is one post of a lead with its evidence marked in place.
@@ -85,6 +88,9 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 		data.Sources = append(data.Sources, sp)
 	}
 	data.Bundle = s.deps.Evidence != nil && s.mayOpenEvidence(r)
+	if data.Bundle {
+		data.KeyFingerprint = evidence.KeyFingerprint(s.deps.Evidence.PublicKey())
+	}
 	v := s.newView(r, "leads", "lead.title", data)
 	v.Title = lead.Title
 	v.Error = errMsg

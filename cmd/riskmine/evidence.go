@@ -112,24 +112,20 @@ func riskmineVersion() string {
 	return v
 }
 
-// evidenceKeep tells retention to keep the captures of open leads, and of
-// leads merged into an open lead.
+// evidenceKeep tells retention to keep every capture a lead refers to,
+// whatever the lead's state (dismissed and closed leads included): evidence
+// of a case may be asked for long after it closed. Only captures whose
+// lead no longer exists in the lead store are let go.
 func evidenceKeep(leads alerts.Store) evidence.KeepFunc {
 	return func(ctx context.Context, leadID, _ string) (bool, error) {
-		for hop := 0; hop < 8 && leadID != ""; hop++ {
-			l, err := leads.GetLead(ctx, leadID)
-			if errors.Is(err, alerts.ErrNotFound) {
-				return false, nil
-			}
-			if err != nil {
-				return false, err
-			}
-			if alerts.IsOpen(l.State) {
-				return true, nil
-			}
-			leadID = l.MergedInto
+		if leadID == "" {
+			return false, nil
 		}
-		return false, nil
+		_, err := leads.GetLead(ctx, leadID)
+		if errors.Is(err, alerts.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
 	}
 }
 
@@ -147,7 +143,7 @@ func runEvidenceRetention(ctx context.Context, a *evidence.Archive, leads alerts
 		}
 		if len(res.Deleted) > 0 || len(res.Held) > 0 {
 			log.Info("evidence retention", "files_deleted", len(res.Deleted), "captures_deleted", res.Captures,
-				"bytes_deleted", res.Bytes, "files_held_by_open_leads", len(res.Held))
+				"bytes_deleted", res.Bytes, "files_held_by_leads", len(res.Held))
 		}
 	}
 	prune()

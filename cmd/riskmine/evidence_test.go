@@ -251,7 +251,7 @@ func TestEvidenceKeep(t *testing.T) {
 		t.Fatal(err)
 	}
 	keep := evidenceKeep(leads)
-	for id, want := range map[string]bool{open: true, dismissed: false, merged: true, "NOPE": false} {
+	for id, want := range map[string]bool{open: true, dismissed: true, merged: true, "NOPE": false, "": false} {
 		got, err := keep(ctx, id, "")
 		if err != nil || got != want {
 			t.Errorf("keep %s: %v %v, want %v", id, got, err, want)
@@ -260,8 +260,8 @@ func TestEvidenceKeep(t *testing.T) {
 	if _, err := leads.Transition(ctx, open, alerts.TransitionRequest{To: alerts.StateDismissed, Actor: "ana", Reason: "误报"}); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := keep(ctx, merged, ""); got {
-		t.Error("a lead merged into a lead since dismissed is still kept")
+	if got, _ := keep(ctx, merged, ""); !got {
+		t.Error("a lead merged into a lead since dismissed is no longer kept")
 	}
 }
 

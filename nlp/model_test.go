@@ -2,6 +2,8 @@ package nlp
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -125,5 +127,20 @@ func TestChooseThresholdKeepsFPR(t *testing.T) {
 	// At 0.6: 3 of 4 positives, one of four negatives (0.25), precision 0.75.
 	if th != 0.6 || f.Recall != 0.75 || f.FPR != 0.25 {
 		t.Fatalf("threshold %v, figures %+v", th, f)
+	}
+}
+
+// An interrupted training (SIGTERM on `model train`) stops and says so
+// instead of running on and writing a model.
+func TestTrainModelStopsWhenCancelled(t *testing.T) {
+	lex, err := NewAnalyzer(Options{NoFingerprint: true, LexiconOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	m, err := lex.TrainModel(tinyExamples(), TrainOptions{Epochs: 4, Categories: []string{"fire"}, Workers: 2, Context: ctx})
+	if !errors.Is(err, context.Canceled) || m != nil {
+		t.Fatalf("TrainModel on a cancelled context = %v, %v; expected no model and context.Canceled", m, err)
 	}
 }

@@ -1,6 +1,7 @@
 package nlp
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -69,6 +70,9 @@ type TrainOptions struct {
 	// Words adds gse words and word pairs to the features
 	// (featureSetWords); scoring with such a model loads the segmenter.
 	Words bool
+	// Context, when set, stops training early: TrainModel then returns its
+	// error (an interrupted command leaves no half-trained model).
+	Context context.Context
 }
 
 func (o *TrainOptions) defaults() {
@@ -202,7 +206,7 @@ type trainSet struct {
 	nFolds int
 }
 
-func (a *Analyzer) newTrainSet(exs []TrainExample, codes []string, workers int, words bool, log func(string, ...any)) (*trainSet, error) {
+func (a *Analyzer) newTrainSet(ctx context.Context, exs []TrainExample, codes []string, workers int, words bool, log func(string, ...any)) (*trainSet, error) {
 	ci := map[string]int{}
 	for i, c := range codes {
 		ci[c] = i
@@ -238,10 +242,16 @@ func (a *Analyzer) newTrainSet(exs []TrainExample, codes []string, workers int, 
 	}
 	start := time.Now()
 	for i := range exs {
+		if i%256 == 0 && ctx.Err() != nil {
+			break
+		}
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("nlp: train: %w", err)
+	}
 	log("featurized %d posts in %s", len(exs), time.Since(start).Round(time.Millisecond))
 	return ts, nil
 }
@@ -356,7 +366,11 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 	if len(exs) == 0 {
 		return nil, errors.New("nlp: train: no posts")
 	}
-	ts, err := a.newTrainSet(exs, codes, opts.Workers, opts.Words, opts.Log)
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ts, err := a.newTrainSet(ctx, exs, codes, opts.Workers, opts.Words, opts.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -378,6 +392,9 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
+				if ctx.Err() != nil {
+					continue // drain: the feeder stops at the next job
+				}
 				f := fitCategory(ts, j.c, j.fold, &opts)
 				if j.fold < 0 {
 					mu.Lock()
@@ -397,6 +414,9 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 		oof[c] = make([]float64, len(exs))
 	}
 	for c := range nc {
+		if ctx.Err() != nil {
+			break
+		}
 		for k := range opts.Folds {
 			jobs <- job{c, k}
 		}
@@ -405,6 +425,9 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 	}
 	close(jobs)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("nlp: train: %w", err)
+	}
 
 	fset := featureSetChars
 	if opts.Words {

@@ -240,7 +240,7 @@ left for 'model eval').`)
 		srcs = append(srcs, nlp.ModelSource{Name: "lexicon cases", Posts: len(cases)})
 	}
 	opts := nlp.TrainOptions{Epochs: *epochs, MaxFPR: *maxFPR, MinPrecision: *minPrec, L1: *l1, MaxSetFPR: *maxSetFPR, MaxRecallLoss: *maxLoss, Sources: srcs,
-		Workers: runtime.GOMAXPROCS(0), Log: logTo(env.stderr), Words: *words}
+		Workers: runtime.GOMAXPROCS(0), Log: logTo(env.stderr), Words: *words, Context: ctx}
 	exs := trainExamples(posts, weights)
 	for _, v := range vTrain {
 		if w, ok := weights[v.Set]; ok {

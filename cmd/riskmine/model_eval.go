@@ -106,7 +106,7 @@ scored by a model trained on the other folds.`)
 			}
 			fmt.Fprintf(env.stderr, "fold %d/%d: training on %d posts\n", k+1, *folds, len(train))
 			m, err := lex.TrainModel(trainExamples(train, weights), nlp.TrainOptions{Workers: runtime.GOMAXPROCS(0),
-				Epochs: *epochs, L1: *l1, MinPrecision: *minPrec, MaxSetFPR: *maxSetFPR, Words: *words})
+				Epochs: *epochs, L1: *l1, MinPrecision: *minPrec, MaxSetFPR: *maxSetFPR, Words: *words, Context: ctx})
 			if err != nil {
 				return err
 			}

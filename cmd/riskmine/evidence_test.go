@@ -3,6 +3,7 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -129,8 +130,13 @@ func TestCrawlArchivesAndExportsEvidence(t *testing.T) {
 	mux.HandleFunc("/list", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<html><body><a class="item" href="/p/1.html">1</a><a class="item" href="/p/2.html">2</a></body></html>`)
 	})
+	// The lead's page comes gzip-encoded: it is archived as it came.
 	mux.HandleFunc("/p/1.html", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `<html><head><title>燃气泄漏通报</title></head><body><h1>燃气泄漏通报</h1><div><p>%s</p><p>%s</p></div></body></html>`, hazardText, hazardText)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		fmt.Fprintf(zw, `<html><head><title>燃气泄漏通报</title></head><body><h1>燃气泄漏通报</h1><div><p>%s</p><p>%s</p></div></body></html>`, hazardText, hazardText)
+		zw.Close()
 	})
 	mux.HandleFunc("/p/2.html", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<html><head><title>天气</title></head><body><h1>天气</h1><div><p>今天全市天气晴朗，适合出行，市民可以去公园散步，也可以去图书馆看书。</p><p>周末的天气预报显示多云转晴，气温在十五到二十三度之间。</p></div></body></html>`)
@@ -177,6 +183,10 @@ crawler:
 	for _, r := range recs {
 		if r.Type == evidence.TypeResponse {
 			targets = append(targets, r.TargetURI)
+			if r.Header.Get("Content-Encoding") != "gzip" || !bytes.HasPrefix(r.RawPayload, []byte{0x1f, 0x8b}) ||
+				!strings.Contains(string(r.Payload), "燃气泄漏通报") || r.IPAddress != "127.0.0.1" {
+				t.Errorf("response record: %v, raw %q…, IP %q", r.Header, r.RawPayload[:min(8, len(r.RawPayload))], r.IPAddress)
+			}
 		}
 	}
 	if len(targets) != 1 || targets[0] != srv.URL+"/p/1.html" {
@@ -194,6 +204,9 @@ crawler:
 		t.Fatalf("leads: %v %s", err, out)
 	}
 	id := list.Leads[0].ID
+	if l := list.Leads[0]; l.Title != "燃气泄漏通报" || !strings.Contains(l.Summary, "五四路") {
+		t.Errorf("lead from the gzip page: %q %q", l.Title, l.Summary)
+	}
 	zipPath := filepath.Join(dir, "bundle.zip")
 	if code, _, errs := run("leads", "export-evidence", id, "--out", zipPath, "--config", cfgPath); code != 0 || !strings.Contains(errs, "1 archived captures") {
 		t.Fatalf("export-evidence: %d %s", code, errs)

@@ -32,7 +32,7 @@ type Capture struct {
 	// what the crawler extracted the page from.
 	Body []byte
 	// RemoteAddr is the address (ip:port) the final response came from,
-	// when known.
+	// when known: the server's, or the proxy's for a source with Proxy.
 	RemoteAddr string
 	FetchedAt  time.Time
 	// Robots is the crawl's robots.txt verdict for the URL: "allowed", or

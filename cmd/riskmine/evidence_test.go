@@ -2,9 +2,12 @@ package main
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +21,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	cbwarc "github.com/CorentinB/warc"
 
 	"riskmine/alerts"
 	"riskmine/config"
@@ -192,6 +197,7 @@ crawler:
 	if len(targets) != 1 || targets[0] != srv.URL+"/p/1.html" {
 		t.Fatalf("archived responses %v, want only the lead's page", targets)
 	}
+	checkRawResponseIndependently(t, files[0])
 
 	code, out, errs := run("leads", "list", "--json", "--config", cfgPath)
 	if code != 0 {
@@ -324,5 +330,66 @@ func TestServeShowsArchivedCopy(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") ||
 		body != string(page.Capture.Body) {
 		t.Errorf("archived copy: %d %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+}
+
+// checkRawResponseIndependently reads the archive's response record with
+// CorentinB/warc (not written for riskmine): its digests verify over the
+// bytes as stored, the body is the gzip stream the server sent, with its
+// Content-Encoding, and decodes to the page; WARC-IP-Address is loopback.
+func checkRawResponseIndependently(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd, err := cbwarc.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	sum := func(b []byte) string { s := sha256.Sum256(b); return "sha256:" + hex.EncodeToString(s[:]) }
+	seen := 0
+	for {
+		rec, err := rd.ReadRecord()
+		if rec != nil && rec.Header != nil && rec.Header.Get("WARC-Type") == "response" {
+			seen++
+			block, rerr := io.ReadAll(rec.Content)
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			if got := sum(block); got != rec.Header.Get("WARC-Block-Digest") {
+				t.Errorf("block digest %s, computed %s", rec.Header.Get("WARC-Block-Digest"), got)
+			}
+			resp, herr := http.ReadResponse(bufio.NewReader(bytes.NewReader(block)), nil)
+			if herr != nil {
+				t.Fatal(herr)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			if got := sum(raw); got != rec.Header.Get("WARC-Payload-Digest") {
+				t.Errorf("payload digest %s, computed %s", rec.Header.Get("WARC-Payload-Digest"), got)
+			}
+			if resp.Header.Get("Content-Encoding") != "gzip" || rec.Header.Get("WARC-IP-Address") != "127.0.0.1" {
+				t.Errorf("response %v, WARC-IP-Address %q", resp.Header, rec.Header.Get("WARC-IP-Address"))
+			}
+			zr, zerr := gzip.NewReader(bytes.NewReader(raw))
+			if zerr != nil {
+				t.Fatalf("stored body is not gzip: %v", zerr)
+			}
+			page, _ := io.ReadAll(zr)
+			if !strings.Contains(string(page), "燃气泄漏通报") || !strings.Contains(string(page), "五四路") {
+				t.Errorf("decoded body %q", page)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if seen != 1 {
+		t.Errorf("%d response records read independently, want 1", seen)
 	}
 }

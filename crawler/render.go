@@ -108,6 +108,11 @@ type RenderStats struct {
 	Pages, Failed int64
 	// Starts of the browser; Restarts those after a crash or hang.
 	Starts, Restarts int64
+	// Retried counts the pages tried a second time after a restart.
+	Retried int64
+	// Tabs is the most pages rendered at once (crawler.render.tabs);
+	// TabsInUse those being rendered now.
+	Tabs, TabsInUse int
 	// Refused counts the page requests the crawler's rules refused, by
 	// kind: robots, blocked (SSRF guard), domain, too_large, media, scheme.
 	Refused map[string]int64
@@ -133,9 +138,9 @@ type renderer struct {
 	runs  map[*run]runContext
 	ctxMu sync.Mutex
 
-	pages, failed, starts, restarts atomic.Int64
-	refusedMu                       sync.Mutex
-	refused                         map[string]int64
+	pages, failed, starts, restarts, retried atomic.Int64
+	refusedMu                                sync.Mutex
+	refused                                  map[string]int64
 }
 
 // browserProc is one running Chromium.
@@ -155,7 +160,8 @@ func newRenderer(cfg RenderConfig, log *slog.Logger) *renderer {
 func (c *Crawler) RenderStats() RenderStats {
 	rd := c.render
 	s := RenderStats{Pages: rd.pages.Load(), Failed: rd.failed.Load(), Starts: rd.starts.Load(),
-		Restarts: rd.restarts.Load(), Refused: map[string]int64{}}
+		Restarts: rd.restarts.Load(), Retried: rd.retried.Load(), Tabs: cap(rd.slots), TabsInUse: len(rd.slots),
+		Refused: map[string]int64{}}
 	rd.refusedMu.Lock()
 	for k, v := range rd.refused {
 		s.Refused[k] = v
@@ -419,6 +425,7 @@ func (rd *renderer) render(r *run, u string, list bool) (*fetched, error) {
 		}
 		if attempt == 0 && !b.alive() {
 			rd.retire(b, err)
+			rd.retried.Add(1)
 			r.log.Info("page retried after a browser restart", "url", u, "error", err)
 			continue
 		}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
@@ -317,9 +316,15 @@ func (p *tabPage) handle(ev *fetch.EventRequestPaused) {
 		p.refuse(ev, "invalid", network.ErrorReasonFailed, err)
 		return
 	}
-	var remote string
-	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { remote = i.Conn.RemoteAddr().String() }}
-	hr = hr.WithContext(httptrace.WithClientTrace(hr.Context(), trace))
+	doc := ev.ResourceType == network.ResourceTypeDocument
+	var tap string
+	if doc {
+		// A document may become the page's evidence: the transport keeps
+		// its response as received (raw body, remote address).
+		tap = p.r.tr.wires.open()
+		defer p.r.tr.wires.take(tap)
+		hr.Header.Set(wireHeader, tap)
+	}
 	resp, err := p.r.polite.RoundTrip(hr)
 	if err != nil {
 		p.refuse(ev, errKind(err), reasonOf(err), err)
@@ -351,13 +356,17 @@ func (p *tabPage) handle(ev *fetch.EventRequestPaused) {
 	hdr.Del("Content-Encoding")
 	hdr.Del("Content-Length")
 	hdr.Del("Transfer-Encoding")
-	if ev.ResourceType == network.ResourceTypeDocument {
+	if doc {
 		robots := "allowed"
 		if p.r.src.IgnoreRobots {
 			robots = "not checked"
 		}
 		c := &Capture{Method: hr.Method, RequestURL: u.String(), RequestHeader: hr.Header.Clone(), Status: resp.StatusCode,
-			ResponseHeader: hdr.Clone(), Body: body, RemoteAddr: remote, FetchedAt: p.r.c.opts.Now(), Robots: robots}
+			ResponseHeader: hdr.Clone(), Body: body, RawBody: body, FetchedAt: p.r.c.opts.Now(), Robots: robots}
+		c.RequestHeader.Del(wireHeader)
+		if w := p.r.tr.wires.take(tap); w != nil && w.status == resp.StatusCode {
+			w.fill(c)
+		}
 		p.mu.Lock()
 		p.docs[ev.FrameID] = c
 		p.mu.Unlock()

@@ -2,9 +2,11 @@ package crawler
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -163,7 +165,15 @@ func jsSiteRoutes() map[string]http.HandlerFunc {
 			http.SetCookie(w, &http.Cookie{Name: "sid", Value: "list-seen", Path: "/"})
 			serveText("text/html; charset=utf-8", jsShell)(w, r)
 		},
-		"/post/":    serveText("text/html; charset=utf-8", jsShell),
+		// Posts come gzip-encoded: the browser gets them decoded, the
+		// capture keeps them as they came.
+		"/post/": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.Header().Set("Content-Encoding", "gzip")
+			zw := gzip.NewWriter(w)
+			io.WriteString(zw, jsShell)
+			zw.Close()
+		},
 		"/app.js":   serveText("application/javascript", jsApp),
 		"/logo.png": serveText("image/png", "\x89PNG\r\n\x1a\n"),
 		"/api/posts": serveText("application/json",
@@ -212,6 +222,10 @@ func TestRenderFindsPostsBuiltByJavaScript(t *testing.T) {
 		if string(cp.Body) != jsShell || cp.RemoteAddr != site.addr.String() {
 			t.Errorf("capture body or address of %s: %q from %q", p.URL, cp.Body, cp.RemoteAddr)
 		}
+		if cp.ResponseHeader.Get("Content-Encoding") != "gzip" || !bytes.HasPrefix(cp.RawBody, []byte{0x1f, 0x8b}) ||
+			string(gunzipBytes(t, cp.RawBody)) != jsShell || cp.RequestHeader.Get(wireHeader) != "" {
+			t.Errorf("capture of %s not as received: %v, raw %.20q", p.URL, cp.ResponseHeader, cp.RawBody)
+		}
 		if !bytes.Contains(cp.RenderedDOM, []byte("第二段 "+n)) || !bytes.HasPrefix(cp.RenderedDOM, []byte("<!DOCTYPE html>")) {
 			t.Errorf("rendered DOM of %s: %.200q", p.URL, cp.RenderedDOM)
 		}
@@ -222,7 +236,8 @@ func TestRenderFindsPostsBuiltByJavaScript(t *testing.T) {
 			t.Errorf("page %s fetched as %q", p.URL, ua)
 		}
 	}
-	if st := c.RenderStats(); st.Pages != 3 || st.Starts != 1 || st.Restarts != 0 || st.Refused["media"] != 3 {
+	if st := c.RenderStats(); st.Pages != 3 || st.Starts != 1 || st.Restarts != 0 || st.Refused["media"] != 3 ||
+		st.Tabs != 2 || st.TabsInUse != 0 || st.Retried != 0 {
 		t.Errorf("render stats %+v, want 3 pages on one browser and their images refused", st)
 	}
 	if n := site.hitsOf("/logo.png"); n != 0 {
@@ -419,8 +434,8 @@ func TestRenderBrowserKilledMidCrawlIsRestarted(t *testing.T) {
 	if len(pages) != 1 || pages[0].Title != "动态文章" || run.Failed != 0 {
 		t.Fatalf("%d pages, run %+v; log:\n%s", len(pages), run, logs)
 	}
-	if st := c.RenderStats(); st.Starts != 2 || st.Restarts != 1 {
-		t.Errorf("render stats %+v, want one restart", st)
+	if st := c.RenderStats(); st.Starts != 2 || st.Restarts != 1 || st.Retried != 1 {
+		t.Errorf("render stats %+v, want one restart and one page retried", st)
 	}
 	if !strings.Contains(logs.String(), "headless browser crashed or hung; restarting it") ||
 		!strings.Contains(logs.String(), "page retried after a browser restart") {

@@ -144,7 +144,7 @@ func (c *Crawler) newRun(ctx context.Context, src Source, emit EmitFunc, prog *P
 		base: newBaseTransport(guard, o.lookup, proxy, o.Timeout, src.Parallelism),
 		lim: fetchLimits{timeout: o.Timeout, maxBody: o.MaxBodyBytes, maxDecoded: o.MaxDecompressedBytes,
 			retries: o.Retries, backoffBase: o.BackoffBase, backoffMax: o.BackoffMax, maxRetryAfter: o.MaxRetryAfter},
-		sleep: o.Sleep, now: o.Now, jitter: o.Jitter, retried: &prog.retries,
+		sleep: o.Sleep, now: o.Now, jitter: o.Jitter, retried: &prog.retries, wires: newWireTaps(),
 		guard: guard, lookup: o.lookup, viaProxy: proxy != nil,
 	}
 	if tr.lookup == nil {
@@ -309,6 +309,11 @@ func (r *run) get(u string, st *pageState) (*fetched, error) {
 			hdr.Set("If-Modified-Since", st.LastModified)
 		}
 	}
+	// The transport keeps the final response as received under this tap;
+	// closing it on every path lets nothing of a failed fetch linger.
+	tap := r.tr.wires.open()
+	defer r.tr.wires.take(tap)
+	hdr.Set(wireHeader, tap)
 	cctx := colly.NewContext()
 	err := r.coll.Request(http.MethodGet, u, nil, cctx, hdr)
 	resp, _ := cctx.GetAny("resp").(*colly.Response)
@@ -324,29 +329,39 @@ func (r *run) get(u string, st *pageState) (*fetched, error) {
 	if f.contentType == "" {
 		f.contentType = f.header.Get("Content-Type")
 	}
-	f.capture = r.capture(resp, f)
+	f.capture = r.capture(resp, f, r.tr.wires.take(tap))
 	return f, nil
 }
 
-// capture keeps the exchange behind f for the evidence archive. The body
-// is shared with f, not copied. The response headers are as received, with
-// the server's own Content-Type put back; robots.txt was obeyed on the way
-// (a disallowed URL never gets here) unless the source ignores it.
-func (r *run) capture(resp *colly.Response, f *fetched) *Capture {
+// capture keeps the exchange behind f for the evidence archive: the
+// request as sent and the response as received (w, the transport's record
+// of the final response), with the body still content-coded. The decoded
+// body is shared with f, not copied, and so is the raw one when the body
+// was not content-coded. robots.txt was obeyed on the way (a disallowed
+// URL never gets here) unless the source ignores it.
+func (r *run) capture(resp *colly.Response, f *fetched, w *wire) *Capture {
 	c := &Capture{Method: http.MethodGet, RequestURL: f.finalURL.String(), Status: f.status, Body: f.body,
-		ResponseHeader: f.header.Clone(), FetchedAt: r.c.opts.Now(), Robots: "allowed"}
+		RawBody: f.body, FetchedAt: r.c.opts.Now(), Robots: "allowed"}
+	if r.src.IgnoreRobots {
+		c.Robots = "not checked"
+	}
+	if w != nil && w.status == f.status {
+		w.fill(c)
+		return c
+	}
+	// No record of the wire (none is expected): the response as colly
+	// passed it, decoded and with the server's own Content-Type put back.
 	if resp.Request.Method != "" {
 		c.Method = resp.Request.Method
 	}
 	if resp.Request.Headers != nil {
 		c.RequestHeader = resp.Request.Headers.Clone()
+		c.RequestHeader.Del(wireHeader)
 	}
+	c.ResponseHeader = f.header.Clone()
 	c.ResponseHeader.Del(origContentType)
 	if f.contentType != "" {
 		c.ResponseHeader.Set("Content-Type", f.contentType)
-	}
-	if r.src.IgnoreRobots {
-		c.Robots = "not checked"
 	}
 	return c
 }

@@ -238,7 +238,7 @@ type Stats struct {
 	Retries int64 `json:"retries"`
 	// Errors counts failures by kind (network, timeout, http_4xx, http_5xx,
 	// rate_limited, robots, blocked, too_large, redirect, parse, not_html,
-	// extract, empty, emit, state, domain, cancelled).
+	// extract, empty, emit, state, domain, browser, cancelled).
 	Errors map[string]int64 `json:"errors"`
 }
 

@@ -1,6 +1,7 @@
 package crawler
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -10,9 +11,11 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -61,6 +64,9 @@ type retryTransport struct {
 	viaProxy bool
 	// pace, when set, waits for the host's turn before each attempt.
 	pace func(ctx context.Context, u *url.URL) error
+	// wires keeps the final response of the fetches that ask for it (by
+	// wireHeader) as it came off the connection, for the evidence archive.
+	wires *wireTaps
 }
 
 // RoundTrip makes the request, repeating it after retryable failures.
@@ -114,7 +120,22 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // body is closed so a server that trickles bytes is cut off.
 func (t *retryTransport) once(req *http.Request) (*http.Response, error) {
 	ctx, cancel := context.WithTimeout(req.Context(), t.lim.timeout)
+	tap := req.Header.Get(wireHeader)
+	var w *wire
+	if tap != "" && t.wires != nil {
+		// Each attempt (retries, redirect hops) gets its own record; the
+		// last one stored is the final response's.
+		w = &wire{}
+		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+			if i.Conn != nil {
+				w.remote = i.Conn.RemoteAddr().String()
+			}
+		}})
+	}
 	r := req.Clone(ctx)
+	if tap != "" {
+		r.Header.Del(wireHeader)
+	}
 	if r.Header.Get("Accept-Encoding") == "" && r.Method != http.MethodHead {
 		r.Header.Set("Accept-Encoding", "gzip")
 	}
@@ -132,8 +153,23 @@ func (t *retryTransport) once(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%w: %s declares %d bytes, limit %d", ErrTooLarge, req.URL.Redacted(), resp.ContentLength, t.lim.maxBody)
 	}
 	var body io.Reader = &limitReader{r: resp.Body, n: t.lim.maxBody, what: "body"}
+	gzipped := isGzip(resp, req.URL)
+	if w != nil {
+		w.keep(r, resp)
+		if gzipped {
+			// The wire bytes are kept beside the decoded ones only when
+			// they differ; the tap sits behind the size limit, so it never
+			// holds more than maxBody bytes.
+			w.raw = &bytes.Buffer{}
+			if resp.ContentLength > 0 {
+				w.raw.Grow(int(resp.ContentLength))
+			}
+			body = io.TeeReader(body, w.raw)
+		}
+		t.wires.put(tap, w)
+	}
 	var gz *gzip.Reader
-	if isGzip(resp, req.URL) {
+	if gzipped {
 		gz, err = gzip.NewReader(body)
 		if err != nil {
 			resp.Body.Close()
@@ -339,6 +375,99 @@ func newBaseTransport(guard *addrGuard, lookup func(ctx context.Context, host st
 		tr.Proxy = http.ProxyURL(proxy)
 	}
 	return tr
+}
+
+// wireHeader is the request header by which a fetch asks the transport to
+// keep its final response as received (its value names the tap). The
+// transport removes it before the request leaves.
+const wireHeader = "X-Riskmine-Wire"
+
+// wire is one response as it came off the connection: what the evidence
+// archive stores, where the crawler itself reads the decoded body.
+type wire struct {
+	// method, url and reqHeader are the request as sent (Accept-Encoding
+	// included, which the transport adds).
+	method    string
+	url       string
+	reqHeader http.Header
+	// proto, status and header are the response as received; Go's HTTP
+	// client moves Transfer-Encoding out of the header, and it is put back.
+	proto  string
+	status int
+	header http.Header
+	// remote is the address of the connection the response came on.
+	remote string
+	// raw is the body before content decoding (after HTTP/1.1 chunked
+	// de-framing, which Go's transport always does), kept only when the
+	// transport decodes the body; nil when the body is passed on as it
+	// came.
+	raw *bytes.Buffer
+}
+
+// keep notes the request as sent and the response's head.
+func (w *wire) keep(r *http.Request, resp *http.Response) {
+	w.method, w.url, w.reqHeader = r.Method, r.URL.String(), r.Header.Clone()
+	w.proto, w.status, w.header = resp.Proto, resp.StatusCode, resp.Header.Clone()
+	if len(resp.TransferEncoding) > 0 {
+		w.header["Transfer-Encoding"] = append([]string(nil), resp.TransferEncoding...)
+	}
+}
+
+// fill puts the wire record into c, whose Body holds the decoded body.
+func (w *wire) fill(c *Capture) {
+	c.Method, c.RequestHeader = w.method, w.reqHeader
+	c.Proto, c.ResponseHeader, c.RemoteAddr = w.proto, w.header, w.remote
+	if w.raw != nil {
+		c.RawBody = w.raw.Bytes()
+	} else {
+		c.RawBody = c.Body
+	}
+}
+
+// wireTaps holds the wire records of the fetches under way that asked for
+// one. A fetch opens a tap, the transport fills it, the fetch takes it.
+type wireTaps struct {
+	mu   sync.Mutex
+	next uint64
+	m    map[string]*wire
+}
+
+func newWireTaps() *wireTaps { return &wireTaps{m: map[string]*wire{}} }
+
+// open returns a new tap's name, to be sent in wireHeader.
+func (w *wireTaps) open() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.next++
+	id := strconv.FormatUint(w.next, 36)
+	w.m[id] = nil
+	return id
+}
+
+// put records x under an open tap; a tap closed meanwhile is left closed.
+func (w *wireTaps) put(id string, x *wire) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.m[id]; ok {
+		w.m[id] = x
+	}
+}
+
+// take closes the tap and returns what it holds (nil when no response
+// came). The body must have been read to its end.
+func (w *wireTaps) take(id string) *wire {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	x := w.m[id]
+	delete(w.m, id)
+	return x
+}
+
+// len reports how many taps are open, for tests.
+func (w *wireTaps) len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.m)
 }
 
 // defaultJitter is the jitter source outside tests.

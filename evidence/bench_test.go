@@ -1,6 +1,8 @@
 package evidence
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -38,51 +40,93 @@ func benchBody(i, size int) []byte {
 	return []byte(b.String())
 }
 
+// servedAs are the ways a server may send the benchmark's pages: as they
+// are, or gzip-encoded at level 1 (nginx's default gzip_comp_level) or 6
+// (Go's and zlib's default). The archive keeps the body as it came.
+var servedAs = []struct {
+	name  string
+	level int // gzip level; 0 for none
+}{{"identity", 0}, {"gzip1", 1}, {"gzip6", 6}}
+
+// serve returns body as a server would send it, with its Content-Encoding.
+func serve(b *testing.B, body []byte, level int) ([]byte, string) {
+	if level == 0 {
+		return body, ""
+	}
+	var out bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&out, level)
+	if err != nil {
+		b.Fatal(err)
+	}
+	zw.Write(body)
+	if err := zw.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return out.Bytes(), "gzip"
+}
+
 // BenchmarkArchivePut archives one page per operation (request, response
 // and metadata records, gzip, fsync, index row) and reports the archive's
-// bytes per capture.
+// bytes per capture and the body's bytes as served.
 func BenchmarkArchivePut(b *testing.B) {
 	for _, size := range []struct {
 		name  string
 		bytes int
 	}{{"page=2KB", 2 << 10}, {"page=120KB", 120 << 10}} {
-		b.Run(size.name, func(b *testing.B) {
-			dir := b.TempDir()
-			a, _, err := Open(context.Background(), Options{Dir: filepath.Join(dir, "evidence"), DB: filepath.Join(dir, "riskmine.db"), Version: "bench"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			bodies := make([][]byte, b.N)
-			for i := range bodies {
-				bodies[i] = benchBody(i, size.bytes)
-			}
-			b.SetBytes(int64(len(bodies[0])))
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				u := fmt.Sprintf("http://bench.example/p/%d.html", i)
-				_, _, err := a.Put(context.Background(), Page{LeadID: "L", URL: u, Source: "bench", Capture: Capture{
-					Method: http.MethodGet, RequestURL: u, RequestHeader: http.Header{"User-Agent": {"riskmine/bench"}},
-					Status: 200, ResponseHeader: http.Header{"Content-Type": {"text/html; charset=utf-8"}, "Date": {time.Now().UTC().Format(http.TimeFormat)}},
-					Body: bodies[i], FetchedAt: time.Now(), Robots: "allowed"}})
-				if err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			header := a.cur.header
-			a.Close()
-			files, _ := filepath.Glob(filepath.Join(dir, "evidence", "*"+fileSuffix))
-			var total int64
-			for _, f := range files {
-				info, err := os.Stat(f)
-				if err != nil {
-					b.Fatal(err)
-				}
-				total += info.Size() - header
-			}
-			b.ReportMetric(float64(total)/float64(b.N), "archive-bytes/capture")
-		})
+		for _, sv := range servedAs {
+			b.Run(size.name+"/served="+sv.name, func(b *testing.B) { benchArchivePut(b, size.bytes, sv.level) })
+		}
 	}
+}
+
+// benchArchivePut archives b.N pages of about size bytes, served with the
+// given gzip level (0: not encoded).
+func benchArchivePut(b *testing.B, size, level int) {
+	dir := b.TempDir()
+	a, _, err := Open(context.Background(), Options{Dir: filepath.Join(dir, "evidence"), DB: filepath.Join(dir, "riskmine.db"), Version: "bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bodies := make([][]byte, b.N)
+	var coding string
+	var served int64
+	for i := range bodies {
+		plain := benchBody(i, size)
+		if i == 0 {
+			b.SetBytes(int64(len(plain)))
+		}
+		bodies[i], coding = serve(b, plain, level)
+		served += int64(len(bodies[i]))
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		u := fmt.Sprintf("http://bench.example/p/%d.html", i)
+		h := http.Header{"Content-Type": {"text/html; charset=utf-8"}, "Date": {time.Now().UTC().Format(http.TimeFormat)}}
+		if coding != "" {
+			h.Set("Content-Encoding", coding)
+		}
+		_, _, err := a.Put(context.Background(), Page{LeadID: "L", URL: u, Source: "bench", Capture: Capture{
+			Method: http.MethodGet, RequestURL: u, RequestHeader: http.Header{"User-Agent": {"riskmine/bench"}, "Accept-Encoding": {"gzip"}},
+			Status: 200, ResponseHeader: h, Body: bodies[i], RemoteAddr: "192.0.2.10:443", Proto: "HTTP/1.1",
+			FetchedAt: time.Now(), Robots: "allowed"}})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	header := a.cur.header
+	a.Close()
+	files, _ := filepath.Glob(filepath.Join(dir, "evidence", "*"+fileSuffix))
+	var total int64
+	for _, f := range files {
+		info, err := os.Stat(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += info.Size() - header
+	}
+	b.ReportMetric(float64(total)/float64(b.N), "archive-bytes/capture")
+	b.ReportMetric(float64(served)/float64(b.N), "served-body-bytes")
 }
 
 // BenchmarkBuildCapture is the CPU part of BenchmarkArchivePut: building,

@@ -3,6 +3,9 @@ package evidence
 import (
 	"bufio"
 	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
 	"errors"
 	"fmt"
 	"io"
@@ -28,12 +31,31 @@ type Record struct {
 	// were checked against the bytes read.
 	BlockDigest   string
 	PayloadDigest string
-	Block         []byte
-	// Status, Header and Payload are the HTTP message of a response record.
-	Status  int
-	Header  http.Header
+	// IPAddress is WARC-IP-Address: the address the content came from.
+	IPAddress string
+	Block     []byte
+	// Status and Header are the HTTP head of a response record.
+	Status int
+	Header http.Header
+	// RawPayload is the payload as stored: for a response record the HTTP
+	// body as received, still content-coded (the payload digest covers
+	// it); for a resource record the block.
+	RawPayload []byte
+	// Payload is the content a reader wants: RawPayload with its
+	// Content-Encoding (gzip, deflate) undone. Records written before the
+	// archive kept raw bytes were stored decoded, without Content-Encoding;
+	// for them, as for any uncoded body, Payload is RawPayload.
 	Payload []byte
+	// Encoding is set when Payload is still content-coded: a coding this
+	// reader does not undo (br, say), or a body that would not decode (the
+	// error follows the coding's name). The record is valid all the same.
+	Encoding string
 }
+
+// maxDecodedPayload bounds a payload decoded when read back. The crawler
+// refused larger pages when it fetched them, so only a record not written
+// by it could pass this.
+const maxDecodedPayload = 1 << 30
 
 // Raw returns the capture's records as stored: whole gzip members, ready
 // to be written into another .warc.gz file.
@@ -103,7 +125,7 @@ func readRecord(wr gowarc.WarcRecord) (Record, error) {
 	h := wr.WarcHeader()
 	rec := Record{Type: wr.Type().String(), ID: h.Get(gowarc.WarcRecordID), TargetURI: h.Get(gowarc.WarcTargetURI),
 		ContentType: h.Get(gowarc.ContentType), BlockDigest: h.Get(gowarc.WarcBlockDigest),
-		PayloadDigest: h.Get(gowarc.WarcPayloadDigest)}
+		PayloadDigest: h.Get(gowarc.WarcPayloadDigest), IPAddress: h.Get(gowarc.WarcIPAddress)}
 	rec.Date, _ = wr.Date()
 	if err := wr.Block().Cache(); err != nil {
 		return rec, err
@@ -124,20 +146,60 @@ func readRecord(wr gowarc.WarcRecord) (Record, error) {
 			return rec, fmt.Errorf("response record %s: %w", rec.ID, err)
 		}
 		rec.Status, rec.Header = resp.StatusCode, resp.Header
-		rec.Payload, err = io.ReadAll(resp.Body)
+		// The block is what was stored; its body is read as it lies (net/http
+		// undoes no content coding here, and the archive writes no transfer
+		// coding).
+		rec.RawPayload, err = io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if err != nil {
 			return rec, fmt.Errorf("response record %s: %w", rec.ID, err)
 		}
 	} else if rec.Type == TypeResource {
-		rec.Payload = rec.Block
+		rec.RawPayload = rec.Block
 	}
-	if rec.Payload != nil || rec.Type == TypeResponse {
-		if want := "sha256:" + hexSHA256(rec.Payload); rec.PayloadDigest != want {
+	if rec.RawPayload != nil || rec.Type == TypeResponse {
+		if want := "sha256:" + hexSHA256(rec.RawPayload); rec.PayloadDigest != want {
 			return rec, fmt.Errorf("%w: %s record %s: payload %s, computed %s", ErrDigest, rec.Type, rec.ID, rec.PayloadDigest, want)
 		}
 	}
+	rec.Payload = rec.RawPayload
+	if rec.Type == TypeResponse {
+		rec.Payload, rec.Encoding = decodeContent(rec.RawPayload, rec.Header.Get("Content-Encoding"))
+	}
 	return rec, nil
+}
+
+// decodeContent undoes a Content-Encoding. What it cannot undo it returns
+// as it is, with the coding (and why) in the second result.
+func decodeContent(raw []byte, coding string) ([]byte, string) {
+	coding = strings.ToLower(strings.TrimSpace(coding))
+	var zr io.ReadCloser
+	var err error
+	switch coding {
+	case "", "identity":
+		return raw, ""
+	case "gzip", "x-gzip":
+		zr, err = gzip.NewReader(bytes.NewReader(raw))
+	case "deflate":
+		// HTTP's deflate is zlib-wrapped; some servers send it bare.
+		if zr, err = zlib.NewReader(bytes.NewReader(raw)); err != nil {
+			zr, err = flate.NewReader(bytes.NewReader(raw)), nil
+		}
+	default:
+		return raw, coding
+	}
+	if err != nil {
+		return raw, coding + ": " + err.Error()
+	}
+	defer zr.Close()
+	out, err := io.ReadAll(io.LimitReader(zr, maxDecodedPayload+1))
+	switch {
+	case err != nil:
+		return raw, coding + ": " + err.Error()
+	case len(out) > maxDecodedPayload:
+		return raw, fmt.Sprintf("%s: decodes to more than %d bytes", coding, maxDecodedPayload)
+	}
+	return out, ""
 }
 
 // Response returns the response record of a capture's records.

@@ -25,12 +25,19 @@ type Capture struct {
 	Method        string
 	RequestURL    string
 	RequestHeader http.Header
-	// Status, ResponseHeader and Body are the final response (Body after
-	// content decoding).
+	// Status, ResponseHeader and Body are the final response as received:
+	// Body as it came off the connection, after the transfer coding
+	// (HTTP/1.1 chunked) was undone but before content decoding, with
+	// ResponseHeader's Content-Encoding naming its coding. A body given
+	// decoded must come without Content-Encoding.
 	Status         int
 	ResponseHeader http.Header
 	Body           []byte
-	// RemoteAddr is the address the response came from, when known.
+	// Proto is the protocol the response came in ("HTTP/1.1", "HTTP/2.0"),
+	// when known; it goes into the metadata record.
+	Proto string
+	// RemoteAddr is the address (ip:port, or ip) the response came from,
+	// when known; its IP goes into WARC-IP-Address.
 	RemoteAddr string
 	FetchedAt  time.Time
 	// Robots is the crawl's robots.txt verdict ("allowed", "not checked").
@@ -171,6 +178,9 @@ func buildCapture(p Page, version, warcinfoID string) (*builtCapture, error) {
 	if method == "" {
 		method = http.MethodGet
 	}
+	if err := checkCoding(c); err != nil {
+		return nil, err
+	}
 	bc := &builtCapture{responseID: newRecordID(), rendered: len(c.RenderedDOM) > 0 || len(c.Screenshot) > 0}
 	common := func(extra ...[2]string) [][2]string {
 		f := [][2]string{{gowarc.WarcWarcinfoID, warcinfoID}}
@@ -239,9 +249,25 @@ func requestBlock(method string, u *url.URL, h http.Header) []byte {
 	return b.Bytes()
 }
 
-// responseBlock writes the status line, the headers as received (minus
-// the framing ones that no longer describe the stored body: it is stored
-// decoded and whole) and the body.
+// checkCoding refuses a capture whose body does not match its
+// Content-Encoding where that is cheap to tell: a gzip body starts with
+// the gzip magic. A decoded body archived under "Content-Encoding: gzip"
+// would be a record no reader can decode.
+func checkCoding(c Capture) error {
+	switch strings.ToLower(strings.TrimSpace(c.ResponseHeader.Get("Content-Encoding"))) {
+	case "gzip", "x-gzip":
+		if len(c.Body) > 0 && !bytes.HasPrefix(c.Body, []byte{0x1f, 0x8b}) {
+			return fmt.Errorf("capture of %s: Content-Encoding is gzip but the body is not gzip data (a decoded body must come without Content-Encoding)", c.RequestURL)
+		}
+	}
+	return nil
+}
+
+// responseBlock writes the status line, the headers as received and the
+// body as received, still content-coded. Only the framing is restated:
+// the body is stored whole, without the transfer coding (Go's HTTP client
+// undid it), so Transfer-Encoding is left out and Content-Length is the
+// stored length (the same as the server's, when it sent one).
 func responseBlock(c Capture) []byte {
 	var b bytes.Buffer
 	text := http.StatusText(c.Status)
@@ -249,7 +275,7 @@ func responseBlock(c Capture) []byte {
 		text = "Status"
 	}
 	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\n", c.Status, text)
-	writeHeader(&b, c.ResponseHeader, "Transfer-Encoding", "Content-Encoding", "Content-Length")
+	writeHeader(&b, c.ResponseHeader, "Transfer-Encoding", "Content-Length")
 	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n", len(c.Body))
 	b.Write(c.Body)
 	return b.Bytes()
@@ -303,7 +329,12 @@ func metadataBlock(p Page, version string) []byte {
 	if p.Capture.RemoteAddr != "" {
 		field("remote-addr", p.Capture.RemoteAddr)
 	}
-	field("body-note", "stored after content decoding (Content-Encoding and Content-Length replaced by the stored length)")
+	field("protocol", p.Capture.Proto)
+	h := p.Capture.ResponseHeader
+	field("body-note", "stored as received: still content-coded (Content-Encoding as sent); the transfer coding, if any, was undone by the HTTP client and Content-Length is the stored length")
+	if te := strings.Join(h.Values("Transfer-Encoding"), ", "); te != "" {
+		field("transfer-encoding", te+" (undone before storing)")
+	}
 	return b.Bytes()
 }
 

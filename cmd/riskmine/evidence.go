@@ -55,11 +55,16 @@ func (p *pipeline) archive(j *pageJob, res alerts.FileResult) error {
 	return nil
 }
 
-// evidencePage converts the crawler's capture to the archive's input.
+// evidencePage converts the crawler's capture to the archive's input: the
+// body as received (still content-coded), with the headers that say so.
 func evidencePage(url, source, leadID string, c *crawler.Capture) evidence.Page {
+	body := c.RawBody
+	if body == nil {
+		body = c.Body
+	}
 	return evidence.Page{LeadID: leadID, URL: url, Source: source, Capture: evidence.Capture{
 		Method: c.Method, RequestURL: c.RequestURL, RequestHeader: c.RequestHeader,
-		Status: c.Status, ResponseHeader: c.ResponseHeader, Body: c.Body,
+		Status: c.Status, ResponseHeader: c.ResponseHeader, Body: body, Proto: c.Proto,
 		RemoteAddr: c.RemoteAddr, FetchedAt: c.FetchedAt, Robots: c.Robots,
 		RenderedDOM: c.RenderedDOM, Screenshot: c.Screenshot,
 	}}

@@ -2,8 +2,12 @@ package main
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +21,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	cbwarc "github.com/CorentinB/warc"
 
 	"riskmine/alerts"
 	"riskmine/config"
@@ -129,8 +135,13 @@ func TestCrawlArchivesAndExportsEvidence(t *testing.T) {
 	mux.HandleFunc("/list", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<html><body><a class="item" href="/p/1.html">1</a><a class="item" href="/p/2.html">2</a></body></html>`)
 	})
+	// The lead's page comes gzip-encoded: it is archived as it came.
 	mux.HandleFunc("/p/1.html", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `<html><head><title>燃气泄漏通报</title></head><body><h1>燃气泄漏通报</h1><div><p>%s</p><p>%s</p></div></body></html>`, hazardText, hazardText)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		fmt.Fprintf(zw, `<html><head><title>燃气泄漏通报</title></head><body><h1>燃气泄漏通报</h1><div><p>%s</p><p>%s</p></div></body></html>`, hazardText, hazardText)
+		zw.Close()
 	})
 	mux.HandleFunc("/p/2.html", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<html><head><title>天气</title></head><body><h1>天气</h1><div><p>今天全市天气晴朗，适合出行，市民可以去公园散步，也可以去图书馆看书。</p><p>周末的天气预报显示多云转晴，气温在十五到二十三度之间。</p></div></body></html>`)
@@ -177,11 +188,16 @@ crawler:
 	for _, r := range recs {
 		if r.Type == evidence.TypeResponse {
 			targets = append(targets, r.TargetURI)
+			if r.Header.Get("Content-Encoding") != "gzip" || !bytes.HasPrefix(r.RawPayload, []byte{0x1f, 0x8b}) ||
+				!strings.Contains(string(r.Payload), "燃气泄漏通报") || r.IPAddress != "127.0.0.1" {
+				t.Errorf("response record: %v, raw %q…, IP %q", r.Header, r.RawPayload[:min(8, len(r.RawPayload))], r.IPAddress)
+			}
 		}
 	}
 	if len(targets) != 1 || targets[0] != srv.URL+"/p/1.html" {
 		t.Fatalf("archived responses %v, want only the lead's page", targets)
 	}
+	checkRawResponseIndependently(t, files[0])
 
 	code, out, errs := run("leads", "list", "--json", "--config", cfgPath)
 	if code != 0 {
@@ -194,6 +210,9 @@ crawler:
 		t.Fatalf("leads: %v %s", err, out)
 	}
 	id := list.Leads[0].ID
+	if l := list.Leads[0]; l.Title != "燃气泄漏通报" || !strings.Contains(l.Summary, "五四路") {
+		t.Errorf("lead from the gzip page: %q %q", l.Title, l.Summary)
+	}
 	zipPath := filepath.Join(dir, "bundle.zip")
 	if code, _, errs := run("leads", "export-evidence", id, "--out", zipPath, "--config", cfgPath); code != 0 || !strings.Contains(errs, "1 archived captures") {
 		t.Fatalf("export-evidence: %d %s", code, errs)
@@ -311,5 +330,66 @@ func TestServeShowsArchivedCopy(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") ||
 		body != string(page.Capture.Body) {
 		t.Errorf("archived copy: %d %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+}
+
+// checkRawResponseIndependently reads the archive's response record with
+// CorentinB/warc (not written for riskmine): its digests verify over the
+// bytes as stored, the body is the gzip stream the server sent, with its
+// Content-Encoding, and decodes to the page; WARC-IP-Address is loopback.
+func checkRawResponseIndependently(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd, err := cbwarc.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	sum := func(b []byte) string { s := sha256.Sum256(b); return "sha256:" + hex.EncodeToString(s[:]) }
+	seen := 0
+	for {
+		rec, err := rd.ReadRecord()
+		if rec != nil && rec.Header != nil && rec.Header.Get("WARC-Type") == "response" {
+			seen++
+			block, rerr := io.ReadAll(rec.Content)
+			if rerr != nil {
+				t.Fatal(rerr)
+			}
+			if got := sum(block); got != rec.Header.Get("WARC-Block-Digest") {
+				t.Errorf("block digest %s, computed %s", rec.Header.Get("WARC-Block-Digest"), got)
+			}
+			resp, herr := http.ReadResponse(bufio.NewReader(bytes.NewReader(block)), nil)
+			if herr != nil {
+				t.Fatal(herr)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			if got := sum(raw); got != rec.Header.Get("WARC-Payload-Digest") {
+				t.Errorf("payload digest %s, computed %s", rec.Header.Get("WARC-Payload-Digest"), got)
+			}
+			if resp.Header.Get("Content-Encoding") != "gzip" || rec.Header.Get("WARC-IP-Address") != "127.0.0.1" {
+				t.Errorf("response %v, WARC-IP-Address %q", resp.Header, rec.Header.Get("WARC-IP-Address"))
+			}
+			zr, zerr := gzip.NewReader(bytes.NewReader(raw))
+			if zerr != nil {
+				t.Fatalf("stored body is not gzip: %v", zerr)
+			}
+			page, _ := io.ReadAll(zr)
+			if !strings.Contains(string(page), "燃气泄漏通报") || !strings.Contains(string(page), "五四路") {
+				t.Errorf("decoded body %q", page)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if seen != 1 {
+		t.Errorf("%d response records read independently, want 1", seen)
 	}
 }

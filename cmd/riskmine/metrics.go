@@ -51,7 +51,7 @@ func newMetrics() *metrics {
 		}, []string{"source"}),
 		stageSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "riskmine_stage_duration_seconds",
-			Help:    "Time a page spends in one pipeline stage (analyze, file, index).",
+			Help:    "Time a page spends in one pipeline stage (analyze, file, index, archive).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14),
 		}, []string{"stage"}),
 		pipelineLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -146,6 +146,52 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	if n, err := c.index.Count(); err == nil {
 		ch <- prometheus.MustNewConstMetric(c.docsDesc, prometheus.GaugeValue, float64(n))
 	}
+}
+
+// renderCollector reads the headless browser's counters when Prometheus
+// scrapes (they are kept by the crawler, since it started).
+type renderCollector struct {
+	stats func() crawler.RenderStats
+
+	pages, starts, restarts, retried, refused, outside, tabs, inUse *prometheus.Desc
+}
+
+// watchRender exports the counters of the crawler's headless browser.
+func (m *metrics) watchRender(stats func() crawler.RenderStats) {
+	m.reg.MustRegister(&renderCollector{stats: stats,
+		pages:    prometheus.NewDesc("riskmine_render_pages_total", "Pages fetched through the headless browser, by outcome (rendered, failed).", []string{"outcome"}, nil),
+		starts:   prometheus.NewDesc("riskmine_render_browser_starts_total", "Starts of the headless browser, the first included.", nil, nil),
+		restarts: prometheus.NewDesc("riskmine_render_browser_restarts_total", "Restarts of the headless browser after a crash or hang.", nil, nil),
+		retried:  prometheus.NewDesc("riskmine_render_pages_retried_total", "Pages tried a second time after a browser restart.", nil, nil),
+		refused:  prometheus.NewDesc("riskmine_render_requests_refused_total", "Requests of rendered pages refused by the crawler's rules, by kind (robots, blocked, domain, too_large, media, scheme, …).", []string{"kind"}, nil),
+		outside:  prometheus.NewDesc("riskmine_render_outside_refused_total", "Connections the browser tried outside the request interception (WebSocket, service workers, its own traffic), all refused.", nil, nil),
+		tabs:     prometheus.NewDesc("riskmine_render_tabs", "Most pages rendered at once (crawler.render.tabs).", nil, nil),
+		inUse:    prometheus.NewDesc("riskmine_render_tabs_in_use", "Pages being rendered now.", nil, nil),
+	})
+}
+
+func (c *renderCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.pages, c.starts, c.restarts, c.retried, c.refused, c.outside, c.tabs, c.inUse} {
+		ch <- d
+	}
+}
+
+func (c *renderCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	counter := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	counter(c.pages, st.Pages, "rendered")
+	counter(c.pages, st.Failed, "failed")
+	counter(c.starts, st.Starts)
+	counter(c.restarts, st.Restarts)
+	counter(c.retried, st.Retried)
+	for kind, n := range st.Refused {
+		counter(c.refused, n, kind)
+	}
+	counter(c.outside, st.Outside)
+	ch <- prometheus.MustNewConstMetric(c.tabs, prometheus.GaugeValue, float64(st.Tabs))
+	ch <- prometheus.MustNewConstMetric(c.inUse, prometheus.GaugeValue, float64(st.TabsInUse))
 }
 
 // handler serves the metrics in the Prometheus text format.

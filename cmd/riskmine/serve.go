@@ -191,6 +191,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 		return nil, err
 	}
 	s.crawler = c
+	s.metrics.watchRender(c.RenderStats)
 	s.sched, err = crawler.NewScheduler(c, crawlerSources(cfg), s.pipe.Emit, crawler.SchedulerOptions{
 		Jitter: cfg.Crawler.Jitter.D(), Logger: log.With("component", "scheduler"), Location: cfg.Location(),
 	})

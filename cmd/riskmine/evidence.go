@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"runtime/debug"
@@ -25,6 +26,13 @@ import (
 // existed). A source already archived is not archived again on every
 // revisit. Both filing and archiving are idempotent, so a page whose
 // archiving failed is fetched again, filed as a duplicate and archived.
+//
+// Each capture is then recorded in the lead's audit trail with its
+// payload digest and WARC record, only after the archive holds it (on
+// disk and indexed), so the trail never names a digest the archive lacks.
+// Recording is idempotent too: a page whose recording failed, or whose
+// process died between the two writes, comes back as a duplicate, finds
+// its capture archived and records what is missing.
 func (p *pipeline) archive(j *pageJob, res alerts.FileResult) error {
 	c := j.page.Capture
 	if p.opts.Evidence == nil || c == nil || res.LeadID == "" {
@@ -33,9 +41,19 @@ func (p *pipeline) archive(j *pageJob, res alerts.FileResult) error {
 	switch res.Outcome {
 	case alerts.OutcomeCreated, alerts.OutcomeJoined:
 	case alerts.OutcomeDuplicate:
-		has, err := p.opts.Evidence.Has(j.ctx, j.page.CanonicalURL)
-		if err != nil || has {
+		have, err := p.opts.Evidence.ForURLs(j.ctx, []string{j.page.CanonicalURL})
+		if err != nil {
 			return err
+		}
+		if len(have) > 0 {
+			for _, e := range have {
+				if e.LeadID == res.LeadID {
+					if err := p.recordCapture(j.ctx, e); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
 		}
 	default:
 		return nil
@@ -52,7 +70,27 @@ func (p *pipeline) archive(j *pageJob, res alerts.FileResult) error {
 	if m := p.opts.Metrics; m != nil {
 		m.stageSeconds.WithLabelValues("archive").Observe(time.Since(start).Seconds())
 	}
+	if e.LeadID != res.LeadID {
+		// The same page and body were archived earlier for another lead
+		// (merged or gone since): its trail has the entry already.
+		return nil
+	}
+	return p.recordCapture(j.ctx, e)
+}
+
+// recordCapture writes a capture's entry in its lead's audit trail unless
+// it is there.
+func (p *pipeline) recordCapture(ctx context.Context, e evidence.Entry) error {
+	if _, err := p.opts.Leads.RecordCapture(ctx, e.LeadID, captureNote(e)); err != nil {
+		return fmt.Errorf("audit capture %d: %w", e.ID, err)
+	}
 	return nil
+}
+
+// captureNote is what the audit trail records of a capture.
+func captureNote(e evidence.Entry) alerts.CaptureNote {
+	return alerts.CaptureNote{PayloadDigest: e.PayloadDigest, File: e.File, RecordID: e.ResponseID,
+		CapturedAt: e.CapturedAt, URL: e.URL}
 }
 
 // evidencePage converts the crawler's capture to the archive's input.

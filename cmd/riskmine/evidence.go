@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"runtime/debug"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"riskmine/config"
 	"riskmine/crawler"
 	"riskmine/evidence"
+	"riskmine/netguard"
 )
 
 // archive keeps the page of a post that filed a lead: a new lead, a new
@@ -111,12 +113,17 @@ func openEvidence(ctx context.Context, cfg *config.Config, log *slog.Logger) (*e
 		return nil, nil
 	}
 	floor := newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes)
+	ts, err := evidenceTimestamper(cfg.Evidence, log)
+	if err != nil {
+		return nil, err
+	}
 	a, rep, err := evidence.Open(ctx, evidence.Options{
 		Dir:          filepath.Join(cfg.DataDir, "evidence"),
 		DB:           filepath.Join(cfg.DataDir, "riskmine.db"),
 		MaxFileBytes: cfg.Evidence.MaxFileBytes,
 		Version:      riskmineVersion(),
 		SpaceCheck:   floor.check,
+		Timestamper:  ts,
 	})
 	if err != nil {
 		return nil, err
@@ -129,6 +136,33 @@ func openEvidence(ctx context.Context, cfg *config.Config, log *slog.Logger) (*e
 		log.Warn("evidence file left by a crash repaired", "file", f.Name, "kept_bytes", f.Kept, "cut_bytes", f.Cut)
 	}
 	return a, nil
+}
+
+// evidenceTimestamper is the RFC 3161 client of evidence.timestamp_url, or
+// nil when none is set. The TSA is an outside host the administrator
+// named, reached as webhooks are: every connection goes through the SSRF
+// guard (loopback, private and link-local addresses only with
+// timestamp_allow_private, cloud metadata never), redirects are not
+// followed, and timestamp_timeout bounds the whole exchange.
+func evidenceTimestamper(c config.Evidence, log *slog.Logger) (*evidence.Timestamper, error) {
+	if c.TimestampURL == "" {
+		return nil, nil
+	}
+	roots, err := c.TimestampRoots()
+	if err != nil {
+		return nil, fmt.Errorf("evidence.timestamp_ca_file %s: %w", c.TimestampCAFile, err)
+	}
+	g := &netguard.Guard{AllowPrivate: c.TimestampAllowPrivate}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil // the guard must see the TSA's own address
+	tr.DialContext = g.Dialer(c.TimestampTimeout.D()).DialContext
+	return &evidence.Timestamper{
+		URL: c.TimestampURL,
+		Client: &http.Client{Transport: tr, Timeout: c.TimestampTimeout.D(),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		Roots:  roots,
+		Logger: log,
+	}, nil
 }
 
 // riskmineVersion is the version written into the archive's records: the

@@ -496,3 +496,42 @@ func TestPipelineRecordsCaptureInAuditTrail(t *testing.T) {
 		t.Errorf("entries after a new source: %+v", trail)
 	}
 }
+
+// TestEvidenceTimestamperGuard: the TSA client refuses a loopback TSA
+// unless timestamp_allow_private is set, as a webhook's does, and does
+// not follow a redirect.
+func TestEvidenceTimestamperGuard(t *testing.T) {
+	var hits atomic.Int32
+	tsa := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if r.URL.Path == "/moved" {
+			http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/", http.StatusFound)
+			return
+		}
+		w.Write([]byte("not a timestamp"))
+	}))
+	defer tsa.Close()
+	cfg := config.Default().Evidence
+	if ts, err := evidenceTimestamper(cfg, slog.New(slog.DiscardHandler)); ts != nil || err != nil {
+		t.Fatalf("no timestamp_url: %v %v", ts, err)
+	}
+	cfg.TimestampURL = tsa.URL
+	ts, err := evidenceTimestamper(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ts.Stamp(context.Background(), []byte("manifest")); err == nil || hits.Load() != 0 {
+		t.Fatalf("a loopback TSA was reached without timestamp_allow_private: %v (%d requests)", err, hits.Load())
+	} else {
+		t.Log(err)
+	}
+	cfg.TimestampAllowPrivate = true
+	ts, _ = evidenceTimestamper(cfg, slog.New(slog.DiscardHandler))
+	if _, _, err := ts.Stamp(context.Background(), []byte("manifest")); err == nil || !strings.Contains(err.Error(), "not a DER TimeStampResp") || hits.Load() != 1 {
+		t.Errorf("allowed loopback TSA: %v (%d requests)", err, hits.Load())
+	}
+	ts.URL = tsa.URL + "/moved"
+	if _, _, err := ts.Stamp(context.Background(), []byte("manifest")); err == nil || !strings.Contains(err.Error(), "HTTP 302") {
+		t.Errorf("redirect: %v", err)
+	}
+}

@@ -386,17 +386,23 @@ first): restore never overwrites. The backup folder is left as it was.`)
 	if err := errors.Join(cerr, ix.Close()); err != nil {
 		return fmt.Errorf("restore: the index of %s: %w", src, err)
 	}
-	captures, err := evidence.CheckCopy(ctx, filepath.Join(tmp, evidenceDir), filepath.Join(tmp, dbFile))
-	if err != nil {
-		return fmt.Errorf("restore: the evidence archive of %s: %w", src, err)
+	ev := "no evidence archive in the backup"
+	if isDir(filepath.Join(tmp, evidenceDir)) {
+		captures, err := evidence.CheckCopy(ctx, filepath.Join(tmp, evidenceDir), filepath.Join(tmp, dbFile))
+		if err != nil {
+			return fmt.Errorf("restore: the evidence archive of %s: %w", src, err)
+		}
+		ev = fmt.Sprintf("evidence %d captures checked", captures)
 	}
+	// A backup taken before backups held the archive has its index rows
+	// but not its files: those were copied by hand, beside the backup.
 	for _, name := range names {
 		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(cfg.DataDir, name)); err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
 	}
 	syncDir(cfg.DataDir)
-	fmt.Fprintf(env.stdout, "restored %s (taken %s) into %s: index %d documents, evidence %d captures\n", src, m.CreatedAt.Format(time.RFC3339), cfg.DataDir, docs, captures)
+	fmt.Fprintf(env.stdout, "restored %s (taken %s) into %s: index %d documents, %s\n", src, m.CreatedAt.Format(time.RFC3339), cfg.DataDir, docs, ev)
 	return nil
 }
 

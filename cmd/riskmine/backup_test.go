@@ -262,3 +262,52 @@ func checkRestoredEvidence(t *testing.T, svc *service, before evidence.Entry, fi
 		t.Errorf("restored bundle has no WARC records: %s", files[evidence.BundleManifest])
 	}
 }
+
+// TestRestoreChecksEvidence: restore refuses a backup whose WARC records
+// were altered, leaving the data folder empty, and restores a backup that
+// holds no evidence archive (taken before backups held it).
+func TestRestoreChecksEvidence(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts serve")
+	}
+	ctx := context.Background()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Web.Addr = "127.0.0.1:0"
+	svc, err := startService(ctx, cfg, serviceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := svc.pipe.Emit(ctx, riskyPage(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := svc.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(t.TempDir(), "backup")
+	if code, out := runBoth(t, "backup", "--data", cfg.DataDir, dest); code != 0 || !strings.Contains(out, "offline") || !strings.Contains(out, "3 captures") {
+		t.Fatalf("offline backup: exit %d: %s", code, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(dest, evidenceDir, "*.warc.gz"))
+	if len(files) != 1 {
+		t.Fatalf("WARC files in the backup: %v", files)
+	}
+	raw, _ := os.ReadFile(files[0])
+	good := bytes.Clone(raw)
+	raw[len(raw)-40] ^= 0x20 // inside the last record
+	os.WriteFile(files[0], raw, 0o600)
+	target := filepath.Join(t.TempDir(), "data")
+	if code, out := runBoth(t, "restore", "--data", target, dest); code == 0 || !strings.Contains(out, "the evidence archive of") {
+		t.Fatalf("restore of an altered archive: exit %d: %s", code, out)
+	}
+	if left, _ := os.ReadDir(target); len(left) != 0 {
+		t.Fatalf("a refused restore left %d entries in the data folder", len(left))
+	}
+	os.WriteFile(files[0], good, 0o600)
+	os.RemoveAll(filepath.Join(dest, evidenceDir))
+	if code, out := runBoth(t, "restore", "--data", target, dest); code != 0 || !strings.Contains(out, "no evidence archive in the backup") {
+		t.Fatalf("restore without an archive: exit %d: %s", code, out)
+	}
+}

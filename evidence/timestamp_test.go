@@ -288,3 +288,47 @@ func TestTimestampFailuresKeepTheBundle(t *testing.T) {
 		})
 	}
 }
+
+// TestTimestampRefusal: a TSA's refusal (here OpenSSL's own answer to a
+// query with a digest it does not accept) is reported with its status and
+// reason.
+func TestTimestampRefusal(t *testing.T) {
+	tsa := startTSA(t)
+	bin := openSSL(t)
+	data := filepath.Join(tsa.dir, "data")
+	os.WriteFile(data, []byte("manifest"), 0o600)
+	q, r := filepath.Join(tsa.dir, "sha1.tsq"), filepath.Join(tsa.dir, "sha1.tsr")
+	for _, args := range [][]string{
+		{"ts", "-query", "-data", data, "-sha1", "-cert", "-out", q},
+		{"ts", "-reply", "-config", filepath.Join(tsa.dir, "tsa.cnf"), "-queryfile", q, "-out", r},
+	} {
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("openssl %v: %v\n%s", args, err, out)
+		}
+	}
+	resp, _ := os.ReadFile(r)
+	_, err := VerifyTimestamp(resp, []byte("manifest"), nil, tsa.roots)
+	if err == nil || !strings.Contains(err.Error(), "refused the request: status 2") {
+		t.Errorf("refusal: %v", err)
+	}
+	t.Log(err)
+}
+
+// FuzzVerifyTimestamp: a TSA's answer is outside input; whatever it is,
+// checking it returns an error or a result, never a panic, and never
+// accepts an answer without a token.
+func FuzzVerifyTimestamp(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("<html>maintenance</html>"))
+	f.Add([]byte{0x30, 0x03, 0x30, 0x01, 0x02})
+	f.Add([]byte{0x30, 0x05, 0x30, 0x03, 0x02, 0x01, 0x00})
+	f.Add([]byte{0x30, 0x0a, 0x30, 0x03, 0x02, 0x01, 0x00, 0x30, 0x03, 0x06, 0x01, 0x2a})
+	roots := x509.NewCertPool()
+	f.Fuzz(func(t *testing.T, resp []byte) {
+		for _, r := range []*x509.CertPool{nil, roots} {
+			if ts, err := VerifyTimestamp(resp, []byte("manifest"), big.NewInt(7), r); err == nil && ts == nil {
+				t.Fatal("no error and no timestamp")
+			}
+		}
+	})
+}

@@ -131,8 +131,11 @@ func TestCrawlArchivesAndExportsEvidence(t *testing.T) {
 	mux.HandleFunc("/list", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<html><body><a class="item" href="/p/1.html">1</a><a class="item" href="/p/2.html">2</a></body></html>`)
 	})
+	// The lead's page changes on each visit (a view counter), so the
+	// second crawl (revisit 0s) hands it on again as a changed page.
+	var views atomic.Int32
 	mux.HandleFunc("/p/1.html", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `<html><head><title>燃气泄漏通报</title></head><body><h1>燃气泄漏通报</h1><div><p>%s</p><p>%s</p></div></body></html>`, hazardText, hazardText)
+		fmt.Fprintf(w, `<html><head><title>燃气泄漏通报</title></head><body><h1>燃气泄漏通报</h1><div><p>%s</p><p>%s</p><p>浏览%d次</p></div></body></html>`, hazardText, hazardText, views.Add(1))
 	})
 	mux.HandleFunc("/p/2.html", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<html><head><title>天气</title></head><body><h1>天气</h1><div><p>今天全市天气晴朗，适合出行，市民可以去公园散步，也可以去图书馆看书。</p><p>周末的天气预报显示多云转晴，气温在十五到二十三度之间。</p></div></body></html>`)
@@ -153,6 +156,7 @@ crawler:
       seeds: ["%s/list"]
       allow_private: true
       delay: 0s
+      revisit: 0s
       list: {items: a.item}
 `, data, srv.URL)), 0o644); err != nil {
 		t.Fatal(err)
@@ -204,8 +208,8 @@ crawler:
 			resp = r
 		}
 	}
-	if code, _, errs := run("crawl", "local", "--config", cfgPath); code != 0 {
-		t.Fatalf("second crawl: %d %s", code, errs)
+	if code, _, errs := run("crawl", "local", "--config", cfgPath); code != 0 || views.Load() != 2 {
+		t.Fatalf("second crawl: %d, the lead's page fetched %d times: %s", code, views.Load(), errs)
 	}
 	store, err := alerts.OpenSQLite(filepath.Join(data, "riskmine.db"), alerts.Options{})
 	if err != nil {

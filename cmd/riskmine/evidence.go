@@ -80,21 +80,6 @@ func (p *pipeline) archive(j *pageJob, res alerts.FileResult) error {
 	return p.recordCapture(j.ctx, e)
 }
 
-// recordCapture writes a capture's entry in its lead's audit trail unless
-// it is there.
-func (p *pipeline) recordCapture(ctx context.Context, e evidence.Entry) error {
-	if _, err := p.opts.Leads.RecordCapture(ctx, e.LeadID, captureNote(e)); err != nil {
-		return fmt.Errorf("audit capture %d: %w", e.ID, err)
-	}
-	return nil
-}
-
-// captureNote is what the audit trail records of a capture.
-func captureNote(e evidence.Entry) alerts.CaptureNote {
-	return alerts.CaptureNote{PayloadDigest: e.PayloadDigest, File: e.File, RecordID: e.ResponseID,
-		CapturedAt: e.CapturedAt, URL: e.URL}
-}
-
 // evidencePage converts the crawler's capture to the archive's input.
 func evidencePage(url, source, leadID string, c *crawler.Capture) evidence.Page {
 	return evidence.Page{LeadID: leadID, URL: url, Source: source, Capture: evidence.Capture{
@@ -229,4 +214,19 @@ func runEvidenceRetention(ctx context.Context, a *evidence.Archive, leads alerts
 			prune()
 		}
 	}
+}
+
+// recordCapture writes a capture's entry in its lead's audit trail unless
+// it is there.
+func (p *pipeline) recordCapture(ctx context.Context, e evidence.Entry) error {
+	if _, err := p.opts.Leads.RecordCapture(ctx, e.LeadID, captureNote(e)); err != nil {
+		return fmt.Errorf("audit capture %d: %w", e.ID, err)
+	}
+	return nil
+}
+
+// captureNote is what the audit trail records of a capture.
+func captureNote(e evidence.Entry) alerts.CaptureNote {
+	return alerts.CaptureNote{PayloadDigest: e.PayloadDigest, File: e.File, RecordID: e.ResponseID,
+		CapturedAt: e.CapturedAt, URL: e.URL}
 }

@@ -157,7 +157,8 @@ type AuditEntry struct {
 	LeadID string    `json:"lead_id"`
 	At     time.Time `json:"at"`
 	Actor  string    `json:"actor"`
-	// Action is created, joined, transition, assign, note or merged_from.
+	// Action is created, joined, transition, assign, note, merged_from or
+	// captured (ActionCaptured; its Note is a CaptureNote).
 	Action string `json:"action"`
 	From   string `json:"from,omitempty"`
 	To     string `json:"to,omitempty"`

@@ -18,6 +18,9 @@ type Store interface {
 	Assign(ctx context.Context, id string, req AssignRequest) (*Lead, error)
 	AddNote(ctx context.Context, id, actor, text string) (*Lead, error)
 	Audit(ctx context.Context, id string) ([]AuditEntry, error)
+	// RecordCapture records an archived capture of a source's page in the
+	// lead's audit trail, once per capture.
+	RecordCapture(ctx context.Context, leadID string, c CaptureNote) (bool, error)
 	Stats(ctx context.Context) (*Stats, error)
 	RuleStats(ctx context.Context) ([]RuleStat, error)
 

@@ -1,6 +1,15 @@
 package config
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +32,50 @@ func TestEvidenceConfig(t *testing.T) {
 		"evidence:\n  retention: 2h\n":        "c.yaml:2: evidence.retention: must be 0 (keep every file) or at least 1d",
 		"evidence:\n  retention: soon\n":      "c.yaml:2",
 		"evidence:\n  keep: 3\n":              "c.yaml:2",
+	} {
+		_, err := Parse("c.yaml", []byte(yaml))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", yaml, err, want)
+		}
+	}
+}
+
+func TestEvidenceTimestampConfig(t *testing.T) {
+	if d := Default().Evidence; d.TimestampURL != "" || d.TimestampTimeout.D() != 10*time.Second {
+		t.Errorf("timestamp defaults %+v", d)
+	}
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "TSA CA"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	notPEM := filepath.Join(dir, "ca.txt")
+	os.WriteFile(notPEM, []byte("not a certificate\n"), 0o600)
+
+	c, err := Parse("c.yaml", []byte("evidence:\n  timestamp_url: https://tsa.example.test/tsr\n  timestamp_timeout: 5s\n  timestamp_ca_file: "+ca+"\n  timestamp_allow_private: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := c.Evidence
+	if e.TimestampURL != "https://tsa.example.test/tsr" || e.TimestampTimeout.D() != 5*time.Second || !e.TimestampAllowPrivate {
+		t.Errorf("parsed %+v", e)
+	}
+	if pool, err := e.TimestampRoots(); err != nil || pool == nil {
+		t.Errorf("roots: %v", err)
+	}
+	for yaml, want := range map[string]string{
+		"evidence:\n  timestamp_url: tsa.example.test\n":                                       "c.yaml:2: evidence.timestamp_url: expected the http:// or https:// URL",
+		"evidence:\n  timestamp_url: ftp://tsa.example.test/\n":                                "c.yaml:2: evidence.timestamp_url: expected",
+		"evidence:\n  timestamp_url: https://tsa.test/\n  timestamp_timeout: 0s\n":             "c.yaml:3: evidence.timestamp_timeout: must be more than 0s",
+		"evidence:\n  timestamp_url: https://tsa.test/\n  timestamp_timeout: 10m\n":            "c.yaml:3: evidence.timestamp_timeout: must be more than 0s and at most 2m",
+		"evidence:\n  timestamp_ca_file: " + ca + "\n":                                         "c.yaml:2: evidence.timestamp_ca_file: set without evidence.timestamp_url",
+		"evidence:\n  timestamp_url: https://tsa.test/\n  timestamp_ca_file: /nonexistent\n":   "c.yaml:3: evidence.timestamp_ca_file: expected a readable PEM file",
+		"evidence:\n  timestamp_url: https://tsa.test/\n  timestamp_ca_file: " + notPEM + "\n": "no PEM \"CERTIFICATE\" block",
 	} {
 		_, err := Parse("c.yaml", []byte(yaml))
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -45,6 +45,8 @@ type Options struct {
 	SpaceCheck func() error
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Timestamper, when set, stamps each bundle's manifest (RFC 3161).
+	Timestamper *Timestamper
 }
 
 // Archive appends captures to WARC files and indexes them.

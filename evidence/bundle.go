@@ -36,7 +36,9 @@ type BundleFile struct {
 // manifest with the SHA-256 of every other file, in the format of
 // sha256sum, so `sha256sum -c manifest-sha256.txt` checks an unzipped
 // bundle, the manifest's Ed25519 signature by the installation's key and
-// that public key. Every record is checked against its digests before it is put in.
+// that public key, and, with a Timestamper, the TSA's RFC 3161 timestamp
+// of the manifest (BundleTimestamp) and its account (BundleTimestampNote).
+// Every record is checked against its digests before it is put in.
 func (a *Archive) WriteBundle(ctx context.Context, w io.Writer, report []byte, entries []Entry, at time.Time) ([]BundleFile, error) {
 	var warc bytes.Buffer
 	var shots []struct {
@@ -123,6 +125,19 @@ func (a *Archive) WriteBundle(ctx context.Context, w io.Writer, report []byte, e
 	}
 	if err := add(BundlePublicKey, pub); err != nil {
 		return nil, fmt.Errorf("evidence: bundle: %w", err)
+	}
+	// A TSA that is down or answers nonsense costs the token, never the
+	// bundle: timestamp.txt then says why there is none.
+	tsr, note := a.timestampBundle(ctx, man.Bytes())
+	if tsr != nil {
+		if err := add(BundleTimestamp, tsr); err != nil {
+			return nil, fmt.Errorf("evidence: bundle: %w", err)
+		}
+	}
+	if note != nil {
+		if err := add(BundleTimestampNote, note); err != nil {
+			return nil, fmt.Errorf("evidence: bundle: %w", err)
+		}
 	}
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("evidence: bundle: %w", err)

@@ -19,6 +19,12 @@
 // evidence_* in the database given to Open), so an indexed capture is
 // always whole on disk.
 //
+// Bundles (bundle.go) carry the captures of a lead with a manifest signed
+// by the installation's Ed25519 key (signing.go) and, when a time-stamping
+// authority is configured, its RFC 3161 timestamp of the manifest
+// (timestamp.go). CopyArchive and CheckCopy (backup.go) copy the folder
+// for a backup while it is written to, and check a copy before a restore.
+//
 // The package is a leaf: it imports no other riskmine package. Callers
 // convert their own types to Capture.
 package evidence

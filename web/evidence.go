@@ -331,8 +331,24 @@ func init() {
 		{"evidence.forbidden", "存档副本和证据包不做脱敏，您的角色无权打开。", "Archived copies and evidence bundles are not masked; your role may not open them."},
 		{"evidence.unreadable", "存档副本无法读取或摘要值不符，请联系管理员。", "The archived copy cannot be read or no longer matches its digest; tell an administrator."},
 		{"evidence.frame_title", "存档副本（已禁用脚本）", "Archived copy (scripts disabled)"},
+		{"audit." + alerts.ActionCaptured, "存档页面", "archived a page"},
+		{"audit.capture_note", "正文 SHA-256 摘要值 %s；WARC 文件 %s，记录 %s；网址 %s；抓取时间 %s", "payload SHA-256 digest %s; WARC file %s, record %s; URL %s; captured %s"},
 	} {
 		catalog["zh-CN"][m[0]] = m[1]
 		catalog["en"][m[0]] = m[2]
 	}
 }
+
+// CaptureNote states a captured audit entry (alerts.CaptureNote) in the
+// user's language; ok is false when note is not one.
+func (l loc) CaptureNote(note string) (string, bool) {
+	c, ok := alerts.ParseCaptureNote(note)
+	if !ok {
+		return "", false
+	}
+	return l.T("audit.capture_note", c.PayloadDigest, c.File, c.RecordID, c.URL, captureTime(c.CapturedAt)), true
+}
+
+// captureTime is a capture's time as the timeline states it: UTC to the
+// second, as in the WARC record's WARC-Date.
+func captureTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }

@@ -119,8 +119,11 @@ func (l loc) Suppression(reason string) string {
 // AuditNote translates the parts the lead store appends to a transition's
 // note in English — " (reason: …)", " (into …)", " (unit: …)", in that
 // order — so the timeline reads in the user's language; the note's own
-// text is kept.
+// text is kept. A capture's note (alerts.CaptureNote) is stated whole.
 func (l loc) AuditNote(note string) string {
+	if s, ok := l.CaptureNote(note); ok {
+		return s
+	}
 	var parts []string
 	for _, p := range []struct{ marker, key string }{{" (unit: ", "audit.note_unit"}, {" (into ", "audit.note_into"}, {" (reason: ", "audit.note_reason"}} {
 		marked := " " + note // a note made of the part alone has no space before it

@@ -18,13 +18,14 @@ import (
 	"time"
 
 	"riskmine/config"
+	"riskmine/evidence"
 	"riskmine/index"
 )
 
 func init() {
 	register(&command{
 		name:    "backup",
-		summary: "write a consistent copy of the database and the index, also while serve runs",
+		summary: "write a consistent copy of the database, the index and the evidence archive, also while serve runs",
 		run:     runBackup,
 	})
 	register(&command{
@@ -40,6 +41,9 @@ const (
 	backupManifestFile = "riskmine-backup.json"
 	dbFile             = "riskmine.db"
 	indexDir           = "index"
+	// evidenceDir holds the evidence archive: WARC files and the signing
+	// key (its index is in the database).
+	evidenceDir = "evidence"
 	// backupSocketFile, in the data folder, is where a running serve takes
 	// backup requests: only it can copy the index it holds open.
 	backupSocketFile = "riskmine.sock"
@@ -53,13 +57,18 @@ type backupManifest struct {
 	// DatabaseBytes and IndexDocuments describe what was copied.
 	DatabaseBytes  int64  `json:"database_bytes"`
 	IndexDocuments uint64 `json:"index_documents"`
+	// Evidence describes the copy of the evidence archive; nil when the
+	// data folder has none.
+	Evidence *evidence.BackupReport `json:"evidence,omitempty"`
 }
 
 func runBackup(ctx context.Context, env *cmdEnv, args []string) error {
 	fs, cf := newFlagSet(env, "backup", "backup [--data DIR] [--config FILE] DEST", `
 Writes a consistent copy of the data folder to the new folder DEST: the SQLite
-database (leads, audit trail, webhook outbox, crawl state, users) by VACUUM
-INTO, then the search index from one snapshot of each shard. While serve runs
+database (leads, audit trail, webhook outbox, crawl state, users, the
+evidence index) by VACUUM INTO, then the evidence archive (its WARC files,
+the one being written up to its last complete record, and the signing key),
+then the search index from one snapshot of each shard. While serve runs
 on the data folder, serve writes the copy (asked through the socket
 riskmine.sock in the data folder) and goes on crawling and answering;
 otherwise this command opens the data folder itself. DEST must not exist or
@@ -96,7 +105,11 @@ DEST.partial, then renamed). DEST is itself a data folder: restore it with
 	if m.Online {
 		how = "from the running serve"
 	}
-	fmt.Fprintf(env.stdout, "backup written to %s (%s): database %d bytes, index %d documents\n", dest, how, m.DatabaseBytes, m.IndexDocuments)
+	ev := ""
+	if e := m.Evidence; e != nil {
+		ev = fmt.Sprintf(", evidence %d files (%d bytes, %d captures)", e.Files, e.Bytes, e.Captures)
+	}
+	fmt.Fprintf(env.stdout, "backup written to %s (%s): database %d bytes, index %d documents%s\n", dest, how, m.DatabaseBytes, m.IndexDocuments, ev)
 	return nil
 }
 
@@ -143,7 +156,7 @@ func offlineBackup(ctx context.Context, cfg *config.Config, dest string) (*backu
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	defer ix.Close()
-	return writeBackup(ctx, filepath.Join(dataDir, dbFile), ix, dest, false)
+	return writeBackup(ctx, dataDir, ix, dest, false)
 }
 
 type backupRequest struct {
@@ -155,10 +168,12 @@ type backupReply struct {
 	Error    string          `json:"error,omitempty"`
 }
 
-// writeBackup copies the database at dbPath, then ix, into dest. The
-// database goes first: the crawl state it records is then never ahead of
-// the index copied after it.
-func writeBackup(ctx context.Context, dbPath string, ix *index.Index, dest string, online bool) (_ *backupManifest, err error) {
+// writeBackup copies the database of dataDir, then its evidence archive,
+// then ix, into dest. The database goes first: the crawl state it records
+// is then never ahead of the index copied after it, and every capture its
+// evidence index names was on disk before the archive is copied.
+func writeBackup(ctx context.Context, dataDir string, ix *index.Index, dest string, online bool) (_ *backupManifest, err error) {
+	dbPath := filepath.Join(dataDir, dbFile)
 	if !filepath.IsAbs(dest) {
 		return nil, fmt.Errorf("backup: %s is not an absolute path", dest)
 	}
@@ -186,6 +201,13 @@ func writeBackup(ctx context.Context, dbPath string, ix *index.Index, dest strin
 	}
 	if fi, err := os.Stat(filepath.Join(tmp, dbFile)); err == nil {
 		m.DatabaseBytes = fi.Size()
+	}
+	if isDir(filepath.Join(dataDir, evidenceDir)) {
+		ev, err := evidence.CopyArchive(ctx, filepath.Join(dataDir, evidenceDir), filepath.Join(tmp, evidenceDir), filepath.Join(tmp, dbFile))
+		if err != nil {
+			return nil, err
+		}
+		m.Evidence = &ev
 	}
 	if m.IndexDocuments, err = ix.Backup(ctx, filepath.Join(tmp, indexDir)); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
@@ -242,7 +264,7 @@ func checkDatabase(ctx context.Context, path string) error {
 // the loop serving it until ctx ends; serve runs it beside its other
 // loops. When the socket cannot be made, backups of the running serve are
 // unavailable (logged) and the loop only waits.
-func startBackupSocket(dataDir, dbPath string, ix *index.Index, log *slog.Logger) func(context.Context) error {
+func startBackupSocket(dataDir string, ix *index.Index, log *slog.Logger) func(context.Context) error {
 	path := filepath.Join(dataDir, backupSocketFile)
 	// A socket left by a killed serve answers nobody: remove it. A live one
 	// cannot exist, since that serve would hold the index.
@@ -280,7 +302,7 @@ func startBackupSocket(dataDir, dbPath string, ix *index.Index, log *slog.Logger
 				}
 				one.Lock()
 				start := time.Now()
-				m, err := writeBackup(ctx, dbPath, ix, req.Dest, true)
+				m, err := writeBackup(ctx, dataDir, ix, req.Dest, true)
 				one.Unlock()
 				rep := backupReply{Manifest: m}
 				if err != nil {
@@ -299,11 +321,12 @@ func startBackupSocket(dataDir, dbPath string, ix *index.Index, log *slog.Logger
 func runRestore(ctx context.Context, env *cmdEnv, args []string) error {
 	fs, cf := newFlagSet(env, "restore", "restore [--data DIR] [--config FILE] BACKUP", `
 Checks the backup folder BACKUP (written by 'riskmine backup') and puts a copy
-of it in place as the data folder: the database passes SQLite's quick_check
-and the index opens and counts its documents before anything is moved in.
-The data folder must hold no riskmine.db and no index (stop serve and move
-them away first): restore never overwrites. The backup folder is left as it
-was.`)
+of it in place as the data folder: the database passes SQLite's quick_check,
+the index opens and counts its documents, and every capture of the evidence
+archive is read back with its digests checked, before anything is moved in.
+The data folder must hold no riskmine.db, no index and, when the backup has
+an evidence archive, no evidence folder (stop serve and move them away
+first): restore never overwrites. The backup folder is left as it was.`)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -325,10 +348,16 @@ was.`)
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return fmt.Errorf("%s: %s: %w", src, backupManifestFile, err)
 	}
-	for _, name := range []string{dbFile, indexDir} {
+	names := []string{dbFile, indexDir}
+	for _, name := range names {
 		if _, err := os.Stat(filepath.Join(src, name)); err != nil {
 			return fmt.Errorf("%s is incomplete: %w", src, err)
 		}
+	}
+	if isDir(filepath.Join(src, evidenceDir)) {
+		names = append(names, evidenceDir)
+	}
+	for _, name := range names {
 		if _, err := os.Stat(filepath.Join(cfg.DataDir, name)); err == nil {
 			return fmt.Errorf("the data folder %s already holds %s; stop serve and move it away first (restore never overwrites)", cfg.DataDir, name)
 		}
@@ -357,13 +386,23 @@ was.`)
 	if err := errors.Join(cerr, ix.Close()); err != nil {
 		return fmt.Errorf("restore: the index of %s: %w", src, err)
 	}
-	for _, name := range []string{dbFile, indexDir} {
+	ev := "no evidence archive in the backup"
+	if isDir(filepath.Join(tmp, evidenceDir)) {
+		captures, err := evidence.CheckCopy(ctx, filepath.Join(tmp, evidenceDir), filepath.Join(tmp, dbFile))
+		if err != nil {
+			return fmt.Errorf("restore: the evidence archive of %s: %w", src, err)
+		}
+		ev = fmt.Sprintf("evidence %d captures checked", captures)
+	}
+	// A backup taken before backups held the archive has its index rows
+	// but not its files: those were copied by hand, beside the backup.
+	for _, name := range names {
 		if err := os.Rename(filepath.Join(tmp, name), filepath.Join(cfg.DataDir, name)); err != nil {
 			return fmt.Errorf("restore: %w", err)
 		}
 	}
 	syncDir(cfg.DataDir)
-	fmt.Fprintf(env.stdout, "restored %s (taken %s) into %s: index %d documents\n", src, m.CreatedAt.Format(time.RFC3339), cfg.DataDir, docs)
+	fmt.Fprintf(env.stdout, "restored %s (taken %s) into %s: index %d documents, %s\n", src, m.CreatedAt.Format(time.RFC3339), cfg.DataDir, docs, ev)
 	return nil
 }
 
@@ -380,7 +419,11 @@ func copyTree(src, dst string) error {
 		target := filepath.Join(dst, rel)
 		switch {
 		case d.IsDir():
-			return os.MkdirAll(target, 0o750)
+			perm := fs.FileMode(0o750)
+			if rel == evidenceDir {
+				perm = 0o700
+			}
+			return os.MkdirAll(target, perm)
 		case d.Type().IsRegular():
 			return copyFile(p, target)
 		}
@@ -388,13 +431,19 @@ func copyTree(src, dst string) error {
 	})
 }
 
+// copyFile copies src to dst, at most as readable as src (the signing
+// key stays 0600).
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, fi.Mode().Perm()&0o640)
 	if err != nil {
 		return err
 	}
@@ -431,6 +480,11 @@ func syncDir(dir string) {
 		f.Sync()
 		f.Close()
 	}
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }
 
 func isFile(path string) bool {

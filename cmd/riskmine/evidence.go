@@ -8,7 +8,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"runtime/debug"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"riskmine/config"
 	"riskmine/crawler"
 	"riskmine/evidence"
+	"riskmine/netguard"
 )
 
 // archive keeps the page of a post that filed a lead: a new lead, a new
@@ -25,6 +28,13 @@ import (
 // existed). A source already archived is not archived again on every
 // revisit. Both filing and archiving are idempotent, so a page whose
 // archiving failed is fetched again, filed as a duplicate and archived.
+//
+// Each capture is then recorded in the lead's audit trail with its
+// payload digest and WARC record, only after the archive holds it (on
+// disk and indexed), so the trail never names a digest the archive lacks.
+// Recording is idempotent too: a page whose recording failed, or whose
+// process died between the two writes, comes back as a duplicate, finds
+// its capture archived and records what is missing.
 func (p *pipeline) archive(j *pageJob, res alerts.FileResult) error {
 	c := j.page.Capture
 	if p.opts.Evidence == nil || c == nil || res.LeadID == "" {
@@ -33,9 +43,19 @@ func (p *pipeline) archive(j *pageJob, res alerts.FileResult) error {
 	switch res.Outcome {
 	case alerts.OutcomeCreated, alerts.OutcomeJoined:
 	case alerts.OutcomeDuplicate:
-		has, err := p.opts.Evidence.Has(j.ctx, j.page.CanonicalURL)
-		if err != nil || has {
+		have, err := p.opts.Evidence.ForURLs(j.ctx, []string{j.page.CanonicalURL})
+		if err != nil {
 			return err
+		}
+		if len(have) > 0 {
+			for _, e := range have {
+				if e.LeadID == res.LeadID {
+					if err := p.recordCapture(j.ctx, e); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
 		}
 	default:
 		return nil
@@ -52,7 +72,12 @@ func (p *pipeline) archive(j *pageJob, res alerts.FileResult) error {
 	if m := p.opts.Metrics; m != nil {
 		m.stageSeconds.WithLabelValues("archive").Observe(time.Since(start).Seconds())
 	}
-	return nil
+	if e.LeadID != res.LeadID {
+		// The same page and body were archived earlier for another lead
+		// (merged or gone since): its trail has the entry already.
+		return nil
+	}
+	return p.recordCapture(j.ctx, e)
 }
 
 // evidencePage converts the crawler's capture to the archive's input: the
@@ -78,12 +103,17 @@ func openEvidence(ctx context.Context, cfg *config.Config, log *slog.Logger) (*e
 		return nil, nil
 	}
 	floor := newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes)
+	ts, err := evidenceTimestamper(cfg.Evidence, log)
+	if err != nil {
+		return nil, err
+	}
 	a, rep, err := evidence.Open(ctx, evidence.Options{
 		Dir:          filepath.Join(cfg.DataDir, "evidence"),
 		DB:           filepath.Join(cfg.DataDir, "riskmine.db"),
 		MaxFileBytes: cfg.Evidence.MaxFileBytes,
 		Version:      riskmineVersion(),
 		SpaceCheck:   floor.check,
+		Timestamper:  ts,
 	})
 	if err != nil {
 		return nil, err
@@ -96,6 +126,33 @@ func openEvidence(ctx context.Context, cfg *config.Config, log *slog.Logger) (*e
 		log.Warn("evidence file left by a crash repaired", "file", f.Name, "kept_bytes", f.Kept, "cut_bytes", f.Cut)
 	}
 	return a, nil
+}
+
+// evidenceTimestamper is the RFC 3161 client of evidence.timestamp_url, or
+// nil when none is set. The TSA is an outside host the administrator
+// named, reached as webhooks are: every connection goes through the SSRF
+// guard (loopback, private and link-local addresses only with
+// timestamp_allow_private, cloud metadata never), redirects are not
+// followed, and timestamp_timeout bounds the whole exchange.
+func evidenceTimestamper(c config.Evidence, log *slog.Logger) (*evidence.Timestamper, error) {
+	if c.TimestampURL == "" {
+		return nil, nil
+	}
+	roots, err := c.TimestampRoots()
+	if err != nil {
+		return nil, fmt.Errorf("evidence.timestamp_ca_file %s: %w", c.TimestampCAFile, err)
+	}
+	g := &netguard.Guard{AllowPrivate: c.TimestampAllowPrivate}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil // the guard must see the TSA's own address
+	tr.DialContext = g.Dialer(c.TimestampTimeout.D()).DialContext
+	return &evidence.Timestamper{
+		URL: c.TimestampURL,
+		Client: &http.Client{Transport: tr, Timeout: c.TimestampTimeout.D(),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		Roots:  roots,
+		Logger: log,
+	}, nil
 }
 
 // riskmineVersion is the version written into the archive's records: the
@@ -162,4 +219,19 @@ func runEvidenceRetention(ctx context.Context, a *evidence.Archive, leads alerts
 			prune()
 		}
 	}
+}
+
+// recordCapture writes a capture's entry in its lead's audit trail unless
+// it is there.
+func (p *pipeline) recordCapture(ctx context.Context, e evidence.Entry) error {
+	if _, err := p.opts.Leads.RecordCapture(ctx, e.LeadID, captureNote(e)); err != nil {
+		return fmt.Errorf("audit capture %d: %w", e.ID, err)
+	}
+	return nil
+}
+
+// captureNote is what the audit trail records of a capture.
+func captureNote(e evidence.Entry) alerts.CaptureNote {
+	return alerts.CaptureNote{PayloadDigest: e.PayloadDigest, File: e.File, RecordID: e.ResponseID,
+		CapturedAt: e.CapturedAt, URL: e.URL}
 }

@@ -61,7 +61,7 @@ type pipelineOptions struct {
 // evidenceArchiver keeps pages as evidence (*evidence.Archive).
 type evidenceArchiver interface {
 	Put(ctx context.Context, p evidence.Page) (evidence.Entry, bool, error)
-	Has(ctx context.Context, url string) (bool, error)
+	ForURLs(ctx context.Context, urls []string) ([]evidence.Entry, error)
 }
 
 // analyzer scores posts (*nlp.Analyzer, or the service's liveAnalyzer).

@@ -251,7 +251,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 			return nil
 		}, bg)
 	}
-	s.goLoop("backup socket", startBackupSocket(cfg.DataDir, dbPath, s.index, log.With("component", "backup")), bg)
+	s.goLoop("backup socket", startBackupSocket(cfg.DataDir, s.index, log.With("component", "backup")), bg)
 	s.cron = cron.New(cron.WithLocation(cfg.Location()))
 	if cfg.Index.RetentionDays > 0 {
 		days := cfg.Index.RetentionDays

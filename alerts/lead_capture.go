@@ -1,0 +1,116 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ActionCaptured is the audit action recording that a page of one of the
+// lead's sources was archived as evidence. Its note is a CaptureNote.
+const ActionCaptured = "captured"
+
+// CaptureNote is what the audit trail records of an archived capture: the
+// SHA-256 payload digest the WARC response record carries, where that
+// record is (file and WARC-Record-ID), the page and when it was fetched.
+// It is stored as one line of key=value fields (Format) and shown
+// translated by the UI (ParseCaptureNote).
+type CaptureNote struct {
+	PayloadDigest string
+	File          string
+	RecordID      string
+	CapturedAt    time.Time
+	URL           string
+}
+
+// Format writes the note as stored. The URL comes last, so a URL holding
+// spaces would still read back whole.
+func (c CaptureNote) Format() string {
+	return fmt.Sprintf("payload_digest=%s file=%s record=%s captured_at=%s url=%s",
+		c.PayloadDigest, c.File, c.RecordID, c.CapturedAt.UTC().Format(time.RFC3339Nano), c.URL)
+}
+
+// ParseCaptureNote reads back a note written by Format; ok is false for
+// any other text.
+func ParseCaptureNote(note string) (CaptureNote, bool) {
+	var c CaptureNote
+	rest := note
+	for _, key := range []string{"payload_digest=", "file=", "record=", "captured_at="} {
+		v, ok := strings.CutPrefix(rest, key)
+		if !ok {
+			return CaptureNote{}, false
+		}
+		val, after, ok := strings.Cut(v, " ")
+		if !ok || val == "" {
+			return CaptureNote{}, false
+		}
+		switch key {
+		case "payload_digest=":
+			c.PayloadDigest = val
+		case "file=":
+			c.File = val
+		case "record=":
+			c.RecordID = val
+		case "captured_at=":
+			t, err := time.Parse(time.RFC3339Nano, val)
+			if err != nil {
+				return CaptureNote{}, false
+			}
+			c.CapturedAt = t
+		}
+		rest = after
+	}
+	u, ok := strings.CutPrefix(rest, "url=")
+	if !ok || u == "" {
+		return CaptureNote{}, false
+	}
+	c.URL = u
+	return c, true
+}
+
+// RecordCapture adds a captured entry (actor riskmine) to the lead's audit
+// trail unless the trail already records that capture (the same WARC
+// record): the pipeline calls it once a capture is on disk and indexed,
+// and again when a page comes back after a crash or a failed write, so
+// each capture is recorded once. It reports whether it wrote the entry.
+func (s *SQLStore) RecordCapture(ctx context.Context, leadID string, c CaptureNote) (bool, error) {
+	if c.PayloadDigest == "" || c.RecordID == "" || c.File == "" || c.URL == "" || strings.ContainsAny(c.PayloadDigest+c.File+c.RecordID, " \n") {
+		return false, fmt.Errorf("alerts: capture for lead %s: incomplete or malformed (%+v): %w", leadID, c, ErrInvalid)
+	}
+	note := c.Format()
+	// The record id alone names the capture; matching on it (not the
+	// whole note) keeps the check right if the note's wording changes.
+	const recorded = `SELECT count(*) FROM alerts_audit WHERE lead_id = ? AND action = ? AND instr(note, ?) > 0`
+	marker := " record=" + c.RecordID + " "
+	// Most calls are for pages revisited after their capture was recorded:
+	// answered on the read side, without taking the writer.
+	var n int
+	if err := s.r.QueryRowContext(ctx, recorded, leadID, ActionCaptured, marker).Scan(&n); err != nil {
+		return false, fmt.Errorf("alerts: capture for lead %s: %w", leadID, err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("alerts: capture for lead %s: %w", leadID, err)
+	}
+	defer tx.Rollback()
+	if _, err := s.loadLeadTx(ctx, tx, leadID); err != nil {
+		return false, err
+	}
+	if err := tx.QueryRowContext(ctx, recorded, leadID, ActionCaptured, marker).Scan(&n); err != nil {
+		return false, fmt.Errorf("alerts: capture for lead %s: %w", leadID, err)
+	}
+	if n > 0 {
+		return false, nil
+	}
+	if err := s.audit(ctx, tx, leadID, s.now(), "riskmine", ActionCaptured, "", "", note); err != nil {
+		return false, fmt.Errorf("alerts: capture for lead %s: %w", leadID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("alerts: capture for lead %s: %w", leadID, err)
+	}
+	return true, nil
+}

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"riskmine/index"
+	"riskmine/level"
 )
 
 // SavedSearch is a named search of one user; Params are the search page's
@@ -59,7 +59,7 @@ func (a AlertRule) Query(loc *time.Location) (index.Query, error) {
 	if err != nil {
 		return q, fmt.Errorf("web: alert rule %d: %w", a.ID, err)
 	}
-	if slices.Index(levels, a.MinLevel) > slices.Index(levels, q.MinLevel) {
+	if level.Compare(a.MinLevel, q.MinLevel) > 0 {
 		q.MinLevel = a.MinLevel
 	}
 	q.Sort = index.SortTime
@@ -164,7 +164,7 @@ func (s *Store) CreateAlertRule(ctx context.Context, savedID int64, minLevel str
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(levels[1:], minLevel) {
+	if level.Rank(minLevel) < 1 {
 		return nil, fmt.Errorf("web: min_level %q is not one of low, medium, high, critical", minLevel)
 	}
 	if interval < time.Minute || interval > 7*24*time.Hour {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"riskmine/internal/sqlitedb"
 )
 
 // The lease contract. A lease is the right of one holder to run one job
@@ -278,19 +280,14 @@ func (s *Store) recoverDead(ctx context.Context, now time.Time) ([]Instance, err
 	if err != nil {
 		return nil, fmt.Errorf("list instances: %w", err)
 	}
-	var others []Instance
-	for rows.Next() {
+	others, err := sqlitedb.Collect(rows, func(rows *sql.Rows) (Instance, error) {
 		var in Instance
 		var started int64
-		if err := rows.Scan(&in.ID, &in.Command, &in.PID, &in.Host, &started); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list instances: %w", err)
-		}
+		err := rows.Scan(&in.ID, &in.Command, &in.PID, &in.Host, &started)
 		in.Started = fromMillis(started)
-		others = append(others, in)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return in, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("list instances: %w", err)
 	}
 	var dead []Instance

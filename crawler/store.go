@@ -6,12 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"riskmine/internal/sqlitedb"
 )
 
 // Store keeps crawl state and run history in SQLite, in tables prefixed
@@ -33,7 +32,8 @@ type Store struct {
 	renewEvery time.Duration
 }
 
-// schema is applied in order; crawl_schema records how far a database got.
+// schema is applied in order by sqlitedb.Migrate; crawl_schema records how
+// far a database got. A released step never changes.
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS crawl_pages (
 		url           TEXT PRIMARY KEY,
@@ -82,6 +82,9 @@ var schema = []string{
 		host       TEXT NOT NULL,
 		started_at INTEGER NOT NULL
 	);`,
+	// Source health (health.go), which earlier releases created on first
+	// use.
+	healthTable,
 }
 
 // OpenStore opens (creating when needed) the crawl tables in the SQLite
@@ -89,15 +92,12 @@ var schema = []string{
 // as a running instance of the data folder and releases the leases and
 // abandons the runs of instances that died (see the lease contract).
 func OpenStore(path string) (*Store, error) {
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sqlitedb.Open(path, sqlitedb.Options{Synchronous: "NORMAL", MaxOpenConns: 8})
 	if err != nil {
 		return nil, fmt.Errorf("crawler: open state %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(8)
 	s := &Store{db: db}
-	if err := s.migrate(context.Background()); err != nil {
+	if err := sqlitedb.Migrate(context.Background(), db, "crawl", schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("crawler: migrate state %s: %w", path, err)
 	}
@@ -107,39 +107,6 @@ func OpenStore(path string) (*Store, error) {
 		return nil, fmt.Errorf("crawler: state %s: %w", path, err)
 	}
 	return s, nil
-}
-
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS crawl_schema (version INTEGER NOT NULL)`); err != nil {
-		return err
-	}
-	var v int
-	err := s.db.QueryRowContext(ctx, `SELECT version FROM crawl_schema`).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := s.db.ExecContext(ctx, `INSERT INTO crawl_schema(version) VALUES (0)`); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
-	for ; v < len(schema); v++ {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, schema[v]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("step %d: %w", v+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE crawl_schema SET version = ?`, v+1); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Close removes the instance from the data folder and closes the database.
@@ -286,24 +253,22 @@ func (s *Store) Runs(ctx context.Context, source string, limit int) ([]Run, erro
 	if err != nil {
 		return nil, fmt.Errorf("crawler: list runs: %w", err)
 	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
+	out, err := sqlitedb.Collect(rows, func(rows *sql.Rows) (Run, error) {
 		var r Run
 		var started, ended int64
 		var errs string
 		if err := rows.Scan(&r.ID, &r.Source, &started, &ended, &r.Fetched, &r.New, &r.Changed, &r.Unchanged,
 			&r.Skipped, &r.Failed, &r.Retries, &errs, &r.Error, &r.Abandoned); err != nil {
-			return nil, fmt.Errorf("crawler: list runs: %w", err)
+			return r, err
 		}
 		r.Started = fromMillis(started)
 		r.Ended = fromMillis(ended)
 		if err := json.Unmarshal([]byte(errs), &r.Errors); err != nil {
-			return nil, fmt.Errorf("crawler: run %d: errors column: %w", r.ID, err)
+			return r, fmt.Errorf("run %d: errors column: %w", r.ID, err)
 		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+		return r, nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("crawler: list runs: %w", err)
 	}
 	return out, nil

@@ -5,10 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"riskmine/internal/sqlitedb"
 )
 
 // Store holds what the web package keeps in SQLite: users, sessions, API
@@ -37,7 +36,8 @@ func (s *Store) SetTokenTTL(d time.Duration) {
 // ErrNotFound is returned when a user, token or saved search does not exist.
 var ErrNotFound = errors.New("web: not found")
 
-// migrations are applied in order; web_schema records how many have run.
+// migrations are applied in order by sqlitedb.Migrate; web_schema records
+// how many have run. A released step never changes.
 var migrations = []string{
 	`CREATE TABLE web_users (
 		id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -93,52 +93,23 @@ var migrations = []string{
 	// Sources added in the UI by administrators, and the audit of every
 	// change to them (ui_source.go).
 	uiSourceMigration,
+	// The lexicon edit audit, which earlier releases created on first use.
+	lexiconAuditTable,
 }
 
 // OpenStore opens (creating if needed) the SQLite database at path and
 // applies the web_ migrations.
 func OpenStore(path string) (*Store, error) {
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sqlitedb.Open(path, sqlitedb.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("web: open %s: %w", path, err)
 	}
-	s := &Store{db: db, now: time.Now, tokenTTL: DefaultTokenTTL}
-	if err := s.migrate(context.Background()); err != nil {
+	if err := sqlitedb.Migrate(context.Background(), db, "web", migrations); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("web: migrate %s: %w", path, err)
 	}
-	return s, nil
+	return &Store{db: db, now: time.Now, tokenTTL: DefaultTokenTTL}, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
-
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS web_schema (version INTEGER NOT NULL)`); err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var version int
-	err = tx.QueryRowContext(ctx, `SELECT version FROM web_schema`).Scan(&version)
-	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO web_schema (version) VALUES (0)`); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
-	for i := version; i < len(migrations); i++ {
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE web_schema SET version = ?`, len(migrations)); err != nil {
-		return err
-	}
-	return tx.Commit()
-}

@@ -152,7 +152,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	s.loginLimit.forget(account)
 	s.addrLimit.giveBack(addr)
-	tok, _, err := s.store.createSession(r.Context(), u, s.opts.SessionTTL)
+	tok, _, err := s.store.CreateSession(r.Context(), u, s.opts.SessionTTL)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -175,7 +175,7 @@ func (s *Server) loginLimited(w http.ResponseWriter, r *http.Request, name, ip s
 // logout ends the session.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	p := principalFrom(r.Context())
-	if err := s.store.deleteSession(r.Context(), p.Token); err != nil {
+	if err := s.store.DeleteSession(r.Context(), p.Token); err != nil {
 		s.serverError(w, r, err)
 		return
 	}

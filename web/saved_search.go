@@ -126,8 +126,8 @@ func (s *Store) SavedSearches(ctx context.Context, user string) ([]SavedSearch, 
 	return out, rows.Err()
 }
 
-// savedSearch loads one saved search.
-func (s *Store) savedSearch(ctx context.Context, id int64) (*SavedSearch, error) {
+// SavedSearch loads one saved search, or an error wrapping ErrNotFound.
+func (s *Store) SavedSearch(ctx context.Context, id int64) (*SavedSearch, error) {
 	var ss SavedSearch
 	var created int64
 	err := s.db.QueryRowContext(ctx, `SELECT s.id, u.name, s.name, s.query, s.created_at FROM web_saved_searches s
@@ -160,7 +160,7 @@ func (s *Store) DeleteSavedSearch(ctx context.Context, user string, id int64) er
 
 // CreateAlertRule turns a saved search into an alert rule.
 func (s *Store) CreateAlertRule(ctx context.Context, savedID int64, minLevel string, interval time.Duration, by string) (*AlertRule, error) {
-	ss, err := s.savedSearch(ctx, savedID)
+	ss, err := s.SavedSearch(ctx, savedID)
 	if err != nil {
 		return nil, err
 	}
@@ -436,7 +436,7 @@ func (s *Server) apiAlertRuleDelete(w http.ResponseWriter, r *http.Request) {
 // bounds as every search, before it becomes an alert rule: a query the
 // index refuses would only be refused again at every run.
 func (s *Server) checkRuleQuery(r *http.Request, savedID int64) error {
-	ss, err := s.store.savedSearch(r.Context(), savedID)
+	ss, err := s.store.SavedSearch(r.Context(), savedID)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 
 // copyLegacy writes the gzipped fixture testdata/legacy.db.gz, a database
 // written by the release before internal/sqlitedb, to a temporary file.
-// It was made with that release's OpenStore, AddUser, CreateSession,
+// It was made with that release's OpenStore, AddUser, createSession,
 // CreateToken, SaveSearch, CreateAlertRule, recordLexiconChange (whose
 // table that release created on first use, outside its migrations),
 // AddReads and CreateUISource.

@@ -129,7 +129,7 @@ func runVerdict(src Source, s *runSignals) map[string]bool {
 // change is not recorded, so the next run hands it on again.
 func (c *Crawler) judgeHealth(ctx context.Context, src Source, run Run, s *runSignals) ([]HealthChange, error) {
 	verdict := runVerdict(src, s)
-	states, err := c.store.healthStates(ctx, src.Name)
+	states, err := c.store.HealthStates(ctx, src.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +169,7 @@ func (c *Crawler) judgeHealth(ctx context.Context, src Source, run Run, s *runSi
 					c.log.Warn("source health change not handed on; tried again after the next run",
 						"source", src.Name, "problem", p, "failing", st.Failing, "error", err)
 					st.Failing = wasFailing
-					if err := c.store.saveHealth(ctx, src.Name, st); err != nil {
+					if err := c.store.SaveHealth(ctx, src.Name, st); err != nil {
 						return changes, err
 					}
 					continue
@@ -181,7 +181,7 @@ func (c *Crawler) judgeHealth(ctx context.Context, src Source, run Run, s *runSi
 		if !verdict[p] && !explained {
 			st.Runs, st.Since = 0, time.Time{}
 		}
-		if err := c.store.saveHealth(ctx, src.Name, st); err != nil {
+		if err := c.store.SaveHealth(ctx, src.Name, st); err != nil {
 			return changes, err
 		}
 	}
@@ -200,7 +200,8 @@ func (c *Crawler) observeHealth(ctx context.Context, src Source, run Run, p *Pro
 	}
 }
 
-func (s *Store) healthStates(ctx context.Context, source string) (map[string]HealthState, error) {
+// HealthStates returns source's health by problem.
+func (s *Store) HealthStates(ctx context.Context, source string) (map[string]HealthState, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT problem, failing, runs, since, checked FROM crawl_source_health WHERE source = ?`, source)
 	if err != nil {
 		return nil, fmt.Errorf("crawler: health of %s: %w", source, err)
@@ -222,7 +223,8 @@ func (s *Store) healthStates(ctx context.Context, source string) (map[string]Hea
 	return out, nil
 }
 
-func (s *Store) saveHealth(ctx context.Context, source string, st HealthState) error {
+// SaveHealth records source's state of problem st.Problem.
+func (s *Store) SaveHealth(ctx context.Context, source string, st HealthState) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO crawl_source_health(source, problem, failing, runs, since, checked) VALUES (?, ?, ?, ?, ?, ?)

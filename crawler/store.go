@@ -115,8 +115,9 @@ func (s *Store) Close() error {
 	return s.db.Close()
 }
 
-// pageState is what is known about one canonical URL.
-type pageState struct {
+// PageState is what is known about one canonical URL.
+type PageState struct {
+	// Found is false for a URL never saved (the other fields are zero).
 	Found        bool
 	ETag         string
 	LastModified string
@@ -127,8 +128,9 @@ type pageState struct {
 	LastStatus   int
 }
 
-func (s *Store) page(ctx context.Context, canon string) (pageState, error) {
-	var st pageState
+// Page returns what is known about canonical URL canon.
+func (s *Store) Page(ctx context.Context, canon string) (PageState, error) {
+	var st PageState
 	var first, last, fetched int64
 	err := s.db.QueryRowContext(ctx, `SELECT etag, last_modified, content_hash, first_seen, last_seen, last_fetched, last_status
 		FROM crawl_pages WHERE url = ?`, canon).Scan(&st.ETag, &st.LastModified, &st.ContentHash, &first, &last, &fetched, &st.LastStatus)
@@ -144,8 +146,8 @@ func (s *Store) page(ctx context.Context, canon string) (pageState, error) {
 	return st, nil
 }
 
-// saveFetched records a page handed on (or confirmed unchanged) at now.
-func (s *Store) saveFetched(ctx context.Context, canon, source string, st pageState, now time.Time) error {
+// SaveFetched records a page handed on (or confirmed unchanged) at now.
+func (s *Store) SaveFetched(ctx context.Context, canon, source string, st PageState, now time.Time) error {
 	s.wmu.Lock()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO crawl_pages(url, source, etag, last_modified, content_hash, first_seen, last_seen, last_fetched, last_status)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -160,9 +162,9 @@ func (s *Store) saveFetched(ctx context.Context, canon, source string, st pageSt
 	return nil
 }
 
-// saveStatus records the status of a failed fetch of a known URL without
+// SaveStatus records the status of a failed fetch of a known URL without
 // touching last_fetched, so the next run tries again.
-func (s *Store) saveStatus(ctx context.Context, canon string, status int) error {
+func (s *Store) SaveStatus(ctx context.Context, canon string, status int) error {
 	s.wmu.Lock()
 	_, err := s.db.ExecContext(ctx, `UPDATE crawl_pages SET last_status = ? WHERE url = ?`, status, canon)
 	s.wmu.Unlock()
@@ -209,7 +211,9 @@ type Stats struct {
 	Errors map[string]int64 `json:"errors"`
 }
 
-func (s *Store) startRun(ctx context.Context, source string, at time.Time) (int64, error) {
+// StartRun records the start of a run of source at at, by this instance,
+// and returns its id.
+func (s *Store) StartRun(ctx context.Context, source string, at time.Time) (int64, error) {
 	s.wmu.Lock()
 	res, err := s.db.ExecContext(ctx, `INSERT INTO crawl_runs(source, started_at, instance) VALUES (?, ?, ?)`, source, millis(at), s.inst.ID)
 	s.wmu.Unlock()
@@ -219,7 +223,8 @@ func (s *Store) startRun(ctx context.Context, source string, at time.Time) (int6
 	return res.LastInsertId()
 }
 
-func (s *Store) finishRun(ctx context.Context, r Run) error {
+// FinishRun records the end of run r.ID: r.Ended, its Stats and Error.
+func (s *Store) FinishRun(ctx context.Context, r Run) error {
 	errs, _ := json.Marshal(r.Errors)
 	if r.Errors == nil {
 		errs = []byte("{}")

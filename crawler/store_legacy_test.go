@@ -65,7 +65,7 @@ func TestStoreOpensALegacyDatabase(t *testing.T) {
 		if err := s.db.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil || sync != 1 {
 			t.Fatalf("synchronous %d, %v: the crawl store keeps NORMAL", sync, err)
 		}
-		p, err := s.page(ctx, "http://forum.test/t/1")
+		p, err := s.Page(ctx, "http://forum.test/t/1")
 		if err != nil || !p.Found || p.ETag != `"e1"` || !p.LastFetched.Equal(at) {
 			t.Fatalf("legacy page: %+v, %v", p, err)
 		}

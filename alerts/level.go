@@ -1,23 +1,11 @@
 package alerts
 
-// Levels lists the risk levels from lowest to highest.
-var Levels = []string{"none", "low", "medium", "high", "critical"}
+import "riskmine/level"
 
-// LevelRank returns the position of level in Levels (0 for none), or -1 for
-// an unknown level.
-func LevelRank(level string) int {
-	for i, l := range Levels {
-		if l == level {
-			return i
-		}
-	}
-	return -1
-}
+// LevelRank returns the rank of level (none 0 … critical 4), or -1 for an
+// unknown level. It is level.Rank, kept for the callers that order levels
+// through alerts.
+func LevelRank(l string) int { return level.Rank(l) }
 
 // maxLevel returns the higher of two levels.
-func maxLevel(a, b string) string {
-	if LevelRank(b) > LevelRank(a) {
-		return b
-	}
-	return a
-}
+func maxLevel(a, b string) string { return level.Max(a, b) }

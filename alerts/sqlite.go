@@ -5,14 +5,14 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"riskmine/internal/sqlitedb"
 )
 
 var _ Store = (*SQLStore)(nil)
@@ -39,25 +39,34 @@ type SQLStore struct {
 	leadEvents leadHub
 }
 
-// dsn builds the modernc.org/sqlite DSN for path.
-func dsn(path string, immediate bool) string {
-	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	// Lead lookups touch index pages all over the file; a bigger page
-	// cache (32 MiB) and memory-mapped reads keep them off syscalls.
-	q.Add("_pragma", "cache_size(-32000)")
-	q.Add("_pragma", "mmap_size(268435456)")
-	// Checkpoint every 4000 pages (16 MiB) rather than 1000: fewer fsyncs,
-	// and a page rewritten by many commits is copied back once.
-	q.Add("_pragma", "wal_autocheckpoint(4000)")
-	if immediate {
-		q.Set("_txlock", "immediate")
+// sqliteOptions are the settings of the writer (immediate) and reader
+// pools.
+func sqliteOptions(immediate bool) sqlitedb.Options {
+	o := sqlitedb.Options{
+		Synchronous: "NORMAL",
+		Pragmas: []string{
+			// Lead lookups touch index pages all over the file; a bigger
+			// page cache (32 MiB) and memory-mapped reads keep them off
+			// syscalls.
+			"cache_size(-32000)",
+			"mmap_size(268435456)",
+			// Checkpoint every 4000 pages (16 MiB) rather than 1000: fewer
+			// fsyncs, and a page rewritten by many commits is copied back
+			// once.
+			"wal_autocheckpoint(4000)",
+		},
+		Immediate:    immediate,
+		MaxOpenConns: 4,
+		MaxIdleConns: 4,
 	}
-	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	if immediate {
+		o.MaxOpenConns, o.MaxIdleConns = 1, 1
+	}
+	return o
 }
+
+// dsn builds the modernc.org/sqlite DSN for path.
+func dsn(path string, immediate bool) string { return sqlitedb.DSN(path, sqliteOptions(immediate)) }
 
 // OpenSQLite opens (creating and migrating as needed) the alerts tables in
 // the SQLite file at path, usually <data_dir>/riskmine.db, shared with other
@@ -77,20 +86,15 @@ func OpenSQLite(path string, opts ...Options) (*SQLStore, error) {
 			return nil, fmt.Errorf("alerts: webhook %s: %w", e.Name, err)
 		}
 	}
-	w, err := sql.Open("sqlite", dsn(path, true))
+	w, err := sqlitedb.Open(path, sqliteOptions(true))
 	if err != nil {
 		return nil, fmt.Errorf("alerts: open %s: %w", path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	r, err := sql.Open("sqlite", dsn(path, false))
+	r, err := sqlitedb.Open(path, sqliteOptions(false))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("alerts: open %s: %w", path, err)
 	}
-	r.SetMaxOpenConns(4)
-	r.SetMaxIdleConns(4)
 	s := &SQLStore{w: w, r: r, opts: o, bands: o.SimhashDistance + 1, signal: make(chan struct{}, 1),
 		fileQ: make(chan *fileReq), quit: make(chan struct{}), writerDone: make(chan struct{})}
 	ctx := context.Background()
@@ -141,7 +145,8 @@ func newID(t time.Time) string {
 	return ulid.MustNew(ulid.Timestamp(t), ulid.DefaultEntropy()).String()
 }
 
-// migrations are applied in order; alerts_schema holds how many ran.
+// migrations are applied in order by sqlitedb.Migrate; alerts_schema holds
+// how many ran. A released step never changes.
 var migrations = []string{
 	`CREATE TABLE alerts_lead (
 		id TEXT PRIMARY KEY,
@@ -295,35 +300,7 @@ var migrations = []string{
 }
 
 func (s *SQLStore) migrate(ctx context.Context) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS alerts_schema (version INTEGER NOT NULL)`); err != nil {
-		return err
-	}
-	var v int
-	err = tx.QueryRowContext(ctx, `SELECT version FROM alerts_schema`).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO alerts_schema(version) VALUES (0)`); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
-	if v > len(migrations) {
-		return fmt.Errorf("database schema version %d is newer than this program knows (%d)", v, len(migrations))
-	}
-	for i := v; i < len(migrations); i++ {
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE alerts_schema SET version = ?`, len(migrations)); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return sqlitedb.Migrate(ctx, s.w, "alerts", migrations)
 }
 
 // bandValues splits a simhash into s.bands chunks; two hashes within

@@ -182,6 +182,9 @@ func (s *SQLStore) SimilarLeads(ctx context.Context, id string, limit int) ([]Le
 				}
 			}
 			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, fmt.Errorf("alerts: similar leads of %s: %w", id, err)
+			}
 		}
 	}
 	if county := leadCounty(l); county != "" && l.TopCategory() != "" {
@@ -203,6 +206,9 @@ func (s *SQLStore) SimilarLeads(ctx context.Context, id string, limit int) ([]Le
 			}
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("alerts: similar leads of %s: %w", id, err)
+		}
 	}
 	list := make([]*cand, 0, len(found))
 	for _, c := range found {
@@ -525,6 +531,9 @@ func (s *SQLStore) Stats(ctx context.Context) (*Stats, error) {
 		}
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err)
+	}
 	rows, err = s.r.QueryContext(ctx, `SELECT level, count(*) FROM alerts_lead WHERE state IN `+openStatesSQL+` GROUP BY level`)
 	if err != nil {
 		return nil, wrap(err)
@@ -539,6 +548,9 @@ func (s *SQLStore) Stats(ctx context.Context) (*Stats, error) {
 		st.ByLevel[k] = n
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err)
+	}
 	now := s.now()
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM alerts_lead WHERE state IN `+openStatesSQL+` AND due_at > 0 AND due_at < ?`, ms(now)).Scan(&st.Overdue); err != nil {
 		return nil, wrap(err)
@@ -564,6 +576,9 @@ func (s *SQLStore) Stats(ctx context.Context) (*Stats, error) {
 		st.TopLocations = append(st.TopLocations, lc)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err)
+	}
 	// Count in quarter hours (every zone's offset is a multiple of 15
 	// minutes) and fold them into days of the store's zone here, so a post
 	// seen at 23:30 local time counts on its local day.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"riskmine/level"
 )
 
 // Alerts configures risk leads, their SLA and the webhooks that push them.
@@ -100,17 +102,7 @@ func (a *Alerts) LeadLevelOf(code string) string {
 	return a.LeadLevel
 }
 
-// Levels lists the risk levels from lowest to highest.
-var Levels = []string{"none", "low", "medium", "high", "critical"}
-
-func validLevel(s string) bool {
-	for _, l := range Levels {
-		if l == s {
-			return true
-		}
-	}
-	return false
-}
+func validLevel(s string) bool { return level.Known(s) }
 
 // isBase64 reports whether s is standard base64, padded or not.
 func isBase64(s string) bool {

@@ -14,7 +14,7 @@ import (
 // Options configure a Crawler. Zero values take the defaults noted.
 type Options struct {
 	// Store keeps crawl state and run history; required.
-	Store *Store
+	Store State
 	// UserAgent is sent unless a source names its own; default
 	// DefaultUserAgent(ContactURL).
 	UserAgent  string
@@ -71,7 +71,7 @@ type Options struct {
 // it is safe for concurrent use.
 type Crawler struct {
 	opts  Options
-	store *Store
+	store State
 	log   *slog.Logger
 	// gate spaces the requests to each host across all runs.
 	gate *hostGate
@@ -83,7 +83,7 @@ type Crawler struct {
 
 // New returns a Crawler with opts' defaults filled in.
 func New(opts Options) (*Crawler, error) {
-	if opts.Store == nil {
+	if st, ok := opts.Store.(*Store); opts.Store == nil || (ok && st == nil) {
 		return nil, errors.New("crawler: options without a store")
 	}
 	if opts.UserAgent == "" {
@@ -135,8 +135,8 @@ func New(opts Options) (*Crawler, error) {
 		render: newRenderer(opts.Render, opts.Logger.With("component", "render"))}, nil
 }
 
-// Store returns the crawl state store (run history for the UI).
-func (c *Crawler) Store() *Store { return c.store }
+// Store returns the crawl state (run history for the UI).
+func (c *Crawler) Store() State { return c.store }
 
 // Run crawls src once: it fetches the seeds, follows item links, feed
 // entries or sitemap URLs, and hands every new or changed page to emit.
@@ -156,7 +156,7 @@ func (c *Crawler) Run(ctx context.Context, src Source, emit EmitFunc, progress *
 	if progress == nil {
 		progress = &Progress{}
 	}
-	lease, err := c.store.AcquireLease(ctx, src.Name, c.opts.Now)
+	lease, err := acquireLease(ctx, c.store, src.Name, c.opts.Now)
 	if err != nil {
 		return Run{}, err
 	}
@@ -176,7 +176,7 @@ func (c *Crawler) runHeld(ctx context.Context, src Source, emit EmitFunc, progre
 		}
 	}()
 	started := c.opts.Now()
-	id, err := c.store.startRun(ctx, src.Name, started)
+	id, err := c.store.StartRun(ctx, src.Name, started)
 	if err != nil {
 		return Run{}, err
 	}
@@ -197,7 +197,7 @@ func (c *Crawler) runHeld(ctx context.Context, src Source, emit EmitFunc, progre
 		run.Error = runErr.Error()
 	}
 	// Record the end even when ctx was cancelled (shutdown).
-	if err := c.store.finishRun(context.WithoutCancel(ctx), run); err != nil && runErr == nil {
+	if err := c.store.FinishRun(context.WithoutCancel(ctx), run); err != nil && runErr == nil {
 		runErr = err
 	}
 	c.observeHealth(ctx, src, run, progress, runErr)

@@ -8,8 +8,10 @@
 // dial is checked against private and metadata addresses (SSRF guard), bodies
 // are bounded before and after decompression, and transient failures are
 // retried with exponential backoff that honours Retry-After. Fetch state
-// (ETag, Last-Modified, content hash) lives in SQLite so that a second run
-// sends conditional requests and hands on only new or changed pages. The
+// (ETag, Last-Modified, content hash) lives in a State (state.go; Store is
+// the SQLite one, crawler/storetest the suite every State passes) so that a
+// second run sends conditional requests and hands on only new or changed
+// pages. The
 // Scheduler runs sources on cron specs, refuses overlapping runs and keeps
 // the run history for the UI. Processes sharing the database take turns
 // through leases; lease.go defines their contract (TTL, heartbeat, release

@@ -2,10 +2,13 @@ package crawler
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 	"sync/atomic"
 	"time"
+
+	"riskmine/internal/sqlitedb"
 )
 
 // Health problems of a source, judged after each run.
@@ -94,6 +97,8 @@ type SourceHealth struct {
 // OK reports whether no problem is going on.
 func (h SourceHealth) OK() bool { return len(h.Failing) == 0 }
 
+// healthTable is a step of the crawl schema; earlier releases created the
+// table on first use, so it says IF NOT EXISTS to adopt theirs.
 const healthTable = `CREATE TABLE IF NOT EXISTS crawl_source_health (
 	source  TEXT NOT NULL,
 	problem TEXT NOT NULL,
@@ -124,7 +129,7 @@ func runVerdict(src Source, s *runSignals) map[string]bool {
 // change is not recorded, so the next run hands it on again.
 func (c *Crawler) judgeHealth(ctx context.Context, src Source, run Run, s *runSignals) ([]HealthChange, error) {
 	verdict := runVerdict(src, s)
-	states, err := c.store.healthStates(ctx, src.Name)
+	states, err := c.store.HealthStates(ctx, src.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +169,7 @@ func (c *Crawler) judgeHealth(ctx context.Context, src Source, run Run, s *runSi
 					c.log.Warn("source health change not handed on; tried again after the next run",
 						"source", src.Name, "problem", p, "failing", st.Failing, "error", err)
 					st.Failing = wasFailing
-					if err := c.store.saveHealth(ctx, src.Name, st); err != nil {
+					if err := c.store.SaveHealth(ctx, src.Name, st); err != nil {
 						return changes, err
 					}
 					continue
@@ -176,7 +181,7 @@ func (c *Crawler) judgeHealth(ctx context.Context, src Source, run Run, s *runSi
 		if !verdict[p] && !explained {
 			st.Runs, st.Since = 0, time.Time{}
 		}
-		if err := c.store.saveHealth(ctx, src.Name, st); err != nil {
+		if err := c.store.SaveHealth(ctx, src.Name, st); err != nil {
 			return changes, err
 		}
 	}
@@ -195,32 +200,31 @@ func (c *Crawler) observeHealth(ctx context.Context, src Source, run Run, p *Pro
 	}
 }
 
-func (s *Store) healthStates(ctx context.Context, source string) (map[string]HealthState, error) {
-	if err := s.ensureHealth(ctx); err != nil {
-		return nil, err
-	}
+// HealthStates returns source's health by problem.
+func (s *Store) HealthStates(ctx context.Context, source string) (map[string]HealthState, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT problem, failing, runs, since, checked FROM crawl_source_health WHERE source = ?`, source)
 	if err != nil {
 		return nil, fmt.Errorf("crawler: health of %s: %w", source, err)
 	}
-	defer rows.Close()
 	out := map[string]HealthState{}
-	for rows.Next() {
+	err = sqlitedb.Each(rows, func(rows *sql.Rows) error {
 		var st HealthState
 		var since, checked int64
 		if err := rows.Scan(&st.Problem, &st.Failing, &st.Runs, &since, &checked); err != nil {
-			return nil, fmt.Errorf("crawler: health of %s: %w", source, err)
+			return err
 		}
 		st.Since, st.Checked = fromMillis(since), fromMillis(checked)
 		out[st.Problem] = st
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("crawler: health of %s: %w", source, err)
 	}
 	return out, nil
 }
 
-func (s *Store) saveHealth(ctx context.Context, source string, st HealthState) error {
+// SaveHealth records source's state of problem st.Problem.
+func (s *Store) SaveHealth(ctx context.Context, source string, st HealthState) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO crawl_source_health(source, problem, failing, runs, since, checked) VALUES (?, ?, ?, ?, ?, ?)
@@ -232,35 +236,19 @@ func (s *Store) saveHealth(ctx context.Context, source string, st HealthState) e
 	return nil
 }
 
-// ensureHealth creates the health table when it is missing (a database
-// made before it); the table lives here rather than in the migrations so
-// the health judgement stays in this file.
-func (s *Store) ensureHealth(ctx context.Context) error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if _, err := s.db.ExecContext(ctx, healthTable); err != nil {
-		return fmt.Errorf("crawler: health table: %w", err)
-	}
-	return nil
-}
-
 // Health returns the health of every source that has been judged, by name.
 func (s *Store) Health(ctx context.Context) (map[string]SourceHealth, error) {
-	if err := s.ensureHealth(ctx); err != nil {
-		return nil, err
-	}
 	rows, err := s.db.QueryContext(ctx, `SELECT source, problem, failing, runs, since, checked FROM crawl_source_health ORDER BY source`)
 	if err != nil {
 		return nil, fmt.Errorf("crawler: health: %w", err)
 	}
-	defer rows.Close()
 	out := map[string]SourceHealth{}
-	for rows.Next() {
+	err = sqlitedb.Each(rows, func(rows *sql.Rows) error {
 		var src string
 		var st HealthState
 		var since, checked int64
 		if err := rows.Scan(&src, &st.Problem, &st.Failing, &st.Runs, &since, &checked); err != nil {
-			return nil, fmt.Errorf("crawler: health: %w", err)
+			return err
 		}
 		st.Since, st.Checked = fromMillis(since), fromMillis(checked)
 		h := out[src]
@@ -275,8 +263,9 @@ func (s *Store) Health(ctx context.Context) (map[string]SourceHealth, error) {
 			h.Failing = append(h.Failing, st)
 		}
 		out[src] = h
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("crawler: health: %w", err)
 	}
 	order := map[string]int{}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"riskmine/internal/sqlitedb"
 )
 
 // The lease contract. A lease is the right of one holder to run one job
@@ -101,7 +103,8 @@ var errLeaseLost = errors.New("crawler: lease lost: another process took over th
 
 // Lease is a held lease; its heartbeat runs until Release.
 type Lease struct {
-	store  *Store
+	state  State
+	every  time.Duration
 	name   string
 	holder string
 	now    func() time.Time
@@ -119,22 +122,41 @@ func (l *Lease) Holder() string { return l.holder }
 // returns a *LeaseHeldError naming the current holder. now is the clock
 // (nil: time.Now). The caller must Release it.
 func (s *Store) AcquireLease(ctx context.Context, name string, now func() time.Time) (*Lease, error) {
+	return acquireLease(ctx, s, name, now)
+}
+
+// acquireLease takes the lease on name in st for st's instance (see
+// AcquireLease).
+func acquireLease(ctx context.Context, st State, name string, now func() time.Time) (*Lease, error) {
 	if now == nil {
 		now = time.Now
 	}
-	holder := s.inst.ID + "/" + randomHex(6)
-	ok, err := s.acquireLease(ctx, name, holder, now(), LeaseTTL)
+	holder := st.Instance().ID + "/" + randomHex(6)
+	ok, err := st.TryLease(ctx, name, holder, now(), LeaseTTL)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
-		return nil, s.leaseHeld(ctx, name)
+		held, err := st.LeaseHolder(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return nil, held
 	}
-	return &Lease{store: s, name: name, holder: holder, now: now, stop: make(chan struct{}), done: make(chan struct{})}, nil
+	every := LeaseRenewInterval
+	if r, ok := st.(interface{ leaseRenewEvery() time.Duration }); ok && r.leaseRenewEvery() > 0 {
+		every = r.leaseRenewEvery()
+	}
+	return &Lease{state: st, every: every, name: name, holder: holder, now: now, stop: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
-// leaseHeld describes the current holder of name's lease.
-func (s *Store) leaseHeld(ctx context.Context, name string) error {
+// leaseRenewEvery is the heartbeat tests set in place of LeaseRenewInterval.
+func (s *Store) leaseRenewEvery() time.Duration { return s.renewEvery }
+
+// LeaseHolder describes the current holder of name's lease, as the error
+// AcquireLease returns. A lease released in the meantime is described as
+// held by "(released just now)": the caller may try again.
+func (s *Store) LeaseHolder(ctx context.Context, name string) (*LeaseHeldError, error) {
 	e := &LeaseHeldError{Name: name}
 	var inst, cmd, host sql.NullString
 	var pid, started sql.NullInt64
@@ -145,16 +167,16 @@ func (s *Store) leaseHeld(ctx context.Context, name string) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		// Released between the two statements: the caller may try again.
 		e.Holder = "(released just now)"
-		return e
+		return e, nil
 	}
 	if err != nil {
-		return fmt.Errorf("crawler: lease on %s: %w", name, err)
+		return nil, fmt.Errorf("crawler: lease on %s: %w", name, err)
 	}
 	e.Since, e.Until = fromMillis(since), fromMillis(until)
 	if inst.Valid {
 		e.Instance = &Instance{ID: inst.String, Command: cmd.String, PID: int(pid.Int64), Host: host.String, Started: fromMillis(started.Int64)}
 	}
-	return e
+	return e, nil
 }
 
 // keep renews the lease every LeaseRenewInterval until Release; when a
@@ -163,18 +185,14 @@ func (l *Lease) keep(lost func(error), logf func(msg string, args ...any)) {
 	l.kept = true
 	go func() {
 		defer close(l.done)
-		every := l.store.renewEvery
-		if every <= 0 {
-			every = LeaseRenewInterval
-		}
-		tick := time.NewTicker(every)
+		tick := time.NewTicker(l.every)
 		defer tick.Stop()
 		for {
 			select {
 			case <-l.stop:
 				return
 			case <-tick.C:
-				ok, err := l.store.acquireLease(context.Background(), l.name, l.holder, l.now(), LeaseTTL)
+				ok, err := l.state.TryLease(context.Background(), l.name, l.holder, l.now(), LeaseTTL)
 				if err != nil {
 					logf("crawl lease not renewed", "source", l.name, "error", err)
 					continue
@@ -194,12 +212,12 @@ func (l *Lease) Release(ctx context.Context) error {
 	if l.kept {
 		<-l.done
 	}
-	return l.store.releaseLease(ctx, l.name, l.holder)
+	return l.state.ReleaseLease(ctx, l.name, l.holder)
 }
 
-// acquireLease takes (or renews, for the same holder) the lease on name
+// TryLease takes (or renews, for the same holder) the lease on name
 // until now+ttl; false when another holder has an unexpired lease.
-func (s *Store) acquireLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
+func (s *Store) TryLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
 	inst, _, _ := strings.Cut(holder, "/")
 	s.wmu.Lock()
 	res, err := s.db.ExecContext(ctx, `INSERT INTO crawl_leases(source, holder, expires_at, instance, acquired_at) VALUES (?, ?, ?, ?, ?)
@@ -219,8 +237,8 @@ func (s *Store) acquireLease(ctx context.Context, name, holder string, now time.
 	return n == 1, nil
 }
 
-// releaseLease gives the lease up (nothing when holder no longer has it).
-func (s *Store) releaseLease(ctx context.Context, name, holder string) error {
+// ReleaseLease gives the lease up (nothing when holder no longer has it).
+func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 	s.wmu.Lock()
 	_, err := s.db.ExecContext(ctx, `DELETE FROM crawl_leases WHERE source = ? AND holder = ?`, name, holder)
 	s.wmu.Unlock()
@@ -278,19 +296,14 @@ func (s *Store) recoverDead(ctx context.Context, now time.Time) ([]Instance, err
 	if err != nil {
 		return nil, fmt.Errorf("list instances: %w", err)
 	}
-	var others []Instance
-	for rows.Next() {
+	others, err := sqlitedb.Collect(rows, func(rows *sql.Rows) (Instance, error) {
 		var in Instance
 		var started int64
-		if err := rows.Scan(&in.ID, &in.Command, &in.PID, &in.Host, &started); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list instances: %w", err)
-		}
+		err := rows.Scan(&in.ID, &in.Command, &in.PID, &in.Host, &started)
 		in.Started = fromMillis(started)
-		others = append(others, in)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return in, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("list instances: %w", err)
 	}
 	var dead []Instance

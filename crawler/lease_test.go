@@ -123,7 +123,7 @@ func TestHelperLeaseHolder(t *testing.T) {
 	if _, err := st.AcquireLease(context.Background(), "src", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.startRun(context.Background(), "src", time.Now()); err != nil {
+	if _, err := st.StartRun(context.Background(), "src", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	fmt.Println("held")

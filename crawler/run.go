@@ -37,7 +37,7 @@ type task struct {
 	// listPage counts the list pages followed from the seed (pagination).
 	listPage int
 	// state is the crawl state read when a detail page was queued.
-	state pageState
+	state PageState
 	// hint carries what a feed said about the entry.
 	hint *feedItem
 }
@@ -290,7 +290,7 @@ type fetched struct {
 
 // get fetches u through colly (robots.txt, allowed domains, per-host limits,
 // redirects) with the given extra headers.
-func (r *run) get(u string, st *pageState) (*fetched, error) {
+func (r *run) get(u string, st *PageState) (*fetched, error) {
 	hdr := http.Header{}
 	for k, v := range r.src.Headers {
 		hdr.Set(k, v)
@@ -420,7 +420,7 @@ func statusKind(status int) string {
 // fetchOK fetches t and counts the failure when it does not yield a 2xx
 // (or a 304 when allowed). On an HTTP error status f is returned with ok
 // false; on a transport error f is nil.
-func (r *run) fetchOK(t task, st *pageState) (f *fetched, ok bool) {
+func (r *run) fetchOK(t task, st *PageState) (f *fetched, ok bool) {
 	var err error
 	if r.src.Render && (t.kind == taskList || t.kind == taskDetail) {
 		f, err = r.renderGet(t.url, t.kind == taskList)
@@ -519,7 +519,7 @@ func (r *run) addDetail(base *url.URL, href string, depth int, hint *feedItem, l
 	if !r.markSeen(canon) {
 		return
 	}
-	st, err := r.c.store.page(r.ctx, canon)
+	st, err := r.c.store.Page(r.ctx, canon)
 	if err != nil {
 		r.fail(task{url: canon}, "state", err)
 		return
@@ -558,7 +558,7 @@ func (r *run) processDetail(t task) {
 			if f != nil {
 				status = f.status
 			}
-			if err := r.c.store.saveStatus(r.ctx, t.url, status); err != nil {
+			if err := r.c.store.SaveStatus(r.ctx, t.url, status); err != nil {
 				r.log.Debug("crawl state", "error", err)
 			}
 		}
@@ -575,7 +575,7 @@ func (r *run) processDetail(t task) {
 	}
 	if f.status == http.StatusNotModified {
 		r.prog.unchanged.Add(1)
-		if err := r.c.store.saveFetched(r.ctx, t.url, r.src.Name, st, now); err != nil {
+		if err := r.c.store.SaveFetched(r.ctx, t.url, r.src.Name, st, now); err != nil {
 			r.fail(t, "state", err)
 		}
 		return
@@ -657,13 +657,13 @@ var ErrStopRun = errors.New("crawler: run stopped")
 
 // hand emits p unless its content hash is unchanged, and records the state
 // only after emit succeeded.
-func (r *run) hand(t task, p Page, st pageState, now time.Time) {
+func (r *run) hand(t task, p Page, st PageState, now time.Time) {
 	p.Source, p.Site = r.src.Name, r.src.Site
 	p.ContentHash = contentHash(p.Title, p.Text)
 	known := t.state.Found && t.state.ContentHash != ""
 	if known && t.state.ContentHash == p.ContentHash {
 		r.prog.unchanged.Add(1)
-		if err := r.c.store.saveFetched(r.ctx, t.url, r.src.Name, st, now); err != nil {
+		if err := r.c.store.SaveFetched(r.ctx, t.url, r.src.Name, st, now); err != nil {
 			r.fail(t, "state", err)
 		}
 		return
@@ -689,7 +689,7 @@ func (r *run) hand(t task, p Page, st pageState, now time.Time) {
 
 // emitAndRecord hands p on and records its state once emit returned nil,
 // that is once the page is stored.
-func (r *run) emitAndRecord(t task, p Page, st pageState, now time.Time, known bool) {
+func (r *run) emitAndRecord(t task, p Page, st PageState, now time.Time, known bool) {
 	if err := r.emit(r.ctx, p); err != nil {
 		r.unclaim(p.CanonicalURL)
 		r.fail(t, "emit", err)
@@ -699,7 +699,7 @@ func (r *run) emitAndRecord(t task, p Page, st pageState, now time.Time, known b
 		return
 	}
 	st.ContentHash = p.ContentHash
-	if err := r.c.store.saveFetched(context.WithoutCancel(r.ctx), t.url, r.src.Name, st, now); err != nil {
+	if err := r.c.store.SaveFetched(context.WithoutCancel(r.ctx), t.url, r.src.Name, st, now); err != nil {
 		r.fail(t, "state", err)
 		return
 	}
@@ -765,7 +765,7 @@ func (r *run) addInline(base *url.URL, it feedItem, text string, depth int, feed
 	}
 	r.details++
 	r.mu.Unlock()
-	st, err := r.c.store.page(r.ctx, canon)
+	st, err := r.c.store.Page(r.ctx, canon)
 	if err != nil {
 		r.fail(task{url: canon}, "state", err)
 		return

@@ -200,7 +200,7 @@ func (s *Scheduler) Trigger(name string) error {
 	}
 	// Take the lease now, so a refusal reaches the caller rather than the
 	// log of a run that never starts.
-	lease, err := s.c.store.AcquireLease(s.ctx, name, s.c.opts.Now)
+	lease, err := acquireLease(s.ctx, s.c.store, name, s.c.opts.Now)
 	if err != nil {
 		s.unclaim(name)
 		return err

@@ -6,12 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"riskmine/internal/sqlitedb"
 )
 
 // Store keeps crawl state and run history in SQLite, in tables prefixed
@@ -33,7 +32,8 @@ type Store struct {
 	renewEvery time.Duration
 }
 
-// schema is applied in order; crawl_schema records how far a database got.
+// schema is applied in order by sqlitedb.Migrate; crawl_schema records how
+// far a database got. A released step never changes.
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS crawl_pages (
 		url           TEXT PRIMARY KEY,
@@ -82,6 +82,9 @@ var schema = []string{
 		host       TEXT NOT NULL,
 		started_at INTEGER NOT NULL
 	);`,
+	// Source health (health.go), which earlier releases created on first
+	// use.
+	healthTable,
 }
 
 // OpenStore opens (creating when needed) the crawl tables in the SQLite
@@ -89,15 +92,12 @@ var schema = []string{
 // as a running instance of the data folder and releases the leases and
 // abandons the runs of instances that died (see the lease contract).
 func OpenStore(path string) (*Store, error) {
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sqlitedb.Open(path, sqlitedb.Options{Synchronous: "NORMAL", MaxOpenConns: 8})
 	if err != nil {
 		return nil, fmt.Errorf("crawler: open state %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(8)
 	s := &Store{db: db}
-	if err := s.migrate(context.Background()); err != nil {
+	if err := sqlitedb.Migrate(context.Background(), db, "crawl", schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("crawler: migrate state %s: %w", path, err)
 	}
@@ -109,47 +109,15 @@ func OpenStore(path string) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS crawl_schema (version INTEGER NOT NULL)`); err != nil {
-		return err
-	}
-	var v int
-	err := s.db.QueryRowContext(ctx, `SELECT version FROM crawl_schema`).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := s.db.ExecContext(ctx, `INSERT INTO crawl_schema(version) VALUES (0)`); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
-	for ; v < len(schema); v++ {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, schema[v]); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("step %d: %w", v+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE crawl_schema SET version = ?`, v+1); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Close removes the instance from the data folder and closes the database.
 func (s *Store) Close() error {
 	s.unregister()
 	return s.db.Close()
 }
 
-// pageState is what is known about one canonical URL.
-type pageState struct {
+// PageState is what is known about one canonical URL.
+type PageState struct {
+	// Found is false for a URL never saved (the other fields are zero).
 	Found        bool
 	ETag         string
 	LastModified string
@@ -160,8 +128,9 @@ type pageState struct {
 	LastStatus   int
 }
 
-func (s *Store) page(ctx context.Context, canon string) (pageState, error) {
-	var st pageState
+// Page returns what is known about canonical URL canon.
+func (s *Store) Page(ctx context.Context, canon string) (PageState, error) {
+	var st PageState
 	var first, last, fetched int64
 	err := s.db.QueryRowContext(ctx, `SELECT etag, last_modified, content_hash, first_seen, last_seen, last_fetched, last_status
 		FROM crawl_pages WHERE url = ?`, canon).Scan(&st.ETag, &st.LastModified, &st.ContentHash, &first, &last, &fetched, &st.LastStatus)
@@ -177,8 +146,8 @@ func (s *Store) page(ctx context.Context, canon string) (pageState, error) {
 	return st, nil
 }
 
-// saveFetched records a page handed on (or confirmed unchanged) at now.
-func (s *Store) saveFetched(ctx context.Context, canon, source string, st pageState, now time.Time) error {
+// SaveFetched records a page handed on (or confirmed unchanged) at now.
+func (s *Store) SaveFetched(ctx context.Context, canon, source string, st PageState, now time.Time) error {
 	s.wmu.Lock()
 	_, err := s.db.ExecContext(ctx, `INSERT INTO crawl_pages(url, source, etag, last_modified, content_hash, first_seen, last_seen, last_fetched, last_status)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -193,9 +162,9 @@ func (s *Store) saveFetched(ctx context.Context, canon, source string, st pageSt
 	return nil
 }
 
-// saveStatus records the status of a failed fetch of a known URL without
+// SaveStatus records the status of a failed fetch of a known URL without
 // touching last_fetched, so the next run tries again.
-func (s *Store) saveStatus(ctx context.Context, canon string, status int) error {
+func (s *Store) SaveStatus(ctx context.Context, canon string, status int) error {
 	s.wmu.Lock()
 	_, err := s.db.ExecContext(ctx, `UPDATE crawl_pages SET last_status = ? WHERE url = ?`, status, canon)
 	s.wmu.Unlock()
@@ -242,7 +211,9 @@ type Stats struct {
 	Errors map[string]int64 `json:"errors"`
 }
 
-func (s *Store) startRun(ctx context.Context, source string, at time.Time) (int64, error) {
+// StartRun records the start of a run of source at at, by this instance,
+// and returns its id.
+func (s *Store) StartRun(ctx context.Context, source string, at time.Time) (int64, error) {
 	s.wmu.Lock()
 	res, err := s.db.ExecContext(ctx, `INSERT INTO crawl_runs(source, started_at, instance) VALUES (?, ?, ?)`, source, millis(at), s.inst.ID)
 	s.wmu.Unlock()
@@ -252,7 +223,8 @@ func (s *Store) startRun(ctx context.Context, source string, at time.Time) (int6
 	return res.LastInsertId()
 }
 
-func (s *Store) finishRun(ctx context.Context, r Run) error {
+// FinishRun records the end of run r.ID: r.Ended, its Stats and Error.
+func (s *Store) FinishRun(ctx context.Context, r Run) error {
 	errs, _ := json.Marshal(r.Errors)
 	if r.Errors == nil {
 		errs = []byte("{}")
@@ -286,24 +258,22 @@ func (s *Store) Runs(ctx context.Context, source string, limit int) ([]Run, erro
 	if err != nil {
 		return nil, fmt.Errorf("crawler: list runs: %w", err)
 	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
+	out, err := sqlitedb.Collect(rows, func(rows *sql.Rows) (Run, error) {
 		var r Run
 		var started, ended int64
 		var errs string
 		if err := rows.Scan(&r.ID, &r.Source, &started, &ended, &r.Fetched, &r.New, &r.Changed, &r.Unchanged,
 			&r.Skipped, &r.Failed, &r.Retries, &errs, &r.Error, &r.Abandoned); err != nil {
-			return nil, fmt.Errorf("crawler: list runs: %w", err)
+			return r, err
 		}
 		r.Started = fromMillis(started)
 		r.Ended = fromMillis(ended)
 		if err := json.Unmarshal([]byte(errs), &r.Errors); err != nil {
-			return nil, fmt.Errorf("crawler: run %d: errors column: %w", r.ID, err)
+			return r, fmt.Errorf("run %d: errors column: %w", r.ID, err)
 		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+		return r, nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("crawler: list runs: %w", err)
 	}
 	return out, nil

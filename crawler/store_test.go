@@ -27,21 +27,21 @@ func TestLeaseExpiry(t *testing.T) {
 		{"b", 3*time.Minute + 31*time.Second, true}, // a crashed: expired
 	}
 	for i, s := range steps {
-		got, err := st.acquireLease(ctx, "src", s.holder, t0.Add(s.at), 2*time.Minute)
+		got, err := st.TryLease(ctx, "src", s.holder, t0.Add(s.at), 2*time.Minute)
 		if err != nil || got != s.want {
 			t.Fatalf("step %d (%s at %v): %v %v, want %v", i, s.holder, s.at, got, err, s.want)
 		}
 	}
-	if err := st.releaseLease(ctx, "src", "a"); err != nil { // not a's any more: no effect
+	if err := st.ReleaseLease(ctx, "src", "a"); err != nil { // not a's any more: no effect
 		t.Fatal(err)
 	}
-	if ok, _ := st.acquireLease(ctx, "src", "c", t0.Add(4*time.Minute), time.Minute); ok {
+	if ok, _ := st.TryLease(ctx, "src", "c", t0.Add(4*time.Minute), time.Minute); ok {
 		t.Fatal("a stale holder released another holder's lease")
 	}
-	if err := st.releaseLease(ctx, "src", "b"); err != nil {
+	if err := st.ReleaseLease(ctx, "src", "b"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, _ := st.acquireLease(ctx, "src", "c", t0.Add(4*time.Minute), time.Minute); !ok {
+	if ok, _ := st.TryLease(ctx, "src", "c", t0.Add(4*time.Minute), time.Minute); !ok {
 		t.Fatal("lease not free after release")
 	}
 }
@@ -54,7 +54,7 @@ func TestStoreReopenKeepsState(t *testing.T) {
 	}
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	if err := st.saveFetched(ctx, "http://example.com/a", "s", pageState{ETag: `"x"`, ContentHash: "h", LastStatus: 200}, now); err != nil {
+	if err := st.SaveFetched(ctx, "http://example.com/a", "s", PageState{ETag: `"x"`, ContentHash: "h", LastStatus: 200}, now); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
@@ -63,13 +63,13 @@ func TestStoreReopenKeepsState(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	got, err := st.page(ctx, "http://example.com/a")
+	got, err := st.Page(ctx, "http://example.com/a")
 	if err != nil || !got.Found || got.ETag != `"x"` || got.ContentHash != "h" || !got.LastFetched.Equal(now) || !got.FirstSeen.Equal(now) {
 		t.Fatalf("state after reopen: %+v, %v", got, err)
 	}
 	later := now.Add(time.Hour)
-	st.saveFetched(ctx, "http://example.com/a", "s", pageState{ContentHash: "h2", LastStatus: 200}, later)
-	got, _ = st.page(ctx, "http://example.com/a")
+	st.SaveFetched(ctx, "http://example.com/a", "s", PageState{ContentHash: "h2", LastStatus: 200}, later)
+	got, _ = st.Page(ctx, "http://example.com/a")
 	if !got.FirstSeen.Equal(now) || !got.LastSeen.Equal(later) || got.ContentHash != "h2" {
 		t.Fatalf("first_seen must stay, last_seen move: %+v", got)
 	}

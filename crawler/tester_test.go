@@ -70,7 +70,7 @@ func TestTestSourceListItems(t *testing.T) {
 	if len(runs) != 0 {
 		t.Errorf("the test left %d runs in the history", len(runs))
 	}
-	st, err := c.store.page(context.Background(), res.Items[0].URL)
+	st, err := c.store.Page(context.Background(), res.Items[0].URL)
 	if err != nil || st.Found {
 		t.Errorf("the test left crawl state for %s (%v)", res.Items[0].URL, err)
 	}

@@ -5,12 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // the pure-Go SQLite driver
+	"riskmine/internal/sqlitedb"
 )
 
 // Entry is one archived capture: where its records are and their digests.
@@ -72,47 +71,15 @@ var schema = []string{
 // WARC records it points at were fsynced before) and a power cut keeps
 // the database consistent, as it does the leads.
 func openDB(ctx context.Context, path string) (*sql.DB, error) {
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
-		"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sqlitedb.Open(path, sqlitedb.Options{Synchronous: "NORMAL", MaxOpenConns: 4})
 	if err != nil {
 		return nil, fmt.Errorf("evidence: open index %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(4)
-	if err := migrate(ctx, db); err != nil {
+	if err := sqlitedb.Migrate(ctx, db, "evidence", schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("evidence: migrate index %s: %w", path, err)
 	}
 	return db, nil
-}
-
-func migrate(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS evidence_schema (version INTEGER NOT NULL)`); err != nil {
-		return err
-	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var v int
-	err = tx.QueryRowContext(ctx, `SELECT version FROM evidence_schema`).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO evidence_schema(version) VALUES (0)`); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
-	for ; v < len(schema); v++ {
-		if _, err := tx.ExecContext(ctx, schema[v]); err != nil {
-			return fmt.Errorf("step %d: %w", v+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE evidence_schema SET version = ?`, v+1); err != nil {
-			return err
-		}
-	}
-	return tx.Commit()
 }
 
 const entryColumns = `id, lead_id, url, target_uri, source, file, offset, length, response_id,

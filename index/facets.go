@@ -13,6 +13,8 @@ import (
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/collector"
 	segment "github.com/blevesearch/scorch_segment_api/v2"
+
+	"riskmine/level"
 )
 
 // Facet counting.
@@ -41,7 +43,7 @@ type facetField struct {
 // facetFields are counted in this order; the Facets fields follow it.
 var facetFields = []facetField{
 	{"categories", fieldCategories, facetSize},
-	{"levels", fieldLevel, func(Query) int { return len(Levels) }},
+	{"levels", fieldLevel, func(Query) int { return len(level.All()) }},
 	{"sources", fieldSource, facetSize},
 	{"locations", fieldLocCodes, facetSize},
 	{"days", fieldDay, func(Query) int { return maxDays }},

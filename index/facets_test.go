@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+
+	"riskmine/level"
 )
 
 // bleveFacets counts the facets of q with Bleve's own facet builder, the
@@ -111,7 +113,7 @@ func TestFacetColumnsMatchBleve(t *testing.T) {
 			Title:       words[r.IntN(len(words))] + words[r.IntN(len(words))],
 			Body:        strings.Repeat(words[r.IntN(len(words))]+"，", 1+r.IntN(4)),
 			PublishedAt: day0.Add(time.Duration(r.IntN(40*24)) * time.Hour),
-			Level:       Levels[r.IntN(len(Levels))],
+			Level:       level.All()[r.IntN(len(level.All()))],
 		}
 		for _, c := range cats {
 			if r.IntN(4) == 0 {

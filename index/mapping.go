@@ -5,6 +5,8 @@ import (
 
 	"github.com/blevesearch/bleve/v2"
 	"github.com/blevesearch/bleve/v2/mapping"
+
+	"riskmine/level"
 )
 
 // Field names in the Bleve index. The bigram fields are extra field mappings
@@ -32,17 +34,10 @@ const (
 	fieldLeadID       = "lead_id"
 )
 
-// Levels are the risk levels, lowest first; a level's rank is its index.
-var Levels = []string{"none", "low", "medium", "high", "critical"}
-
-// LevelRank returns the rank of level in Levels and whether it is known.
-func LevelRank(level string) (int, bool) {
-	for i, l := range Levels {
-		if l == level {
-			return i, true
-		}
-	}
-	return 0, false
+// LevelRank returns the rank of l (level.Rank) and whether it is known.
+func LevelRank(l string) (int, bool) {
+	r := level.Rank(l)
+	return max(r, 0), r >= 0
 }
 
 // newMapping builds the index mapping; basic selects the fallback analyzers.

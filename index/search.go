@@ -18,6 +18,8 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/search"
 	"github.com/blevesearch/bleve/v2/search/query"
+
+	"riskmine/level"
 )
 
 // ErrBadQuery is wrapped by the errors Search returns for a query it cannot
@@ -410,7 +412,7 @@ func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text query.Que
 	if q.MinLevel != "" {
 		rank, ok := LevelRank(q.MinLevel)
 		if !ok {
-			return nil, nil, badQuery("level %q is not one of %s", q.MinLevel, strings.Join(Levels, ", "))
+			return nil, nil, badQuery("level %q is not one of %s", q.MinLevel, strings.Join(level.All(), ", "))
 		}
 		minRank, incl := float64(rank), true
 		nr := query.NewNumericRangeInclusiveQuery(&minRank, nil, &incl, nil)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
+
+	"riskmine/level"
 )
 
 // shardDocs are posts with distinct publication times, so that time order
@@ -29,7 +31,7 @@ func shardDocs(n int) []Doc {
 			Title:       words[r.IntN(len(words))] + words[r.IntN(len(words))],
 			Body:        strings.Repeat(words[r.IntN(len(words))]+"，", 1+r.IntN(5)),
 			PublishedAt: t0.Add(time.Duration(i) * time.Minute),
-			Level:       Levels[r.IntN(len(Levels))],
+			Level:       level.All()[r.IntN(len(level.All()))],
 			Categories:  []string{[]string{"fire", "fraud", "collapse"}[r.IntN(3)]},
 			Site:        "news.example", Score: float64(r.IntN(100)) / 10, LeadID: fmt.Sprint("L", i%17),
 			LocationCodes: []string{"350102"}, LocationNames: []string{"鼓楼区"},

@@ -1,14 +1,18 @@
 package nlp
 
-import "time"
+import (
+	"time"
 
-// Levels of an assessment, lowest first.
+	"riskmine/level"
+)
+
+// Levels of an assessment, lowest first (the names of package level).
 const (
-	LevelNone     = "none"
-	LevelLow      = "low"
-	LevelMedium   = "medium"
-	LevelHigh     = "high"
-	LevelCritical = "critical"
+	LevelNone     = level.None
+	LevelLow      = level.Low
+	LevelMedium   = level.Medium
+	LevelHigh     = level.High
+	LevelCritical = level.Critical
 )
 
 // Thresholds are the scores at which each level starts; below Low is none.
@@ -35,21 +39,8 @@ func (t Thresholds) Level(score float64) string {
 }
 
 // LevelRank orders level names: none 0 … critical 4; unknown names are -1.
-func LevelRank(level string) int {
-	switch level {
-	case LevelNone:
-		return 0
-	case LevelLow:
-		return 1
-	case LevelMedium:
-		return 2
-	case LevelHigh:
-		return 3
-	case LevelCritical:
-		return 4
-	}
-	return -1
-}
+// It is level.Rank.
+func LevelRank(l string) int { return level.Rank(l) }
 
 // Input is one post to analyse.
 type Input struct {

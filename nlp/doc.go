@@ -10,5 +10,6 @@
 // keywords used to cluster near-duplicate posts.
 //
 // The package knows gse; it knows nothing of Bleve, HTTP or the other riskmine
-// packages. An Analyzer is safe for concurrent use.
+// packages but level, the shared vocabulary of risk levels. An Analyzer is
+// safe for concurrent use.
 package nlp

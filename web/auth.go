@@ -26,7 +26,7 @@ const (
 // principal is who is making a request.
 type principal struct {
 	User    *User
-	Session *session // nil for bearer tokens
+	Session *Session // nil for bearer tokens
 	Token   string   // the session cookie value, for logout
 	// TokenExpires is when the user's bearer token expires (zero for
 	// sessions and the operator's token).
@@ -80,7 +80,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 		if ok, wait := s.tokenLimit.reserve(addr); !ok {
 			return nil, &throttledError{wait: wait}
 		}
-		u, expires, err := s.store.userByToken(r.Context(), tok)
+		u, expires, err := s.accounts.UserByToken(r.Context(), tok)
 		if err != nil {
 			if errors.Is(err, ErrNotFound) {
 				s.log.Warn("bearer token refused", "remote_ip", s.clientIP(r))
@@ -99,7 +99,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	if err != nil || c.Value == "" {
 		return nil, nil
 	}
-	sess, err := s.store.sessionByToken(r.Context(), c.Value)
+	sess, err := s.accounts.SessionByToken(r.Context(), c.Value)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"riskmine/alerts"
+	"riskmine/level"
 )
 
 type dashboardData struct {
@@ -42,8 +43,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	for _, state := range alerts.States {
 		data.States = append(data.States, countRow{Key: state, Count: st.ByState[state]})
 	}
-	for i := len(levels) - 1; i >= 1; i-- {
-		data.Levels = append(data.Levels, countRow{Key: levels[i], Count: st.ByLevel[levels[i]]})
+	above := level.AboveNone()
+	for i := len(above) - 1; i >= 0; i-- {
+		data.Levels = append(data.Levels, countRow{Key: above[i], Count: st.ByLevel[above[i]]})
 	}
 	points := make([]dayPoint, 0, len(st.MentionsPerDay))
 	for _, d := range st.MentionsPerDay {

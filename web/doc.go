@@ -11,7 +11,9 @@
 //
 // Access control: local users with bcrypt passwords and the roles admin,
 // analyst and viewer, kept with sessions, API tokens, saved searches and
-// alert rules in web_ tables of <data_dir>/riskmine.db. Sessions are
+// alert rules in web_ tables of <data_dir>/riskmine.db (AccountStore is
+// that part of Store as an interface; web/storetest is its conformance
+// suite). Sessions are
 // HttpOnly SameSite=Lax cookies (Secure and __Host- named when
 // Options.PublicURL is https); every form and every state-changing API call
 // made with a session cookie carries a CSRF token (form field csrf or header

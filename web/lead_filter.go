@@ -8,10 +8,8 @@ import (
 	"strings"
 
 	"riskmine/alerts"
+	"riskmine/level"
 )
-
-// levels are the risk levels, lowest first.
-var levels = []string{"none", "low", "medium", "high", "critical"}
 
 // leadSorts are the orders the leads queue offers.
 var leadSorts = []string{"last_seen", "first_seen", "level", "score", "due", "sources"}
@@ -42,8 +40,8 @@ func parseLeadFilter(q url.Values) (alerts.LeadFilter, error) {
 		}
 	}
 	for _, l := range f.Levels {
-		if !slices.Contains(levels, l) {
-			return f, fmt.Errorf("level %q is not one of %s", l, strings.Join(levels, ", "))
+		if !level.Known(l) {
+			return f, fmt.Errorf("level %q is not one of %s", l, strings.Join(level.All(), ", "))
 		}
 	}
 	if f.Sort != "" && !slices.Contains(leadSorts, f.Sort) {

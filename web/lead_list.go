@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"riskmine/alerts"
+	"riskmine/level"
 )
 
 type leadListData struct {
@@ -66,7 +67,7 @@ func (s *Server) showLeads(w http.ResponseWriter, r *http.Request, uri string, r
 	q := u.Query()
 	q.Del("ok")
 	u.RawQuery = q.Encode()
-	data := &leadListData{States: alerts.States, Levels: levels[1:], Sorts: leadSorts, Categories: categoryCodes,
+	data := &leadListData{States: alerts.States, Levels: level.AboveNone(), Sorts: leadSorts, Categories: categoryCodes,
 		Q: map[string]string{}, Bulk: report}
 	for _, k := range []string{"state", "level", "category", "location", "assignee", "q", "sort"} {
 		data.Q[k] = q.Get(k)

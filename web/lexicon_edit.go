@@ -223,6 +223,8 @@ type LexiconChange struct {
 	After   string    `json:"after"`
 }
 
+// lexiconAuditTable is a migration step; earlier releases created the
+// table on first use, so it says IF NOT EXISTS to adopt theirs.
 const lexiconAuditTable = `CREATE TABLE IF NOT EXISTS web_lexicon_audit (
 	id      INTEGER PRIMARY KEY AUTOINCREMENT,
 	at      INTEGER NOT NULL,
@@ -236,9 +238,6 @@ const lexiconAuditTable = `CREATE TABLE IF NOT EXISTS web_lexicon_audit (
 
 // recordLexiconChange writes an audit row.
 func (s *Store) recordLexiconChange(ctx context.Context, c LexiconChange) error {
-	if _, err := s.db.ExecContext(ctx, lexiconAuditTable); err != nil {
-		return err
-	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO web_lexicon_audit (at, actor, action, code, summary, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		c.At.Unix(), c.Actor, c.Action, c.Code, c.Summary, c.Before, c.After)
 	return err
@@ -246,9 +245,6 @@ func (s *Store) recordLexiconChange(ctx context.Context, c LexiconChange) error 
 
 // LexiconAudit returns the latest lexicon edits, newest first.
 func (s *Store) LexiconAudit(ctx context.Context, limit int) ([]LexiconChange, error) {
-	if _, err := s.db.ExecContext(ctx, lexiconAuditTable); err != nil {
-		return nil, err
-	}
 	rows, err := s.db.QueryContext(ctx, `SELECT at, actor, action, code, summary, before, after FROM web_lexicon_audit ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, err

@@ -138,7 +138,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.loginLimited(w, r, name, ip, wait)
 		return
 	}
-	u, err := s.store.Authenticate(r.Context(), name, password)
+	u, err := s.accounts.Authenticate(r.Context(), name, password)
 	if errors.Is(err, errBadLogin) {
 		s.log.Warn("login failed", "user", name, "remote_ip", ip)
 		s.showLogin(w, r, http.StatusUnauthorized, name, l.T("login.bad"))
@@ -152,7 +152,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	s.loginLimit.forget(account)
 	s.addrLimit.giveBack(addr)
-	tok, _, err := s.store.createSession(r.Context(), u, s.opts.SessionTTL)
+	tok, _, err := s.accounts.CreateSession(r.Context(), u, s.opts.SessionTTL)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -175,7 +175,7 @@ func (s *Server) loginLimited(w http.ResponseWriter, r *http.Request, name, ip s
 // logout ends the session.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	p := principalFrom(r.Context())
-	if err := s.store.deleteSession(r.Context(), p.Token); err != nil {
+	if err := s.accounts.DeleteSession(r.Context(), p.Token); err != nil {
 		s.serverError(w, r, err)
 		return
 	}

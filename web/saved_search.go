@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"riskmine/index"
+	"riskmine/level"
 )
 
 // SavedSearch is a named search of one user; Params are the search page's
@@ -59,7 +59,7 @@ func (a AlertRule) Query(loc *time.Location) (index.Query, error) {
 	if err != nil {
 		return q, fmt.Errorf("web: alert rule %d: %w", a.ID, err)
 	}
-	if slices.Index(levels, a.MinLevel) > slices.Index(levels, q.MinLevel) {
+	if level.Compare(a.MinLevel, q.MinLevel) > 0 {
 		q.MinLevel = a.MinLevel
 	}
 	q.Sort = index.SortTime
@@ -126,8 +126,8 @@ func (s *Store) SavedSearches(ctx context.Context, user string) ([]SavedSearch, 
 	return out, rows.Err()
 }
 
-// savedSearch loads one saved search.
-func (s *Store) savedSearch(ctx context.Context, id int64) (*SavedSearch, error) {
+// SavedSearch loads one saved search, or an error wrapping ErrNotFound.
+func (s *Store) SavedSearch(ctx context.Context, id int64) (*SavedSearch, error) {
 	var ss SavedSearch
 	var created int64
 	err := s.db.QueryRowContext(ctx, `SELECT s.id, u.name, s.name, s.query, s.created_at FROM web_saved_searches s
@@ -160,11 +160,11 @@ func (s *Store) DeleteSavedSearch(ctx context.Context, user string, id int64) er
 
 // CreateAlertRule turns a saved search into an alert rule.
 func (s *Store) CreateAlertRule(ctx context.Context, savedID int64, minLevel string, interval time.Duration, by string) (*AlertRule, error) {
-	ss, err := s.savedSearch(ctx, savedID)
+	ss, err := s.SavedSearch(ctx, savedID)
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(levels[1:], minLevel) {
+	if level.Rank(minLevel) < 1 {
 		return nil, fmt.Errorf("web: min_level %q is not one of low, medium, high, critical", minLevel)
 	}
 	if interval < time.Minute || interval > 7*24*time.Hour {
@@ -436,7 +436,7 @@ func (s *Server) apiAlertRuleDelete(w http.ResponseWriter, r *http.Request) {
 // bounds as every search, before it becomes an alert rule: a query the
 // index refuses would only be refused again at every run.
 func (s *Server) checkRuleQuery(r *http.Request, savedID int64) error {
-	ss, err := s.store.savedSearch(r.Context(), savedID)
+	ss, err := s.store.SavedSearch(r.Context(), savedID)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"riskmine/index"
+	"riskmine/level"
 )
 
 type searchData struct {
@@ -53,7 +54,7 @@ type facetValue struct {
 // per-day histogram and saved searches.
 func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
-	data := &searchData{Q: map[string]string{}, Levels: levels[1:], Sorts: []string{index.SortRelevance, index.SortTime, index.SortScore}}
+	data := &searchData{Q: map[string]string{}, Levels: level.AboveNone(), Sorts: []string{index.SortRelevance, index.SortTime, index.SortScore}}
 	for _, k := range searchParams {
 		data.Q[k] = v.Get(k)
 	}

@@ -84,6 +84,7 @@ type Server struct {
 	opts       Options
 	deps       Deps
 	store      *Store
+	accounts   AccountStore // store as seen by logins, sessions and bearer tokens (auth.go, login.go)
 	ownStore   bool
 	log        *slog.Logger
 	now        func() time.Time
@@ -178,6 +179,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 		s.store, s.ownStore = st, true
 	}
 	s.store.SetTokenTTL(opts.TokenTTL)
+	s.accounts = s.store
 	s.loginLimit = newAttemptLimiter(opts.LoginMaxFailures, time.Second, opts.LoginWindow, 24*time.Hour, opts.Now)
 	s.addrLimit = newAttemptLimiter(10*opts.LoginMaxFailures, time.Second, time.Minute, 24*time.Hour, opts.Now)
 	s.tokenLimit = newAttemptLimiter(20, time.Second, time.Minute, time.Hour, opts.Now)

@@ -8,15 +8,15 @@ import (
 	"time"
 )
 
-// session is a logged-in browser. Only the SHA-256 of the cookie value is
+// Session is a logged-in browser. Only the SHA-256 of the cookie value is
 // stored, so a copy of the database does not yield live sessions.
-type session struct {
+type Session struct {
 	User *User
 	CSRF string
 }
 
-// createSession stores a new session for u and returns the cookie value.
-func (s *Store) createSession(ctx context.Context, u *User, ttl time.Duration) (token string, sess *session, err error) {
+// CreateSession stores a new session for u and returns the cookie value.
+func (s *Store) CreateSession(ctx context.Context, u *User, ttl time.Duration) (token string, sess *Session, err error) {
 	token = randomToken(32)
 	csrf := randomToken(24)
 	now := s.now()
@@ -29,11 +29,11 @@ func (s *Store) createSession(ctx context.Context, u *User, ttl time.Duration) (
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM web_sessions WHERE expires_at < ?`, now.Unix()); err != nil {
 		return "", nil, fmt.Errorf("web: expire sessions: %w", err)
 	}
-	return token, &session{User: u, CSRF: csrf}, nil
+	return token, &Session{User: u, CSRF: csrf}, nil
 }
 
-// sessionByToken returns the live session of a cookie value, or ErrNotFound.
-func (s *Store) sessionByToken(ctx context.Context, token string) (*session, error) {
+// SessionByToken returns the live session of a cookie value, or ErrNotFound.
+func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, error) {
 	var u User
 	var created int64
 	var csrf string
@@ -48,11 +48,11 @@ func (s *Store) sessionByToken(ctx context.Context, token string) (*session, err
 		return nil, fmt.Errorf("web: load session: %w", err)
 	}
 	u.CreatedAt = time.Unix(created, 0)
-	return &session{User: &u, CSRF: csrf}, nil
+	return &Session{User: &u, CSRF: csrf}, nil
 }
 
-// deleteSession ends a session.
-func (s *Store) deleteSession(ctx context.Context, token string) error {
+// DeleteSession ends a session.
+func (s *Store) DeleteSession(ctx context.Context, token string) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM web_sessions WHERE token_hash = ?`, hashToken(token)); err != nil {
 		return fmt.Errorf("web: delete session: %w", err)
 	}
@@ -137,9 +137,9 @@ func (s *Store) DeleteToken(ctx context.Context, id int64) error {
 	return nil
 }
 
-// userByToken resolves a live bearer token to its enabled user, and says
+// UserByToken resolves a live bearer token to its enabled user, and says
 // when the token expires.
-func (s *Store) userByToken(ctx context.Context, tok string) (*User, time.Time, error) {
+func (s *Store) UserByToken(ctx context.Context, tok string) (*User, time.Time, error) {
 	var u User
 	var created, expires int64
 	var id int64

@@ -5,10 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"riskmine/internal/sqlitedb"
 )
 
 // Store holds what the web package keeps in SQLite: users, sessions, API
@@ -34,10 +33,90 @@ func (s *Store) SetTokenTTL(d time.Duration) {
 	}
 }
 
+// AccountStore is what web keeps of its users and their work: accounts,
+// browser sessions, API tokens, saved searches and the alert rules made
+// from them. *Store is the SQLite implementation; web/storetest holds the
+// behaviour every implementation must show (run it from the backend's
+// tests). The read audit, the UI's sources and the lexicon audit are not
+// part of it yet.
+type AccountStore interface {
+	UserStore
+	SessionStore
+	TokenStore
+	SavedSearchStore
+	AlertRuleStore
+}
+
+// UserStore keeps local accounts. Names are stored NFKC-normalised and
+// unique; passwords only as bcrypt hashes.
+type UserStore interface {
+	AddUser(ctx context.Context, name, password string, role Role) (*User, error)
+	// SetPassword, and SetDisabled(true), end the user's sessions and
+	// revoke their API tokens.
+	SetPassword(ctx context.Context, name, password string) error
+	SetRole(ctx context.Context, name string, role Role) error
+	SetDisabled(ctx context.Context, name string, disabled bool) error
+	// Users lists every user by name.
+	Users(ctx context.Context) ([]User, error)
+	UserByName(ctx context.Context, name string) (*User, error)
+	// Authenticate returns the enabled user with that name and password;
+	// an unknown name, a wrong password and a disabled user give the same
+	// error.
+	Authenticate(ctx context.Context, name, password string) (*User, error)
+}
+
+// SessionStore keeps browser sessions, by a hash of the cookie value.
+type SessionStore interface {
+	// CreateSession returns the cookie value of a session of u lasting ttl.
+	CreateSession(ctx context.Context, u *User, ttl time.Duration) (token string, sess *Session, err error)
+	// SessionByToken returns a live session of an enabled user, or
+	// ErrNotFound (expired, ended, unknown).
+	SessionByToken(ctx context.Context, token string) (*Session, error)
+	DeleteSession(ctx context.Context, token string) error
+}
+
+// TokenStore keeps API bearer tokens, by a hash of the secret.
+type TokenStore interface {
+	// CreateToken returns the secret of a new token of the user; it
+	// expires after the store's token TTL.
+	CreateToken(ctx context.Context, userName, tokenName string) (string, error)
+	// Tokens lists every token (expired ones too, until revoked).
+	Tokens(ctx context.Context) ([]APIToken, error)
+	// DeleteToken revokes a token; ErrNotFound when there is none.
+	DeleteToken(ctx context.Context, id int64) error
+	// UserByToken returns the enabled user of a live token and when it
+	// expires, recording its use; ErrNotFound otherwise.
+	UserByToken(ctx context.Context, tok string) (*User, time.Time, error)
+}
+
+// SavedSearchStore keeps named searches of users.
+type SavedSearchStore interface {
+	SaveSearch(ctx context.Context, user, name, params string) (*SavedSearch, error)
+	// SavedSearches lists user's searches ("": everyone's) by name.
+	SavedSearches(ctx context.Context, user string) ([]SavedSearch, error)
+	SavedSearch(ctx context.Context, id int64) (*SavedSearch, error)
+	// DeleteSavedSearch deletes a search of user ("": anyone's) and its
+	// alert rules; ErrNotFound when user has no such search.
+	DeleteSavedSearch(ctx context.Context, user string, id int64) error
+}
+
+// AlertRuleStore keeps the alert rules made from saved searches.
+type AlertRuleStore interface {
+	CreateAlertRule(ctx context.Context, savedID int64, minLevel string, interval time.Duration, by string) (*AlertRule, error)
+	// AlertRules lists every rule in the order they were made.
+	AlertRules(ctx context.Context) ([]AlertRule, error)
+	MarkAlertRuleRun(ctx context.Context, id int64, t time.Time) error
+	MarkAlertRuleRefused(ctx context.Context, id int64, t time.Time, reason string) error
+	DeleteAlertRule(ctx context.Context, id int64) error
+}
+
+var _ AccountStore = (*Store)(nil)
+
 // ErrNotFound is returned when a user, token or saved search does not exist.
 var ErrNotFound = errors.New("web: not found")
 
-// migrations are applied in order; web_schema records how many have run.
+// migrations are applied in order by sqlitedb.Migrate; web_schema records
+// how many have run. A released step never changes.
 var migrations = []string{
 	`CREATE TABLE web_users (
 		id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -93,52 +172,23 @@ var migrations = []string{
 	// Sources added in the UI by administrators, and the audit of every
 	// change to them (ui_source.go).
 	uiSourceMigration,
+	// The lexicon edit audit, which earlier releases created on first use.
+	lexiconAuditTable,
 }
 
 // OpenStore opens (creating if needed) the SQLite database at path and
 // applies the web_ migrations.
 func OpenStore(path string) (*Store, error) {
-	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sqlitedb.Open(path, sqlitedb.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("web: open %s: %w", path, err)
 	}
-	s := &Store{db: db, now: time.Now, tokenTTL: DefaultTokenTTL}
-	if err := s.migrate(context.Background()); err != nil {
+	if err := sqlitedb.Migrate(context.Background(), db, "web", migrations); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("web: migrate %s: %w", path, err)
 	}
-	return s, nil
+	return &Store{db: db, now: time.Now, tokenTTL: DefaultTokenTTL}, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
-
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS web_schema (version INTEGER NOT NULL)`); err != nil {
-		return err
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var version int
-	err = tx.QueryRowContext(ctx, `SELECT version FROM web_schema`).Scan(&version)
-	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO web_schema (version) VALUES (0)`); err != nil {
-			return err
-		}
-	} else if err != nil {
-		return err
-	}
-	for i := version; i < len(migrations); i++ {
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
-			return fmt.Errorf("migration %d: %w", i+1, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE web_schema SET version = ?`, len(migrations)); err != nil {
-		return err
-	}
-	return tx.Commit()
-}

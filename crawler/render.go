@@ -243,6 +243,12 @@ func (rd *renderer) browser() (*browserProc, error) {
 		rd.proxy = p
 	}
 	b, err := startBrowser(path, rd.proxy.addr())
+	if err != nil && !errors.Is(err, errStartTimeout) {
+		// Chromium sometimes exits at start on a loaded machine, with
+		// nothing on its output; a second start usually succeeds.
+		rd.log.Warn("headless browser did not start; trying once more", "path", path, "error", firstLine(err.Error()))
+		b, err = startBrowser(path, rd.proxy.addr())
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: cannot start %s: %s; %s", ErrNoBrowser, path, firstLine(err.Error()), installHint)
 	}
@@ -254,6 +260,9 @@ func (rd *renderer) browser() (*browserProc, error) {
 
 // browserStartTimeout bounds the start of Chromium.
 const browserStartTimeout = 30 * time.Second
+
+// errStartTimeout is a start that got no answer: not worth a second wait.
+var errStartTimeout = errors.New("no answer")
 
 // startBrowser starts Chromium with every connection it makes outside the
 // request interception sent to proxy, which refuses it.
@@ -304,7 +313,7 @@ func startBrowser(path, proxy string) (*browserProc, error) {
 	select {
 	case err = <-done:
 	case <-time.After(browserStartTimeout):
-		err = fmt.Errorf("no answer within %s", browserStartTimeout)
+		err = fmt.Errorf("%w within %s", errStartTimeout, browserStartTimeout)
 	}
 	if err != nil {
 		stop()

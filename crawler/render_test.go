@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -465,6 +466,37 @@ func TestRenderWithoutABrowserStopsTheRunWithAnInstallHint(t *testing.T) {
 	}
 	if site.hitsOf("/") != 0 {
 		t.Errorf("the site was fetched without a browser")
+	}
+}
+
+// A browser binary that exits at once (as Chromium sometimes does on a
+// loaded machine) is tried twice, then stops the run with one line.
+func TestRenderBrowserThatExitsAtStartIsTriedTwice(t *testing.T) {
+	site := newRenderSite(t, jsSiteRoutes())
+	dir := t.TempDir()
+	count := filepath.Join(dir, "starts")
+	bin := filepath.Join(dir, "chromium")
+	script := "#!/bin/sh\necho x >> " + count + "\nexit 1\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	c, _ := newTestCrawler(t, func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(logs, nil))
+		o.guardExempt = func(ap netip.AddrPort) bool { return ap == site.addr }
+		o.Render = RenderConfig{Chromium: bin}
+	})
+	defer c.Close()
+	_, err := c.Run(context.Background(), renderSource("exits", site), (&pageSink{}).emit, nil)
+	if !errors.Is(err, ErrNoBrowser) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("run error %v, want one line with ErrNoBrowser", err)
+	}
+	b, rerr := os.ReadFile(count)
+	if rerr != nil || strings.Count(string(b), "x") != 2 {
+		t.Errorf("binary started %q times (%v), want 2", b, rerr)
+	}
+	if !strings.Contains(logs.String(), "trying once more") {
+		t.Errorf("the second start was not logged:\n%s", logs)
 	}
 }
 

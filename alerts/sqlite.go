@@ -292,6 +292,9 @@ var migrations = []string{
 		at INTEGER NOT NULL,
 		PRIMARY KEY (platform, webhook_id)
 	);`,
+	// The reason, unit and merge target of a transition get columns of
+	// their own (see sqlite_audit.go; migrationHooks fills them for old rows).
+	auditFieldsMigration,
 }
 
 func (s *SQLStore) migrate(ctx context.Context) error {
@@ -318,6 +321,11 @@ func (s *SQLStore) migrate(ctx context.Context) error {
 	for i := v; i < len(migrations); i++ {
 		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
 			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if hook := migrationHooks[migrations[i]]; hook != nil {
+			if err := hook(ctx, tx); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE alerts_schema SET version = ?`, len(migrations)); err != nil {

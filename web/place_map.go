@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"riskmine/config"
 )
@@ -27,18 +28,23 @@ type MapLayer struct {
 	Failed bool
 	// tileOrigin is Tiles' scheme://host for the CSP.
 	tileOrigin string
+	// cache keeps the drawn views (SetMap makes it).
+	cache *mapCache
 }
 
 // SetMap puts a boundary layer in place (nil removes it); the server
 // calls it at start and on reload. It fails on a bad tile template.
 func (s *Server) SetMap(m *MapLayer) error {
-	if m != nil && m.Tiles != "" {
-		o, err := config.TileOrigin(m.Tiles)
-		if err != nil {
-			return fmt.Errorf("web: map tiles: %w", err)
-		}
+	if m != nil {
 		c := *m
-		c.tileOrigin = o
+		if m.Tiles != "" {
+			o, err := config.TileOrigin(m.Tiles)
+			if err != nil {
+				return fmt.Errorf("web: map tiles: %w", err)
+			}
+			c.tileOrigin = o
+		}
+		c.cache = &mapCache{}
 		m = &c
 	}
 	s.mapLayer.Store(m)
@@ -92,8 +98,8 @@ func mercator(lon, lat float64, z int) (x, y float64) {
 // mapCounties picks the counties of the layer the page at code shows: all
 // counties under a province or city, and the city's counties (the current
 // one marked) under a county or township.
-func mapCounties(layer *MapLayer, code string) (areas []config.MapArea, current string) {
-	prefix := code
+func mapCounties(layer *MapLayer, code string) (areas []config.MapArea, prefix, current string) {
+	prefix = code
 	if len(code) >= 6 {
 		prefix, current = code[:4], code[:6]
 	}
@@ -102,7 +108,7 @@ func mapCounties(layer *MapLayer, code string) (areas []config.MapArea, current 
 			areas = append(areas, a)
 		}
 	}
-	return areas, current
+	return areas, prefix, current
 }
 
 // countyLeads counts open leads per county for the given counties, asking
@@ -127,11 +133,46 @@ func countyLeads(ctx context.Context, ps PlaceService, areas []config.MapArea) (
 	return out, nil
 }
 
-// buildPlaceMap draws the counties shown at code, coloured by open leads
-// in five classes (none, then quarters of the largest count).
-func buildPlaceMap(layer *MapLayer, areas []config.MapArea, current string, leads map[string]int) *placeMap {
-	m := &placeMap{Attribution: layer.Attribution}
-	// The zoom at which the counties fit in about mapPixels.
+// mapDrawing is the geometry of one view of the layer (the counties under
+// a division, one maybe marked current): it depends on the layer alone, so
+// it is drawn once per view and kept until the layer is replaced.
+type mapDrawing struct {
+	viewBox string
+	tiles   []mapTile
+	areas   []mapArea // without counts
+}
+
+// mapCache keeps the drawings of a layer by view.
+type mapCache struct {
+	mu    sync.Mutex
+	views map[string]*mapDrawing
+}
+
+// drawing returns the view's geometry, drawing it the first time.
+func (layer *MapLayer) drawing(areas []config.MapArea, prefix, current string) *mapDrawing {
+	c := layer.cache
+	if c == nil {
+		return drawCounties(layer, areas, current)
+	}
+	key := prefix + "|" + current
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d, ok := c.views[key]; ok {
+		return d
+	}
+	d := drawCounties(layer, areas, current)
+	if c.views == nil {
+		c.views = map[string]*mapDrawing{}
+	}
+	c.views[key] = d
+	return d
+}
+
+// drawCounties projects the counties to Web Mercator pixels at the zoom
+// at which they fit in about mapPixels, as SVG paths with a label spot
+// each, and lists the background tiles under them.
+func drawCounties(layer *MapLayer, areas []config.MapArea, current string) *mapDrawing {
+	d := &mapDrawing{}
 	minLon, minLat, maxLon, maxLat := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
 	for _, a := range areas {
 		for _, p := range a.Polygons {
@@ -154,27 +195,23 @@ func buildPlaceMap(layer *MapLayer, areas []config.MapArea, current string, lead
 	x1, y1 := mercator(maxLon, minLat, z)
 	pad := math.Max(x1-x0, y1-y0) * 0.03
 	x0, y0, x1, y1 = x0-pad, y0-pad, x1+pad, y1+pad
-	m.ViewBox = fmt.Sprintf("%.1f %.1f %.1f %.1f", x0, y0, x1-x0, y1-y0)
+	d.viewBox = fmt.Sprintf("%.1f %.1f %.1f %.1f", x0, y0, x1-x0, y1-y0)
 	font := math.Max(x1-x0, y1-y0) / 45
 	if layer.Tiles != "" {
 		for ty := math.Floor(y0 / 256); ty*256 < y1; ty++ {
 			for tx := math.Floor(x0 / 256); tx*256 < x1; tx++ {
 				u := strings.NewReplacer("{z}", strconv.Itoa(z), "{x}", strconv.Itoa(int(tx)), "{y}", strconv.Itoa(int(ty))).Replace(layer.Tiles)
-				m.Tiles = append(m.Tiles, mapTile{URL: u, X: tx * 256, Y: ty * 256, Size: 256})
+				d.tiles = append(d.tiles, mapTile{URL: u, X: tx * 256, Y: ty * 256, Size: 256})
 			}
 		}
 	}
-	most := 0
+	var buf []byte
 	for _, a := range areas {
-		most = max(most, leads[a.Code])
-	}
-	for _, a := range areas {
-		n := leads[a.Code]
-		ma := mapArea{Code: a.Code, Name: shortPlaceName(a.Code), Leads: n, Current: a.Code == current, Class: "m" + strconv.Itoa(leadClass(n, most)), FontSize: font}
+		ma := mapArea{Code: a.Code, Name: shortPlaceName(a.Code), Current: a.Code == current, FontSize: font}
 		if ma.Name == a.Code && a.Name != "" {
 			ma.Name = a.Name
 		}
-		var d strings.Builder
+		buf = buf[:0]
 		var best float64
 		for _, p := range a.Polygons {
 			for ri, ring := range p {
@@ -183,29 +220,50 @@ func buildPlaceMap(layer *MapLayer, areas []config.MapArea, current string, lead
 				for i, pos := range ring {
 					x, y := mercator(pos[0], pos[1], z)
 					lx, hx, ly, hy = math.Min(lx, x), math.Max(hx, x), math.Min(ly, y), math.Max(hy, y)
-					// Points less than half a pixel apart draw the same.
-					if i > 0 && i < len(ring)-1 && math.Abs(x-lastX) < 0.5 && math.Abs(y-lastY) < 0.5 {
+					// The map is drawn at most about mapPixels wide: a
+					// point within a pixel of the last one kept adds
+					// nothing to see.
+					if i > 0 && i < len(ring)-1 && math.Abs(x-lastX) < 1 && math.Abs(y-lastY) < 1 {
 						continue
 					}
 					if i == 0 {
-						d.WriteString("M")
+						buf = append(buf, 'M')
 					} else {
-						d.WriteString("L")
+						buf = append(buf, 'L')
 					}
-					fmt.Fprintf(&d, "%.1f %.1f", x, y)
+					buf = strconv.AppendFloat(buf, x, 'f', 1, 64)
+					buf = append(buf, ' ')
+					buf = strconv.AppendFloat(buf, y, 'f', 1, 64)
 					lastX, lastY = x, y
 				}
-				d.WriteString("Z")
+				buf = append(buf, 'Z')
 				// The label sits at the middle of the largest outer ring.
 				if area := (hx - lx) * (hy - ly); ri == 0 && area > best {
 					best, ma.LabelX, ma.LabelY = area, (lx+hx)/2, (ly+hy)/2
 				}
 			}
 		}
-		ma.Path = d.String()
-		m.Areas = append(m.Areas, ma)
+		ma.Path = string(buf)
+		d.areas = append(d.areas, ma)
 	}
-	sort.Slice(m.Areas, func(i, j int) bool { return m.Areas[i].Code < m.Areas[j].Code })
+	sort.Slice(d.areas, func(i, j int) bool { return d.areas[i].Code < d.areas[j].Code })
+	return d
+}
+
+// colourMap puts the open leads on a drawing: each county's count and one
+// of five classes (none, then quarters of the largest count), and the
+// legend.
+func colourMap(layer *MapLayer, d *mapDrawing, leads map[string]int) *placeMap {
+	m := &placeMap{ViewBox: d.viewBox, Tiles: d.tiles, Attribution: layer.Attribution, Areas: make([]mapArea, len(d.areas))}
+	most := 0
+	for _, a := range d.areas {
+		most = max(most, leads[a.Code])
+	}
+	for i, a := range d.areas {
+		a.Leads = leads[a.Code]
+		a.Class = "m" + strconv.Itoa(leadClass(a.Leads, most))
+		m.Areas[i] = a
+	}
 	m.Legend = append(m.Legend, mapLegend{Class: "m0", Label: "0"})
 	for c := 1; c <= 4; c++ {
 		lo, hi := (c-1)*most/4+1, c*most/4

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
 	"strings"
@@ -171,5 +172,52 @@ func TestBrowserPlacesMapDrillDown(t *testing.T) {
 	}
 	if wd := eval[float64](t, tab, `document.querySelector("#placemap svg").getBoundingClientRect().width`); wd < 300 {
 		t.Errorf("the map is %.0f px wide on a phone", wd)
+	}
+}
+
+// BenchmarkPlacesMap draws a layer of n counties, each a ring of 2,000
+// points (a detailed boundary), and reports the size of the drawn paths:
+// draw is a view's first request (projection, paths), cached a later one
+// (the kept drawing coloured with the counts).
+func BenchmarkPlacesMap(b *testing.B) {
+	for _, n := range []int{15, 100} {
+		b.Run(fmt.Sprintf("counties=%d", n), func(b *testing.B) {
+			var areas []config.MapArea
+			leads := map[string]int{}
+			for i := range n {
+				lon, lat := 118.0+float64(i%10)*0.3, 25.0+float64(i/10)*0.3
+				ring := make([][2]float64, 0, 2001)
+				for k := range 2000 {
+					a := 2 * math.Pi * float64(k) / 2000
+					// A wobbly circle, so no two points are in line.
+					r := 0.12 + 0.02*math.Sin(7*a)
+					ring = append(ring, [2]float64{lon + r*math.Cos(a), lat + r*math.Sin(a)})
+				}
+				ring = append(ring, ring[0])
+				code := fmt.Sprintf("35%02d%02d", 1+i/20, 1+i%20)
+				areas = append(areas, config.MapArea{Code: code, Polygons: [][][][2]float64{{ring}}})
+				leads[code] = i % 7
+			}
+			layer := &MapLayer{Areas: areas, cache: &mapCache{}}
+			shown, prefix, current := mapCounties(layer, "")
+			b.Run("draw", func(b *testing.B) {
+				b.ReportAllocs()
+				var size int
+				for b.Loop() {
+					d := drawCounties(layer, shown, current)
+					size = 0
+					for _, a := range d.areas {
+						size += len(a.Path)
+					}
+				}
+				b.ReportMetric(float64(size), "path-bytes")
+			})
+			b.Run("cached", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					colourMap(layer, layer.drawing(shown, prefix, current), leads)
+				}
+			})
+		})
 	}
 }

@@ -109,7 +109,7 @@ func (s *Server) placesMap(ctx context.Context, ps PlaceService, code string) (*
 	if layer.Failed {
 		return &placeMap{Missing: "places.map_failed"}, nil
 	}
-	areas, current := mapCounties(layer, code)
+	areas, prefix, current := mapCounties(layer, code)
 	if len(areas) == 0 {
 		return &placeMap{Missing: "places.map_no_counties", Attribution: layer.Attribution}, nil
 	}
@@ -117,5 +117,5 @@ func (s *Server) placesMap(ctx context.Context, ps PlaceService, code string) (*
 	if err != nil {
 		return nil, err
 	}
-	return buildPlaceMap(layer, areas, current, leads), nil
+	return colourMap(layer, layer.drawing(areas, prefix, current), leads), nil
 }

@@ -571,9 +571,10 @@ type lexiconEditData struct {
 
 func (s *Server) lexiconFiles() *LexiconFiles { return s.deps.Lexicons }
 
-// lexFileOfRequest resolves the file a page or API route is about.
+// lexFileOfRequest resolves the file a page or API route is about: the
+// routes ending in /cases or /cases/restore are a category's cases.
 func lexFileOfRequest(r *http.Request) (lexFile, error) {
-	return lexFileOf(r.PathValue("code"), strings.HasSuffix(r.URL.Path, "/cases") || strings.HasSuffix(r.URL.Path, "/cases/restore"))
+	return lexFileOf(r.PathValue("code"), strings.HasSuffix(r.Pattern, "/cases") || strings.HasSuffix(r.Pattern, "/cases/restore"))
 }
 
 // lexiconEditPage answers GET /lexicons/edit/{code}, /lexicons/edit/_common

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -347,13 +348,16 @@ func writeFileAtomic(path string, b []byte) error {
 
 // LexiconChange is one audited lexicon edit.
 type LexiconChange struct {
-	At      time.Time `json:"at"`
-	Actor   string    `json:"actor"`
-	Action  string    `json:"action"` // save or restore
-	Code    string    `json:"code"`
-	Summary string    `json:"summary"` // what changed, in Chinese
-	Before  string    `json:"before"`
-	After   string    `json:"after"`
+	ID     int64     `json:"id"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"` // save, restore or revert
+	// Code is the file: the category (fire), _common for the shared cues,
+	// <code>.cases for a category's cases.
+	Code    string `json:"code"`
+	Summary string `json:"summary"` // what changed, in Chinese
+	Before  string `json:"before"`
+	After   string `json:"after"`
 }
 
 const lexiconAuditTable = `CREATE TABLE IF NOT EXISTS web_lexicon_audit (
@@ -382,7 +386,7 @@ func (s *Store) LexiconAudit(ctx context.Context, limit int) ([]LexiconChange, e
 	if _, err := s.db.ExecContext(ctx, lexiconAuditTable); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT at, actor, action, code, summary, before, after FROM web_lexicon_audit ORDER BY id DESC LIMIT ?`, limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, at, actor, action, code, summary, before, after FROM web_lexicon_audit ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -391,13 +395,29 @@ func (s *Store) LexiconAudit(ctx context.Context, limit int) ([]LexiconChange, e
 	for rows.Next() {
 		var c LexiconChange
 		var at int64
-		if err := rows.Scan(&at, &c.Actor, &c.Action, &c.Code, &c.Summary, &c.Before, &c.After); err != nil {
+		if err := rows.Scan(&c.ID, &at, &c.Actor, &c.Action, &c.Code, &c.Summary, &c.Before, &c.After); err != nil {
 			return nil, err
 		}
 		c.At = time.Unix(at, 0)
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// lexiconChange returns the audited change id.
+func (s *Store) lexiconChange(ctx context.Context, id int64) (LexiconChange, error) {
+	var c LexiconChange
+	if _, err := s.db.ExecContext(ctx, lexiconAuditTable); err != nil {
+		return c, err
+	}
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, at, actor, action, code, summary, before, after FROM web_lexicon_audit WHERE id = ?`, id).
+		Scan(&c.ID, &at, &c.Actor, &c.Action, &c.Code, &c.Summary, &c.Before, &c.After)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	c.At = time.Unix(at, 0)
+	return c, err
 }
 
 // lexiconDiff summarises what changed between two lexicon texts in
@@ -572,9 +592,9 @@ type lexiconEditData struct {
 func (s *Server) lexiconFiles() *LexiconFiles { return s.deps.Lexicons }
 
 // lexFileOfRequest resolves the file a page or API route is about: the
-// routes ending in /cases or /cases/restore are a category's cases.
+// routes with /cases after the code are a category's cases.
 func lexFileOfRequest(r *http.Request) (lexFile, error) {
-	return lexFileOf(r.PathValue("code"), strings.HasSuffix(r.Pattern, "/cases") || strings.HasSuffix(r.Pattern, "/cases/restore"))
+	return lexFileOf(r.PathValue("code"), strings.Contains(r.Pattern, "{code}/cases"))
 }
 
 // lexiconEditPage answers GET /lexicons/edit/{code}, /lexicons/edit/_common
@@ -636,6 +656,13 @@ func (s *Server) renderLexiconEdit(w http.ResponseWriter, r *http.Request, statu
 
 // saveLexicon applies an edit (text nil: restore) and audits it.
 func (s *Server) saveLexicon(r *http.Request, f lexFile, text []byte) (int, error) {
+	return s.changeLexicon(r, f, text, nil)
+}
+
+// changeLexicon applies an edit (text nil: restore the embedded version)
+// and audits it; revert, when set, is the change whose earlier text this
+// edit puts back.
+func (s *Server) changeLexicon(r *http.Request, f lexFile, text []byte, revert *LexiconChange) (int, error) {
 	lf := s.lexiconFiles()
 	if lf == nil {
 		return 0, errLexiconsReadOnly
@@ -651,6 +678,9 @@ func (s *Server) saveLexicon(r *http.Request, f lexFile, text []byte) (int, erro
 		if emb, ok := nlp.EmbeddedLexiconFile(f.Name()); ok && f.Kind != lexKindCommon {
 			after = string(emb)
 		}
+	}
+	if revert != nil {
+		action = "revert"
 	}
 	c := LexiconChange{At: s.now(), Actor: actor(r), Action: action, Code: f.AuditCode(), Before: before, After: after}
 	switch f.Kind {
@@ -670,6 +700,9 @@ func (s *Server) saveLexicon(r *http.Request, f lexFile, text []byte) (int, erro
 			c.Summary = "恢复内置词库；" + c.Summary
 		}
 	}
+	if revert != nil {
+		c.Summary = "恢复到 " + revert.At.In(s.opts.Location).Format("2006-01-02 15:04:05") + " 修改前的版本；" + strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(c.Summary, "恢复内置词库；"), "恢复内置用例；"), "删除附加的共用词，只用内置的；")
+	}
 	if err := s.store.recordLexiconChange(r.Context(), c); err != nil {
 		return cases, err
 	}
@@ -679,15 +712,46 @@ func (s *Server) saveLexicon(r *http.Request, f lexFile, text []byte) (int, erro
 
 // lexiconEditSave answers POST /lexicons/edit/{code}[/cases] (form field yaml).
 func (s *Server) lexiconEditSave(w http.ResponseWriter, r *http.Request) {
-	s.lexiconEditDo(w, r, []byte(r.PostFormValue("yaml")))
+	s.lexiconEditDo(w, r, []byte(r.PostFormValue("yaml")), nil)
 }
 
 // lexiconEditRestore answers POST /lexicons/edit/{code}[/cases]/restore.
 func (s *Server) lexiconEditRestore(w http.ResponseWriter, r *http.Request) {
-	s.lexiconEditDo(w, r, nil)
+	s.lexiconEditDo(w, r, nil, nil)
 }
 
-func (s *Server) lexiconEditDo(w http.ResponseWriter, r *http.Request, text []byte) {
+// lexiconEditRevert answers POST /lexicons/edit/{code}[/cases]/revert (form
+// field id: an audited change of this file): the text before that change
+// is put back through the same checks as an edit. A change made when the
+// shared cues had no file of their own reverts to no file.
+func (s *Server) lexiconEditRevert(w http.ResponseWriter, r *http.Request) {
+	f, err := lexFileOfRequest(r)
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound, "error.notfound")
+		return
+	}
+	id, err := strconv.ParseInt(r.PostFormValue("id"), 10, 64)
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound, "error.notfound")
+		return
+	}
+	c, err := s.store.lexiconChange(r.Context(), id)
+	if errors.Is(err, ErrNotFound) || (err == nil && c.Code != f.AuditCode()) {
+		s.renderError(w, r, http.StatusNotFound, "error.notfound")
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	var text []byte
+	if c.Before != "" || f.Kind != lexKindCommon {
+		text = []byte(c.Before)
+	}
+	s.lexiconEditDo(w, r, text, &c)
+}
+
+func (s *Server) lexiconEditDo(w http.ResponseWriter, r *http.Request, text []byte, revert *LexiconChange) {
 	f, err := lexFileOfRequest(r)
 	if err != nil {
 		s.renderError(w, r, http.StatusNotFound, "error.notfound")
@@ -697,7 +761,7 @@ func (s *Server) lexiconEditDo(w http.ResponseWriter, r *http.Request, text []by
 		s.renderLexiconEdit(w, r, http.StatusRequestEntityTooLarge, f, &lexiconRefusal{Parse: "the lexicon is longer than 256 KiB"}, "", 0)
 		return
 	}
-	cases, err := s.saveLexicon(r, f, text)
+	cases, err := s.changeLexicon(r, f, text, revert)
 	var ref *lexiconRefusal
 	switch {
 	case errors.As(err, &ref):

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -439,5 +440,62 @@ func TestLexiconEditCommonAndCasesAPI(t *testing.T) {
 	json.NewDecoder(e.apiReq("GET", "/api/v1/lexicons/audit", tok, "").Body).Decode(&audit)
 	if len(audit.Items) != 2 || audit.Items[0].Code != "_common" || audit.Items[1].Code != "_common" {
 		t.Fatalf("audit %+v", audit.Items)
+	}
+}
+
+// Any audited change can be undone from the audit table: the text before
+// it goes back through the same checks, and the revert is audited.
+func TestLexiconEditRevert(t *testing.T) {
+	e, an, dir := lexiconEnv(t)
+	admin := e.login("admin")
+	emb, _ := nlp.EmbeddedLexicon("fire")
+	v1 := strings.Replace(string(emb), "terms:\n", "terms:\n  - {term: 烤焦味弥漫, weight: 3}\n", 1)
+	v2 := strings.Replace(v1, "terms:\n", "terms:\n  - {term: 焦糊味刺鼻, weight: 3}\n", 1)
+	for _, v := range []string{v1, v2} {
+		if r := admin.postForm("/lexicons/edit/fire", url.Values{"yaml": {v}}, true); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("edit: %d", r.StatusCode)
+		}
+	}
+	if r := admin.postForm("/lexicons/edit/_common", url.Values{"yaml": {"exclusions: [沙盘推演]\n"}}, true); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("common edit: %d", r.StatusCode)
+	}
+	audit, _ := e.srv.store.LexiconAudit(context.Background(), 10)
+	if len(audit) != 3 {
+		t.Fatalf("audit %+v", audit)
+	}
+	common, second, first := audit[0], audit[1], audit[2]
+	body := admin.getBody("/lexicons/edit/fire")
+	if !strings.Contains(body, `action="/lexicons/edit/fire/revert"`) || !strings.Contains(body, `name="id" value="`+strconv.FormatInt(second.ID, 10)+`"`) {
+		t.Fatal("the audit table offers no revert")
+	}
+	// Undo the second save: v1 is back, live.
+	if r := admin.postForm("/lexicons/edit/fire/revert", url.Values{"id": {strconv.FormatInt(second.ID, 10)}}, true); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revert: %d %s", r.StatusCode, readAll(t, r))
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "fire.yaml")); string(b) != v1 {
+		t.Fatal("the revert did not put the earlier text back")
+	}
+	if !hasCategory(an.Analyze(nlp.Input{Text: scorchSentence}), "fire") {
+		t.Fatal("the reverted lexicon lost the first edit")
+	}
+	audit, _ = e.srv.store.LexiconAudit(context.Background(), 10)
+	if audit[0].Action != "revert" || audit[0].Code != "fire" || !strings.HasPrefix(audit[0].Summary, "恢复到 ") || !strings.Contains(audit[0].Summary, "词条删除 1（焦糊味刺鼻）") || audit[0].After != v1 {
+		t.Fatalf("revert audit %+v", audit[0])
+	}
+	// Undo the shared cues' first save: they had no file, so none again.
+	if r := admin.postForm("/lexicons/edit/_common/revert", url.Values{"id": {strconv.FormatInt(common.ID, 10)}}, true); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revert common: %d", r.StatusCode)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "_common.yaml")); !os.IsNotExist(err) {
+		t.Fatal("reverting the first shared cues left a file")
+	}
+	// A change of another file, or none, is not found.
+	for _, tc := range []struct{ path, id string }{{"/lexicons/edit/fire/revert", strconv.FormatInt(common.ID, 10)}, {"/lexicons/edit/fire/cases/revert", strconv.FormatInt(first.ID, 10)}, {"/lexicons/edit/fire/revert", "999"}, {"/lexicons/edit/fire/revert", "x"}} {
+		if st := admin.postForm(tc.path, url.Values{"id": {tc.id}}, true).StatusCode; st != http.StatusNotFound {
+			t.Errorf("%s id %s: %d, want 404", tc.path, tc.id, st)
+		}
+	}
+	if st := e.login("ana").postForm("/lexicons/edit/fire/revert", url.Values{"id": {strconv.FormatInt(first.ID, 10)}}, true).StatusCode; st != http.StatusForbidden {
+		t.Errorf("analyst revert: %d", st)
 	}
 }

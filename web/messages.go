@@ -253,6 +253,8 @@ var messages = [][3]string{
 	{"level.none", "无", "none"},
 	{"lexedit.action_restore", "恢复内置", "restored"},
 	{"lexedit.action_save", "保存", "saved"},
+	{"lexedit.action_revert", "恢复旧版本", "reverted"},
+	{"lexedit.revert", "恢复到此次修改前", "Put back the text before this change"},
 	{"lexedit.back", "← 返回词库", "← Back to the lexicons"},
 	{"lexedit.case_found", "实际结果", "Found"},
 	{"lexedit.case_kind", "用例", "Case"},

@@ -271,6 +271,8 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("GET /lexicons/edit/{code}/cases", s.page(RoleAdmin, s.lexiconEditPage))
 	handle("POST /lexicons/edit/{code}/cases", s.page(RoleAdmin, s.lexiconEditSave))
 	handle("POST /lexicons/edit/{code}/cases/restore", s.page(RoleAdmin, s.lexiconEditRestore))
+	handle("POST /lexicons/edit/{code}/revert", s.page(RoleAdmin, s.lexiconEditRevert))
+	handle("POST /lexicons/edit/{code}/cases/revert", s.page(RoleAdmin, s.lexiconEditRevert))
 	handle("GET /webhooks", s.page(RoleAdmin, s.webhookPage))
 	handle("POST /webhooks/deliveries/{id}/replay", s.page(RoleAdmin, s.webhookReplay))
 	handle("POST /webhooks/{name}/test", s.page(RoleAdmin, s.webhookTest))

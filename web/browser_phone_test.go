@@ -115,6 +115,13 @@ func TestBrowserPhoneLexiconEditor(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#lexicon-edit button`)), chromedp.WaitVisible(chromedp.CSS(`#lexicon-restore`)))
 	phoneFits(t, tab, "the edited lexicon")
 	reachable(t, tab, "the restore button", `#lexicon-restore button`)
+	reachable(t, tab, "the revert buttons", `.lexicon-revert button`)
+	// The shared cues and the cases share the page.
+	for _, p := range []string{"/lexicons/edit/_common", "/lexicons/edit/fire/cases"} {
+		do(t, tab, "open "+p, chromedp.Navigate(e.http.URL+p), chromedp.WaitVisible(chromedp.CSS(`#lexicon-edit textarea`)))
+		phoneFits(t, tab, p)
+		reachable(t, tab, p, `#lexicon-edit textarea, #lexicon-edit button`)
+	}
 }
 
 // phoneLogin logs admin in through the form on a server without a lead

@@ -162,7 +162,15 @@ type AuditEntry struct {
 	Action string `json:"action"`
 	From   string `json:"from,omitempty"`
 	To     string `json:"to,omitempty"`
-	Note   string `json:"note,omitempty"`
+	// Note is the text as the actor typed it (for created and joined, the
+	// post's address; for merged_from, the lead merged in).
+	Note string `json:"note,omitempty"`
+	// Reason, Unit and MergeInto are a transition's dismissal or closing
+	// reason, the unit a lead was dispatched to and the lead it was merged
+	// into, as given; displays translate the labels, never these values.
+	Reason    string `json:"reason,omitempty"`
+	Unit      string `json:"unit,omitempty"`
+	MergeInto string `json:"merge_into,omitempty"`
 }
 
 // LeadFilter selects leads for ListLeads. Empty fields do not filter.

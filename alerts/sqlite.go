@@ -297,10 +297,13 @@ var migrations = []string{
 		at INTEGER NOT NULL,
 		PRIMARY KEY (platform, webhook_id)
 	);`,
+	// The reason, unit and merge target of a transition get columns of
+	// their own (see sqlite_audit.go; migrationHooks fills them for old rows).
+	auditFieldsMigration,
 }
 
 func (s *SQLStore) migrate(ctx context.Context) error {
-	return sqlitedb.Migrate(ctx, s.w, "alerts", migrations)
+	return sqlitedb.Migrate(ctx, s.w, "alerts", migrations, migrationHooks...)
 }
 
 // bandValues splits a simhash into s.bands chunks; two hashes within

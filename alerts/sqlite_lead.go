@@ -339,17 +339,14 @@ func (s *SQLStore) Transition(ctx context.Context, id string, req TransitionRequ
 		return nil, fmt.Errorf("alerts: lead %s changed under us: %w", id, ErrConflict)
 	}
 	l.Version++
-	note := req.Note
-	if req.Reason != "" {
-		note = strings.TrimSpace(note + " (reason: " + req.Reason + ")")
-	}
+	entry := AuditEntry{LeadID: id, At: now, Actor: actor, Action: "transition", From: from, To: req.To, Note: req.Note, Reason: req.Reason}
 	if req.To == StateMerged {
-		note = strings.TrimSpace(note + " (into " + req.MergeInto + ")")
+		entry.MergeInto = req.MergeInto
 	}
-	if req.To == StateDispatched && req.Unit != "" {
-		note = strings.TrimSpace(note + " (unit: " + req.Unit + ")")
+	if req.To == StateDispatched {
+		entry.Unit = req.Unit
 	}
-	if err := s.audit(ctx, tx, id, now, actor, "transition", from, req.To, note); err != nil {
+	if err := s.insertAudit(ctx, tx, entry); err != nil {
 		return nil, fmt.Errorf("alerts: transition lead %s: %w", id, err)
 	}
 	if oldAssignee != l.Assignee {
@@ -488,26 +485,6 @@ func (s *SQLStore) AddNote(ctx context.Context, id, actor, text string) (*Lead, 
 		return nil, fmt.Errorf("alerts: note on lead %s: %w", id, err)
 	}
 	return s.GetLead(ctx, id)
-}
-
-// Audit returns a lead's audit trail, oldest first.
-func (s *SQLStore) Audit(ctx context.Context, id string) ([]AuditEntry, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, lead_id, at, actor, action, from_state, to_state, note FROM alerts_audit WHERE lead_id = ? ORDER BY id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("alerts: audit of lead %s: %w", id, err)
-	}
-	defer rows.Close()
-	out := []AuditEntry{}
-	for rows.Next() {
-		var a AuditEntry
-		var at int64
-		if err := rows.Scan(&a.ID, &a.LeadID, &at, &a.Actor, &a.Action, &a.From, &a.To, &a.Note); err != nil {
-			return nil, fmt.Errorf("alerts: audit of lead %s: %w", id, err)
-		}
-		a.At = s.at(at)
-		out = append(out, a)
-	}
-	return out, rows.Err()
 }
 
 // Stats summarises leads for the dashboard.

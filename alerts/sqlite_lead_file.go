@@ -555,12 +555,6 @@ func (s *SQLStore) insertLeadFacets(ctx context.Context, tx *sql.Tx, leadID stri
 	return nil
 }
 
-func (s *SQLStore) audit(ctx context.Context, tx *sql.Tx, leadID string, at time.Time, actor, action, from, to, note string) error {
-	_, err := s.exec(ctx, tx, `INSERT INTO alerts_audit(lead_id, at, actor, action, from_state, to_state, note) VALUES (?,?,?,?,?,?,?)`,
-		leadID, ms(at), actor, action, from, to, note)
-	return err
-}
-
 // payloadSources is how many of the latest sources a webhook body carries.
 const payloadSources = 5
 

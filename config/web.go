@@ -58,6 +58,9 @@ type Web struct {
 	// PIIRoles are the roles that see phone numbers, bank cards and
 	// QQ/WeChat ids in posts unmasked; an empty list masks them for all.
 	PIIRoles []string `yaml:"pii_roles"`
+	// Map is the customer's boundary layer for the places view (see
+	// web_map.go); without it the view shows its table only.
+	Map WebMap `yaml:"map"`
 }
 
 // webRoles are the roles of web users, for web.pii_roles.
@@ -149,5 +152,5 @@ func (c *Config) validateWeb() error {
 		}
 		seen[r] = true
 	}
-	return nil
+	return c.validateWebMap()
 }

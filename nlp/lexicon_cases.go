@@ -3,7 +3,9 @@ package nlp
 import (
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"regexp"
+	"strings"
 )
 
 // LexiconCaseHit is the definition of a hit for the lexicon cases (and
@@ -109,4 +111,37 @@ func ParseCategoryLexicon(code string, raw []byte) (*Lexicon, error) {
 		return nil, &LexiconError{File: code + ".yaml", Key: "code", Msg: fmt.Sprintf("must stay %q, got %q", code, lx.Code)}
 	}
 	return lx, nil
+}
+
+// EmbeddedLexiconFile returns an embedded lexicon file by name: the shared
+// cues (_common.yaml), a category's lexicon (<code>.yaml) or its cases
+// (<code>.cases.yaml); ok is false for any other name or a missing file.
+func EmbeddedLexiconFile(name string) (text []byte, ok bool) {
+	code, isCases := strings.CutSuffix(name, ".cases.yaml")
+	if !isCases && name != commonLexiconFile {
+		code, ok := strings.CutSuffix(name, ".yaml")
+		if !ok {
+			return nil, false
+		}
+		return EmbeddedLexicon(code)
+	}
+	if isCases && !lexiconCodeRE.MatchString(code) {
+		return nil, false
+	}
+	b, err := fs.ReadFile(embeddedLexicons, "lexicons/"+name)
+	if err != nil {
+		return nil, false
+	}
+	return b, true
+}
+
+// ParseLexiconCases decodes one cases file (positive and negative
+// sentences, nothing else); errors name the file and the line.
+func ParseLexiconCases(file string, raw []byte) (LexiconCases, error) {
+	var c LexiconCases
+	if err := decodeYAML(raw, &c); err != nil {
+		return c, yamlError(file, err)
+	}
+	c.Code, c.File = strings.TrimSuffix(filepath.Base(file), ".cases.yaml"), file
+	return c, nil
 }

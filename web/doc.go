@@ -4,7 +4,10 @@
 // embed.FS, a stylesheet and a little plain JavaScript, all embedded, no
 // build step. Messages are in Chinese by default and in English on request
 // (a cookie set by the header's switch, else Accept-Language). Charts are
-// SVG drawn on the server. A strict Content-Security-Policy forbids inline
+// SVG drawn on the server, and so is the places map, from a boundary layer
+// the customer configures (Options.Map, Server.SetMap; riskmine ships no
+// boundaries): only its background tiles' origin, when set, is added to the
+// Content-Security-Policy's img-src. A strict Content-Security-Policy forbids inline
 // script and style; crawled text is always escaped by html/template, and the
 // only markup let through from the index is the <mark> of highlights (see
 // safeFragment).

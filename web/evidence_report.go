@@ -117,7 +117,7 @@ th{background:#eee}mark{background:#ffe066;padding:0 1px}code{font-size:12px;wor
 <h2>时间线 Timeline</h2>
 <table><tr><th>时间 At</th><th>操作人 Actor</th><th>操作 Action</th><th>状态 State</th><th>备注 Note</th></tr>
 {{range .Audit}}{{$c := capture .Note}}<tr><td>{{t .At}}</td><td>{{.Actor}}</td><td>{{if and $c (eq .Action "captured")}}存档页面 archived a page{{else}}{{.Action}}{{end}}</td><td>{{.From}}{{if or .From .To}} → {{end}}{{.To}}</td>
-<td>{{if and $c (eq .Action "captured")}}正文摘要值 payload SHA-256 <code>{{$c.PayloadDigest}}</code><br>WARC 文件 file <code>{{$c.File}}</code>, 记录 record <code>{{$c.RecordID}}</code><br>网址 URL <code>{{$c.URL}}</code><br>抓取时间 captured {{t $c.CapturedAt}}{{else}}{{.Note}}{{end}}</td></tr>{{end}}</table>
+<td>{{if and $c (eq .Action "captured")}}正文摘要值 payload SHA-256 <code>{{$c.PayloadDigest}}</code><br>WARC 文件 file <code>{{$c.File}}</code>, 记录 record <code>{{$c.RecordID}}</code><br>网址 URL <code>{{$c.URL}}</code><br>抓取时间 captured {{t $c.CapturedAt}}{{else}}{{.Note}}{{if .Reason}} （原因 reason：{{.Reason}}）{{end}}{{if .MergeInto}} （并入 into <code>{{.MergeInto}}</code>）{{end}}{{if .Unit}} （处置单位 unit：{{.Unit}}）{{end}}{{end}}</td></tr>{{end}}</table>
 <h2>分析备注 Analysts' notes</h2>
 {{range $l.Notes}}<p><span class="muted">{{t .At}} · {{.Actor}}</span><br>{{.Text}}</p>{{else}}<p class="muted">—</p>{{end}}
 <p class="muted">文件清单及 SHA-256 见 manifest-sha256.txt；WARC 记录见 evidence.warc.gz。 The files' SHA-256 digests are in manifest-sha256.txt; the WARC records in evidence.warc.gz.</p>

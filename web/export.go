@@ -164,8 +164,8 @@ func (s *Server) exportLeads(w http.ResponseWriter, r *http.Request) {
 			if a.From != "" || a.To != "" {
 				e += " " + xl.state(a.From) + "→" + xl.state(a.To)
 			}
-			if a.Note != "" {
-				e += ": " + xl.note(a.Note)
+			if n := xl.note(a); n != "" {
+				e += ": " + n
 			}
 			trail = append(trail, e)
 		}

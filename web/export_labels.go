@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 	"strings"
+
+	"riskmine/alerts"
 )
 
 // The CSV columns of the exports, as stable codes. The API's exports
@@ -71,11 +73,19 @@ func (x labels) action(v string) string {
 	return x.l.T("audit." + v)
 }
 
-func (x labels) note(v string) string {
-	if x.l == nil {
-		return v
+// note is an audit entry's note with its reason, merge target and unit:
+// labelled in the user's language, or as reason=…, into=…, unit=… codes.
+func (x labels) note(a alerts.AuditEntry) string {
+	if x.l != nil {
+		return x.l.AuditNote(a)
 	}
-	return x.l.AuditNote(v)
+	out := a.Note
+	for _, p := range []struct{ k, v string }{{"reason", a.Reason}, {"into", a.MergeInto}, {"unit", a.Unit}} {
+		if p.v != "" {
+			out += " " + p.k + "=" + p.v
+		}
+	}
+	return strings.TrimSpace(out)
 }
 
 func (x labels) yesNo(b bool) string {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/text/language"
+
+	"riskmine/alerts"
 )
 
 // Languages offered by the UI; the first is the default.
@@ -116,23 +118,19 @@ func (l loc) Suppression(reason string) string {
 	return reason
 }
 
-// AuditNote translates the parts the lead store appends to a transition's
-// note in English — " (reason: …)", " (into …)", " (unit: …)", in that
-// order — so the timeline reads in the user's language; the note's own
-// text is kept. A capture's note (alerts.CaptureNote) is stated whole.
-func (l loc) AuditNote(note string) string {
-	if s, ok := l.CaptureNote(note); ok {
+// AuditNote is an audit entry's note as the actor typed it, followed by
+// the transition's reason, merge target and unit under labels in the
+// user's language: 已核实（原因：重复）, or 已核实 (reason: 重复) in English.
+// A capture's note (alerts.CaptureNote) is stated whole.
+func (l loc) AuditNote(a alerts.AuditEntry) string {
+	if s, ok := l.CaptureNote(a.Note); ok {
 		return s
 	}
-	var parts []string
-	for _, p := range []struct{ marker, key string }{{" (unit: ", "audit.note_unit"}, {" (into ", "audit.note_into"}, {" (reason: ", "audit.note_reason"}} {
-		marked := " " + note // a note made of the part alone has no space before it
-		i := strings.LastIndex(marked, p.marker)
-		if i < 0 || !strings.HasSuffix(marked, ")") {
-			continue
+	out := a.Note
+	for _, p := range []struct{ v, key string }{{a.Reason, "audit.note_reason"}, {a.MergeInto, "audit.note_into"}, {a.Unit, "audit.note_unit"}} {
+		if p.v != "" {
+			out += l.T(p.key, p.v)
 		}
-		parts = append([]string{l.T(p.key, marked[i+len(p.marker):len(marked)-1])}, parts...)
-		note = strings.TrimSpace(marked[:i])
 	}
-	return note + strings.Join(parts, "")
+	return strings.TrimSpace(out)
 }

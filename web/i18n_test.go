@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"riskmine/alerts"
 )
 
 func TestCatalogLanguagesHaveSameKeys(t *testing.T) {
@@ -99,22 +101,26 @@ func TestEnglishPagesHaveNoChinese(t *testing.T) {
 	}
 }
 
-// TestAuditNoteInTheUsersLanguage: the parts the lead store appends in
-// English read in Chinese; the analyst's own words stay as written.
+// TestAuditNoteInTheUsersLanguage: the reason, merge target and unit
+// stored beside a transition's note read under labels in the user's
+// language; the analyst's own words stay as written.
 func TestAuditNoteInTheUsersLanguage(t *testing.T) {
-	zh, en := loc{Lang: "zh"}, loc{Lang: "en"}
-	for _, c := range []struct{ note, zh, en string }{
-		{"已核实 (reason: 重复)", "已核实（原因：重复）", "已核实 (reason: 重复)"},
-		{"(unit: 鼓楼消防站)", "（处置单位：鼓楼消防站）", " (unit: 鼓楼消防站)"},
-		{"见现场照片 (into 01ABC)", "见现场照片（并入 01ABC）", "见现场照片 (into 01ABC)"},
-		{"先派 (reason: 误报(演练)) (unit: 一中队)", "先派（原因：误报(演练)）（处置单位：一中队）", "先派 (reason: 误报(演练)) (unit: 一中队)"},
-		{"普通备注（没有附加）", "普通备注（没有附加）", "普通备注（没有附加）"},
+	zh, en := loc{Lang: "zh-CN"}, loc{Lang: "en"}
+	for _, c := range []struct {
+		a      alerts.AuditEntry
+		zh, en string
+	}{
+		{alerts.AuditEntry{Note: "已核实", Reason: "重复"}, "已核实（原因：重复）", "已核实 (reason: 重复)"},
+		{alerts.AuditEntry{Unit: "鼓楼消防站"}, "（处置单位：鼓楼消防站）", "(unit: 鼓楼消防站)"},
+		{alerts.AuditEntry{Note: "见现场照片", MergeInto: "01ABC"}, "见现场照片（并入 01ABC）", "见现场照片 (into 01ABC)"},
+		{alerts.AuditEntry{Note: "先派", Reason: "误报(演练)", Unit: "一中队"}, "先派（原因：误报(演练)）（处置单位：一中队）", "先派 (reason: 误报(演练)) (unit: 一中队)"},
+		{alerts.AuditEntry{Note: "普通备注 (reason: 这是备注里的字)"}, "普通备注 (reason: 这是备注里的字)", "普通备注 (reason: 这是备注里的字)"},
 	} {
-		if got := zh.AuditNote(c.note); got != c.zh {
-			t.Errorf("zh %q: got %q, want %q", c.note, got, c.zh)
+		if got := zh.AuditNote(c.a); got != c.zh {
+			t.Errorf("zh %+v: got %q, want %q", c.a, got, c.zh)
 		}
-		if got := en.AuditNote(c.note); got != c.en {
-			t.Errorf("en %q: got %q, want %q", c.note, got, c.en)
+		if got := en.AuditNote(c.a); got != c.en {
+			t.Errorf("en %+v: got %q, want %q", c.a, got, c.en)
 		}
 	}
 }

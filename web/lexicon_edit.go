@@ -2,12 +2,14 @@ package web
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,12 +22,13 @@ import (
 // MaxLexiconYAML is the largest lexicon text accepted from the UI or API.
 const MaxLexiconYAML = 256 << 10
 
-// LexiconFiles lets administrators edit the lexicons in the UI. An edit of
-// category CODE is written to Dir/CODE.yaml — Dir is nlp.lexicon_dir, so
-// serve, score, `lexicon test` and model training all read it, and a
-// restart keeps it — after it parsed and every lexicon case passed with it
-// in place; then Reload puts the lexicons live. Restoring removes the file,
-// so the embedded lexicon counts again.
+// LexiconFiles lets administrators edit the lexicons in the UI: a
+// category's lexicon, the shared cues (_common.yaml) and a category's
+// cases. An edit is written to Dir — nlp.lexicon_dir, so serve, score,
+// `lexicon test` and model training all read it, and a restart keeps it —
+// after it parsed and every lexicon case of every category passed with it
+// in place; then Reload puts the lexicons live. Restoring removes the
+// file, so the embedded version counts again.
 type LexiconFiles struct {
 	// Dir is nlp.lexicon_dir; empty turns editing off (the page says so).
 	Dir string
@@ -36,6 +39,89 @@ type LexiconFiles struct {
 	Reload func() error
 
 	mu sync.Mutex // one edit at a time
+}
+
+// The files of nlp.lexicon_dir the editor changes.
+const (
+	// lexKindLexicon is Dir/<code>.yaml, which replaces the category.
+	lexKindLexicon = "lexicon"
+	// lexKindCommon is Dir/_common.yaml, whose negations, exclusions and
+	// intensifiers are added to the embedded shared cues of every
+	// category.
+	lexKindCommon = "common"
+	// lexKindCases is Dir/<code>.cases.yaml, which replaces the
+	// category's embedded cases.
+	lexKindCases = "cases"
+)
+
+// commonCode names the shared cues where a category code goes (URLs,
+// the API, the audit).
+const commonCode = "_common"
+
+// lexFile is one file of nlp.lexicon_dir the editor changes.
+type lexFile struct {
+	Kind string
+	Code string // the category; "" for the shared cues
+}
+
+var editCodeRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+
+// lexFileOf resolves the {code} of a URL ("_common" is the shared cues);
+// cases asks for the category's cases file.
+func lexFileOf(code string, cases bool) (lexFile, error) {
+	switch {
+	case code == commonCode && !cases:
+		return lexFile{Kind: lexKindCommon}, nil
+	case !editCodeRE.MatchString(code):
+		return lexFile{}, ErrNotFound
+	case cases:
+		return lexFile{Kind: lexKindCases, Code: code}, nil
+	}
+	return lexFile{Kind: lexKindLexicon, Code: code}, nil
+}
+
+// Name is the file's name in nlp.lexicon_dir.
+func (f lexFile) Name() string {
+	switch f.Kind {
+	case lexKindCommon:
+		return commonCode + ".yaml"
+	case lexKindCases:
+		return f.Code + ".cases.yaml"
+	}
+	return f.Code + ".yaml"
+}
+
+// AuditCode is what the audit and the API call the file: fire, _common,
+// fire.cases.
+func (f lexFile) AuditCode() string { return strings.TrimSuffix(f.Name(), ".yaml") }
+
+// EditPath is the file's page.
+func (f lexFile) EditPath() string {
+	switch f.Kind {
+	case lexKindCommon:
+		return "/lexicons/edit/" + commonCode
+	case lexKindCases:
+		return "/lexicons/edit/" + f.Code + "/cases"
+	}
+	return "/lexicons/edit/" + f.Code
+}
+
+// parse checks text as this file before the cases run.
+func (f lexFile) parse(text []byte) error {
+	var err error
+	switch f.Kind {
+	case lexKindCommon:
+		_, err = nlp.ParseLexicon(f.Name(), text)
+	case lexKindCases:
+		var c nlp.LexiconCases
+		c, err = nlp.ParseLexiconCases(f.Name(), text)
+		if err == nil && len(c.Positive) == 0 {
+			err = fmt.Errorf("%s: positive: expected at least one sentence the category must find", f.Name())
+		}
+	default:
+		_, err = nlp.ParseCategoryLexicon(f.Code, text)
+	}
+	return err
 }
 
 // lexiconRefusal is an edit refused for its content: the parse error (file,
@@ -63,44 +149,81 @@ func (e *lexiconRefusal) Error() string {
 // errLexiconsReadOnly refuses edits when nlp.lexicon_dir is not set.
 var errLexiconsReadOnly = errors.New("web: lexicon editing needs nlp.lexicon_dir")
 
-// lexiconText is a category's lexicon as in effect.
+// lexiconText is a lexicon file as in effect.
 type lexiconText struct {
+	// Code is the category, or _common for the shared cues.
 	Code string `json:"code"`
+	// Kind is lexicon, common or cases; File its name in nlp.lexicon_dir.
+	Kind string `json:"kind"`
+	File string `json:"file"`
 	YAML string `json:"yaml"`
 	// Origin is "lexicon_dir" (a file of nlp.lexicon_dir, edited here or
-	// by hand) or "embedded".
+	// by hand), "embedded", or "none" (no file yet: YAML is a template).
 	Origin      string `json:"origin"`
 	HasEmbedded bool   `json:"has_embedded"`
 	Editable    bool   `json:"editable"`
+	// Restorable says a restore would remove the file of nlp.lexicon_dir.
+	Restorable bool `json:"restorable"`
+	// Builtin, for the shared cues, is the embedded _common.yaml, which
+	// always counts: the file of nlp.lexicon_dir adds to it.
+	Builtin string `json:"builtin,omitempty"`
 }
 
-func (lf *LexiconFiles) path(code string) string { return filepath.Join(lf.Dir, code+".yaml") }
+// Templates offered when the file does not exist yet.
+const (
+	commonTemplate = "# 共用否定词、排除语境和加强词，与内置的合并，对所有类别生效。\n# Shared cues added to the embedded ones, for every category.\nnegations: []\nexclusions: []\nintensifiers: []\n"
+	casesTemplate  = "# 正例须被识别为该类别（等级 ≥ medium），反例不得被识别。\npositive: []\nnegative: []\n"
+)
 
-// current returns the lexicon of code in effect.
-func (lf *LexiconFiles) current(code string) (lexiconText, error) {
-	emb, hasEmb := nlp.EmbeddedLexicon(code)
-	t := lexiconText{Code: code, HasEmbedded: hasEmb, Editable: lf.Dir != ""}
+func (lf *LexiconFiles) path(f lexFile) string { return filepath.Join(lf.Dir, f.Name()) }
+
+// current returns the file f as in effect.
+func (lf *LexiconFiles) current(f lexFile) (lexiconText, error) {
+	emb, hasEmb := nlp.EmbeddedLexiconFile(f.Name())
+	t := lexiconText{Code: f.Code, Kind: f.Kind, File: f.Name(), HasEmbedded: hasEmb, Editable: lf.Dir != ""}
+	if f.Kind == lexKindCommon {
+		t.Code, t.Builtin = commonCode, string(emb)
+	}
 	if lf.Dir != "" {
-		if b, err := os.ReadFile(lf.path(code)); err == nil {
+		if b, err := os.ReadFile(lf.path(f)); err == nil {
 			t.YAML, t.Origin = string(b), "lexicon_dir"
+			t.Restorable = t.Editable && (hasEmb || f.Kind == lexKindCommon)
 			return t, nil
 		} else if !errors.Is(err, os.ErrNotExist) {
 			return t, err
 		}
 	}
-	if !hasEmb {
+	switch {
+	case f.Kind == lexKindCommon:
+		t.YAML, t.Origin = commonTemplate, "none"
+	case hasEmb:
+		t.YAML, t.Origin = string(emb), "embedded"
+	case f.Kind == lexKindCases && lf.categoryExists(f.Code):
+		t.YAML, t.Origin = casesTemplate, "none"
+	default:
 		return t, ErrNotFound
 	}
-	t.YAML, t.Origin = string(emb), "embedded"
 	return t, nil
 }
 
-// check builds the lexicons as they would be with text as code's file
-// (text nil: without the file) and runs every case, as `riskmine lexicon
-// test` does. Nothing is written to Dir.
-func (lf *LexiconFiles) check(code string, text []byte) (int, error) {
+// categoryExists says whether code has a lexicon, embedded or in Dir.
+func (lf *LexiconFiles) categoryExists(code string) bool {
+	if _, ok := nlp.EmbeddedLexicon(code); ok {
+		return true
+	}
+	if lf.Dir == "" {
+		return false
+	}
+	_, err := os.Stat(lf.path(lexFile{Kind: lexKindLexicon, Code: code}))
+	return err == nil
+}
+
+// check builds the lexicons and cases as they would be with text as the
+// file f (text nil: without the file) and runs every case of every
+// category, as `riskmine lexicon test` does. Nothing is written to Dir.
+func (lf *LexiconFiles) check(f lexFile, text []byte) (int, error) {
 	if text != nil {
-		if _, err := nlp.ParseCategoryLexicon(code, text); err != nil {
+		if err := f.parse(text); err != nil {
 			return 0, &lexiconRefusal{Parse: strings.TrimPrefix(err.Error(), "nlp: ")}
 		}
 	}
@@ -109,13 +232,17 @@ func (lf *LexiconFiles) check(code string, text []byte) (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(tmp)
+	untmp := func(err error) *lexiconRefusal {
+		msg := strings.TrimPrefix(err.Error(), "nlp: ")
+		return &lexiconRefusal{Parse: strings.ReplaceAll(msg, tmp+string(filepath.Separator), "")}
+	}
 	names, err := filepath.Glob(filepath.Join(lf.Dir, "*.yaml"))
 	if err != nil {
 		return 0, err
 	}
 	for _, name := range names {
 		base := filepath.Base(name)
-		if strings.HasSuffix(base, ".cases.yaml") || base == code+".yaml" {
+		if base == f.Name() {
 			continue
 		}
 		b, err := os.ReadFile(name)
@@ -127,20 +254,22 @@ func (lf *LexiconFiles) check(code string, text []byte) (int, error) {
 		}
 	}
 	if text != nil {
-		if err := os.WriteFile(filepath.Join(tmp, code+".yaml"), text, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(tmp, f.Name()), text, 0o600); err != nil {
 			return 0, err
 		}
 	}
 	an, err := nlp.NewAnalyzer(nlp.Options{LexiconDir: tmp, NoFingerprint: true, LexiconOnly: true, Thresholds: lf.Thresholds})
 	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), "nlp: ")
-		return 0, &lexiconRefusal{Parse: strings.ReplaceAll(msg, tmp+string(filepath.Separator), "")}
+		return 0, untmp(err)
 	}
-	cases, err := nlp.LoadLexiconCases(lf.Dir)
+	cases, err := nlp.LoadLexiconCases(tmp)
 	if err != nil {
-		return 0, &lexiconRefusal{Parse: strings.TrimPrefix(err.Error(), "nlp: ")}
+		return 0, untmp(err)
 	}
 	n, failures := nlp.CheckLexiconCases(an, cases)
+	for i := range failures {
+		failures[i].Text = strings.ReplaceAll(failures[i].Text, tmp+string(filepath.Separator), "")
+	}
 	if len(failures) > 0 {
 		return n, &lexiconRefusal{Failures: failures}
 	}
@@ -148,24 +277,29 @@ func (lf *LexiconFiles) check(code string, text []byte) (int, error) {
 }
 
 // apply writes text (nil: removes the file) after check passed and
-// reloads; when the reload fails the previous file is put back.
-func (lf *LexiconFiles) apply(code string, text []byte) (before string, cases int, err error) {
+// reloads; when the reload fails the previous file is put back. before is
+// the text that counted before: the file, the embedded version, or "" for
+// shared cues without a file.
+func (lf *LexiconFiles) apply(f lexFile, text []byte) (before string, cases int, err error) {
 	if lf.Dir == "" {
 		return "", 0, errLexiconsReadOnly
 	}
 	lf.mu.Lock()
 	defer lf.mu.Unlock()
-	cur, err := lf.current(code)
-	if err != nil && !(errors.Is(err, ErrNotFound) && text != nil) {
+	cur, err := lf.current(f)
+	if err != nil && !(errors.Is(err, ErrNotFound) && text != nil && f.Kind == lexKindLexicon) {
 		return "", 0, err
 	}
-	if text == nil && !cur.HasEmbedded {
-		return "", 0, &lexiconRefusal{Parse: fmt.Sprintf("code: %q has no embedded lexicon to restore", code)}
+	if text == nil && !cur.HasEmbedded && f.Kind != lexKindCommon {
+		return "", 0, &lexiconRefusal{Parse: fmt.Sprintf("%s: there is no embedded version to restore", f.Name())}
 	}
-	if cases, err = lf.check(code, text); err != nil {
+	if cur.Origin != "none" {
+		before = cur.YAML
+	}
+	if cases, err = lf.check(f, text); err != nil {
 		return "", cases, err
 	}
-	path := lf.path(code)
+	path := lf.path(f)
 	old, oldErr := os.ReadFile(path)
 	if text == nil {
 		err = os.Remove(path)
@@ -176,7 +310,7 @@ func (lf *LexiconFiles) apply(code string, text []byte) (before string, cases in
 		err = writeFileAtomic(path, text)
 	}
 	if err != nil {
-		return "", cases, fmt.Errorf("web: write lexicon %s: %w", code, err)
+		return "", cases, fmt.Errorf("web: write lexicon file %s: %w", f.Name(), err)
 	}
 	if lf.Reload != nil {
 		if rerr := lf.Reload(); rerr != nil {
@@ -188,7 +322,7 @@ func (lf *LexiconFiles) apply(code string, text []byte) (before string, cases in
 			return "", cases, fmt.Errorf("web: lexicons not reloaded, the previous file is back: %w", rerr)
 		}
 	}
-	return cur.YAML, cases, nil
+	return before, cases, nil
 }
 
 // writeFileAtomic writes b to path through a temporary file and a rename,
@@ -214,13 +348,16 @@ func writeFileAtomic(path string, b []byte) error {
 
 // LexiconChange is one audited lexicon edit.
 type LexiconChange struct {
-	At      time.Time `json:"at"`
-	Actor   string    `json:"actor"`
-	Action  string    `json:"action"` // save or restore
-	Code    string    `json:"code"`
-	Summary string    `json:"summary"` // what changed, in Chinese
-	Before  string    `json:"before"`
-	After   string    `json:"after"`
+	ID     int64     `json:"id"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"` // save, restore or revert
+	// Code is the file: the category (fire), _common for the shared cues,
+	// <code>.cases for a category's cases.
+	Code    string `json:"code"`
+	Summary string `json:"summary"` // what changed, in Chinese
+	Before  string `json:"before"`
+	After   string `json:"after"`
 }
 
 // lexiconAuditTable is a migration step; earlier releases created the
@@ -245,7 +382,7 @@ func (s *Store) recordLexiconChange(ctx context.Context, c LexiconChange) error 
 
 // LexiconAudit returns the latest lexicon edits, newest first.
 func (s *Store) LexiconAudit(ctx context.Context, limit int) ([]LexiconChange, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT at, actor, action, code, summary, before, after FROM web_lexicon_audit ORDER BY id DESC LIMIT ?`, limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, at, actor, action, code, summary, before, after FROM web_lexicon_audit ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -254,13 +391,26 @@ func (s *Store) LexiconAudit(ctx context.Context, limit int) ([]LexiconChange, e
 	for rows.Next() {
 		var c LexiconChange
 		var at int64
-		if err := rows.Scan(&at, &c.Actor, &c.Action, &c.Code, &c.Summary, &c.Before, &c.After); err != nil {
+		if err := rows.Scan(&c.ID, &at, &c.Actor, &c.Action, &c.Code, &c.Summary, &c.Before, &c.After); err != nil {
 			return nil, err
 		}
 		c.At = time.Unix(at, 0)
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// lexiconChange returns the audited change id.
+func (s *Store) lexiconChange(ctx context.Context, id int64) (LexiconChange, error) {
+	var c LexiconChange
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT id, at, actor, action, code, summary, before, after FROM web_lexicon_audit WHERE id = ?`, id).
+		Scan(&c.ID, &at, &c.Actor, &c.Action, &c.Code, &c.Summary, &c.Before, &c.After)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	c.At = time.Unix(at, 0)
+	return c, err
 }
 
 // lexiconDiff summarises what changed between two lexicon texts in
@@ -335,9 +485,95 @@ func lexiconDiff(code, before, after string) string {
 	return strings.Join(parts, "；")
 }
 
+// sentencesDiff summarises added and removed entries of named lists, in
+// Chinese, for the audit.
+func sentencesDiff(parts []string, label string, before, after []string) []string {
+	bm, am := map[string]bool{}, map[string]bool{}
+	for _, x := range before {
+		bm[x] = true
+	}
+	for _, x := range after {
+		am[x] = true
+	}
+	var add, del []string
+	for _, x := range after {
+		if !bm[x] {
+			add = append(add, x)
+		}
+	}
+	for _, x := range before {
+		if !am[x] {
+			del = append(del, x)
+		}
+	}
+	for _, x := range []struct {
+		sign string
+		l    []string
+	}{{"新增", add}, {"删除", del}} {
+		if len(x.l) == 0 {
+			continue
+		}
+		list := x.l
+		if len(list) > 3 {
+			list = append(list[:3:3], "等")
+		}
+		for i, v := range list {
+			if r := []rune(v); len(r) > 20 {
+				list[i] = string(r[:20]) + "…"
+			}
+		}
+		parts = append(parts, label+x.sign+" "+strconv.Itoa(len(x.l))+"（"+strings.Join(list, "、")+"）")
+	}
+	return parts
+}
+
+// commonDiff summarises a change of the shared cues.
+func commonDiff(before, after string) string {
+	parse := func(s string) *nlp.Lexicon {
+		lx, err := nlp.ParseLexicon(commonCode+".yaml", []byte(s))
+		if err != nil {
+			return &nlp.Lexicon{}
+		}
+		return lx
+	}
+	b, a := parse(before), parse(after)
+	words := func(ws []nlp.LexiconWeighted) []string {
+		var out []string
+		for _, w := range ws {
+			out = append(out, fmt.Sprintf("%s×%v", w.Term, w.Weight))
+		}
+		return out
+	}
+	var parts []string
+	parts = sentencesDiff(parts, "否定词", b.Negations, a.Negations)
+	parts = sentencesDiff(parts, "排除语境", b.Exclusions, a.Exclusions)
+	parts = sentencesDiff(parts, "加强词", words(b.Intensifiers), words(a.Intensifiers))
+	if len(parts) == 0 {
+		return "内容未变（仅格式或注释）"
+	}
+	return strings.Join(parts, "；")
+}
+
+// casesDiff summarises a change of a category's cases.
+func casesDiff(code, before, after string) string {
+	parse := func(s string) nlp.LexiconCases {
+		c, _ := nlp.ParseLexiconCases(code+".cases.yaml", []byte(s))
+		return c
+	}
+	b, a := parse(before), parse(after)
+	var parts []string
+	parts = sentencesDiff(parts, "正例", b.Positive, a.Positive)
+	parts = sentencesDiff(parts, "反例", b.Negative, a.Negative)
+	if len(parts) == 0 {
+		return "内容未变（仅格式或注释）"
+	}
+	return strings.Join(parts, "；")
+}
+
 // lexiconEditData is the edit page.
 type lexiconEditData struct {
 	Text     lexiconText
+	File     lexFile
 	YAML     string // the text in the form (kept after a refusal)
 	Refusal  *lexiconRefusal
 	Cases    int
@@ -348,18 +584,30 @@ type lexiconEditData struct {
 
 func (s *Server) lexiconFiles() *LexiconFiles { return s.deps.Lexicons }
 
-// lexiconEditPage answers GET /lexicons/edit/{code}.
-func (s *Server) lexiconEditPage(w http.ResponseWriter, r *http.Request) {
-	s.renderLexiconEdit(w, r, http.StatusOK, r.PathValue("code"), nil, "", 0)
+// lexFileOfRequest resolves the file a page or API route is about: the
+// routes with /cases after the code are a category's cases.
+func lexFileOfRequest(r *http.Request) (lexFile, error) {
+	return lexFileOf(r.PathValue("code"), strings.Contains(r.Pattern, "{code}/cases"))
 }
 
-func (s *Server) renderLexiconEdit(w http.ResponseWriter, r *http.Request, status int, code string, refusal *lexiconRefusal, yaml string, cases int) {
+// lexiconEditPage answers GET /lexicons/edit/{code}, /lexicons/edit/_common
+// and /lexicons/edit/{code}/cases.
+func (s *Server) lexiconEditPage(w http.ResponseWriter, r *http.Request) {
+	f, err := lexFileOfRequest(r)
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound, "error.notfound")
+		return
+	}
+	s.renderLexiconEdit(w, r, http.StatusOK, f, nil, "", 0)
+}
+
+func (s *Server) renderLexiconEdit(w http.ResponseWriter, r *http.Request, status int, f lexFile, refusal *lexiconRefusal, yaml string, cases int) {
 	lf := s.lexiconFiles()
 	if lf == nil {
 		s.renderError(w, r, http.StatusServiceUnavailable, "error.unavailable")
 		return
 	}
-	cur, err := lf.current(code)
+	cur, err := lf.current(f)
 	if errors.Is(err, ErrNotFound) {
 		s.renderError(w, r, http.StatusNotFound, "error.notfound")
 		return
@@ -368,7 +616,7 @@ func (s *Server) renderLexiconEdit(w http.ResponseWriter, r *http.Request, statu
 		s.serverError(w, r, err)
 		return
 	}
-	data := &lexiconEditData{Text: cur, YAML: cur.YAML, Refusal: refusal, Cases: cases, Dir: lf.Dir != ""}
+	data := &lexiconEditData{Text: cur, File: f, YAML: cur.YAML, Refusal: refusal, Cases: cases, Dir: lf.Dir != ""}
 	if yaml != "" {
 		data.YAML = yaml
 	}
@@ -378,13 +626,21 @@ func (s *Server) renderLexiconEdit(w http.ResponseWriter, r *http.Request, statu
 		return
 	}
 	for _, c := range all {
-		if c.Code == code {
+		if c.Code == f.AuditCode() {
 			data.Audit = append(data.Audit, c)
 		}
 	}
 	v := s.newView(r, "lexicons", "lexedit.title", data)
-	data.Category = v.L.Category(code)
-	v.Title = v.L.T("lexedit.title_of", data.Category, code)
+	switch f.Kind {
+	case lexKindCommon:
+		v.Title = v.L.T("lexedit.title_common")
+	case lexKindCases:
+		data.Category = v.L.Category(f.Code)
+		v.Title = v.L.T("lexedit.title_cases", data.Category, f.Code)
+	default:
+		data.Category = v.L.Category(f.Code)
+		v.Title = v.L.T("lexedit.title_of", data.Category, f.Code)
+	}
 	if refusal != nil {
 		v.Error = v.L.T("lexedit.refused")
 	}
@@ -392,56 +648,120 @@ func (s *Server) renderLexiconEdit(w http.ResponseWriter, r *http.Request, statu
 }
 
 // saveLexicon applies an edit (text nil: restore) and audits it.
-func (s *Server) saveLexicon(r *http.Request, code string, text []byte) (int, error) {
+func (s *Server) saveLexicon(r *http.Request, f lexFile, text []byte) (int, error) {
+	return s.changeLexicon(r, f, text, nil)
+}
+
+// changeLexicon applies an edit (text nil: restore the embedded version)
+// and audits it; revert, when set, is the change whose earlier text this
+// edit puts back.
+func (s *Server) changeLexicon(r *http.Request, f lexFile, text []byte, revert *LexiconChange) (int, error) {
 	lf := s.lexiconFiles()
 	if lf == nil {
 		return 0, errLexiconsReadOnly
 	}
-	before, cases, err := lf.apply(code, text)
+	before, cases, err := lf.apply(f, text)
 	if err != nil {
 		return cases, err
 	}
 	action, after := "save", string(text)
 	if text == nil {
 		action = "restore"
-		emb, _ := nlp.EmbeddedLexicon(code)
-		after = string(emb)
+		after = ""
+		if emb, ok := nlp.EmbeddedLexiconFile(f.Name()); ok && f.Kind != lexKindCommon {
+			after = string(emb)
+		}
 	}
-	c := LexiconChange{At: s.now(), Actor: actor(r), Action: action, Code: code, Summary: lexiconDiff(code, before, after), Before: before, After: after}
-	if text == nil {
-		c.Summary = "恢复内置词库；" + c.Summary
+	if revert != nil {
+		action = "revert"
+	}
+	c := LexiconChange{At: s.now(), Actor: actor(r), Action: action, Code: f.AuditCode(), Before: before, After: after}
+	switch f.Kind {
+	case lexKindCommon:
+		c.Summary = commonDiff(before, after)
+		if text == nil {
+			c.Summary = "删除附加的共用词，只用内置的；" + c.Summary
+		}
+	case lexKindCases:
+		c.Summary = casesDiff(f.Code, before, after)
+		if text == nil {
+			c.Summary = "恢复内置用例；" + c.Summary
+		}
+	default:
+		c.Summary = lexiconDiff(f.Code, before, after)
+		if text == nil {
+			c.Summary = "恢复内置词库；" + c.Summary
+		}
+	}
+	if revert != nil {
+		c.Summary = "恢复到 " + revert.At.In(s.opts.Location).Format("2006-01-02 15:04:05") + " 修改前的版本；" + strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(c.Summary, "恢复内置词库；"), "恢复内置用例；"), "删除附加的共用词，只用内置的；")
 	}
 	if err := s.store.recordLexiconChange(r.Context(), c); err != nil {
 		return cases, err
 	}
-	s.log.Info("lexicon changed", "code", code, "action", action, "by", c.Actor, "summary", c.Summary)
+	s.log.Info("lexicon changed", "file", f.Name(), "action", action, "by", c.Actor, "summary", c.Summary)
 	return cases, nil
 }
 
-// lexiconEditSave answers POST /lexicons/edit/{code} (form field yaml).
+// lexiconEditSave answers POST /lexicons/edit/{code}[/cases] (form field yaml).
 func (s *Server) lexiconEditSave(w http.ResponseWriter, r *http.Request) {
-	s.lexiconEditDo(w, r, []byte(r.PostFormValue("yaml")))
+	s.lexiconEditDo(w, r, []byte(r.PostFormValue("yaml")), nil)
 }
 
-// lexiconEditRestore answers POST /lexicons/edit/{code}/restore.
+// lexiconEditRestore answers POST /lexicons/edit/{code}[/cases]/restore.
 func (s *Server) lexiconEditRestore(w http.ResponseWriter, r *http.Request) {
-	s.lexiconEditDo(w, r, nil)
+	s.lexiconEditDo(w, r, nil, nil)
 }
 
-func (s *Server) lexiconEditDo(w http.ResponseWriter, r *http.Request, text []byte) {
-	code := r.PathValue("code")
-	if len(text) > MaxLexiconYAML {
-		s.renderLexiconEdit(w, r, http.StatusRequestEntityTooLarge, code, &lexiconRefusal{Parse: "the lexicon is longer than 256 KiB"}, "", 0)
+// lexiconEditRevert answers POST /lexicons/edit/{code}[/cases]/revert (form
+// field id: an audited change of this file): the text before that change
+// is put back through the same checks as an edit. A change made when the
+// shared cues had no file of their own reverts to no file.
+func (s *Server) lexiconEditRevert(w http.ResponseWriter, r *http.Request) {
+	f, err := lexFileOfRequest(r)
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound, "error.notfound")
 		return
 	}
-	cases, err := s.saveLexicon(r, code, text)
+	id, err := strconv.ParseInt(r.PostFormValue("id"), 10, 64)
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound, "error.notfound")
+		return
+	}
+	c, err := s.store.lexiconChange(r.Context(), id)
+	if errors.Is(err, ErrNotFound) || (err == nil && c.Code != f.AuditCode()) {
+		s.renderError(w, r, http.StatusNotFound, "error.notfound")
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	var text []byte
+	if c.Before != "" || f.Kind != lexKindCommon {
+		text = []byte(c.Before)
+	}
+	s.lexiconEditDo(w, r, text, &c)
+}
+
+func (s *Server) lexiconEditDo(w http.ResponseWriter, r *http.Request, text []byte, revert *LexiconChange) {
+	f, err := lexFileOfRequest(r)
+	if err != nil {
+		s.renderError(w, r, http.StatusNotFound, "error.notfound")
+		return
+	}
+	if len(text) > MaxLexiconYAML {
+		s.renderLexiconEdit(w, r, http.StatusRequestEntityTooLarge, f, &lexiconRefusal{Parse: "the lexicon is longer than 256 KiB"}, "", 0)
+		return
+	}
+	cases, err := s.changeLexicon(r, f, text, revert)
 	var ref *lexiconRefusal
 	switch {
 	case errors.As(err, &ref):
-		s.renderLexiconEdit(w, r, http.StatusUnprocessableEntity, code, ref, string(text), cases)
+		s.renderLexiconEdit(w, r, http.StatusUnprocessableEntity, f, ref, string(text), cases)
 		return
 	case errors.Is(err, errLexiconsReadOnly):
-		s.renderLexiconEdit(w, r, http.StatusConflict, code, nil, string(text), 0)
+		s.renderLexiconEdit(w, r, http.StatusConflict, f, nil, string(text), 0)
 		return
 	case errors.Is(err, ErrNotFound):
 		s.renderError(w, r, http.StatusNotFound, "error.notfound")
@@ -450,19 +770,24 @@ func (s *Server) lexiconEditDo(w http.ResponseWriter, r *http.Request, text []by
 		s.serverError(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/lexicons/edit/"+code+"?ok=lexicon_saved", http.StatusSeeOther)
+	http.Redirect(w, r, f.EditPath()+"?ok=lexicon_saved", http.StatusSeeOther)
 }
 
-// apiLexiconGet answers GET /api/v1/lexicons/{code}: the text in effect.
+// apiLexiconGet answers GET /api/v1/lexicons/{code} (_common: the shared
+// cues) and /api/v1/lexicons/{code}/cases: the text in effect.
 func (s *Server) apiLexiconGet(w http.ResponseWriter, r *http.Request) {
 	lf := s.lexiconFiles()
 	if lf == nil {
 		writeJSONError(w, http.StatusServiceUnavailable, "lexicon editing is not available in this process")
 		return
 	}
-	t, err := lf.current(r.PathValue("code"))
+	f, err := lexFileOfRequest(r)
+	var t lexiconText
+	if err == nil {
+		t, err = lf.current(f)
+	}
 	if errors.Is(err, ErrNotFound) {
-		writeJSONError(w, http.StatusNotFound, "no lexicon of that category")
+		writeJSONError(w, http.StatusNotFound, "no lexicon file of that name")
 		return
 	}
 	if err != nil {
@@ -472,10 +797,15 @@ func (s *Server) apiLexiconGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, t)
 }
 
-// apiLexiconPut answers PUT /api/v1/lexicons/{code} (body: the YAML) and
-// POST /api/v1/lexicons/{code}/restore.
+// apiLexiconPut answers PUT /api/v1/lexicons/{code}[/cases] (body: the
+// YAML) and POST /api/v1/lexicons/{code}[/cases]/restore.
 func (s *Server) apiLexiconPut(restore bool) func(http.ResponseWriter, *http.Request) {
 	return func(w http.ResponseWriter, r *http.Request) {
+		f, err := lexFileOfRequest(r)
+		if err != nil {
+			writeJSONError(w, http.StatusNotFound, "no lexicon file of that name")
+			return
+		}
 		var text []byte
 		if !restore {
 			b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxLexiconYAML))
@@ -485,7 +815,7 @@ func (s *Server) apiLexiconPut(restore bool) func(http.ResponseWriter, *http.Req
 			}
 			text = b
 		}
-		cases, err := s.saveLexicon(r, r.PathValue("code"), text)
+		cases, err := s.saveLexicon(r, f, text)
 		var ref *lexiconRefusal
 		switch {
 		case errors.As(err, &ref):
@@ -495,13 +825,13 @@ func (s *Server) apiLexiconPut(restore bool) func(http.ResponseWriter, *http.Req
 			writeJSONError(w, http.StatusConflict, "nlp.lexicon_dir is not set: lexicon edits are written there")
 			return
 		case errors.Is(err, ErrNotFound):
-			writeJSONError(w, http.StatusNotFound, "no lexicon of that category")
+			writeJSONError(w, http.StatusNotFound, "no lexicon file of that name")
 			return
 		case err != nil:
 			s.apiServerError(w, r, err)
 			return
 		}
-		t, err := s.lexiconFiles().current(r.PathValue("code"))
+		t, err := s.lexiconFiles().current(f)
 		if err != nil {
 			s.apiServerError(w, r, err)
 			return

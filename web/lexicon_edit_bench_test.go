@@ -16,7 +16,7 @@ func BenchmarkLexiconCheck(b *testing.B) {
 	lf := &LexiconFiles{Dir: b.TempDir()}
 	var cases int
 	for b.Loop() {
-		n, err := lf.check("fire", edited)
+		n, err := lf.check(lexFile{Kind: lexKindLexicon, Code: "fire"}, edited)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -336,6 +336,7 @@ func (v *piiView) audit(es []alerts.AuditEntry) []alerts.AuditEntry {
 	out := make([]alerts.AuditEntry, len(es))
 	for i, e := range es {
 		e.Note = v.text(e.Note)
+		e.Reason, e.Unit = v.text(e.Reason), v.text(e.Unit)
 		out[i] = e
 	}
 	return out

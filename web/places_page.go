@@ -28,6 +28,7 @@ type placesData struct {
 	Rows   []placeRow // the divisions below it, most open leads first
 	Chart  *chart     // leads first seen per day under it, last 30 days
 	Total  int        // open leads under the shown divisions
+	Map    *placeMap  // the counties of the customer's layer, or why none
 }
 
 // placesPage counts open leads by province → city → county → township,
@@ -64,6 +65,10 @@ func (s *Server) placesPage(w http.ResponseWriter, r *http.Request) {
 		data.Rows = append(data.Rows, placeRow{Code: c.Code, Name: shortPlaceName(c.Code), Leads: c.Leads, Drill: len(c.Code) < 9})
 		data.Total += c.Leads
 	}
+	if data.Map, err = s.placesMap(ctx, ps, code); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	trend, err := ps.PlaceTrend(ctx, code, 30)
 	if err != nil {
 		s.serverError(w, r, err)
@@ -92,4 +97,25 @@ func shortPlaceName(code string) string {
 		return d.Name
 	}
 	return code
+}
+
+// placesMap draws the counties of the configured boundary layer under
+// code, or says why there is no map.
+func (s *Server) placesMap(ctx context.Context, ps PlaceService, code string) (*placeMap, error) {
+	layer := s.mapLayer.Load()
+	if layer == nil {
+		return &placeMap{Missing: "places.map_unconfigured"}, nil
+	}
+	if layer.Failed {
+		return &placeMap{Missing: "places.map_failed"}, nil
+	}
+	areas, prefix, current := mapCounties(layer, code)
+	if len(areas) == 0 {
+		return &placeMap{Missing: "places.map_no_counties", Attribution: layer.Attribution}, nil
+	}
+	leads, err := countyLeads(ctx, ps, areas)
+	if err != nil {
+		return nil, err
+	}
+	return colourMap(layer, layer.drawing(areas, prefix, current), leads), nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -77,6 +78,9 @@ type Options struct {
 	Location *time.Location
 	// Now is the clock (default time.Now); tests inject their own.
 	Now func() time.Time
+	// Map is the customer's boundary layer for the places view (nil: the
+	// view shows its table only); SetMap replaces it while running.
+	Map *MapLayer
 }
 
 // Server is the analyst UI and the JSON API.
@@ -103,7 +107,8 @@ type Server struct {
 	piiRoles   []Role      // roles that see personal data unmasked
 	reads      *readLog    // the read audit's writer
 	streams    *eventStreams
-	srcTests   sourceTestGate // selector tests in flight
+	srcTests   sourceTestGate           // selector tests in flight
+	mapLayer   atomic.Pointer[MapLayer] // the places view's boundary layer (web.map), nil without
 }
 
 // New builds the server, opening the web tables in opts.DBPath (unless
@@ -192,6 +197,12 @@ func New(opts Options, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.pages = pages
+	if err := s.SetMap(opts.Map); err != nil {
+		if s.ownStore {
+			s.store.Close()
+		}
+		return nil, err
+	}
 	s.reads = newReadLog(s.store, s.log, s.now, opts.ReadAuditTTL)
 	s.handler = s.securityHeaders(s.buildRoutes())
 	return s, nil
@@ -259,6 +270,11 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("GET /lexicons/edit/{code}", s.page(RoleAdmin, s.lexiconEditPage))
 	handle("POST /lexicons/edit/{code}", s.page(RoleAdmin, s.lexiconEditSave))
 	handle("POST /lexicons/edit/{code}/restore", s.page(RoleAdmin, s.lexiconEditRestore))
+	handle("GET /lexicons/edit/{code}/cases", s.page(RoleAdmin, s.lexiconEditPage))
+	handle("POST /lexicons/edit/{code}/cases", s.page(RoleAdmin, s.lexiconEditSave))
+	handle("POST /lexicons/edit/{code}/cases/restore", s.page(RoleAdmin, s.lexiconEditRestore))
+	handle("POST /lexicons/edit/{code}/revert", s.page(RoleAdmin, s.lexiconEditRevert))
+	handle("POST /lexicons/edit/{code}/cases/revert", s.page(RoleAdmin, s.lexiconEditRevert))
 	handle("GET /webhooks", s.page(RoleAdmin, s.webhookPage))
 	handle("POST /webhooks/deliveries/{id}/replay", s.page(RoleAdmin, s.webhookReplay))
 	handle("POST /webhooks/{name}/test", s.page(RoleAdmin, s.webhookTest))
@@ -316,6 +332,9 @@ func (s *Server) buildRoutes() http.Handler {
 	handle("GET /api/v1/lexicons/{code}", s.api(RoleAdmin, s.apiLexiconGet))
 	handle("PUT /api/v1/lexicons/{code}", s.api(RoleAdmin, s.apiLexiconPut(false)))
 	handle("POST /api/v1/lexicons/{code}/restore", s.api(RoleAdmin, s.apiLexiconPut(true)))
+	handle("GET /api/v1/lexicons/{code}/cases", s.api(RoleAdmin, s.apiLexiconGet))
+	handle("PUT /api/v1/lexicons/{code}/cases", s.api(RoleAdmin, s.apiLexiconPut(false)))
+	handle("POST /api/v1/lexicons/{code}/cases/restore", s.api(RoleAdmin, s.apiLexiconPut(true)))
 	handle("GET /api/v1/webhooks", s.api(RoleAdmin, s.apiWebhookList))
 	handle("GET /api/v1/webhooks/deliveries", s.api(RoleAdmin, s.apiWebhookDeliveries))
 	handle("POST /api/v1/webhooks/deliveries/{id}/replay", s.api(RoleAdmin, s.apiWebhookReplay))
@@ -356,7 +375,9 @@ func cacheStatic(h http.Handler) http.Handler {
 func (s *Server) securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+		// Only a configured map's background tiles (web.map.tiles) add an
+		// image origin.
+		hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:"+s.mapCSP()+"; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("X-Frame-Options", "DENY")

@@ -302,6 +302,11 @@ func runLeadsShow(ctx context.Context, env *cmdEnv, args []string) error {
 		if a.Note != "" {
 			note = "  " + a.Note
 		}
+		for _, p := range []struct{ k, v string }{{"reason", a.Reason}, {"into", a.MergeInto}, {"unit", a.Unit}} {
+			if p.v != "" {
+				note += "  " + p.k + ": " + p.v
+			}
+		}
 		fmt.Fprintf(w, "  %s %s %s%s%s\n", a.At.Format(cliTime), a.Actor, a.Action, change, note)
 	}
 	if len(similar) > 0 {

@@ -78,6 +78,8 @@ admin bearer token.`)
 			// A new detection model goes live without a restart; the
 			// config file is read again for nlp.model.
 			_, _ = svc.analyzer.ReloadModel()
+			// and the boundary layer of web.map, fetched again from its URL.
+			svc.reloadMap(ctx)
 		}
 	}
 }
@@ -228,6 +230,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	if err != nil {
 		return nil, err
 	}
+	s.setMap(ctx, cfg)
 	// The sources added in the UI join the config file's (which win on a
 	// name); one that cannot be scheduled is logged, not fatal.
 	if err := s.web.SyncSources(bg); err != nil {

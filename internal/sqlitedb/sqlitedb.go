@@ -102,7 +102,7 @@ var namePattern = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 // Steps already released must never change; a table that an earlier
 // release created outside the steps is adopted by a new step that creates
 // it IF NOT EXISTS.
-func Migrate(ctx context.Context, db *sql.DB, name string, steps []string) (err error) {
+func Migrate(ctx context.Context, db *sql.DB, name string, steps []string, hooks ...Hook) (err error) {
 	if !namePattern.MatchString(name) {
 		return fmt.Errorf("store name %q: expected lowercase letters, digits and _", name)
 	}
@@ -112,16 +112,31 @@ func Migrate(ctx context.Context, db *sql.DB, name string, steps []string) (err 
 	}
 	defer conn.Close()
 	for {
-		done, err := migrateStep(ctx, conn, name, steps)
+		done, err := migrateStep(ctx, conn, name, steps, hooks)
 		if err != nil || done {
 			return err
 		}
 	}
 }
 
+// A Hook runs Go code in the transaction of the step whose SQL is Step,
+// right after that SQL: for what SQL alone cannot do, such as rewriting old
+// rows into new columns. A hook's error rolls its step back.
+type Hook struct {
+	Step string
+	Run  func(ctx context.Context, q Querier) error
+}
+
+// Querier is what a Hook may use of the migration's connection.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // migrateStep runs the next step of name's steps, if any, and reports
 // whether there was none left.
-func migrateStep(ctx context.Context, conn *sql.Conn, name string, steps []string) (done bool, err error) {
+func migrateStep(ctx context.Context, conn *sql.Conn, name string, steps []string, hooks []Hook) (done bool, err error) {
 	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		return false, err
 	}
@@ -153,6 +168,14 @@ func migrateStep(ctx context.Context, conn *sql.Conn, name string, steps []strin
 	if v < len(steps) {
 		if _, err := conn.ExecContext(ctx, steps[v]); err != nil {
 			return false, fmt.Errorf("%s schema step %d: %w", name, v+1, err)
+		}
+		for _, h := range hooks {
+			if h.Step != steps[v] {
+				continue
+			}
+			if err := h.Run(ctx, conn); err != nil {
+				return false, fmt.Errorf("%s schema step %d: %w", name, v+1, err)
+			}
 		}
 		if _, err := conn.ExecContext(ctx, `UPDATE `+table+` SET version = ?`, v+1); err != nil {
 			return false, err

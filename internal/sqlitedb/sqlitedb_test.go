@@ -316,3 +316,46 @@ func TestCollectAndEach(t *testing.T) {
 		t.Fatal("SELECT 1")
 	}
 }
+
+// A hook runs once, right after its step's SQL and inside its transaction:
+// a failing hook leaves the step undone, and a later open runs both.
+func TestMigrateHooks(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTemp(t, Options{})
+	fail := true
+	runs := 0
+	hook := Hook{Step: testSteps[1], Run: func(ctx context.Context, q Querier) error {
+		runs++
+		// The step's new column is already there.
+		if _, err := q.ExecContext(ctx, `INSERT INTO t_a (name, extra) VALUES ('from hook', 'x')`); err != nil {
+			return err
+		}
+		if fail {
+			return errors.New("hook failed")
+		}
+		return nil
+	}}
+	err := Migrate(ctx, db, "t", testSteps, hook)
+	if err == nil || !strings.Contains(err.Error(), "t schema step 2: hook failed") {
+		t.Fatalf("Migrate with a failing hook = %v", err)
+	}
+	if v := version(t, db, "t"); v != 1 {
+		t.Fatalf("version %d after the hook failed, want 1 (step 2 rolled back)", v)
+	}
+	if n := count(t, db, `SELECT count(*) FROM t_a`); n != 0 {
+		t.Fatalf("%d rows left by the rolled-back hook", n)
+	}
+	fail = false
+	if err := Migrate(ctx, db, "t", testSteps, hook); err != nil {
+		t.Fatal(err)
+	}
+	if err := Migrate(ctx, db, "t", testSteps, hook); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(t, db, "t"); v != len(testSteps) || runs != 2 {
+		t.Fatalf("version %d, hook runs %d; want %d and 2 (one failed, one kept)", v, runs, len(testSteps))
+	}
+	if n := count(t, db, `SELECT count(*) FROM t_a WHERE name = 'from hook'`); n != 1 {
+		t.Fatalf("%d rows from the hook, want 1", n)
+	}
+}

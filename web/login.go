@@ -139,7 +139,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, err := s.accounts.Authenticate(r.Context(), name, password)
-	if errors.Is(err, errBadLogin) {
+	if errors.Is(err, ErrBadLogin) {
 		s.log.Warn("login failed", "user", name, "remote_ip", ip)
 		s.showLogin(w, r, http.StatusUnauthorized, name, l.T("login.bad"))
 		return

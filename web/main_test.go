@@ -22,7 +22,7 @@ import (
 
 func TestMain(m *testing.M) {
 	// Hashing at the default cost would make the suite slow for no gain.
-	bcryptCost = bcrypt.MinCost
+	SetPasswordCost(bcrypt.MinCost)
 	code := m.Run()
 	closeBrowser()
 	os.Exit(code)

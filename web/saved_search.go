@@ -7,9 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"riskmine/index"
 	"riskmine/level"
@@ -77,15 +75,9 @@ const maxSavedParams = 8 << 10
 
 // SaveSearch stores a named search for user.
 func (s *Store) SaveSearch(ctx context.Context, user, name, params string) (*SavedSearch, error) {
-	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 100 {
-		return nil, errors.New("web: a saved search needs a name of 1 to 100 characters")
-	}
-	if len(params) > maxSavedParams {
-		return nil, fmt.Errorf("web: a saved search's parameters are %d bytes, at most %d are allowed", len(params), maxSavedParams)
-	}
-	if _, err := url.ParseQuery(params); err != nil {
-		return nil, fmt.Errorf("web: saved search parameters: %w", err)
+	name, err := CheckSavedSearch(name, params)
+	if err != nil {
+		return nil, err
 	}
 	now := s.now()
 	res, err := s.db.ExecContext(ctx, `INSERT INTO web_saved_searches (user_id, name, query, created_at)
@@ -164,14 +156,7 @@ func (s *Store) CreateAlertRule(ctx context.Context, savedID int64, minLevel str
 	if err != nil {
 		return nil, err
 	}
-	if level.Rank(minLevel) < 1 {
-		return nil, fmt.Errorf("web: min_level %q is not one of low, medium, high, critical", minLevel)
-	}
-	if interval < time.Minute || interval > 7*24*time.Hour {
-		return nil, fmt.Errorf("web: interval must be between 1m and 168h, got %s", interval)
-	}
-	probe := AlertRule{Params: ss.Params, MinLevel: minLevel}
-	if _, err := probe.Query(time.UTC); err != nil {
+	if err := CheckAlertRule(ss.Params, minLevel, interval); err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -220,13 +205,7 @@ func (s *Store) MarkAlertRuleRun(ctx context.Context, id int64, t time.Time) err
 // why; it waits its interval before it is tried again, and the rule says
 // why in the UI and the API until a run succeeds.
 func (s *Store) MarkAlertRuleRefused(ctx context.Context, id int64, t time.Time, reason string) error {
-	if reason == "" {
-		reason = "refused"
-	}
-	if r := []rune(reason); len(r) > 500 {
-		reason = string(r[:500]) + "…"
-	}
-	return s.markAlertRule(ctx, id, t, reason)
+	return s.markAlertRule(ctx, id, t, RefusalReason(reason))
 }
 
 func (s *Store) markAlertRule(ctx context.Context, id int64, t time.Time, reason string) error {

@@ -17,11 +17,10 @@ type Session struct {
 
 // CreateSession stores a new session for u and returns the cookie value.
 func (s *Store) CreateSession(ctx context.Context, u *User, ttl time.Duration) (token string, sess *Session, err error) {
-	token = randomToken(32)
-	csrf := randomToken(24)
+	token, csrf := NewSessionSecrets()
 	now := s.now()
 	_, err = s.db.ExecContext(ctx, `INSERT INTO web_sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		hashToken(token), u.ID, csrf, now.Unix(), now.Add(ttl).Unix())
+		SecretHash(token), u.ID, csrf, now.Unix(), now.Add(ttl).Unix())
 	if err != nil {
 		return "", nil, fmt.Errorf("web: create session: %w", err)
 	}
@@ -39,7 +38,7 @@ func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, err
 	var csrf string
 	err := s.db.QueryRowContext(ctx, `SELECT u.id, u.name, u.role, u.disabled, u.created_at, s.csrf
 		FROM web_sessions s JOIN web_users u ON u.id = s.user_id
-		WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0`, hashToken(token), s.now().Unix()).
+		WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled = 0`, SecretHash(token), s.now().Unix()).
 		Scan(&u.ID, &u.Name, &u.Role, &u.Disabled, &created, &csrf)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -53,7 +52,7 @@ func (s *Store) SessionByToken(ctx context.Context, token string) (*Session, err
 
 // DeleteSession ends a session.
 func (s *Store) DeleteSession(ctx context.Context, token string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM web_sessions WHERE token_hash = ?`, hashToken(token)); err != nil {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM web_sessions WHERE token_hash = ?`, SecretHash(token)); err != nil {
 		return fmt.Errorf("web: delete session: %w", err)
 	}
 	return nil
@@ -81,16 +80,14 @@ func (s *Store) CreateToken(ctx context.Context, userName, tokenName string) (st
 	if err != nil {
 		return "", err
 	}
-	if tokenName == "" {
-		tokenName = "api"
-	}
-	if err := checkLen("token name", tokenName, MaxNameLen); err != nil {
+	tokenName, err = TokenName(tokenName)
+	if err != nil {
 		return "", err
 	}
-	tok := "rmk_" + randomToken(30)
+	tok := NewTokenSecret()
 	now := s.now()
 	_, err = s.db.ExecContext(ctx, `INSERT INTO web_tokens (user_id, name, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		u.ID, tokenName, hashToken(tok), now.Unix(), now.Add(s.tokenTTL).Unix())
+		u.ID, tokenName, SecretHash(tok), now.Unix(), now.Add(s.tokenTTL).Unix())
 	if err != nil {
 		return "", fmt.Errorf("web: create token for %s: %w", userName, err)
 	}
@@ -114,9 +111,7 @@ func (s *Store) Tokens(ctx context.Context) ([]APIToken, error) {
 		}
 		t.CreatedAt = time.Unix(created, 0)
 		t.ExpiresAt = time.Unix(expires, 0)
-		now := s.now()
-		t.Expired = !now.Before(t.ExpiresAt)
-		t.ExpiresSoon = !t.Expired && t.ExpiresAt.Sub(now) <= TokenExpiryWarning
+		t.JudgeExpiry(s.now())
 		if used > 0 {
 			t.LastUsedAt = time.Unix(used, 0)
 		}
@@ -143,7 +138,7 @@ func (s *Store) UserByToken(ctx context.Context, tok string) (*User, time.Time, 
 	var u User
 	var created, expires int64
 	var id int64
-	h := hashToken(tok)
+	h := SecretHash(tok)
 	err := s.db.QueryRowContext(ctx, `SELECT t.id, t.expires_at, u.id, u.name, u.role, u.disabled, u.created_at
 		FROM web_tokens t JOIN web_users u ON u.id = t.user_id WHERE t.token_hash = ? AND u.disabled = 0 AND t.expires_at > ?`,
 		h, s.now().Unix()).

@@ -108,23 +108,13 @@ func validUserName(name string) error {
 // AddUser creates a user with a bcrypt hash of password.
 // The name is NFKC-normalised first; the password must pass CheckPassword.
 func (s *Store) AddUser(ctx context.Context, name, password string, role Role) (*User, error) {
-	name = normalizeUserName(name)
-	if err := validUserName(name); err != nil {
-		return nil, err
-	}
-	if _, err := ParseRole(string(role)); err != nil {
-		return nil, err
-	}
-	if err := CheckPassword(name, password); err != nil {
-		return nil, err
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
+	name, hash, err := PrepareUser(name, password, role)
 	if err != nil {
-		return nil, fmt.Errorf("web: hash password: %w", err)
+		return nil, err
 	}
 	now := s.now()
 	res, err := s.db.ExecContext(ctx, `INSERT INTO web_users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)`,
-		name, string(hash), string(role), now.Unix())
+		name, hash, string(role), now.Unix())
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return nil, fmt.Errorf("web: user %q already exists", name)
@@ -138,14 +128,11 @@ func (s *Store) AddUser(ctx context.Context, name, password string, role Role) (
 // SetPassword replaces a user's password and ends the user's sessions and
 // revokes the user's API tokens.
 func (s *Store) SetPassword(ctx context.Context, name, password string) error {
-	if err := CheckPassword(name, password); err != nil {
+	hash, err := HashPassword(name, password)
+	if err != nil {
 		return err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcryptCost)
-	if err != nil {
-		return fmt.Errorf("web: hash password: %w", err)
-	}
-	if err := s.updateUser(ctx, name, `UPDATE web_users SET password_hash = ? WHERE name = ?`, string(hash), name); err != nil {
+	if err := s.updateUser(ctx, name, `UPDATE web_users SET password_hash = ? WHERE name = ?`, hash, name); err != nil {
 		return err
 	}
 	// A new password ends the sessions and tokens obtained with the old one.
@@ -232,10 +219,6 @@ func (s *Store) UserByName(ctx context.Context, name string) (*User, error) {
 	return &u, nil
 }
 
-// errBadLogin is returned for an unknown user, a wrong password or a
-// disabled account alike, so a login form does not reveal which.
-var errBadLogin = errors.New("web: wrong user name or password")
-
 // dummyHash is compared against when the user does not exist, so that the
 // time taken does not reveal whether a name is registered. It is made at the
 // cost real hashes are made at (on first use, since tests lower the cost).
@@ -255,14 +238,14 @@ func (s *Store) Authenticate(ctx context.Context, name, password string) (*User,
 	err := s.db.QueryRowContext(ctx, `SELECT id, name, role, disabled, created_at, password_hash FROM web_users WHERE name = ?`, name).
 		Scan(&u.ID, &u.Name, &u.Role, &u.Disabled, &created, &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
-		return nil, errBadLogin
+		PasswordMatches("", password)
+		return nil, ErrBadLogin
 	}
 	if err != nil {
 		return nil, fmt.Errorf("web: authenticate %s: %w", name, err)
 	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || u.Disabled {
-		return nil, errBadLogin
+	if !PasswordMatches(hash, password) || u.Disabled {
+		return nil, ErrBadLogin
 	}
 	u.CreatedAt = time.Unix(created, 0)
 	return &u, nil

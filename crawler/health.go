@@ -242,7 +242,7 @@ func (s *Store) Health(ctx context.Context) (map[string]SourceHealth, error) {
 	if err != nil {
 		return nil, fmt.Errorf("crawler: health: %w", err)
 	}
-	out := map[string]SourceHealth{}
+	states := map[string][]HealthState{}
 	err = sqlitedb.Each(rows, func(rows *sql.Rows) error {
 		var src string
 		var st HealthState
@@ -251,8 +251,25 @@ func (s *Store) Health(ctx context.Context) (map[string]SourceHealth, error) {
 			return err
 		}
 		st.Since, st.Checked = fromMillis(since), fromMillis(checked)
-		h := out[src]
-		h.Source = src
+		states[src] = append(states[src], st)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("crawler: health: %w", err)
+	}
+	out := make(map[string]SourceHealth, len(states))
+	for src, sts := range states {
+		out[src] = SummarizeHealth(src, sts)
+	}
+	return out, nil
+}
+
+// SummarizeHealth is a source's health from its state of each problem, as
+// every State's Health reports it: the problems failing (in the order of
+// HealthProblems), the streak of runs without items and the latest check.
+func SummarizeHealth(source string, states []HealthState) SourceHealth {
+	h := SourceHealth{Source: source}
+	for _, st := range states {
 		if st.Checked.After(h.Checked) {
 			h.Checked = st.Checked
 		}
@@ -262,21 +279,13 @@ func (s *Store) Health(ctx context.Context) (map[string]SourceHealth, error) {
 		if st.Failing {
 			h.Failing = append(h.Failing, st)
 		}
-		out[src] = h
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("crawler: health: %w", err)
 	}
 	order := map[string]int{}
 	for i, p := range HealthProblems {
 		order[p] = i
 	}
-	for k, h := range out {
-		sort.Slice(h.Failing, func(i, j int) bool { return order[h.Failing[i].Problem] < order[h.Failing[j].Problem] })
-		out[k] = h
-	}
-	return out, nil
+	sort.SliceStable(h.Failing, func(i, j int) bool { return order[h.Failing[i].Problem] < order[h.Failing[j].Problem] })
+	return h
 }
 
 // SourceHealth returns the health of the scheduler's sources (see

@@ -251,15 +251,21 @@ func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 // Instance returns this store's process instance.
 func (s *Store) Instance() Instance { return s.inst }
 
-// register records this process as a running instance of the data folder,
-// holding its lock file, then releases what dead instances left behind.
-func (s *Store) register(ctx context.Context, dbPath string, now time.Time) error {
+// NewInstance describes this process, opening a store at now, with a new
+// instance id: the start time and a random suffix.
+func NewInstance(now time.Time) Instance {
 	host, _ := os.Hostname()
 	cmd := filepath.Base(os.Args[0])
 	if len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-") {
 		cmd += " " + os.Args[1]
 	}
-	s.inst = Instance{ID: now.UTC().Format("20060102T150405") + "-" + randomHex(4), Command: cmd, PID: os.Getpid(), Host: host, Started: now.UTC()}
+	return Instance{ID: now.UTC().Format("20060102T150405") + "-" + randomHex(4), Command: cmd, PID: os.Getpid(), Host: host, Started: now.UTC()}
+}
+
+// register records this process as a running instance of the data folder,
+// holding its lock file, then releases what dead instances left behind.
+func (s *Store) register(ctx context.Context, dbPath string, now time.Time) error {
+	s.inst = NewInstance(now)
 	s.lockDir = dbPath + "-instances"
 	if err := os.MkdirAll(s.lockDir, 0o755); err != nil {
 		return fmt.Errorf("instance lock folder: %w", err)

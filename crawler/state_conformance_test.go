@@ -20,3 +20,22 @@ func TestStoreConformance(t *testing.T) {
 		return s
 	})
 }
+
+// TestStoreConformanceNodes runs the two-node cases against two stores
+// opened on one database file, as serve and a manual crawl share a data
+// folder.
+func TestStoreConformanceNodes(t *testing.T) {
+	storetest.RunNodes(t, func(t *testing.T) (crawler.State, crawler.State) {
+		path := filepath.Join(t.TempDir(), "riskmine.db")
+		var out [2]crawler.State
+		for i := range out {
+			s, err := crawler.OpenStore(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			out[i] = s
+		}
+		return out[0], out[1]
+	})
+}

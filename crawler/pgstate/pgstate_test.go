@@ -24,3 +24,12 @@ func open(t *testing.T, dsn string) *Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) crawler.State { return open(t, pgtest.DSN(t)) })
 }
+
+// TestConformanceNodes runs the two-node cases against two stores, each
+// with a pool of its own, on one schema.
+func TestConformanceNodes(t *testing.T) {
+	storetest.RunNodes(t, func(t *testing.T) (crawler.State, crawler.State) {
+		dsn := pgtest.DSN(t)
+		return open(t, dsn), open(t, dsn)
+	})
+}

@@ -22,3 +22,22 @@ func TestStoreConformance(t *testing.T) {
 		return s
 	})
 }
+
+// TestStoreConformanceNodes runs the two-node cases against two stores
+// opened on one database file.
+func TestStoreConformanceNodes(t *testing.T) {
+	storetest.RunNodes(t, func(t *testing.T, now func() time.Time) (web.AccountStore, web.AccountStore) {
+		path := filepath.Join(t.TempDir(), "riskmine.db")
+		var out [2]web.AccountStore
+		for i := range out {
+			s, err := web.OpenStore(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			web.SetStoreClock(s, now)
+			out[i] = s
+		}
+		return out[0], out[1]
+	})
+}

@@ -31,3 +31,23 @@ func TestConformance(t *testing.T) {
 		return s
 	})
 }
+
+// TestConformanceNodes runs the two-node cases against two stores, each
+// with a pool of its own, on one schema: API nodes without sticky
+// sessions.
+func TestConformanceNodes(t *testing.T) {
+	storetest.RunNodes(t, func(t *testing.T, now func() time.Time) (web.AccountStore, web.AccountStore) {
+		dsn := pgtest.DSN(t)
+		var out [2]web.AccountStore
+		for i := range out {
+			s, err := Open(context.Background(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			s.now = now
+			out[i] = s
+		}
+		return out[0], out[1]
+	})
+}

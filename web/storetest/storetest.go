@@ -524,3 +524,82 @@ func testConcurrent(t *testing.T, s web.AccountStore, _ *Clock) {
 		t.Fatalf("%d saved searches, %v; want %d", len(all), err, n*5)
 	}
 }
+
+// NewNodes returns two stores on one empty storage, as two API nodes
+// sharing a database open it, both reading the time from now; it closes
+// them in t.Cleanup.
+type NewNodes func(t *testing.T, now func() time.Time) (a, b web.AccountStore)
+
+// RunNodes runs the cases that need two stores on one storage: a browser
+// or a script served by one node and then by another (no sticky sessions)
+// is the same user, and what an administrator changes on one node holds
+// on the other at once.
+func RunNodes(t *testing.T, newNodes NewNodes) {
+	t.Run("SessionsAcrossNodes", func(t *testing.T) {
+		c := &Clock{t: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
+		a, b := newNodes(t, c.Now)
+		testNodes(t, a, b, c)
+	})
+}
+
+func testNodes(t *testing.T, a, b web.AccountStore, c *Clock) {
+	ctx := context.Background()
+	ana := addUser(t, a, "ana", web.RoleAnalyst)
+	if _, err := b.Authenticate(ctx, "ana", password); err != nil {
+		t.Fatalf("a user added on one node cannot log in on the other: %v", err)
+	}
+	tok, sess, err := a.CreateSession(ctx, ana, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.SessionByToken(ctx, tok)
+	if err != nil || got.User.ID != ana.ID || got.CSRF != sess.CSRF {
+		t.Fatalf("a session made on one node, read on the other: %+v, %v", got, err)
+	}
+	secret, err := b.CreateToken(ctx, "ana", "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, _, err := a.UserByToken(ctx, secret); err != nil || u.ID != ana.ID {
+		t.Fatalf("a token made on one node, used on the other: %+v, %v", u, err)
+	}
+	ss, err := a.SaveSearch(ctx, "ana", "fires", "q=起火")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.CreateAlertRule(ctx, ss.ID, "high", time.Hour, "ana"); err != nil {
+		t.Fatalf("a rule on the other node's saved search: %v", err)
+	}
+	if rules, err := a.AlertRules(ctx); err != nil || len(rules) != 1 {
+		t.Fatalf("rules seen by the first node: %+v, %v", rules, err)
+	}
+	// Logging out on one node ends the session on every node; disabling
+	// the user on one ends the rest.
+	if err := b.DeleteSession(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.SessionByToken(ctx, tok)
+	wantNotFound(t, "a session ended on the other node", err)
+	tok2, _, err := a.CreateSession(ctx, ana, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetDisabled(ctx, "ana", true); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.SessionByToken(ctx, tok2)
+	wantNotFound(t, "a session of a user disabled on the other node", err)
+	_, _, err = a.UserByToken(ctx, secret)
+	wantNotFound(t, "a token of a user disabled on the other node", err)
+	// Both nodes judge expiry by one clock.
+	if err := b.SetDisabled(ctx, "ana", false); err != nil {
+		t.Fatal(err)
+	}
+	tok3, _, err := a.CreateSession(ctx, ana, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Add(2 * time.Minute)
+	_, err = b.SessionByToken(ctx, tok3)
+	wantNotFound(t, "a session expired, read on the other node", err)
+}

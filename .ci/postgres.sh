@@ -13,6 +13,7 @@ pg_up() {
   if [ ! -x "$PG_BIN/pg_ctl" ]; then
     local sudo=""
     if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then sudo="sudo"; fi
+    $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql-15 >/dev/null
   fi
   PG_DIR="$(mktemp -d)"

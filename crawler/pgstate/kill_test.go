@@ -108,3 +108,42 @@ func TestKilledWorkerReleased(t *testing.T) {
 		t.Fatalf("the live node's lease: %+v, %v", held, err)
 	}
 }
+
+// TestLostLockConnectionTakenAgain ends a live node's lock connection on
+// the server (as a network cut or an administrator would): the node's next
+// heartbeat takes the lock again, so a node starting afterwards leaves its
+// lease and run alone.
+func TestLostLockConnectionTakenAgain(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	a := open(t, dsn)
+	holder := a.Instance().ID + "/run"
+	now := time.Now()
+	if ok, err := a.TryLease(ctx, "forum", holder, now, time.Hour); err != nil || !ok {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	if _, err := a.StartRun(ctx, "forum", now); err != nil {
+		t.Fatal(err)
+	}
+	a.lockMu.Lock()
+	pid := a.lock.PgConn().PID()
+	a.lockMu.Unlock()
+	var ended bool
+	if err := a.pool.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, pid).Scan(&ended); err != nil || !ended {
+		t.Fatalf("terminate the lock connection: %v %v", ended, err)
+	}
+	// The heartbeat notices and takes the lock again.
+	if ok, err := a.TryLease(ctx, "forum", holder, now.Add(10*time.Second), time.Hour); err != nil || !ok {
+		t.Fatalf("heartbeat after the lost connection: %v %v", ok, err)
+	}
+	b := open(t, dsn)
+	if dead, err := b.RecoverDead(ctx, time.Now()); err != nil || len(dead) != 0 {
+		t.Fatalf("a live node judged dead: %+v, %v", dead, err)
+	}
+	if held, err := b.LeaseHolder(ctx, "forum"); err != nil || held.Holder != holder || held.Instance == nil {
+		t.Fatalf("the live node's lease: %+v, %v", held, err)
+	}
+	if r, _, err := b.LastRun(ctx, "forum"); err != nil || r.Abandoned {
+		t.Fatalf("the live node's run: %+v, %v", r, err)
+	}
+}

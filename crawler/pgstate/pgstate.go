@@ -20,7 +20,11 @@
 // abandons the unfinished runs of every recorded instance whose lock it
 // can take, on any host, and RecoverDead does the same on demand. A dead
 // holder is otherwise taken over crawler.LeaseTTL after its last
-// heartbeat. A pooler in transaction mode (PgBouncer) would break the
+// heartbeat. A live node whose lock connection is cut takes the lock again
+// at its next heartbeat; a node starting in between judges it dead,
+// releases its leases and marks its runs abandoned, and the heartbeat then
+// takes back each lease nobody else took, or finds it lost and stops the
+// run. A pooler in transaction mode (PgBouncer) would break the
 // session lock: connect the lock directly to PostgreSQL.
 //
 // It may import crawler and internal/pgdb; crawler does not import it.
@@ -53,6 +57,7 @@ type Store struct {
 	// concurrent use).
 	lockMu sync.Mutex
 	lock   *pgx.Conn
+	closed bool
 }
 
 var _ crawler.State = (*Store)(nil)
@@ -168,34 +173,78 @@ const instanceKey = `hashtextextended(current_schema() || '/crawl_instance/' || 
 
 func (s *Store) register(ctx context.Context, now time.Time) error {
 	s.inst = crawler.NewInstance(now)
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	s.lockMu.Lock()
+	err := s.takeLock(ctx)
+	s.lockMu.Unlock()
 	if err != nil {
-		return fmt.Errorf("instance lock connection: %w", err)
-	}
-	s.lock = conn
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+instanceKey+`)`, s.inst.ID); err != nil {
-		return fmt.Errorf("instance lock: %w", err)
-	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO crawl_instances(id, command, pid, host, started_at) VALUES ($1, $2, $3, $4, $5)`,
-		s.inst.ID, s.inst.Command, s.inst.PID, s.inst.Host, s.inst.Started); err != nil {
-		return fmt.Errorf("record instance: %w", err)
+		return err
 	}
 	_, err = s.RecoverDead(ctx, now)
 	return err
 }
 
+// takeLock opens the lock connection, takes this instance's advisory lock
+// on it and records the instance (again, after a lost connection). The
+// caller holds lockMu.
+func (s *Store) takeLock(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return fmt.Errorf("instance lock connection: %w", err)
+	}
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+instanceKey+`)`, s.inst.ID); err != nil {
+		conn.Close(context.Background())
+		return fmt.Errorf("instance lock: %w", err)
+	}
+	s.lock = conn
+	if _, err := s.pool.Exec(ctx, `INSERT INTO crawl_instances(id, command, pid, host, started_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO NOTHING`,
+		s.inst.ID, s.inst.Command, s.inst.PID, s.inst.Host, s.inst.Started); err != nil {
+		return fmt.Errorf("record instance: %w", err)
+	}
+	return nil
+}
+
+// keepLock checks the lock connection is alive and, when the server or
+// the network ended it, takes the lock again on a new one. Until then
+// another node may judge this instance dead and release its leases; the
+// heartbeat that follows then re-takes each lease nobody else took, or
+// finds it lost and stops the run.
+func (s *Store) keepLock(ctx context.Context) error {
+	s.lockMu.Lock()
+	defer s.lockMu.Unlock()
+	if s.closed {
+		return errors.New("crawler: the state is closed")
+	}
+	if s.lock != nil {
+		if err := s.lock.Ping(ctx); err == nil {
+			return nil
+		}
+		s.lock.Close(context.Background())
+		s.lock = nil
+	}
+	if err := s.takeLock(ctx); err != nil {
+		return fmt.Errorf("crawler: instance lock lost and not taken again: %w", err)
+	}
+	return nil
+}
+
 func (s *Store) unregister() {
 	s.lockMu.Lock()
 	defer s.lockMu.Unlock()
-	if s.lock == nil {
+	if s.closed {
 		return
 	}
+	s.closed = true
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s.pool.Exec(ctx, `DELETE FROM crawl_instances WHERE id = $1`, s.inst.ID)
-	// Closing the connection drops the advisory lock.
-	s.lock.Close(ctx)
-	s.lock = nil
+	if s.inst.ID != "" {
+		s.pool.Exec(ctx, `DELETE FROM crawl_instances WHERE id = $1`, s.inst.ID)
+	}
+	if s.lock != nil {
+		// Closing the connection drops the advisory lock.
+		s.lock.Close(ctx)
+		s.lock = nil
+	}
 }
 
 // RecoverDead releases the leases of every recorded instance, on any host,
@@ -236,8 +285,8 @@ func (s *Store) RecoverDead(ctx context.Context, now time.Time) ([]crawler.Insta
 func (s *Store) recoverInstance(ctx context.Context, in crawler.Instance, now time.Time) (bool, error) {
 	s.lockMu.Lock()
 	defer s.lockMu.Unlock()
-	if s.lock == nil {
-		return false, errors.New("the state is closed")
+	if s.closed || s.lock == nil {
+		return false, errors.New("the state is closed or has lost its instance lock")
 	}
 	var free bool
 	if err := s.lock.QueryRow(ctx, `SELECT pg_try_advisory_lock(`+instanceKey+`)`, in.ID).Scan(&free); err != nil {
@@ -382,6 +431,13 @@ func (s *Store) LastRun(ctx context.Context, source string) (crawler.Run, bool, 
 // expired by now.
 func (s *Store) TryLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
 	inst, _, _ := strings.Cut(holder, "/")
+	if inst == s.inst.ID {
+		// A heartbeat of this instance: its lock must still be held for
+		// other nodes to see it alive.
+		if err := s.keepLock(ctx); err != nil {
+			return false, err
+		}
+	}
 	tag, err := s.pool.Exec(ctx, `INSERT INTO crawl_leases AS l (source, holder, instance, acquired_at, expires_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (source) DO UPDATE SET holder = excluded.holder, instance = excluded.instance, expires_at = excluded.expires_at,
 			acquired_at = CASE WHEN l.holder = excluded.holder THEN l.acquired_at ELSE excluded.acquired_at END

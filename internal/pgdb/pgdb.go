@@ -110,7 +110,14 @@ func parseProblem(err error) string {
 		if inner := pe.Unwrap(); inner != nil {
 			return oneLine(inner)
 		}
-		return "it cannot be parsed"
+	}
+	// pgx says "cannot parse `<address>`: <problem>"; keep the problem
+	// when it does not quote the address again.
+	msg := oneLine(err)
+	if i := strings.LastIndex(msg, "`: "); i >= 0 {
+		if p := msg[i+3:]; !strings.Contains(p, "://") && !strings.Contains(p, "password") && !strings.Contains(p, "`") {
+			return p
+		}
 	}
 	return "it cannot be parsed"
 }

@@ -151,9 +151,9 @@ func TestOpenErrors(t *testing.T) {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	for _, tc := range []struct{ dsn, want string }{
-		{"postgres://ana:s3cret-pw@127.0.0.1:99999999/db", "is not a PostgreSQL address"},
+		{"postgres://ana:s3cret-pw@127.0.0.1:99999999/db", "is not a PostgreSQL address: invalid port"},
 		{"postgres://ana:s3cret-pw@[::1/db", "is not a PostgreSQL address"},
-		{"host=127.0.0.1 password=s3cret-pw sslmode=sometimes", "is not a PostgreSQL address"},
+		{"host=127.0.0.1 password=s3cret-pw sslmode=sometimes", "is not a PostgreSQL address: sslmode is invalid"},
 		{fmt.Sprintf("postgres://ana:s3cret-pw@127.0.0.1:%d/db?sslmode=disable", port), fmt.Sprintf("cannot reach PostgreSQL at 127.0.0.1:%d", port)},
 	} {
 		_, err := pgdb.Open(context.Background(), tc.dsn, pgdb.Options{})

@@ -264,4 +264,3 @@ func (s *SQLStore) insertLeadFacets(ctx context.Context, tx *sql.Tx, leadID stri
 	}
 	return nil
 }
-

@@ -235,227 +235,34 @@ func prefixCols(p string) string {
 	return strings.Join(parts, ", ")
 }
 
-func actorOr(a string) string {
-	if strings.TrimSpace(a) == "" {
-		return "unknown"
-	}
-	return a
-}
-
-// beginLeadChange opens the write transaction of a version-checked change
-// (op names it in errors) and loads the lead; version 0 skips the check.
-func (s *SQLStore) beginLeadChange(ctx context.Context, op, id string, version int) (*sql.Tx, *Lead, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("alerts: %s lead %s: %w", op, id, err)
-	}
-	l, err := s.loadLeadTx(ctx, tx, id)
-	if err == nil && version != 0 && version != l.Version {
-		err = fmt.Errorf("alerts: lead %s: version %d is stale, the lead is at version %d: %w", id, version, l.Version, ErrConflict)
-	}
-	if err != nil {
-		tx.Rollback()
-		return nil, nil, err
-	}
-	return tx, l, nil
-}
-
 // Transition moves a lead to another state, checking the version the actor
 // saw (0 skips the check), recording the audit entry and queueing the
 // state-changed webhooks in one transaction. Merging moves the lead's
-// sources to the target lead.
+// sources to the target lead. The decisions are Transit and Merge.
 func (s *SQLStore) Transition(ctx context.Context, id string, req TransitionRequest) (*Lead, error) {
-	tx, l, err := s.beginLeadChange(ctx, "transition", id, req.Version)
+	var out *Lead
+	err := s.inLeadTx(ctx, "transition", id, func(tx LeadTx) (n int, err error) {
+		out, n, err = transitionIn(ctx, tx, id, req, s.now(), s.opts.SLA)
+		return n, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
-	if err := checkTransition(id, l.State, req, l.Unit); err != nil {
-		return nil, err
-	}
-	now := s.now()
-	actor := actorOr(req.Actor)
-	from := l.State
-	queued := 0
-	if req.To == StateMerged {
-		n, err := s.mergeInto(ctx, tx, l, req.MergeInto, actor, now)
-		if err != nil {
-			return nil, err
-		}
-		queued += n
-		l.MergedInto = req.MergeInto
-		l.SourceCount = 0
-	}
-	switch req.To {
-	case StateDispatched:
-		if req.Unit != "" {
-			l.Unit = req.Unit
-		}
-	case StateDismissed:
-		l.Resolution = req.Reason
-	case StateHandled, StateVerified, StateClosed:
-		if req.Reason != "" {
-			l.Resolution = req.Reason
-		}
-	}
-	if isReopen(from, req.To) {
-		// The old resolution and closing time belong to the finished
-		// case; the audit trail keeps them.
-		l.Resolution = ""
-		l.ClosedAt = nil
-		// A reopened case gets its level's time again from now, or it
-		// would be overdue at once.
-		if d, ok := s.opts.SLA[l.Level]; ok {
-			due := now.Add(d).UTC()
-			l.DueAt = &due
-		}
-	}
-	var dueAt int64
-	if l.DueAt != nil {
-		dueAt = ms(*l.DueAt)
-	}
-	var closed any
-	if req.To == StateClosed {
-		t := now.UTC()
-		l.ClosedAt = &t
-		closed = ms(now)
-	}
-	if req.CaseNumber != "" {
-		l.CaseNumber = req.CaseNumber
-	}
-	oldAssignee := l.Assignee
-	if req.Assignee != "" {
-		l.Assignee = req.Assignee
-	}
-	l.State = req.To
-	l.UpdatedAt = now.UTC()
-	res, err := s.exec(ctx, tx, `UPDATE alerts_lead SET state = ?, assignee = ?, unit = ?, resolution = ?, merged_into = ?,
-		closed_at = ?, source_count = ?, due_at = ?, updated_at = ?, case_number = ?, version = version + 1 WHERE id = ? AND version = ?`,
-		l.State, l.Assignee, l.Unit, l.Resolution, l.MergedInto, closed, l.SourceCount, dueAt, ms(now), l.CaseNumber, id, l.Version)
-	if err != nil {
-		return nil, fmt.Errorf("alerts: transition lead %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return nil, fmt.Errorf("alerts: lead %s changed under us: %w", id, ErrConflict)
-	}
-	l.Version++
-	entry := AuditEntry{LeadID: id, At: now, Actor: actor, Action: "transition", From: from, To: req.To, Note: req.Note, Reason: req.Reason}
-	if req.To == StateMerged {
-		entry.MergeInto = req.MergeInto
-	}
-	if req.To == StateDispatched {
-		entry.Unit = req.Unit
-	}
-	if err := s.insertAudit(ctx, tx, entry); err != nil {
-		return nil, fmt.Errorf("alerts: transition lead %s: %w", id, err)
-	}
-	if oldAssignee != l.Assignee {
-		if err := s.audit(ctx, tx, id, now, actor, "assign", oldAssignee, l.Assignee, ""); err != nil {
-			return nil, fmt.Errorf("alerts: transition lead %s: %w", id, err)
-		}
-	}
-	s.setOverdue(l)
-	n, err := s.enqueue(ctx, tx, EventLeadStateChanged, l, nil)
-	if err != nil {
-		return nil, fmt.Errorf("alerts: transition lead %s: queue webhooks: %w", id, err)
-	}
-	queued += n
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("alerts: transition lead %s: %w", id, err)
-	}
-	if queued > 0 {
-		s.notify()
-	}
-	return l, nil
+	return out, nil
 }
 
-// mergeInto moves l's sources, bands and facets to the target lead and
-// folds l's level, categories, places and terms into it.
-func (s *SQLStore) mergeInto(ctx context.Context, tx *sql.Tx, l *Lead, targetID, actor string, now time.Time) (int, error) {
-	t, err := s.loadLeadTx(ctx, tx, targetID)
-	if err != nil {
-		return 0, err
-	}
-	if !IsOpen(t.State) {
-		return 0, fmt.Errorf("alerts: lead %s: merge target %s is %s, not open: %w", l.ID, targetID, t.State, ErrInvalid)
-	}
-	stmts := []string{
-		`UPDATE alerts_source SET lead_id = ?2 WHERE lead_id = ?1`,
-		`UPDATE alerts_band SET lead_id = ?2 WHERE lead_id = ?1`,
-		`INSERT OR IGNORE INTO alerts_lead_category(lead_id, code) SELECT ?2, code FROM alerts_lead_category WHERE lead_id = ?1`,
-		`INSERT OR IGNORE INTO alerts_lead_location(lead_id, code, name) SELECT ?2, code, name FROM alerts_lead_location WHERE lead_id = ?1`,
-		`INSERT OR IGNORE INTO alerts_lead_rule(lead_id, rule) SELECT ?2, rule FROM alerts_lead_rule WHERE lead_id = ?1`,
-		// A merged lead is neither confirmed nor dismissed: its rules count on the target.
-		`DELETE FROM alerts_lead_rule WHERE lead_id = ?1`,
-	}
-	for _, q := range stmts {
-		if _, err := s.exec(ctx, tx, q, l.ID, t.ID); err != nil {
-			return 0, fmt.Errorf("alerts: merge lead %s into %s: %w", l.ID, t.ID, err)
-		}
-	}
-	t.SourceCount += l.SourceCount
-	t.Level = maxLevel(t.Level, l.Level)
-	if l.Score > t.Score {
-		t.Score = l.Score
-	}
-	if l.FirstSeen.Before(t.FirstSeen) {
-		t.FirstSeen = l.FirstSeen
-	}
-	if l.LastSeen.After(t.LastSeen) {
-		t.LastSeen = l.LastSeen
-	}
-	t.Categories = mergeCategories(t.Categories, l.Categories)
-	codes, names := make([]string, len(l.Locations)), make([]string, len(l.Locations))
-	for i, loc := range l.Locations {
-		codes[i], names[i] = loc.Code, loc.Name
-	}
-	t.Locations = mergeLocations(t.Locations, codes, names)
-	t.Place, t.PlaceCode = mergePlace(t.Place, t.PlaceCode, l.Place, l.PlaceCode)
-	t.Terms = mergeTerms(t.Terms, l.Terms)
-	s.tightenDue(t)
-	t.UpdatedAt = now.UTC()
-	if err := s.updateLeadFiling(ctx, tx, t); err != nil {
-		return 0, fmt.Errorf("alerts: merge lead %s into %s: %w", l.ID, t.ID, err)
-	}
-	if err := s.audit(ctx, tx, t.ID, now, actor, "merged_from", "", "", l.ID); err != nil {
-		return 0, err
-	}
-	return s.enqueue(ctx, tx, EventLeadUpdated, t, nil)
-}
-
-// Assign sets a lead's assignee (a version-checked, audited change).
+// Assign sets a lead's assignee (a version-checked, audited change; the
+// decision is Reassign).
 func (s *SQLStore) Assign(ctx context.Context, id string, req AssignRequest) (*Lead, error) {
-	tx, l, err := s.beginLeadChange(ctx, "assign", id, req.Version)
+	var out *Lead
+	err := s.inLeadTx(ctx, "assign", id, func(tx LeadTx) (n int, err error) {
+		out, n, err = assignIn(ctx, tx, id, req, s.now())
+		return n, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
-	if !IsOpen(l.State) {
-		return nil, fmt.Errorf("alerts: lead %s is %s and can no longer be assigned: %w", id, l.State, ErrInvalid)
-	}
-	now := s.now()
-	from := l.Assignee
-	l.Assignee = req.Assignee
-	l.UpdatedAt = now.UTC()
-	if _, err := s.exec(ctx, tx, `UPDATE alerts_lead SET assignee = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
-		l.Assignee, ms(now), id); err != nil {
-		return nil, fmt.Errorf("alerts: assign lead %s: %w", id, err)
-	}
-	l.Version++
-	if err := s.audit(ctx, tx, id, now, actorOr(req.Actor), "assign", from, req.Assignee, req.Note); err != nil {
-		return nil, fmt.Errorf("alerts: assign lead %s: %w", id, err)
-	}
-	n, err := s.enqueue(ctx, tx, EventLeadUpdated, l, nil)
-	if err != nil {
-		return nil, fmt.Errorf("alerts: assign lead %s: queue webhooks: %w", id, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("alerts: assign lead %s: %w", id, err)
-	}
-	if n > 0 {
-		s.notify()
-	}
-	return l, nil
+	return out, nil
 }
 
 // AddNote adds an analyst's note (audited). Notes do not bump the version:

@@ -102,7 +102,7 @@ func (s *service) runAlertRule(ctx context.Context, r web.AlertRule, now time.Ti
 	if err != nil {
 		return 0, fmt.Errorf("search: %w", err)
 	}
-	leadLevel := s.pipe.opts.LeadLevel
+	leadLevel := s.leadLevel
 	filed := 0
 	for _, h := range res.Hits {
 		as := s.analyzer.Analyze(nlp.Input{ID: h.Key, Title: h.Title, Ref: h.PublishedAt})

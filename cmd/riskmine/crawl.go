@@ -21,6 +21,7 @@ import (
 	"riskmine/crawler"
 	"riskmine/evidence"
 	"riskmine/index"
+	"riskmine/pipeline"
 	"riskmine/web"
 )
 
@@ -86,7 +87,12 @@ crawl state is read, so the pages printed are those a real run would hand on.`)
 	}
 	copts := crawlerOptions(cfg, store, log)
 	var healthTo *alerts.SQLStore // set once the pipeline is open
-	copts.OnHealth = healthNotifier(func() *alerts.SQLStore { return healthTo })
+	copts.OnHealth = pipeline.HealthNotifier(func() pipeline.HealthSink {
+		if healthTo == nil {
+			return nil
+		}
+		return healthTo
+	})
 	c, err := crawler.New(copts)
 	if err != nil {
 		return err
@@ -183,7 +189,7 @@ func findSource(cfg *config.Config, name string) (crawler.Source, error) {
 // crawlPipeline is the pipeline of `riskmine crawl` with the stores it
 // writes to, closed together.
 type crawlPipeline struct {
-	*pipeline
+	*pipeline.Pipeline
 	index    *index.Index
 	leads    *alerts.SQLStore
 	evidence *evidence.Archive
@@ -207,7 +213,7 @@ func openCrawlPipeline(cfg *config.Config, log *slog.Logger) (_ *crawlPipeline, 
 	if p.evidence, err = openEvidence(context.Background(), cfg, log.With("component", "evidence")); err != nil {
 		return nil, err
 	}
-	var ev evidenceArchiver // nil, not a nil *evidence.Archive, when off
+	var ev pipeline.Archiver // nil, not a nil *evidence.Archive, when off
 	if p.evidence != nil {
 		ev = p.evidence
 	}
@@ -215,11 +221,11 @@ func openCrawlPipeline(cfg *config.Config, log *slog.Logger) (_ *crawlPipeline, 
 	if err != nil {
 		return nil, err
 	}
-	p.pipeline = newPipeline(pipelineOptions{
+	p.Pipeline = pipeline.New(pipeline.Options{
 		Analyzer: a, Index: p.index, Leads: p.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,
 		Workers: cfg.NLP.Workers, Logger: log.With("component", "pipeline"),
-		Disk:   newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes),
-		Bursts: burstRecorderOf(cfg, p.leads), BurstLevel: cfg.Alerts.Burst.MinLevel,
+		SpaceCheck: newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes).check,
+		Bursts:     burstRecorderOf(cfg, p.leads), BurstLevel: cfg.Alerts.Burst.MinLevel,
 		Evidence: ev,
 	})
 	return p, nil
@@ -227,8 +233,8 @@ func openCrawlPipeline(cfg *config.Config, log *slog.Logger) (_ *crawlPipeline, 
 
 // Close drains the pipeline and closes the index and the lead store.
 func (p *crawlPipeline) Close() error {
-	if p.pipeline != nil {
-		p.pipeline.Close()
+	if p.Pipeline != nil {
+		p.Pipeline.Close()
 	}
 	var errs []error
 	if p.index != nil {

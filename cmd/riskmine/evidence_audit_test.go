@@ -27,6 +27,7 @@ import (
 	"riskmine/alerts"
 	"riskmine/config"
 	"riskmine/evidence"
+	"riskmine/pipeline"
 )
 
 // flakyLeads fails its first n RecordCapture calls, as a database that is
@@ -122,7 +123,7 @@ func TestPipelineRecordsCaptureInAuditTrail(t *testing.T) {
 	}
 	leads := &flakyLeads{SQLStore: store}
 	leads.fail.Store(1)
-	p := newPipeline(pipelineOptions{Analyzer: an, Index: idx, Leads: leads, LeadLevel: cfg.Alerts.LeadLevel, Evidence: arch})
+	p := pipeline.New(pipeline.Options{Analyzer: an, Index: idx, Leads: leads, LeadLevel: cfg.Alerts.LeadLevel, Evidence: arch})
 	defer p.Close()
 
 	hazard := capturedPage("http://forum.test/t/1", "小区燃气泄漏", hazardText)

@@ -28,6 +28,7 @@ import (
 	"riskmine/config"
 	"riskmine/crawler"
 	"riskmine/evidence"
+	"riskmine/pipeline"
 )
 
 // failingArchive fails its first n Puts, as a disk that fills and is then
@@ -85,7 +86,7 @@ func TestPipelineArchivesLeadPages(t *testing.T) {
 	}
 	fa := &failingArchive{Archive: arch}
 	fa.fail.Store(1)
-	p := newPipeline(pipelineOptions{Analyzer: an, Index: idx, Leads: leads, LeadLevel: cfg.Alerts.LeadLevel, Evidence: fa})
+	p := pipeline.New(pipeline.Options{Analyzer: an, Index: idx, Leads: leads, LeadLevel: cfg.Alerts.LeadLevel, Evidence: fa})
 	defer p.Close()
 
 	hazard := capturedPage("http://forum.test/t/1", "小区燃气泄漏", hazardText)

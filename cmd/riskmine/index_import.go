@@ -19,6 +19,7 @@ import (
 	"riskmine/crawler"
 	"riskmine/index"
 	"riskmine/nlp"
+	"riskmine/pipeline"
 )
 
 func init() {
@@ -279,7 +280,7 @@ func importDoc(raw []byte, an *nlp.Analyzer, loc *time.Location) (d index.Doc, m
 		}
 	}
 	as := an.Analyze(nlp.Input{ID: id, Title: p.Title, Text: p.Text, Ref: published, Words: true})
-	d = indexDoc(crawler.Page{
+	d = pipeline.IndexDoc(crawler.Page{
 		URL: p.URL, CanonicalURL: p.CanonicalURL, Source: p.Source, Site: site,
 		Title: p.Title, Text: p.Text, PublishedAt: published, FetchedAt: time.Now().UTC(),
 	}, as, "")

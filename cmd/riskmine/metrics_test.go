@@ -127,7 +127,7 @@ func TestMetricsShowRenderStats(t *testing.T) {
 	m := newMetrics()
 	m.watchRender(c.RenderStats)
 	// A histogram shows its help once it has a sample.
-	m.stageSeconds.WithLabelValues("archive").Observe(0.001)
+	m.pipeline.ObserveStage("archive", time.Millisecond)
 	w := config.Default().Web
 	w.MetricsToken = "scrape-token-0123456789"
 	mux := http.NewServeMux()

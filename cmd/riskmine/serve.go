@@ -23,6 +23,7 @@ import (
 	"riskmine/evidence"
 	"riskmine/index"
 	"riskmine/nlp"
+	"riskmine/pipeline"
 	"riskmine/web"
 )
 
@@ -100,6 +101,7 @@ type serviceOptions struct {
 type service struct {
 	log       *slog.Logger
 	loc       *time.Location // the configured zone
+	leadLevel string         // alerts.lead_level
 	pprof     *pprofServer
 	analyzer  *liveAnalyzer
 	index     *index.Index
@@ -108,7 +110,7 @@ type service struct {
 	crawl     *crawler.Store
 	sched     *crawler.Scheduler
 	crawler   *crawler.Crawler // closed at shutdown: it stops the headless browser
-	pipe      *pipeline
+	pipe      *pipeline.Pipeline
 	web       *web.Server
 	http      *http.Server
 	ln        net.Listener
@@ -134,7 +136,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	}
 	dbPath := filepath.Join(cfg.DataDir, "riskmine.db")
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &service{log: log, loc: cfg.Location(), metrics: newMetrics(), cancel: cancel, ready: make(chan struct{}),
+	s := &service{log: log, loc: cfg.Location(), leadLevel: cfg.Alerts.LeadLevel, metrics: newMetrics(), cancel: cancel, ready: make(chan struct{}),
 		disk: newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes)}
 	defer func() {
 		if err != nil {
@@ -180,14 +182,14 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	}
 	s.analyzer.log = log
 
-	s.pipe = newPipeline(pipelineOptions{
+	s.pipe = pipeline.New(pipeline.Options{
 		Analyzer: s.analyzer, Index: s.index, Leads: s.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,
-		Workers: cfg.NLP.Workers, Metrics: s.metrics, Logger: log.With("component", "pipeline"), Disk: s.disk,
+		Workers: cfg.NLP.Workers, Metrics: s.metrics.pipeline, Logger: log.With("component", "pipeline"), SpaceCheck: s.disk.check,
 		Bursts: burstRecorderOf(cfg, s.leads), BurstLevel: cfg.Alerts.Burst.MinLevel,
 		Evidence: s.evidenceArchiver(),
 	})
 	copts := crawlerOptions(cfg, s.crawl, log)
-	copts.OnHealth = healthNotifier(func() *alerts.SQLStore { return s.leads })
+	copts.OnHealth = pipeline.HealthNotifier(func() pipeline.HealthSink { return s.leads })
 	c, err := crawler.New(copts)
 	if err != nil {
 		return nil, err
@@ -459,7 +461,7 @@ func (s *service) close() {
 
 // evidenceArchiver and webEvidence hand the archive on, or nothing (not
 // an interface holding a nil pointer) when it is off.
-func (s *service) evidenceArchiver() evidenceArchiver {
+func (s *service) evidenceArchiver() pipeline.Archiver {
 	if s.evidence == nil {
 		return nil
 	}

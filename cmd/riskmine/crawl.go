@@ -225,7 +225,7 @@ func openCrawlPipeline(cfg *config.Config, log *slog.Logger) (_ *crawlPipeline, 
 		Analyzer: a, Index: p.index, Leads: p.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,
 		Workers: cfg.NLP.Workers, Logger: log.With("component", "pipeline"),
 		SpaceCheck: newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes).check,
-		Bursts:     burstRecorderOf(cfg, p.leads), BurstLevel: cfg.Alerts.Burst.MinLevel,
+		Bursts:     pipeline.BurstRecorderOf(cfg, p.leads), BurstLevel: cfg.Alerts.Burst.MinLevel,
 		Evidence: ev,
 	})
 	return p, nil

@@ -101,7 +101,6 @@ type serviceOptions struct {
 type service struct {
 	log       *slog.Logger
 	loc       *time.Location // the configured zone
-	leadLevel string         // alerts.lead_level
 	pprof     *pprofServer
 	analyzer  *liveAnalyzer
 	index     *index.Index
@@ -136,7 +135,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	}
 	dbPath := filepath.Join(cfg.DataDir, "riskmine.db")
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	s := &service{log: log, loc: cfg.Location(), leadLevel: cfg.Alerts.LeadLevel, metrics: newMetrics(), cancel: cancel, ready: make(chan struct{}),
+	s := &service{log: log, loc: cfg.Location(), metrics: newMetrics(), cancel: cancel, ready: make(chan struct{}),
 		disk: newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes)}
 	defer func() {
 		if err != nil {
@@ -185,7 +184,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	s.pipe = pipeline.New(pipeline.Options{
 		Analyzer: s.analyzer, Index: s.index, Leads: s.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,
 		Workers: cfg.NLP.Workers, Metrics: s.metrics.pipeline, Logger: log.With("component", "pipeline"), SpaceCheck: s.disk.check,
-		Bursts: burstRecorderOf(cfg, s.leads), BurstLevel: cfg.Alerts.Burst.MinLevel,
+		Bursts: pipeline.BurstRecorderOf(cfg, s.leads), BurstLevel: cfg.Alerts.Burst.MinLevel,
 		Evidence: s.evidenceArchiver(),
 	})
 	copts := crawlerOptions(cfg, s.crawl, log)
@@ -244,11 +243,13 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	// rules, backups asked for by `riskmine backup`.
 	s.goLoop("dispatcher", func(ctx context.Context) error { return disp.Run(ctx) }, bg)
 	s.goLoop("run metrics", s.watchRuns, bg)
-	s.goLoop("alert rules", s.runAlertRules, bg)
+	rules := &pipeline.AlertRules{Rules: s.web.Store(), Index: s.index, Analyzer: s.analyzer, Leads: s.leads,
+		LeadLevel: cfg.Alerts.LeadLevel, Location: cfg.Location(), Logger: log}
+	s.goLoop("alert rules", rules.Run, bg)
 	if cfg.Alerts.Burst.Enabled {
-		bs := newBurstScanner(cfg, s.leads, log.With("component", "burst"))
-		bs.lexicons = s.analyzer.Lexicons
-		s.goLoop("burst scan", func(ctx context.Context) error { return bs.run(ctx, cfg.Alerts.Burst.Interval.D()) }, bg)
+		bs := pipeline.NewBurstScanner(cfg, s.leads, log.With("component", "burst"))
+		bs.Lexicons = s.analyzer.Lexicons
+		s.goLoop("burst scan", func(ctx context.Context) error { return bs.Run(ctx, cfg.Alerts.Burst.Interval.D()) }, bg)
 	}
 	if s.evidence != nil {
 		s.goLoop("evidence retention", func(ctx context.Context) error {

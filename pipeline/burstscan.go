@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"context"
@@ -10,11 +10,10 @@ import (
 	"riskmine/burst"
 	"riskmine/config"
 	"riskmine/nlp"
-	"riskmine/pipeline"
 )
 
-// burstParams maps alerts.burst to the detector's parameters.
-func burstParams(cfg *config.Config) burst.Params {
+// BurstParams maps alerts.burst to the detector's parameters.
+func BurstParams(cfg *config.Config) burst.Params {
 	b := cfg.Alerts.Burst
 	return burst.Params{
 		Window:      b.Window.D(),
@@ -24,36 +23,52 @@ func burstParams(cfg *config.Config) burst.Params {
 	}
 }
 
-// burstRecorderOf returns the store when alerts.burst is enabled, else nil
+// BurstRecorderOf returns the store when alerts.burst is enabled, else nil
 // (posts are not counted).
-func burstRecorderOf(cfg *config.Config, store *alerts.SQLStore) pipeline.BurstRecorder {
+func BurstRecorderOf(cfg *config.Config, store *alerts.SQLStore) BurstRecorder {
 	if !cfg.Alerts.Burst.Enabled || store == nil {
 		return nil
 	}
 	return store
 }
 
-// burstScanner runs burst detection over the posts counted in the lead
+// BurstStore is what burst scans need of the lead store
+// (*alerts.SQLStore): the counted posts per category and county, the
+// bursts filed so far, filing a burst and forgetting old counts.
+type BurstStore interface {
+	BurstSeriesSince(ctx context.Context, from, to time.Time, minPosts int) ([]alerts.BurstSeries, error)
+	BurstSince(ctx context.Context) (time.Time, error)
+	BurstHistory(ctx context.Context, category, county string, from, to time.Time) ([]time.Time, error)
+	LastBurst(ctx context.Context, category, county string) (string, time.Time, error)
+	FileBurst(ctx context.Context, f alerts.BurstFiling) (alerts.FileResult, error)
+	PruneBurstPosts(ctx context.Context, cutoff time.Time) (int64, error)
+}
+
+// BurstScanner runs burst detection over the posts counted in the lead
 // store and files what bursts.
-type burstScanner struct {
-	store  *alerts.SQLStore
+type BurstScanner struct {
+	store  BurstStore
 	params burst.Params
 	level  string
 	log    *slog.Logger
-	// lexicons, when set, name the categories in burst leads.
-	lexicons func() []*nlp.Lexicon
+	// Lexicons, when set, name the categories in burst leads.
+	Lexicons func() []*nlp.Lexicon
 }
 
-func newBurstScanner(cfg *config.Config, store *alerts.SQLStore, log *slog.Logger) *burstScanner {
-	return &burstScanner{store: store, params: burstParams(cfg), level: cfg.Alerts.Burst.Level, log: log}
+// NewBurstScanner makes the scanner of alerts.burst over store.
+func NewBurstScanner(cfg *config.Config, store BurstStore, log *slog.Logger) *BurstScanner {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &BurstScanner{store: store, params: BurstParams(cfg), level: cfg.Alerts.Burst.Level, log: log}
 }
 
 // categoryName returns the display name of a category code, or "".
-func (b *burstScanner) categoryName(code string) string {
-	if b.lexicons == nil {
+func (b *BurstScanner) categoryName(code string) string {
+	if b.Lexicons == nil {
 		return ""
 	}
-	for _, l := range b.lexicons() {
+	for _, l := range b.Lexicons() {
 		if l.Code == code {
 			return l.Name
 		}
@@ -64,9 +79,9 @@ func (b *burstScanner) categoryName(code string) string {
 // burstBaselineDays is how many days before a scan's day the baseline reads.
 const burstBaselineDays = 28
 
-// scan looks at every series with enough posts in the window ending at
+// Scan looks at every series with enough posts in the window ending at
 // now, files the bursts and returns how many leads it created or extended.
-func (b *burstScanner) scan(ctx context.Context, now time.Time) (int, error) {
+func (b *BurstScanner) Scan(ctx context.Context, now time.Time) (int, error) {
 	p := b.params
 	p.BaselineDays = burstBaselineDays
 	window := p.Window
@@ -120,13 +135,14 @@ func (b *burstScanner) scan(ctx context.Context, now time.Time) (int, error) {
 }
 
 // prune forgets counted posts older than any baseline reads.
-func (b *burstScanner) prune(ctx context.Context, now time.Time) error {
+func (b *BurstScanner) prune(ctx context.Context, now time.Time) error {
 	_, err := b.store.PruneBurstPosts(ctx, now.AddDate(0, 0, -burstBaselineDays-2))
 	return err
 }
 
-// runBursts scans for bursts every alerts.burst.interval until ctx ends.
-func (b *burstScanner) run(ctx context.Context, interval time.Duration) error {
+// Run scans for bursts every interval (alerts.burst.interval) until ctx
+// ends.
+func (b *BurstScanner) Run(ctx context.Context, interval time.Duration) error {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	lastPrune := time.Time{}
@@ -137,7 +153,7 @@ func (b *burstScanner) run(ctx context.Context, interval time.Duration) error {
 		case <-tick.C:
 		}
 		now := time.Now()
-		if _, err := b.scan(ctx, now); err != nil && ctx.Err() == nil {
+		if _, err := b.Scan(ctx, now); err != nil && ctx.Err() == nil {
 			b.log.Warn("burst scan", "error", err)
 		}
 		if now.Sub(lastPrune) > 24*time.Hour {

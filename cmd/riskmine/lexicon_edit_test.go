@@ -10,6 +10,7 @@ import (
 
 	"riskmine/config"
 	"riskmine/nlp"
+	"riskmine/pipeline"
 	"riskmine/web"
 )
 
@@ -34,10 +35,9 @@ func TestLexiconEditLiveAndAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := newLiveAnalyzer(first)
-	live.reconfig = func() (*config.Config, error) { return config.Load(cfgPath) }
+	live := pipeline.NewLiveAnalyzer(first, func() (*config.Config, error) { return config.Load(cfgPath) }, nil)
 	srv, err := web.New(web.Options{DBPath: filepath.Join(dir, "web.db"), AdminToken: "admin-token"},
-		web.Deps{Analyzer: live, Lexicons: lexiconFiles(cfg, live)})
+		web.Deps{Analyzer: live, Lexicons: pipeline.LexiconFiles(cfg, live)})
 	if err != nil {
 		t.Fatal(err)
 	}

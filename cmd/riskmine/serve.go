@@ -102,7 +102,8 @@ type service struct {
 	log       *slog.Logger
 	loc       *time.Location // the configured zone
 	pprof     *pprofServer
-	analyzer  *liveAnalyzer
+	analyzer  *pipeline.LiveAnalyzer
+	reconfig  func() (*config.Config, error) // reads the config again (SIGHUP, reload buttons)
 	index     *index.Index
 	leads     *alerts.SQLStore
 	evidence  *evidence.Archive // nil when evidence.enabled is off
@@ -174,12 +175,11 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	if ar.err != nil {
 		return nil, ar.err
 	}
-	s.analyzer = newLiveAnalyzer(ar.a)
-	s.analyzer.reconfig = opts.Reconfig
-	if s.analyzer.reconfig == nil {
-		s.analyzer.reconfig = func() (*config.Config, error) { return cfg, nil }
+	s.reconfig = opts.Reconfig
+	if s.reconfig == nil {
+		s.reconfig = func() (*config.Config, error) { return cfg, nil }
 	}
-	s.analyzer.log = log
+	s.analyzer = pipeline.NewLiveAnalyzer(ar.a, s.reconfig, log)
 
 	s.pipe = pipeline.New(pipeline.Options{
 		Analyzer: s.analyzer, Index: s.index, Leads: s.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,
@@ -225,7 +225,7 @@ func startService(ctx context.Context, cfg *config.Config, opts serviceOptions) 
 	}, web.Deps{
 		Leads: s.leads, Outbox: s.leads, Dispatcher: disp, Endpoints: webhookEndpoints(cfg),
 		Search: s.index, Sources: s.sched, SourceEditor: s.sched, Analyzer: s.analyzer, Platforms: platformSecrets(cfg),
-		Lexicons: lexiconFiles(cfg, s.analyzer),
+		Lexicons: pipeline.LexiconFiles(cfg, s.analyzer),
 		Evidence: s.webEvidence(),
 	})
 	if err != nil {

@@ -96,7 +96,7 @@ func fetchMap(ctx context.Context, m config.WebMap) ([]config.MapArea, error) {
 // reloadMap reads the config again and puts its boundary layer in place
 // (SIGHUP). A layer that fails to load leaves the map off, logged.
 func (s *service) reloadMap(ctx context.Context) {
-	cfg, err := s.analyzer.reconfig()
+	cfg, err := s.reconfig()
 	if err != nil {
 		s.log.Error("map reload: config", "error", err)
 		return

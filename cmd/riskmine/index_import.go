@@ -20,6 +20,7 @@ import (
 	"riskmine/index"
 	"riskmine/nlp"
 	"riskmine/pipeline"
+	"riskmine/service"
 )
 
 func init() {
@@ -101,7 +102,7 @@ reads stdin. The serve process must not be running on the same data folder.`)
 		in = f
 	}
 	loc := cfg.Location()
-	an, err := newAnalyzerFromConfig(cfg)
+	an, err := service.NewAnalyzer(cfg)
 	if err != nil {
 		return err
 	}
@@ -112,7 +113,7 @@ reads stdin. The serve process must not be running on the same data folder.`)
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	ix, err := openSearchIndex(cfg, log)
+	ix, err := service.OpenIndex(cfg, log)
 	if err != nil {
 		return err
 	}

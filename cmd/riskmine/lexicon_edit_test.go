@@ -11,6 +11,7 @@ import (
 	"riskmine/config"
 	"riskmine/nlp"
 	"riskmine/pipeline"
+	"riskmine/service"
 	"riskmine/web"
 )
 
@@ -31,7 +32,7 @@ func TestLexiconEditLiveAndAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := newLexiconAnalyzer(cfg)
+	first, err := service.NewLexiconAnalyzer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestLexiconEditLiveAndAfterRestart(t *testing.T) {
 	if code, out, errOut := runCmd(t, "", "lexicon", "test", "--config", cfgPath); code != 0 || !strings.Contains(out, ", 0 failed") {
 		t.Fatalf("lexicon test after the edit: exit %d\n%s%s", code, out, errOut)
 	}
-	restarted, err := newScoringAnalyzer(cfg) // serve's analyzer without the segmenter
+	restarted, err := service.NewScoringAnalyzer(cfg) // serve's analyzer without the segmenter
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -108,7 +108,7 @@ func TestMetricsShowRenderStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	o := crawlerOptions(cfg, store, slog.New(slog.DiscardHandler))
+	o := CrawlerOptions(cfg, store, slog.New(slog.DiscardHandler))
 	o.Render = crawler.RenderConfig{Chromium: chromium, Tabs: 1, PageTimeout: 20 * time.Second}
 	c, err := crawler.New(o)
 	if err != nil {

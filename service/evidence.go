@@ -1,4 +1,4 @@
-package main
+package service
 
 // The evidence archive as the process uses it: the pipeline archives the
 // page of each post that files a lead (package pipeline), serve prunes old files
@@ -21,15 +21,15 @@ import (
 	"riskmine/netguard"
 )
 
-// openEvidence opens <data_dir>/evidence with its index in riskmine.db and
+// OpenEvidence opens <data_dir>/evidence with its index in riskmine.db and
 // logs what the repair of files left open by a crash did; nil when the
 // archive is turned off.
-func openEvidence(ctx context.Context, cfg *config.Config, log *slog.Logger) (*evidence.Archive, error) {
+func OpenEvidence(ctx context.Context, cfg *config.Config, log *slog.Logger) (*evidence.Archive, error) {
 	if !cfg.Evidence.Enabled {
 		return nil, nil
 	}
-	floor := newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes)
-	ts, err := evidenceTimestamper(cfg.Evidence, log)
+	floor := NewDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes)
+	ts, err := EvidenceTimestamper(cfg.Evidence, log)
 	if err != nil {
 		return nil, err
 	}
@@ -37,8 +37,8 @@ func openEvidence(ctx context.Context, cfg *config.Config, log *slog.Logger) (*e
 		Dir:          filepath.Join(cfg.DataDir, "evidence"),
 		DB:           filepath.Join(cfg.DataDir, "riskmine.db"),
 		MaxFileBytes: cfg.Evidence.MaxFileBytes,
-		Version:      riskmineVersion(),
-		SpaceCheck:   floor.check,
+		Version:      Version(),
+		SpaceCheck:   floor.Check,
 		Timestamper:  ts,
 	})
 	if err != nil {
@@ -54,13 +54,13 @@ func openEvidence(ctx context.Context, cfg *config.Config, log *slog.Logger) (*e
 	return a, nil
 }
 
-// evidenceTimestamper is the RFC 3161 client of evidence.timestamp_url, or
+// EvidenceTimestamper is the RFC 3161 client of evidence.timestamp_url, or
 // nil when none is set. The TSA is an outside host the administrator
 // named, reached as webhooks are: every connection goes through the SSRF
 // guard (loopback, private and link-local addresses only with
 // timestamp_allow_private, cloud metadata never), redirects are not
 // followed, and timestamp_timeout bounds the whole exchange.
-func evidenceTimestamper(c config.Evidence, log *slog.Logger) (*evidence.Timestamper, error) {
+func EvidenceTimestamper(c config.Evidence, log *slog.Logger) (*evidence.Timestamper, error) {
 	if c.TimestampURL == "" {
 		return nil, nil
 	}
@@ -81,9 +81,9 @@ func evidenceTimestamper(c config.Evidence, log *slog.Logger) (*evidence.Timesta
 	}, nil
 }
 
-// riskmineVersion is the version written into the archive's records: the
+// Version is the version written into the archive's records: the
 // module version and VCS revision the binary was built from.
-func riskmineVersion() string {
+func Version() string {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "dev"
@@ -100,11 +100,11 @@ func riskmineVersion() string {
 	return v
 }
 
-// evidenceKeep tells retention to keep every capture a lead refers to,
+// EvidenceKeep tells retention to keep every capture a lead refers to,
 // whatever the lead's state (dismissed and closed leads included): evidence
 // of a case may be asked for long after it closed. Only captures whose
 // lead no longer exists in the lead store are let go.
-func evidenceKeep(leads alerts.Store) evidence.KeepFunc {
+func EvidenceKeep(leads alerts.Store) evidence.KeepFunc {
 	return func(ctx context.Context, leadID, _ string) (bool, error) {
 		if leadID == "" {
 			return false, nil
@@ -124,7 +124,7 @@ func runEvidenceRetention(ctx context.Context, a *evidence.Archive, leads alerts
 		return
 	}
 	prune := func() {
-		res, err := a.Prune(ctx, time.Now().Add(-retention), evidenceKeep(leads))
+		res, err := a.Prune(ctx, time.Now().Add(-retention), EvidenceKeep(leads))
 		if err != nil {
 			log.Error("evidence retention", "error", err)
 			return

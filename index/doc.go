@@ -3,7 +3,7 @@
 // URL, structured filters, facets, highlighted fragments and retention.
 //
 // The package never imports nlp: the word segmenter and the text normaliser
-// are injected through Options (cmd/riskmine passes nlp.CutSearch and
+// are injected through Options (service.OpenIndex passes nlp.CutSearch and
 // nlp.NormalizeText). Without them a built-in normaliser and a per-character
 // tokenizer are used, so the package works on its own in tests.
 //

@@ -33,7 +33,7 @@
 // search, lead list, lead view and export is recorded in the read audit
 // (web_read_audit), which only admins can read.
 //
-// # Wiring (cmd/riskmine)
+// # Wiring (package service)
 //
 //	srv, err := web.New(web.Options{
 //		DBPath:           filepath.Join(dataDir, "riskmine.db"),
@@ -63,10 +63,10 @@
 // available and its API routes answer 503.
 //
 // Alert rules are saved searches that an admin turned into rules. The web
-// package stores them; the process runs them: every little while it calls
-// Server.AlertRules, and for each rule with Due(now) it searches
+// package stores them; pipeline.AlertRules runs them: every little while it
+// calls AlertRules on the store, and for each rule with Due(now) it searches
 // rule.Query() for posts since the last run, files the hits as leads and
-// calls Store().MarkAlertRuleRun(ctx, rule.ID, now).
+// calls MarkAlertRuleRun(ctx, rule.ID, now).
 //
 // The first admin is created with `riskmine users add NAME --role admin`
 // (Store.AddUser).

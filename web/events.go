@@ -38,7 +38,7 @@ func newEventStreams() *eventStreams {
 }
 
 // EndStreams ends every open event stream and refuses new ones; the HTTP
-// server's graceful shutdown would otherwise wait on them (cmd/riskmine
+// server's graceful shutdown would otherwise wait on them (package service
 // registers it with http.Server.RegisterOnShutdown).
 func (s *Server) EndStreams() { s.streams.once.Do(func() { close(s.streams.quit) }) }
 

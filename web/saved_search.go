@@ -26,10 +26,10 @@ type SavedSearch struct {
 // URL is the search page showing the saved search.
 func (s SavedSearch) URL() string { return "/search?" + s.Params }
 
-// AlertRule is a saved search that cmd/riskmine runs periodically: every
-// Interval it searches for posts published since the last run at MinLevel
-// or above and files each hit as a lead candidate, which notifies the
-// webhooks like any other lead.
+// AlertRule is a saved search that pipeline.AlertRules runs periodically:
+// every Interval it searches for posts published since the last run at
+// MinLevel or above and files each hit as a lead candidate, which notifies
+// the webhooks like any other lead.
 type AlertRule struct {
 	ID            int64         `json:"id"`
 	SavedSearchID int64         `json:"saved_search_id"`
@@ -227,8 +227,8 @@ func (s *Store) DeleteAlertRule(ctx context.Context, id int64) error {
 	return nil
 }
 
-// AlertRules returns the alert rules for cmd/riskmine to run (see
-// AlertRule and RunAlertRules).
+// AlertRules returns the alert rules to run (see AlertRule and
+// pipeline.AlertRules).
 func (s *Server) AlertRules(ctx context.Context) ([]AlertRule, error) { return s.store.AlertRules(ctx) }
 
 // ownerFilter is the user whose saved searches a request may delete: its

@@ -69,7 +69,7 @@ func (s *Server) isConfigSource(name string) bool {
 }
 
 // SyncSources puts the UI sources that are not paused live in the
-// scheduler; cmd/riskmine calls it at start, the handlers after a change.
+// scheduler; the service calls it at start, the handlers after a change.
 func (s *Server) SyncSources(ctx context.Context) error {
 	if s.deps.SourceEditor == nil {
 		return nil

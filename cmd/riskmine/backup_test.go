@@ -21,6 +21,7 @@ import (
 	"riskmine/crawler"
 	"riskmine/evidence"
 	"riskmine/index"
+	"riskmine/service"
 	"riskmine/web"
 )
 
@@ -67,7 +68,7 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = dataDir
 	cfg.Web.Addr = "127.0.0.1:0"
-	svc, err := startService(ctx, cfg, serviceOptions{})
+	svc, err := service.Start(ctx, cfg, service.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,19 +80,19 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 	}()
 	const before = 12
 	for i := range before {
-		if err := svc.pipe.Emit(ctx, riskyPage(i)); err != nil {
+		if err := svc.Pipeline().Emit(ctx, riskyPage(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	leadsBefore := leadCount(t, svc.leads)
+	leadsBefore := leadCount(t, svc.Leads())
 	if leadsBefore == 0 {
 		t.Fatal("no lead filed before the backup")
 	}
-	archived, err := svc.evidence.ForURLs(ctx, []string{riskyPage(0).CanonicalURL})
+	archived, err := svc.Evidence().ForURLs(ctx, []string{riskyPage(0).CanonicalURL})
 	if err != nil || len(archived) != 1 {
 		t.Fatalf("the first page's capture: %v %d", err, len(archived))
 	}
-	fingerprint := evidence.KeyFingerprint(svc.evidence.PublicKey())
+	fingerprint := evidence.KeyFingerprint(svc.Evidence().PublicKey())
 
 	// Posts keep arriving during the backup.
 	var written atomic.Int64
@@ -104,7 +105,7 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 				return
 			default:
 			}
-			if err := svc.pipe.Emit(ctx, riskyPage(i)); err != nil {
+			if err := svc.Pipeline().Emit(ctx, riskyPage(i)); err != nil {
 				t.Error(err)
 				return
 			}
@@ -123,10 +124,10 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 	}
 	// The file being written was copied sealed, and the signing key kept
 	// private.
-	if open, _ := filepath.Glob(filepath.Join(dest, evidenceDir, "*.open")); len(open) != 0 {
+	if open, _ := filepath.Glob(filepath.Join(dest, "evidence", "*.open")); len(open) != 0 {
 		t.Errorf("open files in the backup: %v", open)
 	}
-	if fi, err := os.Stat(filepath.Join(dest, evidenceDir, "signing-key.pem")); err != nil || fi.Mode().Perm() != 0o600 {
+	if fi, err := os.Stat(filepath.Join(dest, "evidence", "signing-key.pem")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("signing key in the backup: %v %v", fi, err)
 	}
 	t.Logf("%s(%d posts written while it ran)", out, written.Load())
@@ -134,7 +135,7 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 		t.Fatalf("the partial copy is left: %v", err)
 	}
 	// serve goes on after the backup.
-	if err := svc.pipe.Emit(ctx, riskyPage(100000)); err != nil {
+	if err := svc.Pipeline().Emit(ctx, riskyPage(100000)); err != nil {
 		t.Fatalf("serve after the backup: %v", err)
 	}
 	if code, out := runBoth(t, "backup", "--data", dataDir, dest); code == 0 || !strings.Contains(out, "not empty") {
@@ -154,23 +155,23 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 	cfg2 := config.Default()
 	cfg2.DataDir = restored
 	cfg2.Web.Addr = "127.0.0.1:0"
-	svc2, err := startService(ctx, cfg2, serviceOptions{})
+	svc2, err := service.Start(ctx, cfg2, service.Options{})
 	if err != nil {
 		t.Fatalf("serve on the restored data: %v", err)
 	}
-	var m backupManifest
-	if raw, err := os.ReadFile(filepath.Join(dest, backupManifestFile)); err != nil || json.Unmarshal(raw, &m) != nil || !m.Online {
+	var m service.BackupManifest
+	if raw, err := os.ReadFile(filepath.Join(dest, service.BackupManifestFile)); err != nil || json.Unmarshal(raw, &m) != nil || !m.Online {
 		t.Fatalf("manifest %s: %+v %v", raw, m, err)
 	}
-	docs, err := svc2.index.Count()
+	docs, err := svc2.Index().Count()
 	if err != nil || docs < before || docs != m.IndexDocuments {
 		t.Errorf("restored index holds %d posts (%v), want at least the %d stored before the backup and the %d the backup counted", docs, err, before, m.IndexDocuments)
 	}
-	res, err := svc2.index.Search(ctx, index.Query{Text: "火灾"})
+	res, err := svc2.Index().Search(ctx, index.Query{Text: "火灾"})
 	if err != nil || res.Total < before {
 		t.Errorf("search in the restored index: %v %v", res, err)
 	}
-	if n := leadCount(t, svc2.leads); n < leadsBefore {
+	if n := leadCount(t, svc2.Leads()); n < leadsBefore {
 		t.Errorf("restored database holds %d leads, want at least %d", n, leadsBefore)
 	}
 	checkRestoredEvidence(t, svc2, archived[0], fingerprint, m.Evidence)
@@ -190,8 +191,8 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dest2, "riskmine.db")); err != nil {
 		t.Fatal(err)
 	}
-	var m2 backupManifest
-	if raw, err := os.ReadFile(filepath.Join(dest2, backupManifestFile)); err != nil || json.Unmarshal(raw, &m2) != nil ||
+	var m2 service.BackupManifest
+	if raw, err := os.ReadFile(filepath.Join(dest2, service.BackupManifestFile)); err != nil || json.Unmarshal(raw, &m2) != nil ||
 		m2.Evidence == nil || m2.Evidence.Captures < m.Evidence.Captures || !m2.Evidence.Key {
 		t.Fatalf("offline backup's evidence: %s %v", raw, err)
 	}
@@ -201,20 +202,20 @@ func TestBackupWhileServingThenRestore(t *testing.T) {
 // capture reads back with its digests, the capture taken before the backup
 // is there, and the bundle of its lead is signed with the installation's
 // key of before the backup and verifies.
-func checkRestoredEvidence(t *testing.T, svc *service, before evidence.Entry, fingerprint string, rep *evidence.BackupReport) {
+func checkRestoredEvidence(t *testing.T, svc *service.Service, before evidence.Entry, fingerprint string, rep *evidence.BackupReport) {
 	t.Helper()
 	ctx := context.Background()
 	if rep == nil || rep.Files == 0 || rep.Captures == 0 || !rep.Key {
 		t.Fatalf("the backup's manifest says of the evidence: %+v", rep)
 	}
-	if got := evidence.KeyFingerprint(svc.evidence.PublicKey()); got != fingerprint {
+	if got := evidence.KeyFingerprint(svc.Evidence().PublicKey()); got != fingerprint {
 		t.Errorf("restored signing key %s, the installation's %s", got, fingerprint)
 	}
-	caps, err := svc.evidence.ForURLs(ctx, []string{before.URL})
+	caps, err := svc.Evidence().ForURLs(ctx, []string{before.URL})
 	if err != nil || len(caps) != 1 || caps[0].ResponseID != before.ResponseID || caps[0].PayloadDigest != before.PayloadDigest {
 		t.Fatalf("restored capture of %s: %v %+v", before.URL, err, caps)
 	}
-	raw, err := svc.evidence.Raw(caps[0])
+	raw, err := svc.Evidence().Raw(caps[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,16 +230,16 @@ func checkRestoredEvidence(t *testing.T, svc *service, before evidence.Entry, fi
 	if !found {
 		t.Errorf("the restored records lack the response %s", before.ResponseID)
 	}
-	lead, err := svc.leads.GetLead(ctx, before.LeadID)
+	lead, err := svc.Leads().GetLead(ctx, before.LeadID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	audit, err := svc.leads.Audit(ctx, lead.ID)
+	audit, err := svc.Leads().Audit(ctx, lead.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var zipped bytes.Buffer
-	n, err := web.WriteEvidenceBundle(ctx, &zipped, svc.evidence, lead, audit, time.UTC, time.Now())
+	n, err := web.WriteEvidenceBundle(ctx, &zipped, svc.Evidence(), lead, audit, time.UTC, time.Now())
 	if err != nil || n == 0 {
 		t.Fatalf("bundle from the restored archive: %d %v", n, err)
 	}
@@ -274,12 +275,12 @@ func TestRestoreChecksEvidence(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Web.Addr = "127.0.0.1:0"
-	svc, err := startService(ctx, cfg, serviceOptions{})
+	svc, err := service.Start(ctx, cfg, service.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := range 3 {
-		if err := svc.pipe.Emit(ctx, riskyPage(i)); err != nil {
+		if err := svc.Pipeline().Emit(ctx, riskyPage(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -290,7 +291,7 @@ func TestRestoreChecksEvidence(t *testing.T) {
 	if code, out := runBoth(t, "backup", "--data", cfg.DataDir, dest); code != 0 || !strings.Contains(out, "offline") || !strings.Contains(out, "3 captures") {
 		t.Fatalf("offline backup: exit %d: %s", code, out)
 	}
-	files, _ := filepath.Glob(filepath.Join(dest, evidenceDir, "*.warc.gz"))
+	files, _ := filepath.Glob(filepath.Join(dest, "evidence", "*.warc.gz"))
 	if len(files) != 1 {
 		t.Fatalf("WARC files in the backup: %v", files)
 	}
@@ -306,7 +307,7 @@ func TestRestoreChecksEvidence(t *testing.T) {
 		t.Fatalf("a refused restore left %d entries in the data folder", len(left))
 	}
 	os.WriteFile(files[0], good, 0o600)
-	os.RemoveAll(filepath.Join(dest, evidenceDir))
+	os.RemoveAll(filepath.Join(dest, "evidence"))
 	if code, out := runBoth(t, "restore", "--data", target, dest); code != 0 || !strings.Contains(out, "no evidence archive in the backup") {
 		t.Fatalf("restore without an archive: exit %d: %s", code, out)
 	}

@@ -21,7 +21,8 @@ import (
 	"riskmine/crawler"
 	"riskmine/evidence"
 	"riskmine/index"
-	"riskmine/web"
+	"riskmine/pipeline"
+	"riskmine/service"
 )
 
 func init() {
@@ -84,9 +85,14 @@ crawl state is read, so the pages printed are those a real run would hand on.`)
 		}
 		defer store.Close()
 	}
-	copts := crawlerOptions(cfg, store, log)
+	copts := service.CrawlerOptions(cfg, store, log)
 	var healthTo *alerts.SQLStore // set once the pipeline is open
-	copts.OnHealth = healthNotifier(func() *alerts.SQLStore { return healthTo })
+	copts.OnHealth = pipeline.HealthNotifier(func() pipeline.HealthSink {
+		if healthTo == nil {
+			return nil
+		}
+		return healthTo
+	})
 	c, err := crawler.New(copts)
 	if err != nil {
 		return err
@@ -163,7 +169,7 @@ crawl state is read, so the pages printed are those a real run would hand on.`)
 
 // findSource returns the configured source called name.
 func findSource(cfg *config.Config, name string) (crawler.Source, error) {
-	sources := crawlerSources(cfg)
+	sources := service.CrawlerSources(cfg)
 	for _, s := range sources {
 		if s.Name == name {
 			return s, nil
@@ -183,7 +189,7 @@ func findSource(cfg *config.Config, name string) (crawler.Source, error) {
 // crawlPipeline is the pipeline of `riskmine crawl` with the stores it
 // writes to, closed together.
 type crawlPipeline struct {
-	*pipeline
+	*pipeline.Pipeline
 	index    *index.Index
 	leads    *alerts.SQLStore
 	evidence *evidence.Archive
@@ -198,28 +204,28 @@ func openCrawlPipeline(cfg *config.Config, log *slog.Logger) (_ *crawlPipeline, 
 			p.Close()
 		}
 	}()
-	if p.leads, err = alerts.OpenSQLite(filepath.Join(cfg.DataDir, "riskmine.db"), alertsOptions(cfg, log.With("component", "alerts"))); err != nil {
+	if p.leads, err = alerts.OpenSQLite(filepath.Join(cfg.DataDir, "riskmine.db"), service.AlertsOptions(cfg, log.With("component", "alerts"))); err != nil {
 		return nil, err
 	}
-	if p.index, err = openSearchIndex(cfg, log.With("component", "index")); err != nil {
+	if p.index, err = service.OpenIndex(cfg, log.With("component", "index")); err != nil {
 		return nil, err
 	}
-	if p.evidence, err = openEvidence(context.Background(), cfg, log.With("component", "evidence")); err != nil {
+	if p.evidence, err = service.OpenEvidence(context.Background(), cfg, log.With("component", "evidence")); err != nil {
 		return nil, err
 	}
-	var ev evidenceArchiver // nil, not a nil *evidence.Archive, when off
+	var ev pipeline.Archiver // nil, not a nil *evidence.Archive, when off
 	if p.evidence != nil {
 		ev = p.evidence
 	}
-	a, err := newAnalyzerFromConfig(cfg)
+	a, err := service.NewAnalyzer(cfg)
 	if err != nil {
 		return nil, err
 	}
-	p.pipeline = newPipeline(pipelineOptions{
+	p.Pipeline = pipeline.New(pipeline.Options{
 		Analyzer: a, Index: p.index, Leads: p.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,
 		Workers: cfg.NLP.Workers, Logger: log.With("component", "pipeline"),
-		Disk:   newDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes),
-		Bursts: burstRecorderOf(cfg, p.leads), BurstLevel: cfg.Alerts.Burst.MinLevel,
+		SpaceCheck: service.NewDiskFloor(cfg.DataDir, cfg.Data.MinFreeBytes).Check,
+		Bursts:     pipeline.BurstRecorderOf(cfg, p.leads), BurstLevel: cfg.Alerts.Burst.MinLevel,
 		Evidence: ev,
 	})
 	return p, nil
@@ -227,8 +233,8 @@ func openCrawlPipeline(cfg *config.Config, log *slog.Logger) (_ *crawlPipeline, 
 
 // Close drains the pipeline and closes the index and the lead store.
 func (p *crawlPipeline) Close() error {
-	if p.pipeline != nil {
-		p.pipeline.Close()
+	if p.Pipeline != nil {
+		p.Pipeline.Close()
 	}
 	var errs []error
 	if p.index != nil {
@@ -297,57 +303,16 @@ func openCrawlStore(cfg *config.Config) (*crawler.Store, error) {
 	return crawler.OpenStore(filepath.Join(cfg.DataDir, "riskmine.db"))
 }
 
-// crawlerOptions maps the crawler section of the config to crawler.Options.
-func crawlerOptions(cfg *config.Config, store *crawler.Store, log *slog.Logger) crawler.Options {
-	cr := cfg.Crawler
-	return crawler.Options{
-		Store:                store,
-		UserAgent:            cr.UserAgent,
-		ContactURL:           cr.ContactURL,
-		Timeout:              cr.Timeout.D(),
-		MaxBodyBytes:         cr.MaxBodyBytes,
-		MaxDecompressedBytes: cr.MaxDecompressedBytes,
-		MaxRedirects:         redirectsOption(cr.MaxRedirects),
-		Retries:              cr.Retries,
-		BackoffBase:          cr.RetryBackoff.D(),
-		MaxRetryAfter:        cr.MaxRetryAfter.D(),
-		MaxCrawlDelay:        cr.MaxCrawlDelay.D(),
-		HealthEmptyRuns:      cr.Health.EmptyRuns,
-		Render: crawler.RenderConfig{Tabs: cr.Render.Tabs, Chromium: cr.Render.Chromium, PageTimeout: cr.Render.PageTimeout.D(),
-			MaxDOMBytes: cr.Render.MaxDOMBytes, MaxPageBytes: cr.Render.MaxPageBytes},
-		Logger: log.With("component", "crawler"),
-	}
-}
-
 // newCrawlScheduler builds the scheduler over every configured source; the
 // scheduled runs and `riskmine crawl` both end in crawler.Crawler.Run.
 func newCrawlScheduler(cfg *config.Config, store *crawler.Store, log *slog.Logger, emit crawler.EmitFunc) (*crawler.Scheduler, error) {
-	c, err := crawler.New(crawlerOptions(cfg, store, log))
+	c, err := crawler.New(service.CrawlerOptions(cfg, store, log))
 	if err != nil {
 		return nil, err
 	}
-	return crawler.NewScheduler(c, crawlerSources(cfg), emit, crawler.SchedulerOptions{
+	return crawler.NewScheduler(c, service.CrawlerSources(cfg), emit, crawler.SchedulerOptions{
 		Jitter:   cfg.Crawler.Jitter.D(),
 		Logger:   log.With("component", "scheduler"),
 		Location: cfg.Location(),
 	})
-}
-
-// redirectsOption maps the config's max_redirects (0 = follow none) to the
-// crawler option (0 = default, negative = none).
-func redirectsOption(n int) int {
-	if n == 0 {
-		return -1
-	}
-	return n
-}
-
-// crawlerSources maps config sources to crawler sources; serve and demo use
-// it as well.
-func crawlerSources(cfg *config.Config) []crawler.Source {
-	out := make([]crawler.Source, 0, len(cfg.Crawler.Sources))
-	for _, s := range cfg.Crawler.Sources {
-		out = append(out, web.CrawlerSource(s))
-	}
-	return out
 }

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"riskmine/service"
 )
 
 // killPagesEnv sets the size of the SIGKILL test's site; .ci/run sets it,
@@ -257,7 +259,7 @@ func checkCrawledOnce(t *testing.T, cfgPath, dataDir string, site *killSite) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ix, err := openSearchIndex(c, nil)
+	ix, err := service.OpenIndex(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 
 	"riskmine/alerts"
 	"riskmine/config"
+	"riskmine/service"
 	"riskmine/web"
 )
 
@@ -104,7 +105,7 @@ type demoOptions struct {
 // demo is a running demo: the world, the service and the built-in receiver.
 type demo struct {
 	world    *demoWorld
-	svc      *service
+	svc      *service.Service
 	receiver *demoReceiver
 }
 
@@ -164,7 +165,7 @@ func startDemo(ctx context.Context, cfg *config.Config, opts demoOptions) (*demo
 		}
 		ws.Protect(web.RoleAdmin, recv).ServeHTTP(rw, r)
 	})
-	svc, err := startService(ctx, cfg, serviceOptions{
+	svc, err := service.Start(ctx, cfg, service.Options{
 		Logger: opts.Logger, Listener: ln,
 		ExtraRoutes: map[string]http.Handler{"POST " + demoReceiverPath: recv, "GET " + demoReceiverPath: recvLog},
 	})
@@ -172,16 +173,16 @@ func startDemo(ctx context.Context, cfg *config.Config, opts demoOptions) (*demo
 		w.Close(ctx)
 		return nil, err
 	}
-	webSrv.Store(svc.web)
+	webSrv.Store(svc.Web())
 	d := &demo{world: w, svc: svc, receiver: recv}
-	created, err := ensureDemoUser(ctx, svc.web.Store())
+	created, err := ensureDemoUser(ctx, svc.Web().Store())
 	if err != nil {
 		_ = d.Shutdown()
 		return nil, err
 	}
 	// Scan every source once now, so leads appear without waiting a minute.
 	for _, s := range cfg.Crawler.Sources {
-		if err := svc.sched.Trigger(s.Name); err != nil && !errors.Is(err, context.Canceled) {
+		if err := svc.Scheduler().Trigger(s.Name); err != nil && !errors.Is(err, context.Canceled) {
 			opts.Logger.Warn("demo: first scan", "source", s.Name, "error", err)
 		}
 	}

@@ -27,6 +27,8 @@ import (
 	"riskmine/alerts"
 	"riskmine/config"
 	"riskmine/evidence"
+	"riskmine/pipeline"
+	"riskmine/service"
 )
 
 // flakyLeads fails its first n RecordCapture calls, as a database that is
@@ -101,28 +103,28 @@ func TestPipelineRecordsCaptureInAuditTrail(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.DataDir = dir
-	store, err := alerts.OpenSQLite(filepath.Join(dir, "riskmine.db"), alertsOptions(cfg, nil))
+	store, err := alerts.OpenSQLite(filepath.Join(dir, "riskmine.db"), service.AlertsOptions(cfg, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	idx, err := openSearchIndex(cfg, slog.New(slog.DiscardHandler))
+	idx, err := service.OpenIndex(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer idx.Close()
-	arch, err := openEvidence(ctx, cfg, slog.New(slog.DiscardHandler))
+	arch, err := service.OpenEvidence(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer arch.Close()
-	an, err := newAnalyzerFromConfig(cfg)
+	an, err := service.NewAnalyzer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	leads := &flakyLeads{SQLStore: store}
 	leads.fail.Store(1)
-	p := newPipeline(pipelineOptions{Analyzer: an, Index: idx, Leads: leads, LeadLevel: cfg.Alerts.LeadLevel, Evidence: arch})
+	p := pipeline.New(pipeline.Options{Analyzer: an, Index: idx, Leads: leads, LeadLevel: cfg.Alerts.LeadLevel, Evidence: arch})
 	defer p.Close()
 
 	hazard := capturedPage("http://forum.test/t/1", "小区燃气泄漏", hazardText)
@@ -189,11 +191,11 @@ func TestEvidenceTimestamperGuard(t *testing.T) {
 	}))
 	defer tsa.Close()
 	cfg := config.Default().Evidence
-	if ts, err := evidenceTimestamper(cfg, slog.New(slog.DiscardHandler)); ts != nil || err != nil {
+	if ts, err := service.EvidenceTimestamper(cfg, slog.New(slog.DiscardHandler)); ts != nil || err != nil {
 		t.Fatalf("no timestamp_url: %v %v", ts, err)
 	}
 	cfg.TimestampURL = tsa.URL
-	ts, err := evidenceTimestamper(cfg, slog.New(slog.DiscardHandler))
+	ts, err := service.EvidenceTimestamper(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +205,7 @@ func TestEvidenceTimestamperGuard(t *testing.T) {
 		t.Log(err)
 	}
 	cfg.TimestampAllowPrivate = true
-	ts, _ = evidenceTimestamper(cfg, slog.New(slog.DiscardHandler))
+	ts, _ = service.EvidenceTimestamper(cfg, slog.New(slog.DiscardHandler))
 	if _, _, err := ts.Stamp(context.Background(), []byte("manifest")); err == nil || !strings.Contains(err.Error(), "not a DER TimeStampResp") || hits.Load() != 1 {
 		t.Errorf("allowed loopback TSA: %v (%d requests)", err, hits.Load())
 	}
@@ -331,20 +333,20 @@ func TestServeShowsCaptureInTimeline(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Web.Addr = "127.0.0.1:0"
-	svc, err := startService(ctx, cfg, serviceOptions{})
+	svc, err := service.Start(ctx, cfg, service.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer svc.Shutdown()
 	page := capturedPage("http://forum.test/t/9", "小区燃气泄漏", hazardText)
-	if err := svc.pipe.Emit(ctx, page); err != nil {
+	if err := svc.Pipeline().Emit(ctx, page); err != nil {
 		t.Fatal(err)
 	}
-	caps, err := svc.evidence.ForURLs(ctx, []string{page.CanonicalURL})
+	caps, err := svc.Evidence().ForURLs(ctx, []string{page.CanonicalURL})
 	if err != nil || len(caps) != 1 {
 		t.Fatalf("captures: %v %d", err, len(caps))
 	}
-	if _, err := svc.web.Store().AddUser(ctx, "ana", "correct-horse-battery-1", "analyst"); err != nil {
+	if _, err := svc.Web().Store().AddUser(ctx, "ana", "correct-horse-battery-1", "analyst"); err != nil {
 		t.Fatal(err)
 	}
 	base := "http://" + svc.Addr()
@@ -356,7 +358,7 @@ func TestServeShowsCaptureInTimeline(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	body := string(b)
-	rec := responseRecord(t, svc.evidence.Dir(), caps[0])
+	rec := responseRecord(t, svc.Evidence().Dir(), caps[0])
 	i := strings.Index(body, `id="timeline"`)
 	if resp.StatusCode != 200 || i < 0 || !strings.Contains(body[i:], "存档页面") ||
 		!strings.Contains(body[i:], "正文 SHA-256 摘要值 "+rec.PayloadDigest+"；WARC 文件 "+caps[0].File) ||

@@ -28,6 +28,8 @@ import (
 	"riskmine/config"
 	"riskmine/crawler"
 	"riskmine/evidence"
+	"riskmine/pipeline"
+	"riskmine/service"
 )
 
 // failingArchive fails its first n Puts, as a disk that fills and is then
@@ -64,28 +66,28 @@ func TestPipelineArchivesLeadPages(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.DataDir = dir
-	leads, err := alerts.OpenSQLite(filepath.Join(dir, "riskmine.db"), alertsOptions(cfg, nil))
+	leads, err := alerts.OpenSQLite(filepath.Join(dir, "riskmine.db"), service.AlertsOptions(cfg, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer leads.Close()
-	idx, err := openSearchIndex(cfg, slog.New(slog.DiscardHandler))
+	idx, err := service.OpenIndex(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer idx.Close()
-	arch, err := openEvidence(ctx, cfg, slog.New(slog.DiscardHandler))
+	arch, err := service.OpenEvidence(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer arch.Close()
-	an, err := newAnalyzerFromConfig(cfg)
+	an, err := service.NewAnalyzer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fa := &failingArchive{Archive: arch}
 	fa.fail.Store(1)
-	p := newPipeline(pipelineOptions{Analyzer: an, Index: idx, Leads: leads, LeadLevel: cfg.Alerts.LeadLevel, Evidence: fa})
+	p := pipeline.New(pipeline.Options{Analyzer: an, Index: idx, Leads: leads, LeadLevel: cfg.Alerts.LeadLevel, Evidence: fa})
 	defer p.Close()
 
 	hazard := capturedPage("http://forum.test/t/1", "小区燃气泄漏", hazardText)
@@ -244,7 +246,7 @@ crawler:
 func TestEvidenceKeep(t *testing.T) {
 	ctx := context.Background()
 	cfg := config.Default()
-	leads, err := alerts.OpenSQLite(filepath.Join(t.TempDir(), "riskmine.db"), alertsOptions(cfg, nil))
+	leads, err := alerts.OpenSQLite(filepath.Join(t.TempDir(), "riskmine.db"), service.AlertsOptions(cfg, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +271,7 @@ func TestEvidenceKeep(t *testing.T) {
 	if _, err := leads.Transition(ctx, merged, alerts.TransitionRequest{To: alerts.StateMerged, Actor: "ana", MergeInto: open}); err != nil {
 		t.Fatal(err)
 	}
-	keep := evidenceKeep(leads)
+	keep := service.EvidenceKeep(leads)
 	for id, want := range map[string]bool{open: true, dismissed: true, merged: true, "NOPE": false, "": false} {
 		got, err := keep(ctx, id, "")
 		if err != nil || got != want {
@@ -295,20 +297,20 @@ func TestServeShowsArchivedCopy(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Web.Addr = "127.0.0.1:0"
-	svc, err := startService(ctx, cfg, serviceOptions{})
+	svc, err := service.Start(ctx, cfg, service.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer svc.Shutdown()
 	page := capturedPage("http://forum.test/t/9", "小区燃气泄漏", hazardText)
-	if err := svc.pipe.Emit(ctx, page); err != nil {
+	if err := svc.Pipeline().Emit(ctx, page); err != nil {
 		t.Fatal(err)
 	}
-	caps, err := svc.evidence.ForURLs(ctx, []string{page.CanonicalURL})
+	caps, err := svc.Evidence().ForURLs(ctx, []string{page.CanonicalURL})
 	if err != nil || len(caps) != 1 {
 		t.Fatalf("captures: %v %d", err, len(caps))
 	}
-	if _, err := svc.web.Store().AddUser(ctx, "ana", "correct-horse-battery-1", "analyst"); err != nil {
+	if _, err := svc.Web().Store().AddUser(ctx, "ana", "correct-horse-battery-1", "analyst"); err != nil {
 		t.Fatal(err)
 	}
 	base := "http://" + svc.Addr()

@@ -19,6 +19,8 @@ import (
 	"riskmine/crawler"
 	"riskmine/index"
 	"riskmine/nlp"
+	"riskmine/pipeline"
+	"riskmine/service"
 )
 
 func init() {
@@ -100,7 +102,7 @@ reads stdin. The serve process must not be running on the same data folder.`)
 		in = f
 	}
 	loc := cfg.Location()
-	an, err := newAnalyzerFromConfig(cfg)
+	an, err := service.NewAnalyzer(cfg)
 	if err != nil {
 		return err
 	}
@@ -111,7 +113,7 @@ reads stdin. The serve process must not be running on the same data folder.`)
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	ix, err := openSearchIndex(cfg, log)
+	ix, err := service.OpenIndex(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -279,7 +281,7 @@ func importDoc(raw []byte, an *nlp.Analyzer, loc *time.Location) (d index.Doc, m
 		}
 	}
 	as := an.Analyze(nlp.Input{ID: id, Title: p.Title, Text: p.Text, Ref: published, Words: true})
-	d = indexDoc(crawler.Page{
+	d = pipeline.IndexDoc(crawler.Page{
 		URL: p.URL, CanonicalURL: p.CanonicalURL, Source: p.Source, Site: site,
 		Title: p.Title, Text: p.Text, PublishedAt: published, FetchedAt: time.Now().UTC(),
 	}, as, "")

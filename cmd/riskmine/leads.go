@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +14,7 @@ import (
 
 	"riskmine/alerts"
 	"riskmine/config"
+	"riskmine/service"
 	"riskmine/web"
 )
 
@@ -26,50 +26,6 @@ func init() {
 	})
 }
 
-// alertsOptions maps the config's alerts section to the alerts package
-// options; every command that opens the lead store uses it.
-func alertsOptions(cfg *config.Config, logger *slog.Logger) alerts.Options {
-	a := cfg.Alerts
-	sla := make(map[string]time.Duration, len(a.SLA))
-	for lvl, d := range a.SLA {
-		sla[lvl] = d.D()
-	}
-	return alerts.Options{
-		Location:        cfg.Location(),
-		LeadLevel:       a.LeadLevel,
-		ClusterWindow:   a.ClusterWindow.D(),
-		SimhashDistance: a.SimhashDistance,
-		SLA:             sla,
-		Endpoints:       webhookEndpoints(cfg),
-		Logger:          logger,
-	}
-}
-
-// webhookEndpoints maps the configured webhooks to alerts endpoints.
-func webhookEndpoints(cfg *config.Config) []alerts.Endpoint {
-	var eps []alerts.Endpoint
-	for _, w := range cfg.Alerts.Webhooks {
-		eps = append(eps, alerts.Endpoint{
-			Name:             w.Name,
-			URL:              endpointURL(w),
-			Secret:           w.Secret,
-			Format:           w.Format,
-			RateLimit:        w.RateLimit,
-			Email:            emailSettings(w),
-			Categories:       w.Categories,
-			MinLevel:         w.MinLevel,
-			LocationPrefixes: w.LocationPrefixes,
-			Events:           w.Events,
-			Timeout:          w.Timeout.D(),
-			MaxAttempts:      w.MaxAttempts,
-			AllowPrivate:     w.AllowPrivate,
-			Bursts:           w.Bursts,
-			SourceHealth:     w.SourceHealth,
-		})
-	}
-	return eps
-}
-
 // openAlertsStore loads the config and opens <data_dir>/riskmine.db.
 func openAlertsStore(cf *commonFlags) (*alerts.SQLStore, *config.Config, error) {
 	cfg, err := loadConfig(cf)
@@ -79,7 +35,7 @@ func openAlertsStore(cf *commonFlags) (*alerts.SQLStore, *config.Config, error) 
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, nil, fmt.Errorf("create data dir: %w", err)
 	}
-	st, err := alerts.OpenSQLite(filepath.Join(cfg.DataDir, "riskmine.db"), alertsOptions(cfg, nil))
+	st, err := alerts.OpenSQLite(filepath.Join(cfg.DataDir, "riskmine.db"), service.AlertsOptions(cfg, nil))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -458,7 +414,7 @@ func runLeadsExportEvidence(ctx context.Context, env *cmdEnv, args []string) err
 		return err
 	}
 	log, _ := newLogger(env.stderr, cfg.Log)
-	arch, err := openEvidence(ctx, cfg, log.With("component", "evidence"))
+	arch, err := service.OpenEvidence(ctx, cfg, log.With("component", "evidence"))
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"riskmine/alerts"
 	"riskmine/config"
+	"riskmine/service"
 )
 
 const cliTestSecret = "whsec_dGVzdC1zZWNyZXQtZm9yLWNsaQ=="
@@ -55,7 +56,7 @@ func TestLeadsWebhooksAndLexiconStatsCommands(t *testing.T) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	st, err := alerts.OpenSQLite(filepath.Join(cfg.DataDir, "riskmine.db"), alertsOptions(cfg, nil))
+	st, err := alerts.OpenSQLite(filepath.Join(cfg.DataDir, "riskmine.db"), service.AlertsOptions(cfg, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,11 +132,11 @@ func TestLeadsWebhooksAndLexiconStatsCommands(t *testing.T) {
 	if code, _, errs = runAlertsCmd(t, append([]string{"webhooks", "replay", id}, c...)...); code != 1 || !strings.Contains(errs, "still pending") {
 		t.Fatalf("replay pending: %d %q", code, errs)
 	}
-	st, err = alerts.OpenSQLite(filepath.Join(cfg.DataDir, "riskmine.db"), alertsOptions(cfg, nil))
+	st, err = alerts.OpenSQLite(filepath.Join(cfg.DataDir, "riskmine.db"), service.AlertsOptions(cfg, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := alerts.NewDispatcher(st, webhookEndpoints(cfg), alerts.DispatcherOptions{})
+	d, err := alerts.NewDispatcher(st, service.WebhookEndpoints(cfg), alerts.DispatcherOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

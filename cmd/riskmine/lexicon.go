@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"riskmine/nlp"
+	"riskmine/service"
 )
 
 func init() {
@@ -72,7 +73,7 @@ found; exits 1 when a case fails.`)
 	if err != nil {
 		return err
 	}
-	an, err := newLexiconAnalyzer(cfg)
+	an, err := service.NewLexiconAnalyzer(cfg)
 	if err != nil {
 		return err
 	}
@@ -227,7 +228,7 @@ of SET ("all" for every set), each with what was found.`)
 	if err != nil {
 		return err
 	}
-	an, err := newLexiconAnalyzer(cfg)
+	an, err := service.NewLexiconAnalyzer(cfg)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 
 	"riskmine/config"
 	"riskmine/nlp"
+	"riskmine/pipeline"
+	"riskmine/service"
 	"riskmine/web"
 )
 
@@ -30,14 +32,13 @@ func TestLexiconEditLiveAndAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := newLexiconAnalyzer(cfg)
+	first, err := service.NewLexiconAnalyzer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	live := newLiveAnalyzer(first)
-	live.reconfig = func() (*config.Config, error) { return config.Load(cfgPath) }
+	live := pipeline.NewLiveAnalyzer(first, func() (*config.Config, error) { return config.Load(cfgPath) }, nil)
 	srv, err := web.New(web.Options{DBPath: filepath.Join(dir, "web.db"), AdminToken: "admin-token"},
-		web.Deps{Analyzer: live, Lexicons: lexiconFiles(cfg, live)})
+		web.Deps{Analyzer: live, Lexicons: pipeline.LexiconFiles(cfg, live)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func TestLexiconEditLiveAndAfterRestart(t *testing.T) {
 	if code, out, errOut := runCmd(t, "", "lexicon", "test", "--config", cfgPath); code != 0 || !strings.Contains(out, ", 0 failed") {
 		t.Fatalf("lexicon test after the edit: exit %d\n%s%s", code, out, errOut)
 	}
-	restarted, err := newScoringAnalyzer(cfg) // serve's analyzer without the segmenter
+	restarted, err := service.NewScoringAnalyzer(cfg) // serve's analyzer without the segmenter
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"riskmine/alerts"
 	"riskmine/config"
 	"riskmine/nlp"
+	"riskmine/service"
 )
 
 // verdictPost is a post of this test with the verdict analysts give it.
@@ -36,7 +37,7 @@ func fileVerdicts(t *testing.T, posts []verdictPost) string {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	st, err := alerts.OpenSQLite(filepath.Join(cfg.DataDir, "riskmine.db"), alertsOptions(cfg, nil))
+	st, err := alerts.OpenSQLite(filepath.Join(cfg.DataDir, "riskmine.db"), service.AlertsOptions(cfg, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

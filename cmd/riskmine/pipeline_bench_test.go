@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"riskmine/config"
+	"riskmine/service"
 )
 
 // benchFiller are ordinary sentences of local news and forum chatter.
@@ -186,18 +187,18 @@ func BenchmarkPipeline(b *testing.B) {
 		if err := cfg.Validate(); err != nil {
 			b.Fatal(err)
 		}
-		svc, err := startService(context.Background(), cfg, serviceOptions{Logger: slog.New(slog.DiscardHandler), Listener: mustListen(b)})
+		svc, err := service.Start(context.Background(), cfg, service.Options{Logger: slog.New(slog.DiscardHandler), Listener: mustListen(b)})
 		if err != nil {
 			b.Fatal(err)
 		}
 		runtime.GC()
 		b.StartTimer()
 		start := time.Now()
-		if err := svc.sched.Trigger("bench"); err != nil {
+		if err := svc.Scheduler().Trigger("bench"); err != nil {
 			b.Fatal(err)
 		}
 		for {
-			if runs, err := svc.sched.Runs(context.Background(), "bench", 1); err == nil && len(runs) == 1 && !runs[0].Ended.IsZero() {
+			if runs, err := svc.Scheduler().Runs(context.Background(), "bench", 1); err == nil && len(runs) == 1 && !runs[0].Ended.IsZero() {
 				crawled += runs[0].New + runs[0].Changed
 				break
 			}

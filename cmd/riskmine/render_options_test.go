@@ -7,6 +7,7 @@ import (
 
 	"riskmine/config"
 	"riskmine/crawler"
+	"riskmine/service"
 )
 
 // TestRenderKeysReachTheCrawler checks that crawler.render and a source's
@@ -33,13 +34,13 @@ func TestRenderKeysReachTheCrawler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := crawlerOptions(cfg, nil, slog.New(slog.DiscardHandler))
+	o := service.CrawlerOptions(cfg, nil, slog.New(slog.DiscardHandler))
 	want := crawler.RenderConfig{Tabs: 3, Chromium: "/usr/lib/chromium/chromium", PageTimeout: 45 * time.Second,
 		MaxDOMBytes: 2048, MaxPageBytes: 50 << 20}
 	if o.Render != want {
 		t.Errorf("crawler render options %+v, want %+v", o.Render, want)
 	}
-	srcs := crawlerSources(cfg)
+	srcs := service.CrawlerSources(cfg)
 	wantOpts := crawler.RenderOptions{WaitFor: "div.post", Scroll: 2, Media: true, NetworkIdle: 300 * time.Millisecond,
 		IdleTimeout: 5 * time.Second}
 	if !srcs[0].Render || srcs[0].RenderOptions != wantOpts {

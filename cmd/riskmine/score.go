@@ -15,8 +15,8 @@ import (
 	"sync"
 	"time"
 
-	"riskmine/config"
 	"riskmine/nlp"
+	"riskmine/service"
 )
 
 func init() {
@@ -58,47 +58,6 @@ type scoreError struct {
 	Error string          `json:"error"`
 }
 
-// newAnalyzerFromConfig builds the analyzer of the config's nlp section.
-func newAnalyzerFromConfig(cfg *config.Config) (*nlp.Analyzer, error) {
-	return newConfiguredAnalyzer(cfg, false)
-}
-
-// newScoringAnalyzer is newAnalyzerFromConfig for commands that print scores
-// only: SimHash and keywords need the segmenter's dictionary (~200 MB, most
-// of a second to load), scoring does not.
-func newScoringAnalyzer(cfg *config.Config) (*nlp.Analyzer, error) {
-	return newConfiguredAnalyzer(cfg, true)
-}
-
-// newLexiconAnalyzer scores with the lexicons alone, for the lexicon
-// commands (test, eval): they measure the lexicons, not the model.
-func newLexiconAnalyzer(cfg *config.Config) (*nlp.Analyzer, error) {
-	t := cfg.NLP.Thresholds
-	return nlp.NewAnalyzer(nlp.Options{LexiconDir: cfg.NLP.LexiconDir, NoFingerprint: true, LexiconOnly: true,
-		Thresholds: nlp.Thresholds{Low: t.Low, Medium: t.Medium, High: t.High, Critical: t.Critical}})
-}
-
-func newConfiguredAnalyzer(cfg *config.Config, noFingerprint bool) (*nlp.Analyzer, error) {
-	t := cfg.NLP.Thresholds
-	opts := nlp.Options{
-		LexiconDir:    cfg.NLP.LexiconDir,
-		Thresholds:    nlp.Thresholds{Low: t.Low, Medium: t.Medium, High: t.High, Critical: t.Critical},
-		NoFingerprint: noFingerprint,
-	}
-	switch cfg.NLP.Model {
-	case "none":
-		opts.LexiconOnly = true
-	case "", "default":
-	default:
-		m, err := nlp.ReadModel(cfg.NLP.Model)
-		if err != nil {
-			return nil, fmt.Errorf("nlp.model: %w", err)
-		}
-		opts.Model = m
-	}
-	return nlp.NewAnalyzer(opts)
-}
-
 func runScore(ctx context.Context, env *cmdEnv, args []string) error {
 	fs, cf := newFlagSet(env, "score", "score [--workers N] < posts.jsonl",
 		`Reads JSON Lines from stdin, one post per line: {"id": "...", "title": "...", "text": "..."}
@@ -115,7 +74,7 @@ is scored as one post and printed as a readable assessment.`)
 	if err != nil {
 		return err
 	}
-	an, err := newScoringAnalyzer(cfg)
+	an, err := service.NewScoringAnalyzer(cfg)
 	if err != nil {
 		return err
 	}

@@ -6,16 +6,14 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"riskmine/config"
 	"riskmine/index"
 	"riskmine/nlp"
+	"riskmine/service"
 )
 
 func init() {
@@ -23,36 +21,6 @@ func init() {
 		name:    "search",
 		summary: "search the index (Chinese query syntax, filters, facets)",
 		run:     runSearch,
-	})
-}
-
-// indexPath is where the index lives inside the data folder.
-func indexPath(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "index") }
-
-// indexTokenize adapts nlp's search-mode segmenter to the index tokenizer.
-func indexTokenize(s string) []index.Token {
-	toks := nlp.CutSearch(s)
-	out := make([]index.Token, len(toks))
-	for i, t := range toks {
-		out[i] = index.Token{Text: t.Text, Start: t.Start, End: t.End}
-	}
-	return out
-}
-
-// openSearchIndex opens (or creates) the index of the data folder with the
-// Chinese analyzer of nlp wired in. Every command and the pipeline open the
-// index through it, so they all analyse text the same way.
-func openSearchIndex(cfg *config.Config, log *slog.Logger) (*index.Index, error) {
-	return index.Open(index.Options{
-		Path:          indexPath(cfg),
-		BatchSize:     cfg.Index.BatchSize,
-		FlushInterval: cfg.Index.FlushInterval.D(),
-		Shards:        cfg.Index.Shards,
-		SearchTimeout: cfg.Index.SearchTimeout.D(),
-		Location:      cfg.Location(),
-		Tokenize:      indexTokenize,
-		Normalize:     nlp.NormalizeText,
-		Logger:        log,
 	})
 }
 
@@ -126,10 +94,10 @@ the fragments.`)
 	if err != nil {
 		return err
 	}
-	if !index.Exists(indexPath(cfg)) {
-		return fmt.Errorf("no index in %s: run 'riskmine index import FILE.jsonl' or 'riskmine serve' first", indexPath(cfg))
+	if !index.Exists(service.IndexPath(cfg)) {
+		return fmt.Errorf("no index in %s: run 'riskmine index import FILE.jsonl' or 'riskmine serve' first", service.IndexPath(cfg))
 	}
-	ix, err := openSearchIndex(cfg, log)
+	ix, err := service.OpenIndex(cfg, log)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"riskmine/service"
 	"riskmine/web"
 )
 
@@ -63,7 +64,7 @@ func runUsers(ctx context.Context, env *cmdEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := prepareDataDir(cfg.DataDir, nil); err != nil {
+	if err := service.PrepareDataDir(cfg.DataDir, nil); err != nil {
 		return err
 	}
 	store, err := web.OpenStore(filepath.Join(cfg.DataDir, "riskmine.db"))

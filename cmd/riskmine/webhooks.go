@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"riskmine/alerts"
-	"riskmine/config"
+	"riskmine/service"
 )
 
 func init() {
@@ -55,30 +55,12 @@ func openDispatcher(cf *commonFlags) (*alerts.SQLStore, *alerts.Dispatcher, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	d, err := alerts.NewDispatcher(st, webhookEndpoints(cfg), alerts.DispatcherOptions{PublicURL: cfg.Web.PublicURL, Location: cfg.Location()})
+	d, err := alerts.NewDispatcher(st, service.WebhookEndpoints(cfg), alerts.DispatcherOptions{PublicURL: cfg.Web.PublicURL, Location: cfg.Location()})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
 	}
 	return st, d, nil
-}
-
-// endpointURL is where a webhook goes; for email, smtp://host:port, shown
-// on the webhooks page (the dispatcher reads the SMTP settings instead).
-func endpointURL(w config.Webhook) string {
-	if w.Format == alerts.FormatEmail {
-		return "smtp://" + w.SMTP
-	}
-	return w.URL
-}
-
-// emailSettings are the SMTP settings of an email webhook (nil for other
-// formats).
-func emailSettings(w config.Webhook) *alerts.EmailSettings {
-	if w.Format != alerts.FormatEmail {
-		return nil
-	}
-	return &alerts.EmailSettings{Addr: w.SMTP, From: w.From, To: w.To, Username: w.Username, Password: w.Password, StartTLS: w.StartTLS}
 }
 
 func oneArg(env *cmdEnv, pos []string, cmd, what string) (string, error) {

@@ -14,6 +14,7 @@ import (
 
 	"riskmine/alerts"
 	"riskmine/config"
+	"riskmine/service"
 )
 
 // TestWebhooksTestNotificationChannels wires dingtalk, wecom and email
@@ -80,7 +81,7 @@ func TestWebhooksTestNotificationChannels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eps := webhookEndpoints(cfg)
+	eps := service.WebhookEndpoints(cfg)
 	if len(eps) != 3 || eps[1].RateLimit != 5 || eps[0].Email != nil {
 		t.Fatalf("endpoints %+v", eps)
 	}

@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"errors"
@@ -10,32 +10,35 @@ import (
 	"riskmine/nlp"
 )
 
-// liveAnalyzer is the analyzer a running service scores with. A new
+// LiveAnalyzer is the analyzer a running service scores with. A new
 // detection model replaces it whole (SIGHUP), so a post is scored by one
 // model or the other, never a mix; the pipeline, the alert rules and the UI
 // read it through this one pointer.
-type liveAnalyzer struct {
+type LiveAnalyzer struct {
 	cur atomic.Pointer[nlp.Analyzer]
-	// reconfig reads the config for ReloadModel.
+	// reconfig reads the config for ReloadModel and ReloadLexicons.
 	reconfig func() (*config.Config, error)
 	log      *slog.Logger
 }
 
-func newLiveAnalyzer(a *nlp.Analyzer) *liveAnalyzer {
-	l := &liveAnalyzer{}
+// NewLiveAnalyzer starts with a. reconfig reads the config again for a
+// reload (nil: reloads fail with an error saying so); log, when set,
+// records each reload.
+func NewLiveAnalyzer(a *nlp.Analyzer, reconfig func() (*config.Config, error), log *slog.Logger) *LiveAnalyzer {
+	l := &LiveAnalyzer{reconfig: reconfig, log: log}
 	l.cur.Store(a)
 	return l
 }
 
-func (l *liveAnalyzer) Load() *nlp.Analyzer                  { return l.cur.Load() }
-func (l *liveAnalyzer) Analyze(in nlp.Input) *nlp.Assessment { return l.cur.Load().Analyze(in) }
-func (l *liveAnalyzer) Categories() []string                 { return l.cur.Load().Categories() }
-func (l *liveAnalyzer) Lexicons() []*nlp.Lexicon             { return l.cur.Load().Lexicons() }
-func (l *liveAnalyzer) Model() *nlp.Model                    { return l.cur.Load().Model() }
+func (l *LiveAnalyzer) Load() *nlp.Analyzer                  { return l.cur.Load() }
+func (l *LiveAnalyzer) Analyze(in nlp.Input) *nlp.Assessment { return l.cur.Load().Analyze(in) }
+func (l *LiveAnalyzer) Categories() []string                 { return l.cur.Load().Categories() }
+func (l *LiveAnalyzer) Lexicons() []*nlp.Lexicon             { return l.cur.Load().Lexicons() }
+func (l *LiveAnalyzer) Model() *nlp.Model                    { return l.cur.Load().Model() }
 
 // ReloadModel reads the config again and then its model (SIGHUP and the
 // lexicon page's reload button), logging the outcome.
-func (l *liveAnalyzer) ReloadModel() (string, error) {
+func (l *LiveAnalyzer) ReloadModel() (string, error) {
 	log := l.log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -60,7 +63,7 @@ func (l *liveAnalyzer) ReloadModel() (string, error) {
 // reloadModel reads the model of cfg.NLP.Model again (the embedded one when
 // it is empty) and swaps it in; on any error the running model stays. It
 // returns the version now in use.
-func (l *liveAnalyzer) reloadModel(cfg *config.Config) (string, error) {
+func (l *LiveAnalyzer) reloadModel(cfg *config.Config) (string, error) {
 	var m *nlp.Model
 	var err error
 	switch cfg.NLP.Model {

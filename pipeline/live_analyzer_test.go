@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"fmt"
@@ -32,7 +32,7 @@ func TestReloadModel(t *testing.T) {
 	if err := m.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
-	live := newLiveAnalyzer(lex)
+	live := NewLiveAnalyzer(lex, nil, nil)
 	cfg := config.Default()
 	cfg.NLP.Model = path
 	v, err := live.reloadModel(cfg)

@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"errors"
@@ -9,11 +9,11 @@ import (
 	"riskmine/web"
 )
 
-// reloadLexicons rebuilds the running analyzer from the lexicon files (the
+// ReloadLexicons rebuilds the running analyzer from the lexicon files (the
 // embedded ones and nlp.lexicon_dir, read again) with the model it runs
 // now, and swaps it in whole like a model reload; on an error the running
 // analyzer stays. The lexicon editor of the web UI calls it after a save.
-func (l *liveAnalyzer) reloadLexicons() error {
+func (l *LiveAnalyzer) ReloadLexicons() error {
 	if l.reconfig == nil {
 		return errors.New("lexicon reload: no config to read")
 	}
@@ -40,12 +40,13 @@ func (l *liveAnalyzer) reloadLexicons() error {
 	return nil
 }
 
-// lexiconFiles is the web UI's lexicon editor over nlp.lexicon_dir.
-func lexiconFiles(cfg *config.Config, live *liveAnalyzer) *web.LexiconFiles {
+// LexiconFiles is the web UI's lexicon editor over nlp.lexicon_dir, which
+// reloads live after a save.
+func LexiconFiles(cfg *config.Config, live *LiveAnalyzer) *web.LexiconFiles {
 	t := cfg.NLP.Thresholds
 	return &web.LexiconFiles{
 		Dir:        cfg.NLP.LexiconDir,
 		Thresholds: nlp.Thresholds{Low: t.Low, Medium: t.Medium, High: t.High, Critical: t.Critical},
-		Reload:     live.reloadLexicons,
+		Reload:     live.ReloadLexicons,
 	}
 }

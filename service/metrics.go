@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"riskmine/config"
 	"riskmine/crawler"
 	"riskmine/index"
+	"riskmine/pipeline"
 )
 
 // metrics are the Prometheus metrics of serve and demo, on a registry of
@@ -26,12 +27,9 @@ import (
 type metrics struct {
 	reg *prometheus.Registry
 
-	pages           *prometheus.CounterVec   // source, outcome
-	scanSeconds     *prometheus.HistogramVec // source
-	stageSeconds    *prometheus.HistogramVec // stage
-	pipelineLatency prometheus.Histogram
-	leadsFiled      *prometheus.CounterVec // category, level, outcome
-	postsByLevel    *prometheus.CounterVec // level
+	pages       *prometheus.CounterVec   // source, outcome
+	scanSeconds *prometheus.HistogramVec // source
+	pipeline    *pipeline.Metrics        // stages, queues, leads filed, posts indexed
 
 	server *http.Server // the own listener of web.metrics_addr, if any
 	addr   string       // its address
@@ -49,37 +47,11 @@ func newMetrics() *metrics {
 			Help:    "Duration of one run of a source.",
 			Buckets: prometheus.ExponentialBuckets(0.1, 2, 14),
 		}, []string{"source"}),
-		stageSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "riskmine_stage_duration_seconds",
-			Help:    "Time a page spends in one pipeline stage (analyze, file, index, archive).",
-			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14),
-		}, []string{"stage"}),
-		pipelineLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "riskmine_pipeline_duration_seconds",
-			Help:    "Time from a page being handed to the pipeline to it being indexed and filed, queueing included.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14),
-		}),
-		leadsFiled: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "riskmine_leads_filed_total",
-			Help: "Posts filed as leads, by top category, level and outcome (created, joined, duplicate).",
-		}, []string{"category", "level", "outcome"}),
-		postsByLevel: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "riskmine_posts_indexed_total",
-			Help: "Posts analysed and indexed, by risk level.",
-		}, []string{"level"}),
 	}
-	m.reg.MustRegister(m.pages, m.scanSeconds, m.stageSeconds, m.pipelineLatency, m.leadsFiled, m.postsByLevel,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(m.pages, m.scanSeconds)
+	m.pipeline = pipeline.NewMetrics(m.reg)
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
-}
-
-// queueDepth exports the length of a pipeline queue.
-func (m *metrics) queueDepth(queue string, f func() float64) {
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name:        "riskmine_queue_depth",
-		Help:        "Pages waiting in a pipeline queue.",
-		ConstLabels: prometheus.Labels{"queue": queue},
-	}, f))
 }
 
 // observeRun records a finished run of a source.

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -108,7 +108,7 @@ func TestMetricsShowRenderStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	o := crawlerOptions(cfg, store, slog.New(slog.DiscardHandler))
+	o := CrawlerOptions(cfg, store, slog.New(slog.DiscardHandler))
 	o.Render = crawler.RenderConfig{Chromium: chromium, Tabs: 1, PageTimeout: 20 * time.Second}
 	c, err := crawler.New(o)
 	if err != nil {
@@ -127,7 +127,7 @@ func TestMetricsShowRenderStats(t *testing.T) {
 	m := newMetrics()
 	m.watchRender(c.RenderStats)
 	// A histogram shows its help once it has a sample.
-	m.stageSeconds.WithLabelValues("archive").Observe(0.001)
+	m.pipeline.ObserveStage("archive", time.Millisecond)
 	w := config.Default().Web
 	w.MetricsToken = "scrape-token-0123456789"
 	mux := http.NewServeMux()

@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"context"
@@ -80,7 +80,7 @@ func TestSourceHealthReachesWeCom(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cstore.Close() })
-	cr, err := crawler.New(crawler.Options{Store: cstore, OnHealth: healthNotifier(func() *alerts.SQLStore { return leads })})
+	cr, err := crawler.New(crawler.Options{Store: cstore, OnHealth: HealthNotifier(func() HealthSink { return leads })})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"context"
@@ -95,8 +95,8 @@ func fetchMap(ctx context.Context, m config.WebMap) ([]config.MapArea, error) {
 
 // reloadMap reads the config again and puts its boundary layer in place
 // (SIGHUP). A layer that fails to load leaves the map off, logged.
-func (s *service) reloadMap(ctx context.Context) {
-	cfg, err := s.analyzer.reconfig()
+func (s *Service) reloadMap(ctx context.Context) {
+	cfg, err := s.reconfig()
 	if err != nil {
 		s.log.Error("map reload: config", "error", err)
 		return
@@ -107,7 +107,7 @@ func (s *service) reloadMap(ctx context.Context) {
 // setMap loads cfg's boundary layer into the web server. A layer that
 // cannot be had (a PGIS down) does not keep riskmine from serving: the
 // places view says the map is unavailable and the log says why.
-func (s *service) setMap(ctx context.Context, cfg *config.Config) {
+func (s *Service) setMap(ctx context.Context, cfg *config.Config) {
 	m, err := loadMapLayer(ctx, cfg)
 	if err != nil {
 		s.log.Error("boundary layer not loaded", "error", err)

@@ -1,4 +1,4 @@
-package main
+package service
 
 import (
 	"fmt"
@@ -8,12 +8,12 @@ import (
 	"path/filepath"
 )
 
-// prepareDataDir creates the data folder and keeps it private: the folder
+// PrepareDataDir creates the data folder and keeps it private: the folder
 // and its subfolders 0700, its files 0600, whatever the umask (the database
 // holds password hashes, the index holds every post). Files created later by
 // this process get the same modes through a umask of 077. What had to be
 // tightened is logged once.
-func prepareDataDir(dir string, log *slog.Logger) error {
+func PrepareDataDir(dir string, log *slog.Logger) error {
 	restrictUmask()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)

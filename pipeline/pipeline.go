@@ -1,7 +1,13 @@
-package main
+// Package pipeline carries a crawled page to storage: it scores the page
+// with nlp, files a lead in alerts when the page's level reaches the lead
+// level, archives the page as evidence, counts it for burst detection and
+// adds it to the index, and acknowledges it only once all that is durable.
+// It depends on small interfaces for each store, so `riskmine crawl`,
+// `riskmine serve` and other store backends run the same code.
+package pipeline
 
 // This file shows the whole path of a page: the crawler hands a crawler.Page
-// to pipeline.Emit; the analysis stage scores it with nlp; the store stage
+// to Pipeline.Emit; the analysis stage scores it with nlp; the store stage
 // files it with alerts (when its level reaches the lead level) and adds it to
 // the index with the lead's id; the commit stage waits until the index has
 // the post on disk (in its journal: Bleve gets it in large batches in the
@@ -28,14 +34,14 @@ import (
 	"riskmine/nlp"
 )
 
-// errPipelineClosed is returned by Emit after Close.
-var errPipelineClosed = errors.New("pipeline: closed")
+// ErrClosed is returned by Emit after Close.
+var ErrClosed = errors.New("pipeline: closed")
 
-// pipelineOptions are what the pipeline needs of the rest of the process.
-type pipelineOptions struct {
-	Analyzer  analyzer
-	Index     *index.Index
-	Leads     alerts.Store
+// Options are what the pipeline needs of the rest of the process.
+type Options struct {
+	Analyzer  Analyzer
+	Index     Index
+	Leads     Leads
 	LeadLevel string
 	// LeadLevels overrides LeadLevel for single categories.
 	LeadLevels map[string]string
@@ -43,35 +49,55 @@ type pipelineOptions struct {
 	Workers int
 	// QueueSize bounds each queue between stages (default 64).
 	QueueSize int
-	Metrics   *metrics
+	Metrics   *Metrics
 	Logger    *slog.Logger
 	// Bursts, when set, counts each post in its category × county series
 	// (alerts.burst) at BurstLevel or above.
-	Bursts     burstRecorder
+	Bursts     BurstRecorder
 	BurstLevel string
-	// Disk, when set, refuses pages while the data folder is short of
-	// space: the run stops with the reason instead of fetching pages that
-	// cannot be kept.
-	Disk *diskFloor
+	// SpaceCheck, when set, refuses pages while it returns an error (the
+	// data folder is short of space): the run stops with the reason
+	// instead of fetching pages that cannot be kept.
+	SpaceCheck func() error
 	// Evidence, when set, archives the page of every post that files a
 	// lead before the page is acknowledged. Unset, captures are dropped.
-	Evidence evidenceArchiver
+	Evidence Archiver
 }
 
-// evidenceArchiver keeps pages as evidence (*evidence.Archive).
-type evidenceArchiver interface {
+// Archiver keeps pages as evidence (*evidence.Archive).
+type Archiver interface {
 	Put(ctx context.Context, p evidence.Page) (evidence.Entry, bool, error)
 	ForURLs(ctx context.Context, urls []string) ([]evidence.Entry, error)
 }
 
-// analyzer scores posts (*nlp.Analyzer, or the service's liveAnalyzer).
-type analyzer interface {
+// Analyzer scores posts (*nlp.Analyzer, or a service's LiveAnalyzer).
+type Analyzer interface {
 	Analyze(in nlp.Input) *nlp.Assessment
 }
 
-// pipeline runs pages through analysis and into the index and the lead store.
-type pipeline struct {
-	opts     pipelineOptions
+// Index is what the pipeline needs of the search index (*index.Index):
+// adding a post, and waiting until the posts added are on disk.
+type Index interface {
+	Add(ctx context.Context, d index.Doc) error
+	Sync(ctx context.Context) error
+}
+
+// Leads is what the pipeline needs of the lead store (alerts.Store):
+// filing a candidate, and recording an archived capture in a lead's
+// audit trail.
+type Leads interface {
+	File(ctx context.Context, c alerts.Candidate) (alerts.FileResult, error)
+	RecordCapture(ctx context.Context, leadID string, c alerts.CaptureNote) (bool, error)
+}
+
+// BurstRecorder counts posts per category and county (*alerts.SQLStore).
+type BurstRecorder interface {
+	RecordBurstPost(ctx context.Context, p alerts.BurstPost) error
+}
+
+// Pipeline runs pages through analysis and into the index and the lead store.
+type Pipeline struct {
+	opts     Options
 	analyzed chan *pageJob // analysis stage → store stage
 	queued   chan *pageJob // Emit → analysis stage
 	stored   chan *pageJob // store stage → commit stage
@@ -90,8 +116,8 @@ type pageJob struct {
 	done     chan error
 }
 
-// newPipeline starts the stage goroutines; Close stops them.
-func newPipeline(opts pipelineOptions) *pipeline {
+// New starts the stage goroutines; Close stops them.
+func New(opts Options) *Pipeline {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -101,7 +127,7 @@ func newPipeline(opts pipelineOptions) *pipeline {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &pipeline{
+	p := &Pipeline{
 		opts:     opts,
 		queued:   make(chan *pageJob, opts.QueueSize),
 		analyzed: make(chan *pageJob, opts.QueueSize),
@@ -155,9 +181,11 @@ func newPipeline(opts pipelineOptions) *pipeline {
 // next run. Both writes are idempotent (keyed by canonical URL), so a page
 // stored just before its acknowledgement was lost does no harm when it
 // comes again: it is still one document and one lead source.
-func (p *pipeline) Emit(ctx context.Context, page crawler.Page) error {
-	if err := p.opts.Disk.check(); err != nil {
-		return fmt.Errorf("%w: %w", crawler.ErrStopRun, err)
+func (p *Pipeline) Emit(ctx context.Context, page crawler.Page) error {
+	if check := p.opts.SpaceCheck; check != nil {
+		if err := check(); err != nil {
+			return fmt.Errorf("%w: %w", crawler.ErrStopRun, err)
+		}
 	}
 	if p.opts.Evidence == nil {
 		page.Capture = nil // captures hold whole bodies: let go at once
@@ -166,7 +194,7 @@ func (p *pipeline) Emit(ctx context.Context, page crawler.Page) error {
 	p.mu.RLock()
 	if p.closed {
 		p.mu.RUnlock()
-		return errPipelineClosed
+		return ErrClosed
 	}
 	select {
 	case p.queued <- j:
@@ -187,7 +215,7 @@ func (p *pipeline) Emit(ctx context.Context, page crawler.Page) error {
 }
 
 // Close stops accepting pages and waits for the stages to drain.
-func (p *pipeline) Close() {
+func (p *Pipeline) Close() {
 	p.mu.Lock()
 	if !p.closed {
 		p.closed = true
@@ -198,7 +226,7 @@ func (p *pipeline) Close() {
 }
 
 // analyze is the analysis stage: normalise, segment, score, extract places.
-func (p *pipeline) analyze(j *pageJob) {
+func (p *Pipeline) analyze(j *pageJob) {
 	if j.ctx.Err() != nil {
 		j.done <- j.ctx.Err()
 		return
@@ -213,7 +241,7 @@ func (p *pipeline) analyze(j *pageJob) {
 		j.page.Capture = nil // only pages that file a lead are archived
 	}
 	if m := p.opts.Metrics; m != nil {
-		m.stageSeconds.WithLabelValues("analyze").Observe(time.Since(start).Seconds())
+		m.ObserveStage("analyze", time.Since(start))
 	}
 	select {
 	case p.analyzed <- j:
@@ -224,7 +252,7 @@ func (p *pipeline) analyze(j *pageJob) {
 
 // store is the store stage: a lead for a risky post, then the index entry
 // that points at it.
-func (p *pipeline) store(j *pageJob) error {
+func (p *Pipeline) store(j *pageJob) error {
 	if err := j.ctx.Err(); err != nil {
 		return err
 	}
@@ -238,7 +266,7 @@ func (p *pipeline) store(j *pageJob) error {
 		}
 		leadID = res.LeadID
 		if m != nil {
-			m.stageSeconds.WithLabelValues("file").Observe(time.Since(start).Seconds())
+			m.ObserveStage("file", time.Since(start))
 			top := "none"
 			if len(j.as.Categories) > 0 {
 				top = j.as.Categories[0].Code
@@ -251,18 +279,18 @@ func (p *pipeline) store(j *pageJob) error {
 	}
 	j.page.Capture = nil
 	if p.opts.Bursts != nil {
-		if bp, ok := burstPost(j.page, j.as, p.opts.BurstLevel); ok {
+		if bp, ok := BurstPost(j.page, j.as, p.opts.BurstLevel); ok {
 			if err := p.opts.Bursts.RecordBurstPost(j.ctx, bp); err != nil {
 				return fmt.Errorf("count %s: %w", j.page.CanonicalURL, err)
 			}
 		}
 	}
 	start := time.Now()
-	if err := p.opts.Index.Add(j.ctx, indexDoc(j.page, j.as, leadID)); err != nil {
+	if err := p.opts.Index.Add(j.ctx, IndexDoc(j.page, j.as, leadID)); err != nil {
 		return fmt.Errorf("index %s: %w", j.page.CanonicalURL, err)
 	}
 	if m != nil {
-		m.stageSeconds.WithLabelValues("index").Observe(time.Since(start).Seconds())
+		m.ObserveStage("index", time.Since(start))
 		m.postsByLevel.WithLabelValues(j.as.Level).Inc()
 	}
 	return nil
@@ -277,7 +305,7 @@ const commitWait = 2 * time.Minute
 // commit, so the cost of an fsync is shared by the posts in flight) and
 // acknowledges them. A failed sync fails the group, and their pages are
 // fetched again next run.
-func (p *pipeline) commit() {
+func (p *Pipeline) commit() {
 	var group []*pageJob
 	for j := range p.stored {
 		group = append(group[:0], j)
@@ -301,7 +329,7 @@ func (p *pipeline) commit() {
 			err = fmt.Errorf("index %d posts: %w", len(group), err)
 		}
 		if m := p.opts.Metrics; m != nil {
-			m.stageSeconds.WithLabelValues("commit").Observe(time.Since(start).Seconds())
+			m.ObserveStage("commit", time.Since(start))
 		}
 		for _, j := range group {
 			j.done <- err
@@ -309,8 +337,8 @@ func (p *pipeline) commit() {
 	}
 }
 
-// indexDoc maps a page and its assessment to an index document.
-func indexDoc(page crawler.Page, as *nlp.Assessment, leadID string) index.Doc {
+// IndexDoc maps a page and its assessment to an index document.
+func IndexDoc(page crawler.Page, as *nlp.Assessment, leadID string) index.Doc {
 	d := index.Doc{
 		ID:           page.CanonicalURL,
 		URL:          page.URL,
@@ -422,7 +450,7 @@ func clipRunes(s string, n int) string {
 // filesLead reports whether an assessment files a lead: a category at or
 // above its lead level (alerts.lead_levels, else alerts.lead_level); with
 // the lexicons alone, the post's level against alerts.lead_level.
-func (p *pipeline) filesLead(as *nlp.Assessment) bool {
+func (p *Pipeline) filesLead(as *nlp.Assessment) bool {
 	if len(as.Categories) == 0 || as.Categories[0].Level == "" {
 		return alerts.LevelRank(as.Level) >= alerts.LevelRank(p.opts.LeadLevel)
 	}

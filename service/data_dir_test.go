@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package service
 
 import (
 	"bytes"
@@ -24,7 +24,7 @@ func TestPrepareDataDirMakesItPrivate(t *testing.T) {
 	}
 	os.Chmod(dir, 0o755)
 	var logs bytes.Buffer
-	if err := prepareDataDir(dir, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+	if err := PrepareDataDir(dir, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]os.FileMode{".": 0o700, "index": 0o700, "riskmine.db": 0o600, "riskmine.db-wal": 0o600, "index/store": 0o600}
@@ -49,7 +49,7 @@ func TestPrepareDataDirMakesItPrivate(t *testing.T) {
 	}
 	// Nothing to tighten: no log line.
 	logs.Reset()
-	if err := prepareDataDir(dir, slog.New(slog.NewTextHandler(&logs, nil))); err != nil || logs.Len() != 0 {
+	if err := PrepareDataDir(dir, slog.New(slog.NewTextHandler(&logs, nil))); err != nil || logs.Len() != 0 {
 		t.Errorf("second run: %v %q", err, logs.String())
 	}
 }

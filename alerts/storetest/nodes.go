@@ -28,6 +28,8 @@ func RunNodes(t *testing.T, newPair NewPair) {
 		{"FileSamePostOnBoth", testNodesFile},
 		{"OutboxClaimedByBoth", testNodesOutbox},
 		{"StaleVersionOnOtherNode", testNodesStale},
+		{"RacingReviewOnBoth", testNodesRacingReview},
+		{"RepostsOnBoth", testNodesReposts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -196,5 +198,94 @@ func testNodesStale(t *testing.T, s [2]Store, clock *Clock) {
 	}
 	if !slices.Equal(moves, []string{"new→confirmed", "confirmed→dispatched"}) {
 		t.Fatalf("audit on node A: %v", moves)
+	}
+}
+
+// Both nodes move one lead from the version they both loaded at the same
+// moment: one move wins, the other gets ErrConflict, and the audit trail
+// has the winner's move only.
+func testNodesRacingReview(t *testing.T, s [2]Store, clock *Clock) {
+	for round := range 5 {
+		id := file(t, s[0], post(fmt.Sprintf("https://nodes.test/race/%d", round), "fire", "350105", 0)).LeadID
+		v := lead(t, s[1], id).Version
+		var wg sync.WaitGroup
+		var errs [2]error
+		for n := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req := alerts.TransitionRequest{To: alerts.StateConfirmed, Actor: fmt.Sprintf("node%d", n), Version: v}
+				if n == 1 {
+					req = alerts.TransitionRequest{To: alerts.StateDismissed, Actor: "node1", Reason: "advert", Version: v}
+				}
+				_, errs[n] = s[n].Transition(context.Background(), id, req)
+			}()
+		}
+		wg.Wait()
+		won := -1
+		for n, err := range errs {
+			switch {
+			case err == nil:
+				if won >= 0 {
+					t.Fatalf("round %d: both nodes moved the lead from version %d", round, v)
+				}
+				won = n
+			case !errors.Is(err, alerts.ErrConflict):
+				t.Fatalf("round %d: node %d: %v, want ErrConflict", round, n, err)
+			}
+		}
+		if won < 0 {
+			t.Fatalf("round %d: neither node moved the lead: %v", round, errs)
+		}
+		var moves []string
+		for _, e := range audit(t, s[1-won], id) {
+			if e.Action == "transition" {
+				moves = append(moves, e.Actor)
+			}
+		}
+		if len(moves) != 1 || moves[0] != fmt.Sprintf("node%d", won) {
+			t.Fatalf("round %d: transitions audited %v, want node%d's only", round, moves, won)
+		}
+	}
+}
+
+// Reposts of one text (one simhash, different URLs) filed on both nodes at
+// once join one lead: each node's clustering sees what the other filed.
+func testNodesReposts(t *testing.T, s [2]Store, clock *Clock) {
+	const perNode = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*perNode)
+	ids := make(chan string, 2*perNode)
+	for n := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perNode {
+				r, err := s[n].File(context.Background(), post(fmt.Sprintf("https://node%d.test/repost/%d", n, i), "fire", "350105", simA))
+				if err != nil {
+					errs <- err
+					continue
+				}
+				ids <- r.LeadID
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	close(ids)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	leads := map[string]bool{}
+	for id := range ids {
+		leads[id] = true
+	}
+	if len(leads) != 1 {
+		t.Fatalf("reposts filed on both nodes made %d leads, want 1", len(leads))
+	}
+	for id := range leads {
+		if l := lead(t, s[1], id); l.SourceCount != 2*perNode || len(l.Sources) != 2*perNode {
+			t.Fatalf("lead %s: %d sources (%d listed), want %d", id, l.SourceCount, len(l.Sources), 2*perNode)
+		}
 	}
 }

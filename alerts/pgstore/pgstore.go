@@ -15,7 +15,8 @@
 //   - review loads the lead FOR UPDATE and saves it only over the version
 //     it loaded (UPDATE … WHERE version = $n), else alerts.ErrConflict;
 //   - the outbox is claimed FOR UPDATE SKIP LOCKED with a lease, so any
-//     node delivers and no row goes out twice at once.
+//     node delivers and no row goes out twice at once; committed rows are
+//     announced with NOTIFY, so every node's dispatcher wakes.
 //
 // It may import alerts and internal/pgdb; alerts does not import it.
 package pgstore
@@ -43,6 +44,10 @@ type Store struct {
 	open      []string
 	signal    chan struct{}
 	closeOnce sync.Once
+	// stopListen ends the listener of other nodes' outbox rows; listenDone
+	// is closed when it has returned its connection.
+	stopListen context.CancelFunc
+	listenDone chan struct{}
 }
 
 var _ alerts.Store = (*Store)(nil)
@@ -227,12 +232,58 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts alerts.Options) (*Store, 
 	if err := s.checkBands(ctx); err != nil {
 		return nil, fmt.Errorf("alerts: simhash bands: %w", err)
 	}
+	var schema string
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	lctx, stop := context.WithCancel(context.Background())
+	s.stopListen, s.listenDone = stop, make(chan struct{})
+	go s.listen(lctx, schema)
 	return s, nil
+}
+
+// outboxChannel is the NOTIFY channel of committed outbox rows; the
+// payload is the schema, so installations sharing a server (and test
+// schemas) do not wake each other.
+const outboxChannel = "riskmine_alerts_outbox"
+
+// listen signals OutboxSignal when any node (this one included) commits
+// outbox rows in schema, so every node's dispatcher wakes without waiting
+// for its poll. A lost connection is taken again after a second; the
+// dispatcher's poll covers the gap.
+func (s *Store) listen(ctx context.Context, schema string) {
+	defer close(s.listenDone)
+	for ctx.Err() == nil {
+		conn, err := s.pool.Acquire(ctx)
+		if err == nil {
+			if _, err = conn.Exec(ctx, `LISTEN `+outboxChannel); err == nil {
+				for {
+					n, err := conn.Conn().WaitForNotification(ctx)
+					if err != nil {
+						break
+					}
+					if n.Payload == schema {
+						s.notify()
+					}
+				}
+			}
+			// The connection may be mid-wait when ctx ends: close it
+			// rather than hand it back with LISTEN still on.
+			conn.Conn().Close(context.Background())
+			conn.Release()
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // Close closes the pool when Open made it.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.stopListen()
+		<-s.listenDone
 		if s.owned {
 			s.pool.Close()
 		}
@@ -240,8 +291,8 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// OutboxSignal is signalled after this node commits outbox rows; other
-// nodes find them at their next poll.
+// OutboxSignal is signalled after any node commits outbox rows in this
+// store's schema (LISTEN/NOTIFY).
 func (s *Store) OutboxSignal() <-chan struct{} { return s.signal }
 
 func (s *Store) notify() {
@@ -355,7 +406,11 @@ func (s *Store) inTx(ctx context.Context, fn func(pgx.Tx) (int, error)) error {
 		var queued int
 		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			var ferr error
-			queued, ferr = fn(tx)
+			if queued, ferr = fn(tx); ferr != nil || queued == 0 {
+				return ferr
+			}
+			// Delivered to the listeners of every node at commit.
+			_, ferr = tx.Exec(ctx, `SELECT pg_notify('`+outboxChannel+`', current_schema())`)
 			return ferr
 		})
 		if err == nil {

@@ -3,8 +3,10 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"riskmine/alerts"
 	"riskmine/alerts/storetest"
@@ -87,5 +89,47 @@ func TestBadOptions(t *testing.T) {
 	_, err = Open(context.Background(), dsn, alerts.Options{Endpoints: []alerts.Endpoint{{Name: "ops", URL: "http://127.0.0.1:9/", Secret: "short"}}})
 	if err == nil || !strings.Contains(err.Error(), "webhook ops") {
 		t.Fatalf("a bad webhook secret: %v", err)
+	}
+}
+
+// Outbox rows committed on one node wake the other node's dispatcher
+// (LISTEN/NOTIFY), and a store on another schema is not woken.
+func TestOutboxSignalReachesOtherNode(t *testing.T) {
+	ctx := context.Background()
+	opts := alerts.Options{Endpoints: []alerts.Endpoint{{Name: "ops", URL: "http://127.0.0.1:9/hook", Secret: storetest.Secret}}}
+	open := func(dsn string) *Store {
+		s, err := Open(ctx, dsn, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	dsn, otherDSN := pgtest.DSN(t), pgtest.DSN(t)
+	a, b := open(dsn), open(dsn)
+	other, otherFiler := open(otherDSN), open(otherDSN)
+	post := 0
+	// The listeners start in the background: file on from until to hears.
+	heard := func(from, to *Store) {
+		t.Helper()
+		for range 100 {
+			post++
+			if _, err := from.File(ctx, alerts.Candidate{URL: fmt.Sprintf("https://a.test/%d", post), Level: "high", Score: 7}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-to.OutboxSignal():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		t.Fatal("the other node never heard of the outbox rows")
+	}
+	heard(otherFiler, other) // other's listener is up
+	heard(a, b)
+	select {
+	case <-other.OutboxSignal():
+		t.Fatal("a store on another schema was woken")
+	case <-time.After(300 * time.Millisecond):
 	}
 }

@@ -19,3 +19,20 @@ func TestStoreConformance(t *testing.T) {
 		return s
 	})
 }
+
+// TestStoreNodes runs the multi-node suite with two SQLite stores on one
+// file.
+func TestStoreNodes(t *testing.T) {
+	storetest.RunNodes(t, func(t *testing.T, opts alerts.Options) (storetest.Store, storetest.Store) {
+		path := filepath.Join(t.TempDir(), "alerts.db")
+		var s [2]*alerts.SQLStore
+		for i := range s {
+			var err error
+			if s[i], err = alerts.OpenSQLite(path, opts); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s[i].Close() })
+		}
+		return s[0], s[1]
+	})
+}

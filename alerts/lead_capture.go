@@ -75,14 +75,14 @@ func ParseCaptureNote(note string) (CaptureNote, bool) {
 // and again when a page comes back after a crash or a failed write, so
 // each capture is recorded once. It reports whether it wrote the entry.
 func (s *SQLStore) RecordCapture(ctx context.Context, leadID string, c CaptureNote) (bool, error) {
-	if c.PayloadDigest == "" || c.RecordID == "" || c.File == "" || c.URL == "" || strings.ContainsAny(c.PayloadDigest+c.File+c.RecordID, " \n") {
-		return false, fmt.Errorf("alerts: capture for lead %s: incomplete or malformed (%+v): %w", leadID, c, ErrInvalid)
+	if err := CheckCapture(leadID, c); err != nil {
+		return false, err
 	}
 	note := c.Format()
 	// The record id alone names the capture; matching on it (not the
 	// whole note) keeps the check right if the note's wording changes.
 	const recorded = `SELECT count(*) FROM alerts_audit WHERE lead_id = ? AND action = ? AND instr(note, ?) > 0`
-	marker := " record=" + c.RecordID + " "
+	marker := CaptureMarker(c)
 	// Most calls are for pages revisited after their capture was recorded:
 	// answered on the read side, without taking the writer.
 	var n int

@@ -323,7 +323,7 @@ func (s *Store) Search(ctx context.Context, q index.Query) (*index.Result, error
 
 	res := &index.Result{Hits: []index.Hit{}}
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", s.timeout.Milliseconds())); err != nil {
+		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", max(1, s.timeout.Milliseconds()))); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, hitsSQL, args...)

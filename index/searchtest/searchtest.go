@@ -151,6 +151,7 @@ func Run(t *testing.T, b Backend, docs []index.Doc) {
 		}))
 		check(t, "place 3501", all(t, index.Query{Locations: []string{"3501"}}), want(func(d *index.Doc) bool { return strings.HasPrefix(d.LocationCodes[0], "3501") }))
 		check(t, "source", all(t, index.Query{Sources: []string{"news-c"}}), want(func(d *index.Doc) bool { return d.Source == "news-c" }))
+		check(t, "source: in the text", all(t, index.Query{Text: "+source:news-c +井盖"}), want(func(d *index.Doc) bool { return d.Source == "news-c" && has("井盖")(d) }))
 		since, until := Now.AddDate(0, 0, -30), Now.AddDate(0, 0, -10)
 		check(t, "time", all(t, index.Query{Text: "火灾", Since: since, Until: until}), want(func(d *index.Doc) bool {
 			return has("火灾")(d) && !d.PublishedAt.Before(since) && d.PublishedAt.Before(until)

@@ -52,7 +52,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		points = append(points, dayPoint{Day: d.Day, Series: d.Category, Count: d.Count})
 	}
 	data.Chart = stackedDays(points, v.L.Category, s.now().In(s.opts.Location), 30)
-	data.Urgent, _, err = s.deps.Leads.ListLeads(ctx, alerts.LeadFilter{States: []string{alerts.StateNew}, Levels: []string{"high", "critical"}, Sort: "level", Limit: 10})
+	data.Urgent, _, err = s.deps.Leads.ListLeads(ctx, alerts.LeadFilter{States: []string{alerts.StateNew}, Levels: []string{level.High, level.Critical}, Sort: "level", Limit: 10})
 	if err != nil {
 		s.serverError(w, r, err)
 		return

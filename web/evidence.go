@@ -22,6 +22,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -110,6 +112,10 @@ func (s *Server) archivedCopy(w http.ResponseWriter, r *http.Request) {
 	}
 	body, ctype := archivedBody(recs, e)
 	setArchivedHeaders(w, e)
+	// The payload digest names the record as stored, which may still be
+	// content-coded (gzip as served); this one is of the bytes sent here.
+	served := sha256.Sum256(body)
+	w.Header().Set("X-Riskmine-Served-SHA256", hex.EncodeToString(served[:]))
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)

@@ -138,6 +138,9 @@ func TestArchivedCopyHeadersAndBody(t *testing.T) {
 	if !bytes.Equal(got, w.body) {
 		t.Errorf("body changed:\n%s", got)
 	}
+	if sum := sha256.Sum256(got); h.Get("X-Riskmine-Served-SHA256") != hex.EncodeToString(sum[:]) {
+		t.Errorf("X-Riskmine-Served-SHA256 %q is not the digest of the bytes served", h.Get("X-Riskmine-Served-SHA256"))
+	}
 	sum := sha256.Sum256(got)
 	if "sha256:"+hex.EncodeToString(sum[:]) != w.capture.PayloadDigest {
 		t.Error("served body does not match its payload digest")

@@ -1,16 +1,14 @@
 package alerts
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"riskmine/internal/sqlitedb"
+	"riskmine/internal/sqlitedb/sqlitedbtest"
 )
 
 // copyLegacy writes the gzipped fixture testdata/legacy.db.gz, a database
@@ -18,28 +16,7 @@ import (
 // It was made with that release's OpenSQLite and two posts filed with
 // placed (one lead of two sources).
 func copyLegacy(t *testing.T) string {
-	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "legacy.db.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "riskmine.db")
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, zr); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return sqlitedbtest.CopyGzipped(t, filepath.Join("testdata", "legacy.db.gz"))
 }
 
 // TestSQLiteOpensALegacyDatabase opens a lead store of the previous

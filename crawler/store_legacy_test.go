@@ -1,17 +1,15 @@
 package crawler
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"riskmine/internal/sqlitedb"
+	"riskmine/internal/sqlitedb/sqlitedbtest"
 )
 
 // copyLegacy writes the gzipped fixture testdata/legacy.db.gz, a database
@@ -21,28 +19,7 @@ import (
 // into the future) and saveHealth (whose table that release created on
 // first use, outside its migrations).
 func copyLegacy(t *testing.T) string {
-	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "legacy.db.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "riskmine.db")
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, zr); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return sqlitedbtest.CopyGzipped(t, filepath.Join("testdata", "legacy.db.gz"))
 }
 
 // TestStoreOpensALegacyDatabase opens a crawl state of the previous

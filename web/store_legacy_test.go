@@ -1,15 +1,13 @@
 package web
 
 import (
-	"compress/gzip"
 	"context"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"riskmine/internal/sqlitedb"
+	"riskmine/internal/sqlitedb/sqlitedbtest"
 )
 
 // copyLegacy writes the gzipped fixture testdata/legacy.db.gz, a database
@@ -19,28 +17,7 @@ import (
 // table that release created on first use, outside its migrations),
 // AddReads and CreateUISource.
 func copyLegacy(t *testing.T) string {
-	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "legacy.db.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "riskmine.db")
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, zr); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return sqlitedbtest.CopyGzipped(t, filepath.Join("testdata", "legacy.db.gz"))
 }
 
 // TestStoreOpensALegacyDatabase opens a database of the previous release:

@@ -100,28 +100,7 @@ func responseRecord(t *testing.T, dir string, e evidence.Entry) evidence.Record 
 // own entry.
 func TestPipelineRecordsCaptureInAuditTrail(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	store, err := alerts.OpenSQLite(filepath.Join(dir, "riskmine.db"), service.AlertsOptions(cfg, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	idx, err := service.OpenIndex(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
-	arch, err := service.OpenEvidence(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer arch.Close()
-	an, err := service.NewAnalyzer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, store, idx, arch, an := pipelineParts(t)
 	leads := &flakyLeads{SQLStore: store}
 	leads.fail.Store(1)
 	p := pipeline.New(pipeline.Options{Analyzer: an, Index: idx, Leads: leads, LeadLevel: cfg.Alerts.LeadLevel, Evidence: arch})

@@ -28,6 +28,8 @@ import (
 	"riskmine/config"
 	"riskmine/crawler"
 	"riskmine/evidence"
+	"riskmine/index"
+	"riskmine/nlp"
 	"riskmine/pipeline"
 	"riskmine/service"
 )
@@ -63,28 +65,7 @@ func capturedPage(url, title, text string) crawler.Page {
 // not archived again; a page without a capture files its lead all the same.
 func TestPipelineArchivesLeadPages(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.DataDir = dir
-	leads, err := alerts.OpenSQLite(filepath.Join(dir, "riskmine.db"), service.AlertsOptions(cfg, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer leads.Close()
-	idx, err := service.OpenIndex(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer idx.Close()
-	arch, err := service.OpenEvidence(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer arch.Close()
-	an, err := service.NewAnalyzer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, leads, idx, arch, an := pipelineParts(t)
 	fa := &failingArchive{Archive: arch}
 	fa.fail.Store(1)
 	p := pipeline.New(pipeline.Options{Analyzer: an, Index: idx, Leads: leads, LeadLevel: cfg.Alerts.LeadLevel, Evidence: fa})
@@ -394,4 +375,34 @@ func checkRawResponseIndependently(t *testing.T, path string) {
 	if seen != 1 {
 		t.Errorf("%d response records read independently, want 1", seen)
 	}
+}
+
+// pipelineParts opens what a pipeline with an evidence archive runs on, in
+// a fresh data folder with the default config; they close when t ends.
+func pipelineParts(t *testing.T) (*config.Config, *alerts.SQLStore, *index.Index, *evidence.Archive, *nlp.Analyzer) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.DataDir = dir
+	leads, err := alerts.OpenSQLite(filepath.Join(dir, "riskmine.db"), service.AlertsOptions(cfg, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { leads.Close() })
+	idx, err := service.OpenIndex(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idx.Close() })
+	arch, err := service.OpenEvidence(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { arch.Close() })
+	an, err := service.NewAnalyzer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, leads, idx, arch, an
 }

@@ -66,18 +66,7 @@ func benchPutCaptures(b *testing.B, capture func(i int) Capture) {
 		}
 	}
 	b.StopTimer()
-	header := a.cur.header
-	a.Close()
-	files, _ := filepath.Glob(filepath.Join(dir, "evidence", "*"+fileSuffix))
-	var total int64
-	for _, f := range files {
-		info, err := os.Stat(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		total += info.Size() - header
-	}
-	b.ReportMetric(float64(total)/float64(b.N), "archive-bytes/capture")
+	reportArchiveBytes(b, a, dir)
 	if n := len(caps[0].Screenshot); n > 0 {
 		b.ReportMetric(float64(n), "png-bytes")
 	}

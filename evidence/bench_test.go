@@ -114,18 +114,7 @@ func benchArchivePut(b *testing.B, size, level int) {
 		}
 	}
 	b.StopTimer()
-	header := a.cur.header
-	a.Close()
-	files, _ := filepath.Glob(filepath.Join(dir, "evidence", "*"+fileSuffix))
-	var total int64
-	for _, f := range files {
-		info, err := os.Stat(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		total += info.Size() - header
-	}
-	b.ReportMetric(float64(total)/float64(b.N), "archive-bytes/capture")
+	reportArchiveBytes(b, a, dir)
 	b.ReportMetric(float64(served)/float64(b.N), "served-body-bytes")
 }
 
@@ -152,4 +141,22 @@ func BenchmarkBuildCapture(b *testing.B) {
 			}
 		})
 	}
+}
+
+// reportArchiveBytes closes a and reports the bytes its files under dir
+// hold per capture, file headers left out.
+func reportArchiveBytes(b *testing.B, a *Archive, dir string) {
+	b.Helper()
+	header := a.cur.header
+	a.Close()
+	files, _ := filepath.Glob(filepath.Join(dir, "evidence", "*"+fileSuffix))
+	var total int64
+	for _, f := range files {
+		info, err := os.Stat(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += info.Size() - header
+	}
+	b.ReportMetric(float64(total)/float64(b.N), "archive-bytes/capture")
 }

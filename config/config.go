@@ -37,6 +37,7 @@ type Config struct {
 	Alerts   Alerts   `yaml:"alerts"`
 	Web      Web      `yaml:"web"`
 	Evidence Evidence `yaml:"evidence"`
+	Cluster  Cluster  `yaml:"cluster"`
 
 	// file is the path the config was loaded from ("" for built-in defaults).
 	file string
@@ -65,6 +66,7 @@ func Default() *Config {
 		Alerts:   defaultAlerts(),
 		Web:      defaultWeb(),
 		Evidence: defaultEvidence(),
+		Cluster:  defaultCluster(),
 	}
 }
 
@@ -345,7 +347,7 @@ func (c *Config) Validate() error {
 	default:
 		return c.errAt("log.format", "got %q, expected text or json", c.Log.Format)
 	}
-	for _, check := range []func() error{c.validateData, c.validateNLP, c.validateCrawler, c.validateIndex, c.validateAlerts, c.validateWeb, c.validateEvidence} {
+	for _, check := range []func() error{c.validateData, c.validateNLP, c.validateCrawler, c.validateIndex, c.validateAlerts, c.validateWeb, c.validateEvidence, c.validateCluster} {
 		if err := check(); err != nil {
 			return err
 		}

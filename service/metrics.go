@@ -18,7 +18,6 @@ import (
 	"riskmine/alerts"
 	"riskmine/config"
 	"riskmine/crawler"
-	"riskmine/index"
 	"riskmine/pipeline"
 )
 
@@ -70,13 +69,13 @@ func (m *metrics) observeRun(r crawler.Run) {
 // leads by state and level, webhook deliveries by state, documents indexed.
 type storeCollector struct {
 	leads alerts.Store
-	index *index.Index
+	index SearchIndex
 	log   *slog.Logger
 
 	leadsDesc, deliveriesDesc, overdueDesc, docsDesc *prometheus.Desc
 }
 
-func (m *metrics) watchStores(leads alerts.Store, ix *index.Index, log *slog.Logger) {
+func (m *metrics) watchStores(leads alerts.Store, ix SearchIndex, log *slog.Logger) {
 	m.reg.MustRegister(&storeCollector{
 		leads: leads, index: ix, log: log,
 		leadsDesc:      prometheus.NewDesc("riskmine_leads", "Leads by state, and open leads by level (state=\"open\").", []string{"state", "level"}, nil),
@@ -115,7 +114,7 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.deliveriesDesc, prometheus.GaugeValue, float64(n), state)
 	}
-	if n, err := c.index.Count(); err == nil {
+	if n, err := c.index.Count(ctx); err == nil {
 		ch <- prometheus.MustNewConstMetric(c.docsDesc, prometheus.GaugeValue, float64(n))
 	}
 }

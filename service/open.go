@@ -153,7 +153,7 @@ func newConfiguredAnalyzer(cfg *config.Config, noFingerprint bool) (*nlp.Analyze
 }
 
 // CrawlerOptions maps the crawler section of the config to crawler.Options.
-func CrawlerOptions(cfg *config.Config, store *crawler.Store, log *slog.Logger) crawler.Options {
+func CrawlerOptions(cfg *config.Config, store crawler.State, log *slog.Logger) crawler.Options {
 	cr := cfg.Crawler
 	return crawler.Options{
 		Store:                store,

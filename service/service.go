@@ -53,10 +53,12 @@ type Service struct {
 	pprof     *pprofServer
 	analyzer  *pipeline.LiveAnalyzer
 	reconfig  func() (*config.Config, error) // reads the config again (SIGHUP, reload buttons)
-	index     *index.Index
-	leads     *alerts.SQLStore
+	search    SearchIndex
+	bleve     *index.Index // the embedded index (backups); nil on PostgreSQL
+	leads     LeadStore
 	evidence  *evidence.Archive // nil when evidence.enabled is off
-	crawl     *crawler.Store
+	crawl     CrawlState
+	pg        *pgStores // the PostgreSQL stores and their pool; nil when embedded
 	sched     *crawler.Scheduler
 	crawler   *crawler.Crawler // closed at shutdown: it stops the headless browser
 	pipe      *pipeline.Pipeline
@@ -108,16 +110,10 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (_ *Service, e
 		analyzerCh <- analyzerResult{a, err}
 	}()
 
-	if s.leads, err = alerts.OpenSQLite(dbPath, AlertsOptions(cfg, log.With("component", "alerts"))); err != nil {
-		return nil, err
-	}
-	if s.crawl, err = crawler.OpenStore(dbPath); err != nil {
+	if err := s.openStores(ctx, cfg, dbPath); err != nil {
 		return nil, err
 	}
 	if s.evidence, err = OpenEvidence(ctx, cfg, log.With("component", "evidence")); err != nil {
-		return nil, err
-	}
-	if s.index, err = OpenIndex(cfg, log.With("component", "index")); err != nil {
 		return nil, err
 	}
 	ar := <-analyzerCh
@@ -131,9 +127,9 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (_ *Service, e
 	s.analyzer = pipeline.NewLiveAnalyzer(ar.a, s.reconfig, log)
 
 	s.pipe = pipeline.New(pipeline.Options{
-		Analyzer: s.analyzer, Index: s.index, Leads: s.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,
+		Analyzer: s.analyzer, Index: s.search, Leads: s.leads, LeadLevel: cfg.Alerts.LeadLevel, LeadLevels: cfg.Alerts.LeadLevels,
 		Workers: cfg.NLP.Workers, Metrics: s.metrics.pipeline, Logger: log.With("component", "pipeline"), SpaceCheck: s.disk.Check,
-		Bursts: pipeline.BurstRecorderOf(cfg, s.leads), BurstLevel: cfg.Alerts.Burst.MinLevel,
+		Bursts: s.burstRecorder(cfg), BurstLevel: cfg.Alerts.Burst.MinLevel,
 		Evidence: s.evidenceArchiver(),
 	})
 	copts := CrawlerOptions(cfg, s.crawl, log)
@@ -173,7 +169,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (_ *Service, e
 		Logger:           log.With("component", "web"),
 	}, web.Deps{
 		Leads: s.leads, Outbox: s.leads, Dispatcher: disp, Endpoints: WebhookEndpoints(cfg),
-		Search: s.index, Sources: s.sched, SourceEditor: s.sched, Analyzer: s.analyzer, Platforms: platformSecrets(cfg),
+		Search: s.search, Sources: s.sched, SourceEditor: s.sched, Analyzer: s.analyzer, Platforms: platformSecrets(cfg),
 		Lexicons: pipeline.LexiconFiles(cfg, s.analyzer),
 		Evidence: s.webEvidence(),
 	})
@@ -186,13 +182,13 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (_ *Service, e
 	if err := s.web.SyncSources(bg); err != nil {
 		log.Error("UI sources not scheduled", "error", err)
 	}
-	s.metrics.watchStores(s.leads, s.index, log)
+	s.metrics.watchStores(s.leads, s.search, log)
 
 	// Background loops: webhook delivery, run metrics, retention, alert
 	// rules, backups asked for by `riskmine backup`.
 	s.goLoop("dispatcher", func(ctx context.Context) error { return disp.Run(ctx) }, bg)
 	s.goLoop("run metrics", s.watchRuns, bg)
-	rules := &pipeline.AlertRules{Rules: s.web.Store(), Index: s.index, Analyzer: s.analyzer, Leads: s.leads,
+	rules := &pipeline.AlertRules{Rules: s.web.Store(), Index: s.search, Analyzer: s.analyzer, Leads: s.leads,
 		LeadLevel: cfg.Alerts.LeadLevel, Location: cfg.Location(), Logger: log}
 	s.goLoop("alert rules", rules.Run, bg)
 	if cfg.Alerts.Burst.Enabled {
@@ -206,7 +202,9 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (_ *Service, e
 			return nil
 		}, bg)
 	}
-	s.goLoop("backup socket", startBackupSocket(cfg.DataDir, s.index, log.With("component", "backup")), bg)
+	if s.bleve != nil {
+		s.goLoop("backup socket", startBackupSocket(cfg.DataDir, s.bleve, log.With("component", "backup")), bg)
+	}
 	s.cron = cron.New(cron.WithLocation(cfg.Location()))
 	if cfg.Index.RetentionDays > 0 {
 		days := cfg.Index.RetentionDays
@@ -270,11 +268,11 @@ func (s *Service) Scheduler() *crawler.Scheduler { return s.sched }
 // Web is the web UI and API server.
 func (s *Service) Web() *web.Server { return s.web }
 
-// Index is the search index.
-func (s *Service) Index() *index.Index { return s.index }
+// Index is the embedded search index (nil on PostgreSQL).
+func (s *Service) Index() *index.Index { return s.bleve }
 
 // Leads is the lead store.
-func (s *Service) Leads() *alerts.SQLStore { return s.leads }
+func (s *Service) Leads() LeadStore { return s.leads }
 
 // Evidence is the evidence archive, nil when evidence.enabled is off.
 func (s *Service) Evidence() *evidence.Archive { return s.evidence }
@@ -290,7 +288,7 @@ func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	if err := s.index.WriteFailure(); err != nil {
+	if err := s.search.Healthy(); err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
@@ -298,7 +296,7 @@ func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "lead store: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	if _, err := s.index.Count(); err != nil {
+	if _, err := s.search.Count(r.Context()); err != nil {
 		http.Error(w, "index: "+err.Error(), http.StatusServiceUnavailable)
 		return
 	}
@@ -362,7 +360,7 @@ func (s *Service) watchRuns(ctx context.Context) error {
 // applyRetention deletes documents older than the retention period.
 func (s *Service) applyRetention(ctx context.Context, days int) {
 	cutoff := time.Now().AddDate(0, 0, -days)
-	n, err := s.index.DeleteOlderThan(ctx, cutoff)
+	n, err := s.search.DeleteOlderThan(ctx, cutoff)
 	if err != nil {
 		s.log.Error("retention", "error", err)
 		return
@@ -423,14 +421,17 @@ func (s *Service) close() {
 		if s.evidence != nil {
 			errs = append(errs, s.evidence.Close())
 		}
-		if s.index != nil {
-			errs = append(errs, s.index.Close())
+		if s.search != nil {
+			errs = append(errs, s.search.Close())
 		}
 		if s.leads != nil {
 			errs = append(errs, s.leads.Close())
 		}
 		if s.crawl != nil {
 			errs = append(errs, s.crawl.Close())
+		}
+		if s.pg != nil {
+			s.pg.pool.Close()
 		}
 		s.closeErr = errors.Join(errs...)
 	})

@@ -47,7 +47,7 @@ func runBoth(t *testing.T, args ...string) (int, string) {
 	return code, out + errOut
 }
 
-func leadCount(t *testing.T, s *alerts.SQLStore) int {
+func leadCount(t *testing.T, s alerts.Store) int {
 	t.Helper()
 	_, total, err := s.ListLeads(context.Background(), alerts.LeadFilter{})
 	if err != nil {

@@ -20,30 +20,56 @@ func init() {
 }
 
 func runServe(ctx context.Context, env *cmdEnv, args []string) error {
-	fs, cf := newFlagSet(env, "serve", "serve [--addr ADDR] [--data DIR] [--config FILE]", `
+	fs, cf := newFlagSet(env, "serve", "serve [--addr ADDR] [--data DIR] [--config FILE] [--store postgres://…] [--role all|worker|api]", `
 Loads the config, opens the store and the index, starts the crawl scheduler,
 the pipeline (crawler → nlp → index + leads), the webhook dispatcher and the web
 UI with its JSON API at /api/v1, /metrics, /healthz and /readyz. SIGINT or
 SIGTERM stops it gracefully: scheduling stops, running scans finish or are
 abandoned (to be fetched again next run), the index is flushed, exit 0.
 The environment variable RISKMINE_API_TOKEN, when set, is accepted as an
-admin bearer token.`)
+admin bearer token.
+
+With --store (config cluster.store) the state lives in PostgreSQL, shared by
+every node started on it; --role worker crawls, files and delivers, --role api
+serves the UI and the API and delivers, --role all (default) does both.`)
 	addr := fs.String("addr", "", "listen address (default from config web.addr, 127.0.0.1:8080)")
+	store := fs.String("store", "", "PostgreSQL URL of a cluster's shared state (default from config cluster.store; empty: SQLite and Bleve under the data folder)")
+	role := fs.String("role", "", "what this node does: all, worker or api (default from config cluster.role, all)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(cf)
+	// The flags win over the file, on start and on every reload.
+	load := func() (*config.Config, error) {
+		cfg, err := loadConfig(cf)
+		if err != nil {
+			return nil, err
+		}
+		if *addr != "" {
+			cfg.Web.Addr = *addr
+		}
+		if *store == "" && *role == "" {
+			return cfg, nil
+		}
+		if *store != "" {
+			cfg.Cluster.Store = *store
+		}
+		if *role != "" {
+			cfg.Cluster.Role = *role
+		}
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("--store/--role: %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := load()
 	if err != nil {
 		return err
-	}
-	if *addr != "" {
-		cfg.Web.Addr = *addr
 	}
 	log, err := newLogger(env.stderr, cfg.Log)
 	if err != nil {
 		return err
 	}
-	svc, err := service.Start(ctx, cfg, service.Options{Logger: log, Reconfig: func() (*config.Config, error) { return loadConfig(cf) }})
+	svc, err := service.Start(ctx, cfg, service.Options{Logger: log, Reconfig: load})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,161 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"riskmine/alerts"
+	alertspg "riskmine/alerts/pgstore"
+	"riskmine/config"
+	"riskmine/crawler"
+	"riskmine/crawler/pgstate"
+	"riskmine/index"
+	"riskmine/index/pgsearch"
+	"riskmine/internal/pgdb"
+	"riskmine/nlp"
+	"riskmine/pipeline"
+	"riskmine/web"
+)
+
+// LeadStore is what a running service needs of the lead store: the
+// alerts.Store every backend implements, and what the pipeline, the burst
+// scans and the UI's places, live events and inbound reports read of it.
+// *alerts.SQLStore and alerts/pgstore's *Store are both one.
+type LeadStore interface {
+	alerts.Store
+	pipeline.BurstStore
+	pipeline.BurstRecorder
+	pipeline.HealthSink
+	web.PlaceService
+	web.LeadSubscriber
+	web.InboundStore
+}
+
+// CrawlState is the crawler's state with its Close.
+type CrawlState interface {
+	crawler.State
+	Close() error
+}
+
+// SearchIndex is what a running service needs of the search index: the
+// Bleve index under data_dir (embedded) or the posts table of PostgreSQL.
+type SearchIndex interface {
+	pipeline.Index
+	web.Searcher
+	// Count returns the number of posts (readiness, metrics).
+	Count(ctx context.Context) (uint64, error)
+	// Healthy returns why the index cannot take writes, or nil.
+	Healthy() error
+	// DeleteOlderThan removes the posts older than t (retention).
+	DeleteOlderThan(ctx context.Context, t time.Time) (int, error)
+	Close() error
+}
+
+// bleveSearch is the embedded Bleve index as a SearchIndex.
+type bleveSearch struct{ *index.Index }
+
+func (b bleveSearch) Count(context.Context) (uint64, error) { return b.Index.Count() }
+func (b bleveSearch) Healthy() error                        { return b.Index.WriteFailure() }
+
+// pgSearch is index/pgsearch as a SearchIndex: a post is durable when
+// Add returns (it is committed), so Sync has nothing to wait for, and
+// retention drops whole months.
+type pgSearch struct{ *pgsearch.Store }
+
+func (p pgSearch) Add(ctx context.Context, d index.Doc) error { return p.Store.Add(ctx, d) }
+func (p pgSearch) Sync(context.Context) error                 { return nil }
+func (p pgSearch) Healthy() error                             { return nil }
+func (p pgSearch) Close() error                               { return nil } // the pool is the service's
+
+// DeleteOlderThan drops the month partitions that end before t: retention
+// on PostgreSQL works in whole months (a month is kept until all of it is
+// older than t). It returns the number of months dropped.
+func (p pgSearch) DeleteOlderThan(ctx context.Context, t time.Time) (int, error) {
+	dropped, err := p.Store.DropBefore(ctx, t)
+	return len(dropped), err
+}
+
+var (
+	_ SearchIndex = bleveSearch{}
+	_ SearchIndex = pgSearch{}
+	_ LeadStore   = (*alerts.SQLStore)(nil)
+	_ CrawlState  = (*crawler.Store)(nil)
+)
+
+// errNoBackup is returned by the embedded-only operations on a PostgreSQL
+// installation.
+var errNoBackup = errors.New("this installation keeps its state in PostgreSQL: back it up with PostgreSQL's own tools (pg_dump, base backups); riskmine backup covers the embedded mode")
+
+// pgStores are the PostgreSQL stores of a node, sharing one pool.
+type pgStores struct {
+	pool   *pgxpool.Pool
+	leads  *alertspg.Store
+	crawl  *pgstate.Store
+	search *pgsearch.Store
+}
+
+// pgPoolConns is the pool of a node: connections held for the instance
+// lock, the outbox listener and the jobs leader, plus the pipeline's
+// writers, the dispatcher and the UI's requests.
+const pgPoolConns = 24
+
+// openStores opens the lead store, the crawl state and the search index
+// the config names: SQLite and Bleve under data_dir, or PostgreSQL.
+func (s *Service) openStores(ctx context.Context, cfg *config.Config, dbPath string) error {
+	aopts := AlertsOptions(cfg, s.log.With("component", "alerts"))
+	if !cfg.Cluster.Postgres() {
+		leads, err := alerts.OpenSQLite(dbPath, aopts)
+		if err != nil {
+			return err
+		}
+		s.leads = leads
+		crawl, err := crawler.OpenStore(dbPath)
+		if err != nil {
+			return err
+		}
+		s.crawl = crawl
+		if s.bleve, err = OpenIndex(cfg, s.log.With("component", "index")); err != nil {
+			return err
+		}
+		s.search = bleveSearch{s.bleve}
+		return nil
+	}
+	pool, err := pgdb.Open(ctx, cfg.Cluster.Store, pgdb.Options{MaxConns: pgPoolConns})
+	if err != nil {
+		return fmt.Errorf("cluster.store: %w", err)
+	}
+	s.pg = &pgStores{pool: pool}
+	if s.pg.leads, err = alertspg.New(ctx, pool, aopts); err != nil {
+		return err
+	}
+	leads, ok := any(s.pg.leads).(LeadStore)
+	if !ok {
+		return errors.New("cluster.store: the PostgreSQL lead store lacks what serve needs")
+	}
+	s.leads = leads
+	if s.pg.crawl, err = pgstate.New(ctx, pool); err != nil {
+		return err
+	}
+	s.crawl = s.pg.crawl
+	if s.pg.search, err = pgsearch.Open(ctx, pool, pgsearch.Options{
+		Tokenize: indexTokenize, Normalize: nlp.NormalizeText,
+		SearchTimeout: cfg.Index.SearchTimeout.D(), Location: cfg.Location(),
+	}); err != nil {
+		return err
+	}
+	s.search = pgSearch{s.pg.search}
+	return nil
+}
+
+// burstRecorder is the lead store when alerts.burst is enabled, else nil
+// (posts are not counted).
+func (s *Service) burstRecorder(cfg *config.Config) pipeline.BurstRecorder {
+	if !cfg.Alerts.Burst.Enabled {
+		return nil
+	}
+	return s.leads
+}

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -58,7 +59,8 @@ type Service struct {
 	leads     LeadStore
 	evidence  *evidence.Archive // nil when evidence.enabled is off
 	crawl     CrawlState
-	pg        *pgStores // the PostgreSQL stores and their pool; nil when embedded
+	pg        *pgStores   // the PostgreSQL stores and their pool; nil when embedded
+	leader    atomic.Bool // holds the leader lock (PostgreSQL) or runs alone
 	sched     *crawler.Scheduler
 	crawler   *crawler.Crawler // closed at shutdown: it stops the headless browser
 	pipe      *pipeline.Pipeline
@@ -67,7 +69,6 @@ type Service struct {
 	ln        net.Listener
 	metrics   *metrics
 	disk      *DiskFloor
-	cron      *cron.Cron
 	cancel    context.CancelFunc // stops the background loops
 	loops     sync.WaitGroup
 	ready     chan struct{}
@@ -184,17 +185,45 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (_ *Service, e
 	}
 	s.metrics.watchStores(s.leads, s.search, log)
 
-	// Background loops: webhook delivery, run metrics, retention, alert
-	// rules, backups asked for by `riskmine backup`.
+	// Background loops: webhook delivery (on every node: the outbox is
+	// claimed row by row), run metrics, retention, alert rules, backups
+	// asked for by `riskmine backup`. On PostgreSQL the loops that must
+	// run once per installation (alert rules, burst scans, index
+	// retention) run on the crawling node that holds the leader lock.
 	s.goLoop("dispatcher", func(ctx context.Context) error { return disp.Run(ctx) }, bg)
 	s.goLoop("run metrics", s.watchRuns, bg)
+	crawls := cfg.Cluster.Crawls()
 	rules := &pipeline.AlertRules{Rules: s.web.Store(), Index: s.search, Analyzer: s.analyzer, Leads: s.leads,
 		LeadLevel: cfg.Alerts.LeadLevel, Location: cfg.Location(), Logger: log}
-	s.goLoop("alert rules", rules.Run, bg)
+	var singles []func(context.Context)
+	singles = append(singles, func(ctx context.Context) {
+		if err := rules.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("alert rules stopped", "error", err)
+		}
+	})
 	if cfg.Alerts.Burst.Enabled {
 		bs := pipeline.NewBurstScanner(cfg, s.leads, log.With("component", "burst"))
 		bs.Lexicons = s.analyzer.Lexicons
-		s.goLoop("burst scan", func(ctx context.Context) error { return bs.Run(ctx, cfg.Alerts.Burst.Interval.D()) }, bg)
+		singles = append(singles, func(ctx context.Context) {
+			if err := bs.Run(ctx, cfg.Alerts.Burst.Interval.D()); err != nil && ctx.Err() == nil {
+				log.Error("burst scan stopped", "error", err)
+			}
+		})
+	}
+	if cfg.Index.RetentionDays > 0 {
+		days, sched := cfg.Index.RetentionDays, cfg.Index.RetentionSchedule
+		retention := cron.New(cron.WithLocation(cfg.Location()))
+		if _, err := retention.AddFunc(sched, func() { s.applyRetention(bg, days) }); err != nil {
+			return nil, fmt.Errorf("index.retention_schedule: %w", err)
+		}
+		singles = append(singles, func(ctx context.Context) {
+			retention.Start()
+			<-ctx.Done()
+			<-retention.Stop().Done()
+		})
+	}
+	if crawls {
+		s.runSingletons(bg, singles)
 	}
 	if s.evidence != nil {
 		s.goLoop("evidence retention", func(ctx context.Context) error {
@@ -205,19 +234,23 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (_ *Service, e
 	if s.bleve != nil {
 		s.goLoop("backup socket", startBackupSocket(cfg.DataDir, s.bleve, log.With("component", "backup")), bg)
 	}
-	s.cron = cron.New(cron.WithLocation(cfg.Location()))
-	if cfg.Index.RetentionDays > 0 {
-		days := cfg.Index.RetentionDays
-		if _, err := s.cron.AddFunc(cfg.Index.RetentionSchedule, func() { s.applyRetention(bg, days) }); err != nil {
-			return nil, fmt.Errorf("index.retention_schedule: %w", err)
-		}
+	if s.pg != nil {
+		// Sources added or changed in the UI of any node reach this one.
+		s.goLoop("UI sources", func(ctx context.Context) error { return s.resyncSources(ctx) }, bg)
 	}
-	s.cron.Start()
-	s.sched.Start()
+	if crawls {
+		s.sched.Start()
+	}
 
 	// The web server last: /readyz answers once everything above is up.
 	mux := http.NewServeMux()
-	mux.Handle("/", s.refuseWritesWhenDiskLow(s.web.Handler()))
+	if cfg.Cluster.Serves() {
+		mux.Handle("/", s.refuseWritesWhenDiskLow(s.web.Handler()))
+	} else {
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "this riskmine node has the role "+cfg.Cluster.Role+": it crawls and serves no UI; use an api node", http.StatusNotFound)
+		})
+	}
 	if err := s.metrics.mount(mux, cfg.Web, log); err != nil {
 		return nil, err
 	}
@@ -243,7 +276,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (_ *Service, e
 		}
 	}()
 	close(s.ready)
-	log.Info("riskmine serving", "addr", s.ln.Addr().String(), "data_dir", cfg.DataDir, "sources", len(cfg.Crawler.Sources), "webhooks", len(cfg.Alerts.Webhooks))
+	log.Info("riskmine serving", "addr", s.ln.Addr().String(), "data_dir", cfg.DataDir, "role", cfg.Cluster.Role, "store", storeName(cfg), "sources", len(cfg.Crawler.Sources), "webhooks", len(cfg.Alerts.Webhooks))
 	return s, nil
 }
 
@@ -405,9 +438,6 @@ func (s *Service) close() {
 	s.closeOnce.Do(func() {
 		if s.pipe != nil {
 			s.pipe.Close()
-		}
-		if s.cron != nil {
-			<-s.cron.Stop().Done()
 		}
 		s.cancel()
 		s.loops.Wait()

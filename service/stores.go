@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -158,4 +159,60 @@ func (s *Service) burstRecorder(cfg *config.Config) pipeline.BurstRecorder {
 		return nil
 	}
 	return s.leads
+}
+
+// storeName names where the state lives, for the log.
+func storeName(cfg *config.Config) string {
+	if cfg.Cluster.Postgres() {
+		return cfg.Cluster.StoreRedacted()
+	}
+	return "embedded"
+}
+
+// leaderLock is the name of the leader lock of the loops that run once per
+// installation.
+const leaderLock = "singletons"
+
+// runSingletons runs the loops that must run once per installation: here
+// (embedded), or on PostgreSQL on whichever node holds the leader lock,
+// moving to another node when it stops or dies.
+func (s *Service) runSingletons(ctx context.Context, loops []func(context.Context)) {
+	run := func(ctx context.Context) {
+		var wg sync.WaitGroup
+		for _, f := range loops {
+			wg.Go(func() { f(ctx) })
+		}
+		wg.Wait()
+	}
+	if s.pg == nil {
+		s.leader.Store(true)
+		s.goLoop("singletons", func(ctx context.Context) error { run(ctx); return nil }, ctx)
+		return
+	}
+	s.goLoop("leader", func(ctx context.Context) error {
+		pgdb.Lead(ctx, s.pg.pool, leaderLock, run, func(leader bool) {
+			s.leader.Store(leader)
+			s.log.Info("leader lock", "held", leader)
+		})
+		return nil
+	}, ctx)
+}
+
+// sourceResync is how often a node on PostgreSQL reads the UI's sources
+// again, so a source added or changed on another node is scheduled here.
+const sourceResync = 15 * time.Second
+
+func (s *Service) resyncSources(ctx context.Context) error {
+	tick := time.NewTicker(sourceResync)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			if err := s.web.SyncSources(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("UI sources not read again", "error", err)
+			}
+		}
+	}
 }

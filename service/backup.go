@@ -53,6 +53,9 @@ type BackupManifest struct {
 // the running serve writes it when one answers on the data folder's
 // socket, else the data folder is opened here.
 func Backup(ctx context.Context, cfg *config.Config, dest string) (*BackupManifest, error) {
+	if cfg.Cluster.Postgres() {
+		return nil, errNoBackup
+	}
 	if !isFile(filepath.Join(cfg.DataDir, dbFile)) {
 		return nil, fmt.Errorf("no %s in the data folder %s: nothing to back up", dbFile, cfg.DataDir)
 	}
@@ -79,6 +82,9 @@ type RestoreReport struct {
 // quick_check, the index opens and counts its documents, and every capture
 // of the evidence archive is read back, before anything is moved in.
 func Restore(ctx context.Context, cfg *config.Config, src string) (*RestoreReport, error) {
+	if cfg.Cluster.Postgres() {
+		return nil, errNoBackup
+	}
 	var m BackupManifest
 	raw, err := os.ReadFile(filepath.Join(src, BackupManifestFile))
 	if err != nil {

@@ -101,3 +101,15 @@ func TestStartServeStopStartAgain(t *testing.T) {
 		t.Errorf("after a restart %d leads (%v), want 1", total, err)
 	}
 }
+
+func TestBackupRefusedOnPostgres(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Cluster.Store = "postgres://riskmine@127.0.0.1:1/riskmine"
+	if _, err := Backup(context.Background(), cfg, t.TempDir()); err == nil || !strings.Contains(err.Error(), "pg_dump") {
+		t.Errorf("backup of a PostgreSQL installation: %v", err)
+	}
+	if _, err := Restore(context.Background(), cfg, t.TempDir()); err == nil || !strings.Contains(err.Error(), "pg_dump") {
+		t.Errorf("restore into a PostgreSQL installation: %v", err)
+	}
+}

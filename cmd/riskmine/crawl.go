@@ -60,7 +60,7 @@ crawl state is read, so the pages printed are those a real run would hand on.`)
 		fs.Usage()
 		return errUsage
 	}
-	cfg, err := loadConfig(cf)
+	cfg, err := loadEmbeddedConfig(cf)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -48,10 +49,17 @@ type killSite struct {
 	served atomic.Int64
 	hidden atomic.Bool // the sitemap lists no page
 	srv    *httptest.Server
+	// delay, when set, is how long each page takes to answer; agents
+	// counts the pages served per User-Agent (which crawler node fetched).
+	delay  time.Duration
+	agents sync.Map // User-Agent → *atomic.Int64
 }
 
-func newKillSite(n int) *killSite {
-	s := &killSite{n: n}
+func newKillSite(n int) *killSite { return newSlowKillSite(n, 0) }
+
+// newSlowKillSite is newKillSite with pages that take delay to answer.
+func newSlowKillSite(n int, delay time.Duration) *killSite {
+	s := &killSite{n: n, delay: delay}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /sitemap.xml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/xml")
@@ -72,7 +80,16 @@ func newKillSite(n int) *killSite {
 			http.NotFound(w, r)
 			return
 		}
+		if s.delay > 0 {
+			select {
+			case <-time.After(s.delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
 		s.served.Add(1)
+		n, _ := s.agents.LoadOrStore(r.UserAgent(), new(atomic.Int64))
+		n.(*atomic.Int64).Add(1)
 		title, body := killPage(i)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, `<html><head><title>%s</title></head><body><h1>%s</h1><div class="article"><p>%s</p><p>%s</p></div></body></html>`,

@@ -29,6 +29,7 @@ type hookSink struct {
 
 	mu     sync.Mutex
 	bodies []map[string]any
+	seen   map[string]bool // webhook ids received, signed
 	bad    int
 }
 
@@ -56,7 +57,22 @@ func (h *hookSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.bodies = append(h.bodies, m)
+	if h.seen == nil {
+		h.seen = map[string]bool{}
+	}
+	h.seen[id] = true
 	w.WriteHeader(http.StatusOK)
+}
+
+// ids returns the webhook ids received with a good signature.
+func (h *hookSink) ids() map[string]bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make(map[string]bool, len(h.seen))
+	for id := range h.seen {
+		out[id] = true
+	}
+	return out
 }
 
 func (h *hookSink) count() (good, bad int) {

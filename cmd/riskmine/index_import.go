@@ -84,7 +84,7 @@ reads stdin. The serve process must not be running on the same data folder.`)
 	}
 	name := pos[0]
 	go nlp.WarmUp()
-	cfg, err := loadConfig(cf)
+	cfg, err := loadEmbeddedConfig(cf)
 	if err != nil {
 		return err
 	}

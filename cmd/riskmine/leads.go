@@ -28,7 +28,7 @@ func init() {
 
 // openAlertsStore loads the config and opens <data_dir>/riskmine.db.
 func openAlertsStore(cf *commonFlags) (*alerts.SQLStore, *config.Config, error) {
-	cfg, err := loadConfig(cf)
+	cfg, err := loadEmbeddedConfig(cf)
 	if err != nil {
 		return nil, nil, err
 	}

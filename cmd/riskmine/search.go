@@ -78,7 +78,7 @@ the fragments.`)
 	if *limit < 1 {
 		return fmt.Errorf("--limit must be at least 1, got %d", *limit)
 	}
-	cfg, err := loadConfig(cf)
+	cfg, err := loadEmbeddedConfig(cf)
 	if err != nil {
 		return err
 	}

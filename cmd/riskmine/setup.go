@@ -36,3 +36,18 @@ func newLogger(w io.Writer, l config.Log) (*slog.Logger, error) {
 	}
 	return slog.New(h), nil
 }
+
+// loadEmbeddedConfig is loadConfig for the commands that work on the
+// embedded stores under data_dir: a config whose state lives in PostgreSQL
+// (cluster.store) is refused in one line rather than read from an empty
+// data folder.
+func loadEmbeddedConfig(cf *commonFlags) (*config.Config, error) {
+	cfg, err := loadConfig(cf)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Cluster.Postgres() {
+		return nil, fmt.Errorf("this command works on the embedded stores under data_dir, but this config keeps its state in PostgreSQL (cluster.store %s); use the web UI or the API of an api node", cfg.Cluster.StoreRedacted())
+	}
+	return cfg, nil
+}

@@ -60,7 +60,7 @@ func runUsers(ctx context.Context, env *cmdEnv, args []string) error {
 		}
 		return rest[0], nil
 	}
-	cfg, err := loadConfig(cf)
+	cfg, err := loadEmbeddedConfig(cf)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -72,4 +73,31 @@ func lineHasBoth(out, a, b string) bool {
 		}
 	}
 	return false
+}
+
+// TestEmbeddedCommandsRefusePostgres: the commands that read the embedded
+// stores say so, in one line without the password, when the config keeps
+// its state in PostgreSQL, instead of reading an empty data folder.
+func TestEmbeddedCommandsRefusePostgres(t *testing.T) {
+	cfgPath := filepath.Join(t.TempDir(), "riskmine.yaml")
+	if err := os.WriteFile(cfgPath, []byte("data_dir: "+t.TempDir()+"\ncluster:\n  store: postgres://rm:hunter2secret@db.internal/rm\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"leads", "list", "--config", cfgPath},
+		{"search", "--config", cfgPath, "井盖"},
+		{"users", "list", "--config", cfgPath},
+		{"webhooks", "list", "--config", cfgPath},
+		{"crawl", "--config", cfgPath, "some-source"},
+		{"backup", "--config", cfgPath, filepath.Join(t.TempDir(), "b")},
+	} {
+		code, out, errOut := runCmd(t, "", args...)
+		if code == 0 || strings.Count(strings.TrimSpace(errOut), "\n") > 0 ||
+			!(strings.Contains(errOut, "PostgreSQL") && (strings.Contains(errOut, "embedded") || strings.Contains(errOut, "pg_dump"))) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+		if strings.Contains(errOut, "hunter2secret") {
+			t.Errorf("%v: the password is in %q", args, errOut)
+		}
+	}
 }

@@ -36,3 +36,16 @@ func TestStoreNodes(t *testing.T) {
 		return s[0], s[1]
 	})
 }
+
+// TestStoreExtras runs what the service needs beyond alerts.Store against
+// SQLite.
+func TestStoreExtras(t *testing.T) {
+	storetest.RunExtras(t, func(t *testing.T, opts alerts.Options) alerts.ServiceStore {
+		s, err := alerts.OpenSQLite(filepath.Join(t.TempDir(), "alerts.db"), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

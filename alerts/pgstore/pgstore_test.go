@@ -133,3 +133,16 @@ func TestOutboxSignalReachesOtherNode(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+// TestConformanceExtras runs what the service needs beyond alerts.Store
+// (places, bursts, source health, lead events) against PostgreSQL.
+func TestConformanceExtras(t *testing.T) {
+	storetest.RunExtras(t, func(t *testing.T, opts alerts.Options) alerts.ServiceStore {
+		s, err := Open(context.Background(), pgtest.DSN(t), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}

@@ -26,7 +26,7 @@ func (s *Store) OpenLeadsByPlace(ctx context.Context, parent string) ([]alerts.P
 	rows, err := s.pool.Query(ctx, `SELECT substr(ll.code, 1, $1) AS p, count(DISTINCT ll.lead_id) AS n
 		FROM alerts_lead_location ll JOIN alerts_lead l ON l.id = ll.lead_id
 		WHERE l.state = ANY($2) AND length(ll.code) >= $1 AND ll.code LIKE $3
-		GROUP BY p ORDER BY n DESC, p COLLATE "C"`, n, s.open, likePrefix(parent))
+		GROUP BY p ORDER BY n DESC, p`, n, s.open, likePrefix(parent))
 	if err != nil {
 		return nil, fmt.Errorf("alerts: leads by place: %w", err)
 	}

@@ -49,3 +49,21 @@ func TestStoreExtras(t *testing.T) {
 		return s
 	})
 }
+
+// TestStoreNodesExtras runs the multi-node extras with two SQLite stores
+// on one file (not RunNodesEvents: SQLite's lead events stay in the
+// process that filed the lead).
+func TestStoreNodesExtras(t *testing.T) {
+	storetest.RunNodesExtras(t, func(t *testing.T, opts alerts.Options) (alerts.ServiceStore, alerts.ServiceStore) {
+		path := filepath.Join(t.TempDir(), "alerts.db")
+		var s [2]*alerts.SQLStore
+		for i := range s {
+			var err error
+			if s[i], err = alerts.OpenSQLite(path, opts); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s[i].Close() })
+		}
+		return s[0], s[1]
+	})
+}

@@ -146,3 +146,27 @@ func TestConformanceExtras(t *testing.T) {
 		return s
 	})
 }
+
+// servicePair opens two stores, each with a pool of its own, on one
+// schema.
+func servicePair(t *testing.T, opts alerts.Options) (alerts.ServiceStore, alerts.ServiceStore) {
+	dsn := pgtest.DSN(t)
+	var out [2]*Store
+	for i := range out {
+		s, err := Open(context.Background(), dsn, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		out[i] = s
+	}
+	return out[0], out[1]
+}
+
+// TestConformanceNodesExtras runs the multi-node extras (bursts, health
+// rows) and the cross-node events (a subscriber on one node sees the
+// leads filed on the other) against two stores on one schema.
+func TestConformanceNodesExtras(t *testing.T) {
+	storetest.RunNodesExtras(t, servicePair)
+	storetest.RunNodesEvents(t, servicePair)
+}

@@ -90,7 +90,8 @@ type Leads interface {
 	RecordCapture(ctx context.Context, leadID string, c alerts.CaptureNote) (bool, error)
 }
 
-// BurstRecorder counts posts per category and county (*alerts.SQLStore).
+// BurstRecorder counts posts per category and county (an
+// alerts.ServiceStore).
 type BurstRecorder interface {
 	RecordBurstPost(ctx context.Context, p alerts.BurstPost) error
 }

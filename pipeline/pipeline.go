@@ -466,3 +466,13 @@ func (p *Pipeline) filesLead(as *nlp.Assessment) bool {
 	}
 	return false
 }
+
+// An alerts.ServiceStore is everything the pipeline, the alert rules, the
+// burst scanner and the crawler's health changes ask of the lead store.
+var (
+	_ Leads         = alerts.ServiceStore(nil)
+	_ Filer         = alerts.ServiceStore(nil)
+	_ BurstRecorder = alerts.ServiceStore(nil)
+	_ BurstStore    = alerts.ServiceStore(nil)
+	_ HealthSink    = alerts.ServiceStore(nil)
+)

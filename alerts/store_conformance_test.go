@@ -1,6 +1,7 @@
 package alerts_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 
@@ -66,4 +67,20 @@ func TestStoreNodesExtras(t *testing.T) {
 		}
 		return s[0], s[1]
 	})
+}
+
+// BenchmarkRecordBurstPost counts distinct posts for burst detection in
+// one SQLite store, by one caller and by four
+// (storetest.BenchRecordBurstPost).
+func BenchmarkRecordBurstPost(b *testing.B) {
+	for _, callers := range []int{1, 4} {
+		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
+			s, err := alerts.OpenSQLite(filepath.Join(b.TempDir(), "alerts.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			storetest.BenchRecordBurstPost(b, []alerts.ServiceStore{s}, callers)
+		})
+	}
 }

@@ -149,7 +149,7 @@ func TestConformanceExtras(t *testing.T) {
 
 // servicePair opens two stores, each with a pool of its own, on one
 // schema.
-func servicePair(t *testing.T, opts alerts.Options) (alerts.ServiceStore, alerts.ServiceStore) {
+func servicePair(t testing.TB, opts alerts.Options) (alerts.ServiceStore, alerts.ServiceStore) {
 	dsn := pgtest.DSN(t)
 	var out [2]*Store
 	for i := range out {
@@ -167,6 +167,7 @@ func servicePair(t *testing.T, opts alerts.Options) (alerts.ServiceStore, alerts
 // rows) and the cross-node events (a subscriber on one node sees the
 // leads filed on the other) against two stores on one schema.
 func TestConformanceNodesExtras(t *testing.T) {
-	storetest.RunNodesExtras(t, servicePair)
-	storetest.RunNodesEvents(t, servicePair)
+	pair := func(t *testing.T, opts alerts.Options) (alerts.ServiceStore, alerts.ServiceStore) { return servicePair(t, opts) }
+	storetest.RunNodesExtras(t, pair)
+	storetest.RunNodesEvents(t, pair)
 }

@@ -167,7 +167,9 @@ func servicePair(t testing.TB, opts alerts.Options) (alerts.ServiceStore, alerts
 // rows) and the cross-node events (a subscriber on one node sees the
 // leads filed on the other) against two stores on one schema.
 func TestConformanceNodesExtras(t *testing.T) {
-	pair := func(t *testing.T, opts alerts.Options) (alerts.ServiceStore, alerts.ServiceStore) { return servicePair(t, opts) }
+	pair := func(t *testing.T, opts alerts.Options) (alerts.ServiceStore, alerts.ServiceStore) {
+		return servicePair(t, opts)
+	}
 	storetest.RunNodesExtras(t, pair)
 	storetest.RunNodesEvents(t, pair)
 }

@@ -37,18 +37,16 @@ func (s *Store) RecordBurstPost(ctx context.Context, p alerts.BurstPost) error {
 			cats, counties, names = append(cats, cat), append(counties, county), append(names, name)
 		}
 	}
-	err = s.inTx(ctx, func(tx pgx.Tx) (int, error) {
-		if _, err := tx.Exec(ctx, `INSERT INTO alerts_burst_post(category, county, county_name, at, canonical_url, url,
-			site, source, title, snippet, seen_at, level, score)
+	// One statement (so one round trip, and atomic): the rows, and the
+	// history's start if this is the first post.
+	_, err = s.pool.Exec(ctx, `WITH counted AS (
+			INSERT INTO alerts_burst_post(category, county, county_name, at, canonical_url, url,
+				site, source, title, snippet, seen_at, level, score)
 			SELECT c, k, n, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM unnest($1::text[], $2::text[], $3::text[]) AS t(c, k, n)
-			ON CONFLICT (category, county, canonical_url) DO NOTHING`,
-			cats, counties, names, p.At, p.CanonicalURL, p.URL, p.Site, p.Source, p.Title, p.Snippet, p.SeenAt, p.Level, p.Score); err != nil {
-			return 0, err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO alerts_meta(key, value) VALUES ('burst_since', $1) ON CONFLICT (key) DO NOTHING`,
-			s.now().UTC().Format(time.RFC3339Nano))
-		return 0, err
-	})
+			ON CONFLICT (category, county, canonical_url) DO NOTHING)
+		INSERT INTO alerts_meta(key, value) VALUES ('burst_since', $14) ON CONFLICT (key) DO NOTHING`,
+		cats, counties, names, p.At, p.CanonicalURL, p.URL, p.Site, p.Source, p.Title, p.Snippet, p.SeenAt, p.Level, p.Score,
+		s.now().UTC().Format(time.RFC3339Nano))
 	if err != nil {
 		return fmt.Errorf("alerts: burst post %s: %w", p.CanonicalURL, err)
 	}

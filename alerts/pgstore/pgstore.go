@@ -1,11 +1,13 @@
-// Package pgstore is alerts.Store on PostgreSQL: leads, their sources,
-// audit trail and notes, and the webhook outbox, in tables prefixed
-// alerts_ of the schema the connection's search_path selects. Several
-// riskmine nodes may open one database at once.
+// Package pgstore is alerts.ServiceStore on PostgreSQL: leads, their
+// sources, audit trail and notes, the webhook outbox, inbound claims, the
+// burst counts and burst leads, in tables prefixed alerts_ of the schema
+// the connection's search_path selects. Several riskmine nodes may open
+// one database at once.
 //
 // Filing, review and merge are alerts' own decisions and flow (FileIn,
 // TransitionIn, AssignIn) over this package's alerts.LeadTx; the read
-// side, notes, captures, inbound claims and the outbox are SQL here.
+// side, notes, captures, inbound claims, bursts, places and the outbox
+// are SQL here.
 //
 // What makes several nodes safe:
 //   - filing takes a transaction-scoped advisory lock, so filings queue
@@ -16,7 +18,12 @@
 //     it loaded (UPDATE … WHERE version = $n), else alerts.ErrConflict;
 //   - the outbox is claimed FOR UPDATE SKIP LOCKED with a lease, so any
 //     node delivers and no row goes out twice at once; committed rows are
-//     announced with NOTIFY, so every node's dispatcher wakes.
+//     announced with NOTIFY, so every node's dispatcher wakes;
+//   - created leads are announced with NOTIFY too, so SubscribeLeads on
+//     every node (the UI's live notices) hears the leads any node files;
+//   - a burst is filed under the filing lock, so two scans of one series
+//     at once open one burst lead; a post is counted once per series
+//     whichever nodes count it (ON CONFLICT DO NOTHING).
 //
 // It may import alerts and internal/pgdb; alerts does not import it.
 package pgstore

@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -59,6 +60,9 @@ type Store struct {
 	// listenDone is closed when it has returned its connection.
 	stopListen context.CancelFunc
 	listenDone chan struct{}
+	// listenPID is the server process of the listening connection (0
+	// while there is none).
+	listenPID atomic.Uint32
 }
 
 var _ alerts.ServiceStore = (*Store)(nil)
@@ -332,6 +336,7 @@ func (s *Store) listen(ctx context.Context, schema string, ready chan struct{}) 
 				_, err = conn.Exec(ctx, `LISTEN `+leadChannel)
 			}
 			if err == nil {
+				s.listenPID.Store(conn.Conn().PgConn().PID())
 				once.Do(func() { close(ready) })
 				for {
 					n, err := conn.Conn().WaitForNotification(ctx)
@@ -353,6 +358,7 @@ func (s *Store) listen(ctx context.Context, schema string, ready chan struct{}) 
 			}
 			// The connection may be mid-wait when ctx ends: close it
 			// rather than hand it back with LISTEN still on.
+			s.listenPID.Store(0)
 			conn.Conn().Close(context.Background())
 			conn.Release()
 		}

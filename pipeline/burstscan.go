@@ -25,7 +25,8 @@ func BurstParams(cfg *config.Config) burst.Params {
 
 // BurstRecorderOf returns the lead store (any alerts.ServiceStore, or
 // another BurstRecorder) when alerts.burst is enabled, else nil: posts are
-// not counted.
+// not counted. Pass an untyped nil for no store, not a nil pointer in the
+// interface.
 func BurstRecorderOf(cfg *config.Config, store BurstRecorder) BurstRecorder {
 	if !cfg.Alerts.Burst.Enabled || store == nil {
 		return nil
@@ -34,8 +35,9 @@ func BurstRecorderOf(cfg *config.Config, store BurstRecorder) BurstRecorder {
 }
 
 // BurstStore is what burst scans need of the lead store (an
-// alerts.ServiceStore: *alerts.SQLStore, alerts/pgstore's *Store): the counted posts per category and county, the
-// bursts filed so far, filing a burst and forgetting old counts.
+// alerts.ServiceStore: *alerts.SQLStore, alerts/pgstore's *Store): the
+// counted posts per category and county, the bursts filed so far, filing
+// a burst and forgetting old counts.
 type BurstStore interface {
 	BurstSeriesSince(ctx context.Context, from, to time.Time, minPosts int) ([]alerts.BurstSeries, error)
 	BurstSince(ctx context.Context) (time.Time, error)

@@ -60,33 +60,19 @@ func (e Endpoint) wantsHealth() bool {
 // health (the outbox, its retries and the channels' rates as for leads)
 // and returns how many deliveries it queued. The outbox rows have no lead.
 func (s *SQLStore) NotifySourceHealth(ctx context.Context, ev SourceHealthEvent) (int, error) {
-	switch ev.Problem {
-	case HealthNoItems, HealthSelectors, HealthRobots:
-	default:
-		return 0, fmt.Errorf("alerts: source health problem %q, expected no_items, selectors or robots: %w", ev.Problem, ErrInvalid)
-	}
-	var eps []Endpoint
-	for _, e := range s.opts.Endpoints {
-		if e.wantsHealth() {
-			eps = append(eps, e)
-		}
-	}
-	if len(eps) == 0 {
-		return 0, nil
-	}
 	now := s.now()
-	body, err := json.Marshal(healthBody{Type: SourceHealthType, Timestamp: now.UTC(), Data: &ev})
-	if err != nil {
-		return 0, fmt.Errorf("alerts: source health of %s: %w", ev.Source, err)
+	rows, err := SourceHealthRows(s.opts, ev, now)
+	if err != nil || len(rows) == 0 {
+		return 0, err
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("alerts: source health of %s: %w", ev.Source, err)
 	}
 	defer tx.Rollback()
-	for _, e := range eps {
+	for _, r := range rows {
 		if _, err := s.exec(ctx, tx, `INSERT INTO alerts_delivery(id, endpoint, event, lead_id, body, state, created_at, next_attempt_at)
-			VALUES (?,?,?,?,?,?,?,?)`, "msg_"+newID(now), e.Name, EventSourceHealth, "", body, DeliveryPending, ms(now), ms(now)); err != nil {
+			VALUES (?,?,?,?,?,?,?,?)`, r.ID, r.Endpoint, r.Event, "", r.Body, DeliveryPending, ms(now), ms(now)); err != nil {
 			return 0, fmt.Errorf("alerts: source health of %s: %w", ev.Source, err)
 		}
 	}
@@ -94,7 +80,7 @@ func (s *SQLStore) NotifySourceHealth(ctx context.Context, ev SourceHealthEvent)
 		return 0, fmt.Errorf("alerts: source health of %s: %w", ev.Source, err)
 	}
 	s.notify()
-	return len(eps), nil
+	return len(rows), nil
 }
 
 // queuedHealth decodes the outbox body of a source health event.

@@ -16,15 +16,19 @@ type LeadEvent struct {
 // never waits for a reader.
 const leadEventBuffer = 64
 
-// leadHub fans new-lead events out to subscribers in this process.
-type leadHub struct {
+// LeadHub fans new-lead events out to the subscribers in this process. A
+// backend whose leads are filed by several nodes publishes into it what
+// it hears from the database (alerts/pgstore: LISTEN/NOTIFY). The zero
+// value is ready to use.
+type LeadHub struct {
 	mu     sync.Mutex
 	subs   map[chan LeadEvent]struct{}
 	closed bool
 }
 
-// subscribe adds a subscriber; cancel removes it and closes its channel.
-func (h *leadHub) subscribe() (<-chan LeadEvent, func()) {
+// Subscribe adds a subscriber; cancel removes it and closes its channel.
+// After Close it returns a closed channel.
+func (h *LeadHub) Subscribe() (<-chan LeadEvent, func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ch := make(chan LeadEvent, leadEventBuffer)
@@ -46,8 +50,9 @@ func (h *leadHub) subscribe() (<-chan LeadEvent, func()) {
 	}
 }
 
-// publish sends events to every subscriber without blocking.
-func (h *leadHub) publish(evs ...LeadEvent) {
+// Publish sends events to every subscriber without blocking: a
+// subscriber leadEventBuffer behind misses them.
+func (h *LeadHub) Publish(evs ...LeadEvent) {
 	if len(evs) == 0 {
 		return
 	}
@@ -63,8 +68,8 @@ func (h *leadHub) publish(evs ...LeadEvent) {
 	}
 }
 
-// close ends every subscription (their channels close) and refuses new ones.
-func (h *leadHub) close() {
+// Close ends every subscription (their channels close) and refuses new ones.
+func (h *LeadHub) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for ch := range h.subs {
@@ -78,8 +83,9 @@ func (h *leadHub) close() {
 // commits, and a cancel function that ends the subscription. Events are
 // dropped for a subscriber that falls leadEventBuffer behind. The channel
 // is closed by cancel or when the store closes.
-func (s *SQLStore) SubscribeLeads() (<-chan LeadEvent, func()) { return s.leadEvents.subscribe() }
+func (s *SQLStore) SubscribeLeads() (<-chan LeadEvent, func()) { return s.leadEvents.Subscribe() }
 
-func leadEventOf(l *Lead) LeadEvent {
+// LeadEventOf is the event of l's creation.
+func LeadEventOf(l *Lead) LeadEvent {
 	return LeadEvent{ID: l.ID, Level: l.Level, Category: l.TopCategory(), Title: l.Title}
 }

@@ -36,7 +36,7 @@ type SQLStore struct {
 	writerDone chan struct{}
 	closeOnce  sync.Once
 	// leadEvents tells subscribers (the web UI) about new leads.
-	leadEvents leadHub
+	leadEvents LeadHub
 }
 
 // sqliteOptions are the settings of the writer (immediate) and reader
@@ -122,7 +122,7 @@ func (s *SQLStore) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.quit)
 		<-s.writerDone
-		s.leadEvents.close()
+		s.leadEvents.Close()
 		s.closeStmts()
 		err = errors.Join(s.w.Close(), s.r.Close())
 	})

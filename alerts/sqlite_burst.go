@@ -47,23 +47,14 @@ const burstSnippetRunes = 300
 // A post already counted in a series (by canonical URL) is not counted
 // again. The first post recorded starts the burst history (BurstSince).
 func (s *SQLStore) RecordBurstPost(ctx context.Context, p BurstPost) error {
-	canon := p.CanonicalURL
-	if canon == "" {
-		canon = p.URL
-	}
-	if canon == "" {
-		return fmt.Errorf("alerts: burst post: no url: %w", ErrInvalid)
+	p, err := PrepareBurstPost(p, s.now())
+	if err != nil {
+		return err
 	}
 	if len(p.Categories) == 0 || len(p.Counties) == 0 {
 		return nil
 	}
-	at, seen := p.At, p.SeenAt
-	if seen.IsZero() {
-		seen = s.now()
-	}
-	if at.IsZero() || at.After(seen) {
-		at = seen
-	}
+	canon := p.CanonicalURL
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("alerts: burst post %s: %w", canon, err)
@@ -77,8 +68,8 @@ func (s *SQLStore) RecordBurstPost(ctx context.Context, p BurstPost) error {
 			}
 			if _, err := s.exec(ctx, tx, `INSERT OR IGNORE INTO alerts_burst_post(category, county, county_name, at, canonical_url, url,
 				site, source, title, snippet, seen_at, level, score) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-				cat, county, name, ms(at), canon, p.URL, p.Site, p.Source, p.Title, truncateRunes(p.Snippet, burstSnippetRunes),
-				ms(seen), p.Level, p.Score); err != nil {
+				cat, county, name, ms(p.At), canon, p.URL, p.Site, p.Source, p.Title, p.Snippet,
+				ms(p.SeenAt), p.Level, p.Score); err != nil {
 				return fmt.Errorf("alerts: burst post %s: %w", canon, err)
 			}
 		}
@@ -190,16 +181,11 @@ func (s *SQLStore) PruneBurstPosts(ctx context.Context, cutoff time.Time) (int64
 // together. A scan that finds no new post for an existing burst changes
 // nothing and returns OutcomeDuplicate.
 func (s *SQLStore) FileBurst(ctx context.Context, f BurstFiling) (FileResult, error) {
+	f, err := CheckBurst(f, s.opts)
+	if err != nil {
+		return FileResult{}, err
+	}
 	info := f.Info
-	if info.Category == "" || len(info.County) < 6 {
-		return FileResult{}, fmt.Errorf("alerts: file burst: series %q/%q needs a category and a county code: %w", info.Category, info.County, ErrInvalid)
-	}
-	if f.Level == "" {
-		f.Level = s.opts.LeadLevel
-	}
-	if LevelRank(f.Level) < 1 {
-		return FileResult{}, fmt.Errorf("alerts: file burst: level %q, expected low, medium, high or critical: %w", f.Level, ErrInvalid)
-	}
 	name := "burst " + info.Category + "/" + info.County
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -220,7 +206,7 @@ func (s *SQLStore) FileBurst(ctx context.Context, f BurstFiling) (FileResult, er
 		// The notice is a courtesy: a lead that cannot be read back
 		// now is still filed.
 		if l, err := s.GetLead(ctx, res.LeadID); err == nil {
-			s.leadEvents.publish(leadEventOf(l))
+			s.leadEvents.Publish(LeadEventOf(l))
 		}
 	}
 	return res, nil
@@ -289,12 +275,7 @@ func (s *SQLStore) fileBurstTx(ctx context.Context, tx *sql.Tx, f BurstFiling) (
 		event, res.Outcome = EventLeadCreated, OutcomeCreated
 		l.SourceCount = 0
 	} else {
-		if info.Seen > l.Burst.Seen {
-			// The lead explains the burst at its strongest.
-			l.Burst = &info
-			l.Summary = burstSummary(info)
-			l.Score = burstScore(info.Tail)
-		}
+		StrengthenBurst(l, info)
 		if err := s.audit(ctx, tx, l.ID, now, "riskmine", "joined", "", "", burstNote(info)); err != nil {
 			return FileResult{}, 0, err
 		}
@@ -334,31 +315,7 @@ func (s *SQLStore) fileBurstTx(ctx context.Context, tx *sql.Tx, f BurstFiling) (
 
 // newBurstLead builds a burst lead before its posts are added.
 func (s *SQLStore) newBurstLead(f BurstFiling, now time.Time) *Lead {
-	info := f.Info
-	l := &Lead{
-		ID:          newID(now),
-		Kind:        KindBurst,
-		Burst:       &info,
-		Title:       burstTitle(info),
-		Summary:     burstSummary(info),
-		Level:       f.Level,
-		Score:       burstScore(info.Tail),
-		Categories:  []CategoryScore{{Code: info.Category, Score: burstScore(info.Tail)}},
-		Locations:   []Location{{Code: info.County, Name: info.CountyName}},
-		Terms:       []string{},
-		FirstSeen:   info.To.UTC(),
-		LastSeen:    info.From.UTC(),
-		SourceCount: 0,
-		State:       StateNew,
-		CreatedAt:   now.UTC(),
-		UpdatedAt:   now.UTC(),
-		Version:     1,
-	}
-	if d, ok := s.opts.SLA[l.Level]; ok {
-		due := now.Add(d).UTC()
-		l.DueAt = &due
-	}
-	return l
+	return NewBurstLead(f, s.opts, now)
 }
 
 // burstScore maps the tail probability to 0–10 (10 for one in 10¹⁰).

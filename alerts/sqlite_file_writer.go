@@ -182,7 +182,7 @@ func (s *SQLStore) fileTogether(ctx context.Context, reqs []*fileReq) ([]fileDon
 	}
 	for _, r := range reqs {
 		if r.created != nil {
-			s.leadEvents.publish(*r.created)
+			s.leadEvents.Publish(*r.created)
 		}
 	}
 	return results, queued, nil

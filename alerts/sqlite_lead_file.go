@@ -115,7 +115,7 @@ func (s *SQLStore) fileOne(ctx context.Context, tx *sql.Tx, r *fileReq) (FileRes
 		return FileResult{}, 0, err
 	}
 	if created != nil {
-		ev := leadEventOf(created)
+		ev := LeadEventOf(created)
 		r.created = &ev
 	}
 	return res, n, nil

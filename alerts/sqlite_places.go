@@ -35,10 +35,10 @@ func childCodeLen(n int) int {
 // parent ("" for the provinces), most leads first. A lead placed in several
 // divisions counts once in each.
 func (s *SQLStore) OpenLeadsByPlace(ctx context.Context, parent string) ([]PlaceCount, error) {
-	if strings.Trim(parent, "0123456789") != "" {
-		return nil, fmt.Errorf("alerts: place %q: %w: expected a division code", parent, ErrInvalid)
+	n, err := PlaceChildLen(parent)
+	if err != nil {
+		return nil, err
 	}
-	n := childCodeLen(len(parent))
 	if n == 0 {
 		return []PlaceCount{}, nil
 	}
@@ -65,8 +65,8 @@ func (s *SQLStore) OpenLeadsByPlace(ctx context.Context, parent string) ([]Place
 // each of the last days days, counted in the store's zone, oldest first;
 // days without leads are left out.
 func (s *SQLStore) PlaceTrend(ctx context.Context, code string, days int) ([]DayCount, error) {
-	if strings.Trim(code, "0123456789") != "" {
-		return nil, fmt.Errorf("alerts: place %q: %w: expected a division code", code, ErrInvalid)
+	if err := CheckPlaceCode(code); err != nil {
+		return nil, err
 	}
 	since := s.now().Add(-time.Duration(days) * 24 * time.Hour)
 	rows, err := s.r.QueryContext(ctx, `SELECT l.first_seen FROM alerts_lead l

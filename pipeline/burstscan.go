@@ -23,18 +23,21 @@ func BurstParams(cfg *config.Config) burst.Params {
 	}
 }
 
-// BurstRecorderOf returns the store when alerts.burst is enabled, else nil
-// (posts are not counted).
-func BurstRecorderOf(cfg *config.Config, store *alerts.SQLStore) BurstRecorder {
+// BurstRecorderOf returns the lead store (any alerts.ServiceStore, or
+// another BurstRecorder) when alerts.burst is enabled, else nil: posts are
+// not counted. Pass an untyped nil for no store, not a nil pointer in the
+// interface.
+func BurstRecorderOf(cfg *config.Config, store BurstRecorder) BurstRecorder {
 	if !cfg.Alerts.Burst.Enabled || store == nil {
 		return nil
 	}
 	return store
 }
 
-// BurstStore is what burst scans need of the lead store
-// (*alerts.SQLStore): the counted posts per category and county, the
-// bursts filed so far, filing a burst and forgetting old counts.
+// BurstStore is what burst scans need of the lead store (an
+// alerts.ServiceStore: *alerts.SQLStore, alerts/pgstore's *Store): the
+// counted posts per category and county, the bursts filed so far, filing
+// a burst and forgetting old counts.
 type BurstStore interface {
 	BurstSeriesSince(ctx context.Context, from, to time.Time, minPosts int) ([]alerts.BurstSeries, error)
 	BurstSince(ctx context.Context) (time.Time, error)

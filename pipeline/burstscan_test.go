@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"riskmine/alerts"
+	"riskmine/alerts/pgstore"
 	"riskmine/config"
+	"riskmine/internal/pgtest"
 	"riskmine/nlp"
 )
 
@@ -26,31 +28,71 @@ type testClock struct {
 func (c *testClock) now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *testClock) set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
+// openStore opens an empty lead store with opts and closes it in
+// t.Cleanup.
+type openStore func(t *testing.T, opts alerts.Options) alerts.ServiceStore
+
+func openSQLite(t *testing.T, opts alerts.Options) alerts.ServiceStore {
+	s, err := alerts.OpenSQLite(filepath.Join(t.TempDir(), "riskmine.db"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func openPostgres(t *testing.T, opts alerts.Options) alerts.ServiceStore {
+	s, err := pgstore.Open(context.Background(), pgtest.DSN(t), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // TestBurstScanFilesOnceAttachesPostsAndRespectsOptIn files a burst on a
 // real SQLite store: one lead of kind burst with the window's posts, later
 // posts of the same burst join it, a quiet series files nothing, and only
 // the webhook that opts in to bursts gets it.
 func TestBurstScanFilesOnceAttachesPostsAndRespectsOptIn(t *testing.T) {
+	testBurstScan(t, openSQLite)
+}
+
+// TestBurstScanOnPostgres runs the same scan over the PostgreSQL lead
+// store, whose burst counts are shared by every node (skipped without
+// RISKMINE_TEST_POSTGRES).
+func TestBurstScanOnPostgres(t *testing.T) {
+	testBurstScan(t, openPostgres)
+}
+
+func testBurstScan(t *testing.T, open openStore) {
 	ctx := context.Background()
 	now := time.Date(2026, 3, 18, 15, 0, 0, 0, burstZone) // a Wednesday afternoon
 	clock := &testClock{t: now.AddDate(0, 0, -35)}
 	secret := "whsec_c2VjcmV0c2VjcmV0c2VjcmV0"
-	store, err := alerts.OpenSQLite(filepath.Join(t.TempDir(), "riskmine.db"), alerts.Options{
+	store := open(t, alerts.Options{
 		Now: clock.now,
 		Endpoints: []alerts.Endpoint{
 			{Name: "plain", URL: "http://127.0.0.1:9/plain", Secret: secret},
 			{Name: "bursts", URL: "http://127.0.0.1:9/bursts", Secret: secret, Bursts: true},
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
+	cfg := config.Default()
+	cfg.Alerts.Burst.Enabled = true
+	rec := BurstRecorderOf(cfg, store)
+	if rec == nil {
+		t.Fatal("no burst recorder with alerts.burst enabled")
 	}
-	defer store.Close()
+	off := config.Default()
+	off.Alerts.Burst.Enabled = false
+	if BurstRecorderOf(off, store) != nil {
+		t.Fatal("a burst recorder with alerts.burst disabled")
+	}
 	n := 0
 	post := func(county, name string, at time.Time) {
 		t.Helper()
 		n++
-		err := store.RecordBurstPost(ctx, alerts.BurstPost{
+		err := rec.RecordBurstPost(ctx, alerts.BurstPost{
 			URL: fmt.Sprintf("https://bbs.test/t/%d", n), Title: fmt.Sprintf("%s 电信诈骗 %d", name, n), Snippet: "接到冒充客服的电话，被骗转账",
 			At: at, SeenAt: at.Add(10 * time.Minute), Level: "low", Score: 3,
 			Categories: []string{"fraud"}, Counties: []string{county}, CountyNames: []string{"福建省/福州市/" + name},
@@ -73,8 +115,6 @@ func TestBurstScanFilesOnceAttachesPostsAndRespectsOptIn(t *testing.T) {
 	}
 	post("350105", "马尾区", now.Add(-time.Hour))
 
-	cfg := config.Default()
-	cfg.Alerts.Burst.Enabled = true
 	scanner := NewBurstScanner(cfg, store, slog.New(slog.DiscardHandler))
 	scanner.Lexicons = func() []*nlp.Lexicon {
 		return []*nlp.Lexicon{{Code: "fire", Name: "火灾"}, {Code: "fraud", Name: "诈骗"}}

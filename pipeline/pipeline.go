@@ -90,7 +90,8 @@ type Leads interface {
 	RecordCapture(ctx context.Context, leadID string, c alerts.CaptureNote) (bool, error)
 }
 
-// BurstRecorder counts posts per category and county (*alerts.SQLStore).
+// BurstRecorder counts posts per category and county (an
+// alerts.ServiceStore).
 type BurstRecorder interface {
 	RecordBurstPost(ctx context.Context, p alerts.BurstPost) error
 }
@@ -465,3 +466,13 @@ func (p *Pipeline) filesLead(as *nlp.Assessment) bool {
 	}
 	return false
 }
+
+// An alerts.ServiceStore is everything the pipeline, the alert rules, the
+// burst scanner and the crawler's health changes ask of the lead store.
+var (
+	_ Leads         = alerts.ServiceStore(nil)
+	_ Filer         = alerts.ServiceStore(nil)
+	_ BurstRecorder = alerts.ServiceStore(nil)
+	_ BurstStore    = alerts.ServiceStore(nil)
+	_ HealthSink    = alerts.ServiceStore(nil)
+)

@@ -7,8 +7,8 @@ import (
 	"riskmine/crawler"
 )
 
-// HealthSink takes source health changes (*alerts.SQLStore: its webhook
-// outbox, to the endpoints with source_health: true).
+// HealthSink takes source health changes (an alerts.ServiceStore: its
+// webhook outbox, to the endpoints with source_health: true).
 type HealthSink interface {
 	NotifySourceHealth(ctx context.Context, ev alerts.SourceHealthEvent) (int, error)
 }

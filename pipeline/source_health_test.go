@@ -21,7 +21,15 @@ import (
 // starts refusing the crawler, through the wiring serve uses: the change
 // goes through the outbox to a loopback WeCom robot, once, and its
 // recovery once.
-func TestSourceHealthReachesWeCom(t *testing.T) {
+func TestSourceHealthReachesWeCom(t *testing.T) { testSourceHealthReachesWeCom(t, openSQLite) }
+
+// TestSourceHealthReachesWeComOnPostgres does the same through the
+// PostgreSQL lead store's outbox (skipped without RISKMINE_TEST_POSTGRES).
+func TestSourceHealthReachesWeComOnPostgres(t *testing.T) {
+	testSourceHealthReachesWeCom(t, openPostgres)
+}
+
+func testSourceHealthReachesWeCom(t *testing.T, open openStore) {
 	var blocked atomic.Bool
 	site := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -66,11 +74,7 @@ func TestSourceHealthReachesWeCom(t *testing.T) {
 	dir := t.TempDir()
 	ep := alerts.Endpoint{Name: "duty", URL: robot.URL + "/cgi-bin/webhook/send?key=k", Format: alerts.FormatWeCom,
 		AllowPrivate: true, SourceHealth: true, Timeout: 2 * time.Second}
-	leads, err := alerts.OpenSQLite(filepath.Join(dir, "riskmine.db"), alerts.Options{Endpoints: []alerts.Endpoint{ep}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { leads.Close() })
+	leads := open(t, alerts.Options{Endpoints: []alerts.Endpoint{ep}})
 	disp, err := alerts.NewDispatcher(leads, []alerts.Endpoint{ep}, alerts.DispatcherOptions{PublicURL: "https://rm.example.org"})
 	if err != nil {
 		t.Fatal(err)

@@ -14,9 +14,11 @@ import (
 // interface defined here. A nil field turns its pages into a "not
 // available" notice and its API routes into 503 answers.
 type Deps struct {
-	// Leads is the lead store (*alerts.SQLStore).
+	// Leads is the lead store (an alerts.ServiceStore: *alerts.SQLStore
+	// or alerts/pgstore's *Store, which have every optional interface
+	// below).
 	Leads LeadService
-	// Outbox is the webhook outbox of the same store (*alerts.SQLStore).
+	// Outbox is the webhook outbox of the same store.
 	Outbox OutboxService
 	// Dispatcher replays deliveries and sends tests (*alerts.Dispatcher).
 	Dispatcher WebhookSender
@@ -37,14 +39,15 @@ type Deps struct {
 	// nil turns editing off.
 	Lexicons *LexiconFiles
 	// LeadEvents tells the open UI of new leads (GET /api/v1/events). When
-	// nil and Leads has SubscribeLeads (*alerts.SQLStore does), Leads is used.
+	// nil and Leads has SubscribeLeads (an alerts.ServiceStore does), Leads
+	// is used.
 	LeadEvents LeadSubscriber
 	// Platforms are the case platforms that report back through
 	// POST /api/v1/inbound/{name}: name → whsec_ secret (alerts.platforms).
 	Platforms map[string]string
 	// Inbound claims and remembers inbound webhook ids. When nil and
-	// Leads has the InboundStore methods (*alerts.SQLStore does), Leads
-	// is used.
+	// Leads has the InboundStore methods (an alerts.ServiceStore does),
+	// Leads is used.
 	Inbound InboundStore
 	// Evidence is the evidence archive (*evidence.Archive): the lead page
 	// shows the archived copies of its sources and offers the bundle.
@@ -58,6 +61,16 @@ type InboundStore interface {
 	RecordInbound(ctx context.Context, platform, webhookID string, status int, answer []byte) error
 	ReleaseInbound(ctx context.Context, platform, webhookID string) error
 }
+
+// An alerts.ServiceStore, as Leads, has every optional interface web looks
+// for on it.
+var (
+	_ LeadService    = alerts.ServiceStore(nil)
+	_ OutboxService  = alerts.ServiceStore(nil)
+	_ InboundStore   = alerts.ServiceStore(nil)
+	_ PlaceService   = alerts.ServiceStore(nil)
+	_ LeadSubscriber = alerts.ServiceStore(nil)
+)
 
 // LeadService is what the dashboard, the leads queue, the lead page and
 // the lexicon precision figures need from the lead store.

@@ -48,8 +48,8 @@
 //		AdminToken:       os.Getenv("RISKMINE_API_TOKEN"), // "" disables it
 //		Logger:           log.With("component", "web"),
 //	}, web.Deps{
-//		Leads:      leads,      // *alerts.SQLStore
-//		Outbox:     leads,      // *alerts.SQLStore
+//		Leads:      leads,      // an alerts.ServiceStore
+//		Outbox:     leads,      // the same store
 //		Dispatcher: dispatcher, // *alerts.Dispatcher
 //		Endpoints:  endpoints,  // []alerts.Endpoint, shown without secrets
 //		Search:     idx,        // *index.Index

@@ -11,7 +11,9 @@ import (
 	"riskmine/alerts"
 )
 
-// LeadSubscriber tells the open UI about new leads (*alerts.SQLStore).
+// LeadSubscriber tells the open UI about new leads (an
+// alerts.ServiceStore: *alerts.SQLStore hears the leads of its process,
+// alerts/pgstore's *Store those of every node).
 type LeadSubscriber interface {
 	SubscribeLeads() (<-chan alerts.LeadEvent, func())
 }

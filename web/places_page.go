@@ -8,9 +8,10 @@ import (
 	"riskmine/nlp"
 )
 
-// PlaceService is what the places page needs from the lead store
-// (*alerts.SQLStore has it); a lead store without it makes the page say
-// the feature is not available.
+// PlaceService is what the places page needs from the lead store (every
+// alerts.ServiceStore has it: *alerts.SQLStore, alerts/pgstore's *Store);
+// a lead store without it makes the page say the feature is not
+// available.
 type PlaceService interface {
 	OpenLeadsByPlace(ctx context.Context, parent string) ([]alerts.PlaceCount, error)
 	PlaceTrend(ctx context.Context, code string, days int) ([]alerts.DayCount, error)

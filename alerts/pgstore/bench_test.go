@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"riskmine/alerts"
+	"riskmine/alerts/storetest"
 	"riskmine/internal/pgtest"
 )
 
@@ -69,4 +70,23 @@ func BenchmarkFile(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "posts/s")
 		})
 	}
+}
+
+// BenchmarkRecordBurstPost counts distinct posts for burst detection from
+// one or two stores on one schema (storetest.BenchRecordBurstPost).
+func BenchmarkRecordBurstPost(b *testing.B) {
+	for _, tc := range []struct{ nodes, callers int }{{1, 1}, {1, 4}, {2, 2}} {
+		b.Run(fmt.Sprintf("nodes=%d/callers=%d", tc.nodes, tc.callers), func(b *testing.B) {
+			s1, s2 := servicePair(b, alerts.Options{})
+			stores := []alerts.ServiceStore{s1, s2}[:tc.nodes]
+			storetest.BenchRecordBurstPost(b, stores, tc.callers)
+		})
+	}
+}
+
+// BenchmarkLeadEventOtherNode files leads on one store and waits for each
+// one's event on another store of the same schema (LISTEN/NOTIFY).
+func BenchmarkLeadEventOtherNode(b *testing.B) {
+	a, o := servicePair(b, alerts.Options{})
+	storetest.BenchLeadEvent(b, a, o)
 }

@@ -273,6 +273,12 @@ func (t leadTx) Enqueue(ctx context.Context, event string, l *alerts.Lead, first
 		return 0, nil
 	}
 	srcs := first
+	if srcs == nil && l.Kind == alerts.KindBurst {
+		var err error
+		if srcs, err = t.s.burstSources(ctx, t.tx, l.ID, alerts.PayloadSources); err != nil {
+			return 0, err
+		}
+	}
 	if srcs == nil {
 		var err error
 		if srcs, err = t.s.sources(ctx, t.tx, l.ID, alerts.PayloadSources); err != nil {

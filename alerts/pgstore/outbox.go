@@ -353,3 +353,27 @@ func (s *Store) ReleaseInbound(ctx context.Context, platform, webhookID string) 
 	}
 	return nil
 }
+
+// NotifySourceHealth queues ev for every endpoint that opted in to source
+// health and returns how many deliveries it queued; the rows have no lead.
+// Every node's dispatcher is woken (NOTIFY), and any of them delivers.
+func (s *Store) NotifySourceHealth(ctx context.Context, ev alerts.SourceHealthEvent) (int, error) {
+	now := s.now()
+	rows, err := alerts.SourceHealthRows(s.opts, ev, now)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) (int, error) {
+		for _, r := range rows {
+			if _, err := tx.Exec(ctx, `INSERT INTO alerts_delivery(id, endpoint, event, lead_id, body, state, created_at, next_attempt_at)
+				VALUES ($1,$2,$3,'',$4,$5,$6,$6)`, r.ID, r.Endpoint, r.Event, r.Body, alerts.DeliveryPending, now); err != nil {
+				return 0, err
+			}
+		}
+		return len(rows), nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("alerts: source health of %s: %w", ev.Source, err)
+	}
+	return len(rows), nil
+}

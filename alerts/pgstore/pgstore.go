@@ -1,11 +1,13 @@
-// Package pgstore is alerts.Store on PostgreSQL: leads, their sources,
-// audit trail and notes, and the webhook outbox, in tables prefixed
-// alerts_ of the schema the connection's search_path selects. Several
-// riskmine nodes may open one database at once.
+// Package pgstore is alerts.ServiceStore on PostgreSQL: leads, their
+// sources, audit trail and notes, the webhook outbox, inbound claims, the
+// burst counts and burst leads, in tables prefixed alerts_ of the schema
+// the connection's search_path selects. Several riskmine nodes may open
+// one database at once.
 //
 // Filing, review and merge are alerts' own decisions and flow (FileIn,
 // TransitionIn, AssignIn) over this package's alerts.LeadTx; the read
-// side, notes, captures, inbound claims and the outbox are SQL here.
+// side, notes, captures, inbound claims, bursts, places and the outbox
+// are SQL here.
 //
 // What makes several nodes safe:
 //   - filing takes a transaction-scoped advisory lock, so filings queue
@@ -16,16 +18,23 @@
 //     it loaded (UPDATE … WHERE version = $n), else alerts.ErrConflict;
 //   - the outbox is claimed FOR UPDATE SKIP LOCKED with a lease, so any
 //     node delivers and no row goes out twice at once; committed rows are
-//     announced with NOTIFY, so every node's dispatcher wakes.
+//     announced with NOTIFY, so every node's dispatcher wakes;
+//   - created leads are announced with NOTIFY too, so SubscribeLeads on
+//     every node (the UI's live notices) hears the leads any node files;
+//   - a burst is filed under the filing lock, so two scans of one series
+//     at once open one burst lead; a post is counted once per series
+//     whichever nodes count it (ON CONFLICT DO NOTHING).
 //
 // It may import alerts and internal/pgdb; alerts does not import it.
 package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -44,13 +53,19 @@ type Store struct {
 	open      []string
 	signal    chan struct{}
 	closeOnce sync.Once
-	// stopListen ends the listener of other nodes' outbox rows; listenDone
-	// is closed when it has returned its connection.
+	// leads tells this process's subscribers of the leads any node
+	// creates, as the listener hears of them.
+	leads alerts.LeadHub
+	// stopListen ends the listener of other nodes' outbox rows and leads;
+	// listenDone is closed when it has returned its connection.
 	stopListen context.CancelFunc
 	listenDone chan struct{}
+	// listenPID is the server process of the listening connection (0
+	// while there is none).
+	listenPID atomic.Uint32
 }
 
-var _ alerts.Store = (*Store)(nil)
+var _ alerts.ServiceStore = (*Store)(nil)
 
 // migrations are applied in order by pgdb.Migrate; alerts_schema records
 // how many have run. A released step never changes.
@@ -200,6 +215,32 @@ var migrations = []string{
 		PRIMARY KEY (platform, webhook_id)
 	);
 	CREATE TABLE alerts_meta (key text PRIMARY KEY, value text NOT NULL);`,
+	// 2: burst counts (one row per post and category × county series; a
+	// burst lead's posts point at it), the burst leads of a series, and
+	// the places page's trend by first sighting.
+	`CREATE TABLE alerts_burst_post (
+		id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		category      text NOT NULL,
+		county        text NOT NULL,
+		county_name   text NOT NULL,
+		at            timestamptz NOT NULL,
+		canonical_url text NOT NULL,
+		url           text NOT NULL,
+		site          text NOT NULL,
+		source        text NOT NULL,
+		title         text NOT NULL,
+		snippet       text NOT NULL,
+		seen_at       timestamptz NOT NULL,
+		level         text NOT NULL,
+		score         double precision NOT NULL,
+		lead_id       text NOT NULL DEFAULT '',
+		UNIQUE (category, county, canonical_url)
+	);
+	CREATE INDEX alerts_burst_post_series ON alerts_burst_post(category, county, at);
+	CREATE INDEX alerts_burst_post_at ON alerts_burst_post(at);
+	CREATE INDEX alerts_burst_post_lead ON alerts_burst_post(lead_id) WHERE lead_id <> '';
+	CREATE INDEX alerts_lead_burst ON alerts_lead(kind, top_category, county, last_seen) WHERE kind <> '';
+	CREATE INDEX alerts_lead_first_seen ON alerts_lead(first_seen);`,
 }
 
 // Open connects to the PostgreSQL server at dsn and migrates the alerts_
@@ -238,37 +279,86 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts alerts.Options) (*Store, 
 	}
 	lctx, stop := context.WithCancel(context.Background())
 	s.stopListen, s.listenDone = stop, make(chan struct{})
-	go s.listen(lctx, schema)
+	ready := make(chan struct{})
+	go s.listen(lctx, schema, ready)
+	// Events are promised from the moment the store is open: wait until
+	// the listener hears (a store whose listener cannot start yet still
+	// opens; its outbox falls back on the dispatcher's poll).
+	select {
+	case <-ready:
+	case <-ctx.Done():
+	case <-time.After(listenWait):
+		o.Logger.Warn("alerts: the listener of other nodes' leads and outbox rows is not up yet")
+	}
 	return s, nil
 }
+
+// listenWait is how long New waits for its listener.
+const listenWait = 10 * time.Second
 
 // outboxChannel is the NOTIFY channel of committed outbox rows; the
 // payload is the schema, so installations sharing a server (and test
 // schemas) do not wake each other.
 const outboxChannel = "riskmine_alerts_outbox"
 
+// leadChannel is the NOTIFY channel of created leads; the payload is a
+// JSON object with the schema and the lead's id (the listener reads the
+// rest, so a long title never meets NOTIFY's 8000-byte payload limit).
+const leadChannel = "riskmine_alerts_lead"
+
+// leadNotice is the payload of leadChannel.
+type leadNotice struct {
+	Schema string `json:"schema"`
+	ID     string `json:"id"`
+}
+
+// notifyLead announces a lead created in tx to every node's listener at
+// commit.
+func notifyLead(ctx context.Context, tx pgx.Tx, id string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_notify('`+leadChannel+`', json_build_object('schema', current_schema(), 'id', $1::text)::text)`, id)
+	return err
+}
+
 // listen signals OutboxSignal when any node (this one included) commits
 // outbox rows in schema, so every node's dispatcher wakes without waiting
-// for its poll. A lost connection is taken again after a second; the
-// dispatcher's poll covers the gap.
-func (s *Store) listen(ctx context.Context, schema string) {
+// for its poll, and publishes the leads any node creates to this
+// process's subscribers. ready is closed once the first LISTEN is on. A
+// lost connection is taken again after a second; the dispatcher's poll
+// covers the gap, lead events in it are missed.
+func (s *Store) listen(ctx context.Context, schema string, ready chan struct{}) {
 	defer close(s.listenDone)
+	var once sync.Once
 	for ctx.Err() == nil {
 		conn, err := s.pool.Acquire(ctx)
 		if err == nil {
-			if _, err = conn.Exec(ctx, `LISTEN `+outboxChannel); err == nil {
+			_, err = conn.Exec(ctx, `LISTEN `+outboxChannel)
+			if err == nil {
+				_, err = conn.Exec(ctx, `LISTEN `+leadChannel)
+			}
+			if err == nil {
+				s.listenPID.Store(conn.Conn().PgConn().PID())
+				once.Do(func() { close(ready) })
 				for {
 					n, err := conn.Conn().WaitForNotification(ctx)
 					if err != nil {
 						break
 					}
-					if n.Payload == schema {
-						s.notify()
+					switch n.Channel {
+					case outboxChannel:
+						if n.Payload == schema {
+							s.notify()
+						}
+					case leadChannel:
+						var ln leadNotice
+						if json.Unmarshal([]byte(n.Payload), &ln) == nil && ln.Schema == schema {
+							s.publishLead(ctx, ln.ID)
+						}
 					}
 				}
 			}
 			// The connection may be mid-wait when ctx ends: close it
 			// rather than hand it back with LISTEN still on.
+			s.listenPID.Store(0)
 			conn.Conn().Close(context.Background())
 			conn.Release()
 		}
@@ -284,6 +374,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.stopListen()
 		<-s.listenDone
+		s.leads.Close()
 		if s.owned {
 			s.pool.Close()
 		}
@@ -294,6 +385,29 @@ func (s *Store) Close() error {
 // OutboxSignal is signalled after any node commits outbox rows in this
 // store's schema (LISTEN/NOTIFY).
 func (s *Store) OutboxSignal() <-chan struct{} { return s.signal }
+
+// SubscribeLeads returns a channel that receives an event for every lead
+// created from now on by any node of the database (filed posts and burst
+// leads), after its transaction commits, and a cancel function that ends
+// the subscription. Events reach this node through LISTEN/NOTIFY; one
+// created while the listener's connection was lost is missed, and a slow
+// subscriber misses events as with the SQLite store. The channel is closed
+// by cancel or when the store closes.
+func (s *Store) SubscribeLeads() (<-chan alerts.LeadEvent, func()) { return s.leads.Subscribe() }
+
+// publishLead reads what a notice shows of a lead another node (or this
+// one) created and tells the subscribers; a lead that cannot be read now
+// is skipped (the notice is a courtesy).
+func (s *Store) publishLead(ctx context.Context, id string) {
+	var ev alerts.LeadEvent
+	err := s.pool.QueryRow(ctx, `SELECT id, level, top_category, title FROM alerts_lead WHERE id = $1`, id).
+		Scan(&ev.ID, &ev.Level, &ev.Category, &ev.Title)
+	if err != nil {
+		s.opts.Logger.Warn("alerts: new lead not announced", "lead", id, "error", err)
+		return
+	}
+	s.leads.Publish(ev)
+}
 
 func (s *Store) notify() {
 	select {
@@ -445,7 +559,12 @@ func (s *Store) File(ctx context.Context, c alerts.Candidate) (alerts.FileResult
 		}
 		var n int
 		var err error
-		res, n, err = alerts.FileIn(ctx, s.leadTx(tx), f, s.opts)
+		if res, n, err = alerts.FileIn(ctx, s.leadTx(tx), f, s.opts); err != nil {
+			return 0, err
+		}
+		if res.Outcome == alerts.OutcomeCreated {
+			err = notifyLead(ctx, tx, res.LeadID)
+		}
 		return n, err
 	})
 	if err != nil {

@@ -133,3 +133,81 @@ func TestOutboxSignalReachesOtherNode(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+// TestConformanceExtras runs what the service needs beyond alerts.Store
+// (places, bursts, source health, lead events) against PostgreSQL.
+func TestConformanceExtras(t *testing.T) {
+	storetest.RunExtras(t, func(t *testing.T, opts alerts.Options) alerts.ServiceStore {
+		s, err := Open(context.Background(), pgtest.DSN(t), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+// servicePair opens two stores, each with a pool of its own, on one
+// schema.
+func servicePair(t testing.TB, opts alerts.Options) (alerts.ServiceStore, alerts.ServiceStore) {
+	dsn := pgtest.DSN(t)
+	var out [2]*Store
+	for i := range out {
+		s, err := Open(context.Background(), dsn, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		out[i] = s
+	}
+	return out[0], out[1]
+}
+
+// TestConformanceNodesExtras runs the multi-node extras (bursts, health
+// rows) and the cross-node events (a subscriber on one node sees the
+// leads filed on the other) against two stores on one schema.
+func TestConformanceNodesExtras(t *testing.T) {
+	pair := func(t *testing.T, opts alerts.Options) (alerts.ServiceStore, alerts.ServiceStore) {
+		return servicePair(t, opts)
+	}
+	storetest.RunNodesExtras(t, pair)
+	storetest.RunNodesEvents(t, pair)
+}
+
+// A node whose listening connection is cut (the server ends its backend)
+// listens again on another connection and hears the leads filed after.
+func TestLeadEventsAfterListenerLost(t *testing.T) {
+	ctx := context.Background()
+	a, b := servicePair(t, alerts.Options{})
+	ch, cancel := b.SubscribeLeads()
+	defer cancel()
+	node := b.(*Store)
+	pid := node.listenPID.Load()
+	if pid == 0 {
+		t.Fatal("no listening connection after Open")
+	}
+	var ended bool
+	if err := a.(*Store).pool.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, int32(pid)).Scan(&ended); err != nil || !ended {
+		t.Fatalf("ending the listener's backend %d: %v %v", pid, ended, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for p := node.listenPID.Load(); p == 0 || p == pid; p = node.listenPID.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("the node did not listen again within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	res, err := a.File(ctx, alerts.Candidate{URL: "https://a.test/after", Title: "井盖缺失", Level: "high", Score: 7,
+		Categories: []alerts.CategoryScore{{Code: "road", Score: 7}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-ch:
+		if ev.ID != res.LeadID {
+			t.Fatalf("event %+v, want lead %s", ev, res.LeadID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event after the node listened again")
+	}
+}

@@ -27,6 +27,14 @@ func (s *Store) GetLead(ctx context.Context, id string) (*alerts.Lead, error) {
 	if l.Sources, err = s.sources(ctx, s.pool, id, 0); err != nil {
 		return nil, fmt.Errorf("alerts: load sources of lead %s: %w", id, err)
 	}
+	if l.Kind == alerts.KindBurst {
+		// A burst's counted posts, and the posts of leads merged into it.
+		burst, err := s.burstSources(ctx, s.pool, id, 0)
+		if err != nil {
+			return nil, fmt.Errorf("alerts: load posts of burst lead %s: %w", id, err)
+		}
+		l.Sources = append(burst, l.Sources...)
+	}
 	rows, err := s.pool.Query(ctx, `SELECT id, at, actor, text FROM alerts_note WHERE lead_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: load notes of lead %s: %w", id, err)

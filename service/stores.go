@@ -22,19 +22,9 @@ import (
 	"riskmine/web"
 )
 
-// LeadStore is what a running service needs of the lead store: the
-// alerts.Store every backend implements, and what the pipeline, the burst
-// scans and the UI's places, live events and inbound reports read of it.
-// *alerts.SQLStore and alerts/pgstore's *Store are both one.
-type LeadStore interface {
-	alerts.Store
-	pipeline.BurstStore
-	pipeline.BurstRecorder
-	pipeline.HealthSink
-	web.PlaceService
-	web.LeadSubscriber
-	web.InboundStore
-}
+// LeadStore is what a running service needs of the lead store
+// (alerts.ServiceStore): *alerts.SQLStore and alerts/pgstore's *Store.
+type LeadStore = alerts.ServiceStore
 
 // CrawlState is the crawler's state with its Close.
 type CrawlState interface {
@@ -133,11 +123,7 @@ func (s *Service) openStores(ctx context.Context, cfg *config.Config, dbPath str
 	if s.pg.leads, err = alertspg.New(ctx, pool, aopts); err != nil {
 		return err
 	}
-	leads, ok := any(s.pg.leads).(LeadStore)
-	if !ok {
-		return errors.New("cluster.store: the PostgreSQL lead store lacks what serve needs")
-	}
-	s.leads = leads
+	s.leads = s.pg.leads
 	if s.pg.crawl, err = pgstate.New(ctx, pool); err != nil {
 		return err
 	}

@@ -60,6 +60,7 @@ type Service struct {
 	evidence  *evidence.Archive // nil when evidence.enabled is off
 	crawl     CrawlState
 	pg        *pgStores   // the PostgreSQL stores and their pool; nil when embedded
+	files     *clusterFiles // lexicon and model files shared through PostgreSQL; nil when embedded
 	leader    atomic.Bool // holds the leader lock (PostgreSQL) or runs alone
 	sched     *crawler.Scheduler
 	crawler   *crawler.Crawler // closed at shutdown: it stops the headless browser
@@ -170,8 +171,8 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (_ *Service, e
 		Logger:           log.With("component", "web"),
 	}, web.Deps{
 		Leads: s.leads, Outbox: s.leads, Dispatcher: disp, Endpoints: WebhookEndpoints(cfg),
-		Search: s.search, Sources: s.sched, SourceEditor: s.sched, Analyzer: s.analyzer, Platforms: platformSecrets(cfg),
-		Lexicons: pipeline.LexiconFiles(cfg, s.analyzer),
+		Search: s.search, Sources: s.sched, SourceEditor: s.sched, Analyzer: s.webAnalyzer(), Platforms: platformSecrets(cfg),
+		Lexicons: s.lexiconFiles(cfg),
 		Evidence: s.webEvidence(),
 	})
 	if err != nil {
@@ -237,6 +238,14 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (_ *Service, e
 	if s.pg != nil {
 		// Sources added or changed in the UI of any node reach this one.
 		s.goLoop("UI sources", func(ctx context.Context) error { return s.resyncSources(ctx) }, bg)
+		// So do lexicons edited and models put live on any node.
+		if s.files, err = newClusterFiles(ctx, s.pg.pool, s.crawl.Instance().String(), cfg.NLP.LexiconDir, cfg.NLP.Model,
+			s.analyzer.ReloadLexicons, s.analyzer.ReloadModel, log.With("component", "cluster files")); err != nil {
+			return nil, err
+		}
+		if err := s.files.start(bg); err != nil {
+			return nil, fmt.Errorf("cluster files: %w", err)
+		}
 	}
 	if crawls {
 		s.sched.Start()
@@ -288,8 +297,61 @@ func (s *Service) Addr() string { return s.ln.Addr().String() }
 // restart; one that fails to load leaves the running one, and a layer
 // that fails leaves the map off, both logged.
 func (s *Service) Reload(ctx context.Context) {
-	_, _ = s.analyzer.ReloadModel()
+	if _, err := s.analyzer.ReloadModel(); err == nil {
+		s.publishModel(ctx)
+	}
 	s.reloadMap(ctx)
+}
+
+// publishModel sends the model just put live to the other nodes
+// (PostgreSQL), logging a failure.
+func (s *Service) publishModel(ctx context.Context) {
+	if s.files == nil {
+		return
+	}
+	if err := s.files.publishModel(ctx); err != nil {
+		s.log.Error("model not sent to the other nodes", "error", err)
+	}
+}
+
+// webAnalyzer is the analyzer the UI sees: on PostgreSQL its model reload
+// also puts the model live on every other node.
+func (s *Service) webAnalyzer() web.Analyzer {
+	return sharedReload{LiveAnalyzer: s.analyzer, s: s}
+}
+
+// sharedReload is the live analyzer whose ReloadModel also publishes the
+// model (nothing more when embedded).
+type sharedReload struct {
+	*pipeline.LiveAnalyzer
+	s *Service
+}
+
+func (a sharedReload) ReloadModel() (string, error) {
+	v, err := a.LiveAnalyzer.ReloadModel()
+	if err == nil {
+		a.s.publishModel(context.Background())
+	}
+	return v, err
+}
+
+// lexiconFiles is the UI's lexicon editor: on PostgreSQL a saved file is
+// also sent to the other nodes, which reload it.
+func (s *Service) lexiconFiles(cfg *config.Config) *web.LexiconFiles {
+	lf := pipeline.LexiconFiles(cfg, s.analyzer)
+	reload := lf.Reload
+	lf.Reload = func() error {
+		if err := reload(); err != nil {
+			return err
+		}
+		if s.files != nil {
+			if err := s.files.publishLexicons(context.Background()); err != nil {
+				return fmt.Errorf("the lexicons changed here but did not reach the other nodes: %w", err)
+			}
+		}
+		return nil
+	}
+	return lf
 }
 
 // Pipeline is the pipeline the scheduler's runs emit into.

@@ -17,8 +17,8 @@ import (
 // filesNode is one node's view of the shared files: its own lexicon
 // folder and model file, and how often it reloaded.
 type filesNode struct {
-	c                 *clusterFiles
-	lexDir, model     string
+	c                        *clusterFiles
+	lexDir, model            string
 	lexReloads, modelReloads atomic.Int32
 }
 
@@ -151,4 +151,3 @@ func TestClusterFilesRefuseABadKey(t *testing.T) {
 		t.Fatal("a file was written outside the lexicon folder")
 	}
 }
-

@@ -59,9 +59,9 @@ type Service struct {
 	leads     LeadStore
 	evidence  *evidence.Archive // nil when evidence.enabled is off
 	crawl     CrawlState
-	pg        *pgStores   // the PostgreSQL stores and their pool; nil when embedded
+	pg        *pgStores     // the PostgreSQL stores and their pool; nil when embedded
 	files     *clusterFiles // lexicon and model files shared through PostgreSQL; nil when embedded
-	leader    atomic.Bool // holds the leader lock (PostgreSQL) or runs alone
+	leader    atomic.Bool   // holds the leader lock (PostgreSQL) or runs alone
 	sched     *crawler.Scheduler
 	crawler   *crawler.Crawler // closed at shutdown: it stops the headless browser
 	pipe      *pipeline.Pipeline

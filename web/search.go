@@ -227,4 +227,3 @@ func searcherName(r *http.Request) string {
 	}
 	return ""
 }
-

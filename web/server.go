@@ -105,8 +105,8 @@ type Server struct {
 	handler    http.Handler
 	routes     []string
 	searches   *searchSlots // concurrent searches per user
-	piiRoles   []Role      // roles that see personal data unmasked
-	reads      *readLog    // the read audit's writer
+	piiRoles   []Role       // roles that see personal data unmasked
+	reads      *readLog     // the read audit's writer
 	streams    *eventStreams
 	srcTests   sourceTestGate           // selector tests in flight
 	mapLayer   atomic.Pointer[MapLayer] // the places view's boundary layer (web.map), nil without

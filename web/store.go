@@ -246,7 +246,10 @@ var migrations = []string{
 // OpenStore opens (creating if needed) the SQLite database at path and
 // applies the web_ migrations.
 func OpenStore(path string) (*Store, error) {
-	db, err := sqlitedb.Open(path, sqlitedb.Options{})
+	// Immediate: a transaction that reads before it writes (a change to a
+	// UI source) takes the write lock first, so concurrent ones wait their
+	// turn rather than fail.
+	db, err := sqlitedb.Open(path, sqlitedb.Options{Immediate: true})
 	if err != nil {
 		return nil, fmt.Errorf("web: open %s: %w", path, err)
 	}

@@ -149,7 +149,7 @@ func testSlotsAcrossNodes(t *testing.T, a, b web.DataStore, c *Clock) {
 		t.Fatal(err)
 	}
 	// Searches of one user on both nodes at once: exactly max run.
-	if got := acquireAtOnce(t, []web.SearchSlots{a, b}, 3, 24); got != 3 {
+	if got := acquireAtOnce(t, []web.SearchSlots{a, b}, 3, 24, false); got != 3 {
 		t.Fatalf("%d of 24 searches on two nodes got a slot of 3", got)
 	}
 	// Node b dies holding its slots; a holds s3 and stops renewing s2:
@@ -161,7 +161,7 @@ func testSlotsAcrossNodes(t *testing.T, a, b web.DataStore, c *Clock) {
 	if x, y := acquire(t, a, "ana", 2), acquire(t, a, "ana", 2); x == "" || y == "" {
 		t.Fatal("slots whose holders stopped renewing them were not given again after their lease")
 	}
-	if got := acquireAtOnce(t, []web.SearchSlots{a}, 3, 8); got != 3 {
+	if got := acquireAtOnce(t, []web.SearchSlots{a}, 3, 8, false); got != 3 {
 		t.Fatalf("%d slots of three given after the dead node's leases ended", got)
 	}
 }

@@ -50,6 +50,10 @@ type Options struct {
 	// (health.go); an error makes the change be told again after the next
 	// run.
 	OnHealth func(ctx context.Context, ch HealthChange) error
+	// LeaseTTL is how long a run's lease on its source lasts without
+	// renewal (default LeaseTTL; renewed every third of it). Every node
+	// sharing a database should use the same; tests shorten it.
+	LeaseTTL time.Duration
 	// Render configures the headless browser of sources with Render set.
 	Render RenderConfig
 	// Logger receives per-URL failures at debug level and run summaries.
@@ -119,6 +123,9 @@ func New(opts Options) (*Crawler, error) {
 	if opts.MaxCrawlDelay <= 0 {
 		opts.MaxCrawlDelay = 30 * time.Second
 	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = LeaseTTL
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -156,7 +163,7 @@ func (c *Crawler) Run(ctx context.Context, src Source, emit EmitFunc, progress *
 	if progress == nil {
 		progress = &Progress{}
 	}
-	lease, err := acquireLease(ctx, c.store, src.Name, c.opts.Now)
+	lease, err := acquireLease(ctx, c.store, src.Name, c.opts.Now, c.opts.LeaseTTL)
 	if err != nil {
 		return Run{}, err
 	}

@@ -107,6 +107,7 @@ type Lease struct {
 	every  time.Duration
 	name   string
 	holder string
+	ttl    time.Duration
 	now    func() time.Time
 
 	once sync.Once
@@ -122,17 +123,20 @@ func (l *Lease) Holder() string { return l.holder }
 // returns a *LeaseHeldError naming the current holder. now is the clock
 // (nil: time.Now). The caller must Release it.
 func (s *Store) AcquireLease(ctx context.Context, name string, now func() time.Time) (*Lease, error) {
-	return acquireLease(ctx, s, name, now)
+	return acquireLease(ctx, s, name, now, LeaseTTL)
 }
 
-// acquireLease takes the lease on name in st for st's instance (see
-// AcquireLease).
-func acquireLease(ctx context.Context, st State, name string, now func() time.Time) (*Lease, error) {
+// acquireLease takes the lease on name in st for st's instance for ttl
+// (see AcquireLease); its heartbeat comes every ttl/3.
+func acquireLease(ctx context.Context, st State, name string, now func() time.Time, ttl time.Duration) (*Lease, error) {
 	if now == nil {
 		now = time.Now
 	}
+	if ttl <= 0 {
+		ttl = LeaseTTL
+	}
 	holder := st.Instance().ID + "/" + randomHex(6)
-	ok, err := st.TryLease(ctx, name, holder, now(), LeaseTTL)
+	ok, err := st.TryLease(ctx, name, holder, now(), ttl)
 	if err != nil {
 		return nil, err
 	}
@@ -143,11 +147,11 @@ func acquireLease(ctx context.Context, st State, name string, now func() time.Ti
 		}
 		return nil, held
 	}
-	every := LeaseRenewInterval
+	every := ttl / 3
 	if r, ok := st.(interface{ leaseRenewEvery() time.Duration }); ok && r.leaseRenewEvery() > 0 {
 		every = r.leaseRenewEvery()
 	}
-	return &Lease{state: st, every: every, name: name, holder: holder, now: now, stop: make(chan struct{}), done: make(chan struct{})}, nil
+	return &Lease{state: st, every: every, name: name, holder: holder, ttl: ttl, now: now, stop: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
 // leaseRenewEvery is the heartbeat tests set in place of LeaseRenewInterval.
@@ -179,7 +183,7 @@ func (s *Store) LeaseHolder(ctx context.Context, name string) (*LeaseHeldError, 
 	return e, nil
 }
 
-// keep renews the lease every LeaseRenewInterval until Release; when a
+// keep renews the lease every ttl/3 until Release; when a
 // renewal finds it taken, lost is called.
 func (l *Lease) keep(lost func(error), logf func(msg string, args ...any)) {
 	l.kept = true
@@ -192,7 +196,7 @@ func (l *Lease) keep(lost func(error), logf func(msg string, args ...any)) {
 			case <-l.stop:
 				return
 			case <-tick.C:
-				ok, err := l.state.TryLease(context.Background(), l.name, l.holder, l.now(), LeaseTTL)
+				ok, err := l.state.TryLease(context.Background(), l.name, l.holder, l.now(), l.ttl)
 				if err != nil {
 					logf("crawl lease not renewed", "source", l.name, "error", err)
 					continue
@@ -291,6 +295,17 @@ func (s *Store) register(ctx context.Context, dbPath string, now time.Time) erro
 	}
 	_, err = s.recoverDead(ctx, now)
 	return err
+}
+
+// RecoverDead releases the leases of this host's dead instances and marks
+// their unfinished runs abandoned at now; it returns the dead instances. A
+// worker calls it when a job's claim expired: its holder may be dead.
+func (s *Store) RecoverDead(ctx context.Context, now time.Time) ([]Instance, error) {
+	dead, err := s.recoverDead(ctx, now)
+	if err != nil {
+		return dead, fmt.Errorf("crawler: %w", err)
+	}
+	return dead, nil
 }
 
 // recoverDead releases the leases of this host's dead instances and marks

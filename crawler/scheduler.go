@@ -34,6 +34,32 @@ type SchedulerOptions struct {
 	Logger *slog.Logger
 	// Location is the time zone of cron specs (default time.Local).
 	Location *time.Location
+
+	// Jobs, when set, is the queue that runs go through on a cluster
+	// (job.go, scheduler_job.go): the leader's cron enqueues a job per
+	// tick and the Work nodes claim and run them. nil keeps today's
+	// behaviour: each tick runs here. Jitter does not apply to jobs.
+	Jobs Jobs
+	// Elect lets this node become the leader whose cron enqueues the jobs:
+	// the holder of the lease LeaderLease, renewed every third of
+	// LeaderTTL. Needs Jobs.
+	Elect bool
+	// Work makes this node claim jobs and run them. Without it, Trigger
+	// enqueues a job for a worker. Needs Jobs.
+	Work bool
+	// JobSlots is how many jobs this node runs at once (default 4).
+	JobSlots int
+	// JobPoll is the pause between looks at an empty queue (default 2s).
+	JobPoll time.Duration
+	// JobTTL is how long a job's claim lasts without renewal (default
+	// LeaseTTL): a dead worker's job is queued again after it.
+	JobTTL time.Duration
+	// LeaderTTL is how long leadership lasts without renewal (default
+	// LeaseTTL): a dead leader's ticks are taken over after it.
+	LeaderTTL time.Duration
+	// JobRetention is how long finished jobs are kept; the leader purges
+	// older ones (default 7 days).
+	JobRetention time.Duration
 }
 
 // Scheduler runs sources on their cron specs and on demand, never two runs
@@ -50,6 +76,9 @@ type Scheduler struct {
 	cancel context.CancelFunc
 
 	stopCh chan struct{} // closed by Stop: ends jitter pauses
+
+	// jobs is the state of the job queue's loops (scheduler_job.go).
+	jobs jobLoops
 
 	mu      sync.Mutex
 	sources map[string]Source       // guarded by mu
@@ -71,6 +100,9 @@ func NewScheduler(c *Crawler, sources []Source, emit EmitFunc, opts SchedulerOpt
 	}
 	if opts.Location == nil {
 		opts.Location = time.Local
+	}
+	if err := opts.jobDefaults(); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Scheduler{
@@ -170,11 +202,20 @@ func (s *Scheduler) SetExtraSources(srcs []Source) error {
 	return nil
 }
 
-// Start starts the cron clock.
-func (s *Scheduler) Start() { s.cron.Start() }
+// Start starts the cron clock and, with Jobs, the leader election (Elect)
+// and the claiming of jobs (Work).
+func (s *Scheduler) Start() {
+	s.cron.Start()
+	s.startJobLoops()
+}
 
-// scheduled is the cron job of one source: a random pause, then the run.
+// scheduled is the cron job of one source: a random pause, then the run;
+// with Jobs, a job enqueued when this node leads.
 func (s *Scheduler) scheduled(name string) {
+	if s.opts.Jobs != nil {
+		s.enqueueTick(name)
+		return
+	}
 	p, src, err := s.claim(name)
 	if err != nil {
 		s.log.Info("scheduled crawl skipped", "source", name, "error", err)
@@ -188,19 +229,24 @@ func (s *Scheduler) scheduled(name string) {
 	go s.runClaimed(src, p, wait, nil)
 }
 
-// Trigger starts a run of name now, in the background. It returns
+// Trigger starts a run of name now, in the background; on a node with
+// Jobs that does not Work it enqueues a job instead (TriggerQueues), and a
+// worker runs it. It returns
 // ErrRunning when the source is running here, or a *LeaseHeldError (also
 // ErrRunning) naming the holder when another process holds its lease: the
 // trigger is refused, not queued. It returns ErrUnknownSource for a name
 // not configured and ErrStopped after Stop.
 func (s *Scheduler) Trigger(name string) error {
+	if s.TriggerQueues() {
+		return s.enqueueManual(name)
+	}
 	p, src, err := s.claim(name)
 	if err != nil {
 		return err
 	}
 	// Take the lease now, so a refusal reaches the caller rather than the
 	// log of a run that never starts.
-	lease, err := acquireLease(s.ctx, s.c.store, name, s.c.opts.Now)
+	lease, err := acquireLease(s.ctx, s.c.store, name, s.c.opts.Now, s.c.opts.LeaseTTL)
 	if err != nil {
 		s.unclaim(name)
 		return err
@@ -339,6 +385,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	<-s.cron.Stop().Done()
+	s.stopJobLoops()
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()

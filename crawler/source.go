@@ -109,6 +109,9 @@ func (s Source) withDefaults() (Source, error) {
 	if s.Name == "" {
 		return s, errors.New("crawler: source without a name")
 	}
+	if s.Name == LeaderLease {
+		return s, fmt.Errorf("crawler: source name %q is reserved (the crawl leader's lease); expected another name", s.Name)
+	}
 	switch s.Kind {
 	case KindHTML, KindRSS, KindAtom, KindSitemap:
 	default:

@@ -85,6 +85,8 @@ var schema = []string{
 	// Source health (health.go), which earlier releases created on first
 	// use.
 	healthTable,
+	// The job queue shared by the nodes of a cluster (job.go).
+	jobsTable,
 }
 
 // OpenStore opens (creating when needed) the crawl tables in the SQLite

@@ -77,19 +77,23 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 			return &principal{User: &User{Name: "api-token", Role: RoleAdmin}}, nil
 		}
 		addr := "t:" + s.clientIP(r)
-		if ok, wait := s.tokenLimit.reserve(addr); !ok {
+		ok, wait, err := s.tokenLimit.reserve(r.Context(), addr)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			return nil, &throttledError{wait: wait}
 		}
-		u, expires, err := s.accounts.UserByToken(r.Context(), tok)
+		u, expires, err := s.store.UserByToken(r.Context(), tok)
 		if err != nil {
 			if errors.Is(err, ErrNotFound) {
 				s.log.Warn("bearer token refused", "remote_ip", s.clientIP(r))
 				return nil, errors.New("unknown, expired or revoked API token")
 			}
-			s.tokenLimit.giveBack(addr)
+			s.giveBack(context.WithoutCancel(r.Context()), s.tokenLimit, addr)
 			return nil, err
 		}
-		s.tokenLimit.giveBack(addr)
+		s.giveBack(context.WithoutCancel(r.Context()), s.tokenLimit, addr)
 		if expires.Sub(s.now()) <= TokenExpiryWarning {
 			s.warnTokenExpiry(u.Name, expires)
 		}
@@ -99,7 +103,7 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	if err != nil || c.Value == "" {
 		return nil, nil
 	}
-	sess, err := s.accounts.SessionByToken(r.Context(), c.Value)
+	sess, err := s.store.SessionByToken(r.Context(), c.Value)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}

@@ -12,11 +12,17 @@
 // only markup let through from the index is the <mark> of highlights (see
 // safeFragment).
 //
+// State: everything web keeps is behind DataStore, a few small interfaces
+// (accounts, read audit, UI sources, lexicon audit, login attempts, login
+// nonces, search slots). *Store keeps it in web_ tables of
+// <data_dir>/riskmine.db (the login attempts, nonces and search slots in
+// memory: one process); web/pgstore keeps all of it in PostgreSQL, where
+// several API nodes share it; web/storetest is the conformance suite both
+// pass.
+//
 // Access control: local users with bcrypt passwords and the roles admin,
-// analyst and viewer, kept with sessions, API tokens, saved searches and
-// alert rules in web_ tables of <data_dir>/riskmine.db (AccountStore is
-// that part of Store as an interface; web/storetest is its conformance
-// suite). Sessions are
+// analyst and viewer, with sessions, API tokens, saved searches and alert
+// rules. Sessions are
 // HttpOnly SameSite=Lax cookies (Secure and __Host- named when
 // Options.PublicURL is https); every form and every state-changing API call
 // made with a session cookie carries a CSRF token (form field csrf or header
@@ -24,7 +30,7 @@
 // throttled when wrong. The login form's token is a one-time server nonce.
 // Login attempts are reserved before the password check, per account and
 // per client address (Options.TrustedProxies for X-Forwarded-For), with
-// growing delays. Redirect targets pass localRedirect. Viewers read;
+// growing delays (AttemptPolicy). Redirect targets pass localRedirect. Viewers read;
 // analysts also act on leads, save searches and run sources; admins also
 // manage webhooks, alert rules and users.
 //
@@ -36,7 +42,8 @@
 // # Wiring (package service)
 //
 //	srv, err := web.New(web.Options{
-//		DBPath:           filepath.Join(dataDir, "riskmine.db"),
+//		DBPath:           filepath.Join(dataDir, "riskmine.db"), // or
+//		Store:            pgStore, // pgstore.New(ctx, pool), shared by the API nodes
 //		SecureCookies:    cfg.Web.SecureCookies,
 //		PublicURL:        cfg.Web.PublicURL,
 //		TrustedProxies:   cfg.Web.TrustedProxies,
@@ -63,11 +70,11 @@
 // available and its API routes answer 503.
 //
 // Alert rules are saved searches that an admin turned into rules. The web
-// package stores them; pipeline.AlertRules runs them: every little while it
-// calls AlertRules on the store, and for each rule with Due(now) it searches
+// package stores them; pipeline.AlertRules runs them (its Rules is
+// Server.DataStore()): every little while it calls AlertRules on the store, and for each rule with Due(now) it searches
 // rule.Query() for posts since the last run, files the hits as leads and
 // calls MarkAlertRuleRun(ctx, rule.ID, now).
 //
 // The first admin is created with `riskmine users add NAME --role admin`
-// (Store.AddUser).
+// (AddUser of the store; Server.DataStore gives the server's).
 package web

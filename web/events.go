@@ -121,3 +121,36 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 }
+
+// searchGate caps what one user holds open at once on this node: the event
+// streams, each a connection of the node's own.
+type searchGate struct {
+	max     int
+	mu      sync.Mutex
+	running map[string]int
+}
+
+func newSearchGate(max int) *searchGate {
+	if max <= 0 {
+		max = 2
+	}
+	return &searchGate{max: max, running: map[string]int{}}
+}
+
+// enter admits a search of user, or reports false when the user already
+// runs max searches. The caller calls leave when the search ends.
+func (g *searchGate) enter(user string) (leave func(), ok bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.running[user] >= g.max {
+		return nil, false
+	}
+	g.running[user]++
+	return func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.running[user]--; g.running[user] <= 0 {
+			delete(g.running, user)
+		}
+	}, true
+}

@@ -224,7 +224,12 @@ func (s *Server) exportSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	// An export is a run of searches: it holds one of the user's search
 	// places until its last page is written.
-	leave, ok := s.searches.enter(searcherName(r))
+	leave, ok, err := s.searches.enter(r.Context(), searcherName(r))
+	if err != nil {
+		s.exportFail(w, r, http.StatusInternalServerError, "the search slots cannot be read; try again")
+		s.log.Error("search slot", "error", err)
+		return
+	}
 	if !ok {
 		w.Header().Set("Retry-After", "1")
 		s.exportFail(w, r, http.StatusTooManyRequests, fmt.Sprintf("too many searches at once: a user may run %d at the same time; wait for one to finish and try again", s.searches.max))

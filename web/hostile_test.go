@@ -113,7 +113,7 @@ func TestUserNameRules(t *testing.T) {
 func TestDummyHashHasTheRealCost(t *testing.T) {
 	e := newTestEnv(t, Options{}, Deps{})
 	var hash string
-	if err := e.srv.store.db.QueryRow(`SELECT password_hash FROM web_users WHERE name = 'ana'`).Scan(&hash); err != nil {
+	if err := e.srv.store.(*Store).db.QueryRow(`SELECT password_hash FROM web_users WHERE name = 'ana'`).Scan(&hash); err != nil {
 		t.Fatal(err)
 	}
 	real, _ := bcrypt.Cost([]byte(hash))
@@ -123,36 +123,40 @@ func TestDummyHashHasTheRealCost(t *testing.T) {
 	}
 }
 
-func TestAttemptLimiterDelaysGrow(t *testing.T) {
-	clock := &testClock{t: time.Now()}
-	l := newAttemptLimiter(3, time.Second, time.Minute, time.Hour, clock.Now)
-	for i := 0; i < 3; i++ {
-		if ok, _ := l.reserve("k"); !ok {
-			t.Fatalf("free attempt %d refused", i)
-		}
+func TestAttemptPolicyDelaysGrow(t *testing.T) {
+	p := AttemptPolicy{Free: 3, Base: time.Second, MaxDelay: time.Minute, Window: time.Hour}
+	t0 := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	cases := []struct {
+		n         int
+		since     time.Duration // since the latest attempt
+		wait      time.Duration
+		forgotten bool
+		next      int
+	}{
+		{0, 0, 0, false, 1},
+		{2, 0, 0, false, 3},
+		{3, 0, time.Second, false, 4},
+		{4, 0, 2 * time.Second, false, 5},
+		{4, time.Second, time.Second, false, 5},
+		{4, 5 * time.Second, 0, false, 5},
+		{8, 0, 32 * time.Second, false, 9},
+		{9, 0, time.Minute, false, 10},
+		{500, 0, time.Minute, false, 501},
+		// A quiet window forgets the key: no wait, and counting starts again.
+		{500, time.Hour, 0, true, 1},
+		{500, time.Hour - time.Second, time.Duration(0), false, 501},
 	}
-	var waits []time.Duration
-	for i := 0; i < 9; i++ {
-		ok, wait := l.reserve("k")
-		if ok {
-			t.Fatalf("attempt after failures allowed at once")
+	for _, c := range cases {
+		now := t0.Add(c.since)
+		if got := p.Wait(c.n, t0, now); got != c.wait {
+			t.Errorf("Wait(%d failures, %s ago) = %s, want %s", c.n, c.since, got, c.wait)
 		}
-		waits = append(waits, wait)
-		clock.Add(wait)
-		if ok, _ := l.reserve("k"); !ok {
-			t.Fatalf("attempt after waiting %v refused", wait)
+		if got := p.Forgotten(t0, now); got != c.forgotten {
+			t.Errorf("Forgotten(%s ago) = %v", c.since, got)
 		}
-	}
-	want := []time.Duration{1, 2, 4, 8, 16, 32, 60, 60, 60}
-	for i, w := range want {
-		if waits[i] != w*time.Second {
-			t.Fatalf("waits %v, want %v seconds", waits, want)
+		if got := p.Next(c.n, t0, now); got != c.next {
+			t.Errorf("Next(%d failures, %s ago) = %d, want %d", c.n, c.since, got, c.next)
 		}
-	}
-	// A quiet hour forgets the key.
-	clock.Add(time.Hour)
-	if ok, _ := l.reserve("k"); !ok {
-		t.Fatal("key not forgotten after the window")
 	}
 }
 

@@ -373,11 +373,13 @@ const lexiconAuditTable = `CREATE TABLE IF NOT EXISTS web_lexicon_audit (
 	after   TEXT NOT NULL
 )`
 
-// recordLexiconChange writes an audit row.
-func (s *Store) recordLexiconChange(ctx context.Context, c LexiconChange) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO web_lexicon_audit (at, actor, action, code, summary, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		c.At.Unix(), c.Actor, c.Action, c.Code, c.Summary, c.Before, c.After)
-	return err
+// AddLexiconChange writes an audit row (at whole seconds).
+func (s *Store) AddLexiconChange(ctx context.Context, c LexiconChange) error {
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO web_lexicon_audit (at, actor, action, code, summary, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		c.At.Unix(), c.Actor, c.Action, c.Code, c.Summary, c.Before, c.After); err != nil {
+		return fmt.Errorf("web: record lexicon change: %w", err)
+	}
+	return nil
 }
 
 // LexiconAudit returns the latest lexicon edits, newest first.
@@ -400,8 +402,8 @@ func (s *Store) LexiconAudit(ctx context.Context, limit int) ([]LexiconChange, e
 	return out, rows.Err()
 }
 
-// lexiconChange returns the audited change id.
-func (s *Store) lexiconChange(ctx context.Context, id int64) (LexiconChange, error) {
+// LexiconChange returns the audited change id, or ErrNotFound.
+func (s *Store) LexiconChange(ctx context.Context, id int64) (LexiconChange, error) {
 	var c LexiconChange
 	var at int64
 	err := s.db.QueryRowContext(ctx, `SELECT id, at, actor, action, code, summary, before, after FROM web_lexicon_audit WHERE id = ?`, id).
@@ -696,7 +698,7 @@ func (s *Server) changeLexicon(r *http.Request, f lexFile, text []byte, revert *
 	if revert != nil {
 		c.Summary = "恢复到 " + revert.At.In(s.opts.Location).Format("2006-01-02 15:04:05") + " 修改前的版本；" + strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(c.Summary, "恢复内置词库；"), "恢复内置用例；"), "删除附加的共用词，只用内置的；")
 	}
-	if err := s.store.recordLexiconChange(r.Context(), c); err != nil {
+	if err := s.store.AddLexiconChange(r.Context(), c); err != nil {
 		return cases, err
 	}
 	s.log.Info("lexicon changed", "file", f.Name(), "action", action, "by", c.Actor, "summary", c.Summary)
@@ -728,7 +730,7 @@ func (s *Server) lexiconEditRevert(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusNotFound, "error.notfound")
 		return
 	}
-	c, err := s.store.lexiconChange(r.Context(), id)
+	c, err := s.store.LexiconChange(r.Context(), id)
 	if errors.Is(err, ErrNotFound) || (err == nil && c.Code != f.AuditCode()) {
 		s.renderError(w, r, http.StatusNotFound, "error.notfound")
 		return

@@ -1,12 +1,12 @@
 package web
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 )
 
@@ -16,60 +16,44 @@ type loginData struct {
 	FormCSRF string
 }
 
-// loginNonces are the login form tokens the server has issued. A token is
-// good once, for loginNonceTTL, and only from the address it was issued to:
-// a cookie planted by a page on a sibling port (cookies ignore ports) is not
-// enough to log a victim's browser into the planter's account.
-type loginNonces struct {
-	mu   sync.Mutex
-	now  func() time.Time
-	byID map[string]loginNonce
-}
-
-type loginNonce struct {
-	ip      string
-	expires time.Time
+// LoginNonces keeps the login form's tokens the server has issued. A
+// token is good once, for loginNonceTTL, and only from the address it was
+// issued to: a cookie planted by a page on a sibling port (cookies ignore
+// ports) is not enough to log a victim's browser into the planter's
+// account. On PostgreSQL a token issued by one API node is redeemed on
+// any, and once on all of them.
+type LoginNonces interface {
+	// AddLoginNonce keeps a token issued to the client address ip until
+	// expires.
+	AddLoginNonce(ctx context.Context, nonce, ip string, expires time.Time) error
+	// TakeLoginNonce removes a token and says whom it was issued to and
+	// until when; ErrNotFound when it is unknown or already taken. Of
+	// concurrent takes of one token, from any node, one gets it.
+	TakeLoginNonce(ctx context.Context, nonce string) (ip string, expires time.Time, err error)
 }
 
 const loginNonceTTL = time.Hour
 
-func newLoginNonces(now func() time.Time) *loginNonces {
-	return &loginNonces{now: now, byID: map[string]loginNonce{}}
-}
-
-func (n *loginNonces) issue(ip string) string {
+// issueNonce issues a login token to ip.
+func (s *Server) issueNonce(ctx context.Context, ip string) (string, error) {
 	tok := randomToken(18)
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	now := n.now()
-	if len(n.byID) >= 10000 {
-		for k, v := range n.byID {
-			if now.After(v.expires) {
-				delete(n.byID, k)
-			}
-		}
-		// Still full: forget an arbitrary one rather than grow without bound.
-		for k := range n.byID {
-			if len(n.byID) < 10000 {
-				break
-			}
-			delete(n.byID, k)
-		}
+	if err := s.store.AddLoginNonce(ctx, tok, ip, s.now().Add(loginNonceTTL)); err != nil {
+		return "", err
 	}
-	n.byID[tok] = loginNonce{ip: ip, expires: now.Add(loginNonceTTL)}
-	return tok
+	return tok, nil
 }
 
-// redeem consumes tok when the server issued it to ip and it is fresh.
-func (n *loginNonces) redeem(tok, ip string) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	v, ok := n.byID[tok]
-	if !ok {
-		return false
+// redeemNonce consumes tok when the server issued it to ip and it is
+// fresh.
+func (s *Server) redeemNonce(ctx context.Context, tok, ip string) (bool, error) {
+	got, expires, err := s.store.TakeLoginNonce(ctx, tok)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
 	}
-	delete(n.byID, tok)
-	return v.ip == ip && !n.now().After(v.expires)
+	if err != nil {
+		return false, err
+	}
+	return got == ip && !s.now().After(expires), nil
 }
 
 // loginPage shows the login form. Before a session exists the CSRF token is
@@ -79,7 +63,11 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, name, errMsg string) {
-	tok := s.nonces.issue(s.clientIP(r))
+	tok, err := s.issueNonce(r.Context(), s.clientIP(r))
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	s.setCookie(w, &http.Cookie{Name: s.cookieName(loginCSRF), Value: tok, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(loginNonceTTL / time.Second)})
 	next := r.FormValue("next")
@@ -121,38 +109,55 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := r.Cookie(s.cookieName(loginCSRF))
 	form := r.PostFormValue(csrfField)
-	if err != nil || form == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) != 1 ||
-		!s.sameOrigin(r) || !s.nonces.redeem(form, ip) {
+	if err != nil || form == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) != 1 || !s.sameOrigin(r) {
+		s.showLogin(w, r, http.StatusForbidden, "", l.T("error.csrf"))
+		return
+	}
+	if ok, err := s.redeemNonce(r.Context(), form, ip); err != nil {
+		s.serverError(w, r, err)
+		return
+	} else if !ok {
 		s.showLogin(w, r, http.StatusForbidden, "", l.T("error.csrf"))
 		return
 	}
 	name := normalizeUserName(r.PostFormValue("username"))
 	password := r.PostFormValue("password")
 	account, addr := "u:"+name, "a:"+ip
-	if ok, wait := s.loginLimit.reserve(account); !ok {
+	// Counters are given back even when the client has gone meanwhile.
+	ctx, keep := r.Context(), context.WithoutCancel(r.Context())
+	if ok, wait, err := s.loginLimit.reserve(ctx, account); err != nil {
+		s.serverError(w, r, err)
+		return
+	} else if !ok {
 		s.loginLimited(w, r, name, ip, wait)
 		return
 	}
-	if ok, wait := s.addrLimit.reserve(addr); !ok {
-		s.loginLimit.giveBack(account)
-		s.loginLimited(w, r, name, ip, wait)
+	if ok, wait, err := s.addrLimit.reserve(ctx, addr); err != nil || !ok {
+		s.giveBack(keep, s.loginLimit, account)
+		if err != nil {
+			s.serverError(w, r, err)
+		} else {
+			s.loginLimited(w, r, name, ip, wait)
+		}
 		return
 	}
-	u, err := s.accounts.Authenticate(r.Context(), name, password)
+	u, err := s.store.Authenticate(ctx, name, password)
 	if errors.Is(err, ErrBadLogin) {
 		s.log.Warn("login failed", "user", name, "remote_ip", ip)
 		s.showLogin(w, r, http.StatusUnauthorized, name, l.T("login.bad"))
 		return
 	}
 	if err != nil {
-		s.loginLimit.giveBack(account)
-		s.addrLimit.giveBack(addr)
+		s.giveBack(keep, s.loginLimit, account)
+		s.giveBack(keep, s.addrLimit, addr)
 		s.serverError(w, r, err)
 		return
 	}
-	s.loginLimit.forget(account)
-	s.addrLimit.giveBack(addr)
-	tok, _, err := s.accounts.CreateSession(r.Context(), u, s.opts.SessionTTL)
+	if err := s.loginLimit.forget(keep, account); err != nil {
+		s.log.Warn("login attempts not cleared", "user", name, "error", err)
+	}
+	s.giveBack(keep, s.addrLimit, addr)
+	tok, _, err := s.store.CreateSession(ctx, u, s.opts.SessionTTL)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -165,6 +170,14 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, localRedirect(r.PostFormValue("next")), http.StatusSeeOther)
 }
 
+// giveBack returns a reserved attempt; a failure only leaves the attempt
+// counted, so it is logged, not shown.
+func (s *Server) giveBack(ctx context.Context, l *attemptLimiter, key string) {
+	if err := l.giveBack(ctx, key); err != nil {
+		s.log.Warn("login attempt not given back", "error", err)
+	}
+}
+
 func (s *Server) loginLimited(w http.ResponseWriter, r *http.Request, name, ip string, wait time.Duration) {
 	secs := int(wait.Seconds()) + 1
 	s.log.Warn("login delayed", "user", name, "remote_ip", ip, "wait_s", secs)
@@ -175,7 +188,7 @@ func (s *Server) loginLimited(w http.ResponseWriter, r *http.Request, name, ip s
 // logout ends the session.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	p := principalFrom(r.Context())
-	if err := s.accounts.DeleteSession(r.Context(), p.Token); err != nil {
+	if err := s.store.DeleteSession(r.Context(), p.Token); err != nil {
 		s.serverError(w, r, err)
 		return
 	}

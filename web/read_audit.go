@@ -172,7 +172,7 @@ func (s *Store) PruneReads(ctx context.Context, before time.Time) (int64, error)
 // ones every hour. A record that cannot be queued is written at once; one
 // that cannot be written is logged, field by field.
 type readLog struct {
-	store     *Store
+	store     ReadAuditStore
 	log       *slog.Logger
 	now       func() time.Time
 	retention time.Duration // <= 0: keep
@@ -192,7 +192,7 @@ const (
 	readPruneEvery = time.Hour
 )
 
-func newReadLog(st *Store, log *slog.Logger, now func() time.Time, retention time.Duration) *readLog {
+func newReadLog(st ReadAuditStore, log *slog.Logger, now func() time.Time, retention time.Duration) *readLog {
 	l := &readLog{store: st, log: log, now: now, retention: retention, ch: make(chan ReadEvent, readQueue),
 		flushReq: make(chan chan struct{}), stop: make(chan struct{}), done: make(chan struct{})}
 	go l.run()

@@ -360,7 +360,7 @@ func (s *syncBuffer) String() string {
 func TestReadAuditWriteFailureIsLogged(t *testing.T) {
 	var logs syncBuffer
 	e := newTestEnv(t, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, Deps{})
-	if _, err := e.srv.store.db.Exec(`DROP TABLE web_read_audit`); err != nil {
+	if _, err := e.srv.store.(*Store).db.Exec(`DROP TABLE web_read_audit`); err != nil {
 		t.Fatal(err)
 	}
 	req, _ := http.NewRequest("GET", "/search?q=x&level=high", nil)

@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"riskmine/index"
@@ -78,7 +77,11 @@ func (s *Server) searchPage(w http.ResponseWriter, r *http.Request) {
 	}
 	q, err := parseSearchQuery(v, s.opts.Location)
 	if err == nil {
-		leave, ok := s.searches.enter(searcherName(r))
+		leave, ok, serr := s.searches.enter(r.Context(), searcherName(r))
+		if serr != nil {
+			s.serverError(w, r, serr)
+			return
+		}
 		if !ok {
 			w.Header().Set("Retry-After", "1")
 			view.Error = view.L.T("search.busy")
@@ -166,7 +169,11 @@ func (s *Server) apiSearch(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, "bad query: "+err.Error())
 		return
 	}
-	leave, ok := s.searches.enter(searcherName(r))
+	leave, ok, err := s.searches.enter(r.Context(), searcherName(r))
+	if err != nil {
+		s.apiServerError(w, r, err)
+		return
+	}
 	if !ok {
 		w.Header().Set("Retry-After", "1")
 		writeJSONError(w, http.StatusTooManyRequests, fmt.Sprintf("too many searches at once: a user may run %d at the same time; wait for one to finish and try again", s.searches.max))
@@ -219,37 +226,4 @@ func searcherName(r *http.Request) string {
 		return p.User.Name
 	}
 	return ""
-}
-
-// searchGate caps the searches one user runs at once: a search holds a core
-// and memory until it ends, so one user's burst must not take them all.
-type searchGate struct {
-	max     int
-	mu      sync.Mutex
-	running map[string]int
-}
-
-func newSearchGate(max int) *searchGate {
-	if max <= 0 {
-		max = 2
-	}
-	return &searchGate{max: max, running: map[string]int{}}
-}
-
-// enter admits a search of user, or reports false when the user already
-// runs max searches. The caller calls leave when the search ends.
-func (g *searchGate) enter(user string) (leave func(), ok bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.running[user] >= g.max {
-		return nil, false
-	}
-	g.running[user]++
-	return func() {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		if g.running[user]--; g.running[user] <= 0 {
-			delete(g.running, user)
-		}
-	}, true
 }

@@ -25,10 +25,13 @@ var openapiJSON []byte
 // Options configures the server. Zero values get sensible defaults.
 type Options struct {
 	// DBPath is the SQLite database (<data_dir>/riskmine.db) holding users,
-	// sessions, tokens, saved searches and alert rules. Ignored when Store is set.
+	// sessions, tokens, saved searches, alert rules and the audits.
+	// Ignored when Store is set.
 	DBPath string
-	// Store, when set, is used instead of opening DBPath (the caller closes it).
-	Store *Store
+	// Store, when set, is used instead of opening DBPath (the caller
+	// closes it): an SQLite *Store, or web/pgstore's store, which API
+	// nodes share.
+	Store DataStore
 	// SecureCookies marks cookies Secure; set it when served over HTTPS.
 	// An https PublicURL implies it.
 	SecureCookies bool
@@ -87,8 +90,7 @@ type Options struct {
 type Server struct {
 	opts       Options
 	deps       Deps
-	store      *Store
-	accounts   AccountStore // store as seen by logins, sessions and bearer tokens (auth.go, login.go)
+	store      DataStore
 	ownStore   bool
 	log        *slog.Logger
 	now        func() time.Time
@@ -98,14 +100,13 @@ type Server struct {
 	loginLimit *attemptLimiter // per account
 	addrLimit  *attemptLimiter // per client address, against guessing many names
 	tokenLimit *attemptLimiter // wrong bearer tokens per client address
-	nonces     *loginNonces
 	tokWarn    tokenWarnings
 	pages      map[string]*pageTemplate
 	handler    http.Handler
 	routes     []string
-	searches   *searchGate // concurrent searches per user
-	piiRoles   []Role      // roles that see personal data unmasked
-	reads      *readLog    // the read audit's writer
+	searches   *searchSlots // concurrent searches per user
+	piiRoles   []Role       // roles that see personal data unmasked
+	reads      *readLog     // the read audit's writer
 	streams    *eventStreams
 	srcTests   sourceTestGate           // selector tests in flight
 	mapLayer   atomic.Pointer[MapLayer] // the places view's boundary layer (web.map), nil without
@@ -154,7 +155,7 @@ func New(opts Options, deps Deps) (*Server, error) {
 	if ls, ok := deps.Leads.(LeadSubscriber); ok && deps.LeadEvents == nil {
 		deps.LeadEvents = ls
 	}
-	s := &Server{piiRoles: opts.PIIRoles, opts: opts, deps: deps, log: opts.Logger, now: opts.Now, secure: opts.SecureCookies, searches: newSearchGate(opts.SearchesPerUser),
+	s := &Server{piiRoles: opts.PIIRoles, opts: opts, deps: deps, log: opts.Logger, now: opts.Now, secure: opts.SecureCookies,
 		streams: newEventStreams()}
 	if opts.PublicURL != "" {
 		u, err := ParsePublicURL(opts.PublicURL)
@@ -184,11 +185,10 @@ func New(opts Options, deps Deps) (*Server, error) {
 		s.store, s.ownStore = st, true
 	}
 	s.store.SetTokenTTL(opts.TokenTTL)
-	s.accounts = s.store
-	s.loginLimit = newAttemptLimiter(opts.LoginMaxFailures, time.Second, opts.LoginWindow, 24*time.Hour, opts.Now)
-	s.addrLimit = newAttemptLimiter(10*opts.LoginMaxFailures, time.Second, time.Minute, 24*time.Hour, opts.Now)
-	s.tokenLimit = newAttemptLimiter(20, time.Second, time.Minute, time.Hour, opts.Now)
-	s.nonces = newLoginNonces(opts.Now)
+	s.loginLimit = newAttemptLimiter(s.store, opts.LoginMaxFailures, time.Second, opts.LoginWindow, 24*time.Hour)
+	s.addrLimit = newAttemptLimiter(s.store, 10*opts.LoginMaxFailures, time.Second, time.Minute, 24*time.Hour)
+	s.tokenLimit = newAttemptLimiter(s.store, 20, time.Second, time.Minute, time.Hour)
+	s.searches = newSearchSlots(s.store, opts.SearchesPerUser, s.log)
 	pages, err := parsePages(opts.Location)
 	if err != nil {
 		if s.ownStore {
@@ -211,8 +211,17 @@ func New(opts Options, deps Deps) (*Server, error) {
 // Handler returns the HTTP handler serving the UI at / and the API at /api/v1.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Store returns the server's user and saved-search store.
-func (s *Server) Store() *Store { return s.store }
+// DataStore returns the server's store: users, saved searches and alert
+// rules (pipeline.AlertRules reads them), the audits and the rest.
+func (s *Server) DataStore() DataStore { return s.store }
+
+// Store returns the server's store when it is the SQLite one, else nil.
+//
+// Deprecated: use DataStore, which every backend gives.
+func (s *Server) Store() *Store {
+	st, _ := s.store.(*Store)
+	return st
+}
 
 // Close ends the event streams, writes the reads still queued for the
 // read audit and closes the database when the server opened it.

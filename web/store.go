@@ -10,13 +10,16 @@ import (
 	"riskmine/internal/sqlitedb"
 )
 
-// Store holds what the web package keeps in SQLite: users, sessions, API
-// tokens, saved searches, alert rules and the read audit. Its tables are prefixed web_ and
-// live in the shared riskmine.db beside the other packages' tables.
+// Store is the web package's DataStore on SQLite: users, sessions, API
+// tokens, saved searches, alert rules, the read audit, the UI's sources
+// and the audits, in tables prefixed web_ of the shared riskmine.db beside
+// the other packages' tables. Login attempts, login nonces and search
+// slots it keeps in memory (store_limits.go).
 type Store struct {
 	db       *sql.DB
 	now      func() time.Time
 	tokenTTL time.Duration
+	limits   memLimits
 }
 
 // DefaultTokenTTL is how long an API token lasts unless configured.
@@ -33,12 +36,29 @@ func (s *Store) SetTokenTTL(d time.Duration) {
 	}
 }
 
+// DataStore is everything the web package keeps: the accounts and their
+// work (AccountStore), the read audit, the UI's sources with their audit,
+// the lexicon audit, and the short-lived state that guards logins and
+// searches (attempt counters, login nonces, search slots). *Store is the
+// SQLite implementation, web/pgstore the PostgreSQL one, which several API
+// nodes share; web/storetest holds the behaviour every implementation must
+// show (run it from the backend's tests).
+type DataStore interface {
+	AccountStore
+	ReadAuditStore
+	UISourceStore
+	LexiconAuditStore
+	LoginAttempts
+	LoginNonces
+	SearchSlots
+	// SetTokenTTL sets how long API tokens created from now on last.
+	SetTokenTTL(d time.Duration)
+	Close() error
+}
+
 // AccountStore is what web keeps of its users and their work: accounts,
-// browser sessions, API tokens, saved searches and the alert rules made
-// from them. *Store is the SQLite implementation; web/storetest holds the
-// behaviour every implementation must show (run it from the backend's
-// tests). The read audit, the UI's sources and the lexicon audit are not
-// part of it yet.
+// browser sessions (with their CSRF tokens), API tokens, saved searches
+// and the alert rules made from them.
 type AccountStore interface {
 	UserStore
 	SessionStore
@@ -110,7 +130,54 @@ type AlertRuleStore interface {
 	DeleteAlertRule(ctx context.Context, id int64) error
 }
 
-var _ AccountStore = (*Store)(nil)
+// ReadAuditStore keeps the read audit (read_audit.go): who searched,
+// listed, viewed and exported what.
+type ReadAuditStore interface {
+	// AddReads stores reads, all or none.
+	AddReads(ctx context.Context, evs []ReadEvent) error
+	// Reads lists the reads matching f, newest first (at most f.Limit,
+	// default 50, after f.Offset), and how many match; never a nil slice.
+	Reads(ctx context.Context, f ReadFilter) ([]ReadEvent, int, error)
+	// PruneReads deletes the reads recorded before t and says how many.
+	PruneReads(ctx context.Context, before time.Time) (int64, error)
+}
+
+// UISourceStore keeps the crawl sources administrators add in the UI, and
+// the audit of every change to them (ui_source.go). Each change and its
+// audit row are stored together or not at all; what a change makes of the
+// stored source is SourceEdit.Apply, the same for every backend.
+type UISourceStore interface {
+	// UISources lists the UI sources by name; never a nil slice.
+	UISources(ctx context.Context) ([]UISource, error)
+	// UISource returns one UI source or ErrNotFound.
+	UISource(ctx context.Context, name string) (UISource, error)
+	// CreateUISource stores a new source; ErrSourceExists when the name
+	// is taken.
+	CreateUISource(ctx context.Context, actor, name, yaml string) (UISource, error)
+	// UpdateUISource replaces a source's YAML, keeping its pause;
+	// PauseUISource pauses (true) or resumes it; DeleteUISource removes
+	// it. Each gives ErrNotFound for an unknown name.
+	UpdateUISource(ctx context.Context, actor, name, yaml string) (UISource, error)
+	PauseUISource(ctx context.Context, actor, name string, paused bool) (UISource, error)
+	DeleteUISource(ctx context.Context, actor, name string) error
+	// SourceAudit returns the latest limit changes, newest first.
+	SourceAudit(ctx context.Context, limit int) ([]SourceChange, error)
+}
+
+// LexiconAuditStore keeps the audit of lexicon edits (lexicon_edit.go).
+type LexiconAuditStore interface {
+	// AddLexiconChange records an edit; its ID is the store's.
+	AddLexiconChange(ctx context.Context, c LexiconChange) error
+	// LexiconAudit returns the latest limit edits, newest first.
+	LexiconAudit(ctx context.Context, limit int) ([]LexiconChange, error)
+	// LexiconChange returns the edit id, or ErrNotFound.
+	LexiconChange(ctx context.Context, id int64) (LexiconChange, error)
+}
+
+var (
+	_ DataStore    = (*Store)(nil)
+	_ AccountStore = (*Store)(nil)
+)
 
 // ErrNotFound is returned when a user, token or saved search does not exist.
 var ErrNotFound = errors.New("web: not found")
@@ -179,7 +246,10 @@ var migrations = []string{
 // OpenStore opens (creating if needed) the SQLite database at path and
 // applies the web_ migrations.
 func OpenStore(path string) (*Store, error) {
-	db, err := sqlitedb.Open(path, sqlitedb.Options{})
+	// Immediate: a transaction that reads before it writes (a change to a
+	// UI source) takes the write lock first, so concurrent ones wait their
+	// turn rather than fail.
+	db, err := sqlitedb.Open(path, sqlitedb.Options{Immediate: true})
 	if err != nil {
 		return nil, fmt.Errorf("web: open %s: %w", path, err)
 	}
@@ -187,7 +257,7 @@ func OpenStore(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("web: migrate %s: %w", path, err)
 	}
-	return &Store{db: db, now: time.Now, tokenTTL: DefaultTokenTTL}, nil
+	return &Store{db: db, now: time.Now, tokenTTL: DefaultTokenTTL, limits: newMemLimits()}, nil
 }
 
 // Close closes the database.

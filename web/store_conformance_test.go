@@ -41,3 +41,37 @@ func TestStoreConformanceNodes(t *testing.T) {
 		return out[0], out[1]
 	})
 }
+
+// TestDataStoreConformance runs the suite of the DataStore's other parts
+// against the SQLite store.
+func TestDataStoreConformance(t *testing.T) {
+	storetest.RunData(t, func(t *testing.T, now func() time.Time) web.DataStore {
+		s, err := web.OpenStore(filepath.Join(t.TempDir(), "riskmine.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		web.SetStoreClock(s, now)
+		return s
+	})
+}
+
+// TestDataStoreConformanceNodes runs the audits and UI sources across two
+// stores on one database file. (Login attempts, nonces and search slots
+// live in the process on SQLite: RunLimitsNodes is PostgreSQL's.)
+func TestDataStoreConformanceNodes(t *testing.T) {
+	storetest.RunDataNodes(t, func(t *testing.T, now func() time.Time) (web.DataStore, web.DataStore) {
+		path := filepath.Join(t.TempDir(), "riskmine.db")
+		var out [2]web.DataStore
+		for i := range out {
+			s, err := web.OpenStore(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			web.SetStoreClock(s, now)
+			out[i] = s
+		}
+		return out[0], out[1]
+	})
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"riskmine/config"
@@ -121,6 +123,51 @@ func (u UISource) state() string {
 	return u.YAML
 }
 
+// SourceEdit is one change to a UI source, as an administrator asks for
+// it: create (with YAML), update (YAML), pause, resume or delete.
+type SourceEdit struct {
+	Action string
+	Actor  string
+	Name   string
+	YAML   string
+}
+
+// Apply is what the edit makes of the stored source cur (nil when there is
+// none) at now: the source to store (nil: delete it) and the audit row.
+// It refuses a create of an existing name (ErrSourceExists) and any other
+// action on a missing one (ErrNotFound). Times are whole seconds.
+func (e SourceEdit) Apply(cur *UISource, now time.Time) (*UISource, SourceChange, error) {
+	now = now.Truncate(time.Second)
+	audit := SourceChange{At: now, Actor: e.Actor, Action: e.Action, Name: e.Name}
+	if e.Action == "create" {
+		if cur != nil {
+			return nil, audit, ErrSourceExists
+		}
+	} else if cur == nil {
+		return nil, audit, ErrNotFound
+	} else {
+		audit.Before = cur.state()
+	}
+	var next UISource
+	switch e.Action {
+	case "create":
+		next = UISource{YAML: e.YAML}
+	case "update":
+		next = *cur
+		next.YAML = e.YAML
+	case "pause", "resume":
+		next = *cur
+		next.Paused = e.Action == "pause"
+	case "delete":
+		return nil, audit, nil
+	default:
+		return nil, audit, fmt.Errorf("web: source action %q: expected one of %s", e.Action, strings.Join(SourceActions, ", "))
+	}
+	next.Name, next.UpdatedAt, next.UpdatedBy = e.Name, now, e.Actor
+	audit.After = next.state()
+	return &next, audit, nil
+}
+
 // UISources lists the UI sources by name.
 func (s *Store) UISources(ctx context.Context) ([]UISource, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT name, yaml, paused, updated_at, updated_by FROM web_ui_sources ORDER BY name`)
@@ -162,46 +209,36 @@ func uiSourceTx(ctx context.Context, q querier, name string) (UISource, error) {
 	return u, err
 }
 
-// changeUISource applies one change in a transaction with its audit row.
-// create refuses an existing name; the others need one. fn gets the
-// current source (zero for create) and returns the new one (nil: delete).
-func (s *Store) changeUISource(ctx context.Context, actor, action, name string, fn func(cur UISource) *UISource) (UISource, error) {
+// changeUISource applies one edit in a transaction with its audit row.
+func (s *Store) changeUISource(ctx context.Context, e SourceEdit) (UISource, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return UISource{}, err
 	}
 	defer tx.Rollback()
-	cur, err := uiSourceTx(ctx, tx, name)
-	switch {
-	case action == "create" && err == nil:
-		return UISource{}, ErrSourceExists
-	case action == "create" && errors.Is(err, ErrNotFound):
-		cur = UISource{}
-	case err != nil:
+	var cur *UISource
+	switch u, err := uiSourceTx(ctx, tx, e.Name); {
+	case err == nil:
+		cur = &u
+	case !errors.Is(err, ErrNotFound):
 		return UISource{}, err
 	}
-	next := fn(cur)
-	now := s.now()
-	before, after := "", ""
-	if action != "create" {
-		before = cur.state()
+	next, audit, err := e.Apply(cur, s.now())
+	if err != nil {
+		return UISource{}, err
 	}
 	if next == nil {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM web_ui_sources WHERE name = ?`, name); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM web_ui_sources WHERE name = ?`, e.Name); err != nil {
 			return UISource{}, err
 		}
 		next = &UISource{}
-	} else {
-		next.Name, next.UpdatedAt, next.UpdatedBy = name, now, actor
-		if _, err := tx.ExecContext(ctx, `INSERT INTO web_ui_sources (name, yaml, paused, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)
+	} else if _, err := tx.ExecContext(ctx, `INSERT INTO web_ui_sources (name, yaml, paused, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT(name) DO UPDATE SET yaml = excluded.yaml, paused = excluded.paused, updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-			name, next.YAML, next.Paused, now.Unix(), actor); err != nil {
-			return UISource{}, err
-		}
-		after = next.state()
+		next.Name, next.YAML, next.Paused, next.UpdatedAt.Unix(), next.UpdatedBy); err != nil {
+		return UISource{}, err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO web_source_audit (at, actor, action, name, before, after) VALUES (?, ?, ?, ?, ?, ?)`,
-		now.Unix(), actor, action, name, before, after); err != nil {
+		audit.At.Unix(), audit.Actor, audit.Action, audit.Name, audit.Before, audit.After); err != nil {
 		return UISource{}, err
 	}
 	return *next, tx.Commit()
@@ -209,26 +246,31 @@ func (s *Store) changeUISource(ctx context.Context, actor, action, name string, 
 
 // CreateUISource stores a new UI source (already validated).
 func (s *Store) CreateUISource(ctx context.Context, actor, name, yaml string) (UISource, error) {
-	return s.changeUISource(ctx, actor, "create", name, func(UISource) *UISource { return &UISource{YAML: yaml} })
+	return s.changeUISource(ctx, SourceEdit{Action: "create", Actor: actor, Name: name, YAML: yaml})
 }
 
 // UpdateUISource replaces the YAML of a UI source, keeping its pause.
 func (s *Store) UpdateUISource(ctx context.Context, actor, name, yaml string) (UISource, error) {
-	return s.changeUISource(ctx, actor, "update", name, func(c UISource) *UISource { c.YAML = yaml; return &c })
+	return s.changeUISource(ctx, SourceEdit{Action: "update", Actor: actor, Name: name, YAML: yaml})
 }
 
 // PauseUISource pauses (true) or resumes (false) a UI source.
 func (s *Store) PauseUISource(ctx context.Context, actor, name string, paused bool) (UISource, error) {
-	action := "resume"
+	return s.changeUISource(ctx, PauseEdit(actor, name, paused))
+}
+
+// PauseEdit is the edit that pauses (true) or resumes a source.
+func PauseEdit(actor, name string, paused bool) SourceEdit {
+	e := SourceEdit{Action: "resume", Actor: actor, Name: name}
 	if paused {
-		action = "pause"
+		e.Action = "pause"
 	}
-	return s.changeUISource(ctx, actor, action, name, func(c UISource) *UISource { c.Paused = paused; return &c })
+	return e
 }
 
 // DeleteUISource removes a UI source.
 func (s *Store) DeleteUISource(ctx context.Context, actor, name string) error {
-	_, err := s.changeUISource(ctx, actor, "delete", name, func(UISource) *UISource { return nil })
+	_, err := s.changeUISource(ctx, SourceEdit{Action: "delete", Actor: actor, Name: name})
 	return err
 }
 

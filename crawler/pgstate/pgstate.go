@@ -120,6 +120,8 @@ var schema = []string{
 		checked timestamptz,
 		PRIMARY KEY (source, problem)
 	);`,
+	// The job queue shared by the nodes (crawler/job.go).
+	jobsStep,
 }
 
 // Open connects to the PostgreSQL server at dsn, migrates the crawl_

@@ -33,3 +33,17 @@ func TestConformanceNodes(t *testing.T) {
 		return open(t, dsn), open(t, dsn)
 	})
 }
+
+// TestJobs runs the job queue's suite against PostgreSQL.
+func TestJobs(t *testing.T) {
+	storetest.RunJobs(t, func(t *testing.T) storetest.StateJobs { return open(t, pgtest.DSN(t)) })
+}
+
+// TestJobsNodes runs the two-node job cases against two stores, each with
+// a pool of its own, on one schema.
+func TestJobsNodes(t *testing.T) {
+	storetest.RunJobsNodes(t, func(t *testing.T) (storetest.StateJobs, storetest.StateJobs) {
+		dsn := pgtest.DSN(t)
+		return open(t, dsn), open(t, dsn)
+	})
+}

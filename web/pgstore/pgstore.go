@@ -1,12 +1,16 @@
-// Package pgstore is web.AccountStore on PostgreSQL: users, sessions, API
-// tokens, saved searches and alert rules, in tables prefixed web_ of the
-// schema the connection's search_path selects. Sessions living in the
-// database is what lets several API nodes serve one city without sticky
-// sessions.
+// Package pgstore is web.DataStore on PostgreSQL: users, sessions (with
+// their CSRF tokens), API tokens, saved searches, alert rules, the read
+// audit, the UI's sources and their audit, the lexicon audit, and the
+// login attempts, login nonces and search slots, in tables prefixed web_
+// of the schema the connection's search_path selects. All of it living in
+// the database is what lets several API nodes serve one city without
+// sticky sessions: a session, a login form or a limit started on one node
+// holds on every other.
 //
 // The rules (name normalisation, password and secret hashing, limits on
-// saved searches and rules) are web's own, called through its exported
-// helpers; this package is only the SQL. It passes web/storetest.
+// saved searches and rules, attempt delays, what a change to a UI source
+// makes) are web's own, called through its exported helpers; this package
+// is only the SQL. It passes web/storetest, RunLimitsNodes included.
 //
 // It may import web and internal/pgdb; web does not import it.
 package pgstore
@@ -15,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,15 +29,16 @@ import (
 	"riskmine/web"
 )
 
-// Store is web.AccountStore on a PostgreSQL pool.
+// Store is web.DataStore on a PostgreSQL pool.
 type Store struct {
 	pool     *pgxpool.Pool
 	owned    bool
 	now      func() time.Time
 	tokenTTL time.Duration
+	pruned   atomic.Int64 // when the limits' expired rows were last deleted, Unix ns
 }
 
-var _ web.AccountStore = (*Store)(nil)
+var _ web.DataStore = (*Store)(nil)
 
 // migrations are applied in order by pgdb.Migrate; web_schema records how
 // many have run. A released step never changes.
@@ -86,6 +92,74 @@ var migrations = []string{
 		last_error       text NOT NULL DEFAULT ''
 	);
 	CREATE INDEX web_alert_rules_search ON web_alert_rules(saved_search_id);`,
+	// The read audit, the UI's sources with their audit, and the lexicon
+	// audit (read_audit.go, ui_source.go, lexicon_audit.go).
+	`CREATE TABLE web_read_audit (
+		id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		at        timestamptz NOT NULL,
+		user_name text NOT NULL,
+		role      text NOT NULL,
+		client_ip text NOT NULL,
+		kind      text NOT NULL,
+		via       text NOT NULL,
+		target    text NOT NULL,
+		query     text NOT NULL,
+		filters   text NOT NULL,
+		rows      integer NOT NULL,
+		pii       boolean NOT NULL
+	);
+	CREATE INDEX web_read_audit_at ON web_read_audit (at);
+	CREATE INDEX web_read_audit_user_at ON web_read_audit (user_name, at);
+	CREATE TABLE web_ui_sources (
+		name       text PRIMARY KEY,
+		yaml       text NOT NULL,
+		paused     boolean NOT NULL DEFAULT false,
+		updated_at timestamptz NOT NULL,
+		updated_by text NOT NULL
+	);
+	CREATE TABLE web_source_audit (
+		id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		at     timestamptz NOT NULL,
+		actor  text NOT NULL,
+		action text NOT NULL,
+		name   text NOT NULL,
+		before text NOT NULL,
+		after  text NOT NULL
+	);
+	CREATE TABLE web_lexicon_audit (
+		id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		at      timestamptz NOT NULL,
+		actor   text NOT NULL,
+		action  text NOT NULL,
+		code    text NOT NULL,
+		summary text NOT NULL,
+		before  text NOT NULL,
+		after   text NOT NULL
+	);`,
+	// What guards logins and searches across API nodes (limits.go). It
+	// need not survive a crash of the server, so it is not written to the
+	// WAL: a crash forgets failed logins, issued login forms (users reload
+	// the form) and the slots of searches that ended with it.
+	`CREATE UNLOGGED TABLE web_login_attempts (
+		key        text PRIMARY KEY,
+		failures   integer NOT NULL,
+		last_at    timestamptz NOT NULL,
+		expires_at timestamptz NOT NULL
+	);
+	CREATE INDEX web_login_attempts_expires ON web_login_attempts (expires_at);
+	CREATE UNLOGGED TABLE web_login_nonces (
+		nonce_hash text PRIMARY KEY,
+		client_ip  text NOT NULL,
+		expires_at timestamptz NOT NULL
+	);
+	CREATE INDEX web_login_nonces_expires ON web_login_nonces (expires_at);
+	CREATE UNLOGGED TABLE web_search_slots (
+		id         text PRIMARY KEY,
+		user_name  text NOT NULL,
+		expires_at timestamptz NOT NULL
+	);
+	CREATE INDEX web_search_slots_user ON web_search_slots (user_name, expires_at);
+	CREATE INDEX web_search_slots_expires ON web_search_slots (expires_at);`,
 }
 
 // Open connects to the PostgreSQL server at dsn and migrates the web_

@@ -51,3 +51,34 @@ func TestConformanceNodes(t *testing.T) {
 		return out[0], out[1]
 	})
 }
+
+// open opens a store on dsn with its own pool, reading the time from now.
+func open(t *testing.T, dsn string, now func() time.Time) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	s.now = now
+	return s
+}
+
+// TestDataConformance runs the suite of the DataStore's other parts
+// against PostgreSQL.
+func TestDataConformance(t *testing.T) {
+	storetest.RunData(t, func(t *testing.T, now func() time.Time) web.DataStore {
+		return open(t, pgtest.DSN(t), now)
+	})
+}
+
+// TestDataConformanceNodes runs the audits, the UI's sources and the
+// limits across two stores, each with a pool of its own, on one schema.
+func TestDataConformanceNodes(t *testing.T) {
+	nodes := func(t *testing.T, now func() time.Time) (web.DataStore, web.DataStore) {
+		dsn := pgtest.DSN(t)
+		return open(t, dsn, now), open(t, dsn, now)
+	}
+	storetest.RunDataNodes(t, nodes)
+	storetest.RunLimitsNodes(t, nodes)
+}

@@ -1,7 +1,11 @@
-// Package storetest is the behaviour every web.AccountStore must show:
-// users, sessions, API tokens, saved searches and alert rules. A backend's
-// tests call Run with a constructor of empty stores; the suite specifies
-// the behaviour once, in terms of the interface, not of any SQL.
+// Package storetest is the behaviour every web.DataStore must show. Run
+// and RunNodes cover its accounts (web.AccountStore: users, sessions,
+// API tokens, saved searches and alert rules); RunData and RunDataNodes
+// the read audit, the UI's sources, the lexicon audit, login attempts,
+// login nonces and search slots; RunLimitsNodes the limits shared by API
+// nodes, for a backend that serves several. A backend's tests call them
+// with a constructor of empty stores; the suite specifies the behaviour
+// once, in terms of the interfaces, not of any SQL.
 //
 // The suite drives the store's clock, so expiry is tested without waiting.
 // It creates users with the bcrypt cost the web package is set to; a

@@ -42,7 +42,7 @@ func (a *Archive) crash() {
 		a.cur = nil
 	}
 	a.done = true
-	a.db.Close()
+	a.closeIndex()
 }
 
 func testPage(n int, body string) Page {

@@ -18,13 +18,14 @@ type Evidence struct {
 	// Enabled archives lead sources (default true). Off, leads are filed
 	// as before and their pages say that no archived copy exists.
 	Enabled bool `yaml:"enabled"`
-	// Dir is the archive's folder; a relative path is taken from data_dir.
-	// Empty (default): <data_dir>/evidence. With cluster.store, every node
+	// Dir is the archive's folder with cluster.store; a relative path is
+	// taken from data_dir. Empty (default): <data_dir>/evidence, the only
+	// folder of the embedded mode (which riskmine backup copies). Every node
 	// must name the same folder on storage they all reach (NFS and the
 	// like): each writes in a subfolder of its own (Node) and reads every
 	// node's files, and the installation's signing key lies at its top.
 	Dir string `yaml:"dir"`
-	// Node names this node's subfolder of Dir with cluster.store (letters,
+	// Node names this node's subfolder of Dir, with cluster.store (letters,
 	// digits, '.', '_', '-'; at most 64). Empty (default): the host name.
 	// It must stay the same when the node restarts, since a node repairs
 	// only its own files after a crash; processes on one host may share
@@ -124,6 +125,16 @@ func (c *Config) validateEvidence() error {
 	}
 	if n := c.Evidence.Node; n != "" && !nodePattern.MatchString(n) {
 		return c.errAt("evidence.node", "got %q, expected 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", n)
+	}
+	// In the embedded mode riskmine backup copies <data_dir>/evidence and
+	// restore puts it back there; an archive elsewhere would be left out.
+	if !c.Cluster.Postgres() {
+		if c.Evidence.Dir != "" && c.EvidenceDir() != filepath.Join(c.DataDir, "evidence") {
+			return c.errAt("evidence.dir", "is for a cluster (cluster.store): in the embedded mode the archive stays in <data_dir>/evidence, which riskmine backup copies")
+		}
+		if c.Evidence.Node != "" {
+			return c.errAt("evidence.node", "is for a cluster (cluster.store): set without one")
+		}
 	}
 	if c.Evidence.MaxFileBytes < 1<<20 {
 		return c.errAt("evidence.max_file_bytes", "must be at least 1048576 (1 MiB), got %d", c.Evidence.MaxFileBytes)

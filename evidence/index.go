@@ -314,3 +314,18 @@ func (a *Archive) ForURLs(ctx context.Context, urls []string) ([]Entry, error) {
 func (a *Archive) ForLead(ctx context.Context, leadID string) ([]Entry, error) {
 	return a.idx.ForLead(ctx, leadID)
 }
+
+// Entries returns up to limit captures with ids above after, by id: the
+// whole index page by page, for moving it to another store (riskmine
+// migrate).
+func (x *SQLiteIndex) Entries(ctx context.Context, after int64, limit int) ([]Entry, error) {
+	rows, err := x.db.QueryContext(ctx, `SELECT `+entryColumns+` FROM evidence_capture WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("evidence: list captures: %w", err)
+	}
+	out, err := sqlitedb.Collect(rows, func(r *sql.Rows) (Entry, error) { return scanEntry(r) })
+	if err != nil {
+		return nil, fmt.Errorf("evidence: list captures: %w", err)
+	}
+	return out, nil
+}

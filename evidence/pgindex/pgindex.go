@@ -227,3 +227,40 @@ func (x *Index) PinKey(ctx context.Context, fingerprint string) (string, error) 
 	}
 	return got, nil
 }
+
+// Import records captures with the ids they have elsewhere (an embedded
+// installation's index, moved by riskmine migrate), so the lead pages'
+// links to them (/leads/ID/evidence/CAPTURE) still hold. A capture whose
+// id is already here is skipped, so an interrupted import can be run
+// again; later captures get ids above every imported one. It returns how
+// many were recorded.
+func (x *Index) Import(ctx context.Context, entries []evidence.Entry) (int, error) {
+	tx, err := x.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("evidence: import: %w", err)
+	}
+	defer tx.Rollback(context.Background()) // a no-op after Commit
+	n := 0
+	for _, e := range entries {
+		tag, err := tx.Exec(ctx, `INSERT INTO evidence_capture (id, lead_id, url, target_uri, source, file,
+			file_offset, length, response_id, payload_digest, block_digest, status, content_type, rendered, screenshot,
+			captured_at, archived_at) OVERRIDING SYSTEM VALUE
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+			ON CONFLICT (id) DO NOTHING`,
+			e.ID, e.LeadID, e.URL, e.TargetURI, e.Source, e.File, e.Offset, e.Length, e.ResponseID, e.PayloadDigest,
+			e.BlockDigest, e.Status, e.ContentType, e.Rendered, e.HasScreenshot, e.CapturedAt.UTC(), e.ArchivedAt.UTC())
+		if err != nil {
+			return 0, fmt.Errorf("evidence: import capture %d: %w", e.ID, err)
+		}
+		n += int(tag.RowsAffected())
+	}
+	// The identity goes on from the highest id, imported or not.
+	if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('evidence_capture', 'id'),
+		GREATEST((SELECT max(id) FROM evidence_capture), 1))`); err != nil {
+		return 0, fmt.Errorf("evidence: import: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("evidence: import: %w", err)
+	}
+	return n, nil
+}

@@ -145,15 +145,9 @@ func Open(ctx context.Context, opts Options) (*Archive, *RepairReport, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if err := os.MkdirAll(filepath.Join(opts.Dir, opts.Node), 0o700); err != nil {
-		return nil, nil, fmt.Errorf("evidence: %w", err)
-	}
-	key, err := loadSigningKey(opts.Dir)
-	if err != nil {
-		return nil, nil, err
-	}
-	a := &Archive{opts: opts, idx: opts.Index, key: key}
+	a := &Archive{opts: opts, idx: opts.Index}
 	if a.idx == nil {
+		var err error
 		if a.idx, err = OpenSQLiteIndex(ctx, opts.DB); err != nil {
 			return nil, nil, err
 		}
@@ -167,8 +161,31 @@ func Open(ctx context.Context, opts Options) (*Archive, *RepairReport, error) {
 	return a, rep, nil
 }
 
-// start checks the signing key against the index's record and repairs.
+// start reads (or makes) the signing key, checks it against the index's
+// record, and repairs.
 func (a *Archive) start(ctx context.Context) (*RepairReport, error) {
+	// A folder without a key, when the index knows one, is not the
+	// installation's folder (a mount missing, another path): refused
+	// before anything is written there.
+	if _, err := os.Stat(filepath.Join(a.opts.Dir, signingKeyFile)); errors.Is(err, fs.ErrNotExist) {
+		pinned, err := a.idx.PinnedKey(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if pinned != "" {
+			return nil, fmt.Errorf("evidence: %s holds no signing key, yet the installation has one (SHA-256 fingerprint %s): "+
+				"is evidence.dir the folder every node shares, and mounted? If the key is lost for good, delete the row of "+
+				"evidence_key to sign with a new one (bundles already exported verify with the old key only)", a.opts.Dir, pinned)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(a.opts.Dir, a.opts.Node), 0o700); err != nil {
+		return nil, fmt.Errorf("evidence: %w", err)
+	}
+	key, err := loadSigningKey(a.opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	a.key = key
 	fp := KeyFingerprint(a.PublicKey())
 	pinned, err := a.idx.PinKey(ctx, fp)
 	if err != nil {

@@ -43,6 +43,8 @@ type Index interface {
 	// PinKey records fingerprint as the installation's signing key when
 	// none is recorded yet, and returns the one recorded.
 	PinKey(ctx context.Context, fingerprint string) (string, error)
+	// PinnedKey returns the fingerprint recorded, "" when none is.
+	PinnedKey(ctx context.Context) (string, error)
 	// Close releases what the index holds.
 	Close() error
 }
@@ -280,6 +282,16 @@ func (x *SQLiteIndex) DeleteBeyond(ctx context.Context, file string, end int64) 
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
+}
+
+// PinnedKey returns the signing key's recorded fingerprint, or "".
+func (x *SQLiteIndex) PinnedKey(ctx context.Context) (string, error) {
+	var got string
+	err := x.db.QueryRowContext(ctx, `SELECT fingerprint FROM evidence_key WHERE id = 1`).Scan(&got)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("evidence: read the signing key's record: %w", err)
+	}
+	return got, nil
 }
 
 // PinKey records the signing key's fingerprint unless one is recorded.

@@ -213,6 +213,16 @@ func (x *Index) DeleteBeyond(ctx context.Context, file string, end int64) (int, 
 	return int(tag.RowsAffected()), nil
 }
 
+// PinnedKey returns the signing key's recorded fingerprint, or "".
+func (x *Index) PinnedKey(ctx context.Context) (string, error) {
+	var got string
+	err := x.pool.QueryRow(ctx, `SELECT fingerprint FROM evidence_key WHERE id = 1`).Scan(&got)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("evidence: read the signing key's record: %w", err)
+	}
+	return got, nil
+}
+
 // PinKey records the signing key's fingerprint unless one is recorded;
 // of nodes pinning at once, the first to commit wins and every one gets
 // its fingerprint back.

@@ -235,11 +235,17 @@ func testFileRows(t *testing.T, x evidence.Index) {
 
 func testPinKey(t *testing.T, x evidence.Index) {
 	ctx := context.Background()
+	if got, err := x.PinnedKey(ctx); err != nil || got != "" {
+		t.Fatalf("PinnedKey before any = %q, %v", got, err)
+	}
 	if got, err := x.PinKey(ctx, "fp-one"); err != nil || got != "fp-one" {
 		t.Fatalf("first PinKey = %q, %v", got, err)
 	}
 	if got, err := x.PinKey(ctx, "fp-two"); err != nil || got != "fp-one" {
 		t.Errorf("second PinKey = %q, %v; want the first key kept", got, err)
+	}
+	if got, err := x.PinnedKey(ctx); err != nil || got != "fp-one" {
+		t.Errorf("PinnedKey = %q, %v", got, err)
 	}
 }
 
@@ -390,12 +396,28 @@ func testOneKeyForAllNodes(t *testing.T, open Opener) {
 }
 
 // testFolderNotShared: a node whose folder is not the one the others
-// share (it finds no key there, or another) is refused with one line.
+// share is refused with one line: an empty one (a mount missing) before
+// it makes a key there, one with another key too.
 func testFolderNotShared(t *testing.T, open Opener) {
 	openArchive(t, t.TempDir(), "worker-1", open(t))
-	_, _, err := evidence.Open(context.Background(), evidence.Options{Dir: t.TempDir(), Node: "api-1", Index: open(t), Version: "test"})
-	if err == nil || !strings.Contains(err.Error(), "is evidence.dir the folder every node shares?") || strings.Contains(err.Error(), "\n") {
-		t.Fatalf("a node over another folder: %v", err)
+	empty := t.TempDir()
+	_, _, err := evidence.Open(context.Background(), evidence.Options{Dir: empty, Node: "api-1", Index: open(t), Version: "test"})
+	if err == nil || !strings.Contains(err.Error(), "holds no signing key") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("a node over an empty folder: %v", err)
+	}
+	if left, _ := os.ReadDir(empty); len(left) > 0 {
+		t.Errorf("the refused node left %d files in its folder", len(left))
+	}
+	// A folder with a key of its own (made by an installation of its own).
+	other := t.TempDir()
+	a, _, err := evidence.Open(context.Background(), evidence.Options{Dir: other, DB: filepath.Join(t.TempDir(), "other.db"), Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	_, _, err = evidence.Open(context.Background(), evidence.Options{Dir: other, Node: "api-1", Index: open(t), Version: "test"})
+	if err == nil || !strings.Contains(err.Error(), "is not the installation's") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("a node over a folder with another key: %v", err)
 	}
 }
 

@@ -166,13 +166,16 @@ func Open(ctx context.Context, opts Options) (*Archive, *RepairReport, error) {
 func (a *Archive) start(ctx context.Context) (*RepairReport, error) {
 	// A folder without a key, when the index knows one, is not the
 	// installation's folder (a mount missing, another path): refused
-	// before anything is written there.
-	if _, err := os.Stat(filepath.Join(a.opts.Dir, signingKeyFile)); errors.Is(err, fs.ErrNotExist) {
+	// before anything is written there. A node pins the key only after
+	// its file is in place, so a key pinned by a node starting at the
+	// same time over this folder is found by the second look.
+	keyPath := filepath.Join(a.opts.Dir, signingKeyFile)
+	if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
 		pinned, err := a.idx.PinnedKey(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if pinned != "" {
+		if _, err := os.Stat(keyPath); pinned != "" && errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("evidence: %s holds no signing key, yet the installation has one (SHA-256 fingerprint %s): "+
 				"is evidence.dir the folder every node shares, and mounted? If the key is lost for good, delete the row of "+
 				"evidence_key to sign with a new one (bundles already exported verify with the old key only)", a.opts.Dir, pinned)

@@ -6,15 +6,31 @@ import (
 	"errors"
 	"net/url"
 	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"time"
 )
 
 // Evidence configures the evidence archive: the WARC copies of the pages
-// that become leads' sources, under <data_dir>/evidence.
+// that become leads' sources, under <data_dir>/evidence or Dir.
 type Evidence struct {
 	// Enabled archives lead sources (default true). Off, leads are filed
 	// as before and their pages say that no archived copy exists.
 	Enabled bool `yaml:"enabled"`
+	// Dir is the archive's folder with cluster.store; a relative path is
+	// taken from data_dir. Empty (default): <data_dir>/evidence, the only
+	// folder of the embedded mode (which riskmine backup copies). Every node
+	// must name the same folder on storage they all reach (NFS and the
+	// like): each writes in a subfolder of its own (Node) and reads every
+	// node's files, and the installation's signing key lies at its top.
+	Dir string `yaml:"dir"`
+	// Node names this node's subfolder of Dir, with cluster.store (letters,
+	// digits, '.', '_', '-'; at most 64). Empty (default): the host name.
+	// It must stay the same when the node restarts, since a node repairs
+	// only its own files after a crash; processes on one host may share
+	// it.
+	Node string `yaml:"node"`
 	// MaxFileBytes starts a new WARC file once the current one would grow
 	// past it (default 1 GiB, at least 1 MiB). A new file also starts
 	// each UTC day.
@@ -77,7 +93,49 @@ func (e Evidence) TimestampRoots() (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// EvidenceDir is the archive's folder: evidence.dir, taken from data_dir
+// when relative, or <data_dir>/evidence.
+func (c *Config) EvidenceDir() string {
+	d := c.Evidence.Dir
+	if d == "" {
+		return filepath.Join(c.DataDir, "evidence")
+	}
+	if filepath.IsAbs(d) {
+		return filepath.Clean(d)
+	}
+	return filepath.Join(c.DataDir, d)
+}
+
+// nodePattern is what evidence.node may be (evidence.ValidNode's rule).
+var nodePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
 func (c *Config) validateEvidence() error {
+	if d := c.Evidence.Dir; d != "" {
+		switch {
+		case strings.ContainsAny(d, "\x00\n\r"):
+			return c.errAt("evidence.dir", "expected a folder path on one line, got %q", d)
+		case strings.HasPrefix(d, "~"):
+			return c.errAt("evidence.dir", "got %q: ~ is not expanded; write an absolute path, or one relative to data_dir", d)
+		case filepath.Clean(c.EvidenceDir()) == filepath.Clean(c.DataDir):
+			return c.errAt("evidence.dir", "got %q, which is data_dir itself; expected a folder of its own (default: evidence in data_dir)", d)
+		}
+		if fi, err := os.Stat(c.EvidenceDir()); err == nil && !fi.IsDir() {
+			return c.errAt("evidence.dir", "%s is a file; expected a folder (it is made when missing)", c.EvidenceDir())
+		}
+	}
+	if n := c.Evidence.Node; n != "" && !nodePattern.MatchString(n) {
+		return c.errAt("evidence.node", "got %q, expected 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", n)
+	}
+	// In the embedded mode riskmine backup copies <data_dir>/evidence and
+	// restore puts it back there; an archive elsewhere would be left out.
+	if !c.Cluster.Postgres() {
+		if c.Evidence.Dir != "" && c.EvidenceDir() != filepath.Join(c.DataDir, "evidence") {
+			return c.errAt("evidence.dir", "is for a cluster (cluster.store): in the embedded mode the archive stays in <data_dir>/evidence, which riskmine backup copies")
+		}
+		if c.Evidence.Node != "" {
+			return c.errAt("evidence.node", "is for a cluster (cluster.store): set without one")
+		}
+	}
 	if c.Evidence.MaxFileBytes < 1<<20 {
 		return c.errAt("evidence.max_file_bytes", "must be at least 1048576 (1 MiB), got %d", c.Evidence.MaxFileBytes)
 	}

@@ -83,3 +83,50 @@ func TestEvidenceTimestampConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestEvidenceDir: evidence.dir defaults to <data_dir>/evidence, is taken
+// from data_dir when relative, is for a cluster only, and a mistyped one
+// gets one line.
+func TestEvidenceDir(t *testing.T) {
+	data := t.TempDir()
+	file := filepath.Join(data, "a-file")
+	os.WriteFile(file, []byte("x"), 0o600)
+	const cluster = "cluster:\n  store: postgres://riskmine@127.0.0.1:5432/riskmine\n"
+	for _, c := range []struct{ dir, want string }{
+		{"", filepath.Join(data, "evidence")},
+		{"archive", filepath.Join(data, "archive")},
+		{"../shared/evidence", filepath.Join(filepath.Dir(data), "shared", "evidence")},
+		{"/mnt/riskmine/evidence/", "/mnt/riskmine/evidence"},
+	} {
+		cfg, err := Parse("c.yaml", []byte("data_dir: "+data+"\nevidence:\n  dir: \""+c.dir+"\"\n"+cluster))
+		if err != nil {
+			t.Fatalf("dir %q: %v", c.dir, err)
+		}
+		if got := cfg.EvidenceDir(); got != c.want {
+			t.Errorf("dir %q: EvidenceDir() = %s, want %s", c.dir, got, c.want)
+		}
+	}
+	// The embedded mode keeps <data_dir>/evidence, written or not.
+	if cfg, err := Parse("c.yaml", []byte("data_dir: "+data+"\nevidence:\n  dir: evidence\n")); err != nil || cfg.EvidenceDir() != filepath.Join(data, "evidence") {
+		t.Errorf("embedded, dir evidence: %v", err)
+	}
+	for yaml, want := range map[string]string{
+		"evidence:\n  dir: ~/evidence\n" + cluster:                       "c.yaml:3: evidence.dir: got \"~/evidence\": ~ is not expanded",
+		"evidence:\n  dir: .\n" + cluster:                                "c.yaml:3: evidence.dir: got \".\", which is data_dir itself",
+		"evidence:\n  dir: " + file + "\n" + cluster:                     "c.yaml:3: evidence.dir: " + file + " is a file; expected a folder",
+		"evidence:\n  dir: \"a\\nb\"\n" + cluster:                        "c.yaml:3: evidence.dir: expected a folder path on one line",
+		"evidence:\n  node: ../up\n" + cluster:                           "c.yaml:3: evidence.node: got \"../up\", expected 1 to 64 letters",
+		"evidence:\n  node: " + strings.Repeat("n", 65) + "\n" + cluster: "c.yaml:3: evidence.node: got",
+		"evidence:\n  dir: /mnt/riskmine/evidence\n":                     "c.yaml:3: evidence.dir: is for a cluster (cluster.store)",
+		"evidence:\n  node: worker-1\n":                                  "c.yaml:3: evidence.node: is for a cluster (cluster.store)",
+	} {
+		_, err := Parse("c.yaml", []byte("data_dir: "+data+"\n"+yaml))
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: %v, want %q", yaml, err, want)
+		}
+	}
+	cfg, err := Parse("c.yaml", []byte("evidence:\n  node: worker-1.example\n"+cluster))
+	if err != nil || cfg.Evidence.Node != "worker-1.example" {
+		t.Errorf("node: %+v, %v", cfg.Evidence, err)
+	}
+}

@@ -6,12 +6,13 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -28,10 +29,24 @@ const (
 
 // Options configure an Archive. Zero fields take the defaults shown.
 type Options struct {
-	// Dir is the folder of the WARC files (required).
+	// Dir is the folder of the WARC files (required). It may be shared by
+	// several nodes (a network file system every node mounts): each then
+	// has a Node name and writes only in its own subfolder, reads every
+	// node's files and shares the signing key kept at the folder's top.
 	Dir string
-	// DB is the SQLite database holding the index (required); normally
-	// the data folder's riskmine.db.
+	// Node, when set, is this node's name: its files go in Dir/Node and
+	// are indexed as Node/<file>. It must stay the same across restarts,
+	// since a node repairs only its own files after a crash, and differ
+	// from every other node's sharing Dir. Letters, digits, '.', '_' and
+	// '-', starting with a letter or digit, at most 64. Empty (the
+	// embedded mode): files go in Dir itself.
+	Node string
+	// Index is where captures are indexed (evidence/pgindex on
+	// PostgreSQL); the Archive does not close it. Nil: the SQLite
+	// database DB.
+	Index Index
+	// DB is the SQLite database holding the index when Index is nil;
+	// normally the data folder's riskmine.db.
 	DB string
 	// MaxFileBytes rotates a file once it would grow past this size
 	// (default 1 GiB). A capture larger than that gets a file of its own.
@@ -51,9 +66,10 @@ type Options struct {
 
 // Archive appends captures to WARC files and indexes them.
 type Archive struct {
-	opts Options
-	db   *sql.DB
-	key  ed25519.PrivateKey // signs bundle manifests
+	opts   Options
+	idx    Index
+	ownIdx bool               // opened by Open from Options.DB, closed by Close
+	key    ed25519.PrivateKey // signs bundle manifests
 
 	mu   sync.Mutex
 	cur  *warcFile
@@ -62,7 +78,7 @@ type Archive struct {
 
 // warcFile is the file this process appends to.
 type warcFile struct {
-	name   string // sealed name, without .open
+	name   string // indexed name (Node/<file> on a node), sealed, without .open
 	f      *os.File
 	unlock func()
 	size   int64
@@ -88,11 +104,34 @@ type RepairedFile struct {
 	Removed bool
 }
 
+// nodePattern is what a node's name may be: it names a subfolder.
+var nodePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidNode reports why name cannot be a node's name (Options.Node), or
+// nil.
+func ValidNode(name string) error {
+	if !nodePattern.MatchString(name) {
+		return fmt.Errorf("evidence: node name %q: expected 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit", name)
+	}
+	return nil
+}
+
 // Open opens the archive, creating its folder and tables, and repairs the
-// files that processes which died left open.
+// files that processes of this node which died left open.
+//
+// The installation's signing key is read from the top of Dir (made there
+// when there is none) and its fingerprint recorded in the index; a key
+// that differs from the one recorded is refused, which is how a node
+// whose Dir is not the folder the other nodes share is stopped before it
+// archives what they cannot read.
 func Open(ctx context.Context, opts Options) (*Archive, *RepairReport, error) {
-	if opts.Dir == "" || opts.DB == "" {
-		return nil, nil, errors.New("evidence: Options.Dir and Options.DB are required")
+	if opts.Dir == "" || (opts.DB == "" && opts.Index == nil) {
+		return nil, nil, errors.New("evidence: Options.Dir and Options.DB (or Options.Index) are required")
+	}
+	if opts.Node != "" {
+		if err := ValidNode(opts.Node); err != nil {
+			return nil, nil, err
+		}
 	}
 	if opts.MaxFileBytes <= 0 {
 		opts.MaxFileBytes = 1 << 30
@@ -106,28 +145,78 @@ func Open(ctx context.Context, opts Options) (*Archive, *RepairReport, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("evidence: %w", err)
+	a := &Archive{opts: opts, idx: opts.Index}
+	if a.idx == nil {
+		var err error
+		if a.idx, err = OpenSQLiteIndex(ctx, opts.DB); err != nil {
+			return nil, nil, err
+		}
+		a.ownIdx = true
 	}
-	key, err := loadSigningKey(opts.Dir)
+	rep, err := a.start(ctx)
 	if err != nil {
-		return nil, nil, err
-	}
-	db, err := openDB(ctx, opts.DB)
-	if err != nil {
-		return nil, nil, err
-	}
-	a := &Archive{opts: opts, db: db, key: key}
-	rep, err := a.repair(ctx)
-	if err != nil {
-		db.Close()
+		a.closeIndex()
 		return nil, nil, err
 	}
 	return a, rep, nil
 }
 
+// start reads (or makes) the signing key, checks it against the index's
+// record, and repairs.
+func (a *Archive) start(ctx context.Context) (*RepairReport, error) {
+	// A folder without a key, when the index knows one, is not the
+	// installation's folder (a mount missing, another path): refused
+	// before anything is written there. A node pins the key only after
+	// its file is in place, so a key pinned by a node starting at the
+	// same time over this folder is found by the second look.
+	keyPath := filepath.Join(a.opts.Dir, signingKeyFile)
+	if _, err := os.Stat(keyPath); errors.Is(err, fs.ErrNotExist) {
+		pinned, err := a.idx.PinnedKey(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(keyPath); pinned != "" && errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("evidence: %s holds no signing key, yet the installation has one (SHA-256 fingerprint %s): "+
+				"is evidence.dir the folder every node shares, and mounted? If the key is lost for good, delete the row of "+
+				"evidence_key to sign with a new one (bundles already exported verify with the old key only)", a.opts.Dir, pinned)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(a.opts.Dir, a.opts.Node), 0o700); err != nil {
+		return nil, fmt.Errorf("evidence: %w", err)
+	}
+	key, err := loadSigningKey(a.opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	a.key = key
+	fp := KeyFingerprint(a.PublicKey())
+	pinned, err := a.idx.PinKey(ctx, fp)
+	if err != nil {
+		return nil, err
+	}
+	if pinned != fp {
+		return nil, fmt.Errorf("evidence: the signing key in %s (SHA-256 fingerprint %s) is not the installation's (%s): "+
+			"is evidence.dir the folder every node shares? If that key is lost for good, delete the row of evidence_key "+
+			"to sign with this one (bundles already exported verify with the old key only)", a.opts.Dir, fp, pinned)
+	}
+	return a.repair(ctx)
+}
+
+func (a *Archive) closeIndex() error {
+	if a.ownIdx {
+		return a.idx.Close()
+	}
+	return nil
+}
+
 // Dir returns the folder of the WARC files.
 func (a *Archive) Dir() string { return a.opts.Dir }
+
+// Node returns the node's name (Options.Node), "" in the embedded mode.
+func (a *Archive) Node() string { return a.opts.Node }
+
+// Index returns the capture index.
+func (a *Archive) Index() Index { return a.idx }
 
 // Close seals the current file and closes the index.
 func (a *Archive) Close() error {
@@ -138,7 +227,7 @@ func (a *Archive) Close() error {
 	}
 	a.done = true
 	err := a.seal()
-	return errors.Join(err, a.db.Close())
+	return errors.Join(err, a.closeIndex())
 }
 
 // Put archives a page unless the same URL is already archived with the
@@ -146,7 +235,7 @@ func (a *Archive) Close() error {
 // records are on disk (fsynced) and indexed when it returns nil.
 func (a *Archive) Put(ctx context.Context, p Page) (Entry, bool, error) {
 	digest := "sha256:" + hexSHA256(p.Capture.Body)
-	if e, err := a.find(ctx, p.URL, digest); err == nil {
+	if e, err := a.idx.Find(ctx, p.URL, digest); err == nil {
 		return e, false, nil
 	} else if !errors.Is(err, ErrNotFound) {
 		return Entry{}, false, err
@@ -186,7 +275,7 @@ func (a *Archive) Put(ctx context.Context, p Page) (Entry, bool, error) {
 		ContentType: p.Capture.ResponseHeader.Get("Content-Type"), Rendered: bc.rendered,
 		HasScreenshot: len(p.Capture.Screenshot) > 0,
 		CapturedAt:    p.Capture.FetchedAt.UTC(), ArchivedAt: now.UTC()}
-	id, err := a.insert(ctx, e)
+	id, err := a.idx.Insert(ctx, e)
 	if err != nil {
 		// Take the records back so the file holds no capture the index
 		// does not know; the page is archived again when it comes again.
@@ -235,10 +324,12 @@ func (a *Archive) ensureFile(now time.Time, n int64) error {
 			return err
 		}
 	}
-	var rnd [4]byte
-	_, _ = rand.Read(rnd[:])
-	name := fmt.Sprintf("%s-%s-%d-%s%s", a.opts.Prefix, now.UTC().Format("20060102150405"), os.Getpid(), hex.EncodeToString(rnd[:]), fileSuffix)
-	path := filepath.Join(a.opts.Dir, name+openSuffix)
+	base := fmt.Sprintf("%s-%s-%d-%s%s", a.opts.Prefix, now.UTC().Format("20060102150405"), os.Getpid(), randomHex(), fileSuffix)
+	name := base
+	if a.opts.Node != "" {
+		name = a.opts.Node + "/" + base
+	}
+	path := a.diskPath(name) + openSuffix
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("evidence: %w", err)
@@ -251,7 +342,7 @@ func (a *Archive) ensureFile(now time.Time, n int64) error {
 	}
 	wf := &warcFile{name: name, f: f, unlock: unlock, day: day, info: newRecordID()}
 	var buf bytes.Buffer
-	if err := warcinfoRecord(&buf, wf.info, name, a.opts.Version, now); err != nil {
+	if err := warcinfoRecord(&buf, wf.info, base, a.opts.Version, now); err != nil {
 		wf.discard(path)
 		return fmt.Errorf("evidence: %w", err)
 	}
@@ -265,7 +356,7 @@ func (a *Archive) ensureFile(now time.Time, n int64) error {
 	}
 	wf.size = int64(buf.Len())
 	wf.header = wf.size
-	if err := syncDir(a.opts.Dir); err != nil {
+	if err := syncDir(a.writeDir()); err != nil {
 		wf.discard(path)
 		return err
 	}
@@ -291,21 +382,42 @@ func (a *Archive) seal() error {
 	a.cur = nil
 	err := w.f.Sync()
 	err = errors.Join(err, w.f.Close())
-	path := filepath.Join(a.opts.Dir, w.name)
+	path := a.diskPath(w.name)
 	err = errors.Join(err, os.Rename(path+openSuffix, path))
 	w.unlock()
 	if err != nil {
 		return fmt.Errorf("evidence: seal %s: %w", w.name, err)
 	}
-	return syncDir(a.opts.Dir)
+	return syncDir(a.writeDir())
+}
+
+// writeDir is the folder this node writes in: Dir, or Dir/Node.
+func (a *Archive) writeDir() string { return filepath.Join(a.opts.Dir, a.opts.Node) }
+
+// diskPath is where the sealed file of an indexed name lies.
+func (a *Archive) diskPath(name string) string {
+	return filepath.Join(a.opts.Dir, filepath.FromSlash(name))
+}
+
+// validFileName reports whether name can be an indexed file name: a file
+// in the folder, or in one node's subfolder (node/file).
+func validFileName(name string) bool {
+	node, file, sub := strings.Cut(name, "/")
+	if !sub {
+		node, file = "", name
+	}
+	if file == "" || file[0] == '.' || strings.ContainsAny(file, `/\`) {
+		return false
+	}
+	return !sub || ValidNode(node) == nil
 }
 
 // path returns where a file is now: sealed, or still open.
 func (a *Archive) path(name string) (string, error) {
-	if strings.ContainsAny(name, `/\`) || name == "" || name[0] == '.' {
+	if !validFileName(name) {
 		return "", fmt.Errorf("evidence: bad file name %q", name)
 	}
-	p := filepath.Join(a.opts.Dir, name)
+	p := a.diskPath(name)
 	if _, err := os.Stat(p); err == nil {
 		return p, nil
 	}
@@ -313,6 +425,25 @@ func (a *Archive) path(name string) (string, error) {
 		return p + openSuffix, nil
 	}
 	return "", fmt.Errorf("evidence: file %s is missing from %s", name, a.opts.Dir)
+}
+
+// openFile opens a file for reading, sealed or still open. The node
+// writing it may seal (rename) it between the look and the open; then it
+// is looked for again.
+func (a *Archive) openFile(name string) (*os.File, error) {
+	for try := 0; ; try++ {
+		p, err := a.path(name)
+		if err != nil {
+			return nil, err
+		}
+		f, err := os.Open(p)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) || try == 2 {
+			return nil, fmt.Errorf("evidence: %w", err)
+		}
+	}
 }
 
 func syncDir(dir string) error {
@@ -325,6 +456,13 @@ func syncDir(dir string) error {
 		return fmt.Errorf("evidence: sync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// randomHex is 8 random hex digits, for names no other process picks.
+func randomHex() string {
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	return hex.EncodeToString(rnd[:])
 }
 
 func hexSHA256(b []byte) string {

@@ -42,7 +42,7 @@ func (a *Archive) crash() {
 		a.cur = nil
 	}
 	a.done = true
-	a.db.Close()
+	a.closeIndex()
 }
 
 func testPage(n int, body string) Page {
@@ -373,5 +373,73 @@ func TestPrune(t *testing.T) {
 	_, err = a.Prune(ctx, clock.t.AddDate(1, 0, 0), func(context.Context, string, string) (bool, error) { return false, errors.New("store down") })
 	if err == nil || !strings.Contains(err.Error(), "store down") {
 		t.Errorf("keep error: %v", err)
+	}
+}
+
+// TestNodeCrashRepair: a node's process that dies leaves its file open in
+// the node's subfolder; another node starting leaves it be, the node
+// itself seals it when it starts again, and its captures read back.
+func TestNodeCrashRepair(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	node := func(name string) func(*Options) { return func(o *Options) { o.Node = name } }
+	a, _ := openTest(t, dir, node("w1"))
+	e, _, err := a.Put(ctx, testPage(1, "<p>井盖松动</p>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.crash()
+	open := filepath.Join(dir, "evidence", filepath.FromSlash(e.File)) + openSuffix
+	if !strings.HasPrefix(e.File, "w1/") {
+		t.Fatalf("file %q not in w1's folder", e.File)
+	}
+	b, rep := openTest(t, dir, node("w2"))
+	defer b.Close()
+	if len(rep.Files) != 0 {
+		t.Errorf("w2 repaired %+v", rep.Files)
+	}
+	if _, err := os.Stat(open); err != nil {
+		t.Fatalf("w1's open file after w2 started: %v", err)
+	}
+	// Readable while still open.
+	if _, err := b.Records(e); err != nil {
+		t.Errorf("w2 reads w1's open file: %v", err)
+	}
+	a2, rep := openTest(t, dir, node("w1"))
+	defer a2.Close()
+	if len(rep.Files) != 1 || rep.Files[0].Name != e.File || rep.Files[0].Cut != 0 || rep.Files[0].Removed {
+		t.Fatalf("w1's repair %+v", rep.Files)
+	}
+	if _, err := os.Stat(strings.TrimSuffix(open, openSuffix)); err != nil {
+		t.Errorf("not sealed: %v", err)
+	}
+	if _, err := b.Records(e); err != nil {
+		t.Errorf("w2 reads w1's sealed file: %v", err)
+	}
+	if _, _, err := Open(ctx, Options{Dir: filepath.Join(dir, "evidence"), Node: "../w1", DB: filepath.Join(dir, "riskmine.db")}); err == nil || !strings.Contains(err.Error(), "node name") {
+		t.Errorf("a node name with ../: %v", err)
+	}
+}
+
+// TestValidFileName: an indexed name is a file of the folder or of one
+// node's subfolder, never a way out of the folder.
+func TestValidFileName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"riskmine-1.warc.gz":     true,
+		"w1/riskmine-1.warc.gz":  true,
+		"host.example/r.warc.gz": true,
+		"":                       false,
+		".hidden":                false,
+		"../r.warc.gz":           false,
+		"w1/../r.warc.gz":        false,
+		"w1/sub/r.warc.gz":       false,
+		"/etc/passwd":            false,
+		`w1\r.warc.gz`:           false,
+		"w1/":                    false,
+		"-w/r.warc.gz":           false,
+	} {
+		if got := validFileName(name); got != want {
+			t.Errorf("validFileName(%q) = %v, want %v", name, got, want)
+		}
 	}
 }

@@ -246,10 +246,10 @@ func CheckCopy(ctx context.Context, dir, dbPath string) (int, error) {
 }
 
 func checkEntry(dir string, e Entry) error {
-	if strings.ContainsAny(e.File, `/\`) || e.File == "" || e.File[0] == '.' {
+	if !validFileName(e.File) {
 		return fmt.Errorf("bad file name %q", e.File)
 	}
-	f, err := os.Open(filepath.Join(dir, e.File))
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(e.File)))
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ func TestCopyArchiveWhileWriting(t *testing.T) {
 	}
 	// The database copy a backup takes first.
 	dbCopy := filepath.Join(dir, "copy.db")
-	if _, err := a.db.ExecContext(ctx, `VACUUM INTO ?`, dbCopy); err != nil {
+	if _, err := a.idx.(*SQLiteIndex).db.ExecContext(ctx, `VACUUM INTO ?`, dbCopy); err != nil {
 		t.Fatal(err)
 	}
 	// A record in progress: the first bytes of a gzip member (the last

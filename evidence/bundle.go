@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 )
@@ -148,13 +147,9 @@ func (a *Archive) WriteBundle(ctx context.Context, w io.Writer, report []byte, e
 // warcinfo returns the first record of a file (its warcinfo record), as
 // stored.
 func (a *Archive) warcinfo(name string) ([]byte, error) {
-	path, err := a.path(name)
+	f, err := a.openFile(name)
 	if err != nil {
 		return nil, err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("evidence: %w", err)
 	}
 	defer f.Close()
 	end, n, err := completeRecords(f, 1)

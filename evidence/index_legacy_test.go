@@ -34,11 +34,11 @@ func TestIndexOpensALegacyDatabase(t *testing.T) {
 
 	a, _ := openTest(t, dir, nil)
 	defer a.Close()
-	if v, err := sqlitedb.Version(ctx, a.db, "evidence"); err != nil || v != len(schema) {
+	if v, err := sqlitedb.Version(ctx, a.idx.(*SQLiteIndex).db, "evidence"); err != nil || v != len(schema) {
 		t.Fatalf("evidence schema version %d, %v; want %d", v, err, len(schema))
 	}
 	var sync int
-	if err := a.db.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil || sync != 1 {
+	if err := a.idx.(*SQLiteIndex).db.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync); err != nil || sync != 1 {
 		t.Fatalf("synchronous %d, %v: the index keeps NORMAL", sync, err)
 	}
 	e, _, err := a.Put(ctx, testPage(1, "<p>井盖</p>"))

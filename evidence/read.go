@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -60,13 +59,9 @@ const maxDecodedPayload = 1 << 30
 // Raw returns the capture's records as stored: whole gzip members, ready
 // to be written into another .warc.gz file.
 func (a *Archive) Raw(e Entry) ([]byte, error) {
-	path, err := a.path(e.File)
+	f, err := a.openFile(e.File)
 	if err != nil {
 		return nil, err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("evidence: %w", err)
 	}
 	defer f.Close()
 	buf := make([]byte, e.Length)

@@ -13,13 +13,15 @@ import (
 	"strings"
 )
 
-// repair finds the files left open by processes that died (no one holds
-// their lock), cuts each back to the end of its last complete record and
-// seals it. A file without one complete record is removed. Index rows that
+// repair finds the files this node's processes left open when they died
+// (no one holds their lock), cuts each back to the end of its last
+// complete record and seals it. Other nodes' files are never touched: a
+// lock taken over a network file system is not to be trusted to tell a
+// live writer on another host from a dead one. A file without one complete record is removed. Index rows that
 // point past the kept length are dropped (they cannot exist when the disk
 // keeps what fsync promised, but a row must never point at nothing).
 func (a *Archive) repair(ctx context.Context) (*RepairReport, error) {
-	names, err := filepath.Glob(filepath.Join(a.opts.Dir, "*"+fileSuffix+openSuffix))
+	names, err := filepath.Glob(filepath.Join(a.writeDir(), "*"+fileSuffix+openSuffix))
 	if err != nil {
 		return nil, fmt.Errorf("evidence: %w", err)
 	}
@@ -39,6 +41,9 @@ func (a *Archive) repair(ctx context.Context) (*RepairReport, error) {
 
 func (a *Archive) repairFile(ctx context.Context, path string) (RepairedFile, bool, error) {
 	name := strings.TrimSuffix(filepath.Base(path), openSuffix)
+	if a.opts.Node != "" {
+		name = a.opts.Node + "/" + name
+	}
 	rf := RepairedFile{Name: name}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
@@ -62,7 +67,7 @@ func (a *Archive) repairFile(ctx context.Context, path string) (RepairedFile, bo
 		return rf, false, fmt.Errorf("evidence: repair %s: %w", name, err)
 	}
 	rf.Kept, rf.Cut = end, info.Size()-end
-	if _, err := a.db.ExecContext(ctx, `DELETE FROM evidence_capture WHERE file = ? AND offset + length > ?`, name, end); err != nil {
+	if _, err := a.idx.DeleteBeyond(ctx, name, end); err != nil {
 		return rf, false, fmt.Errorf("evidence: repair %s: index: %w", name, err)
 	}
 	if members == 0 {
@@ -70,7 +75,7 @@ func (a *Archive) repairFile(ctx context.Context, path string) (RepairedFile, bo
 		if err := os.Remove(path); err != nil {
 			return rf, false, fmt.Errorf("evidence: repair %s: %w", name, err)
 		}
-		return rf, true, syncDir(a.opts.Dir)
+		return rf, true, syncDir(a.writeDir())
 	}
 	if rf.Cut > 0 {
 		if err := f.Truncate(end); err != nil {
@@ -80,10 +85,10 @@ func (a *Archive) repairFile(ctx context.Context, path string) (RepairedFile, bo
 	if err := f.Sync(); err != nil {
 		return rf, false, fmt.Errorf("evidence: repair %s: %w", name, err)
 	}
-	if err := os.Rename(path, filepath.Join(a.opts.Dir, name)); err != nil {
+	if err := os.Rename(path, a.diskPath(name)); err != nil {
 		return rf, false, fmt.Errorf("evidence: repair %s: %w", name, err)
 	}
-	return rf, true, syncDir(a.opts.Dir)
+	return rf, true, syncDir(a.writeDir())
 }
 
 // countingReader counts the bytes the gzip reader consumed. It is a

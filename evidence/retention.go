@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -29,18 +30,39 @@ type PruneResult struct {
 
 // Prune deletes whole sealed files whose every capture was archived before
 // the cutoff and none of whose captures keep says to keep. Files are never
-// cut: a file goes whole or stays. The file being written is never
-// deleted. A sealed file with no indexed capture (records left by a failed
-// write) goes when it was last modified before the cutoff.
+// cut: a file goes whole or stays. A file being written (named .open, by
+// this process or any other, on any node) is never deleted: a file is
+// sealed only once its last capture is indexed, and never written again.
+// A sealed file with no indexed capture (records left by a failed write)
+// goes when it was last modified before the cutoff; on a node (a shared
+// folder) only in a node's subfolder, since a file at the top was written
+// in the embedded mode and may lack rows only because its index was not
+// brought along.
+//
+// On a folder shared by several nodes one node prunes, for all of them
+// (the caller runs it under the cluster's leader lock); two running at
+// once would only delete the same files twice.
 func (a *Archive) Prune(ctx context.Context, cutoff time.Time, keep KeepFunc) (PruneResult, error) {
 	var res PruneResult
-	paths, err := filepath.Glob(filepath.Join(a.opts.Dir, "*"+fileSuffix))
+	top, err := filepath.Glob(filepath.Join(a.opts.Dir, "*"+fileSuffix))
 	if err != nil {
 		return res, fmt.Errorf("evidence: %w", err)
 	}
+	nodes, err := filepath.Glob(filepath.Join(a.opts.Dir, "*", "*"+fileSuffix))
+	if err != nil {
+		return res, fmt.Errorf("evidence: %w", err)
+	}
+	paths := append(top, nodes...)
 	sort.Strings(paths)
 	for _, path := range paths {
-		name := filepath.Base(path)
+		rel, err := filepath.Rel(a.opts.Dir, path)
+		if err != nil {
+			continue
+		}
+		name := filepath.ToSlash(rel)
+		if !validFileName(name) {
+			continue
+		}
 		a.mu.Lock()
 		current := a.cur != nil && a.cur.name == name
 		a.mu.Unlock()
@@ -48,12 +70,15 @@ func (a *Archive) Prune(ctx context.Context, cutoff time.Time, keep KeepFunc) (P
 			continue
 		}
 		info, err := os.Stat(path)
-		if err != nil {
+		if err != nil || !info.Mode().IsRegular() {
 			continue // removed meanwhile
 		}
-		caps, err := a.inFile(ctx, name)
+		caps, err := a.idx.InFile(ctx, name)
 		if err != nil {
 			return res, err
+		}
+		if len(caps) == 0 && a.opts.Node != "" && !strings.Contains(name, "/") {
+			continue
 		}
 		newest := info.ModTime()
 		if len(caps) > 0 {
@@ -82,7 +107,7 @@ func (a *Archive) Prune(ctx context.Context, cutoff time.Time, keep KeepFunc) (P
 			res.Held = append(res.Held, name)
 			continue
 		}
-		if _, err := a.db.ExecContext(ctx, `DELETE FROM evidence_capture WHERE file = ?`, name); err != nil {
+		if _, err := a.idx.DeleteFile(ctx, name); err != nil {
 			return res, fmt.Errorf("evidence: retention of %s: %w", name, err)
 		}
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -93,25 +118,4 @@ func (a *Archive) Prune(ctx context.Context, cutoff time.Time, keep KeepFunc) (P
 		res.Bytes += info.Size()
 	}
 	return res, nil
-}
-
-// inFile lists the captures indexed in a file.
-func (a *Archive) inFile(ctx context.Context, name string) ([]Entry, error) {
-	rows, err := a.db.QueryContext(ctx, `SELECT `+entryColumns+` FROM evidence_capture WHERE file = ?`, name)
-	if err != nil {
-		return nil, fmt.Errorf("evidence: captures in %s: %w", name, err)
-	}
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			return nil, fmt.Errorf("evidence: captures in %s: %w", name, err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("evidence: captures in %s: %w", name, err)
-	}
-	return out, nil
 }

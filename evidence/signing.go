@@ -60,6 +60,11 @@ func loadSigningKey(dir string) (ed25519.PrivateKey, error) {
 	return priv, nil
 }
 
+// createSigningKey makes the key and puts it in place only if no other
+// process did meanwhile: several nodes sharing the folder may start at
+// once, and each must end up with the same key. The file is written whole
+// under a name of its own, then linked to its final name, which fails
+// when that exists; the loser reads the winner's key.
 func createSigningKey(dir string) (ed25519.PrivateKey, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -70,11 +75,16 @@ func createSigningKey(dir string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("evidence: signing key: %w", err)
 	}
 	path := filepath.Join(dir, signingKeyFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	tmp := fmt.Sprintf("%s.%d-%s.tmp", path, os.Getpid(), randomHex())
+	if err := writeSynced(tmp, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
 		return nil, fmt.Errorf("evidence: signing key: %w", err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	err = os.Link(tmp, path)
+	os.Remove(tmp)
+	if errors.Is(err, fs.ErrExist) {
+		return loadSigningKey(dir)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("evidence: signing key: %w", err)
 	}
 	if err := writePublicKey(dir, pub); err != nil {
@@ -83,8 +93,28 @@ func createSigningKey(dir string) (ed25519.PrivateKey, error) {
 	return priv, syncDir(dir)
 }
 
+// writeSynced writes data to the new file path (0600) and syncs it.
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
+}
+
 // writePublicKey keeps the public key's PEM beside the private key, for
-// operators to publish.
+// operators to publish. It is replaced by a rename, so a reader (or
+// another node writing the same key) never sees half of it.
 func writePublicKey(dir string, pub ed25519.PublicKey) error {
 	b, err := PublicKeyPEM(pub)
 	if err != nil {
@@ -94,7 +124,12 @@ func writePublicKey(dir string, pub ed25519.PublicKey) error {
 	if old, err := os.ReadFile(path); err == nil && string(old) == string(b) {
 		return nil
 	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
+	tmp := fmt.Sprintf("%s.%d-%s.tmp", path, os.Getpid(), randomHex())
+	if err := writeSynced(tmp, b); err != nil {
+		return fmt.Errorf("evidence: public key: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("evidence: public key: %w", err)
 	}
 	return nil

@@ -132,20 +132,7 @@ func (e *Error) Error() string {
 
 // Load reads the config file at path over the defaults. An empty path loads
 // DefaultFile when it exists in the working folder and the defaults otherwise.
-func Load(path string) (*Config, error) {
-	if path == "" {
-		if _, err := os.Stat(DefaultFile); err != nil {
-			c := Default()
-			return c, c.Validate()
-		}
-		path = DefaultFile
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	return Parse(path, raw)
-}
+func Load(path string) (*Config, error) { return LoadWith(path, nil) }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
@@ -171,15 +158,41 @@ func expandEnv(file string, raw []byte) ([]byte, error) {
 
 // Parse decodes raw YAML named file over the defaults and validates it.
 func Parse(file string, raw []byte) (*Config, error) {
+	return ParseWith(file, raw, nil)
+}
+
+// LoadWith is Load with override applied to the decoded config before it
+// is validated: command-line flags that win over the file (serve's
+// --store and --role), so the file is judged with them.
+func LoadWith(path string, override func(*Config)) (*Config, error) {
+	if path == "" {
+		if _, err := os.Stat(DefaultFile); err != nil {
+			c := Default()
+			if override != nil {
+				override(c)
+			}
+			return c, c.Validate()
+		}
+		path = DefaultFile
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return ParseWith(path, raw, override)
+}
+
+// ParseWith is Parse with override applied before validation (LoadWith).
+func ParseWith(file string, raw []byte, override func(*Config)) (*Config, error) {
 	expanded, err := expandEnv(file, raw)
 	if err != nil {
 		return nil, err
 	}
-	return parseExpanded(file, expanded)
+	return parseExpanded(file, expanded, override)
 }
 
 // parseExpanded is Parse after ${VAR} expansion.
-func parseExpanded(file string, expanded []byte) (*Config, error) {
+func parseExpanded(file string, expanded []byte, override func(*Config)) (*Config, error) {
 	c := Default()
 	c.file = file
 	if len(bytes.TrimSpace(expanded)) > 0 {
@@ -199,6 +212,9 @@ func parseExpanded(file string, expanded []byte) (*Config, error) {
 		if err := decodeStrict(expanded, c); err != nil {
 			return nil, decodeError(file, expanded, err)
 		}
+	}
+	if override != nil {
+		override(c)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

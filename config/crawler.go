@@ -41,6 +41,10 @@ type Crawler struct {
 	MaxRetryAfter Duration `yaml:"max_retry_after"`
 	// Jitter is the largest random delay added to a scheduled run.
 	Jitter Duration `yaml:"jitter"`
+	// LeaseTTL is how long a run's lease on its source, a crawl job's claim
+	// and the job leader's term last without renewal (renewed every third
+	// of it): a crashed node's source is taken over after it.
+	LeaseTTL Duration `yaml:"lease_ttl"`
 	// MaxCrawlDelay caps the robots.txt Crawl-delay honoured; a host is
 	// requested at most once per the larger of a source's delay and its
 	// Crawl-delay up to this cap.
@@ -176,6 +180,7 @@ func defaultCrawler() Crawler {
 		RetryBackoff:  Duration(500 * time.Millisecond),
 		MaxRetryAfter: Duration(2 * time.Minute),
 		Jitter:        Duration(30 * time.Second),
+		LeaseTTL:      Duration(30 * time.Second),
 		MaxCrawlDelay: Duration(30 * time.Second),
 		Health:        CrawlerHealth{EmptyRuns: 3},
 		Render: Render{Tabs: 2, PageTimeout: Duration(time.Minute), MaxDOMBytes: 10 << 20,
@@ -204,6 +209,9 @@ func (c *Config) validateCrawler() error {
 		if d.v < 0 {
 			return c.errAt("crawler."+d.key, "must not be negative, got %v", d.v.D())
 		}
+	}
+	if cr.LeaseTTL.D() < 3*time.Second || cr.LeaseTTL.D() > 10*time.Minute {
+		return c.errAt("crawler.lease_ttl", "must be between 3s and 10m, got %v", cr.LeaseTTL.D())
 	}
 	if cr.MaxCrawlDelay.D() <= 0 {
 		return c.errAt("crawler.max_crawl_delay", "must be a positive duration such as 30s")

@@ -20,7 +20,7 @@ func ParseSource(raw []byte) (*Source, error) {
 		b.WriteString(l)
 		b.WriteByte('\n')
 	}
-	c, err := parseExpanded("", []byte(b.String()))
+	c, err := parseExpanded("", []byte(b.String()), nil)
 	if err != nil {
 		if e, ok := err.(*Error); ok {
 			out := *e

@@ -168,6 +168,7 @@ func CrawlerOptions(cfg *config.Config, store crawler.State, log *slog.Logger) c
 		MaxRetryAfter:        cr.MaxRetryAfter.D(),
 		MaxCrawlDelay:        cr.MaxCrawlDelay.D(),
 		HealthEmptyRuns:      cr.Health.EmptyRuns,
+		LeaseTTL:             cr.LeaseTTL.D(),
 		Render: crawler.RenderConfig{Tabs: cr.Render.Tabs, Chromium: cr.Render.Chromium, PageTimeout: cr.Render.PageTimeout.D(),
 			MaxDOMBytes: cr.Render.MaxDOMBytes, MaxPageBytes: cr.Render.MaxPageBytes},
 		Logger: log.With("component", "crawler"),

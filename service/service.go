@@ -30,6 +30,7 @@ import (
 	"riskmine/nlp"
 	"riskmine/pipeline"
 	"riskmine/web"
+	webpg "riskmine/web/pgstore"
 )
 
 // shutdownGrace bounds how long a stop waits for running scans to finish
@@ -115,7 +116,12 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (_ *Service, e
 	if err := s.openStores(ctx, cfg, dbPath); err != nil {
 		return nil, err
 	}
-	if s.evidence, err = OpenEvidence(ctx, cfg, log.With("component", "evidence")); err != nil {
+	if s.pg != nil {
+		s.evidence, err = OpenEvidencePG(ctx, cfg, s.pg.pool, log.With("component", "evidence"))
+	} else {
+		s.evidence, err = OpenEvidence(ctx, cfg, log.With("component", "evidence"))
+	}
+	if err != nil {
 		return nil, err
 	}
 	ar := <-analyzerCh
@@ -142,9 +148,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (_ *Service, e
 	}
 	s.crawler = c
 	s.metrics.watchRender(c.RenderStats)
-	s.sched, err = crawler.NewScheduler(c, CrawlerSources(cfg), s.pipe.Emit, crawler.SchedulerOptions{
-		Jitter: cfg.Crawler.Jitter.D(), Logger: log.With("component", "scheduler"), Location: cfg.Location(),
-	})
+	s.sched, err = crawler.NewScheduler(c, CrawlerSources(cfg), s.pipe.Emit, s.schedulerOptions(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +156,14 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (_ *Service, e
 	if err != nil {
 		return nil, err
 	}
+	var webStore web.DataStore // nil: web opens its SQLite store at DBPath
+	if s.pg != nil {
+		if webStore, err = webpg.New(ctx, s.pg.pool); err != nil {
+			return nil, err
+		}
+	}
 	s.web, err = web.New(web.Options{
+		Store:            webStore,
 		DBPath:           dbPath,
 		Location:         cfg.Location(),
 		Profiling:        cfg.Web.Pprof,
@@ -194,7 +205,7 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (_ *Service, e
 	s.goLoop("dispatcher", func(ctx context.Context) error { return disp.Run(ctx) }, bg)
 	s.goLoop("run metrics", s.watchRuns, bg)
 	crawls := cfg.Cluster.Crawls()
-	rules := &pipeline.AlertRules{Rules: s.web.Store(), Index: s.search, Analyzer: s.analyzer, Leads: s.leads,
+	rules := &pipeline.AlertRules{Rules: s.web.DataStore(), Index: s.search, Analyzer: s.analyzer, Leads: s.leads,
 		LeadLevel: cfg.Alerts.LeadLevel, Location: cfg.Location(), Logger: log}
 	var singles []func(context.Context)
 	singles = append(singles, func(ctx context.Context) {
@@ -223,10 +234,14 @@ func Start(ctx context.Context, cfg *config.Config, opts Options) (_ *Service, e
 			<-retention.Stop().Done()
 		})
 	}
+	if s.evidence != nil && s.pg != nil {
+		// One node prunes the shared evidence folder.
+		singles = append(singles, EvidenceRetention(s.evidence, s.leads, cfg.Evidence.Retention.D(), log.With("component", "evidence")))
+	}
 	if crawls {
 		s.runSingletons(bg, singles)
 	}
-	if s.evidence != nil {
+	if s.evidence != nil && s.pg == nil {
 		s.goLoop("evidence retention", func(ctx context.Context) error {
 			runEvidenceRetention(ctx, s.evidence, s.leads, cfg.Evidence.Retention.D(), log.With("component", "evidence"))
 			return nil

@@ -202,3 +202,21 @@ func (s *Service) resyncSources(ctx context.Context) error {
 		}
 	}
 }
+
+// schedulerOptions set the crawl scheduler by the node's role. Embedded,
+// each tick runs here. On PostgreSQL runs go through the shared job queue:
+// a crawling node (worker, all) may become the leader whose cron enqueues
+// one job per tick, and claims and runs jobs; an api node only enqueues
+// (an analyst's "run now" is taken by a worker).
+func (s *Service) schedulerOptions(cfg *config.Config) crawler.SchedulerOptions {
+	o := crawler.SchedulerOptions{Jitter: cfg.Crawler.Jitter.D(), Logger: s.log.With("component", "scheduler"), Location: cfg.Location()}
+	if s.pg == nil {
+		return o
+	}
+	o.Jobs = s.pg.crawl
+	o.Elect = cfg.Cluster.Crawls()
+	o.Work = cfg.Cluster.Crawls()
+	ttl := cfg.Crawler.LeaseTTL.D()
+	o.JobTTL, o.LeaderTTL = ttl, ttl
+	return o
+}

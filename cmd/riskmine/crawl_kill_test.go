@@ -30,7 +30,7 @@ const killPagesEnv = "RISKMINE_KILL_PAGES"
 
 // buildRiskmine builds the riskmine binary, without -race, into a
 // temporary folder and returns its path.
-func buildRiskmine(t *testing.T) string {
+func buildRiskmine(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "riskmine")
 	cmd := exec.Command("go", "build", "-o", bin, ".")

@@ -175,7 +175,7 @@ func startDemo(ctx context.Context, cfg *config.Config, opts demoOptions) (*demo
 	}
 	webSrv.Store(svc.Web())
 	d := &demo{world: w, svc: svc, receiver: recv}
-	created, err := ensureDemoUser(ctx, svc.Web().Store())
+	created, err := ensureDemoUser(ctx, svc.Web().DataStore())
 	if err != nil {
 		_ = d.Shutdown()
 		return nil, err
@@ -257,7 +257,7 @@ func demoSources(w *demoWorld, schedule string) []config.Source {
 }
 
 // ensureDemoUser creates the demo login unless it exists.
-func ensureDemoUser(ctx context.Context, st *web.Store) (created bool, err error) {
+func ensureDemoUser(ctx context.Context, st web.DataStore) (created bool, err error) {
 	if _, err := st.UserByName(ctx, demoUser); err == nil {
 		return false, nil
 	} else if !errors.Is(err, web.ErrNotFound) {

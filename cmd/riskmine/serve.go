@@ -40,24 +40,25 @@ serves the UI and the API and delivers, --role all (default) does both.`)
 	}
 	// The flags win over the file, on start and on every reload.
 	load := func() (*config.Config, error) {
-		cfg, err := loadConfig(cf)
+		cfg, err := config.LoadWith(cf.config, func(c *config.Config) {
+			if *store != "" {
+				c.Cluster.Store = *store
+			}
+			if *role != "" {
+				c.Cluster.Role = *role
+			}
+		})
 		if err != nil {
+			if *store != "" || *role != "" {
+				return nil, fmt.Errorf("with --store/--role: %w", err)
+			}
 			return nil, err
+		}
+		if cf.data != "" {
+			cfg.DataDir = cf.data
 		}
 		if *addr != "" {
 			cfg.Web.Addr = *addr
-		}
-		if *store == "" && *role == "" {
-			return cfg, nil
-		}
-		if *store != "" {
-			cfg.Cluster.Store = *store
-		}
-		if *role != "" {
-			cfg.Cluster.Role = *role
-		}
-		if err := cfg.Validate(); err != nil {
-			return nil, fmt.Errorf("--store/--role: %w", err)
 		}
 		return cfg, nil
 	}

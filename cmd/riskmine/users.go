@@ -9,8 +9,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"riskmine/config"
 	"riskmine/service"
 	"riskmine/web"
+	webpg "riskmine/web/pgstore"
 )
 
 func init() {
@@ -60,14 +62,11 @@ func runUsers(ctx context.Context, env *cmdEnv, args []string) error {
 		}
 		return rest[0], nil
 	}
-	cfg, err := loadEmbeddedConfig(cf)
+	cfg, err := loadConfig(cf)
 	if err != nil {
 		return err
 	}
-	if err := service.PrepareDataDir(cfg.DataDir, nil); err != nil {
-		return err
-	}
-	store, err := web.OpenStore(filepath.Join(cfg.DataDir, "riskmine.db"))
+	store, err := openUserStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -143,4 +142,21 @@ func runUsers(ctx context.Context, env *cmdEnv, args []string) error {
 		fmt.Fprintf(env.stderr, "riskmine users: unknown subcommand %q (add, list, disable, enable, token)\n", sub)
 		return errUsage
 	}
+}
+
+// openUserStore opens web's store where the config keeps it: riskmine.db
+// under data_dir, or the cluster's PostgreSQL (the first administrator of
+// a cluster is made here).
+func openUserStore(ctx context.Context, cfg *config.Config) (web.DataStore, error) {
+	if cfg.Cluster.Postgres() {
+		st, err := webpg.Open(ctx, cfg.Cluster.Store)
+		if err != nil {
+			return nil, fmt.Errorf("cluster.store: %w", err)
+		}
+		return st, nil
+	}
+	if err := service.PrepareDataDir(cfg.DataDir, nil); err != nil {
+		return nil, err
+	}
+	return web.OpenStore(filepath.Join(cfg.DataDir, "riskmine.db"))
 }

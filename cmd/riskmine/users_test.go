@@ -8,7 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"riskmine/internal/pgtest"
 	"riskmine/web"
+	webpg "riskmine/web/pgstore"
 )
 
 func runUsersCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -86,7 +88,6 @@ func TestEmbeddedCommandsRefusePostgres(t *testing.T) {
 	for _, args := range [][]string{
 		{"leads", "list", "--config", cfgPath},
 		{"search", "--config", cfgPath, "井盖"},
-		{"users", "list", "--config", cfgPath},
 		{"webhooks", "list", "--config", cfgPath},
 		{"crawl", "--config", cfgPath, "some-source"},
 		{"backup", "--config", cfgPath, filepath.Join(t.TempDir(), "b")},
@@ -99,5 +100,40 @@ func TestEmbeddedCommandsRefusePostgres(t *testing.T) {
 		if strings.Contains(errOut, "hunter2secret") {
 			t.Errorf("%v: the password is in %q", args, errOut)
 		}
+	}
+}
+
+// TestUsersOnPostgres: `users` works on a cluster's PostgreSQL (the first
+// administrator of a cluster is made with it), and an unreachable server
+// gives one line without the password.
+func TestUsersOnPostgres(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("data_dir: "+t.TempDir()+"\ncluster:\n  store: postgres://rm:hunter2secret@127.0.0.1:1/rm?connect_timeout=2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCmd(t, "", "users", "list", "--config", bad)
+	if code == 0 || strings.Count(strings.TrimSpace(errOut), "\n") > 0 || !strings.Contains(errOut, "cluster.store") || strings.Contains(errOut, "hunter2secret") {
+		t.Errorf("unreachable server: exit %d, stderr %q", code, errOut)
+	}
+
+	dsn := pgtest.DSN(t)
+	cfgPath := filepath.Join(t.TempDir(), "riskmine.yaml")
+	if err := os.WriteFile(cfgPath, []byte("data_dir: "+t.TempDir()+"\ncluster:\n  store: "+dsn+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCmd(t, "a-long-enough-passphrase-for-ops\n", "users", "add", "ops", "--role", "admin", "--password-stdin", "--config", cfgPath)
+	if code != 0 || !strings.Contains(out, "added user ops (admin)") {
+		t.Fatalf("users add: exit %d, %q %q", code, out, errOut)
+	}
+	st, err := webpg.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if u, err := st.Authenticate(context.Background(), "ops", "a-long-enough-passphrase-for-ops"); err != nil || u.Role != web.RoleAdmin {
+		t.Fatalf("the user made by the command: %+v, %v", u, err)
+	}
+	if code, out, _ := runCmd(t, "", "users", "list", "--config", cfgPath); code != 0 || !strings.Contains(out, "ops") {
+		t.Errorf("users list: exit %d, %q", code, out)
 	}
 }

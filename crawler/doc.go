@@ -15,7 +15,10 @@
 // Scheduler runs sources on cron specs, refuses overlapping runs and keeps
 // the run history for the UI. Processes sharing the database take turns
 // through leases; lease.go defines their contract (TTL, heartbeat, release
-// at restart) once, for every kind of job that needs one.
+// at restart) once, for every kind of job that needs one. On a cluster the
+// runs go through a job queue shared by the nodes (job.go defines its
+// contract, scheduler_job.go the elected leader that enqueues and the
+// workers that claim).
 //
 // The package hands each page to an emit function given by the caller and
 // imports no other stage of riskmine.

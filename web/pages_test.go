@@ -718,3 +718,45 @@ func TestModelReloadButton(t *testing.T) {
 		t.Errorf("failed reload: %d", resp.StatusCode)
 	}
 }
+
+// On an api node of a cluster (a scheduler with a job queue that does not
+// crawl) "run now" queues a job, and the answers say so rather than
+// "running".
+func TestSourceRunOnApiNodeQueued(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	st, err := crawler.OpenStore(w.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cr, err := crawler.New(crawler.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, err := crawler.NewScheduler(cr, w.sched.Sources(), func(context.Context, crawler.Page) error { return nil },
+		crawler.SchedulerOptions{Jobs: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { api.Stop(context.Background()) })
+	env := newTestEnv(t, Options{AdminToken: adminToken}, Deps{Leads: w.leads, Sources: api})
+	resp := env.apiReq("POST", "/api/v1/sources/forum/run", adminToken, "")
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("run now on an api node: %d %s", resp.StatusCode, readAll(t, resp))
+	}
+	got := decode[map[string]string](t, resp)
+	if got["state"] != "queued" || got["source"] != "forum" || got["message"] == "" {
+		t.Fatalf("answer %v; want state queued with a message", got)
+	}
+	jobs, err := api.Jobs(context.Background(), "forum", 0)
+	if err != nil || len(jobs) != 1 || jobs[0].State != crawler.JobQueued || jobs[0].Reason != crawler.JobManual {
+		t.Fatalf("jobs %+v, %v; want one manual job queued", jobs, err)
+	}
+	if len(api.Running()) != 0 {
+		t.Fatalf("the api node runs %v itself", api.Running())
+	}
+	form := env.login("ana").postForm("/sources/forum/run", url.Values{}, true)
+	if form.StatusCode != http.StatusSeeOther || !strings.Contains(form.Header.Get("Location"), "ok=run_queued") {
+		t.Fatalf("the form's answer: %d to %q; want a redirect saying queued", form.StatusCode, form.Header.Get("Location"))
+	}
+}

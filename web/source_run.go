@@ -22,6 +22,19 @@ func triggerStatus(err error) int {
 	return http.StatusInternalServerError
 }
 
+// triggerQueuer is a SourceService whose Trigger may queue the run for a
+// crawler node instead of starting it (*crawler.Scheduler on an api node
+// of a cluster).
+type triggerQueuer interface {
+	TriggerQueues() bool
+}
+
+// triggerQueues reports whether a run asked for is queued, not started.
+func (s *Server) triggerQueues() bool {
+	q, ok := s.deps.Sources.(triggerQueuer)
+	return ok && q.TriggerQueues()
+}
+
 // sourceRun starts a source now (the form's fallback without JavaScript).
 func (s *Server) sourceRun(w http.ResponseWriter, r *http.Request) {
 	if s.deps.Sources == nil {
@@ -40,7 +53,11 @@ func (s *Server) sourceRun(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, status, "error", v)
 		return
 	}
-	s.log.Info("source run triggered", "source", name, "by", actor(r))
+	s.log.Info("source run triggered", "source", name, "by", actor(r), "queued", s.triggerQueues())
+	if s.triggerQueues() {
+		http.Redirect(w, r, "/sources?ok=run_queued", http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/sources?ok=run_started", http.StatusSeeOther)
 }
 
@@ -58,9 +75,11 @@ type leaseHolder struct {
 	Until    time.Time         `json:"until"`
 }
 
-// apiSourceRun answers POST /api/v1/sources/{name}/run: 202 when started,
-// 409 when the source is already running, here or in the process holding
-// its lease (named in the answer).
+// apiSourceRun answers POST /api/v1/sources/{name}/run: 202 when started
+// (state "running"), or, on an api node of a cluster, queued for a crawler
+// node (state "queued", with a message to show); 409 when the source is
+// already running, here or in the process holding its lease (named in the
+// answer).
 func (s *Server) apiSourceRun(w http.ResponseWriter, r *http.Request) {
 	if s.deps.Sources == nil {
 		writeJSONError(w, http.StatusServiceUnavailable, "the crawl scheduler is not available")
@@ -80,7 +99,11 @@ func (s *Server) apiSourceRun(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, status, err.Error())
 		return
 	}
-	s.log.Info("source run triggered", "source", name, "by", actor(r))
+	s.log.Info("source run triggered", "source", name, "by", actor(r), "queued", s.triggerQueues())
+	if s.triggerQueues() {
+		writeJSON(w, http.StatusAccepted, map[string]any{"source": name, "state": "queued", "message": langFor(r).T("sources.queued")})
+		return
+	}
 	writeJSON(w, http.StatusAccepted, map[string]any{"source": name, "state": "running"})
 }
 

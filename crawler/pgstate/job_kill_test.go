@@ -184,7 +184,11 @@ func TestJobTakenOverAfterKill(t *testing.T) {
 	if err := api.Trigger("forum"); err != nil {
 		t.Fatal(err)
 	}
-	<-stuck // the worker waits for thread 4
+	select {
+	case <-stuck: // the worker waits for thread 4
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not reach thread 4")
+	}
 	for i := 1; i <= 3; i++ {
 		u := fmt.Sprintf("%s/t/%d.html", site.URL, i)
 		deadline := time.Now().Add(10 * time.Second)
@@ -203,6 +207,7 @@ func TestJobTakenOverAfterKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed = true
+	killedAt := time.Now()
 	cmd.Wait()
 	readDone.Wait()
 
@@ -221,6 +226,8 @@ func TestJobTakenOverAfterKill(t *testing.T) {
 		}
 		job = js[0]
 	}
+	t.Logf("the killed worker's job was run again and finished %s after the kill (lease and claim TTL %s)",
+		time.Since(killedAt).Round(time.Millisecond), testLeaseTTL)
 	if job.State != crawler.JobDone || job.Attempts != 2 || strings.HasPrefix(job.Holder, worker+"/") {
 		t.Fatalf("the job after the takeover: %+v; want done at the second attempt by this node", job)
 	}

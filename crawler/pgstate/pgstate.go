@@ -1,7 +1,13 @@
-// Package pgstate is crawler.State on PostgreSQL: page state, runs,
-// leases, running instances and source health, in tables prefixed crawl_
-// of the schema the connection's search_path selects. Several crawler
-// nodes on one database share it; it passes crawler/storetest.
+// Package pgstate is crawler.State and crawler.Jobs on PostgreSQL: page
+// state, runs, leases, running instances, source health and the job queue,
+// in tables prefixed crawl_ of the schema the connection's search_path
+// selects. Several crawler nodes on one database share it; it passes
+// crawler/storetest (Run, RunNodes, RunJobs, RunJobsNodes).
+//
+// Jobs. A claim is one UPDATE of the oldest free queued row, picked FOR
+// UPDATE SKIP LOCKED, so nodes claiming at once take different jobs and
+// never wait on each other; a unique key per tick and a unique index on
+// the one queued job of a source make enqueuing idempotent.
 //
 // Leases. A lease is one row (source, holder, instance, acquired_at,
 // expires_at), taken or renewed by a single INSERT … ON CONFLICT DO UPDATE

@@ -9,7 +9,7 @@ import (
 	"riskmine/internal/pgtest"
 )
 
-func open(t *testing.T, dsn string) *Store {
+func open(t testing.TB, dsn string) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), dsn)
 	if err != nil {

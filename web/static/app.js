@@ -197,6 +197,12 @@
       }).then(function (r) {
         return r.json().then(function (b) {
           if (!r.ok) { throw new Error(b.error || r.statusText); }
+          if (b.state === "queued") {
+            // An api node of a cluster: a crawler node will run it.
+            text(row.querySelector(".run-status"), b.message || b.state);
+            if (btn) { btn.disabled = false; }
+            return;
+          }
           poll(name, row);
         });
       }).catch(function (e) {

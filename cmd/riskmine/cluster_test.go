@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -201,6 +202,8 @@ func TestClusterOnPostgres(t *testing.T) {
 	cfg.Evidence.Dir = filepath.Join(dir, "evidence") // storage every node reaches
 	cfg.Evidence.Node = "${RISKMINE_TEST_USER_AGENT}"
 	cfg.Crawler.LeaseTTL = config.Duration(6 * time.Second)
+	cfg.Cluster.Store = dsn // the nodes also get it as --store; `users` reads it here
+	cfg.Web.LoginMaxFailures = 2
 	noDelay := config.Duration(0)
 	cfg.Crawler.Sources = append(demoSources(world, "@every 1h"), config.Source{
 		Name: "slow-forum", Kind: "sitemap", Seeds: []string{slow.srv.URL + "/sitemap.xml"}, Schedule: "@every 1h",
@@ -220,6 +223,7 @@ func TestClusterOnPostgres(t *testing.T) {
 	w1 := startClusterNode(t, bin, cfgPath, "w1", "worker", dsn, "riskmine-cluster-w1")
 	w2 := startClusterNode(t, bin, cfgPath, "w2", "worker", dsn, "riskmine-cluster-w2")
 	api := startClusterNode(t, bin, cfgPath, "api", "api", dsn, "riskmine-cluster-api")
+	api2 := startClusterNode(t, bin, cfgPath, "api2", "api", dsn, "riskmine-cluster-api2")
 	workers := map[string]*clusterNode{"riskmine-cluster-w1": w1, "riskmine-cluster-w2": w2}
 
 	db, err := pgxpool.New(ctx, dsn)
@@ -417,6 +421,79 @@ func TestClusterOnPostgres(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(survivor.dir, "site.rmm"))
 		return err == nil && string(b) == string(newModel) && strings.Count(survivor.output(), "model reloaded") > reloads
 	})
+
+	// 7. A login limit reached through one api node holds on the other,
+	// and the session then started on the second opens, on the first, the
+	// archived copy of a page a worker fetched.
+	const pw = "Harbour lights at 7, quietly"
+	add := exec.Command(bin, "users", "add", "ana", "--password-stdin", "--config", cfgPath)
+	add.Env = append(os.Environ(), "RISKMINE_TEST_NODE_DIR="+api.dir, "RISKMINE_TEST_USER_AGENT=cli")
+	add.Stdin = strings.NewReader(pw + "\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("users add on the cluster: %v\n%s", err, out)
+	}
+	br := newClusterBrowser(t)
+	for i := range 2 {
+		if code := br.login(api, "not the password"); code != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d on api: %d, want 401", i+1, code)
+		}
+	}
+	if code := br.login(api2, pw); code != http.StatusTooManyRequests {
+		t.Errorf("the right password on api2 after two failures on api: %d, want 429", code)
+	}
+	wait("a login on api2 once the wait is over", 30*time.Second, func() bool { return br.login(api2, pw) == http.StatusSeeOther })
+	var capture int64
+	var leadID string
+	if err := db.QueryRow(ctx, `SELECT id, lead_id FROM evidence_capture ORDER BY id LIMIT 1`).Scan(&capture, &leadID); err != nil {
+		t.Fatalf("no archived capture: %v", err)
+	}
+	code, page := br.get(api, fmt.Sprintf("/leads/%s/evidence/%d", url.PathEscape(leadID), capture))
+	if code != http.StatusOK || !strings.Contains(page, "</html>") {
+		t.Errorf("the archived copy %d of lead %s on api: %d, %.200q", capture, leadID, code, page)
+	}
+}
+
+// clusterBrowser is an analyst's browser: cookies (which ignore ports, so
+// they reach every node on 127.0.0.1, as behind a load balancer), no
+// redirects followed.
+type clusterBrowser struct {
+	t  *testing.T
+	hc *http.Client
+}
+
+func newClusterBrowser(t *testing.T) *clusterBrowser {
+	jar, _ := cookiejar.New(nil)
+	return &clusterBrowser{t: t, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *clusterBrowser) get(n *clusterNode, path string) (int, string) {
+	b.t.Helper()
+	resp, err := b.hc.Get("http://" + n.addr + path)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+var loginFormToken = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// login posts the login form of n as ana and returns the status.
+func (b *clusterBrowser) login(n *clusterNode, password string) int {
+	b.t.Helper()
+	_, form := b.get(n, "/login")
+	m := loginFormToken.FindStringSubmatch(form)
+	if m == nil {
+		b.t.Fatalf("no token in the login form of %s", n.name)
+	}
+	resp, err := b.hc.PostForm("http://"+n.addr+"/login", url.Values{"csrf": {m[1]}, "username": {"ana"}, "password": {password}})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // clusterAPIBody sends body to a node's JSON API with the admin token.

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"riskmine/internal/pgdb"
 	"riskmine/internal/pgtest"
 	"riskmine/web"
 	"riskmine/web/storetest"
@@ -81,4 +82,40 @@ func TestDataConformanceNodes(t *testing.T) {
 	}
 	storetest.RunDataNodes(t, nodes)
 	storetest.RunLimitsNodes(t, nodes)
+}
+
+// TestUpgradeFromAccountsOnly opens a schema the first release of this
+// store wrote (the accounts only): the later steps add the audits, the
+// UI's sources and the limits, and the accounts are kept.
+func TestUpgradeFromAccountsOnly(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	pool, err := pgdb.Open(ctx, dsn, pgdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pgdb.Migrate(ctx, pool, "web", migrations[:1]); err != nil {
+		t.Fatal(err)
+	}
+	old := &Store{pool: pool, now: time.Now, tokenTTL: web.DefaultTokenTTL}
+	if _, err := old.AddUser(ctx, "ana", "Tide-pool 7 lanterns, quietly", web.RoleAnalyst); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := pgdb.Version(ctx, pool, "web"); err != nil || v != len(migrations) {
+		t.Fatalf("schema version %d, %v; want %d", v, err, len(migrations))
+	}
+	if _, err := s.Authenticate(ctx, "ana", "Tide-pool 7 lanterns, quietly"); err != nil {
+		t.Fatalf("a user of the first release: %v", err)
+	}
+	if _, err := s.CreateUISource(ctx, "ana", "a", "name: a\n"); err != nil {
+		t.Fatal(err)
+	}
+	if wait, err := s.ReserveAttempts(ctx, web.AttemptPolicy{Free: 1, Base: time.Second, MaxDelay: time.Second, Window: time.Hour}, "u:ana"); err != nil || wait != 0 {
+		t.Fatalf("a login attempt after the upgrade: %s, %v", wait, err)
+	}
 }

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -117,5 +118,43 @@ func TestUpgradeFromAccountsOnly(t *testing.T) {
 	}
 	if wait, err := s.ReserveAttempts(ctx, web.AttemptPolicy{Free: 1, Base: time.Second, MaxDelay: time.Second, Window: time.Hour}, "u:ana"); err != nil || wait != 0 {
 		t.Fatalf("a login attempt after the upgrade: %s, %v", wait, err)
+	}
+}
+
+// TestLimitsArePruned: the rows of forgotten attempts, stale login forms
+// and lapsed search slots are deleted as the node goes on writing, so the
+// tables do not grow with every address that ever tried.
+func TestLimitsArePruned(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
+	s := open(t, pgtest.DSN(t), c.Now)
+	p := web.AttemptPolicy{Free: 1, Base: time.Second, MaxDelay: time.Second, Window: time.Hour}
+	for i := range 20 {
+		if _, err := s.ReserveAttempts(ctx, p, fmt.Sprintf("a:192.0.2.%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddLoginNonce(ctx, fmt.Sprintf("form-%d", i), "192.0.2.1", c.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AcquireSearchSlot(ctx, fmt.Sprintf("user%d", i), 1, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() (n int) {
+		t.Helper()
+		if err := s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM web_login_attempts) + (SELECT count(*) FROM web_login_nonces) + (SELECT count(*) FROM web_search_slots)`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 60 {
+		t.Fatalf("%d rows, want 60", n)
+	}
+	c.Add(2 * time.Hour)
+	if _, err := s.ReserveAttempts(ctx, p, "a:198.51.100.1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Fatalf("%d rows after every one expired, want the 1 just written", n)
 	}
 }

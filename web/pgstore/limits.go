@@ -179,7 +179,7 @@ func (s *Store) ReleaseSearchSlot(ctx context.Context, id string) error {
 // every pruneEvery per node; a failure is left to the next time.
 func (s *Store) pruneLimits(ctx context.Context, now time.Time) {
 	last := s.pruned.Load()
-	if now.UnixNano()-last < int64(pruneEvery) || !s.pruned.CompareAndSwap(last, now.UnixNano()) {
+	if now.UnixMilli()-last < pruneEvery.Milliseconds() || !s.pruned.CompareAndSwap(last, now.UnixMilli()) {
 		return
 	}
 	b := &pgx.Batch{}

@@ -35,7 +35,7 @@ type Store struct {
 	owned    bool
 	now      func() time.Time
 	tokenTTL time.Duration
-	pruned   atomic.Int64 // when the limits' expired rows were last deleted, Unix ns
+	pruned   atomic.Int64 // when the limits' expired rows were last deleted, Unix ms
 }
 
 var _ web.DataStore = (*Store)(nil)

@@ -8,12 +8,14 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"riskmine/index"
 	"riskmine/internal/pgtest"
 	"riskmine/web"
 )
@@ -38,10 +40,10 @@ type node struct {
 	url  string
 }
 
-func startNode(t *testing.T, name, dsn string, c *clock) node {
+func startNode(t *testing.T, name, dsn string, c *clock, deps web.Deps) node {
 	t.Helper()
 	st := open(t, dsn, c.Now)
-	srv, err := web.New(web.Options{Store: st, Now: c.Now, LoginMaxFailures: 2, Logger: slog.New(slog.DiscardHandler)}, web.Deps{})
+	srv, err := web.New(web.Options{Store: st, Now: c.Now, LoginMaxFailures: 2, SearchesPerUser: 2, Logger: slog.New(slog.DiscardHandler)}, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +121,7 @@ const password = "Tide-pool 7 lanterns, quietly"
 func TestTwoNodesShareLogins(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	c := &clock{t: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
-	a, b := startNode(t, "a", dsn, c), startNode(t, "b", dsn, c)
+	a, b := startNode(t, "a", dsn, c, web.Deps{}), startNode(t, "b", dsn, c, web.Deps{})
 	admin := open(t, dsn, c.Now)
 	if _, err := admin.AddUser(context.Background(), "ana", password, web.RoleAnalyst); err != nil {
 		t.Fatal(err)
@@ -165,5 +167,76 @@ func TestTwoNodesShareLogins(t *testing.T) {
 	c.Add(time.Second)
 	if status := br.post(b, "/login", login(br.loginForm(a), password)); status != http.StatusSeeOther {
 		t.Fatalf("a login on node b after the wait: status %d, want 303", status)
+	}
+}
+
+// heldSearcher is a real index whose searches wait, once started, until
+// release is closed: a search that takes its time.
+type heldSearcher struct {
+	ix      *index.Index
+	started chan struct{}
+	release chan struct{}
+}
+
+func (h *heldSearcher) Search(ctx context.Context, q index.Query) (*index.Result, error) {
+	h.started <- struct{}{}
+	<-h.release
+	return h.ix.Search(ctx, q)
+}
+
+// TestTwoNodesShareSearchCap: a user's searches are capped across nodes —
+// with two running on node a, a third on node b is refused, another
+// user's is not, and once they end the user searches again.
+func TestTwoNodesShareSearchCap(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ix, err := index.Open(index.Options{Path: filepath.Join(t.TempDir(), "index")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	h := &heldSearcher{ix: ix, started: make(chan struct{}, 8), release: make(chan struct{})}
+	c := &clock{t: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
+	a, b := startNode(t, "a", dsn, c, web.Deps{Search: h}), startNode(t, "b", dsn, c, web.Deps{Search: h})
+	admin := open(t, dsn, c.Now)
+	ctx := context.Background()
+	tokens := map[string]string{}
+	for _, name := range []string{"ana", "bo"} {
+		if _, err := admin.AddUser(ctx, name, password, web.RoleAnalyst); err != nil {
+			t.Fatal(err)
+		}
+		if tokens[name], err = admin.CreateToken(ctx, name, "ci"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	search := func(n node, user string) int {
+		req, _ := http.NewRequest("GET", n.url+"/api/v1/search?q="+url.QueryEscape("火灾"), nil)
+		req.Header.Set("Authorization", "Bearer "+tokens[user])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	done := make(chan int, 3)
+	for range 2 {
+		go func() { done <- search(a, "ana") }()
+	}
+	<-h.started
+	<-h.started
+	if st := search(b, "ana"); st != http.StatusTooManyRequests {
+		t.Errorf("a third search of ana, on node b while two run on node a: %d, want 429", st)
+	}
+	go func() { done <- search(b, "bo") }()
+	<-h.started
+	close(h.release)
+	for range 3 {
+		if st := <-done; st != http.StatusOK {
+			t.Errorf("a held search: %d, want 200", st)
+		}
+	}
+	if st := search(b, "ana"); st != http.StatusOK {
+		t.Errorf("ana on node b after her searches ended: %d, want 200", st)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,19 +46,23 @@ func BenchmarkClusterIngest(b *testing.B) {
 	bin := buildRiskmine(b)
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			var total time.Duration
+			var total, cpu time.Duration
 			for range b.N {
-				total += clusterIngestRound(b, bin, workers, pages)
+				took, used := clusterIngestRound(b, bin, workers, pages)
+				total += took
+				cpu += used
 			}
 			b.ReportMetric(float64(pages*b.N)/total.Seconds(), "posts/s")
+			b.ReportMetric(float64(cpu.Milliseconds())/float64(pages*b.N), "worker-cpu-ms/post")
 			b.ReportMetric(0, "ns/op")
 		})
 	}
 }
 
 // clusterIngestRound runs one round on a fresh schema and returns the
-// time from the first run request to the end of the last run.
-func clusterIngestRound(b *testing.B, bin string, workers, pages int) time.Duration {
+// time from the first run request to the end of the last run, and the CPU
+// time the worker processes used from their start (loading included).
+func clusterIngestRound(b *testing.B, bin string, workers, pages int) (time.Duration, time.Duration) {
 	b.StopTimer()
 	defer b.StartTimer()
 	dsn := pgtest.DSN(b)
@@ -68,6 +73,9 @@ func clusterIngestRound(b *testing.B, bin string, workers, pages int) time.Durat
 	cfg.Web.Addr = "127.0.0.1:0"
 	cfg.Crawler.Jitter = 0
 	cfg.Crawler.UserAgent = "${RISKMINE_TEST_USER_AGENT}"
+	dir := b.TempDir()
+	cfg.Evidence.Dir = filepath.Join(dir, "evidence") // storage every node reaches
+	cfg.Evidence.Node = "${RISKMINE_TEST_USER_AGENT}"
 	noDelay := config.Duration(0)
 	for i := range sources {
 		site := newKillSite(pages / sources)
@@ -81,14 +89,14 @@ func clusterIngestRound(b *testing.B, bin string, workers, pages int) time.Durat
 	if err != nil {
 		b.Fatal(err)
 	}
-	dir := b.TempDir()
 	cfgPath := filepath.Join(dir, "riskmine.yaml")
 	if err := os.WriteFile(cfgPath, raw, 0o600); err != nil {
 		b.Fatal(err)
 	}
 	api := startClusterNode(b, bin, cfgPath, "api", "api", dsn, "bench-api")
+	var nodes []*clusterNode
 	for i := range workers {
-		startClusterNode(b, bin, cfgPath, fmt.Sprintf("w%d", i+1), "worker", dsn, fmt.Sprintf("bench-w%d", i+1))
+		nodes = append(nodes, startClusterNode(b, bin, cfgPath, fmt.Sprintf("w%d", i+1), "worker", dsn, fmt.Sprintf("bench-w%d", i+1)))
 	}
 	db, err := pgxpool.New(ctx, dsn)
 	if err != nil {
@@ -113,11 +121,34 @@ func clusterIngestRound(b *testing.B, bin string, workers, pages int) time.Durat
 			if err := db.QueryRow(ctx, `SELECT count(*) FROM search_posts`).Scan(&posts); err != nil || posts != pages {
 				b.Fatalf("%d posts stored of %d pages (%v)", posts, pages, err)
 			}
-			return last.Sub(started)
+			var cpu time.Duration
+			for _, n := range nodes {
+				cpu += processCPU(n.cmd.Process.Pid)
+			}
+			return last.Sub(started), cpu
 		}
 		if time.Now().After(deadline) {
 			b.Fatalf("the runs did not end within 30 minutes (%d of %d ended)", ended, sources)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// processCPU is the user and system CPU time process pid has used, read
+// from /proc (0 where there is none).
+func processCPU(pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command's closing parenthesis: utime and stime
+	// are the 12th and 13th, in clock ticks (100 a second on Linux).
+	rest := string(raw[strings.LastIndexByte(string(raw), ')')+2:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }

@@ -109,7 +109,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if fi, err := os.Stat(dbPath); err != nil || fi.IsDir() {
 		return nil, fmt.Errorf("storemigrate: no %s in the data folder %s: nothing to move", dbFile, o.DataDir)
 	}
-	if err := index.InstallAnalysis(tokenize, nlp.NormalizeText); err != nil {
+	if err := index.InstallAnalysis(Tokenize, nlp.NormalizeText); err != nil {
 		return nil, fmt.Errorf("storemigrate: %w", err)
 	}
 
@@ -227,9 +227,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-// tokenize adapts nlp's search-mode segmenter to the index tokenizer, as
-// serve does for its index: the posts are analysed the same way.
-func tokenize(s string) []index.Token {
+// Tokenize adapts nlp's search-mode segmenter to the index tokenizer, as
+// serve does for its index: the posts are analysed the same way. A
+// process has one tokenizer for all its indexes; tests that fill an index
+// in the process of a migration use this one.
+func Tokenize(s string) []index.Token {
 	toks := nlp.CutSearch(s)
 	out := make([]index.Token, len(toks))
 	for i, t := range toks {
@@ -262,7 +264,7 @@ func createSchema(ctx context.Context, pool *pgxpool.Pool, ao alerts.Options) er
 	if err := web.Close(); err != nil {
 		return fmt.Errorf("storemigrate: %w", err)
 	}
-	if _, err := pgsearch.Open(ctx, pool, pgsearch.Options{Tokenize: tokenize, Normalize: nlp.NormalizeText}); err != nil {
+	if _, err := pgsearch.Open(ctx, pool, pgsearch.Options{Tokenize: Tokenize, Normalize: nlp.NormalizeText}); err != nil {
 		return fmt.Errorf("storemigrate: %w", err)
 	}
 	return nil

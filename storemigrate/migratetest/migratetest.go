@@ -14,6 +14,7 @@ import (
 	"riskmine/crawler"
 	"riskmine/index"
 	"riskmine/nlp"
+	"riskmine/storemigrate"
 	"riskmine/web"
 )
 
@@ -46,16 +47,6 @@ var Endpoint = alerts.Endpoint{Name: "cases", URL: "http://127.0.0.1:9/hook", Se
 
 // T0 is the fixture's clock.
 var T0 = time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
-
-// Tokenize adapts nlp's search-mode segmenter to the index, as serve does.
-func Tokenize(s string) []index.Token {
-	toks := nlp.CutSearch(s)
-	out := make([]index.Token, len(toks))
-	for i, t := range toks {
-		out[i] = index.Token{Text: t.Text, Start: t.Start, End: t.End}
-	}
-	return out
-}
 
 // Fill writes into the data folder dir: leads (filed, reviewed, with
 // notes), their outbox rows (one delivered), users with a session, an API
@@ -121,10 +112,10 @@ func Fill(t testing.TB, dir string, posts int) *Fixture {
 
 	ws, err := web.OpenStore(db)
 	must(err)
-	fx.User, fx.Password = "ana", "correct horse battery staple"
+	fx.User, fx.Password = "ana", "Mawei-manhole-7741-Fz"
 	u, err := ws.AddUser(ctx, fx.User, fx.Password, web.RoleAnalyst)
 	must(err)
-	_, err = ws.AddUser(ctx, "viewer1", "another long password", web.RoleViewer)
+	_, err = ws.AddUser(ctx, "viewer1", "Gulou-viewer-2290-Fz", web.RoleViewer)
 	must(err)
 	fx.SessionToken, _, err = ws.CreateSession(ctx, u, 24*time.Hour)
 	must(err)
@@ -150,7 +141,7 @@ func Fill(t testing.TB, dir string, posts int) *Fixture {
 		Stats: crawler.Stats{Fetched: 4, New: 3}}))
 	must(cs.Close())
 
-	ix, err := index.Open(index.Options{Path: filepath.Join(dir, "index"), Tokenize: Tokenize, Normalize: nlp.NormalizeText, BatchSize: 1000})
+	ix, err := index.Open(index.Options{Path: filepath.Join(dir, "index"), Tokenize: storemigrate.Tokenize, Normalize: nlp.NormalizeText, BatchSize: 1000})
 	must(err)
 	fx.Posts = max(posts, 1)
 	fx.Post, fx.Query = "https://news.example/0", "井盖"

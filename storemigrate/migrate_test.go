@@ -200,7 +200,7 @@ func TestMigrate(t *testing.T) {
 	var progress []string
 	res, err := storemigrate.Run(ctx, storemigrate.Options{
 		DataDir: fx.DataDir, DSN: dsn, Alerts: fx.Alerts,
-		OnTable: func(tr storemigrate.TableResult) { progress = append(progress, tr.Name) },
+		OnTable:   func(tr storemigrate.TableResult) { progress = append(progress, tr.Name) },
 		PostBatch: 7,
 	})
 	if err != nil {

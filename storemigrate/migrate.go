@@ -77,7 +77,7 @@ type Result struct {
 func (r *Result) Rows() int64 {
 	var n int64
 	for _, t := range r.Tables {
-		if t.Copied {
+		if t.Copied && t.Name != "search_posts" {
 			n += t.Rows
 		}
 	}
@@ -106,8 +106,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.PostBatch = 1000
 	}
 	dbPath := filepath.Join(o.DataDir, dbFile)
-	if fi, err := os.Stat(dbPath); err != nil || fi.IsDir() {
-		return nil, fmt.Errorf("storemigrate: no %s in the data folder %s: nothing to move", dbFile, o.DataDir)
+	ixPath := filepath.Join(o.DataDir, indexDir)
+	hasDB := isFile(dbPath)
+	if !hasDB && !index.Exists(ixPath) {
+		return nil, fmt.Errorf("storemigrate: neither %s nor an index in the data folder %s: nothing to move", dbFile, o.DataDir)
 	}
 	if err := index.InstallAnalysis(Tokenize, nlp.NormalizeText); err != nil {
 		return nil, fmt.Errorf("storemigrate: %w", err)
@@ -116,7 +118,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// The index first: a serve (or crawl) running on the data folder
 	// holds it, and is refused here before anything else is opened.
 	var posts *index.Stored
-	if ixPath := filepath.Join(o.DataDir, indexDir); index.Exists(ixPath) {
+	if index.Exists(ixPath) {
 		st, err := index.OpenStored(ixPath)
 		if errors.Is(err, index.ErrLocked) {
 			return nil, fmt.Errorf("storemigrate: %w: %s is held by a running riskmine (serve, crawl, …); stop it, then migrate (%v)", ErrInUse, o.DataDir, err)
@@ -128,11 +130,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		posts = st
 	}
 
-	src, err := openSource(ctx, dbPath)
-	if err != nil {
-		return nil, err
+	src := &source{tables: map[string][]string{}} // a folder of posts only
+	if hasDB {
+		var err error
+		if src, err = openSource(ctx, dbPath); err != nil {
+			return nil, err
+		}
+		defer src.close()
 	}
-	defer src.close()
 
 	pool, err := pgdb.Open(ctx, o.DSN, pgdb.Options{MaxConns: 4})
 	if err != nil {
@@ -145,7 +150,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	if len(full) > 0 && !o.Force {
-		return nil, fmt.Errorf("storemigrate: %w (%s hold rows); migrate into an empty schema, or pass --force to delete the rows of riskmine's tables there first", ErrTargetNotEmpty, strings.Join(full, ", "))
+		return nil, fmt.Errorf("storemigrate: %w (rows in %s); migrate into an empty schema, or pass --force to delete the rows of riskmine's tables there first", ErrTargetNotEmpty, strings.Join(full, ", "))
 	}
 	if err := createSchema(ctx, pool, o.Alerts); err != nil {
 		return nil, err
@@ -598,6 +603,12 @@ func (s *source) count(ctx context.Context, table string) (int64, error) {
 		return 0, fmt.Errorf("storemigrate: count %s: %w", table, err)
 	}
 	return n, nil
+}
+
+// isFile reports whether path is a file.
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir()
 }
 
 func (s *source) close() {

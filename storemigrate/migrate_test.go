@@ -149,7 +149,7 @@ func utcTimes(v any) any {
 // stores.
 func fillAndRead(t *testing.T, posts int) (*migratetest.Fixture, before) {
 	t.Helper()
-	fx := migratetest.Fill(t, t.TempDir(), posts)
+	fx := migratetest.Fill(t, t.TempDir(), migratetest.Size{Posts: posts})
 	return fx, readBefore(t, fx)
 }
 
@@ -374,7 +374,7 @@ func TestMigrate(t *testing.T) {
 func TestMigrateRefusesFilledTarget(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	ctx := context.Background()
-	fx := migratetest.Fill(t, t.TempDir(), 5)
+	fx := migratetest.Fill(t, t.TempDir(), migratetest.Size{Posts: 5})
 	o := storemigrate.Options{DataDir: fx.DataDir, DSN: dsn, Alerts: fx.Alerts}
 	if _, err := storemigrate.Run(ctx, o); err != nil {
 		t.Fatal(err)
@@ -429,7 +429,7 @@ func TestMigrateRollsBack(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dsn := pgtest.DSN(t)
 			ctx := context.Background()
-			fx := migratetest.Fill(t, t.TempDir(), 5)
+			fx := migratetest.Fill(t, t.TempDir(), migratetest.Size{Posts: 5})
 			db, err := sql.Open("sqlite", filepath.Join(fx.DataDir, "riskmine.db"))
 			if err != nil {
 				t.Fatal(err)
@@ -462,7 +462,7 @@ func TestMigrateRollsBack(t *testing.T) {
 // TestMigrateRefusesRunningServe: a data folder whose index a process
 // holds (serve does) is refused before the target is touched.
 func TestMigrateRefusesRunningServe(t *testing.T) {
-	fx := migratetest.Fill(t, t.TempDir(), 3)
+	fx := migratetest.Fill(t, t.TempDir(), migratetest.Size{Posts: 3})
 	ix, err := index.Open(index.Options{Path: filepath.Join(fx.DataDir, "index"), Tokenize: storemigrate.Tokenize, Normalize: nlp.NormalizeText})
 	if err != nil {
 		t.Fatal(err)

@@ -48,11 +48,19 @@ var Endpoint = alerts.Endpoint{Name: "cases", URL: "http://127.0.0.1:9/hook", Se
 // T0 is the fixture's clock.
 var T0 = time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC)
 
+// Size is how much Fill writes beyond its fixed rows.
+type Size struct {
+	// Posts is the number of posts indexed (at least 1).
+	Posts int
+	// Pages is the number of URLs the crawl state has seen (at least 3).
+	Pages int
+}
+
 // Fill writes into the data folder dir: leads (filed, reviewed, with
 // notes), their outbox rows (one delivered), users with a session, an API
 // token, a saved search and an alert rule, read audit rows, crawl state
-// (pages and runs) and posts indexed posts (at least 1).
-func Fill(t testing.TB, dir string, posts int) *Fixture {
+// (pages and runs) and indexed posts.
+func Fill(t testing.TB, dir string, size Size) *Fixture {
 	t.Helper()
 	ctx := context.Background()
 	db := filepath.Join(dir, "riskmine.db")
@@ -131,7 +139,7 @@ func Fill(t testing.TB, dir string, posts int) *Fixture {
 	cs, err := crawler.OpenStore(db)
 	must(err)
 	fx.Page, fx.Source = "https://news.example/0", "news"
-	for i := range 3 {
+	for i := range max(size.Pages, 3) {
 		must(cs.SaveFetched(ctx, fmt.Sprintf("https://news.example/%d", i), fx.Source, crawler.PageState{
 			ETag: fmt.Sprintf(`"e%d"`, i), ContentHash: fmt.Sprintf("h%d", i), LastStatus: 200}, now))
 	}
@@ -143,7 +151,7 @@ func Fill(t testing.TB, dir string, posts int) *Fixture {
 
 	ix, err := index.Open(index.Options{Path: filepath.Join(dir, "index"), Tokenize: storemigrate.Tokenize, Normalize: nlp.NormalizeText, BatchSize: 1000})
 	must(err)
-	fx.Posts = max(posts, 1)
+	fx.Posts = max(size.Posts, 1)
 	fx.Post, fx.Query = "https://news.example/0", "井盖"
 	for i := range fx.Posts {
 		d := index.Doc{

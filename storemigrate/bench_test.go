@@ -46,6 +46,7 @@ func BenchmarkMigrate(b *testing.B) {
 	}
 	b.ReportMetric(posts/postTime.Seconds(), "posts/s")
 	b.ReportMetric(rows/rowTime.Seconds(), "rows/s")
+	b.ReportMetric(rows/float64(b.N), "rows/op")
 }
 
 func envInt(name string, def int) int {

@@ -372,7 +372,7 @@ func copyTable(ctx context.Context, src *source, tx pgx.Tx, t Table, dst []pgCol
 			return res, err
 		}
 		res.Rows = n
-		res.Why = "NOT COPIED: this riskmine has no PostgreSQL table for it yet; its rows stay in riskmine.db"
+		res.Why = "this riskmine has no PostgreSQL table for it yet; its rows stay in riskmine.db"
 		return res, nil
 	}
 	p, err := planTable(t, srcCols, dst)
@@ -420,7 +420,7 @@ func copyTable(ctx context.Context, src *source, tx pgx.Tx, t Table, dst []pgCol
 				m[c] = raw[i]
 			}
 			if err := t.Fix(m); err != nil {
-				return res, fmt.Errorf("storemigrate: %s row %s: %w", t.Name, rowName(p.cols, raw, res.Rows+int64(len(batch))+1), err)
+				return res, fmt.Errorf("storemigrate: %s: row %s: %w", t.Name, rowName(p.cols, raw, res.Rows+int64(len(batch))+1), err)
 			}
 			for i, c := range p.cols {
 				raw[i] = m[c]
@@ -430,7 +430,7 @@ func copyTable(ctx context.Context, src *source, tx pgx.Tx, t Table, dst []pgCol
 		for i, v := range raw {
 			cv, err := p.conv[i](v)
 			if err != nil {
-				return res, fmt.Errorf("storemigrate: %s row %s: %w", t.Name, rowName(p.cols, raw, res.Rows+int64(len(batch))+1), err)
+				return res, fmt.Errorf("storemigrate: %s: row %s: %w", t.Name, rowName(p.cols, raw, res.Rows+int64(len(batch))+1), err)
 			}
 			vals[i] = cv
 		}

@@ -2,6 +2,7 @@ package storemigrate
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +23,8 @@ type pgColumn struct {
 // SQLite and written to PostgreSQL (the same names), each with its
 // conversion.
 type plan struct {
-	cols  []string
+	src   []string // SQLite's names
+	cols  []string // PostgreSQL's names, in the same order
 	conv  []func(any) (any, error)
 	ident string // the identity column, whose sequence is set after the copy
 }
@@ -39,16 +41,24 @@ func planTable(t Table, src []string, dst []pgColumn) (*plan, error) {
 	have := map[string]bool{}
 	p := &plan{}
 	for _, name := range src {
-		c, ok := byName[name]
+		if slices.Contains(t.Drop, name) {
+			continue
+		}
+		to := name
+		if r, ok := t.Rename[name]; ok {
+			to = r
+		}
+		c, ok := byName[to]
 		if !ok {
-			return nil, fmt.Errorf("%s.%s of riskmine.db has no column in PostgreSQL's %s: this riskmine cannot move it", t.Name, name, t.Name)
+			return nil, fmt.Errorf("%s.%s of riskmine.db has no column in PostgreSQL's %s: this riskmine cannot move it (an entry may rename or drop it)", t.Name, name, t.Name)
 		}
 		conv, err := converter(t, c)
 		if err != nil {
 			return nil, err
 		}
-		have[name] = true
-		p.cols = append(p.cols, name)
+		have[to] = true
+		p.src = append(p.src, name)
+		p.cols = append(p.cols, to)
 		p.conv = append(p.conv, conv)
 	}
 	for _, c := range dst {

@@ -207,13 +207,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if posts != nil {
 		t0 := time.Now()
-		if res.Posts, err = copyPosts(ctx, posts, tx, o); err != nil {
+		var timeless uint64
+		if res.Posts, err = copyPosts(ctx, posts, tx, o, &timeless); err != nil {
 			return nil, err
 		}
-		tr := TableResult{Name: "search_posts", Rows: int64(res.Posts), Copied: true, Elapsed: time.Since(t0)}
-		res.Tables = append(res.Tables, tr)
-		if o.OnTable != nil {
-			o.OnTable(tr)
+		trs := []TableResult{{Name: "search_posts", Rows: int64(res.Posts), Copied: true, Elapsed: time.Since(t0)}}
+		if timeless > 0 {
+			trs = append(trs, TableResult{Name: "search_posts", Rows: int64(timeless),
+				Why: "posts of the index with neither a published nor a fetched time (PostgreSQL keeps posts by month)"})
+		}
+		for _, tr := range trs {
+			res.Tables = append(res.Tables, tr)
+			if o.OnTable != nil {
+				o.OnTable(tr)
+			}
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -347,7 +354,7 @@ func emptyTarget(ctx context.Context, tx pgx.Tx, dst map[string][]pgColumn, forc
 	if len(all) == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `TRUNCATE `+strings.Join(all, ", ")+` RESTART IDENTITY`); err != nil {
+	if _, err := tx.Exec(ctx, `TRUNCATE `+strings.Join(all, ", ")+` RESTART IDENTITY CASCADE`); err != nil {
 		return fmt.Errorf("storemigrate: --force: empty the target's tables: %w", err)
 	}
 	return nil
@@ -379,8 +386,8 @@ func copyTable(ctx context.Context, src *source, tx pgx.Tx, t Table, dst []pgCol
 	if err != nil {
 		return res, fmt.Errorf("storemigrate: %w", err)
 	}
-	quoted := make([]string, len(p.cols))
-	for i, c := range p.cols {
+	quoted := make([]string, len(p.src))
+	for i, c := range p.src {
 		quoted[i] = `"` + c + `"`
 	}
 	distinct := ""
@@ -416,13 +423,13 @@ func copyTable(ctx context.Context, src *source, tx pgx.Tx, t Table, dst []pgCol
 		}
 		if t.Fix != nil {
 			m := make(map[string]any, len(raw))
-			for i, c := range p.cols {
+			for i, c := range p.src {
 				m[c] = raw[i]
 			}
 			if err := t.Fix(m); err != nil {
-				return res, fmt.Errorf("storemigrate: %s: row %s: %w", t.Name, rowName(p.cols, raw, res.Rows+int64(len(batch))+1), err)
+				return res, fmt.Errorf("storemigrate: %s: row %s: %w", t.Name, rowName(p.src, raw, res.Rows+int64(len(batch))+1), err)
 			}
-			for i, c := range p.cols {
+			for i, c := range p.src {
 				raw[i] = m[c]
 			}
 		}
@@ -430,7 +437,7 @@ func copyTable(ctx context.Context, src *source, tx pgx.Tx, t Table, dst []pgCol
 		for i, v := range raw {
 			cv, err := p.conv[i](v)
 			if err != nil {
-				return res, fmt.Errorf("storemigrate: %s: row %s: %w", t.Name, rowName(p.cols, raw, res.Rows+int64(len(batch))+1), err)
+				return res, fmt.Errorf("storemigrate: %s: row %s: %w", t.Name, rowName(p.src, raw, res.Rows+int64(len(batch))+1), err)
 			}
 			vals[i] = cv
 		}
@@ -489,7 +496,9 @@ func rowName(cols []string, vals []any, n int64) string {
 }
 
 // copyPosts writes every post of st into the posts table in tx.
-func copyPosts(ctx context.Context, st *index.Stored, tx pgx.Tx, o Options) (uint64, error) {
+// Posts without a published or fetched time are counted in timeless and
+// left out.
+func copyPosts(ctx context.Context, st *index.Stored, tx pgx.Tx, o Options, timeless *uint64) (uint64, error) {
 	total, err := st.Count()
 	if err != nil {
 		return 0, fmt.Errorf("storemigrate: %w", err)
@@ -511,6 +520,12 @@ func copyPosts(ctx context.Context, st *index.Stored, tx pgx.Tx, o Options) (uin
 		return nil
 	}
 	err = st.EachDoc(ctx, func(d index.Doc) error {
+		if d.At().IsZero() {
+			// PostgreSQL keeps posts by month; pgsearch refuses one
+			// without any time, as serve on PostgreSQL would.
+			*timeless++
+			return nil
+		}
 		batch = append(batch, d)
 		if len(batch) == o.PostBatch {
 			return flush()

@@ -482,3 +482,37 @@ func TestMigrateNoDataDir(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestMigrateLeavesTimelessPosts: a post with neither a published nor a
+// fetched time has no month to live in on PostgreSQL; it is left out and
+// counted, and the move goes on.
+func TestMigrateLeavesTimelessPosts(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	fx := migratetest.Fill(t, t.TempDir(), migratetest.Size{Posts: 3})
+	ix, err := index.Open(index.Options{Path: filepath.Join(fx.DataDir, "index"), Tokenize: storemigrate.Tokenize, Normalize: nlp.NormalizeText})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Add(context.Background(), index.Doc{ID: "timeless", URL: "https://forum.example/timeless", Title: "无时间的帖子", Body: "正文"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Close(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := storemigrate.Run(context.Background(), storemigrate.Options{DataDir: fx.DataDir, DSN: dsn, Alerts: fx.Alerts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Posts != 3 {
+		t.Errorf("%d posts copied, want 3", res.Posts)
+	}
+	left := false
+	for _, tr := range res.Tables {
+		if tr.Name == "search_posts" && !tr.Copied && tr.Rows == 1 && tr.Why != "" {
+			left = true
+		}
+	}
+	if !left {
+		t.Errorf("the timeless post is not reported as left out: %+v", res.Tables)
+	}
+}

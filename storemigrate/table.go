@@ -44,6 +44,11 @@ type Table struct {
 	Replace bool
 	// Fix rewrites a SQLite row, by column name, before it is converted.
 	Fix func(row map[string]any) error
+	// Rename maps a SQLite column to the PostgreSQL column of another
+	// name that takes its values.
+	Rename map[string]string
+	// Drop names SQLite columns deliberately left behind (say why in Why).
+	Drop []string
 }
 
 // ms, secs and skip are the shapes of most entries.

@@ -3,6 +3,7 @@ package storemigrate
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -163,6 +164,14 @@ func TestPlanTable(t *testing.T) {
 	}
 	if _, err := planTable(tb, []string{"id"}, append(dst, pgColumn{Name: "must", Type: "text"})); err == nil {
 		t.Error("a required PostgreSQL column without a source was accepted")
+	}
+	r, err := planTable(Table{Name: "x", How: Copy, Unit: time.Millisecond, Rename: map[string]string{"when": "at"}, Drop: []string{"old"}},
+		[]string{"id", "when", "old"}, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(r.src, r.cols) != "[id when] [id at]" {
+		t.Errorf("renamed and dropped: read %v, write %v", r.src, r.cols)
 	}
 	if _, err := planTable(Table{Name: "x", How: Copy}, []string{"at"}, dst); err == nil {
 		t.Error("a time column was accepted without a unit")

@@ -23,9 +23,8 @@ type Stored struct {
 
 // OpenStored opens the index at path read-only. It refuses an index whose
 // journal holds posts a crash left unwritten (Open replays them; read-only
-// it cannot), and an index built without the injected analysis, whose
-// posts were not analysed as a search backend fed through InstallAnalysis
-// would analyse them.
+// it cannot). The posts come back as stored, whatever analysis the index
+// was built with; a reader analyses them again as it needs.
 func OpenStored(path string) (*Stored, error) {
 	if !Exists(path) {
 		return nil, fmt.Errorf("index: %s holds no index", path)
@@ -58,15 +57,6 @@ func OpenStored(path string) (*Stored, error) {
 			return nil, fmt.Errorf("index: open %s: %w", p, err)
 		}
 		s.shards = append(s.shards, bi)
-		got, err := bi.GetInternal(internalAnalysis)
-		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("index: open %s: %w", p, err)
-		}
-		if string(got) != "injected" {
-			s.Close()
-			return nil, fmt.Errorf("index: %s was built with the built-in tokenizer, not riskmine's analysis; rebuild it (riskmine index import) before moving it", path)
-		}
 	}
 	// After the shards, so a serve holding the index (whose journal is
 	// open) is named as such.

@@ -18,6 +18,7 @@
 // all back and names the table and row. The embedded data folder is never
 // written: the database is opened query-only and the index read-only.
 //
-// It may import the stores of every backend and service (for their
-// options); nothing imports it but cmd/riskmine.
+// It imports the stores of both backends, index and nlp (the analysis of
+// the posts); nothing imports it but cmd/riskmine and migratetest, which
+// fills a data folder for its tests.
 package storemigrate

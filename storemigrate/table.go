@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -27,7 +28,8 @@ const (
 // side, SQLite or PostgreSQL. Adding a table to a store adds one line to
 // Tables (TestEveryTableOnBothSidesIsCopied fails until it is there).
 type Table struct {
-	// Name is the table's name, the same in SQLite and PostgreSQL.
+	// Name is the table's name, the same in SQLite and PostgreSQL; a
+	// Skip entry may name a prefix followed by * (see Lookup).
 	Name string
 	How  How
 	// Unit is what the SQLite table's integer times count:
@@ -115,13 +117,21 @@ const schemaWhy = "schema version: each side's migrations keep their own"
 var partitionName = regexp.MustCompile(`^search_posts_\d{4}_\d{2}$`)
 
 // Lookup returns the entry of table name (a month partition of the posts
-// is its parent's).
+// is its parent's). An entry whose Name ends in * is the entry of every
+// table whose name starts with what comes before it (a library's tables,
+// such as a job queue's, in one line); an entry of the exact name comes
+// first.
 func Lookup(name string) (Table, bool) {
 	if partitionName.MatchString(name) {
 		name = "search_posts"
 	}
 	for _, t := range Tables {
 		if t.Name == name {
+			return t, true
+		}
+	}
+	for _, t := range Tables {
+		if prefix, ok := strings.CutSuffix(t.Name, "*"); ok && strings.HasPrefix(name, prefix) {
 			return t, true
 		}
 	}

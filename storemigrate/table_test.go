@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -241,5 +242,27 @@ func TestFixAlertsMeta(t *testing.T) {
 	}
 	if err := fixAlertsMeta(map[string]any{"key": "burst_since", "value": "soon"}); err == nil {
 		t.Error("a burst start that is no number was accepted")
+	}
+}
+
+// TestLookup: partitions are the posts table's; an entry ending in * covers
+// the tables its prefix starts, after the entries of exact names.
+func TestLookup(t *testing.T) {
+	saved := Tables
+	defer func() { Tables = saved }()
+	Tables = append(slices.Clone(saved), skip("queue_*", "transient: jobs"), ms("queue_archive"))
+	for name, want := range map[string]string{
+		"search_posts_2026_11": "search_posts",
+		"queue_job":            "queue_*",
+		"queue_archive":        "queue_archive",
+		"alerts_lead":          "alerts_lead",
+	} {
+		tb, ok := Lookup(name)
+		if !ok || tb.Name != want {
+			t.Errorf("Lookup(%s) = %s, %v; want %s", name, tb.Name, ok, want)
+		}
+	}
+	if tb, ok := Lookup("nobody_knows"); ok {
+		t.Errorf("Lookup of an unknown table gave %s", tb.Name)
 	}
 }

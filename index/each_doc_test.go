@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"slices"
 	"testing"
 
@@ -116,4 +117,33 @@ func treeSizes(t *testing.T, dir string) map[string]string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestStoredRefusesCrashJournal: an index whose journal a crash left (its
+// posts acknowledged but maybe not in Bleve yet) is refused with what to
+// do, since read-only it cannot be replayed.
+func TestStoredRefusesCrashJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "idx")
+	ix := openAt(t, path)
+	ctx := context.Background()
+	if err := ix.Add(ctx, corpus()[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := ix.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A copy of the folder as a SIGKILL leaves it: the journal is there
+	// and nobody holds the files.
+	crashed := filepath.Join(t.TempDir(), "crashed")
+	if err := os.CopyFS(crashed, os.DirFS(path)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := index.OpenStored(crashed)
+	if err == nil {
+		st.Close()
+		t.Fatal("an index with a crash journal was opened")
+	}
+	if !strings.Contains(err.Error(), "journal") || !strings.Contains(err.Error(), "replays") {
+		t.Errorf("err = %v, want the journal named and what to do", err)
+	}
 }

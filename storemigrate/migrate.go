@@ -121,7 +121,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if index.Exists(ixPath) {
 		st, err := index.OpenStored(ixPath)
 		if errors.Is(err, index.ErrLocked) {
-			return nil, fmt.Errorf("storemigrate: %w: %s is held by a running riskmine (serve, crawl, …); stop it, then migrate (%v)", ErrInUse, o.DataDir, err)
+			return nil, fmt.Errorf("storemigrate: %w: riskmine serve (or crawl) holds the index of %s; stop it, then migrate", ErrInUse, o.DataDir)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("storemigrate: %w", err)
@@ -193,7 +193,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	for _, name := range src.names {
-		if t, _ := Lookup(name); t.How == Skip {
+		if t, _ := Lookup(name); t.How == Skip && !t.Internal {
 			n, err := src.count(ctx, name)
 			if err != nil {
 				return nil, err

@@ -51,13 +51,20 @@ type Table struct {
 	Rename map[string]string
 	// Drop names SQLite columns deliberately left behind (say why in Why).
 	Drop []string
+	// Internal marks a Skip table of the databases' own bookkeeping,
+	// left out of the summary.
+	Internal bool
 }
 
-// ms, secs and skip are the shapes of most entries.
+// ms, secs, skip and internal are the shapes of most entries.
 func ms(name string) Table   { return Table{Name: name, How: Copy, Unit: time.Millisecond} }
 func secs(name string) Table { return Table{Name: name, How: Copy, Unit: time.Second} }
 func skip(name, why string) Table {
 	return Table{Name: name, How: Skip, Why: why}
+}
+
+func internal(name, why string) Table {
+	return Table{Name: name, How: Skip, Why: why, Internal: true}
 }
 
 // Tables are every table of both sides, in the order of the copy: a table
@@ -103,12 +110,12 @@ var Tables = []Table{
 	skip("evidence_capture", "the evidence index stays in riskmine.db beside its WARC files under data_dir/evidence (the archive is not in PostgreSQL)"),
 
 	// Schema bookkeeping of each side.
-	skip("alerts_schema", schemaWhy),
-	skip("web_schema", schemaWhy),
-	skip("crawl_schema", schemaWhy),
-	skip("search_schema", schemaWhy),
-	skip("evidence_schema", schemaWhy),
-	skip("sqlite_sequence", "SQLite's AUTOINCREMENT counters: the PostgreSQL identity sequences are set past the copied ids instead"),
+	internal("alerts_schema", schemaWhy),
+	internal("web_schema", schemaWhy),
+	internal("crawl_schema", schemaWhy),
+	internal("search_schema", schemaWhy),
+	internal("evidence_schema", schemaWhy),
+	internal("sqlite_sequence", "SQLite's AUTOINCREMENT counters: the PostgreSQL identity sequences are set past the copied ids instead"),
 }
 
 const schemaWhy = "schema version: each side's migrations keep their own"

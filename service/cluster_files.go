@@ -73,9 +73,19 @@ type clusterFiles struct {
 	version map[string]int64
 }
 
-func newClusterFiles(ctx context.Context, pool *pgxpool.Pool, node, lexDir, model string, reloadLexicons func() error, reloadModel func() (string, error), log *slog.Logger) (*clusterFiles, error) {
+// MigrateClusterTables brings the cluster_ tables of pool's schema up to
+// date (serve does it at start; riskmine migrate makes them beside the
+// stores' tables).
+func MigrateClusterTables(ctx context.Context, pool *pgxpool.Pool) error {
 	if err := pgdb.Migrate(ctx, pool, "cluster", clusterFilesSteps); err != nil {
-		return nil, fmt.Errorf("cluster files: %w", err)
+		return fmt.Errorf("cluster files: %w", err)
+	}
+	return nil
+}
+
+func newClusterFiles(ctx context.Context, pool *pgxpool.Pool, node, lexDir, model string, reloadLexicons func() error, reloadModel func() (string, error), log *slog.Logger) (*clusterFiles, error) {
+	if err := MigrateClusterTables(ctx, pool); err != nil {
+		return nil, err
 	}
 	switch model {
 	case "", "default", "none":

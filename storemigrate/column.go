@@ -79,8 +79,8 @@ func planTable(t Table, src []string, dst []pgColumn) (*plan, error) {
 func converter(t Table, c pgColumn) (func(any) (any, error), error) {
 	switch c.Type {
 	case "timestamp with time zone", "timestamp without time zone":
-		if t.Unit != time.Millisecond && t.Unit != time.Second {
-			return nil, fmt.Errorf("%s.%s is a time and the table's entry names no unit (milliseconds or seconds)", t.Name, c.Name)
+		if t.Unit != time.Millisecond && t.Unit != time.Second && t.Unit != time.Nanosecond {
+			return nil, fmt.Errorf("%s.%s is a time and the table's entry names no unit (milliseconds, seconds or nanoseconds)", t.Name, c.Name)
 		}
 		return timeConverter(t.Unit, c), nil
 	case "boolean":
@@ -195,8 +195,11 @@ func timeConverter(unit time.Duration, c pgColumn) func(any) (any, error) {
 		if n == 0 {
 			return zero, nil
 		}
-		if unit == time.Second {
+		switch unit {
+		case time.Second:
 			return time.Unix(n, 0).UTC(), nil
+		case time.Nanosecond:
+			return time.Unix(0, n).UTC(), nil
 		}
 		return time.UnixMilli(n).UTC(), nil
 	}

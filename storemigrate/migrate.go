@@ -21,11 +21,13 @@ import (
 	"riskmine/alerts"
 	alertspg "riskmine/alerts/pgstore"
 	"riskmine/crawler/pgstate"
+	"riskmine/evidence/pgindex"
 	"riskmine/index"
 	"riskmine/index/pgsearch"
 	"riskmine/internal/pgdb"
 	"riskmine/internal/sqlitedb"
 	"riskmine/nlp"
+	"riskmine/service"
 	webpg "riskmine/web/pgstore"
 )
 
@@ -277,6 +279,16 @@ func createSchema(ctx context.Context, pool *pgxpool.Pool, ao alerts.Options) er
 		return fmt.Errorf("storemigrate: %w", err)
 	}
 	if _, err := pgsearch.Open(ctx, pool, pgsearch.Options{Tokenize: Tokenize, Normalize: nlp.NormalizeText}); err != nil {
+		return fmt.Errorf("storemigrate: %w", err)
+	}
+	if err := service.MigrateClusterTables(ctx, pool); err != nil {
+		return fmt.Errorf("storemigrate: %w", err)
+	}
+	ev, err := pgindex.New(ctx, pool)
+	if err != nil {
+		return fmt.Errorf("storemigrate: %w", err)
+	}
+	if err := ev.Close(); err != nil {
 		return fmt.Errorf("storemigrate: %w", err)
 	}
 	return nil

@@ -19,6 +19,8 @@ import (
 	alertspg "riskmine/alerts/pgstore"
 	"riskmine/crawler"
 	"riskmine/crawler/pgstate"
+	"riskmine/evidence"
+	"riskmine/evidence/pgindex"
 	"riskmine/index"
 	"riskmine/index/pgsearch"
 	"riskmine/internal/pgdb"
@@ -285,6 +287,28 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("audit after a new note: %d entries, last id %d (before %d)", len(a2), a2[len(a2)-1].ID, a[len(a)-1].ID)
 	}
 
+	// The evidence index and the key's fingerprint: the capture opens
+	// from the same folder through the PostgreSQL index.
+	ev, err := pgindex.New(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fp, err := ev.PinnedKey(ctx); err != nil || fp != fx.KeyFingerprint || fp == "" {
+		t.Errorf("signing key fingerprint %q (%v), want %q", fp, err, fx.KeyFingerprint)
+	}
+	arch, _, err := evidence.Open(ctx, evidence.Options{Dir: filepath.Join(fx.DataDir, "evidence"), Index: ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := arch.ForLead(ctx, fx.Reviewed)
+	if err != nil || len(got) != 1 || got[0].ID != fx.Capture.ID || got[0].File != fx.Capture.File || got[0].Offset != fx.Capture.Offset ||
+		!got[0].CapturedAt.Equal(fx.Capture.CapturedAt) || got[0].PayloadDigest != fx.Capture.PayloadDigest {
+		t.Errorf("captures of the reviewed lead after the move: %+v (%v), want %+v", got, err, fx.Capture)
+	} else if recs, err := arch.Records(got[0]); err != nil || !recordsHold(recs, "路面井盖缺失") {
+		t.Errorf("the moved capture does not read back with its page: %d records, %v", len(recs), err)
+	}
+	arch.Close()
+
 	ws, err := webpg.New(ctx, pool)
 	if err != nil {
 		t.Fatal(err)
@@ -515,4 +539,14 @@ func TestMigrateLeavesTimelessPosts(t *testing.T) {
 	if !left {
 		t.Errorf("the timeless post is not reported as left out: %+v", res.Tables)
 	}
+}
+
+// recordsHold reports whether a record's block holds text.
+func recordsHold(recs []evidence.Record, text string) bool {
+	for _, r := range recs {
+		if strings.Contains(string(r.Block), text) {
+			return true
+		}
+	}
+	return false
 }

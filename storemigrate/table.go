@@ -92,7 +92,7 @@ var Tables = []Table{
 	secs("web_tokens"),
 	secs("web_saved_searches"),
 	secs("web_alert_rules"),
-	ms("web_read_audit"),
+	{Name: "web_read_audit", How: Copy, Unit: time.Millisecond, Rename: map[string]string{"user": "user_name"}},
 	secs("web_ui_sources"),
 	secs("web_source_audit"),
 	secs("web_lexicon_audit"),
@@ -107,7 +107,18 @@ var Tables = []Table{
 	// search: the posts of the Bleve index.
 	{Name: "search_posts", How: Posts, Why: "filled from the posts the Bleve index stores"},
 
-	skip("evidence_capture", "the evidence index stays in riskmine.db beside its WARC files under data_dir/evidence (the archive is not in PostgreSQL)"),
+	// evidence: the index of the captures and the signing key's
+	// fingerprint (the WARC files and the key stay in the folder, which
+	// evidence.dir then names).
+	{Name: "evidence_capture", How: Copy, Unit: time.Nanosecond, Rename: map[string]string{"offset": "file_offset"}},
+	{Name: "evidence_key", How: Copy, Unit: time.Nanosecond},
+
+	// Transient state of a cluster: made by the PostgreSQL nodes.
+	skip("crawl_jobs", "transient: the queue of crawl runs; a stopped installation has none waiting worth keeping (the schedule enqueues the next ticks)"),
+	skip("web_login_attempts", "transient: failed-login counters, held in memory by the embedded mode"),
+	skip("web_login_nonces", "transient: one-time tokens of login forms, held in memory by the embedded mode"),
+	skip("web_search_slots", "transient: searches running now, held in memory by the embedded mode"),
+	skip("cluster_files", "the lexicon and model files shared by the nodes: the first node started with the data folder's nlp.lexicon_dir sends its files"),
 
 	// Schema bookkeeping of each side.
 	internal("alerts_schema", schemaWhy),
@@ -115,6 +126,7 @@ var Tables = []Table{
 	internal("crawl_schema", schemaWhy),
 	internal("search_schema", schemaWhy),
 	internal("evidence_schema", schemaWhy),
+	internal("cluster_schema", schemaWhy),
 	internal("sqlite_sequence", "SQLite's AUTOINCREMENT counters: the PostgreSQL identity sequences are set past the copied ids instead"),
 }
 

@@ -6,12 +6,14 @@ package migratetest
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"riskmine/alerts"
 	"riskmine/crawler"
+	"riskmine/evidence"
 	"riskmine/index"
 	"riskmine/nlp"
 	"riskmine/storemigrate"
@@ -39,6 +41,10 @@ type Fixture struct {
 	// that Query finds alone.
 	Posts       int
 	Post, Query string
+	// Capture is the evidence capture archived for the reviewed lead, and
+	// KeyFingerprint the archive's signing key as its index records it.
+	Capture        evidence.Entry
+	KeyFingerprint string
 }
 
 // Endpoint is the webhook the fixture's outbox rows are for (nothing
@@ -117,6 +123,18 @@ func Fill(t testing.TB, dir string, size Size) *Fixture {
 	must(leads.RecordAttempts(ctx, []alerts.AttemptRecord{{Attempt: alerts.Attempt{
 		DeliveryID: fx.Delivered, N: 1, At: now, Status: 200, Latency: 30 * time.Millisecond, Outcome: alerts.DeliveryDelivered}}}))
 	must(leads.Close())
+
+	arch, _, err := evidence.Open(ctx, evidence.Options{Dir: filepath.Join(dir, "evidence"), DB: db, Now: func() time.Time { return now }})
+	must(err)
+	fx.Capture, _, err = arch.Put(ctx, evidence.Page{LeadID: fx.Reviewed, URL: "https://news.example/0", Source: "news", Capture: evidence.Capture{
+		Method: "GET", RequestURL: "https://news.example/0", Status: 200,
+		ResponseHeader: http.Header{"Content-Type": {"text/html; charset=utf-8"}},
+		Body:           []byte("<html><head><title>马尾区第0处井盖缺失</title></head><body>路面井盖缺失</body></html>"),
+		FetchedAt:      now, Robots: "allowed"}})
+	must(err)
+	fx.KeyFingerprint, err = arch.Index().PinnedKey(ctx)
+	must(err)
+	must(arch.Close())
 
 	ws, err := web.OpenStore(db)
 	must(err)

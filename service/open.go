@@ -84,8 +84,9 @@ func EmailSettings(w config.Webhook) *alerts.EmailSettings {
 // IndexPath is where the index lives inside the data folder.
 func IndexPath(cfg *config.Config) string { return filepath.Join(cfg.DataDir, "index") }
 
-// indexTokenize adapts nlp's search-mode segmenter to the index tokenizer.
-func indexTokenize(s string) []index.Token {
+// IndexTokenize adapts nlp's search-mode segmenter to the index tokenizer:
+// every index of riskmine (Bleve and PostgreSQL) analyses text with it.
+func IndexTokenize(s string) []index.Token {
 	toks := nlp.CutSearch(s)
 	out := make([]index.Token, len(toks))
 	for i, t := range toks {
@@ -105,7 +106,7 @@ func OpenIndex(cfg *config.Config, log *slog.Logger) (*index.Index, error) {
 		Shards:        cfg.Index.Shards,
 		SearchTimeout: cfg.Index.SearchTimeout.D(),
 		Location:      cfg.Location(),
-		Tokenize:      indexTokenize,
+		Tokenize:      IndexTokenize,
 		Normalize:     nlp.NormalizeText,
 		Logger:        log,
 	})

@@ -129,7 +129,7 @@ func (s *Service) openStores(ctx context.Context, cfg *config.Config, dbPath str
 	}
 	s.crawl = s.pg.crawl
 	if s.pg.search, err = pgsearch.Open(ctx, pool, pgsearch.Options{
-		Tokenize: indexTokenize, Normalize: nlp.NormalizeText,
+		Tokenize: IndexTokenize, Normalize: nlp.NormalizeText,
 		SearchTimeout: cfg.Index.SearchTimeout.D(), Location: cfg.Location(),
 	}); err != nil {
 		return err

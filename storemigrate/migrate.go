@@ -113,7 +113,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if !hasDB && !index.Exists(ixPath) {
 		return nil, fmt.Errorf("storemigrate: neither %s nor an index in the data folder %s: nothing to move", dbFile, o.DataDir)
 	}
-	if err := index.InstallAnalysis(Tokenize, nlp.NormalizeText); err != nil {
+	if err := index.InstallAnalysis(service.IndexTokenize, nlp.NormalizeText); err != nil {
 		return nil, fmt.Errorf("storemigrate: %w", err)
 	}
 
@@ -241,19 +241,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return res, nil
 }
 
-// Tokenize adapts nlp's search-mode segmenter to the index tokenizer, as
-// serve does for its index: the posts are analysed the same way. A
-// process has one tokenizer for all its indexes; tests that fill an index
-// in the process of a migration use this one.
-func Tokenize(s string) []index.Token {
-	toks := nlp.CutSearch(s)
-	out := make([]index.Token, len(toks))
-	for i, t := range toks {
-		out[i] = index.Token{Text: t.Text, Start: t.Start, End: t.End}
-	}
-	return out
-}
-
 // createSchema brings riskmine's tables in the target up to date through
 // each PostgreSQL store's own constructor.
 func createSchema(ctx context.Context, pool *pgxpool.Pool, ao alerts.Options) error {
@@ -278,7 +265,7 @@ func createSchema(ctx context.Context, pool *pgxpool.Pool, ao alerts.Options) er
 	if err := web.Close(); err != nil {
 		return fmt.Errorf("storemigrate: %w", err)
 	}
-	if _, err := pgsearch.Open(ctx, pool, pgsearch.Options{Tokenize: Tokenize, Normalize: nlp.NormalizeText}); err != nil {
+	if _, err := pgsearch.Open(ctx, pool, pgsearch.Options{Tokenize: service.IndexTokenize, Normalize: nlp.NormalizeText}); err != nil {
 		return fmt.Errorf("storemigrate: %w", err)
 	}
 	if err := service.MigrateClusterTables(ctx, pool); err != nil {

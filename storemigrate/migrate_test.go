@@ -26,6 +26,7 @@ import (
 	"riskmine/internal/pgdb"
 	"riskmine/internal/pgtest"
 	"riskmine/nlp"
+	"riskmine/service"
 	"riskmine/storemigrate"
 	"riskmine/storemigrate/migratetest"
 	"riskmine/web"
@@ -375,7 +376,7 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("runs:\nSQLite     %s\nPostgreSQL %s", b.runs, got)
 	}
 
-	search, err := pgsearch.Open(ctx, pool, pgsearch.Options{Tokenize: storemigrate.Tokenize, Normalize: nlp.NormalizeText})
+	search, err := pgsearch.Open(ctx, pool, pgsearch.Options{Tokenize: service.IndexTokenize, Normalize: nlp.NormalizeText})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,7 +489,7 @@ func TestMigrateRollsBack(t *testing.T) {
 // holds (serve does) is refused before the target is touched.
 func TestMigrateRefusesRunningServe(t *testing.T) {
 	fx := migratetest.Fill(t, t.TempDir(), migratetest.Size{Posts: 3})
-	ix, err := index.Open(index.Options{Path: filepath.Join(fx.DataDir, "index"), Tokenize: storemigrate.Tokenize, Normalize: nlp.NormalizeText})
+	ix, err := index.Open(index.Options{Path: filepath.Join(fx.DataDir, "index"), Tokenize: service.IndexTokenize, Normalize: nlp.NormalizeText})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -513,7 +514,7 @@ func TestMigrateNoDataDir(t *testing.T) {
 func TestMigrateLeavesTimelessPosts(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	fx := migratetest.Fill(t, t.TempDir(), migratetest.Size{Posts: 3})
-	ix, err := index.Open(index.Options{Path: filepath.Join(fx.DataDir, "index"), Tokenize: storemigrate.Tokenize, Normalize: nlp.NormalizeText})
+	ix, err := index.Open(index.Options{Path: filepath.Join(fx.DataDir, "index"), Tokenize: service.IndexTokenize, Normalize: nlp.NormalizeText})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"riskmine/internal/pgdb"
 	"riskmine/internal/pgtest"
 	"riskmine/nlp"
-	"riskmine/storemigrate"
+	"riskmine/service"
 )
 
 // TestMigrateCommand runs the built riskmine: a data folder filled by its
@@ -60,7 +60,7 @@ func TestMigrateCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("migrate: exit %d\n%s", code, errs)
 	}
-	for _, want := range []string{"web_users", "crawl_pages", "search_posts: 3 of 3 posts", "not copied: "} {
+	for _, want := range []string{"web_users", "crawl_pages", "search_posts: 3 of 3 posts", "evidence_capture"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("progress lacks %q:\n%s", want, errs)
 		}
@@ -77,7 +77,7 @@ func TestMigrateCommand(t *testing.T) {
 	}
 	defer pool.Close()
 	// Either adapter of nlp's segmenter analyses alike; a process holds one.
-	if err := index.InstallAnalysis(storemigrate.Tokenize, nlp.NormalizeText); err != nil {
+	if err := index.InstallAnalysis(service.IndexTokenize, nlp.NormalizeText); err != nil {
 		t.Log(err)
 	}
 	q, err := index.TSQuery("井盖")

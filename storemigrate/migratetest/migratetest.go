@@ -16,7 +16,7 @@ import (
 	"riskmine/evidence"
 	"riskmine/index"
 	"riskmine/nlp"
-	"riskmine/storemigrate"
+	"riskmine/service"
 	"riskmine/web"
 )
 
@@ -167,7 +167,7 @@ func Fill(t testing.TB, dir string, size Size) *Fixture {
 		Stats: crawler.Stats{Fetched: 4, New: 3}}))
 	must(cs.Close())
 
-	ix, err := index.Open(index.Options{Path: filepath.Join(dir, "index"), Tokenize: storemigrate.Tokenize, Normalize: nlp.NormalizeText, BatchSize: 1000})
+	ix, err := index.Open(index.Options{Path: filepath.Join(dir, "index"), Tokenize: service.IndexTokenize, Normalize: nlp.NormalizeText, BatchSize: 1000})
 	must(err)
 	fx.Posts = max(size.Posts, 1)
 	fx.Post, fx.Query = "https://news.example/0", "井盖"

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -50,6 +51,12 @@ type Store struct {
 
 	mu    sync.Mutex
 	parts map[string]bool // partitions known to exist
+
+	// dayCounts: the day counts are in this store's zone, so searches
+	// without text or filters may read them (counts.go).
+	dayCounts bool
+	// direct turns the day counts off, for tests that compare both ways.
+	direct bool
 }
 
 // name is the store name in pgdb.Migrate.
@@ -82,6 +89,7 @@ var migrations = []string{
 	CREATE INDEX search_posts_level ON search_posts (level_rank, at);
 	CREATE INDEX search_posts_categories ON search_posts USING gin (categories);
 	CREATE INDEX search_posts_locations ON search_posts USING gin (location_codes);`,
+	dayCountsStep,
 }
 
 // Open brings the schema of pool's database up to date and returns the
@@ -100,6 +108,11 @@ func Open(ctx context.Context, pool *pgxpool.Pool, o Options) (*Store, error) {
 	if s.loc == nil {
 		s.loc = time.UTC
 	}
+	zone, err := s.fillDayCounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.dayCounts = zone == s.loc.String()
 	return s, nil
 }
 
@@ -140,43 +153,89 @@ func (s *Store) ensurePartitions(ctx context.Context, ats []time.Time) error {
 }
 
 // Add stores docs, each replacing an earlier version with the same key
-// (index.Doc.Key). A post needs a published or fetched time.
+// (index.Doc.Key); of docs with the same key the last is kept. A post needs
+// a published or fetched time. The text is analysed on every core, the
+// rows are sent with COPY into a temporary table and moved from there
+// into search_posts in one statement, in one transaction with the deletion
+// of the earlier versions and with the day counts.
 func (s *Store) Add(ctx context.Context, docs ...index.Doc) error {
-	ats := make([]time.Time, len(docs))
+	keep := make([]int, 0, len(docs))
+	seen := make(map[string]int, len(docs))
+	ats := make([]time.Time, 0, len(docs))
 	for i := range docs {
-		ats[i] = docs[i].At()
-		if ats[i].IsZero() {
+		if docs[i].At().IsZero() {
 			return fmt.Errorf("pgsearch: add %q: the post has neither a published nor a fetched time", docs[i].Key())
 		}
+		if j, ok := seen[docs[i].Key()]; ok {
+			keep[j] = i
+			continue
+		}
+		seen[docs[i].Key()] = len(keep)
+		keep = append(keep, i)
+	}
+	if len(keep) == 0 {
+		return nil
+	}
+	for _, i := range keep {
+		ats = append(ats, docs[i].At())
 	}
 	if err := s.ensurePartitions(ctx, ats); err != nil {
 		return err
 	}
-	b := &pgx.Batch{}
-	for i := range docs {
-		d := &docs[i]
+	rows := make([][]any, len(keep))
+	keys := make([]string, len(keep))
+	analyse := func(k int) {
+		d := &docs[keep[k]]
 		rank, _ := index.LevelRank(d.Level)
 		var published *time.Time
 		if !d.PublishedAt.IsZero() {
 			p := d.PublishedAt.UTC()
 			published = &p
 		}
-		b.Queue(`DELETE FROM search_posts WHERE key = $1`, d.Key())
-		b.Queue(`INSERT INTO search_posts (key, at, id, url, title, body, source, site, level, level_rank, score,
-			categories, location_codes, location_names, lead_id, published_at, tsv)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17::tsvector)`,
-			d.Key(), ats[i].UTC(), cmp.Or(d.ID, d.Key()), d.URL, d.Title, d.Body, d.Source, d.Site, d.Level, rank, d.Score,
+		keys[k] = d.Key()
+		rows[k] = []any{d.Key(), ats[k].UTC(), cmp.Or(d.ID, d.Key()), d.URL, d.Title, d.Body, d.Source, d.Site, d.Level, rank, d.Score,
 			nonNil(d.Categories), nonNil(index.WithParents(d.LocationCodes)), nonNil(d.LocationNames), d.LeadID, published,
-			index.TSVector(d))
+			index.TSVector(d)}
 	}
+	workers := min(runtime.GOMAXPROCS(0), (len(keep)+31)/32)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for k := w; k < len(keep); k += workers {
+				analyse(k)
+			}
+		})
+	}
+	wg.Wait()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		return tx.SendBatch(ctx, b).Close()
+		if _, err := tx.Exec(ctx, countLock); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS search_load (key text, at timestamptz, id text, url text,
+			title text, body text, source text, site text, level text, level_rank int, score double precision,
+			categories text[], location_codes text[], location_names text[], lead_id text, published_at timestamptz,
+			tsv text) ON COMMIT DELETE ROWS`); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"search_load"}, loadColumns, pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM search_posts WHERE key = ANY($1)`, keys); err != nil {
+			return err
+		}
+		cols := strings.Join(loadColumns, ", ")
+		_, err := tx.Exec(ctx, `INSERT INTO search_posts (`+cols+`) SELECT `+strings.Replace(cols, "tsv", "tsv::tsvector", 1)+` FROM search_load`)
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("pgsearch: add %d posts: %w", len(docs), err)
+		return fmt.Errorf("pgsearch: add %d posts: %w", len(keep), err)
 	}
 	return nil
 }
+
+// loadColumns are the columns Add writes, in the order of its rows.
+var loadColumns = []string{"key", "at", "id", "url", "title", "body", "source", "site", "level", "level_rank", "score",
+	"categories", "location_codes", "location_names", "lead_id", "published_at", "tsv"}
 
 func nonNil(s []string) []string {
 	if s == nil {
@@ -187,7 +246,14 @@ func nonNil(s []string) []string {
 
 // Delete removes the post with this key, if any.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM search_posts WHERE key = $1`, key); err != nil {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, countLock); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM search_posts WHERE key = $1`, key)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("pgsearch: delete %q: %w", key, err)
 	}
 	return nil
@@ -228,7 +294,24 @@ func (s *Store) DropBefore(ctx context.Context, t time.Time) ([]string, error) {
 		if end.After(t) {
 			continue
 		}
-		if _, err := s.pool.Exec(ctx, `DROP TABLE `+n); err != nil {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			// The day counts lose the month's posts in the same
+			// transaction (dropping a table fires no delete trigger).
+			if _, err := tx.Exec(ctx, countLock); err != nil {
+				return err
+			}
+			var zone string
+			err := tx.QueryRow(ctx, `SELECT zone FROM search_count_zone`).Scan(&zone)
+			if err == nil {
+				_, err = tx.Exec(ctx, countRows(pgx.Identifier{n}.Sanitize()), zone, -1)
+			}
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+			_, err = tx.Exec(ctx, `DROP TABLE `+pgx.Identifier{n}.Sanitize())
+			return err
+		})
+		if err != nil {
 			return dropped, fmt.Errorf("pgsearch: drop partition %s: %w", n, err)
 		}
 		s.mu.Lock()
@@ -311,6 +394,9 @@ func (s *Store) Search(ctx context.Context, q index.Query) (*index.Result, error
 	switch q.Sort {
 	case "", index.SortRelevance:
 		order = "rank DESC, at DESC, key"
+		if tsq == "" {
+			order = "at DESC, key" // every rank is 0: the same order, and the index on at gives it
+		}
 	case index.SortTime:
 		order = "at DESC, key"
 	case index.SortScore:
@@ -361,7 +447,7 @@ func (s *Store) Search(ctx context.Context, q index.Query) (*index.Result, error
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		return s.counts(ctx, tx, q, cond, args, res)
+		return s.counts(ctx, tx, q, tsq, cond, args, res)
 	})
 	if err != nil {
 		var pe *pgconn.PgError
@@ -378,46 +464,23 @@ func (s *Store) Search(ctx context.Context, q index.Query) (*index.Result, error
 	return res, nil
 }
 
-// counts fills the total and, unless q.NoFacets, the facets of res: one
-// pass over the matching posts, grouped per facet.
-func (s *Store) counts(ctx context.Context, tx pgx.Tx, q index.Query, cond string, args []any, res *index.Result) error {
-	if q.NoFacets {
+// counts fills the total and, unless q.NoFacets, the facets of res: from
+// the day counts when fastCounts allows, else one pass over the matching
+// posts, grouped per facet.
+func (s *Store) counts(ctx context.Context, tx pgx.Tx, q index.Query, tsq, cond string, args []any, res *index.Result) error {
+	var groups [][]index.FacetCount
+	var err error
+	switch {
+	case s.fastCounts(q, tsq) && !s.direct:
+		res.Total, groups, err = s.countsByDay(ctx, tx, q)
+	case q.NoFacets:
 		var n int64
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM search_posts WHERE `+cond, args...).Scan(&n); err != nil {
-			return err
-		}
+		err = tx.QueryRow(ctx, `SELECT count(*) FROM search_posts WHERE `+cond, args...).Scan(&n)
 		res.Total = uint64(n)
-		return nil
+	default:
+		res.Total, groups, err = s.groupCounts(ctx, tx, cond, args)
 	}
-	args = append(args, s.loc.String())
-	tz := fmt.Sprintf("$%d", len(args))
-	rows, err := tx.Query(ctx, `WITH m AS MATERIALIZED (
-			SELECT categories, level, source, location_codes, at FROM search_posts WHERE `+cond+`)
-		SELECT 0, '', count(*) FROM m
-		UNION ALL SELECT 1, c, count(*) FROM m, unnest(categories) c GROUP BY c
-		UNION ALL SELECT 2, level, count(*) FROM m WHERE level <> '' GROUP BY level
-		UNION ALL SELECT 3, source, count(*) FROM m WHERE source <> '' GROUP BY source
-		UNION ALL SELECT 4, l, count(*) FROM m, unnest(location_codes) l GROUP BY l
-		UNION ALL SELECT 5, to_char(at AT TIME ZONE `+tz+`, 'YYYY-MM-DD'), count(*) FROM m GROUP BY 2`, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	groups := make([][]index.FacetCount, 6)
-	for rows.Next() {
-		var g int
-		var term string
-		var n int64
-		if err := rows.Scan(&g, &term, &n); err != nil {
-			return err
-		}
-		if g == 0 {
-			res.Total = uint64(n)
-			continue
-		}
-		groups[g] = append(groups[g], index.FacetCount{Term: term, Count: int(n)})
-	}
-	if err := rows.Err(); err != nil {
+	if err != nil || q.NoFacets {
 		return err
 	}
 	n := q.FacetSize
@@ -438,6 +501,42 @@ func (s *Store) counts(ctx context.Context, tx pgx.Tx, q index.Query, cond strin
 	slices.SortFunc(f.Days, func(a, b index.FacetCount) int { return cmp.Compare(a.Term, b.Term) })
 	res.Facets = f
 	return nil
+}
+
+// groupCounts counts the posts matching cond and every term of each facet
+// among them, in one pass: groups[1] categories, [2] levels, [3] sources,
+// [4] places, [5] days in the store's zone, unsorted.
+func (s *Store) groupCounts(ctx context.Context, tx pgx.Tx, cond string, args []any) (uint64, [][]index.FacetCount, error) {
+	args = append(slices.Clip(args), s.loc.String())
+	tz := fmt.Sprintf("$%d", len(args))
+	rows, err := tx.Query(ctx, `WITH m AS MATERIALIZED (
+			SELECT categories, level, source, location_codes, at FROM search_posts WHERE `+cond+`)
+		SELECT 0, '', count(*) FROM m
+		UNION ALL SELECT 1, c, count(*) FROM m, unnest(categories) c GROUP BY c
+		UNION ALL SELECT 2, level, count(*) FROM m WHERE level <> '' GROUP BY level
+		UNION ALL SELECT 3, source, count(*) FROM m WHERE source <> '' GROUP BY source
+		UNION ALL SELECT 4, l, count(*) FROM m, unnest(location_codes) l GROUP BY l
+		UNION ALL SELECT 5, to_char(at AT TIME ZONE `+tz+`, 'YYYY-MM-DD'), count(*) FROM m GROUP BY 2`, args...)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rows.Close()
+	var total uint64
+	groups := make([][]index.FacetCount, 6)
+	for rows.Next() {
+		var g int
+		var term string
+		var n int64
+		if err := rows.Scan(&g, &term, &n); err != nil {
+			return 0, nil, err
+		}
+		if g == 0 {
+			total = uint64(n)
+			continue
+		}
+		groups[g] = append(groups[g], index.FacetCount{Term: term, Count: int(n)})
+	}
+	return total, groups, rows.Err()
 }
 
 func bad(q index.Query, format string, args ...any) error {

@@ -254,3 +254,43 @@ func TestDayCountsOtherZone(t *testing.T) {
 		}
 	}
 }
+
+// TestOnePassSameHits: a search with facets (one pass over the matches)
+// gives the page a search without facets gives: the same posts in the
+// same order, with the same ranks, highlights and total.
+func TestOnePassSameHits(t *testing.T) {
+	s := openPG(t)
+	ctx := context.Background()
+	if err := (pgBackend{s}).Add(ctx, searchtest.Corpus(300)); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []index.Query{
+		{Text: "井盖"},
+		{Text: "井盖", Sort: index.SortTime, From: 7, Size: 7},
+		{Text: "井盖 火灾", Sort: index.SortScore, From: 3, Size: 9},
+		{Text: `"燃气泄漏"`, Since: searchtest.Now.AddDate(0, 0, -40)},
+		{Categories: []string{"fire"}, Size: 12, From: 5},
+		{MinLevel: level.High, Sort: index.SortRelevance, Size: 4},
+		{Text: "井盖", From: 500},
+	} {
+		withFacets, err := s.Search(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.NoFacets = true
+		without, err := s.Search(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("%q sort %q from %d", q.Text, q.Sort, q.From)
+		if withFacets.Total != without.Total || withFacets.Facets == nil {
+			t.Errorf("%s: total %d with facets %v, %d without", name, withFacets.Total, withFacets.Facets, without.Total)
+		}
+		if len(without.Hits) == 0 && q.From < 100 {
+			t.Errorf("%s: no hits", name)
+		}
+		if fmt.Sprintf("%+v", withFacets.Hits) != fmt.Sprintf("%+v", without.Hits) {
+			t.Errorf("%s: hits differ:\nwith facets %+v\nwithout     %+v", name, withFacets.Hits, without.Hits)
+		}
+	}
+}

@@ -412,39 +412,14 @@ func (s *Store) Search(ctx context.Context, q index.Query) (*index.Result, error
 		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", max(1, s.timeout.Milliseconds()))); err != nil {
 			return err
 		}
+		if !q.NoFacets && (!s.fastCounts(q, tsq) || s.direct) {
+			return s.searchOnePass(ctx, tx, q, rank, cond, order, size, args, res)
+		}
 		rows, err := tx.Query(ctx, hitsSQL, args...)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var h index.Hit
-			var body string
-			var published *time.Time
-			var score float32
-			if err := rows.Scan(&h.Key, &h.ID, &h.URL, &h.Title, &body, &h.Source, &h.Site, &h.Level, &h.RiskScore,
-				&h.Categories, &h.LocationNames, &h.LeadID, &published, &score); err != nil {
-				rows.Close()
-				return err
-			}
-			if published != nil {
-				h.PublishedAt = published.UTC()
-			}
-			h.Score = float64(score)
-			h.Fragments = map[string][]string{}
-			title, frags := index.Highlight(h.Title, body, q.Text)
-			if title != "" {
-				h.Fragments["title"] = []string{title}
-			}
-			if len(frags) > 0 {
-				h.Fragments["body"] = frags
-			}
-			if len(h.LocationNames) == 0 {
-				h.LocationNames = nil
-			}
-			res.Hits = append(res.Hits, h)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if res.Hits, err = scanHits(rows, q.Text, nil); err != nil {
 			return err
 		}
 		return s.counts(ctx, tx, q, tsq, cond, args, res)
@@ -462,6 +437,143 @@ func (s *Store) Search(ctx context.Context, q index.Query) (*index.Result, error
 	res.Took = time.Since(start)
 	res.TookMS = math.Round(float64(res.Took.Microseconds())/10) / 100
 	return res, nil
+}
+
+// scanHits reads the hits of rows (the columns of Search's hits query)
+// with their highlights for text; ranks, when given, replaces the rank
+// column by key.
+func scanHits(rows pgx.Rows, text string, ranks map[string]float32) ([]index.Hit, error) {
+	defer rows.Close()
+	hits := []index.Hit{}
+	for rows.Next() {
+		var h index.Hit
+		var body string
+		var published *time.Time
+		var score float32
+		if err := rows.Scan(&h.Key, &h.ID, &h.URL, &h.Title, &body, &h.Source, &h.Site, &h.Level, &h.RiskScore,
+			&h.Categories, &h.LocationNames, &h.LeadID, &published, &score); err != nil {
+			return nil, err
+		}
+		if published != nil {
+			h.PublishedAt = published.UTC()
+		}
+		if ranks != nil {
+			score = ranks[h.Key]
+		}
+		h.Score = float64(score)
+		h.Fragments = map[string][]string{}
+		title, frags := index.Highlight(h.Title, body, text)
+		if title != "" {
+			h.Fragments["title"] = []string{title}
+		}
+		if len(frags) > 0 {
+			h.Fragments["body"] = frags
+		}
+		if len(h.LocationNames) == 0 {
+			h.LocationNames = nil
+		}
+		hits = append(hits, h)
+	}
+	return hits, rows.Err()
+}
+
+// searchOnePass answers a search with facets that the day counts cannot
+// answer in one pass over the matching posts: their keys, times, ranks
+// and facet values are gathered once (for a text search that is where
+// the time goes: ts_rank reads each match's tsvector), the page and the
+// counts are taken from them, and the page's posts are then read by key.
+func (s *Store) searchOnePass(ctx context.Context, tx pgx.Tx, q index.Query, rank, cond, order string, size int, args []any, res *index.Result) error {
+	args = append(slices.Clip(args), s.loc.String())
+	tz := fmt.Sprintf("$%d", len(args))
+	rows, err := tx.Query(ctx, fmt.Sprintf(`WITH m AS MATERIALIZED (
+			SELECT key, at, %s AS rank, score, categories, level, source, location_codes FROM search_posts WHERE %s)
+		SELECT * FROM (SELECT -1 AS g, key AS term, row_number() OVER (ORDER BY %[3]s) AS n, at, rank FROM m ORDER BY %[3]s LIMIT %d OFFSET %d) page
+		UNION ALL SELECT 0, '', count(*), NULL, NULL FROM m
+		UNION ALL SELECT 1, c, count(*), NULL, NULL FROM m, unnest(categories) c GROUP BY c
+		UNION ALL SELECT 2, level, count(*), NULL, NULL FROM m WHERE level <> '' GROUP BY level
+		UNION ALL SELECT 3, source, count(*), NULL, NULL FROM m WHERE source <> '' GROUP BY source
+		UNION ALL SELECT 4, l, count(*), NULL, NULL FROM m, unnest(location_codes) l GROUP BY l
+		UNION ALL SELECT 5, to_char(at AT TIME ZONE %s, 'YYYY-MM-DD'), count(*), NULL, NULL FROM m GROUP BY 2`,
+		rank, cond, order, size, q.From, tz), args...)
+	if err != nil {
+		return err
+	}
+	type pageRow struct {
+		key string
+		n   int64
+		at  time.Time
+	}
+	var page []pageRow
+	ranks := map[string]float32{}
+	groups := make([][]index.FacetCount, 6)
+	for rows.Next() {
+		var g int
+		var term string
+		var n int64
+		var at *time.Time
+		var r *float32
+		if err := rows.Scan(&g, &term, &n, &at, &r); err != nil {
+			rows.Close()
+			return err
+		}
+		switch {
+		case g < 0 && at != nil && r != nil:
+			page = append(page, pageRow{term, n, *at})
+			ranks[term] = *r
+		case g == 0:
+			res.Total = uint64(n)
+		case g > 0:
+			groups[g] = append(groups[g], index.FacetCount{Term: term, Count: int(n)})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	res.Facets = facets(groups, q.FacetSize)
+	if len(page) == 0 {
+		return nil
+	}
+	slices.SortFunc(page, func(a, b pageRow) int { return cmp.Compare(a.n, b.n) })
+	keys := make([]string, len(page))
+	from, to := page[0].at, page[0].at
+	for i, p := range page {
+		keys[i] = p.key
+		from, to = minTime(from, p.at), maxTime(to, p.at)
+	}
+	rows, err = tx.Query(ctx, `SELECT key, id, url, title, body, source, site, level, score, categories, location_names,
+		lead_id, published_at, 0::real FROM search_posts WHERE key = ANY($1) AND at >= $2 AND at <= $3`, keys, from, to)
+	if err != nil {
+		return err
+	}
+	hits, err := scanHits(rows, q.Text, ranks)
+	if err != nil {
+		return err
+	}
+	byKey := make(map[string]index.Hit, len(hits))
+	for _, h := range hits {
+		byKey[h.Key] = h
+	}
+	for _, k := range keys {
+		if h, ok := byKey[k]; ok {
+			res.Hits = append(res.Hits, h)
+		}
+	}
+	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // counts fills the total and, unless q.NoFacets, the facets of res: from
@@ -483,7 +595,14 @@ func (s *Store) counts(ctx context.Context, tx pgx.Tx, q index.Query, tsq, cond 
 	if err != nil || q.NoFacets {
 		return err
 	}
-	n := q.FacetSize
+	res.Facets = facets(groups, q.FacetSize)
+	return nil
+}
+
+// facets sorts groups (as groupCounts returns them) and keeps the first
+// size terms of each (10 when size is 0) and every level and day.
+func facets(groups [][]index.FacetCount, size int) *index.Facets {
+	n := size
 	if n <= 0 {
 		n = 10
 	}
@@ -499,8 +618,7 @@ func (s *Store) counts(ctx context.Context, tx pgx.Tx, q index.Query, tsq, cond 
 	}
 	f := &index.Facets{Categories: groups[1], Levels: groups[2], Sources: groups[3], Locations: groups[4], Days: groups[5]}
 	slices.SortFunc(f.Days, func(a, b index.FacetCount) int { return cmp.Compare(a.Term, b.Term) })
-	res.Facets = f
-	return nil
+	return f
 }
 
 // groupCounts counts the posts matching cond and every term of each facet

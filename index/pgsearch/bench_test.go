@@ -1,10 +1,12 @@
 package pgsearch_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,7 +76,8 @@ func benchDoc(i int) index.Doc {
 }
 
 // BenchmarkSearchLatency loads RISKMINE_SEARCH_BENCH_POSTS posts (default
-// 20000) into the schema searchbench of RISKMINE_TEST_POSTGRES (kept
+// 20000) into the schema RISKMINE_SEARCH_BENCH_SCHEMA (default
+// searchbench) of RISKMINE_TEST_POSTGRES (kept
 // between runs, only the missing posts are added, with Store.Add from two
 // loaders), then runs RISKMINE_SEARCH_BENCH_QUERIES searches (default 500)
 // of each 30-day kind and RISKMINE_SEARCH_BENCH_LONG_QUERIES (default 100)
@@ -97,11 +100,15 @@ func BenchmarkSearchLatency(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := admin.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS searchbench`); err != nil {
+	schema := cmp.Or(os.Getenv("RISKMINE_SEARCH_BENCH_SCHEMA"), "searchbench")
+	if !regexp.MustCompile(`^[a-z_][a-z0-9_]*$`).MatchString(schema) {
+		b.Fatalf("RISKMINE_SEARCH_BENCH_SCHEMA=%q: expected lowercase letters, digits and _", schema)
+	}
+	if _, err := admin.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+schema); err != nil {
 		b.Fatal(err)
 	}
 	admin.Close()
-	pool, err := pgdb.Open(ctx, pgtest.WithSearchPath(base, "searchbench"), pgdb.Options{MaxConns: 4})
+	pool, err := pgdb.Open(ctx, pgtest.WithSearchPath(base, schema), pgdb.Options{MaxConns: 4})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -487,7 +487,8 @@ func (s *Store) searchOnePass(ctx context.Context, tx pgx.Tx, q index.Query, ran
 	tz := fmt.Sprintf("$%d", len(args))
 	rows, err := tx.Query(ctx, fmt.Sprintf(`WITH m AS MATERIALIZED (
 			SELECT key, at, %s AS rank, score, categories, level, source, location_codes FROM search_posts WHERE %s)
-		SELECT * FROM (SELECT -1 AS g, key AS term, row_number() OVER (ORDER BY %[3]s) AS n, at, rank FROM m ORDER BY %[3]s LIMIT %d OFFSET %d) page
+		SELECT -1 AS g, key AS term, row_number() OVER (ORDER BY %[3]s) AS n, at, rank
+			FROM (SELECT key, at, rank, score FROM m ORDER BY %[3]s LIMIT %d OFFSET %d) page
 		UNION ALL SELECT 0, '', count(*), NULL, NULL FROM m
 		UNION ALL SELECT 1, c, count(*), NULL, NULL FROM m, unnest(categories) c GROUP BY c
 		UNION ALL SELECT 2, level, count(*), NULL, NULL FROM m WHERE level <> '' GROUP BY level

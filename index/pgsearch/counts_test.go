@@ -255,7 +255,7 @@ func TestDayCountsOtherZone(t *testing.T) {
 	}
 }
 
-// TestOnePassSameHits: a search with facets (one pass over the matches)
+// TestOnePassSameHits: a text search with facets (one pass over the matches)
 // gives the page a search without facets gives: the same posts in the
 // same order, with the same ranks, highlights and total.
 func TestOnePassSameHits(t *testing.T) {

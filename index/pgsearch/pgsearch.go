@@ -412,7 +412,7 @@ func (s *Store) Search(ctx context.Context, q index.Query) (*index.Result, error
 		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", max(1, s.timeout.Milliseconds()))); err != nil {
 			return err
 		}
-		if !q.NoFacets && (!s.fastCounts(q, tsq) || s.direct) {
+		if tsq != "" && !q.NoFacets {
 			return s.searchOnePass(ctx, tx, q, rank, cond, order, size, args, res)
 		}
 		rows, err := tx.Query(ctx, hitsSQL, args...)
@@ -477,11 +477,12 @@ func scanHits(rows pgx.Rows, text string, ranks map[string]float32) ([]index.Hit
 	return hits, rows.Err()
 }
 
-// searchOnePass answers a search with facets that the day counts cannot
-// answer in one pass over the matching posts: their keys, times, ranks
-// and facet values are gathered once (for a text search that is where
-// the time goes: ts_rank reads each match's tsvector), the page and the
-// counts are taken from them, and the page's posts are then read by key.
+// searchOnePass answers a text search with facets in one pass over the
+// matching posts: their keys, times, ranks and facet values are gathered
+// once (where the time goes: ts_rank reads each match's tsvector, most of
+// them stored out of line), the page and the counts are taken from them,
+// and the page's posts are then read by key. A search without text takes
+// its page from the index on at and needs no rank.
 func (s *Store) searchOnePass(ctx context.Context, tx pgx.Tx, q index.Query, rank, cond, order string, size int, args []any, res *index.Result) error {
 	args = append(slices.Clip(args), s.loc.String())
 	tz := fmt.Sprintf("$%d", len(args))

@@ -6,7 +6,10 @@
 //
 // Posts live in one table partitioned by month of their time (published,
 // else fetched); a month's partition is created when its first post
-// arrives, and DropBefore removes whole months for retention.
+// arrives, and DropBefore removes whole months for retention. Beside them,
+// triggers keep exact facet totals per day (counts.go), from which a
+// search without text or filters (the UI's default page) takes its total
+// and facets whatever the length of its window.
 package pgsearch
 
 import (

@@ -226,8 +226,10 @@ func (s *Store) Add(ctx context.Context, docs ...index.Doc) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM search_posts WHERE key = ANY($1)`, keys); err != nil {
 			return err
 		}
+		// The tsvector text is parsed here, as the INSERT of one post did.
 		cols := strings.Join(loadColumns, ", ")
-		_, err := tx.Exec(ctx, `INSERT INTO search_posts (`+cols+`) SELECT `+strings.Replace(cols, "tsv", "tsv::tsvector", 1)+` FROM search_load`)
+		_, err := tx.Exec(ctx, `INSERT INTO search_posts (`+cols+`)
+			SELECT `+strings.TrimSuffix(cols, "tsv")+`tsv::tsvector FROM search_load`)
 		return err
 	})
 	if err != nil {
@@ -236,7 +238,8 @@ func (s *Store) Add(ctx context.Context, docs ...index.Doc) error {
 	return nil
 }
 
-// loadColumns are the columns Add writes, in the order of its rows.
+// loadColumns are the columns Add writes, in the order of its rows; tsv
+// comes last.
 var loadColumns = []string{"key", "at", "id", "url", "title", "body", "source", "site", "level", "level_rank", "score",
 	"categories", "location_codes", "location_names", "lead_id", "published_at", "tsv"}
 

@@ -3,6 +3,7 @@ package pgsearch_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -292,5 +293,27 @@ func TestOnePassSameHits(t *testing.T) {
 		if fmt.Sprintf("%+v", withFacets.Hits) != fmt.Sprintf("%+v", without.Hits) {
 			t.Errorf("%s: hits differ:\nwith facets %+v\nwithout     %+v", name, withFacets.Hits, without.Hits)
 		}
+	}
+}
+
+// TestOpenUnknownZone: a zone PostgreSQL cannot name (the machine's Local)
+// is refused in one line, before any day is counted in it.
+func TestOpenUnknownZone(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgdb.Open(ctx, pgtest.DSN(t), pgdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	_, err = pgsearch.Open(ctx, pool, pgsearch.Options{Tokenize: cutSearch, Normalize: nlp.NormalizeText, Location: time.Local})
+	if err == nil || !strings.Contains(err.Error(), `location "Local" is not a time zone PostgreSQL knows`) {
+		t.Fatalf("got %v, want the Local zone refused", err)
+	}
+	s, err := pgsearch.Open(ctx, pool, pgsearch.Options{Tokenize: cutSearch, Normalize: nlp.NormalizeText})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pgsearch.UsesDayCounts(s) {
+		t.Error("a store in UTC opened after the refused one does not read the day counts")
 	}
 }

@@ -111,6 +111,10 @@ func Open(ctx context.Context, pool *pgxpool.Pool, o Options) (*Store, error) {
 	if s.loc == nil {
 		s.loc = time.UTC
 	}
+	// The zone names the days in SQL: PostgreSQL must know it by name.
+	if _, err := pool.Exec(ctx, `SELECT now() AT TIME ZONE $1`, s.loc.String()); err != nil {
+		return nil, fmt.Errorf("pgsearch: location %q is not a time zone PostgreSQL knows: expected an IANA name such as Asia/Shanghai or UTC", s.loc.String())
+	}
 	zone, err := s.fillDayCounts(ctx)
 	if err != nil {
 		return nil, err

@@ -45,6 +45,9 @@ type Options struct {
 	// Alerts are the lead store's options (the simhash bands above all),
 	// as serve opens the store with them.
 	Alerts alerts.Options
+	// Location is the installation's time zone (config time_zone): the
+	// search table's per-day counts are kept in it, as serve keeps them.
+	Location *time.Location
 	// OnTable, when set, is told of each table once it is done.
 	OnTable func(TableResult)
 	// OnPosts, when set, is told how many posts of total are copied, every
@@ -154,7 +157,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if len(full) > 0 && !o.Force {
 		return nil, fmt.Errorf("storemigrate: %w (rows in %s); migrate into an empty schema, or pass --force to delete the rows of riskmine's tables there first", ErrTargetNotEmpty, strings.Join(full, ", "))
 	}
-	if err := createSchema(ctx, pool, o.Alerts); err != nil {
+	if err := createSchema(ctx, pool, o.Alerts, o.Location); err != nil {
 		return nil, err
 	}
 	dst, err := pgTables(ctx, pool)
@@ -243,7 +246,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 // createSchema brings riskmine's tables in the target up to date through
 // each PostgreSQL store's own constructor.
-func createSchema(ctx context.Context, pool *pgxpool.Pool, ao alerts.Options) error {
+func createSchema(ctx context.Context, pool *pgxpool.Pool, ao alerts.Options, loc *time.Location) error {
 	leads, err := alertspg.New(ctx, pool, ao)
 	if err != nil {
 		return fmt.Errorf("storemigrate: %w", err)
@@ -265,7 +268,7 @@ func createSchema(ctx context.Context, pool *pgxpool.Pool, ao alerts.Options) er
 	if err := web.Close(); err != nil {
 		return fmt.Errorf("storemigrate: %w", err)
 	}
-	if _, err := pgsearch.Open(ctx, pool, pgsearch.Options{Tokenize: service.IndexTokenize, Normalize: nlp.NormalizeText}); err != nil {
+	if _, err := pgsearch.Open(ctx, pool, pgsearch.Options{Tokenize: service.IndexTokenize, Normalize: nlp.NormalizeText, Location: loc}); err != nil {
 		return fmt.Errorf("storemigrate: %w", err)
 	}
 	if err := service.MigrateClusterTables(ctx, pool); err != nil {

@@ -106,6 +106,8 @@ var Tables = []Table{
 
 	// search: the posts of the Bleve index.
 	{Name: "search_posts", How: Posts, Why: "filled from the posts the Bleve index stores"},
+	skip("search_day_counts", "the per-day facet totals of search_posts, kept by its triggers as the posts are copied"),
+	skip("search_count_zone", "the zone of the per-day totals, written when the search table is made"),
 
 	// evidence: the index of the captures and the signing key's
 	// fingerprint (the WARC files and the key stay in the folder, which

@@ -109,7 +109,7 @@ func TestEveryTableOnBothSidesIsCopied(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	if err := createSchema(ctx, pool, alerts.Options{}); err != nil {
+	if err := createSchema(ctx, pool, alerts.Options{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	pg, err := pgTables(ctx, pool)

@@ -63,11 +63,12 @@ Progress goes to stderr, the summary to stdout.`)
 	}
 	lastPosts := time.Now()
 	res, err := storemigrate.Run(ctx, storemigrate.Options{
-		DataDir: cfg.DataDir,
-		DSN:     *to,
-		Force:   *force,
-		Alerts:  service.AlertsOptions(cfg, slog.New(slog.DiscardHandler)),
-		OnTable: func(tr storemigrate.TableResult) { printTable(env.stderr, tr) },
+		DataDir:  cfg.DataDir,
+		DSN:      *to,
+		Force:    *force,
+		Alerts:   service.AlertsOptions(cfg, slog.New(slog.DiscardHandler)),
+		Location: cfg.Location(),
+		OnTable:  func(tr storemigrate.TableResult) { printTable(env.stderr, tr) },
 		OnPosts: func(done, total uint64) {
 			if done == total || time.Since(lastPosts) >= 2*time.Second {
 				lastPosts = time.Now()

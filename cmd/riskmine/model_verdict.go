@@ -9,7 +9,10 @@ import (
 	"path/filepath"
 
 	"riskmine/alerts"
+	alertspg "riskmine/alerts/pgstore"
+	"riskmine/internal/pgdb"
 	"riskmine/nlp"
+	"riskmine/service"
 )
 
 // verdictTrain is model train --with-verdicts: the analysts' verdicts from
@@ -32,7 +35,24 @@ func verdictExamples(ctx context.Context, cf *commonFlags, files []string, known
 	}
 	var vs []alerts.Verdict
 	// A data folder without a lead store has no verdicts; do not make one.
-	if _, err := os.Stat(filepath.Join(cfg.DataDir, "riskmine.db")); err == nil {
+	if cfg.Cluster.Postgres() {
+		// A cluster's verdicts are in its PostgreSQL (read only here).
+		pool, err := pgdb.Open(ctx, cfg.Cluster.Store, pgdb.Options{MaxConns: 2})
+		if err != nil {
+			return nil, nil, fmt.Errorf("cluster.store: %w", err)
+		}
+		st, err := alertspg.New(ctx, pool, service.AlertsOptions(cfg, nil))
+		if err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		vs, err = st.Verdicts(ctx)
+		st.Close()
+		pool.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+	} else if _, err := os.Stat(filepath.Join(cfg.DataDir, "riskmine.db")); err == nil {
 		st, _, err := openAlertsStore(cf)
 		if err != nil {
 			return nil, nil, err

@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	"riskmine/alerts"
+	alertspg "riskmine/alerts/pgstore"
 	"riskmine/config"
+	"riskmine/internal/pgtest"
 	"riskmine/nlp"
 	"riskmine/service"
 )
@@ -24,10 +26,20 @@ type verdictPost struct {
 // fileVerdicts writes a config whose data folder holds leads of posts, each
 // moved to its verdict, and returns the config path.
 func fileVerdicts(t *testing.T, posts []verdictPost) string {
+	return fileVerdictsIn(t, posts, "")
+}
+
+// fileVerdictsIn is fileVerdicts into the cluster store dsn (PostgreSQL)
+// when it is not empty.
+func fileVerdictsIn(t *testing.T, posts []verdictPost, dsn string) string {
 	t.Helper()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "riskmine.yaml")
-	if err := os.WriteFile(cfgPath, []byte("data_dir: "+filepath.Join(dir, "data")+"\n"), 0o600); err != nil {
+	conf := "data_dir: " + filepath.Join(dir, "data") + "\n"
+	if dsn != "" {
+		conf += "cluster:\n  store: " + dsn + "\nevidence:\n  enabled: false\n"
+	}
+	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(cfgPath)
@@ -37,12 +49,21 @@ func fileVerdicts(t *testing.T, posts []verdictPost) string {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		t.Fatal(err)
 	}
-	st, err := alerts.OpenSQLite(filepath.Join(cfg.DataDir, "riskmine.db"), service.AlertsOptions(cfg, nil))
+	ctx := context.Background()
+	var st interface {
+		File(context.Context, alerts.Candidate) (alerts.FileResult, error)
+		Transition(context.Context, string, alerts.TransitionRequest) (*alerts.Lead, error)
+		Close() error
+	}
+	if dsn != "" {
+		st, err = alertspg.Open(ctx, dsn, service.AlertsOptions(cfg, nil))
+	} else {
+		st, err = alerts.OpenSQLite(filepath.Join(cfg.DataDir, "riskmine.db"), service.AlertsOptions(cfg, nil))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	ctx := context.Background()
 	for i, p := range posts {
 		res, err := st.File(ctx, alerts.Candidate{
 			URL: fmt.Sprintf("https://forum.test/t/%d", i), Title: "", Snippet: p.text, Level: "medium", Score: 5,
@@ -171,5 +192,24 @@ func TestModelTrainWithVerdictsRefuses(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a refused model was written: %v", err)
+	}
+}
+
+// TestModelTrainWithVerdictsOnPostgres: a cluster's verdicts, in its
+// PostgreSQL, train the next model as the embedded mode's do.
+func TestModelTrainWithVerdictsOnPostgres(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	cfgPath := fileVerdictsIn(t, fundPosts(), dsn)
+	out := filepath.Join(filepath.Dir(cfgPath), "site.rmm")
+	code, stdout, stderr := runAlertsCmd(t, "model", "train", "--config", cfgPath, "--with-verdicts", "--out", out)
+	if code != 0 {
+		t.Fatalf("train: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "verdicts: 36 confirmed, 36 dismissed as no hazard") {
+		t.Errorf("verdict counts missing: %s", stderr)
+	}
+	m, err := nlp.ReadModel(out)
+	if err != nil || m.Info.Verdicts == 0 {
+		t.Fatalf("model: %v, %v", m, err)
 	}
 }

@@ -52,27 +52,58 @@ type bleveSearch struct{ *index.Index }
 func (b bleveSearch) Count(context.Context) (uint64, error) { return b.Index.Count() }
 func (b bleveSearch) Healthy() error                        { return b.Index.WriteFailure() }
 
-// pgSearch is index/pgsearch as a SearchIndex: a post is durable when
-// Add returns (it is committed), so Sync has nothing to wait for, and
-// retention drops whole months.
-type pgSearch struct{ *pgsearch.Store }
+// pgSearch is index/pgsearch as a SearchIndex. The pipeline's posts are
+// written in groups: Add keeps a post, and Sync writes every post kept so
+// far in one transaction (the pipeline's group commit: it records a page's
+// crawl state only after Sync returned). Retention drops whole months.
+type pgSearch struct {
+	*pgsearch.Store
 
-func (p pgSearch) Add(ctx context.Context, d index.Doc) error { return p.Store.Add(ctx, d) }
-func (p pgSearch) Sync(context.Context) error                 { return nil }
-func (p pgSearch) Healthy() error                             { return nil }
-func (p pgSearch) Close() error                               { return nil } // the pool is the service's
+	flush sync.Mutex // one Sync at a time
+	mu    sync.Mutex
+	kept  []index.Doc
+}
+
+// Add keeps d until the next Sync. The pipeline, the one writer, syncs
+// each group it has stored (a group is bounded by its queue), so what is
+// kept stays small.
+func (p *pgSearch) Add(ctx context.Context, d index.Doc) error {
+	p.mu.Lock()
+	p.kept = append(p.kept, d)
+	p.mu.Unlock()
+	return nil
+}
+
+// Sync writes the posts kept so far and returns once they are committed.
+// On an error they are dropped: their pages' crawl state is not recorded,
+// so they are fetched again.
+func (p *pgSearch) Sync(ctx context.Context) error {
+	p.flush.Lock()
+	defer p.flush.Unlock()
+	p.mu.Lock()
+	docs := p.kept
+	p.kept = nil
+	p.mu.Unlock()
+	if len(docs) == 0 {
+		return nil
+	}
+	return p.Store.Add(ctx, docs...)
+}
+
+func (p *pgSearch) Healthy() error { return nil }
+func (p *pgSearch) Close() error   { return nil } // the pool is the service's
 
 // DeleteOlderThan drops the month partitions that end before t: retention
 // on PostgreSQL works in whole months (a month is kept until all of it is
 // older than t). It returns the number of months dropped.
-func (p pgSearch) DeleteOlderThan(ctx context.Context, t time.Time) (int, error) {
+func (p *pgSearch) DeleteOlderThan(ctx context.Context, t time.Time) (int, error) {
 	dropped, err := p.Store.DropBefore(ctx, t)
 	return len(dropped), err
 }
 
 var (
 	_ SearchIndex = bleveSearch{}
-	_ SearchIndex = pgSearch{}
+	_ SearchIndex = (*pgSearch)(nil)
 	_ LeadStore   = (*alerts.SQLStore)(nil)
 	_ CrawlState  = (*crawler.Store)(nil)
 )
@@ -134,7 +165,7 @@ func (s *Service) openStores(ctx context.Context, cfg *config.Config, dbPath str
 	}); err != nil {
 		return err
 	}
-	s.search = pgSearch{s.pg.search}
+	s.search = &pgSearch{Store: s.pg.search}
 	return nil
 }
 

@@ -321,9 +321,29 @@ func (s *Scheduler) Progress(name string) (Stats, bool) {
 	p, ok := s.running[name]
 	s.mu.Unlock()
 	if !ok {
+		if s.TriggerQueues() {
+			return s.elsewhere(name)
+		}
 		return Stats{}, false
 	}
 	return p.Snapshot(), true
+}
+
+// elsewhere is Progress on a node that does not crawl (an api node of a
+// cluster): a source whose lease a worker holds is running there. Its
+// counts live on that worker; Elsewhere names it.
+func (s *Scheduler) elsewhere(name string) (Stats, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	h, err := s.c.Store().LeaseHolder(ctx, name)
+	if err != nil || h == nil || !h.Until.After(s.now()) {
+		return Stats{}, false
+	}
+	where := h.Holder
+	if h.Instance != nil {
+		where = h.Instance.String()
+	}
+	return Stats{Elsewhere: where}, true
 }
 
 // Running returns the names of the sources running now, sorted.

@@ -211,6 +211,9 @@ type Stats struct {
 	// rate_limited, robots, blocked, too_large, redirect, parse, not_html,
 	// extract, empty, emit, state, domain, browser, cancelled).
 	Errors map[string]int64 `json:"errors"`
+	// Elsewhere, on a node that does not crawl, names the worker running
+	// the source; the counts above then stay zero (they live there).
+	Elsewhere string `json:"elsewhere,omitempty"`
 }
 
 // StartRun records the start of a run of source at at, by this instance,

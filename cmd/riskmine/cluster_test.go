@@ -283,6 +283,28 @@ func TestClusterOnPostgres(t *testing.T) {
 	if _, ok := slow.agents.Load("riskmine-cluster-api"); ok {
 		t.Error("the api node fetched pages itself")
 	}
+	// The api node shows the slow forum running, on the worker.
+	var listed struct {
+		Sources []struct {
+			Name     string `json:"name"`
+			Running  bool   `json:"running"`
+			Progress *struct {
+				Elsewhere string `json:"elsewhere"`
+			} `json:"progress"`
+		} `json:"items"`
+	}
+	if code := clusterAPI(t, "GET", api.addr, "/api/v1/sources", &listed); code != http.StatusOK {
+		t.Fatalf("sources on the api node: %d", code)
+	}
+	shown := false
+	for _, src := range listed.Sources {
+		if src.Name == "slow-forum" {
+			shown = src.Running && src.Progress != nil && src.Progress.Elsewhere != ""
+		}
+	}
+	if !shown {
+		t.Errorf("the api node does not show the slow forum running on a worker: %+v", listed.Sources)
+	}
 	victim.cmd.Process.Signal(syscall.SIGKILL)
 	<-victim.exited
 	killed := time.Now()

@@ -70,6 +70,9 @@ type TrainOptions struct {
 	// Words adds gse words and word pairs to the features
 	// (featureSetWords); scoring with such a model loads the segmenter.
 	Words bool
+	// Registers adds the register features (register.go): each register
+	// cue's register, alone and with each category the lexicons scored.
+	Registers bool
 	// Context, when set, stops training early: TrainModel then returns its
 	// error (an interrupted command leaves no half-trained model).
 	Context context.Context
@@ -132,7 +135,7 @@ type sparseVec struct {
 // at 1/sqrt(distinct n-grams), so a text repeated is the same text; with
 // words, each distinct word or word pair at 1/sqrt(distinct words and
 // pairs); then the lexicon features, summed by key.
-func (a *Analyzer) featurize(in Input, words bool) sparseVec {
+func (a *Analyzer) featurize(in Input, ff featureFlags) sparseVec {
 	acc, fields := a.lexiconScore(in)
 	m := map[uint32]float64{}
 	runes := 0
@@ -148,7 +151,7 @@ func (a *Analyzer) featurize(in Input, words bool) sparseVec {
 			m[k] *= f
 		}
 	}
-	if words {
+	if ff.words {
 		wm := map[uint32]bool{}
 		for _, fm := range fields {
 			forEachWord(fm.nz.Text, fm.modelSegments(), func(k uint32, _, _ int) {
@@ -162,7 +165,11 @@ func (a *Analyzer) featurize(in Input, words bool) sparseVec {
 			}
 		}
 	}
-	for _, d := range a.lexiconFeatures(acc, runes, nil) {
+	dense := a.lexiconFeatures(acc, runes, nil)
+	if ff.registers {
+		dense = a.registerFeatures(acc, fieldRegisters(fields), dense)
+	}
+	for _, d := range dense {
 		m[d.key] += d.val
 	}
 	v := sparseVec{keys: make([]uint32, 0, len(m)), vals: make([]float32, 0, len(m))}
@@ -206,7 +213,7 @@ type trainSet struct {
 	nFolds int
 }
 
-func (a *Analyzer) newTrainSet(ctx context.Context, exs []TrainExample, codes []string, workers int, words bool, log func(string, ...any)) (*trainSet, error) {
+func (a *Analyzer) newTrainSet(ctx context.Context, exs []TrainExample, codes []string, workers int, ff featureFlags, log func(string, ...any)) (*trainSet, error) {
 	ci := map[string]int{}
 	for i, c := range codes {
 		ci[c] = i
@@ -236,7 +243,7 @@ func (a *Analyzer) newTrainSet(ctx context.Context, exs []TrainExample, codes []
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				ts.x[i] = a.featurize(Input{ID: exs[i].ID, Title: exs[i].Title, Text: exs[i].Text}, words)
+				ts.x[i] = a.featurize(Input{ID: exs[i].ID, Title: exs[i].Title, Text: exs[i].Text}, ff)
 			}
 		}()
 	}
@@ -370,7 +377,8 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ts, err := a.newTrainSet(ctx, exs, codes, opts.Workers, opts.Words, opts.Log)
+	ff := featureFlags{words: opts.Words, registers: opts.Registers}
+	ts, err := a.newTrainSet(ctx, exs, codes, opts.Workers, ff, opts.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -429,10 +437,7 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 		return nil, fmt.Errorf("nlp: train: %w", err)
 	}
 
-	fset := featureSetChars
-	if opts.Words {
-		fset = featureSetWords
-	}
+	fset := ff.featureSetName()
 	m := &Model{Info: ModelInfo{Categories: codes, Features: fset, Examples: len(exs), Sources: opts.Sources,
 		TrainedAt: time.Now().UTC().Truncate(time.Second)}}
 	m.Info.Platt = make([][2]float64, nc)

@@ -70,6 +70,12 @@ type TrainOptions struct {
 	// Words adds gse words and word pairs to the features
 	// (featureSetWords); scoring with such a model loads the segmenter.
 	Words bool
+	// BalanceSets are sets whose positives are up-weighted in each
+	// category's regression by √(the category's other positives / the
+	// set's positives), between 1 and 10: a register that is a small part
+	// of a category's positives (short first-person posts beside court
+	// records and news) is not drowned by the rest.
+	BalanceSets []string
 	// Registers adds the register features (register.go): each register
 	// cue's register, alone and with each category the lexicons scored.
 	Registers bool
@@ -347,6 +353,7 @@ func fitCategory(ts *trainSet, c, skip int, o *TrainOptions) *ftrl {
 	if pos > 0 {
 		posW = math.Min(10, math.Max(1, math.Sqrt(float64(len(idx)-pos)/float64(pos))))
 	}
+	setW := balanceWeights(ts, c, idx, pos, o.BalanceSets)
 	rng := rand.New(rand.NewPCG(o.Seed, uint64(c*131+skip+7)))
 	for range o.Epochs {
 		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
@@ -354,11 +361,39 @@ func fitCategory(ts *trainSet, c, skip int, o *TrainOptions) *ftrl {
 			w := ts.w[i]
 			if ts.y[i][c] {
 				w *= posW
+				if sw, ok := setW[ts.sets[i]]; ok {
+					w *= sw
+				}
 			}
 			f.update(&ts.x[i], ts.y[i][c], w)
 		}
 	}
 	return f
+}
+
+// balanceWeights returns, for each of sets with positives of category c
+// among the examples idx (pos positives in all), the factor its positives
+// are weighted by: √(other positives / its positives), between 1 and 10.
+func balanceWeights(ts *trainSet, c int, idx []int, pos int, sets []string) map[string]float64 {
+	if len(sets) == 0 {
+		return nil
+	}
+	n := map[string]int{}
+	for _, s := range sets {
+		n[s] = 0
+	}
+	for _, i := range idx {
+		if _, ok := n[ts.sets[i]]; ok && ts.y[i][c] {
+			n[ts.sets[i]]++
+		}
+	}
+	out := map[string]float64{}
+	for s, k := range n {
+		if k > 0 {
+			out[s] = math.Min(10, math.Max(1, math.Sqrt(float64(pos-k)/float64(k))))
+		}
+	}
+	return out
 }
 
 // TrainModel trains a model on exs: out-of-fold scores (opts.Folds folds,

@@ -91,3 +91,41 @@ func TestRegisterModelScoresAsTrained(t *testing.T) {
 		run.release()
 	}
 }
+
+// TestBalanceWeights checks the factor a balanced set's positives get: √ of
+// the category's other positives over the set's, between 1 and 10, and
+// nothing for a set without positives of the category.
+func TestBalanceWeights(t *testing.T) {
+	ts := &trainSet{}
+	add := func(set string, n int, pos bool) {
+		for range n {
+			ts.sets = append(ts.sets, set)
+			ts.y = append(ts.y, []bool{pos})
+		}
+	}
+	add("news", 400, true)
+	add("hw", 25, true)
+	add("rare", 1, true)
+	add("neg", 1000, false)
+	add("hwneg", 50, false)
+	idx := make([]int, len(ts.sets))
+	for i := range idx {
+		idx[i] = i
+	}
+	w := balanceWeights(ts, 0, idx, 426, []string{"hw", "rare", "hwneg", "news"})
+	if got, want := w["hw"], math.Sqrt(401.0/25); math.Abs(got-want) > 1e-9 {
+		t.Errorf("hw: %v, want %v", got, want)
+	}
+	if w["rare"] != 10 {
+		t.Errorf("rare: %v, want the cap 10", w["rare"])
+	}
+	if w["news"] != 1 {
+		t.Errorf("news: %v, want 1 (a set that is most of the positives is not down-weighted)", w["news"])
+	}
+	if _, ok := w["hwneg"]; ok {
+		t.Error("a set without positives got a factor")
+	}
+	if balanceWeights(ts, 0, idx, 426, nil) != nil {
+		t.Error("no sets to balance gave factors")
+	}
+}

@@ -54,6 +54,7 @@ type Analyzer struct {
 	modelCat []int
 	catKeys  []catFeatureKeys
 	lenKeys  [64]uint32
+	regKeys  registerKeys
 }
 
 // category is a lexicon compiled for matching.
@@ -73,6 +74,9 @@ const (
 	roleNegation
 	roleExclusion
 	roleIntensifier
+	// roleRegister marks a register cue (register.go); rule is the
+	// register's index.
+	roleRegister
 )
 
 // role is what a matched pattern means for one category (cat -1: every
@@ -152,6 +156,11 @@ func compile(set *lexiconSet, opts Options) (*Analyzer, error) {
 	for _, t := range set.common.Intensifiers {
 		addRole(t.Term, role{kind: roleIntensifier, cat: -1, weight: t.Weight, label: t.Term})
 	}
+	for ri, rg := range registers {
+		for _, w := range rg.cues {
+			addRole(w, role{kind: roleRegister, cat: -1, rule: int32(ri), label: w})
+		}
+	}
 	for ci, lx := range set.cats {
 		c := &category{lex: lx, rules: lx.Rules, ctxExcl: map[int]bool{}}
 		cat := int32(ci)
@@ -206,9 +215,12 @@ func compile(set *lexiconSet, opts Options) (*Analyzer, error) {
 	for i := range a.lenKeys {
 		a.lenKeys[i] = stringKey(fmt.Sprintf("len:%d", i))
 	}
+	codes := make([]string, 0, len(a.cats))
 	for _, c := range a.cats {
 		a.catKeys = append(a.catKeys, catFeatureKeys{lex: stringKey("lex:" + c.lex.Code), supp: stringKey("supp:" + c.lex.Code)})
+		codes = append(codes, c.lex.Code)
 	}
+	a.regKeys = newRegisterKeys(codes)
 	if !opts.LexiconOnly && opts.Model != nil {
 		a.setModel(opts.Model)
 	}

@@ -104,13 +104,62 @@ const (
 	featureSetChars = "char1-3-distinct/hash22/len/lex2:v2"
 	// featureSetWords: featureSetChars plus gse words and word bigrams.
 	featureSetWords = "char1-3-distinct/word1-2/hash22/len/lex2:v3"
+	// featureSetCharsReg: featureSetChars plus the register features
+	// (register.go).
+	featureSetCharsReg = "char1-3-distinct/hash22/len/lex2/reg1:v4"
+	// featureSetWordsReg: featureSetWords plus the register features.
+	featureSetWordsReg = "char1-3-distinct/word1-2/hash22/len/lex2/reg1:v4"
 )
 
+// featureFlags are the optional parts of a feature set.
+type featureFlags struct {
+	words     bool // gse words and word pairs
+	registers bool // register features
+}
+
+// featureSetName names the feature set of ff.
+func (ff featureFlags) featureSetName() string {
+	switch {
+	case ff.words && ff.registers:
+		return featureSetWordsReg
+	case ff.words:
+		return featureSetWords
+	case ff.registers:
+		return featureSetCharsReg
+	}
+	return featureSetChars
+}
+
+// featureSetFlags returns the flags of the feature set fs, and whether this
+// code computes it.
+func featureSetFlags(fs string) (featureFlags, bool) {
+	switch fs {
+	case featureSetChars:
+		return featureFlags{}, true
+	case featureSetWords:
+		return featureFlags{words: true}, true
+	case featureSetCharsReg:
+		return featureFlags{registers: true}, true
+	case featureSetWordsReg:
+		return featureFlags{words: true, registers: true}, true
+	}
+	return featureFlags{}, false
+}
+
 // knownFeatureSet reports whether this code computes the feature set fs.
-func knownFeatureSet(fs string) bool { return fs == featureSetChars || fs == featureSetWords }
+func knownFeatureSet(fs string) bool {
+	_, ok := featureSetFlags(fs)
+	return ok
+}
+
+// flags returns the optional parts of the model's feature set.
+func (m *Model) flags() featureFlags {
+	ff, _ := featureSetFlags(m.Info.Features)
+	return ff
+}
 
 // words reports whether the model reads gse word features.
-func (m *Model) words() bool { return m.Info.Features == featureSetWords }
+func (m *Model) words() bool { return m.flags().words }
 
 // UsesWords reports whether scoring with the model segments the text into
 // words (gse), which needs the segmenter's dictionary.
@@ -166,7 +215,7 @@ func DecodeModel(r io.Reader) (*Model, error) {
 		return nil, fmt.Errorf("damaged model header: %v", err)
 	}
 	if !knownFeatureSet(m.Info.Features) {
-		return nil, fmt.Errorf("model features %q, expected %q or %q (made by another riskmine version)", m.Info.Features, featureSetChars, featureSetWords)
+		return nil, fmt.Errorf("model features %q, expected one of %q, %q, %q or %q (made by another riskmine version)", m.Info.Features, featureSetChars, featureSetWords, featureSetCharsReg, featureSetWordsReg)
 	}
 	nc := len(m.Info.Categories)
 	if nc == 0 || len(m.Info.Platt) != nc || len(m.Info.Thresholds) != nc {

@@ -167,6 +167,9 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 		}
 	}
 	run.dense = a.lexiconFeatures(acc, runes, run.dense[:0])
+	if m.flags().registers {
+		run.dense = a.registerFeatures(acc, fieldRegisters(fields), run.dense)
+	}
 	for c := 0; c < nc; c++ {
 		run.raw[c] = float64(m.bias[c]) + float64(sum[c])*float64(m.scale[c])*run.norm
 		if run.wnorm > 0 {

@@ -64,7 +64,7 @@ func (a *Analyzer) TrainStage(base *Model, exs []TrainExample, opts StageOptions
 		return nil, errors.New("nlp: verdict stage: no base model")
 	}
 	if !knownFeatureSet(base.Info.Features) {
-		return nil, fmt.Errorf("nlp: verdict stage: base model %s has features %q, expected %q or %q", base.Info.Version, base.Info.Features, featureSetChars, featureSetWords)
+		return nil, fmt.Errorf("nlp: verdict stage: base model %s has features %q, expected one of %q, %q, %q or %q", base.Info.Version, base.Info.Features, featureSetChars, featureSetWords, featureSetCharsReg, featureSetWordsReg)
 	}
 	if len(exs) == 0 {
 		return nil, errors.New("nlp: verdict stage: no verdicts")
@@ -78,7 +78,7 @@ func (a *Analyzer) TrainStage(base *Model, exs []TrainExample, opts StageOptions
 	xs := make([]sparseVec, len(exs))
 	start := time.Now()
 	for i, ex := range exs {
-		xs[i] = a.featurize(Input{ID: ex.ID, Title: ex.Title, Text: ex.Text}, base.words())
+		xs[i] = a.featurize(Input{ID: ex.ID, Title: ex.Title, Text: ex.Text}, base.flags())
 	}
 	opts.Log("featurized %d verdicts in %s", len(exs), time.Since(start).Round(time.Millisecond))
 	// The corrections live on the features the verdicts have, numbered
@@ -337,7 +337,7 @@ func (a *Analyzer) Decide(m *Model, exs []TrainExample) (Decisions, error) {
 	}
 	nc := len(m.Info.Categories)
 	for i, ex := range exs {
-		x := a.featurize(Input{ID: ex.ID, Title: ex.Title, Text: ex.Text}, m.words())
+		x := a.featurize(Input{ID: ex.ID, Title: ex.Title, Text: ex.Text}, m.flags())
 		flagged := false
 		for c := range nc {
 			if !known[i][c] {

@@ -26,7 +26,7 @@ func TestTrainStageLearnsFromDismissals(t *testing.T) {
 	meanLogit := func(m *Model, exs []TrainExample) float64 {
 		s := 0.0
 		for _, ex := range exs {
-			x := lex.featurize(Input{Title: ex.Title, Text: ex.Text}, m.words())
+			x := lex.featurize(Input{Title: ex.Title, Text: ex.Text}, m.flags())
 			s += m.logit(fire, &x)
 		}
 		return s / float64(len(exs))
@@ -102,7 +102,7 @@ func TestTrainStageConfirmationsAnchor(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, text := range []string{"楼下电动车充电时冒烟着火", "周末去公园跑了五公里", "化工厂发生爆炸"} {
-		x := lex.featurize(Input{Text: text}, base.words())
+		x := lex.featurize(Input{Text: text}, base.flags())
 		for c := range base.Info.Categories {
 			if a, b := base.raw(c, &x), m.raw(c, &x); math.Abs(a-b) > 1e-4 {
 				t.Errorf("%s: category %s score %v became %v", text, base.Info.Categories[c], a, b)
@@ -119,7 +119,7 @@ func TestTrainStageConfirmationsAnchor(t *testing.T) {
 	mean := func(m *Model) float64 {
 		s := 0.0
 		for _, ex := range fires {
-			x := lex.featurize(Input{Text: ex.Text}, m.words())
+			x := lex.featurize(Input{Text: ex.Text}, m.flags())
 			s += m.logit(fire, &x)
 		}
 		return s / float64(len(fires))

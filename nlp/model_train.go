@@ -70,6 +70,15 @@ type TrainOptions struct {
 	// Words adds gse words and word pairs to the features
 	// (featureSetWords); scoring with such a model loads the segmenter.
 	Words bool
+	// BalanceSets are sets whose positives are up-weighted in each
+	// category's regression by √(the category's other positives / the
+	// set's positives), between 1 and 10: a register that is a small part
+	// of a category's positives (short first-person posts beside court
+	// records and news) is not drowned by the rest.
+	BalanceSets []string
+	// Registers adds the register features (register.go): each register
+	// cue's register, alone and with each category the lexicons scored.
+	Registers bool
 	// Context, when set, stops training early: TrainModel then returns its
 	// error (an interrupted command leaves no half-trained model).
 	Context context.Context
@@ -132,7 +141,7 @@ type sparseVec struct {
 // at 1/sqrt(distinct n-grams), so a text repeated is the same text; with
 // words, each distinct word or word pair at 1/sqrt(distinct words and
 // pairs); then the lexicon features, summed by key.
-func (a *Analyzer) featurize(in Input, words bool) sparseVec {
+func (a *Analyzer) featurize(in Input, ff featureFlags) sparseVec {
 	acc, fields := a.lexiconScore(in)
 	m := map[uint32]float64{}
 	runes := 0
@@ -148,7 +157,7 @@ func (a *Analyzer) featurize(in Input, words bool) sparseVec {
 			m[k] *= f
 		}
 	}
-	if words {
+	if ff.words {
 		wm := map[uint32]bool{}
 		for _, fm := range fields {
 			forEachWord(fm.nz.Text, fm.modelSegments(), func(k uint32, _, _ int) {
@@ -162,7 +171,11 @@ func (a *Analyzer) featurize(in Input, words bool) sparseVec {
 			}
 		}
 	}
-	for _, d := range a.lexiconFeatures(acc, runes, nil) {
+	dense := a.lexiconFeatures(acc, runes, nil)
+	if ff.registers {
+		dense = a.registerFeatures(acc, fieldRegisters(fields), dense)
+	}
+	for _, d := range dense {
 		m[d.key] += d.val
 	}
 	v := sparseVec{keys: make([]uint32, 0, len(m)), vals: make([]float32, 0, len(m))}
@@ -206,7 +219,7 @@ type trainSet struct {
 	nFolds int
 }
 
-func (a *Analyzer) newTrainSet(ctx context.Context, exs []TrainExample, codes []string, workers int, words bool, log func(string, ...any)) (*trainSet, error) {
+func (a *Analyzer) newTrainSet(ctx context.Context, exs []TrainExample, codes []string, workers int, ff featureFlags, log func(string, ...any)) (*trainSet, error) {
 	ci := map[string]int{}
 	for i, c := range codes {
 		ci[c] = i
@@ -236,7 +249,7 @@ func (a *Analyzer) newTrainSet(ctx context.Context, exs []TrainExample, codes []
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				ts.x[i] = a.featurize(Input{ID: exs[i].ID, Title: exs[i].Title, Text: exs[i].Text}, words)
+				ts.x[i] = a.featurize(Input{ID: exs[i].ID, Title: exs[i].Title, Text: exs[i].Text}, ff)
 			}
 		}()
 	}
@@ -340,6 +353,7 @@ func fitCategory(ts *trainSet, c, skip int, o *TrainOptions) *ftrl {
 	if pos > 0 {
 		posW = math.Min(10, math.Max(1, math.Sqrt(float64(len(idx)-pos)/float64(pos))))
 	}
+	setW := balanceWeights(ts, c, idx, pos, o.BalanceSets)
 	rng := rand.New(rand.NewPCG(o.Seed, uint64(c*131+skip+7)))
 	for range o.Epochs {
 		rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
@@ -347,11 +361,39 @@ func fitCategory(ts *trainSet, c, skip int, o *TrainOptions) *ftrl {
 			w := ts.w[i]
 			if ts.y[i][c] {
 				w *= posW
+				if sw, ok := setW[ts.sets[i]]; ok {
+					w *= sw
+				}
 			}
 			f.update(&ts.x[i], ts.y[i][c], w)
 		}
 	}
 	return f
+}
+
+// balanceWeights returns, for each of sets with positives of category c
+// among the examples idx (pos positives in all), the factor its positives
+// are weighted by: √(other positives / its positives), between 1 and 10.
+func balanceWeights(ts *trainSet, c int, idx []int, pos int, sets []string) map[string]float64 {
+	if len(sets) == 0 {
+		return nil
+	}
+	n := map[string]int{}
+	for _, s := range sets {
+		n[s] = 0
+	}
+	for _, i := range idx {
+		if _, ok := n[ts.sets[i]]; ok && ts.y[i][c] {
+			n[ts.sets[i]]++
+		}
+	}
+	out := map[string]float64{}
+	for s, k := range n {
+		if k > 0 {
+			out[s] = math.Min(10, math.Max(1, math.Sqrt(float64(pos-k)/float64(k))))
+		}
+	}
+	return out
 }
 
 // TrainModel trains a model on exs: out-of-fold scores (opts.Folds folds,
@@ -370,7 +412,8 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ts, err := a.newTrainSet(ctx, exs, codes, opts.Workers, opts.Words, opts.Log)
+	ff := featureFlags{words: opts.Words, registers: opts.Registers}
+	ts, err := a.newTrainSet(ctx, exs, codes, opts.Workers, ff, opts.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -429,10 +472,7 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 		return nil, fmt.Errorf("nlp: train: %w", err)
 	}
 
-	fset := featureSetChars
-	if opts.Words {
-		fset = featureSetWords
-	}
+	fset := ff.featureSetName()
 	m := &Model{Info: ModelInfo{Categories: codes, Features: fset, Examples: len(exs), Sources: opts.Sources,
 		TrainedAt: time.Now().UTC().Truncate(time.Second)}}
 	m.Info.Platt = make([][2]float64, nc)

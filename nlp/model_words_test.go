@@ -47,7 +47,7 @@ func TestWordModelScoresAsTrained(t *testing.T) {
 	}
 	for _, an := range []*Analyzer{lex.WithModel(m2), full.WithModel(m2)} {
 		for i, in := range posts {
-			x := lex.featurize(in, true)
+			x := lex.featurize(in, featureFlags{words: true})
 			acc, fields := an.lexiconScore(in)
 			run := an.runModel(m2, fields, acc)
 			for c := range m2.Info.Categories {

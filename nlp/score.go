@@ -53,6 +53,9 @@ type fieldMatches struct {
 	terms [][]span
 	words [][][]span // [cat][rule] rule-word hits, sorted by start
 	intns []span
+	// regs has a bit for every register (register.go) with a cue in the
+	// field.
+	regs uint32
 
 	letters  int     // letters and digits of the field, -1 until counted
 	origByte []int32 // byte offset of each rune of orig, built on demand
@@ -120,6 +123,8 @@ func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
 				}
 			case roleIntensifier:
 				fm.intns = append(fm.intns, sp)
+			case roleRegister:
+				fm.regs |= regBit(int(ro.rule))
 			}
 		}
 	}

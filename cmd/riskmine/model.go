@@ -192,6 +192,9 @@ left for 'model eval').`)
 	minPrec := fs.Float64("min-precision", 0, "per category, the least out-of-fold precision at the threshold (default 0.9)")
 	l1 := fs.Float64("l1", 0, "L1 regularisation (default 0.5; smaller keeps more features)")
 	words := fs.Bool("words", false, "also read gse words and word pairs (scoring with the model then loads the segmenter's dictionary)")
+	var balance stringList
+	fs.Var(&balance, "balance", "SET: up-weight the set's positives in each category by √(other positives / its positives), 1 to 10 (repeatable)")
+	registers := fs.Bool("registers", false, "also read the register features: cues of drills, publicity, films, rebuttals, fixed problems… alone and with each category the lexicons scored")
 	withCases := fs.Bool("with-cases", false, "also train on the lexicons' example cases (sets lexicon_cases and lexicon_cases_neg)")
 	maxLoss := fs.Float64("max-recall-loss", 0, "the most out-of-fold recall a category gives up to --max-set-fpr (default 0.03)")
 	maxSetFPR := fs.Float64("max-set-fpr", 0, "the most share of any one set's negatives flagged by any category (default 0.012)")
@@ -240,7 +243,7 @@ left for 'model eval').`)
 		srcs = append(srcs, nlp.ModelSource{Name: "lexicon cases", Posts: len(cases)})
 	}
 	opts := nlp.TrainOptions{Epochs: *epochs, MaxFPR: *maxFPR, MinPrecision: *minPrec, L1: *l1, MaxSetFPR: *maxSetFPR, MaxRecallLoss: *maxLoss, Sources: srcs,
-		Workers: runtime.GOMAXPROCS(0), Log: logTo(env.stderr), Words: *words, Context: ctx}
+		Workers: runtime.GOMAXPROCS(0), Log: logTo(env.stderr), Words: *words, Registers: *registers, BalanceSets: balance, Context: ctx}
 	exs := trainExamples(posts, weights)
 	for _, v := range vTrain {
 		if w, ok := weights[v.Set]; ok {

@@ -1,0 +1,131 @@
+package nlp
+
+import (
+	"bytes"
+	"math"
+	"testing"
+)
+
+// TestRegistersFound checks that the lexicons' automaton marks the
+// registers of a field, and that a post without their cues has none.
+func TestRegistersFound(t *testing.T) {
+	an, err := NewAnalyzer(Options{NoFingerprint: true, LexiconOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := map[string]int{}
+	for i, r := range registers {
+		idx[r.name] = i
+	}
+	for _, tc := range []struct {
+		text string
+		want []string
+	}{
+		{"学校今天上午组织了一次消防疏散演练，同学们有序撤离", []string{"drill"}},
+		{"这部电影里的爆炸特效做得太假了", []string{"fiction"}},
+		{"网传化工厂爆炸的视频是旧视频，经核实不属实", []string{"rebuttal"}},
+		{"上周说的井盖问题已修复，感谢", []string{"resolved"}},
+		{"小区三号楼冒黑烟，看着像是着火", nil},
+	} {
+		_, fields := an.lexiconScore(Input{Text: tc.text})
+		var want uint32
+		for _, n := range tc.want {
+			want |= regBit(idx[n])
+		}
+		if got := fieldRegisters(fields); got != want {
+			t.Errorf("%s: registers %b, want %b", tc.text, got, want)
+		}
+	}
+}
+
+// TestRegisterModelScoresAsTrained trains a small model with the register
+// features and checks that scoring (runModel) gives the log-odds training
+// computed (featurize), that the file keeps its feature set, and that a
+// model without them scores as before.
+func TestRegisterModelScoresAsTrained(t *testing.T) {
+	lex, err := NewAnalyzer(Options{NoFingerprint: true, LexiconOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exs := tinyExamples()
+	exs = append(exs,
+		TrainExample{ID: "d1", Text: "消防演练：模拟仓库起火，员工用灭火器扑救"},
+		TrainExample{ID: "d2", Text: "社区开展应急演练，模拟燃气爆炸后疏散居民"},
+	)
+	m, err := lex.TrainModel(exs, TrainOptions{Epochs: 4, Categories: []string{"fire", "explosion"}, Workers: 2, Registers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Info.Features != featureSetCharsReg {
+		t.Fatalf("features %q, want %q", m.Info.Features, featureSetCharsReg)
+	}
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := DecodeModel(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m2.flags().registers || m2.UsesWords() {
+		t.Fatalf("feature flags %+v after the file", m2.flags())
+	}
+	an := lex.WithModel(m2)
+	for i, in := range []Input{
+		{Text: "消防演练现场，模拟起火点冒出浓烟"},
+		{Title: "仓库失火", Text: "工业园一处仓库今天下午着火，火势很大"},
+		{Text: "周末去公园跑了五公里"},
+	} {
+		x := lex.featurize(in, m2.flags())
+		plain := lex.featurize(in, featureFlags{})
+		if i == 0 && len(x.keys) <= len(plain.keys) {
+			t.Errorf("post %d: %d features with registers, %d without", i, len(x.keys), len(plain.keys))
+		}
+		acc, fields := an.lexiconScore(in)
+		run := an.runModel(m2, fields, acc)
+		for c := range m2.Info.Categories {
+			if want := m2.raw(c, &x); math.Abs(run.raw[c]-want) > 1e-6*max(1, math.Abs(want)) {
+				t.Errorf("post %d, %s: runModel %v, featurize %v", i, m2.Info.Categories[c], run.raw[c], want)
+			}
+		}
+		run.release()
+	}
+}
+
+// TestBalanceWeights checks the factor a balanced set's positives get: √ of
+// the category's other positives over the set's, between 1 and 10, and
+// nothing for a set without positives of the category.
+func TestBalanceWeights(t *testing.T) {
+	ts := &trainSet{}
+	add := func(set string, n int, pos bool) {
+		for range n {
+			ts.sets = append(ts.sets, set)
+			ts.y = append(ts.y, []bool{pos})
+		}
+	}
+	add("news", 400, true)
+	add("hw", 25, true)
+	add("rare", 1, true)
+	add("neg", 1000, false)
+	add("hwneg", 50, false)
+	idx := make([]int, len(ts.sets))
+	for i := range idx {
+		idx[i] = i
+	}
+	w := balanceWeights(ts, 0, idx, 426, []string{"hw", "rare", "hwneg", "news"})
+	if got, want := w["hw"], math.Sqrt(401.0/25); math.Abs(got-want) > 1e-9 {
+		t.Errorf("hw: %v, want %v", got, want)
+	}
+	if w["rare"] != 10 {
+		t.Errorf("rare: %v, want the cap 10", w["rare"])
+	}
+	if w["news"] != 1 {
+		t.Errorf("news: %v, want 1 (a set that is most of the positives is not down-weighted)", w["news"])
+	}
+	if _, ok := w["hwneg"]; ok {
+		t.Error("a set without positives got a factor")
+	}
+	if balanceWeights(ts, 0, idx, 426, nil) != nil {
+		t.Error("no sets to balance gave factors")
+	}
+}

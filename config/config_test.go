@@ -31,6 +31,8 @@ func TestParseErrorsNameFileLineAndKey(t *testing.T) {
 		{"search timeout zero", "index:\n  search_timeout: 0s\n", "c.yaml:2: index.search_timeout: must be a duration between 100ms and 10m"},
 		{"searches per user zero", "index:\n  searches_per_user: 0\n", "c.yaml:2: index.searches_per_user: must be between 1 and 100, got 0"},
 		{"search bounds", "index:\n  search_timeout: 2s\n  searches_per_user: 4\n", ""},
+		{"persist pause too long", "index:\n  persist_pause: 1m\n", "c.yaml:2: index.persist_pause: must be a duration between 0s and 30s such as 2s, got 1m0s"},
+		{"persist pause off", "index:\n  persist_pause: 0s\n", ""},
 		{"bad lead level of a category", "alerts:\n  lead_levels:\n    fire: urgent\n", "c.yaml:3: alerts.lead_levels.fire: got \"urgent\""},
 		{"lead level of a category", "alerts:\n  lead_levels:\n    fire: high\n", ""},
 		{"login failures zero", "web:\n  login_max_failures: 0\n", "c.yaml:2: web.login_max_failures: must be between 1 and 1000"},

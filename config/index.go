@@ -20,11 +20,15 @@ type Index struct {
 	// SearchesPerUser is how many searches one user may run at once; more
 	// are answered 429.
 	SearchesPerUser int `yaml:"searches_per_user"`
+	// PersistPause is how long the index's writer to disk waits between
+	// segment files, so that the batches written meanwhile go to disk as
+	// one (index.Options.PersistPause); 0s writes each batch at once.
+	PersistPause Duration `yaml:"persist_pause"`
 }
 
 func defaultIndex() Index {
 	return Index{BatchSize: 500, FlushInterval: Duration(secondF), RetentionSchedule: "@daily", Shards: 2,
-		SearchTimeout: Duration(5 * secondF), SearchesPerUser: 2}
+		SearchTimeout: Duration(5 * secondF), SearchesPerUser: 2, PersistPause: Duration(2 * secondF)}
 }
 
 func (c *Config) validateIndex() error {
@@ -45,6 +49,9 @@ func (c *Config) validateIndex() error {
 	}
 	if c.Index.SearchesPerUser < 1 || c.Index.SearchesPerUser > 100 {
 		return c.errAt("index.searches_per_user", "must be between 1 and 100, got %d", c.Index.SearchesPerUser)
+	}
+	if d := c.Index.PersistPause.D(); d < 0 || d > 30*time.Second {
+		return c.errAt("index.persist_pause", "must be a duration between 0s and 30s such as 2s, got %s", d)
 	}
 	if err := checkCron(c.Index.RetentionSchedule); err != nil {
 		return c.errAt("index.retention_schedule", "%v", err)

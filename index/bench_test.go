@@ -23,9 +23,11 @@ import (
 //	go test -run '^$' -bench 'BenchmarkIndexing' -benchtime 20000x ./index
 //	go test -run '^$' -bench 'BenchmarkQuery' -benchtime 2000x -index.docs 200000 -index.dir idx200k ./index
 var (
-	benchDocs = flag.Int("index.docs", 20000, "documents in the BenchmarkQuery index")
-	benchDir  = flag.String("index.dir", "", "folder keeping the BenchmarkQuery index between runs (default: a temporary folder)")
-	benchSize = flag.Int("index.postsize", 2048, "approximate bytes of a generated post body")
+	benchDocs    = flag.Int("index.docs", 20000, "documents in the BenchmarkQuery index")
+	benchDir     = flag.String("index.dir", "", "folder keeping the BenchmarkQuery index between runs (default: a temporary folder)")
+	benchSize    = flag.Int("index.postsize", 2048, "approximate bytes of a generated post body")
+	persistPause = flag.Duration("index.persistpause", 0, "Options.PersistPause in BenchmarkIndexingServeBatches")
+	serveBatch   = flag.Int("index.servebatch", 200, "documents per batch in BenchmarkIndexingServeBatches (serve writes about flush_interval × posts/s)")
 )
 
 func dirBytes(path string) int64 {
@@ -399,4 +401,31 @@ func qs(texts ...string) []index.Query {
 		out[i] = index.Query{Text: t}
 	}
 	return out
+}
+
+// BenchmarkIndexingServeBatches indexes b.N generated posts with the words
+// handed in, written in batches of -servebatch documents (split over the
+// shards) as serve's flusher writes them every flush interval at a few
+// hundred posts a second, then flushes: the small segments and Bleve's
+// merging of them that a crawl causes. -index.persistpause sets
+// Options.PersistPause.
+func BenchmarkIndexingServeBatches(b *testing.B) {
+	cutSearch("预热")
+	g := newPostGen(1)
+	ds := make([]index.Doc, b.N)
+	for i := range ds {
+		ds[i] = g.next(*benchSize)
+		ds[i].TitleWords = givenWords(ds[i].Title)
+		ds[i].BodyWords = givenWords(ds[i].Body)
+	}
+	ix, err := index.Open(index.Options{Path: filepath.Join(b.TempDir(), "idx"), BatchSize: *serveBatch, FlushInterval: time.Hour, PersistPause: *persistPause,
+		Tokenize: cutSearch, Normalize: nlp.NormalizeText})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	timeIndexing(b, len(ds), func(i int) error { return ix.Add(ctx, ds[i]) }, func() error { return ix.Flush(ctx) })
+	if err := ix.Close(); err != nil {
+		b.Fatal(err)
+	}
 }

@@ -104,6 +104,7 @@ func OpenIndex(cfg *config.Config, log *slog.Logger) (*index.Index, error) {
 		BatchSize:     cfg.Index.BatchSize,
 		FlushInterval: cfg.Index.FlushInterval.D(),
 		Shards:        cfg.Index.Shards,
+		PersistPause:  cfg.Index.PersistPause.D(),
 		SearchTimeout: cfg.Index.SearchTimeout.D(),
 		Location:      cfg.Location(),
 		Tokenize:      IndexTokenize,

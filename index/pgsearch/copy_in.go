@@ -1,7 +1,6 @@
 package pgsearch
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -34,34 +33,20 @@ func CopyIn(ctx context.Context, tx pgx.Tx, docs []index.Doc) error {
 	}
 	slices.Sort(names)
 	if len(names) > 0 {
-		// As ensurePartitions: nodes creating the same month take turns.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('riskmine search partitions'))`); err != nil {
+		if err := lockPartitions(ctx, tx); err != nil {
 			return fmt.Errorf("pgsearch: copy: %w", err)
 		}
 	}
 	for _, n := range names {
-		b := months[n]
-		if _, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF search_posts FOR VALUES FROM ('%s') TO ('%s')`,
-			n, b[0].Format(time.RFC3339), b[1].Format(time.RFC3339))); err != nil {
-			return fmt.Errorf("pgsearch: create partition %s: %w", n, err)
+		if err := createPartition(ctx, tx, n, months[n][0], months[n][1]); err != nil {
+			return err
 		}
 	}
 	rows := make([][]any, len(docs))
 	for i := range docs {
-		d := &docs[i]
-		rank, _ := index.LevelRank(d.Level)
-		var published *time.Time
-		if !d.PublishedAt.IsZero() {
-			p := d.PublishedAt.UTC()
-			published = &p
-		}
-		rows[i] = []any{d.Key(), d.At().UTC(), cmp.Or(d.ID, d.Key()), d.URL, d.Title, d.Body, d.Source, d.Site, d.Level, rank, d.Score,
-			nonNil(d.Categories), nonNil(index.WithParents(d.LocationCodes)), nonNil(d.LocationNames), d.LeadID, published,
-			index.TSVector(d)}
+		rows[i] = postRow(&docs[i])
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"search_posts"}, []string{"key", "at", "id", "url", "title", "body", "source", "site",
-		"level", "level_rank", "score", "categories", "location_codes", "location_names", "lead_id", "published_at", "tsv"},
-		pgx.CopyFromRows(rows))
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"search_posts"}, loadColumns, pgx.CopyFromRows(rows))
 	if err != nil {
 		return fmt.Errorf("pgsearch: copy %d posts: %w", len(docs), err)
 	}

@@ -141,22 +141,50 @@ func (s *Store) ensurePartitions(ctx context.Context, ats []time.Time) error {
 			continue
 		}
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			// Two nodes creating the same month take turns.
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('riskmine search partitions'))`); err != nil {
+			if err := lockPartitions(ctx, tx); err != nil {
 				return err
 			}
-			_, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF search_posts FOR VALUES FROM ('%s') TO ('%s')`,
-				part, from.Format(time.RFC3339), to.Format(time.RFC3339)))
-			return err
+			return createPartition(ctx, tx, part, from, to)
 		})
 		if err != nil {
-			return fmt.Errorf("pgsearch: create partition %s: %w", part, err)
+			return err
 		}
 		s.mu.Lock()
 		s.parts[part] = true
 		s.mu.Unlock()
 	}
 	return nil
+}
+
+// lockPartitions makes nodes creating the same month in tx take turns.
+func lockPartitions(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('riskmine search partitions'))`)
+	return err
+}
+
+// createPartition makes the month partition part, [from, to), in tx
+// unless it exists.
+func createPartition(ctx context.Context, tx pgx.Tx, part string, from, to time.Time) error {
+	_, err := tx.Exec(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF search_posts FOR VALUES FROM ('%s') TO ('%s')`,
+		part, from.Format(time.RFC3339), to.Format(time.RFC3339)))
+	if err != nil {
+		return fmt.Errorf("pgsearch: create partition %s: %w", part, err)
+	}
+	return nil
+}
+
+// postRow is the row of d in loadColumns' order, its text analysed (the
+// tsvector as text).
+func postRow(d *index.Doc) []any {
+	rank, _ := index.LevelRank(d.Level)
+	var published *time.Time
+	if !d.PublishedAt.IsZero() {
+		p := d.PublishedAt.UTC()
+		published = &p
+	}
+	return []any{d.Key(), d.At().UTC(), cmp.Or(d.ID, d.Key()), d.URL, d.Title, d.Body, d.Source, d.Site, d.Level, rank, d.Score,
+		nonNil(d.Categories), nonNil(index.WithParents(d.LocationCodes)), nonNil(d.LocationNames), d.LeadID, published,
+		index.TSVector(d)}
 }
 
 // Add stores docs, each replacing an earlier version with the same key
@@ -193,16 +221,8 @@ func (s *Store) Add(ctx context.Context, docs ...index.Doc) error {
 	keys := make([]string, len(keep))
 	analyse := func(k int) {
 		d := &docs[keep[k]]
-		rank, _ := index.LevelRank(d.Level)
-		var published *time.Time
-		if !d.PublishedAt.IsZero() {
-			p := d.PublishedAt.UTC()
-			published = &p
-		}
 		keys[k] = d.Key()
-		rows[k] = []any{d.Key(), ats[k].UTC(), cmp.Or(d.ID, d.Key()), d.URL, d.Title, d.Body, d.Source, d.Site, d.Level, rank, d.Score,
-			nonNil(d.Categories), nonNil(index.WithParents(d.LocationCodes)), nonNil(d.LocationNames), d.LeadID, published,
-			index.TSVector(d)}
+		rows[k] = postRow(d)
 	}
 	workers := min(runtime.GOMAXPROCS(0), (len(keep)+31)/32)
 	var wg sync.WaitGroup

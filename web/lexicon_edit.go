@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"riskmine/internal/atomicfile"
 	"riskmine/nlp"
 )
 
@@ -307,7 +308,7 @@ func (lf *LexiconFiles) apply(f lexFile, text []byte) (before string, cases int,
 			err = nil
 		}
 	} else {
-		err = writeFileAtomic(path, text)
+		err = atomicfile.Write(path, text)
 	}
 	if err != nil {
 		return "", cases, fmt.Errorf("web: write lexicon file %s: %w", f.Name(), err)
@@ -315,7 +316,7 @@ func (lf *LexiconFiles) apply(f lexFile, text []byte) (before string, cases int,
 	if lf.Reload != nil {
 		if rerr := lf.Reload(); rerr != nil {
 			if oldErr == nil {
-				writeFileAtomic(path, old)
+				atomicfile.Write(path, old)
 			} else {
 				os.Remove(path)
 			}
@@ -323,27 +324,6 @@ func (lf *LexiconFiles) apply(f lexFile, text []byte) (before string, cases int,
 		}
 	}
 	return before, cases, nil
-}
-
-// writeFileAtomic writes b to path through a temporary file and a rename,
-// so a reader sees the old file or the new one, never half of one.
-func writeFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".lexicon-*.tmp")
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(b)
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // LexiconChange is one audited lexicon edit.

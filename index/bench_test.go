@@ -27,6 +27,7 @@ var (
 	benchDir     = flag.String("index.dir", "", "folder keeping the BenchmarkQuery index between runs (default: a temporary folder)")
 	benchSize    = flag.Int("index.postsize", 2048, "approximate bytes of a generated post body")
 	persistPause = flag.Duration("index.persistpause", 0, "Options.PersistPause in BenchmarkIndexingServeBatches")
+	serveMapping = flag.String("index.mapping", "", `mapping of BenchmarkIndexingServeBatches: "" (the real one) or "word-vectors" (as before the word fields lost their term vectors)`)
 	serveBatch   = flag.Int("index.servebatch", 200, "documents per batch in BenchmarkIndexingServeBatches (serve writes about flush_interval × posts/s)")
 )
 
@@ -408,7 +409,7 @@ func qs(texts ...string) []index.Query {
 // shards) as serve's flusher writes them every flush interval at a few
 // hundred posts a second, then flushes: the small segments and Bleve's
 // merging of them that a crawl causes. -index.persistpause sets
-// Options.PersistPause.
+// Options.PersistPause, -index.mapping the mapping.
 func BenchmarkIndexingServeBatches(b *testing.B) {
 	cutSearch("预热")
 	g := newPostGen(1)
@@ -418,8 +419,8 @@ func BenchmarkIndexingServeBatches(b *testing.B) {
 		ds[i].TitleWords = givenWords(ds[i].Title)
 		ds[i].BodyWords = givenWords(ds[i].Body)
 	}
-	ix, err := index.Open(index.Options{Path: filepath.Join(b.TempDir(), "idx"), BatchSize: *serveBatch, FlushInterval: time.Hour, PersistPause: *persistPause,
-		Tokenize: cutSearch, Normalize: nlp.NormalizeText})
+	ix, err := index.OpenVariant(index.Options{Path: filepath.Join(b.TempDir(), "idx"), BatchSize: *serveBatch, FlushInterval: time.Hour, PersistPause: *persistPause,
+		Tokenize: cutSearch, Normalize: nlp.NormalizeText}, *serveMapping)
 	if err != nil {
 		b.Fatal(err)
 	}

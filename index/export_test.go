@@ -11,14 +11,17 @@ import (
 
 // OpenVariant opens a new index whose title and body use another analysis,
 // for benchmarks: "standard" (Bleve's standard analyzer, no bigram fields),
-// "words" (the injected tokenizer without bigram fields) or "" (the real
-// mapping).
+// "words" (the injected tokenizer without bigram fields), "word-vectors"
+// (the real mapping as it was before the word fields lost their term
+// vectors) or "" (the real mapping).
 func OpenVariant(opts Options, variant string) (*Index, error) {
 	switch variant {
 	case "standard":
-		return open(opts, mappingWith(standard.Name, ""))
+		return open(opts, mappingWith(standard.Name, "", true))
 	case "words":
-		return open(opts, mappingWith(analyzerWords, ""))
+		return open(opts, mappingWith(analyzerWords, "", true))
+	case "word-vectors":
+		return open(opts, mappingWith(analyzerWords, analyzerBigrams, true))
 	}
 	return open(opts, nil)
 }

@@ -43,14 +43,16 @@ func LevelRank(l string) (int, bool) {
 // newMapping builds the index mapping; basic selects the fallback analyzers.
 func newMapping(basic bool) *mapping.IndexMappingImpl {
 	if basic {
-		return mappingWith(analyzerBasicWords, analyzerBasicBigrams)
+		return mappingWith(analyzerBasicWords, analyzerBasicBigrams, false)
 	}
-	return mappingWith(analyzerWords, analyzerBigrams)
+	return mappingWith(analyzerWords, analyzerBigrams, false)
 }
 
 // mappingWith builds the mapping with the given analyzers for the title and
 // body; an empty grams leaves out the bigram fields (benchmarks compare).
-func mappingWith(words, grams string) *mapping.IndexMappingImpl {
+// wordVectors keeps term vectors on the word fields too, as indexes made
+// before they were dropped have them (tests check both answer alike).
+func mappingWith(words, grams string, wordVectors bool) *mapping.IndexMappingImpl {
 	kw := func(store bool) *mapping.FieldMapping {
 		f := bleve.NewKeywordFieldMapping()
 		f.Store = store
@@ -58,12 +60,17 @@ func mappingWith(words, grams string) *mapping.IndexMappingImpl {
 		f.DocValues = true
 		return f
 	}
-	text := func(name, analyzer string, store bool) *mapping.FieldMapping {
+	// The word fields answer words, wildcards, regular expressions and
+	// fuzzy words, none of which needs positions; phrases and highlights
+	// come from the bigram fields. Term vectors on the word fields were a
+	// sixth of the index's CPU and memory, so only the bigram fields keep
+	// them (an index made before keeps its own mapping, and works alike).
+	text := func(name, analyzer string, store, vectors bool) *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
 		f.Name = name
 		f.Analyzer = analyzer
 		f.Store = store
-		f.IncludeTermVectors = true // phrases and highlight offsets
+		f.IncludeTermVectors = vectors
 		f.IncludeInAll = false
 		f.DocValues = false
 		return f
@@ -88,11 +95,11 @@ func mappingWith(words, grams string) *mapping.IndexMappingImpl {
 	doc.AddFieldMappingsAt(fieldSource, kw(true))
 	doc.AddFieldMappingsAt(fieldSite, kw(true))
 	if grams != "" {
-		doc.AddFieldMappingsAt(fieldTitle, text(fieldTitle, words, true), text(fieldTitleBigrams, grams, false))
-		doc.AddFieldMappingsAt(fieldBody, text(fieldBody, words, true), text(fieldBodyBigrams, grams, false))
+		doc.AddFieldMappingsAt(fieldTitle, text(fieldTitle, words, true, wordVectors), text(fieldTitleBigrams, grams, false, true))
+		doc.AddFieldMappingsAt(fieldBody, text(fieldBody, words, true, wordVectors), text(fieldBodyBigrams, grams, false, true))
 	} else {
-		doc.AddFieldMappingsAt(fieldTitle, text(fieldTitle, words, true))
-		doc.AddFieldMappingsAt(fieldBody, text(fieldBody, words, true))
+		doc.AddFieldMappingsAt(fieldTitle, text(fieldTitle, words, true, true))
+		doc.AddFieldMappingsAt(fieldBody, text(fieldBody, words, true, true))
 	}
 	doc.AddFieldMappingsAt(fieldPublished, date(true))
 	doc.AddFieldMappingsAt(fieldFetched, date(true))

@@ -149,7 +149,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 			res, err = nil, fmt.Errorf("index: search %q: %w: the query could not be run: simplify it", q.Text, ErrBadQuery)
 		}
 	}()
-	req, text, err := buildRequest(q, ix.basic)
+	req, text, marks, err := buildRequest(q, ix.basic)
 	if err != nil {
 		return nil, fmt.Errorf("index: search %q: %w", q.Text, err)
 	}
@@ -217,7 +217,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 		})
 		hits = hits[min(from, len(hits)):min(from+size, len(hits))]
 	}
-	details, err := ix.pageDetails(ctx, text, hits)
+	details, err := ix.pageDetails(ctx, marks, hits)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ix.stopped(ctx)
@@ -338,14 +338,19 @@ func badQuery(format string, args ...any) error {
 }
 
 // buildRequest turns q into a Bleve search request; text is the rewritten
-// query-string part (nil when there is none), used again for highlighting.
-func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text query.Query, err error) {
+// query-string part (nil when there is none), and marks the same query with
+// the clauses that place its highlights (see rewriter.marks), matching the
+// same documents.
+func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text, marks query.Query, err error) {
 	rw := rewriter{bigramAnalyzer: analyzerBigrams, normalize: func(s string) string {
 		if f := installed(); f != nil {
 			return f.normalize(s)
 		}
 		return basicNormalize(s)
 	}}
+	if f := installed(); f != nil {
+		rw.tokenize = f.tokenize
+	}
 	if basic {
 		rw = rewriter{bigramAnalyzer: analyzerBasicBigrams, normalize: basicNormalize}
 	}
@@ -355,17 +360,17 @@ func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text query.Que
 		rw.loc = q.Location
 	}
 	if q.From < 0 {
-		return nil, nil, badQuery("from must not be negative, got %d", q.From)
+		return nil, nil, nil, badQuery("from must not be negative, got %d", q.From)
 	}
 	if q.Size < 0 || q.Size > MaxSize {
-		return nil, nil, badQuery("size must be between 1 and %d, got %d", MaxSize, q.Size)
+		return nil, nil, nil, badQuery("size must be between 1 and %d, got %d", MaxSize, q.Size)
 	}
 	size := q.Size
 	if size == 0 {
 		size = 10
 	}
 	if q.From > 100000 {
-		return nil, nil, badQuery("from must be at most 100000, got %d", q.From)
+		return nil, nil, nil, badQuery("from must be at most 100000, got %d", q.From)
 	}
 
 	var main query.Query
@@ -373,25 +378,36 @@ func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text query.Que
 		main = query.NewMatchAllQuery()
 	} else {
 		if len(q.Text) > MaxQueryBytes {
-			return nil, nil, badQuery("the query is %d bytes long, at most %d are allowed: shorten it or split it into several searches", len(q.Text), MaxQueryBytes)
+			return nil, nil, nil, badQuery("the query is %d bytes long, at most %d are allowed: shorten it or split it into several searches", len(q.Text), MaxQueryBytes)
 		}
 		if !utf8.ValidString(q.Text) {
-			return nil, nil, badQuery("query is not valid UTF-8")
+			return nil, nil, nil, badQuery("query is not valid UTF-8")
 		}
 		parsed, err := parseQueryString(q.Text)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if err := checkShape(q.Text, parsed); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if main, err = rw.rewrite(parsed); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		text = main
+		// The rewrite changes the parsed query in place: the marked
+		// variant is rewritten from a second parse.
+		again, err := parseQueryString(q.Text)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		mrw := rw
+		mrw.marks = true
+		if marks, err = mrw.rewrite(again); err != nil {
+			return nil, nil, nil, err
+		}
 		if v, ok := main.(query.ValidatableQuery); ok {
 			if err := v.Validate(); err != nil {
-				return nil, nil, badQuery("%s", firstLine(err.Error()))
+				return nil, nil, nil, badQuery("%s", firstLine(err.Error()))
 			}
 		}
 	}
@@ -412,7 +428,7 @@ func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text query.Que
 	if q.MinLevel != "" {
 		rank, ok := LevelRank(q.MinLevel)
 		if !ok {
-			return nil, nil, badQuery("level %q is not one of %s", q.MinLevel, strings.Join(level.All(), ", "))
+			return nil, nil, nil, badQuery("level %q is not one of %s", q.MinLevel, strings.Join(level.All(), ", "))
 		}
 		minRank, incl := float64(rank), true
 		nr := query.NewNumericRangeInclusiveQuery(&minRank, nil, &incl, nil)
@@ -421,7 +437,7 @@ func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text query.Que
 	}
 	if !q.Since.IsZero() || !q.Until.IsZero() {
 		if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
-			return nil, nil, badQuery("since (%s) must be before until (%s)", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
+			return nil, nil, nil, badQuery("since (%s) must be before until (%s)", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
 		}
 		incl, excl := true, false
 		dr := query.NewDateRangeInclusiveQuery(q.Since.UTC(), q.Until.UTC(), &incl, &excl)
@@ -447,9 +463,9 @@ func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text query.Que
 	case SortScore:
 		req.SortBy([]string{"-" + fieldScore})
 	default:
-		return nil, nil, badQuery("sort must be %s, %s or %s, got %q", SortRelevance, SortTime, SortScore, q.Sort)
+		return nil, nil, nil, badQuery("sort must be %s, %s or %s, got %q", SortRelevance, SortTime, SortScore, q.Sort)
 	}
-	return req, text, nil
+	return req, text, marks, nil
 }
 
 // anyTerm matches documents whose keyword field holds one of the values.
@@ -487,7 +503,16 @@ const (
 type rewriter struct {
 	bigramAnalyzer string
 	normalize      func(string) string
-	loc            *time.Location // zone of dates parsed as UTC; nil keeps them
+	// tokenize cuts a query text into words as the word fields were cut
+	// (nil with the fallback analyzers).
+	tokenize func(string) []Token
+	loc      *time.Location // zone of dates parsed as UTC; nil keeps them
+	// marks asks for the query of a page's highlights: the word fields
+	// keep no positions, so each word, and the known start of a wildcard
+	// or regular expression, is also sought on the bigram fields as an
+	// optional clause. The matches are the same; only the term locations
+	// (and scores, which the page search does not use) differ.
+	marks bool
 }
 
 // explicitUTC finds a date written with a UTC designator (Z or +00:00).
@@ -557,16 +582,24 @@ func (rw rewriter) rewrite(q query.Query) (query.Query, error) {
 		}
 		return rw.textPhrase(q.MatchPhrase, fields, boostOf(q.BoostVal)), nil
 	case *query.WildcardQuery:
+		lit := wildcardLiteral(q.Wildcard)
 		return perField(q.FieldVal, func(f string) query.Query {
-			w := query.NewWildcardQuery(q.Wildcard)
-			w.SetField(f)
-			return w
+			on := func(field string) query.Query {
+				w := query.NewWildcardQuery(q.Wildcard)
+				w.SetField(field)
+				return w
+			}
+			return marked(on(f), rw.markPattern(f, lit, on))
 		}), nil
 	case *query.RegexpQuery:
+		lit := regexpLiteral(q.Regexp)
 		return perField(q.FieldVal, func(f string) query.Query {
-			r := query.NewRegexpQuery(q.Regexp)
-			r.SetField(f)
-			return r
+			on := func(field string) query.Query {
+				r := query.NewRegexpQuery(q.Regexp)
+				r.SetField(field)
+				return r
+			}
+			return marked(on(f), rw.markPattern(f, lit, on))
 		}), nil
 	case *query.NumericRangeQuery:
 		if q.FieldVal == "" {
@@ -646,16 +679,94 @@ func (rw rewriter) textMatch(text string, fields []string, boost float64, fuzzin
 		}
 		return query.NewDisjunctionQuery(qs)
 	}
+	if !rw.marks {
+		for _, f := range fields {
+			m := query.NewMatchQuery(text)
+			m.SetField(f)
+			m.SetOperator(query.MatchQueryOperatorAnd)
+			m.Fuzziness = fuzziness
+			m.SetBoost(boost * fieldBoost(f))
+			qs = append(qs, m)
+			qs = append(qs, rw.substring(text, f, boost*fieldBoost(f)*boostPhrase))
+		}
+		return query.NewDisjunctionQuery(qs)
+	}
+	words := rw.words(text)
 	for _, f := range fields {
 		m := query.NewMatchQuery(text)
 		m.SetField(f)
 		m.SetOperator(query.MatchQueryOperatorAnd)
 		m.Fuzziness = fuzziness
-		m.SetBoost(boost * fieldBoost(f))
-		qs = append(qs, m)
-		qs = append(qs, rw.substring(text, f, boost*fieldBoost(f)*boostPhrase))
+		either := query.NewDisjunctionQuery([]query.Query{m, rw.substring(text, f, 1)})
+		opt := make([]query.Query, 0, len(words))
+		for _, w := range words {
+			opt = append(opt, rw.substring(w, f, 1))
+		}
+		qs = append(qs, marked(either, opt))
+	}
+	if len(qs) == 1 {
+		return qs[0]
 	}
 	return query.NewDisjunctionQuery(qs)
+}
+
+// marked returns q with optional clauses: they add the term locations of
+// the highlights and change no match.
+func marked(q query.Query, opt []query.Query) query.Query {
+	if len(opt) == 0 {
+		return q
+	}
+	return query.NewBooleanQuery([]query.Query{q}, opt, nil)
+}
+
+// markPattern is, in a marking rewrite, what marks the matches of a
+// wildcard or regular expression on word field f in its bigram field: the
+// same pattern there (runs of letters and digits are whole tokens in it,
+// and a pattern of one or two Chinese characters matches the pairs that
+// start the words it matched), and its literal start as a substring when
+// that has two or more Chinese characters (燃气泄* marks 燃气泄). Nil
+// outside a marking rewrite.
+func (rw rewriter) markPattern(f, literal string, same func(field string) query.Query) []query.Query {
+	if !rw.marks {
+		return nil
+	}
+	if _, text := textFields(f); !text {
+		return nil
+	}
+	opt := []query.Query{same(bigramField(f))}
+	if utf8.RuneCountInString(literal) >= 2 && strings.ContainsFunc(literal, isCJK) {
+		opt = append(opt, rw.substring(literal, f, 1))
+	}
+	return opt
+}
+
+// words returns the words the word fields hold for text, as substrings to
+// mark: those of two or more characters (a single character would be
+// sought through every pair holding it), each once, and none that lies
+// inside a longer one (search mode also gives the parts of a long word).
+func (rw rewriter) words(text string) []string {
+	if rw.tokenize == nil {
+		return nil
+	}
+	norm := rw.normalize(text)
+	toks := rw.tokenize(norm)
+	var out []string
+	for i, t := range toks {
+		if t.Start < 0 || t.End > len(norm) || t.Start >= t.End || !hasWordRune(t.Text) || utf8.RuneCountInString(t.Text) < 2 {
+			continue
+		}
+		inside := false
+		for j, u := range toks {
+			if j != i && u.Start <= t.Start && t.End <= u.End && u.End-u.Start > t.End-t.Start {
+				inside = true
+				break
+			}
+		}
+		if !inside && !slices.Contains(out, t.Text) {
+			out = append(out, t.Text)
+		}
+	}
+	return out
 }
 
 // textPhrase: text as a substring of a field.
@@ -797,4 +908,23 @@ func strs(v any) []string {
 		return out
 	}
 	return nil
+}
+
+// wildcardLiteral is the start of a wildcard before its first * or ?.
+func wildcardLiteral(w string) string {
+	if i := strings.IndexAny(w, `*?\`); i >= 0 {
+		return w[:i]
+	}
+	return w
+}
+
+// regexpLiteral is the literal start every match of a regular expression
+// begins with ("" when it has none or cannot be read).
+func regexpLiteral(re string) string {
+	r, err := regexp.Compile(re)
+	if err != nil {
+		return ""
+	}
+	prefix, _ := r.LiteralPrefix()
+	return prefix
 }

@@ -2,6 +2,7 @@ package index_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"riskmine/index"
@@ -63,5 +64,49 @@ func TestGivenWordsUsedOnlyWhenTheyFit(t *testing.T) {
 	r = search(t, ix, index.Query{Text: `"丙丁戊"`})
 	if got := ids(r); !slices.Equal(got, []string{"fits", "stale"}) {
 		t.Fatalf("the bigram field of both posts: %v", got)
+	}
+}
+
+// TestGivenWordsCarryTheScorersText hands in words with the scorer's
+// offset map: the scorer drops the space and the joining dot between
+// Chinese characters over the whole text, which the index cannot do piece
+// by piece on its own. With the map the index takes the scorer's text, so
+// a fragment across the dropped space is found, and its highlight covers
+// the characters as the post shows them; a map that does not fit the text
+// is ignored.
+func TestGivenWordsCarryTheScorersText(t *testing.T) {
+	ix := openZH(t)
+	body := "仓库起火 浓烟很大，约翰·史密斯在现场"
+	nz := nlp.Normalize(body)
+	if strings.ContainsAny(nz.Text, " ·") {
+		t.Fatalf("the scorer's text %q keeps the space or the dot: the test needs another example", nz.Text)
+	}
+	words := func(orig []int32) *index.Words {
+		return &index.Words{Normalized: nz.Text, Tokens: cutSearch(nz.Text), Orig: orig}
+	}
+	load(t, ix, []index.Doc{
+		{ID: "given", Title: "一", Body: body, BodyWords: words(nz.Orig)},
+		{ID: "plain", Title: "二", Body: body},
+		{ID: "badmap", Title: "三", Body: body, BodyWords: words(nz.Orig[:len(nz.Orig)-1])},
+	})
+	r := search(t, ix, index.Query{Text: `"火浓"`})
+	if got := ids(r); !slices.Equal(got, []string{"given"}) {
+		t.Fatalf(`"火浓" found %v, want the post indexed with the scorer's text only`, got)
+	}
+	if fr := r.Hits[0].Fragments["body"]; len(fr) == 0 || !strings.Contains(fr[0], "<mark>火 浓</mark>") {
+		t.Errorf("highlight %q, want the mark over 火 浓 as written", fr)
+	}
+	r = search(t, ix, index.Query{Text: "约翰史密斯"})
+	if !slices.Contains(ids(r), "given") {
+		t.Fatalf("约翰史密斯 found %v, want given among them", ids(r))
+	}
+	for _, h := range r.Hits {
+		if h.ID == "given" && !strings.Contains(strings.Join(h.Fragments["body"], ""), "约翰·史密斯</mark>") {
+			t.Errorf("highlight %q, want the mark to end after 约翰·史密斯 as written", h.Fragments["body"])
+		}
+	}
+	r = search(t, ix, index.Query{Text: "仓库"})
+	if got := ids(r); !slices.Equal(got, []string{"badmap", "given", "plain"}) {
+		t.Fatalf("仓库 found %v, want all three posts", got)
 	}
 }

@@ -105,6 +105,9 @@ type FieldWords struct {
 	// byte offsets into it.
 	Normalized string
 	Tokens     []Token
+	// Orig maps each rune of Normalized to the rune offset in the field
+	// it comes from (Normalized.Orig).
+	Orig []int32
 }
 
 // CategoryScore is the score of one category.

@@ -50,7 +50,7 @@ func fingerprint(fields []*fieldMatches, ev []Evidence, ruleIDs map[string]bool,
 			segs = seg.Segment(unsafe.Slice(unsafe.StringData(text), len(text)))
 		}
 		if words {
-			fws = append(fws, FieldWords{Field: fm.name, Normalized: text, Tokens: searchTokens(text, segs)})
+			fws = append(fws, FieldWords{Field: fm.name, Normalized: text, Orig: fm.nz.Orig, Tokens: searchTokens(text, segs)})
 		}
 		for _, g := range segs {
 			w := text[g.Start():g.End()]

@@ -359,7 +359,7 @@ func IndexDoc(page crawler.Page, as *nlp.Assessment, leadID string) index.Doc {
 	}
 	d.LocationCodes, d.LocationNames = resolvedLocations(as.Locations)
 	for _, fw := range as.Words {
-		w := &index.Words{Normalized: fw.Normalized, Tokens: make([]index.Token, len(fw.Tokens))}
+		w := &index.Words{Normalized: fw.Normalized, Orig: fw.Orig, Tokens: make([]index.Token, len(fw.Tokens))}
 		for i, t := range fw.Tokens {
 			w.Tokens[i] = index.Token{Text: t.Text, Start: t.Start, End: t.End}
 		}

@@ -218,6 +218,13 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 		hits = hits[min(from, len(hits)):min(from+size, len(hits))]
 	}
 	details, err := ix.pageDetails(ctx, marks, hits)
+	if err != nil && ctx.Err() == nil && marks != nil {
+		// The marking clauses expand on the bigram fields, which the
+		// bounds above did not count; rather than fail a search that
+		// passed them, the page goes without the marks they add.
+		ix.log.Debug("search: marking the page failed, reading it unmarked", "query", q.Text, "err", err)
+		details, err = ix.pageDetails(ctx, text, hits)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ix.stopped(ctx)

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"riskmine/index"
+
+	"github.com/blevesearch/bleve/v2/search/searcher"
 )
 
 // numberDocs holds the words 10000 to 14999, so that wildcards can be made
@@ -141,5 +143,31 @@ func TestHostileQueries(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPageWithoutMarksWhenMarkingExpandsTooFar: the clauses that mark a
+// page's highlights expand a pattern on the bigram fields, which hold more
+// terms than the word fields the bounds counted. When that expansion is
+// refused the search still answers, with the page unmarked, instead of
+// failing a query the bounds let through.
+func TestPageWithoutMarksWhenMarkingExpandsTooFar(t *testing.T) {
+	ix := openZH(t)
+	load(t, ix, []index.Doc{{ID: "p1", Title: "一", Body: "仓库起火了。甲火乙火丙火丁火戊火己火庚火辛火壬火癸火"}})
+	q := index.Query{Text: "/[一-龥]火/"}
+	words := len(search(t, ix, q).Hits)
+	if words == 0 {
+		t.Fatal("the pattern finds nothing: the test says nothing")
+	}
+	defer func(n int) { searcher.DisjunctionMaxClauseCount = n }(searcher.DisjunctionMaxClauseCount)
+	// Room for the pattern's words in the word fields, not for the
+	// pairs ending in 火 in the bigram fields (甲火, 乙火, … ten of them).
+	searcher.DisjunctionMaxClauseCount = 4
+	r, err := ix.Search(context.Background(), q)
+	if err != nil {
+		t.Fatalf("the search failed on its marks: %v", err)
+	}
+	if len(r.Hits) != words {
+		t.Fatalf("%d hits, want the %d found with every mark", len(r.Hits), words)
 	}
 }

@@ -421,3 +421,37 @@ func BenchmarkFindSeverityCues(b *testing.B) {
 		})
 	}
 }
+
+// TestSeverityEverydayWords: the words people use for someone still
+// inside, a person down, a blast or a collapse, beside the news words
+// (written for this test).
+func TestSeverityEverydayWords(t *testing.T) {
+	for _, tc := range []struct {
+		text, kind string
+		want       bool
+	}{
+		{"火越来越大，人还在里面！", "trapped", true},
+		{"车翻到沟里了，里面的人都没出来", "trapped", true},
+		{"楼梯口挤成一团，有人被踩在下面", "trapped", true},
+		{"有人在喊救命，快来人", "trapped", true},
+		{"工人下到池子里清淤，一直没有上来", "trapped", true},
+		{"有个人倒在地上，喊他也不答应", "life_threat", true},
+		{"他抽了两口就晕过去了", "life_threat", true},
+		{"刚才小区里一声巨响，玻璃全碎了", "explosion", true},
+		{"饭店的煤气罐爆了", "explosion", true},
+		{"他拿着菜刀在街上追人", "attack", true},
+		{"歹徒把刀架在店员脖子上", "attack", true},
+		{"那人朝天开了一枪就跑了", "attack", true},
+		{"老厂房的屋顶被雪压塌了", "structural_failure", true},
+		{"路边的招牌掉下来，有个行人被砸到了", "injuries", true},
+		// The same words where no one is in danger.
+		{"体检结果还没出来，有点紧张", "trapped", false},
+		{"这个救命钱可千万不能丢", "trapped", false},
+		{"花坛边上的砖松了一块", "structural_failure", false},
+	} {
+		got := sevKinds(FindSeverityCues(tc.text))
+		if _, ok := got[tc.kind]; ok != tc.want {
+			t.Errorf("%s: %s found %v, want %v (cues %v)", tc.text, tc.kind, ok, tc.want, got)
+		}
+	}
+}

@@ -50,6 +50,8 @@ type scoreOutput struct {
 	Evidence   []nlp.Evidence      `json:"evidence"`
 	Suppressed []nlp.Suppressed    `json:"suppressed,omitempty"`
 	Locations  []nlp.Location      `json:"locations"`
+	// Severity are the cues that set the detected categories' levels.
+	Severity []nlp.SeverityCue `json:"severity,omitempty"`
 }
 
 // scoreError answers a line that could not be scored.
@@ -319,7 +321,7 @@ func scoreLine(an *nlp.Analyzer, lineNo int, raw []byte) []byte {
 	_ = json.Unmarshal(in.ID, &sid)
 	as := an.Analyze(nlp.Input{ID: sid, Title: title, Text: text, Ref: time.Now()})
 	o := scoreOutput{ID: in.ID, Level: as.Level, Score: as.Score, Categories: as.Categories,
-		Evidence: as.Evidence, Suppressed: as.Suppressed, Locations: as.Locations}
+		Evidence: as.Evidence, Suppressed: as.Suppressed, Locations: as.Locations, Severity: as.Severity}
 	if o.Locations == nil {
 		o.Locations = []nlp.Location{}
 	}

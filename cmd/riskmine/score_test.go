@@ -32,7 +32,11 @@ type scoreLineOut struct {
 		Start, End                  int
 	} `json:"evidence"`
 	Locations []json.RawMessage `json:"locations"`
-	Error     string            `json:"error"`
+	Severity  []struct {
+		Kind, Level, Field, Text string
+		Start, End               int
+	} `json:"severity"`
+	Error string `json:"error"`
 }
 
 func TestScoreCommand(t *testing.T) {
@@ -103,6 +107,33 @@ func TestScoreCommand(t *testing.T) {
 	}
 	if res[8].Level != "none" {
 		t.Errorf("negated post: level %s", res[8].Level)
+	}
+}
+
+// TestScoreCommandSeverityCues: the cues that set a level are in the
+// output, pointing into the field like evidence.
+func TestScoreCommandSeverityCues(t *testing.T) {
+	text := "楼里着火了，有人被困在五楼，浓烟很大"
+	code, out, errs := runCmd(t, `{"id": "trapped", "text": "`+text+`"}`+"\n", "score")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	var r scoreLineOut
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("not JSON: %v: %s", err, out)
+	}
+	if r.Level != "critical" {
+		t.Errorf("level %s, want critical (people trapped in a fire)", r.Level)
+	}
+	found := false
+	for _, c := range r.Severity {
+		if c.Field != "text" || string([]rune(text)[c.Start:c.End]) != c.Text {
+			t.Errorf("cue %+v does not point into the text", c)
+		}
+		found = found || c.Kind == "trapped" && c.Level == "critical"
+	}
+	if !found {
+		t.Errorf("severity %+v lacks the trapped cue", r.Severity)
 	}
 }
 

@@ -62,9 +62,10 @@ func mappingWith(words, grams string, wordVectors bool) *mapping.IndexMappingImp
 	}
 	// The word fields answer words, wildcards, regular expressions and
 	// fuzzy words, none of which needs positions; phrases and highlights
-	// come from the bigram fields. Term vectors on the word fields were a
-	// sixth of the index's CPU and memory, so only the bigram fields keep
-	// them (an index made before keeps its own mapping, and works alike).
+	// come from the bigram fields. Term vectors on the word fields were
+	// about a fifth of the index's CPU per post in its benchmark, so only
+	// the bigram fields keep them (an index made before keeps its own
+	// mapping, and works alike).
 	text := func(name, analyzer string, store, vectors bool) *mapping.FieldMapping {
 		f := bleve.NewTextFieldMapping()
 		f.Name = name

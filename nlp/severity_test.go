@@ -225,12 +225,24 @@ func sevKinds(cues []SeverityCue) map[string]string {
 	return m
 }
 
+// cueCase says whether a cue of kind is found in text.
+type cueCase struct {
+	text, kind string
+	want       bool
+}
+
+func checkCueKinds(t *testing.T, cases []cueCase) {
+	t.Helper()
+	for _, tc := range cases {
+		got := sevKinds(FindSeverityCues(tc.text))
+		if _, ok := got[tc.kind]; ok != tc.want {
+			t.Errorf("%s: %s found %v, want %v (cues %v)", tc.text, tc.kind, ok, tc.want, got)
+		}
+	}
+}
+
 func TestSeverityNegation(t *testing.T) {
-	for _, tc := range []struct {
-		text string
-		kind string
-		want bool
-	}{
+	checkCueKinds(t, []cueCase{
 		{"厂房起火，无人员伤亡。", "casualties", false},
 		{"车辆追尾，没有人受伤。", "injuries", false},
 		{"事故未造成人员伤亡。", "casualties", false},
@@ -246,12 +258,7 @@ func TestSeverityNegation(t *testing.T) {
 		{"这部电影的爆炸场面很震撼。", "explosion", false},
 		{"转发扩散，寻找走失老人。", "spreading", false},
 		{"无人员伤亡", "casualties", false},
-	} {
-		got := sevKinds(FindSeverityCues(tc.text))
-		if _, ok := got[tc.kind]; ok != tc.want {
-			t.Errorf("%s: %s found %v, want %v (cues %v)", tc.text, tc.kind, ok, tc.want, got)
-		}
-	}
+	})
 }
 
 func TestSeverityNumbers(t *testing.T) {
@@ -426,10 +433,7 @@ func BenchmarkFindSeverityCues(b *testing.B) {
 // inside, a person down, a blast or a collapse, beside the news words
 // (written for this test).
 func TestSeverityEverydayWords(t *testing.T) {
-	for _, tc := range []struct {
-		text, kind string
-		want       bool
-	}{
+	checkCueKinds(t, []cueCase{
 		{"火越来越大，人还在里面！", "trapped", true},
 		{"车翻到沟里了，里面的人都没出来", "trapped", true},
 		{"楼梯口挤成一团，有人被踩在下面", "trapped", true},
@@ -448,10 +452,5 @@ func TestSeverityEverydayWords(t *testing.T) {
 		{"体检结果还没出来，有点紧张", "trapped", false},
 		{"这个救命钱可千万不能丢", "trapped", false},
 		{"花坛边上的砖松了一块", "structural_failure", false},
-	} {
-		got := sevKinds(FindSeverityCues(tc.text))
-		if _, ok := got[tc.kind]; ok != tc.want {
-			t.Errorf("%s: %s found %v, want %v (cues %v)", tc.text, tc.kind, ok, tc.want, got)
-		}
-	}
+	})
 }

@@ -149,7 +149,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 			res, err = nil, fmt.Errorf("index: search %q: %w: the query could not be run: simplify it", q.Text, ErrBadQuery)
 		}
 	}()
-	req, text, marks, err := buildRequest(q, ix.basic)
+	req, text, err := buildRequest(q, ix.basic)
 	if err != nil {
 		return nil, fmt.Errorf("index: search %q: %w", q.Text, err)
 	}
@@ -217,8 +217,17 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 		})
 		hits = hits[min(from, len(hits)):min(from+size, len(hits))]
 	}
+	// The page is read with the marking variant of the text, which places
+	// the highlights; the rewrite changes a parsed query in place, so it
+	// is made from the text again.
+	marks, marked := text, text != nil && len(hits) > 0
+	if marked {
+		if marks, err = markingQuery(q, ix.basic); err != nil {
+			return nil, fmt.Errorf("index: search %q: %w", q.Text, err)
+		}
+	}
 	details, err := ix.pageDetails(ctx, marks, hits)
-	if err != nil && ctx.Err() == nil && marks != nil {
+	if err != nil && ctx.Err() == nil && marked {
 		// The marking clauses expand on the bigram fields, which the
 		// bounds above did not count; rather than fail a search that
 		// passed them, the page goes without the marks they add.
@@ -344,40 +353,58 @@ func badQuery(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrBadQuery, fmt.Sprintf(format, args...))
 }
 
-// buildRequest turns q into a Bleve search request; text is the rewritten
-// query-string part (nil when there is none), and marks the same query with
-// the clauses that place its highlights (see rewriter.marks), matching the
-// same documents.
-func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text, marks query.Query, err error) {
-	rw := rewriter{bigramAnalyzer: analyzerBigrams, normalize: func(s string) string {
+// queryRewriter is the rewriter of q's text on an index with the fallback
+// analyzers (basic) or the injected ones.
+func queryRewriter(q Query, basic bool) rewriter {
+	rw := rewriter{bigramAnalyzer: analyzerBasicBigrams, normalize: basicNormalize}
+	if !basic {
+		rw = rewriter{bigramAnalyzer: analyzerBigrams, normalize: func(s string) string {
+			if f := installed(); f != nil {
+				return f.normalize(s)
+			}
+			return basicNormalize(s)
+		}}
 		if f := installed(); f != nil {
-			return f.normalize(s)
+			rw.tokenize = f.tokenize
 		}
-		return basicNormalize(s)
-	}}
-	if f := installed(); f != nil {
-		rw.tokenize = f.tokenize
-	}
-	if basic {
-		rw = rewriter{bigramAnalyzer: analyzerBasicBigrams, normalize: basicNormalize}
 	}
 	// Bleve reads a date without a zone as UTC; such dates are taken in
 	// the query's zone instead, unless the text names UTC explicitly.
 	if q.Location != nil && q.Location != time.UTC && !explicitUTC.MatchString(q.Text) {
 		rw.loc = q.Location
 	}
+	return rw
+}
+
+// markingQuery is q's text rewritten with the clauses that place its
+// highlights (see rewriter.marks): it matches the same documents as the
+// text of buildRequest. It is made only for a page that has hits.
+func markingQuery(q Query, basic bool) (query.Query, error) {
+	parsed, err := parseQueryString(q.Text)
+	if err != nil {
+		return nil, err
+	}
+	rw := queryRewriter(q, basic)
+	rw.marks = true
+	return rw.rewrite(parsed)
+}
+
+// buildRequest turns q into a Bleve search request; text is the rewritten
+// query-string part (nil when there is none), used again for the page.
+func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text query.Query, err error) {
+	rw := queryRewriter(q, basic)
 	if q.From < 0 {
-		return nil, nil, nil, badQuery("from must not be negative, got %d", q.From)
+		return nil, nil, badQuery("from must not be negative, got %d", q.From)
 	}
 	if q.Size < 0 || q.Size > MaxSize {
-		return nil, nil, nil, badQuery("size must be between 1 and %d, got %d", MaxSize, q.Size)
+		return nil, nil, badQuery("size must be between 1 and %d, got %d", MaxSize, q.Size)
 	}
 	size := q.Size
 	if size == 0 {
 		size = 10
 	}
 	if q.From > 100000 {
-		return nil, nil, nil, badQuery("from must be at most 100000, got %d", q.From)
+		return nil, nil, badQuery("from must be at most 100000, got %d", q.From)
 	}
 
 	var main query.Query
@@ -385,36 +412,25 @@ func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text, marks qu
 		main = query.NewMatchAllQuery()
 	} else {
 		if len(q.Text) > MaxQueryBytes {
-			return nil, nil, nil, badQuery("the query is %d bytes long, at most %d are allowed: shorten it or split it into several searches", len(q.Text), MaxQueryBytes)
+			return nil, nil, badQuery("the query is %d bytes long, at most %d are allowed: shorten it or split it into several searches", len(q.Text), MaxQueryBytes)
 		}
 		if !utf8.ValidString(q.Text) {
-			return nil, nil, nil, badQuery("query is not valid UTF-8")
+			return nil, nil, badQuery("query is not valid UTF-8")
 		}
 		parsed, err := parseQueryString(q.Text)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		if err := checkShape(q.Text, parsed); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		if main, err = rw.rewrite(parsed); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
 		text = main
-		// The rewrite changes the parsed query in place: the marked
-		// variant is rewritten from a second parse.
-		again, err := parseQueryString(q.Text)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		mrw := rw
-		mrw.marks = true
-		if marks, err = mrw.rewrite(again); err != nil {
-			return nil, nil, nil, err
-		}
 		if v, ok := main.(query.ValidatableQuery); ok {
 			if err := v.Validate(); err != nil {
-				return nil, nil, nil, badQuery("%s", firstLine(err.Error()))
+				return nil, nil, badQuery("%s", firstLine(err.Error()))
 			}
 		}
 	}
@@ -435,7 +451,7 @@ func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text, marks qu
 	if q.MinLevel != "" {
 		rank, ok := LevelRank(q.MinLevel)
 		if !ok {
-			return nil, nil, nil, badQuery("level %q is not one of %s", q.MinLevel, strings.Join(level.All(), ", "))
+			return nil, nil, badQuery("level %q is not one of %s", q.MinLevel, strings.Join(level.All(), ", "))
 		}
 		minRank, incl := float64(rank), true
 		nr := query.NewNumericRangeInclusiveQuery(&minRank, nil, &incl, nil)
@@ -444,7 +460,7 @@ func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text, marks qu
 	}
 	if !q.Since.IsZero() || !q.Until.IsZero() {
 		if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
-			return nil, nil, nil, badQuery("since (%s) must be before until (%s)", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
+			return nil, nil, badQuery("since (%s) must be before until (%s)", q.Since.Format(time.RFC3339), q.Until.Format(time.RFC3339))
 		}
 		incl, excl := true, false
 		dr := query.NewDateRangeInclusiveQuery(q.Since.UTC(), q.Until.UTC(), &incl, &excl)
@@ -470,9 +486,9 @@ func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text, marks qu
 	case SortScore:
 		req.SortBy([]string{"-" + fieldScore})
 	default:
-		return nil, nil, nil, badQuery("sort must be %s, %s or %s, got %q", SortRelevance, SortTime, SortScore, q.Sort)
+		return nil, nil, badQuery("sort must be %s, %s or %s, got %q", SortRelevance, SortTime, SortScore, q.Sort)
 	}
-	return req, text, marks, nil
+	return req, text, nil
 }
 
 // anyTerm matches documents whose keyword field holds one of the values.

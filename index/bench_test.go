@@ -27,7 +27,7 @@ var (
 	benchDir     = flag.String("index.dir", "", "folder keeping the BenchmarkQuery index between runs (default: a temporary folder)")
 	benchSize    = flag.Int("index.postsize", 2048, "approximate bytes of a generated post body")
 	persistPause = flag.Duration("index.persistpause", 0, "Options.PersistPause in BenchmarkIndexingServeBatches")
-	serveMapping = flag.String("index.mapping", "", `mapping of BenchmarkIndexingServeBatches: "" (the real one) or "word-vectors" (as before the word fields lost their term vectors)`)
+	serveMapping = flag.String("index.mapping", "", `mapping of BenchmarkIndexingServeBatches: "" (the real one), "word-vectors" (as before the word fields lost their term vectors), "words" (word fields only), "no-title-bigrams" or "bigrams-without-vectors" (see OpenVariant)`)
 	serveBatch   = flag.Int("index.servebatch", 200, "documents per batch in BenchmarkIndexingServeBatches (serve writes about flush_interval × posts/s)")
 )
 

@@ -32,6 +32,12 @@ const (
 	analyzerBasicWords = "riskmine_basic_words"
 	// analyzerBasicBigrams is the fallback bigram analyzer (built-in normaliser).
 	analyzerBasicBigrams = "riskmine_basic_bigrams"
+	// analyzerChars emits one token per Han character after the injected
+	// normaliser: the character fields of indexes made since they replaced
+	// the bigram fields (same field names, title_bg and body_bg).
+	analyzerChars = "riskmine_zh_chars"
+	// analyzerBasicChars is the fallback character analyzer.
+	analyzerBasicChars = "riskmine_basic_chars"
 )
 
 // textFuncs are the functions injected by the process through Options.
@@ -91,6 +97,8 @@ func init() {
 	reg(analyzerBigrams, bigramAnalyzer{})
 	reg(analyzerBasicWords, basicWordAnalyzer{})
 	reg(analyzerBasicBigrams, basicBigramAnalyzer{})
+	reg(analyzerChars, charAnalyzer{})
+	reg(analyzerBasicChars, basicCharAnalyzer{})
 }
 
 // wordAnalyzer tokenizes with the injected segmenter. Offsets of the tokens
@@ -117,6 +125,24 @@ func (bigramAnalyzer) Analyze(in []byte) analysis.TokenStream {
 	}
 	text, offs := normalizeMapped(string(in), normalize)
 	return bigrams(text, offs)
+}
+
+type charAnalyzer struct{}
+
+func (charAnalyzer) Analyze(in []byte) analysis.TokenStream {
+	normalize := basicNormalize
+	if f := installed(); f != nil {
+		normalize = f.normalize
+	}
+	text, offs := normalizeMapped(string(in), normalize)
+	return chars(text, offs)
+}
+
+type basicCharAnalyzer struct{}
+
+func (basicCharAnalyzer) Analyze(in []byte) analysis.TokenStream {
+	text, offs := normalizeMapped(string(in), basicNormalize)
+	return chars(text, offs)
 }
 
 type basicWordAnalyzer struct{}
@@ -223,6 +249,66 @@ func bigrams(text string, offs []int) analysis.TokenStream {
 	if wordStart >= 0 {
 		emit(wordStart, len(text), analysis.AlphaNumeric)
 	}
+	return out
+}
+
+// chars emits, over the normalised text, one token per CJK character and
+// one per run of other letters and digits, with consecutive positions. A
+// substring of a text is thus always a phrase of its characters. As in
+// the bigram fields, where no pair spans a space or a punctuation mark
+// between two CJK characters, such a break leaves a position out, so no
+// phrase crosses it (火浓 is not found in 起火，浓烟). Beside
+// the word fields a character field costs much less than a bigram field:
+// its dictionary holds a few thousand characters where the pairs of real
+// text run to hundreds of thousands, and building and merging those
+// dictionaries was half of serve's CPU (docs/PERFORMANCE.md).
+func chars(text string, offs []int) analysis.TokenStream {
+	out := make(analysis.TokenStream, 0, utf8.RuneCountInString(text))
+	pos := 0
+	emit := func(start, end int, typ analysis.TokenType) {
+		pos++
+		out = append(out, &analysis.Token{
+			Term:     []byte(text[start:end]),
+			Start:    offs[start],
+			End:      endOff(offs, end),
+			Position: pos,
+			Type:     typ,
+		})
+	}
+	wordStart := -1
+	endWord := func(i int) {
+		if wordStart >= 0 {
+			emit(wordStart, i, analysis.AlphaNumeric)
+			wordStart = -1
+		}
+	}
+	// afterCJK: the last token is a CJK character; broken: a break has
+	// followed it.
+	afterCJK, broken := false, false
+	for i, r := range text {
+		size := utf8.RuneLen(r)
+		if size < 0 {
+			size = 1
+		}
+		switch {
+		case isCJK(r):
+			endWord(i)
+			if afterCJK && broken {
+				pos++
+			}
+			emit(i, i+size, analysis.Ideographic)
+			afterCJK, broken = true, false
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if wordStart < 0 {
+				wordStart = i
+			}
+			afterCJK, broken = false, false
+		default:
+			endWord(i)
+			broken = true
+		}
+	}
+	endWord(len(text))
 	return out
 }
 

@@ -8,8 +8,10 @@
 // tokenizer are used, so the package works on its own in tests.
 //
 // Every analysed text field is indexed twice: once as words (the injected
-// search-mode segmenter, so 安全 finds 公共安全) and once as overlapping
-// character bigrams. Phrase queries and fragments that users cut across word
-// boundaries (站起火 out of 基站起火) are answered from the bigrams, where any
-// substring of two or more characters is a phrase of consecutive bigrams.
+// search-mode segmenter, so 安全 finds 公共安全) and once as single
+// characters with positions (fields title_bg and body_bg; an index made
+// before holds overlapping character bigrams there and keeps them).
+// Phrase queries and fragments that users cut across word boundaries
+// (站起火 out of 基站起火) are answered from those fields, where any
+// substring is a phrase of consecutive characters (or bigrams).
 package index

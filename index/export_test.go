@@ -13,8 +13,9 @@ import (
 // OpenVariant opens a new index whose title and body use another analysis,
 // for benchmarks: "standard" (Bleve's standard analyzer, no bigram fields),
 // "words" (the injected tokenizer without bigram fields), "word-vectors"
-// (the real mapping as it was before the word fields lost their term
-// vectors) or "" (the real mapping). Two more price one feature each of
+// (the mapping as it was before the word fields lost their term vectors),
+// "bigrams" (the mapping as it was before the character fields replaced
+// the bigram fields) or "" (the real mapping). Two more price one feature each of
 // the real mapping and cannot answer every search: "no-title-bigrams"
 // (the title without its bigram field) and "bigrams-without-vectors"
 // (the bigram fields without the term vectors phrases and highlights
@@ -27,6 +28,8 @@ func OpenVariant(opts Options, variant string) (*Index, error) {
 		return open(opts, mappingWith(analyzerWords, "", true))
 	case "word-vectors":
 		return open(opts, mappingWith(analyzerWords, analyzerBigrams, true))
+	case "bigrams":
+		return open(opts, mappingWith(analyzerWords, analyzerBigrams, false))
 	case "no-title-bigrams", "bigrams-without-vectors":
 		m := mappingWith(analyzerWords, analyzerBigrams, false)
 		for _, name := range []string{fieldTitle, fieldBody} {
@@ -95,6 +98,8 @@ func PrepareBare(d Doc) (*BareDoc, error) {
 			ts = wordTokens(f.tokenize(text), text, offs)
 		case bigramAnalyzer:
 			ts = bigrams(text, offs)
+		case charAnalyzer:
+			ts = chars(text, offs)
 		default:
 			continue
 		}

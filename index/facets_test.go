@@ -20,7 +20,7 @@ import (
 // reference the column counts are checked against.
 func bleveFacets(t *testing.T, ix *Index, q Query) *Facets {
 	t.Helper()
-	req, _, err := buildRequest(q, ix.basic)
+	req, _, err := buildRequest(q, ix.basic, ix.grams)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,12 @@ package index
 
 import (
 	"html"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/search"
 )
 
@@ -213,4 +215,78 @@ func validSpans(text string, spans []span) []span {
 		}
 	}
 	return out
+}
+
+// pagePatterns are the wildcards and regular expressions on words of a
+// query on an index of character fields, marked in a page's stored texts:
+// each text is cut into words as the word fields were, and the words a
+// pattern matches whole are marked, as the bigram fields' own pattern
+// marked them before. Only the first maxPatternText bytes of a text are
+// read (a page of long posts would otherwise cut megabytes).
+type pagePatterns struct {
+	rw   rewriter
+	pats []pagePattern
+}
+
+type pagePattern struct {
+	field string // fieldTitle or fieldBody
+	re    *regexp.Regexp
+}
+
+const maxPatternText = 64 << 10
+
+// add records the pattern re (Bleve's syntax, matched against whole words)
+// on field f; a pattern Go cannot compile is left unmarked (the search
+// itself reports it).
+func (p *pagePatterns) add(f, re string) {
+	c, err := regexp.Compile(`^(?:` + re + `)$`)
+	if err != nil {
+		return
+	}
+	p.pats = append(p.pats, pagePattern{field: f, re: c})
+}
+
+// with adds to spans the words of text (the stored value of field) that
+// a pattern on field matches, merged.
+func (p pagePatterns) with(spans []span, field, text string) []span {
+	var toks analysis.TokenStream
+	cut := false
+	for _, pt := range p.pats {
+		if pt.field != field {
+			continue
+		}
+		if !cut {
+			toks, cut = p.rw.wordTokens(prefixOf(text, maxPatternText)), true
+		}
+		for _, t := range toks {
+			if pt.re.Match(t.Term) {
+				spans = append(spans, span{t.Start, t.End})
+			}
+		}
+	}
+	if !cut {
+		return spans
+	}
+	return mergeSpans(spans)
+}
+
+// wordTokens cuts s into the words the word fields hold, with offsets into s.
+func (rw rewriter) wordTokens(s string) analysis.TokenStream {
+	text, offs := normalizeMapped(s, rw.normalize)
+	tokenize := rw.tokenize
+	if tokenize == nil {
+		tokenize = basicTokenize
+	}
+	return wordTokens(tokenize(text), text, offs)
+}
+
+// prefixOf returns at most n bytes of s, cut at a rune boundary.
+func prefixOf(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -135,7 +135,8 @@ var internalAnalysis = []byte("riskmine.analysis")
 // for concurrent use.
 type Index struct {
 	shards    []*shard
-	basic     bool // built with the fallback analyzers
+	basic     bool   // built with the fallback analyzers
+	grams     string // analyzer of the title_bg and body_bg fields (characters, or pairs in older indexes)
 	path      string
 	batchSize int
 	log       *slog.Logger
@@ -330,6 +331,11 @@ func open(opts Options, m *mapping.IndexMappingImpl) (*Index, error) {
 		shardsByPath.Store(filepath.Join(p, "store"), sh)
 		ix.shards = append(ix.shards, sh)
 	}
+	def := analyzerChars
+	if basic {
+		def = analyzerBasicChars
+	}
+	ix.grams = gramAnalyzer(ix.shards[0].bi.Mapping(), def)
 	if err := ix.openJournal(); err != nil {
 		for _, sh := range ix.shards {
 			sh.bi.Close()

@@ -96,12 +96,14 @@ func search(t *testing.T, ix *index.Index, q index.Query) *index.Result {
 	return r
 }
 
-// TestChineseRelevance runs on the index as made now and on one made
-// before the word fields lost their term vectors: both find the same posts
-// and mark the same words (the marks of words now come from the bigram
-// fields).
+// TestChineseRelevance runs on the index as made now (character fields),
+// on one made before the character fields replaced the bigram fields, and
+// on one made before the word fields lost their term vectors: all find the
+// same posts and mark the same words (the marks of words come from the
+// character or bigram fields, those of wildcards and regular expressions
+// on a character index from the page's texts).
 func TestChineseRelevance(t *testing.T) {
-	for _, variant := range []string{"", "word-vectors"} {
+	for _, variant := range []string{"", "bigrams", "word-vectors"} {
 		t.Run("mapping="+variant, func(t *testing.T) {
 			ix, err := index.OpenVariant(index.Options{Path: filepath.Join(t.TempDir(), "idx"), Tokenize: cutSearch, Normalize: nlp.NormalizeText, FlushInterval: 200 * time.Millisecond}, variant)
 			if err != nil {

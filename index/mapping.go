@@ -9,8 +9,9 @@ import (
 	"riskmine/level"
 )
 
-// Field names in the Bleve index. The bigram fields are extra field mappings
-// of the same document property, so the text is sent once.
+// Field names in the Bleve index. The character fields (named _bg: they
+// held bigrams in indexes made before) are extra field mappings of the same
+// document property, so the text is sent once.
 const (
 	fieldDocID        = "doc_id"
 	fieldURL          = "url"
@@ -40,12 +41,35 @@ func LevelRank(l string) (int, bool) {
 	return max(r, 0), r >= 0
 }
 
-// newMapping builds the index mapping; basic selects the fallback analyzers.
+// newMapping builds the mapping of a new index; basic selects the fallback
+// analyzers. The fields title_bg and body_bg hold single characters (they
+// held character pairs in indexes made before; such an index keeps its
+// mapping, and gramAnalyzer tells the searches which it has).
 func newMapping(basic bool) *mapping.IndexMappingImpl {
 	if basic {
-		return mappingWith(analyzerBasicWords, analyzerBasicBigrams, false)
+		return mappingWith(analyzerBasicWords, analyzerBasicChars, false)
 	}
-	return mappingWith(analyzerWords, analyzerBigrams, false)
+	return mappingWith(analyzerWords, analyzerChars, false)
+}
+
+// gramAnalyzer returns the analyzer of m's body_bg field (bigrams in
+// indexes made before the character fields, characters since); def when m
+// has none (benchmark variants without it).
+func gramAnalyzer(m mapping.IndexMapping, def string) string {
+	impl, ok := m.(*mapping.IndexMappingImpl)
+	if !ok || impl.DefaultMapping == nil {
+		return def
+	}
+	p := impl.DefaultMapping.Properties[fieldBody]
+	if p == nil {
+		return def
+	}
+	for _, f := range p.Fields {
+		if f.Name == fieldBodyBigrams && f.Analyzer != "" {
+			return f.Analyzer
+		}
+	}
+	return def
 }
 
 // mappingWith builds the mapping with the given analyzers for the title and

@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"fmt"
+	"github.com/blevesearch/bleve/v2/mapping"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -58,9 +59,18 @@ func sameHits(t *testing.T, what string, got, want map[string]float64) {
 // on an index of many segments with replaced and deleted documents: the
 // same hits with the same scores, alone, under a conjunction with a filter
 // (which moves it with Advance), beside another phrase and in a disjunction.
+// It runs on the character fields of new indexes and on the bigram fields
+// of indexes made before them.
 func TestBigramPhraseMatchesBleve(t *testing.T) {
+	t.Run("chars", func(t *testing.T) { testPhraseMatchesBleve(t, nil) })
+	t.Run("bigrams", func(t *testing.T) {
+		testPhraseMatchesBleve(t, mappingWith(analyzerBasicWords, analyzerBasicBigrams, false))
+	})
+}
+
+func testPhraseMatchesBleve(t *testing.T, m *mapping.IndexMappingImpl) {
 	// One shard: the searchers are compared on one Bleve index.
-	ix, err := Open(Options{Path: filepath.Join(t.TempDir(), "idx"), BatchSize: 30, FlushInterval: time.Hour, Shards: 1})
+	ix, err := open(Options{Path: filepath.Join(t.TempDir(), "idx"), BatchSize: 30, FlushInterval: time.Hour, Shards: 1}, m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +95,7 @@ func TestBigramPhraseMatchesBleve(t *testing.T) {
 		return Doc{ID: fmt.Sprint("p", i), URL: fmt.Sprintf("https://bbs.example/%d", i),
 			Source: sources[r.IntN(2)], Title: text(3 + r.IntN(8)), Body: text(10 + r.IntN(80))}
 	}
-	rw := rewriter{bigramAnalyzer: analyzerBasicBigrams, normalize: basicNormalize}
+	rw := queryRewriter(Query{}, true, ix.grams)
 	phrases := []string{"燃气泄漏", "气泄漏", "哈哈哈", "哈哈哈哈", "漏火燃", "火哈燃气", "泄漏哈火燃"}
 	filter := query.NewTermQuery("forum")
 	filter.SetField(fieldSource)
@@ -142,7 +152,7 @@ func TestBigramPhraseMatchesBleve(t *testing.T) {
 		t.Fatalf("searcher is %T", s)
 	}
 	if s.Count() == 0 {
-		t.Fatal("the phrase's pairs are in no document; the test checks nothing")
+		t.Fatal("the phrase's terms are in no document; the test checks nothing")
 	}
 	// Advance returns the first hit at or after the target, also when the
 	// target is behind the searcher.

@@ -149,7 +149,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 			res, err = nil, fmt.Errorf("index: search %q: %w: the query could not be run: simplify it", q.Text, ErrBadQuery)
 		}
 	}()
-	req, text, err := buildRequest(q, ix.basic)
+	req, text, err := buildRequest(q, ix.basic, ix.grams)
 	if err != nil {
 		return nil, fmt.Errorf("index: search %q: %w", q.Text, err)
 	}
@@ -221,8 +221,9 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 	// the highlights; the rewrite changes a parsed query in place, so it
 	// is made from the text again.
 	marks, marked := text, text != nil && len(hits) > 0
+	var pats pagePatterns
 	if marked {
-		if marks, err = markingQuery(q, ix.basic); err != nil {
+		if marks, pats, err = markingQuery(q, ix.basic, ix.grams); err != nil {
 			return nil, fmt.Errorf("index: search %q: %w", q.Text, err)
 		}
 	}
@@ -248,7 +249,7 @@ func (ix *Index) Search(ctx context.Context, q Query) (res *Result, err error) {
 			continue
 		}
 		dm.Fields = d.Fields
-		res.Hits = append(res.Hits, toHit(dm, d.Locations))
+		res.Hits = append(res.Hits, toHit(dm, d.Locations, pats))
 	}
 	if !q.NoFacets {
 		res.Facets = mergeFacets(q, ix.codes, counters)
@@ -354,11 +355,12 @@ func badQuery(format string, args ...any) error {
 }
 
 // queryRewriter is the rewriter of q's text on an index with the fallback
-// analyzers (basic) or the injected ones.
-func queryRewriter(q Query, basic bool) rewriter {
-	rw := rewriter{bigramAnalyzer: analyzerBasicBigrams, normalize: basicNormalize}
+// analyzers (basic) or the injected ones, whose title_bg and body_bg fields
+// use the analyzer grams (characters, or pairs in older indexes).
+func queryRewriter(q Query, basic bool, grams string) rewriter {
+	rw := rewriter{normalize: basicNormalize}
 	if !basic {
-		rw = rewriter{bigramAnalyzer: analyzerBigrams, normalize: func(s string) string {
+		rw = rewriter{normalize: func(s string) string {
 			if f := installed(); f != nil {
 				return f.normalize(s)
 			}
@@ -368,6 +370,8 @@ func queryRewriter(q Query, basic bool) rewriter {
 			rw.tokenize = f.tokenize
 		}
 	}
+	rw.gramAnalyzer = grams
+	rw.chars = grams == analyzerChars || grams == analyzerBasicChars
 	// Bleve reads a date without a zone as UTC; such dates are taken in
 	// the query's zone instead, unless the text names UTC explicitly.
 	if q.Location != nil && q.Location != time.UTC && !explicitUTC.MatchString(q.Text) {
@@ -378,21 +382,26 @@ func queryRewriter(q Query, basic bool) rewriter {
 
 // markingQuery is q's text rewritten with the clauses that place its
 // highlights (see rewriter.marks): it matches the same documents as the
-// text of buildRequest. It is made only for a page that has hits.
-func markingQuery(q Query, basic bool) (query.Query, error) {
+// text of buildRequest. It is made only for a page that has hits. On an
+// index of character fields the wildcards and regular expressions are
+// returned too, to be marked in the page's texts (pagePatterns).
+func markingQuery(q Query, basic bool, grams string) (query.Query, pagePatterns, error) {
 	parsed, err := parseQueryString(q.Text)
 	if err != nil {
-		return nil, err
+		return nil, pagePatterns{}, err
 	}
-	rw := queryRewriter(q, basic)
+	rw := queryRewriter(q, basic, grams)
 	rw.marks = true
-	return rw.rewrite(parsed)
+	pats := &pagePatterns{rw: rw}
+	rw.patterns = pats
+	mq, err := rw.rewrite(parsed)
+	return mq, *pats, err
 }
 
 // buildRequest turns q into a Bleve search request; text is the rewritten
 // query-string part (nil when there is none), used again for the page.
-func buildRequest(q Query, basic bool) (req *bleve.SearchRequest, text query.Query, err error) {
-	rw := queryRewriter(q, basic)
+func buildRequest(q Query, basic bool, grams string) (req *bleve.SearchRequest, text query.Query, err error) {
+	rw := queryRewriter(q, basic, grams)
 	if q.From < 0 {
 		return nil, nil, badQuery("from must not be negative, got %d", q.From)
 	}
@@ -524,8 +533,12 @@ const (
 
 // rewriter knows the analyzers of the index a query runs on.
 type rewriter struct {
-	bigramAnalyzer string
-	normalize      func(string) string
+	// gramAnalyzer is the analyzer of the title_bg and body_bg fields;
+	// chars is set when it cuts single characters (new indexes), unset
+	// for character pairs (indexes made before).
+	gramAnalyzer string
+	chars        bool
+	normalize    func(string) string
 	// tokenize cuts a query text into words as the word fields were cut
 	// (nil with the fallback analyzers).
 	tokenize func(string) []Token
@@ -536,6 +549,10 @@ type rewriter struct {
 	// optional clause. The matches are the same; only the term locations
 	// (and scores, which the page search does not use) differ.
 	marks bool
+	// patterns collects, in a marking rewrite on character fields, the
+	// wildcards and regular expressions on words, which no character
+	// term can stand for: they are marked in the page's stored texts.
+	patterns *pagePatterns
 }
 
 // explicitUTC finds a date written with a UTC designator (Z or +00:00).
@@ -549,10 +566,22 @@ func (rw rewriter) inZone(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), rw.loc)
 }
 
-// bigrams analyses s as the bigram fields do.
-func (rw rewriter) bigrams(s string) analysis.TokenStream {
+// grams analyses s as the title_bg and body_bg fields do.
+func (rw rewriter) grams(s string) analysis.TokenStream {
 	text, offs := normalizeMapped(s, rw.normalize)
+	if rw.chars {
+		return chars(text, offs)
+	}
 	return bigrams(text, offs)
+}
+
+// twoChars reports whether toks (of grams) are exactly two CJK characters:
+// one pair, or two single characters side by side.
+func (rw rewriter) twoChars(toks analysis.TokenStream) bool {
+	if rw.chars {
+		return len(toks) == 2 && toks[0].Type == analysis.Ideographic && toks[1].Type == analysis.Ideographic
+	}
+	return len(toks) == 1 && toks[0].Type == analysis.Double
 }
 
 // rewrite maps a parsed query-string query onto the index fields. Words
@@ -612,7 +641,7 @@ func (rw rewriter) rewrite(q query.Query) (query.Query, error) {
 				w.SetField(field)
 				return w
 			}
-			return marked(on(f), rw.markPattern(f, lit, on))
+			return marked(on(f), rw.markPattern(f, lit, wildcardRegexp(q.Wildcard), on))
 		}), nil
 	case *query.RegexpQuery:
 		lit := regexpLiteral(q.Regexp)
@@ -622,7 +651,7 @@ func (rw rewriter) rewrite(q query.Query) (query.Query, error) {
 				r.SetField(field)
 				return r
 			}
-			return marked(on(f), rw.markPattern(f, lit, on))
+			return marked(on(f), rw.markPattern(f, lit, q.Regexp, on))
 		}), nil
 	case *query.NumericRangeQuery:
 		if q.FieldVal == "" {
@@ -689,11 +718,11 @@ func boostOf(b *query.Boost) float64 {
 // textMatch: every word of text in a field, or text as a substring.
 func (rw rewriter) textMatch(text string, fields []string, boost float64, fuzziness int) query.Query {
 	var qs []query.Query
-	// Two Chinese characters are one character pair: every post whose
-	// words hold them has the pair in its bigram field, so the bigram
-	// field alone finds them (as that pair, not two scattered characters)
-	// at half the cost.
-	if toks := rw.bigrams(text); fuzziness == 0 && len(toks) == 1 && toks[0].Type == analysis.Double {
+	// Two Chinese characters: every post whose words hold them has them
+	// side by side in its character (or pair) field, so that field alone
+	// finds them (together, not two scattered characters) at half the
+	// cost.
+	if toks := rw.grams(text); fuzziness == 0 && rw.twoChars(toks) {
 		for _, f := range fields {
 			qs = append(qs, rw.substring(text, f, boost*fieldBoost(f)*boostPhrase))
 		}
@@ -748,12 +777,20 @@ func marked(q query.Query, opt []query.Query) query.Query {
 // and a pattern of one or two Chinese characters matches the pairs that
 // start the words it matched), and its literal start as a substring when
 // that has two or more Chinese characters (燃气泄* marks 燃气泄). Nil
-// outside a marking rewrite.
-func (rw rewriter) markPattern(f, literal string, same func(field string) query.Query) []query.Query {
+// outside a marking rewrite. On character fields nothing stands for a
+// word in them: the pattern (re, Bleve's regular expression of the words)
+// goes to rw.patterns instead, to be marked in the page's texts.
+func (rw rewriter) markPattern(f, literal, re string, same func(field string) query.Query) []query.Query {
 	if !rw.marks {
 		return nil
 	}
 	if _, text := textFields(f); !text {
+		return nil
+	}
+	if rw.chars {
+		if rw.patterns != nil {
+			rw.patterns.add(f, re)
+		}
 		return nil
 	}
 	opt := []query.Query{same(bigramField(f))}
@@ -804,13 +841,14 @@ func (rw rewriter) textPhrase(text string, fields []string, boost float64) query
 	return query.NewDisjunctionQuery(qs)
 }
 
-// substring matches text anywhere in field f through its bigram field. A
-// single CJK character is indexed only inside bigrams (or alone), so it
-// becomes a prefix or suffix match on the bigrams.
+// substring matches text anywhere in field f through its character (or, in
+// older indexes, bigram) field. A single CJK character is a term of a
+// character field; in a bigram field it is indexed only inside pairs (or
+// alone), so it becomes a prefix or suffix match on the pairs.
 func (rw rewriter) substring(text string, f string, boost float64) query.Query {
 	bg := bigramField(f)
 	t := strings.TrimSpace(text)
-	if r, n := utf8.DecodeRuneInString(t); n == len(t) && n > 0 && isCJK(r) {
+	if r, n := utf8.DecodeRuneInString(t); n == len(t) && n > 0 && isCJK(r) && !rw.chars {
 		c := rw.normalize(t)
 		if strings.ContainsAny(c, `*?\`) || c == "" {
 			return query.NewMatchNoneQuery()
@@ -824,9 +862,10 @@ func (rw rewriter) substring(text string, f string, boost float64) query.Query {
 		d.SetBoost(boost)
 		return d
 	}
-	// A text that is a single bigram (or word) needs no positions: a term
-	// query is much cheaper than a one-term phrase.
-	toks := rw.bigrams(t)
+	// A text that is a single token (a character, a pair, a word of
+	// letters) needs no positions: a term query is much cheaper than a
+	// one-term phrase.
+	toks := rw.grams(t)
 	if len(toks) == 1 {
 		tq := query.NewTermQuery(string(toks[0].Term))
 		tq.SetField(bg)
@@ -835,15 +874,15 @@ func (rw rewriter) substring(text string, f string, boost float64) query.Query {
 	}
 	p := query.NewMatchPhraseQuery(text)
 	p.SetField(bg)
-	// The bigram fields are extra mappings of the title and body
-	// properties; Bleve cannot find their analyzer from the field name.
-	p.Analyzer = rw.bigramAnalyzer
+	// The character and bigram fields are extra mappings of the title and
+	// body properties; Bleve cannot find their analyzer from the field name.
+	p.Analyzer = rw.gramAnalyzer
 	p.SetBoost(boost)
 	if len(toks) == 0 {
 		return p
 	}
-	// The bigram analyzer numbers its tokens one after another, so the
-	// phrase is its terms at consecutive positions.
+	// The analyzers number their tokens one after another, so the phrase
+	// is its terms at consecutive positions.
 	terms := make([]string, len(toks))
 	for i, tok := range toks {
 		terms[i] = string(tok.Term)
@@ -871,9 +910,9 @@ func firstLine(s string) string {
 	return s
 }
 
-// toHit builds a Hit from a document match with stored fields and the term
-// locations of the match.
-func toHit(dm *search.DocumentMatch, locs search.FieldTermLocationMap) Hit {
+// toHit builds a Hit from a document match with stored fields, the term
+// locations of the match and the query's patterns to mark in its texts.
+func toHit(dm *search.DocumentMatch, locs search.FieldTermLocationMap, pats pagePatterns) Hit {
 	h := Hit{
 		Key:   dm.ID,
 		Score: dm.Score,
@@ -903,10 +942,11 @@ func toHit(dm *search.DocumentMatch, locs search.FieldTermLocationMap) Hit {
 		}
 	}
 	h.Fragments = map[string][]string{}
-	if frag := highlightTitle(h.Title, spansOf(locs, fieldTitle, fieldTitleBigrams)); frag != "" {
+	if frag := highlightTitle(h.Title, pats.with(spansOf(locs, fieldTitle, fieldTitleBigrams), fieldTitle, h.Title)); frag != "" {
 		h.Fragments[fieldTitle] = []string{frag}
 	}
-	if frags := highlightBody(str(fieldBody), spansOf(locs, fieldBody, fieldBodyBigrams)); len(frags) > 0 {
+	body := str(fieldBody)
+	if frags := highlightBody(body, pats.with(spansOf(locs, fieldBody, fieldBodyBigrams), fieldBody, body)); len(frags) > 0 {
 		h.Fragments[fieldBody] = frags
 	}
 	if h.Categories == nil {

@@ -133,7 +133,7 @@ func checkShape(text string, q query.Query) error {
 			}
 		}
 		if singles > MaxSingleChars {
-			return badQuery("the query searches more than %d characters alone (such as %s): each is found through every character pair that holds it; join them into words of two or more characters", MaxSingleChars, leafText(q))
+			return badQuery("the query searches more than %d characters alone (such as %s): join them into words of two or more characters (a character alone matches it everywhere)", MaxSingleChars, leafText(q))
 		}
 		return nil
 	}

@@ -105,6 +105,17 @@ func (a docBigramAnalyzer) Analyze(in []byte) analysis.TokenStream {
 	return bigrams(text, offs)
 }
 
+// docCharAnalyzer is charAnalyzer on the text the word field normalised.
+type docCharAnalyzer struct {
+	ft *fieldText
+	f  *textFuncs
+}
+
+func (a docCharAnalyzer) Analyze(in []byte) analysis.TokenStream {
+	text, offs := a.ft.normalized(in, a.f)
+	return chars(text, offs)
+}
+
 // shareAnalysis gives the title and body fields of doc, as mapped with the
 // injected analyzers, per-document analyzers that normalise each value once
 // for its word and bigram fields and take the caller's words where given.
@@ -136,6 +147,8 @@ func shareAnalysis(doc *document.Document, title, body *Words) {
 			an = docWordAnalyzer{ft: ft, f: f}
 		case bigramAnalyzer:
 			an = docBigramAnalyzer{ft: ft, f: f}
+		case charAnalyzer:
+			an = docCharAnalyzer{ft: ft, f: f}
 		default:
 			continue
 		}

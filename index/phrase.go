@@ -1,6 +1,7 @@
 package index
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -78,6 +79,15 @@ type phraseSearcher struct {
 	weight   []float64 // query weight of each term once the norm is set
 	count    uint64    // the smallest document frequency: at most this many hits
 	scoring  bool
+	// order lists the terms rarest first (by document frequency): the
+	// candidates start from the rarest term's documents, and a candidate's
+	// positions are checked term by term in this order, so one that does
+	// not hold the phrase is left after a few terms. On character fields
+	// a phrase is many common terms, where this matters.
+	order []int
+	// starts holds, while a candidate is checked, the phrase starts its
+	// terms checked so far allow.
+	starts []uint64
 
 	// The segment being read: its candidates and the terms' iterators.
 	seg   int
@@ -137,7 +147,9 @@ func newPhraseSearcher(ctx context.Context, snap *scorch.IndexSnapshot, q *bigra
 	for i := range q.terms {
 		s.idf[i] = 1 + math.Log(float64(total)/float64(df[i]+1))
 		s.count = min(s.count, df[i])
+		s.order = append(s.order, i)
 	}
+	slices.SortStableFunc(s.order, func(a, b int) int { return cmp.Compare(df[a], df[b]) })
 	// A phrase searcher on its own normalises its query weight, as
 	// Bleve's does; a parent query sets the norm again.
 	s.SetQueryNorm(1 / math.Sqrt(s.Weight()))
@@ -151,11 +163,14 @@ func (s *phraseSearcher) enter(si int) error {
 	if si >= len(s.segs) {
 		return nil
 	}
-	var cands *roaring.Bitmap
-	for i, pl := range s.postings[si] {
+	for _, pl := range s.postings[si] {
 		if pl.Count() == 0 {
 			return nil
 		}
+	}
+	var cands *roaring.Bitmap
+	for _, i := range s.order {
+		pl := s.postings[si][i]
 		s.iters[i] = pl.Iterator(true, true, true, s.iters[i])
 		bm, err := postingsBitmap(pl, s.iters[i])
 		if err != nil {
@@ -253,11 +268,15 @@ func (s *phraseSearcher) Advance(ctx *search.SearchContext, ID bindex.IndexInter
 	return s.Next(ctx)
 }
 
-// match reads the terms' positions in document d of the current segment
-// and reports whether they hold the phrase.
+// match reads the terms' positions in document d of the current segment,
+// rarest term first, and reports whether they hold the phrase: the starts
+// the first term allows are narrowed by each next term, and the check
+// stops when none is left.
 func (s *phraseSearcher) match(d uint64) (bool, error) {
-	for i, it := range s.iters {
-		p, err := it.Advance(d)
+	starts := s.starts[:0]
+	defer func() { s.starts = starts[:0] }()
+	for k, i := range s.order {
+		p, err := s.iters[i].Advance(d)
 		if err != nil {
 			return false, err
 		}
@@ -271,17 +290,27 @@ func (s *phraseSearcher) match(d uint64) (bool, error) {
 		}
 		slices.Sort(pos) // already sorted when written in order; cheap
 		s.pos[i] = pos
-	}
-	for _, p0 := range s.pos[0] {
-		all := true
-		for i := 1; i < len(s.pos) && all; i++ {
-			_, all = slices.BinarySearch(s.pos[i], p0+uint64(i))
+		off := uint64(i)
+		if k == 0 {
+			for _, x := range pos {
+				if x >= off {
+					starts = append(starts, x-off)
+				}
+			}
+		} else {
+			kept := starts[:0]
+			for _, st := range starts {
+				if _, ok := slices.BinarySearch(pos, st+off); ok {
+					kept = append(kept, st)
+				}
+			}
+			starts = kept
 		}
-		if all {
-			return true, nil
+		if len(starts) == 0 {
+			return false, nil
 		}
 	}
-	return false, nil
+	return true, nil
 }
 
 // hit builds the document match of document d of the current segment.

@@ -46,6 +46,42 @@ func TestBigrams(t *testing.T) {
 	}
 }
 
+// TestChars checks the character fields' tokens: one per CJK character,
+// one per run of letters and digits, positions in a row except across a
+// break between two CJK characters, where one position is left out so no
+// phrase crosses it (as no bigram did).
+func TestChars(t *testing.T) {
+	cases := []struct {
+		in   string
+		want []string
+		pos  []int
+	}{
+		{"基站起火", []string{"基", "站", "起", "火"}, []int{1, 2, 3, 4}},
+		{"5G基站", []string{"5g", "基", "站"}, []int{1, 2, 3}},
+		{"火。灾", []string{"火", "灾"}, []int{1, 3}},
+		{"起火 浓烟", []string{"起", "火", "浓", "烟"}, []int{1, 2, 4, 5}},
+		{"燃气 gas 泄漏", []string{"燃", "气", "gas", "泄", "漏"}, []int{1, 2, 3, 4, 5}},
+		{"ＡＢＣ公司", []string{"abc", "公", "司"}, []int{1, 2, 3}},
+		{"", []string{}, []int{}},
+	}
+	for _, c := range cases {
+		text, offs := normalizeMapped(c.in, basicNormalize)
+		ts := chars(text, offs)
+		if got := terms(ts); !slices.Equal(got, c.want) {
+			t.Errorf("chars(%q) = %q, want %q", c.in, got, c.want)
+			continue
+		}
+		for i, tok := range ts {
+			if tok.Position != c.pos[i] {
+				t.Errorf("%q: token %q at position %d, want %d", c.in, tok.Term, tok.Position, c.pos[i])
+			}
+			if tok.Start < 0 || tok.End > len(c.in) || tok.Start >= tok.End {
+				t.Errorf("%q: token %q has span %d..%d", c.in, tok.Term, tok.Start, tok.End)
+			}
+		}
+	}
+}
+
 // Offsets of tokens always point into the original text, also when the
 // normaliser changes the byte length (full-width) or the rune count.
 func TestNormalizeMappedOffsets(t *testing.T) {

@@ -472,3 +472,39 @@ func TestOpenLocked(t *testing.T) {
 		t.Fatalf("second open: %v, want ErrLocked", err)
 	}
 }
+
+// TestFragmentsDoNotCrossBreaks: a fragment is found where its characters
+// stand side by side, never across a punctuation mark between two of them,
+// alike on character fields and on the bigram fields of older indexes. On
+// character fields a fragment written with the mark finds the text that
+// has it (a bigram field holds 起火 but no lone 火 to find it by).
+func TestFragmentsDoNotCrossBreaks(t *testing.T) {
+	for _, variant := range []string{"", "bigrams"} {
+		t.Run("mapping="+variant, func(t *testing.T) {
+			ix, err := index.OpenVariant(index.Options{Path: filepath.Join(t.TempDir(), "idx"), Tokenize: cutSearch, Normalize: nlp.NormalizeText, FlushInterval: 200 * time.Millisecond}, variant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ix.Close() })
+			load(t, ix, []index.Doc{
+				{ID: "broken", Title: "一", Body: "仓库起火，浓烟很大"},
+				{ID: "joined", Title: "二", Body: "远处起火浓烟一片"},
+			})
+			cases := map[string][]string{
+				`"火浓"`: {"joined"},
+				`"起火"`: {"broken", "joined"},
+			}
+			if variant == "" {
+				cases[`"火，浓"`] = []string{"broken"}
+			}
+			for q, want := range cases {
+				r := search(t, ix, index.Query{Text: q})
+				got := ids(r)
+				slices.Sort(got)
+				if !slices.Equal(got, want) {
+					t.Errorf("%s found %v, want %v", q, got, want)
+				}
+			}
+		})
+	}
+}

@@ -39,14 +39,18 @@ import (
 type bigramPhrase struct {
 	field string
 	terms []string
+	// offs[i] is term i's position after the first term's: i, unless the
+	// phrase itself leaves a position out (a break between two characters
+	// of a character field).
+	offs  []uint64
 	boost float64
 	// bleve is the same phrase as a Bleve query, for the searches the fast
 	// searcher does not serve.
 	bleve query.Query
 }
 
-func newBigramPhrase(field string, terms []string, boost float64, fallback query.Query) *bigramPhrase {
-	return &bigramPhrase{field: field, terms: terms, boost: boost, bleve: fallback}
+func newBigramPhrase(field string, terms []string, offs []uint64, boost float64, fallback query.Query) *bigramPhrase {
+	return &bigramPhrase{field: field, terms: terms, offs: offs, boost: boost, bleve: fallback}
 }
 
 // Searcher implements query.Query.
@@ -290,7 +294,7 @@ func (s *phraseSearcher) match(d uint64) (bool, error) {
 		}
 		slices.Sort(pos) // already sorted when written in order; cheap
 		s.pos[i] = pos
-		off := uint64(i)
+		off := s.q.offs[i]
 		if k == 0 {
 			for _, x := range pos {
 				if x >= off {

@@ -96,7 +96,7 @@ func testPhraseMatchesBleve(t *testing.T, m *mapping.IndexMappingImpl) {
 			Source: sources[r.IntN(2)], Title: text(3 + r.IntN(8)), Body: text(10 + r.IntN(80))}
 	}
 	rw := queryRewriter(Query{}, true, ix.grams)
-	phrases := []string{"燃气泄漏", "气泄漏", "哈哈哈", "哈哈哈哈", "漏火燃", "火哈燃气", "泄漏哈火燃"}
+	phrases := []string{"燃气泄漏", "气泄漏", "哈哈哈", "哈哈哈哈", "漏火燃", "火哈燃气", "泄漏哈火燃", "火，燃气", "漏，哈哈"}
 	filter := query.NewTermQuery("forum")
 	filter.SetField(fieldSource)
 

@@ -881,13 +881,15 @@ func (rw rewriter) substring(text string, f string, boost float64) query.Query {
 	if len(toks) == 0 {
 		return p
 	}
-	// The analyzers number their tokens one after another, so the phrase
-	// is its terms at consecutive positions.
+	// The phrase is its terms at their positions: one after another, but
+	// for the position a character field leaves out at a break.
 	terms := make([]string, len(toks))
+	offs := make([]uint64, len(toks))
 	for i, tok := range toks {
 		terms[i] = string(tok.Term)
+		offs[i] = uint64(tok.Position - toks[0].Position)
 	}
-	return newBigramPhrase(bg, terms, boost, p)
+	return newBigramPhrase(bg, terms, offs, boost, p)
 }
 
 // perField applies mk to the text fields named by f (both when empty).

@@ -119,30 +119,29 @@ func (wordAnalyzer) Analyze(in []byte) analysis.TokenStream {
 type bigramAnalyzer struct{}
 
 func (bigramAnalyzer) Analyze(in []byte) analysis.TokenStream {
-	normalize := basicNormalize
-	if f := installed(); f != nil {
-		normalize = f.normalize
-	}
-	text, offs := normalizeMapped(string(in), normalize)
-	return bigrams(text, offs)
+	return bigrams(injectedNormalized(in))
 }
 
 type charAnalyzer struct{}
 
 func (charAnalyzer) Analyze(in []byte) analysis.TokenStream {
+	return chars(injectedNormalized(in))
+}
+
+// injectedNormalized normalises in with the injected normaliser (the
+// built-in one when none is installed), with the offset map.
+func injectedNormalized(in []byte) (string, []int) {
 	normalize := basicNormalize
 	if f := installed(); f != nil {
 		normalize = f.normalize
 	}
-	text, offs := normalizeMapped(string(in), normalize)
-	return chars(text, offs)
+	return normalizeMapped(string(in), normalize)
 }
 
 type basicCharAnalyzer struct{}
 
 func (basicCharAnalyzer) Analyze(in []byte) analysis.TokenStream {
-	text, offs := normalizeMapped(string(in), basicNormalize)
-	return chars(text, offs)
+	return chars(normalizeMapped(string(in), basicNormalize))
 }
 
 type basicWordAnalyzer struct{}
@@ -155,8 +154,7 @@ func (basicWordAnalyzer) Analyze(in []byte) analysis.TokenStream {
 type basicBigramAnalyzer struct{}
 
 func (basicBigramAnalyzer) Analyze(in []byte) analysis.TokenStream {
-	text, offs := normalizeMapped(string(in), basicNormalize)
-	return bigrams(text, offs)
+	return bigrams(normalizeMapped(string(in), basicNormalize))
 }
 
 // wordTokens turns segmenter tokens into a Bleve token stream, dropping
@@ -189,23 +187,38 @@ func wordTokens(toks []Token, text string, offs []int) analysis.TokenStream {
 	return out
 }
 
+// tokenOut collects the tokens of a normalised text: offsets mapped back
+// through offs into the original, positions counted from 1.
+type tokenOut struct {
+	text string
+	offs []int
+	pos  int
+	out  analysis.TokenStream
+}
+
+func newTokenOut(text string, offs []int) *tokenOut {
+	return &tokenOut{text: text, offs: offs, out: make(analysis.TokenStream, 0, utf8.RuneCountInString(text))}
+}
+
+// emit appends text[start:end] at the next position.
+func (o *tokenOut) emit(start, end int, typ analysis.TokenType) {
+	o.pos++
+	o.out = append(o.out, &analysis.Token{
+		Term:     []byte(o.text[start:end]),
+		Start:    o.offs[start],
+		End:      endOff(o.offs, end),
+		Position: o.pos,
+		Type:     typ,
+	})
+}
+
 // bigrams emits, over the normalised text, one token per pair of adjacent
 // CJK characters (a lone CJK character is a unigram) and one token per run
 // of other letters and digits, with consecutive positions. A substring of
 // two or more CJK characters of a text is thus always a phrase of bigrams.
 func bigrams(text string, offs []int) analysis.TokenStream {
-	out := make(analysis.TokenStream, 0, utf8.RuneCountInString(text))
-	pos := 0
-	emit := func(start, end int, typ analysis.TokenType) {
-		pos++
-		out = append(out, &analysis.Token{
-			Term:     []byte(text[start:end]),
-			Start:    offs[start],
-			End:      endOff(offs, end),
-			Position: pos,
-			Type:     typ,
-		})
-	}
+	o := newTokenOut(text, offs)
+	emit := o.emit
 	// prev..prevEnd is the previous CJK rune of the current run (prev < 0
 	// outside a run); run counts the run's runes.
 	prev, prevEnd, run := -1, -1, 0
@@ -249,7 +262,7 @@ func bigrams(text string, offs []int) analysis.TokenStream {
 	if wordStart >= 0 {
 		emit(wordStart, len(text), analysis.AlphaNumeric)
 	}
-	return out
+	return o.out
 }
 
 // chars emits, over the normalised text, one token per CJK character and
@@ -263,18 +276,8 @@ func bigrams(text string, offs []int) analysis.TokenStream {
 // text run to hundreds of thousands, and building and merging those
 // dictionaries was half of serve's CPU (docs/PERFORMANCE.md).
 func chars(text string, offs []int) analysis.TokenStream {
-	out := make(analysis.TokenStream, 0, utf8.RuneCountInString(text))
-	pos := 0
-	emit := func(start, end int, typ analysis.TokenType) {
-		pos++
-		out = append(out, &analysis.Token{
-			Term:     []byte(text[start:end]),
-			Start:    offs[start],
-			End:      endOff(offs, end),
-			Position: pos,
-			Type:     typ,
-		})
-	}
+	o := newTokenOut(text, offs)
+	emit := o.emit
 	wordStart := -1
 	endWord := func(i int) {
 		if wordStart >= 0 {
@@ -294,7 +297,7 @@ func chars(text string, offs []int) analysis.TokenStream {
 		case isCJK(r):
 			endWord(i)
 			if afterCJK && broken {
-				pos++
+				o.pos++
 			}
 			emit(i, i+size, analysis.Ideographic)
 			afterCJK, broken = true, false
@@ -309,7 +312,7 @@ func chars(text string, offs []int) analysis.TokenStream {
 		}
 	}
 	endWord(len(text))
-	return out
+	return o.out
 }
 
 // basicTokenize is the fallback word tokenizer: one token per CJK character

@@ -94,26 +94,17 @@ func (a docWordAnalyzer) Analyze(in []byte) analysis.TokenStream {
 	return wordTokens(a.f.tokenize(text), text, offs)
 }
 
-// docBigramAnalyzer is bigramAnalyzer for one field of one document.
-type docBigramAnalyzer struct {
-	ft *fieldText
-	f  *textFuncs
+// docGramAnalyzer is bigramAnalyzer or charAnalyzer (cut) for one field of
+// one document, on the text its word field normalised.
+type docGramAnalyzer struct {
+	ft  *fieldText
+	f   *textFuncs
+	cut func(text string, offs []int) analysis.TokenStream
 }
 
-func (a docBigramAnalyzer) Analyze(in []byte) analysis.TokenStream {
+func (a docGramAnalyzer) Analyze(in []byte) analysis.TokenStream {
 	text, offs := a.ft.normalized(in, a.f)
-	return bigrams(text, offs)
-}
-
-// docCharAnalyzer is charAnalyzer on the text the word field normalised.
-type docCharAnalyzer struct {
-	ft *fieldText
-	f  *textFuncs
-}
-
-func (a docCharAnalyzer) Analyze(in []byte) analysis.TokenStream {
-	text, offs := a.ft.normalized(in, a.f)
-	return chars(text, offs)
+	return a.cut(text, offs)
 }
 
 // shareAnalysis gives the title and body fields of doc, as mapped with the
@@ -146,9 +137,9 @@ func shareAnalysis(doc *document.Document, title, body *Words) {
 		case wordAnalyzer:
 			an = docWordAnalyzer{ft: ft, f: f}
 		case bigramAnalyzer:
-			an = docBigramAnalyzer{ft: ft, f: f}
+			an = docGramAnalyzer{ft: ft, f: f, cut: bigrams}
 		case charAnalyzer:
-			an = docCharAnalyzer{ft: ft, f: f}
+			an = docGramAnalyzer{ft: ft, f: f, cut: chars}
 		default:
 			continue
 		}

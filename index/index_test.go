@@ -508,3 +508,17 @@ func TestFragmentsDoNotCrossBreaks(t *testing.T) {
 		})
 	}
 }
+
+// TestSingleCharacterMarks: a character searched alone is found and marked
+// as itself on character fields.
+func TestSingleCharacterMarks(t *testing.T) {
+	ix := openZH(t)
+	load(t, ix, []index.Doc{{ID: "a", Title: "一", Body: "仓库起火，浓烟很大"}})
+	r := search(t, ix, index.Query{Text: "火"})
+	if len(r.Hits) != 1 {
+		t.Fatalf("火 found %v, want the post", ids(r))
+	}
+	if fr := strings.Join(r.Hits[0].Fragments["body"], ""); !strings.Contains(fr, "起<mark>火</mark>，") {
+		t.Errorf("highlight %q, want the mark on 火 alone", fr)
+	}
+}

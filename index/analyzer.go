@@ -128,13 +128,10 @@ func (charAnalyzer) Analyze(in []byte) analysis.TokenStream {
 	return chars(injectedNormalized(in))
 }
 
-// injectedNormalized normalises in with the injected normaliser (the
+// injectedNormalized normalises in with the installed normaliser (the
 // built-in one when none is installed), with the offset map.
 func injectedNormalized(in []byte) (string, []int) {
-	normalize := basicNormalize
-	if f := installed(); f != nil {
-		normalize = f.normalize
-	}
+	_, normalize := analysisFuncs()
 	return normalizeMapped(string(in), normalize)
 }
 

@@ -224,7 +224,7 @@ func validSpans(text string, spans []span) []span {
 // marked them before. Only the first maxPatternText bytes of a text are
 // read (a page of long posts would otherwise cut megabytes).
 type pagePatterns struct {
-	rw   rewriter
+	cut  func(string) analysis.TokenStream // the words of a text (rewriter.wordTokens)
 	pats []pagePattern
 }
 
@@ -256,7 +256,7 @@ func (p pagePatterns) with(spans []span, field, text string) []span {
 			continue
 		}
 		if !cut {
-			toks, cut = p.rw.wordTokens(prefixOf(text, maxPatternText)), true
+			toks, cut = p.cut(prefixOf(text, maxPatternText)), true
 		}
 		for _, t := range toks {
 			if pt.re.Match(t.Term) {

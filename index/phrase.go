@@ -277,8 +277,7 @@ func (s *phraseSearcher) Advance(ctx *search.SearchContext, ID bindex.IndexInter
 // the first term allows are narrowed by each next term, and the check
 // stops when none is left.
 func (s *phraseSearcher) match(d uint64) (bool, error) {
-	starts := s.starts[:0]
-	defer func() { s.starts = starts[:0] }()
+	s.starts = s.starts[:0]
 	for k, i := range s.order {
 		p, err := s.iters[i].Advance(d)
 		if err != nil {
@@ -298,19 +297,19 @@ func (s *phraseSearcher) match(d uint64) (bool, error) {
 		if k == 0 {
 			for _, x := range pos {
 				if x >= off {
-					starts = append(starts, x-off)
+					s.starts = append(s.starts, x-off)
 				}
 			}
 		} else {
-			kept := starts[:0]
-			for _, st := range starts {
+			kept := s.starts[:0]
+			for _, st := range s.starts {
 				if _, ok := slices.BinarySearch(pos, st+off); ok {
 					kept = append(kept, st)
 				}
 			}
-			starts = kept
+			s.starts = kept
 		}
-		if len(starts) == 0 {
+		if len(s.starts) == 0 {
 			return false, nil
 		}
 	}

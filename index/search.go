@@ -371,7 +371,6 @@ func queryRewriter(q Query, basic bool, grams string) rewriter {
 		}
 	}
 	rw.gramAnalyzer = grams
-	rw.chars = grams == analyzerChars || grams == analyzerBasicChars
 	// Bleve reads a date without a zone as UTC; such dates are taken in
 	// the query's zone instead, unless the text names UTC explicitly.
 	if q.Location != nil && q.Location != time.UTC && !explicitUTC.MatchString(q.Text) {
@@ -392,7 +391,7 @@ func markingQuery(q Query, basic bool, grams string) (query.Query, pagePatterns,
 	}
 	rw := queryRewriter(q, basic, grams)
 	rw.marks = true
-	pats := &pagePatterns{rw: rw}
+	pats := &pagePatterns{cut: rw.wordTokens}
 	rw.patterns = pats
 	mq, err := rw.rewrite(parsed)
 	return mq, *pats, err
@@ -533,11 +532,10 @@ const (
 
 // rewriter knows the analyzers of the index a query runs on.
 type rewriter struct {
-	// gramAnalyzer is the analyzer of the title_bg and body_bg fields;
-	// chars is set when it cuts single characters (new indexes), unset
-	// for character pairs (indexes made before).
+	// gramAnalyzer is the analyzer of the title_bg and body_bg fields:
+	// single characters (new indexes) or character pairs (indexes made
+	// before).
 	gramAnalyzer string
-	chars        bool
 	normalize    func(string) string
 	// tokenize cuts a query text into words as the word fields were cut
 	// (nil with the fallback analyzers).
@@ -566,10 +564,15 @@ func (rw rewriter) inZone(t time.Time) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), rw.loc)
 }
 
+// charFields reports whether title_bg and body_bg hold single characters.
+func (rw rewriter) charFields() bool {
+	return rw.gramAnalyzer == analyzerChars || rw.gramAnalyzer == analyzerBasicChars
+}
+
 // grams analyses s as the title_bg and body_bg fields do.
 func (rw rewriter) grams(s string) analysis.TokenStream {
 	text, offs := normalizeMapped(s, rw.normalize)
-	if rw.chars {
+	if rw.charFields() {
 		return chars(text, offs)
 	}
 	return bigrams(text, offs)
@@ -578,7 +581,7 @@ func (rw rewriter) grams(s string) analysis.TokenStream {
 // twoChars reports whether toks (of grams) are exactly two CJK characters:
 // one pair, or two single characters side by side.
 func (rw rewriter) twoChars(toks analysis.TokenStream) bool {
-	if rw.chars {
+	if rw.charFields() {
 		return len(toks) == 2 && toks[0].Type == analysis.Ideographic && toks[1].Type == analysis.Ideographic
 	}
 	return len(toks) == 1 && toks[0].Type == analysis.Double
@@ -787,7 +790,7 @@ func (rw rewriter) markPattern(f, literal, re string, same func(field string) qu
 	if _, text := textFields(f); !text {
 		return nil
 	}
-	if rw.chars {
+	if rw.charFields() {
 		if rw.patterns != nil {
 			rw.patterns.add(f, re)
 		}
@@ -848,7 +851,7 @@ func (rw rewriter) textPhrase(text string, fields []string, boost float64) query
 func (rw rewriter) substring(text string, f string, boost float64) query.Query {
 	bg := bigramField(f)
 	t := strings.TrimSpace(text)
-	if r, n := utf8.DecodeRuneInString(t); n == len(t) && n > 0 && isCJK(r) && !rw.chars {
+	if r, n := utf8.DecodeRuneInString(t); n == len(t) && n > 0 && isCJK(r) && !rw.charFields() {
 		c := rw.normalize(t)
 		if strings.ContainsAny(c, `*?\`) || c == "" {
 			return query.NewMatchNoneQuery()

@@ -226,17 +226,17 @@ func bigrams(text string, offs []int) analysis.TokenStream {
 		prev, prevEnd, run = -1, -1, 0
 	}
 	wordStart := -1
-	for i, r := range text {
-		size := utf8.RuneLen(r)
-		if size < 0 {
-			size = 1
+	endWord := func(i int) {
+		if wordStart >= 0 {
+			emit(wordStart, i, analysis.AlphaNumeric)
+			wordStart = -1
 		}
+	}
+	for i, r := range text {
+		size := runeSize(r)
 		switch {
 		case isCJK(r):
-			if wordStart >= 0 {
-				emit(wordStart, i, analysis.AlphaNumeric)
-				wordStart = -1
-			}
+			endWord(i)
 			if prev >= 0 {
 				emit(prev, i+size, analysis.Double)
 			}
@@ -249,17 +249,20 @@ func bigrams(text string, offs []int) analysis.TokenStream {
 			}
 		default:
 			endRun()
-			if wordStart >= 0 {
-				emit(wordStart, i, analysis.AlphaNumeric)
-				wordStart = -1
-			}
+			endWord(i)
 		}
 	}
 	endRun()
-	if wordStart >= 0 {
-		emit(wordStart, len(text), analysis.AlphaNumeric)
-	}
+	endWord(len(text))
 	return o.out
+}
+
+// runeSize is utf8.RuneLen(r), or 1 where it has none.
+func runeSize(r rune) int {
+	if n := utf8.RuneLen(r); n > 0 {
+		return n
+	}
+	return 1
 }
 
 // chars emits, over the normalised text, one token per CJK character and
@@ -286,10 +289,7 @@ func chars(text string, offs []int) analysis.TokenStream {
 	// followed it.
 	afterCJK, broken := false, false
 	for i, r := range text {
-		size := utf8.RuneLen(r)
-		if size < 0 {
-			size = 1
-		}
+		size := runeSize(r)
 		switch {
 		case isCJK(r):
 			endWord(i)
@@ -401,10 +401,7 @@ func normalizePiece(s string, start, end int, normalize func(string) string, b *
 		return alignRunes(piece, n, start, offs, false)
 	}
 	for i, r := range piece {
-		size := utf8.RuneLen(r)
-		if size < 0 {
-			size = 1
-		}
+		size := runeSize(r)
 		nr := normalize(piece[i : i+size])
 		b.WriteString(nr)
 		for range len(nr) {

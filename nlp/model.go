@@ -14,6 +14,7 @@ import (
 	"math/bits"
 	"os"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -109,16 +110,25 @@ const (
 	featureSetCharsReg = "char1-3-distinct/hash22/len/lex2/reg1:v4"
 	// featureSetWordsReg: featureSetWords plus the register features.
 	featureSetWordsReg = "char1-3-distinct/word1-2/hash22/len/lex2/reg1:v4"
+	// domainSuffix replaces the version of any set above in a set with
+	// the domain copies (postDomain): "…/lex2:v2" becomes
+	// "…/lex2/dom-court-short120:v5".
+	domainSuffix = "/dom-court-short120:v5"
 )
 
 // featureFlags are the optional parts of a feature set.
 type featureFlags struct {
 	words     bool // gse words and word pairs
 	registers bool // register features
+	domains   bool // court records' and short posts' n-grams and lexicon features also under their domain's keys
 }
 
 // featureSetName names the feature set of ff.
 func (ff featureFlags) featureSetName() string {
+	if ff.domains {
+		base := featureFlags{words: ff.words, registers: ff.registers}.featureSetName()
+		return base[:strings.LastIndexByte(base, ':')] + domainSuffix
+	}
 	switch {
 	case ff.words && ff.registers:
 		return featureSetWordsReg
@@ -133,6 +143,15 @@ func (ff featureFlags) featureSetName() string {
 // featureSetFlags returns the flags of the feature set fs, and whether this
 // code computes it.
 func featureSetFlags(fs string) (featureFlags, bool) {
+	if stem, ok := strings.CutSuffix(fs, domainSuffix); ok {
+		for _, ff := range [...]featureFlags{{}, {words: true}, {registers: true}, {words: true, registers: true}} {
+			if base := ff.featureSetName(); base[:strings.LastIndexByte(base, ':')] == stem {
+				ff.domains = true
+				return ff, true
+			}
+		}
+		return featureFlags{}, false
+	}
 	switch fs {
 	case featureSetChars:
 		return featureFlags{}, true
@@ -215,7 +234,7 @@ func DecodeModel(r io.Reader) (*Model, error) {
 		return nil, fmt.Errorf("damaged model header: %v", err)
 	}
 	if !knownFeatureSet(m.Info.Features) {
-		return nil, fmt.Errorf("model features %q, expected one of %q, %q, %q or %q (made by another riskmine version)", m.Info.Features, featureSetChars, featureSetWords, featureSetCharsReg, featureSetWordsReg)
+		return nil, fmt.Errorf("model features %q, expected one of %q, %q, %q or %q, or one with %q (made by another riskmine version)", m.Info.Features, featureSetChars, featureSetWords, featureSetCharsReg, featureSetWordsReg, domainSuffix)
 	}
 	nc := len(m.Info.Categories)
 	if nc == 0 || len(m.Info.Platt) != nc || len(m.Info.Thresholds) != nc {

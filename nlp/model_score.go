@@ -29,7 +29,7 @@ type gramHit struct {
 type modelRun struct {
 	raw   []float64 // per model category
 	prob  []float64
-	hits  []gramHit // in text order, each distinct n-gram once
+	hits  []gramHit // each distinct n-gram once (and its domain copy), a field's in text order
 	norm  float64   // weight of one distinct n-gram: 1/sqrt(distinct n-grams)
 	wnorm float64   // weight of one distinct word or pair (word models)
 	wsum  []int64
@@ -78,6 +78,10 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 	runes := 0
 	seen := &run.seen
 	seen.reset(fields)
+	dom := 0
+	if m.flags().domains {
+		dom = postDomain(fields)
+	}
 	for _, fm := range fields {
 		runes += fm.nz.RuneLen()
 		var p1, p2 rune // the two runes before, when n allows
@@ -132,6 +136,22 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 				sum[c] += int64(v)
 			}
 		}
+		if dom != 0 {
+			// The domain's copies weigh in like the n-grams themselves,
+			// and as evidence of the same spans.
+			for j, k := range run.keys {
+				row := m.lookup(domainKey(k, dom))
+				if row < 0 {
+					continue
+				}
+				if end, order := unpackGram(run.ends[j]); order > 1 {
+					run.hits = append(run.hits, gramHit{field: fm, start: end - order, end: end, row: row})
+				}
+				for c, v := range m.recWeights(row) {
+					sum[c] += int64(v)
+				}
+			}
+		}
 		run.keys, run.ends = run.keys[:0], run.ends[:0]
 	}
 	grams := seen.n
@@ -169,6 +189,9 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 	run.dense = a.lexiconFeatures(acc, runes, run.dense[:0])
 	if m.flags().registers {
 		run.dense = a.registerFeatures(acc, fieldRegisters(fields), run.dense)
+	}
+	if dom != 0 {
+		run.dense = withDomainCopies(run.dense, dom)
 	}
 	for c := 0; c < nc; c++ {
 		run.raw[c] = float64(m.bias[c]) + float64(sum[c])*float64(m.scale[c])*run.norm

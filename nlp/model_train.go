@@ -79,6 +79,9 @@ type TrainOptions struct {
 	// Registers adds the register features (register.go): each register
 	// cue's register, alone and with each category the lexicons scored.
 	Registers bool
+	// Domains adds the domain copies of the n-gram and lexicon features
+	// of court records and short posts (postDomain).
+	Domains bool
 	// Context, when set, stops training early: TrainModel then returns its
 	// error (an interrupted command leaves no half-trained model).
 	Context context.Context
@@ -157,6 +160,20 @@ func (a *Analyzer) featurize(in Input, ff featureFlags) sparseVec {
 			m[k] *= f
 		}
 	}
+	dom := 0
+	if ff.domains {
+		dom = postDomain(fields)
+	}
+	if dom != 0 && len(m) > 0 {
+		f := 1 / math.Sqrt(float64(len(m)))
+		grams := make([]uint32, 0, len(m))
+		for k := range m {
+			grams = append(grams, k)
+		}
+		for _, k := range grams {
+			m[domainKey(k, dom)] += f
+		}
+	}
 	if ff.words {
 		wm := map[uint32]bool{}
 		for _, fm := range fields {
@@ -174,6 +191,9 @@ func (a *Analyzer) featurize(in Input, ff featureFlags) sparseVec {
 	dense := a.lexiconFeatures(acc, runes, nil)
 	if ff.registers {
 		dense = a.registerFeatures(acc, fieldRegisters(fields), dense)
+	}
+	if dom != 0 {
+		dense = withDomainCopies(dense, dom)
 	}
 	for _, d := range dense {
 		m[d.key] += d.val
@@ -412,7 +432,7 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ff := featureFlags{words: opts.Words, registers: opts.Registers}
+	ff := featureFlags{words: opts.Words, registers: opts.Registers, domains: opts.Domains}
 	ts, err := a.newTrainSet(ctx, exs, codes, opts.Workers, ff, opts.Log)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package nlp
 import (
 	"bytes"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -127,5 +128,78 @@ func TestBalanceWeights(t *testing.T) {
 	}
 	if balanceWeights(ts, 0, idx, 426, nil) != nil {
 		t.Error("no sets to balance gave factors")
+	}
+}
+
+// TestDomainModelScoresAsTrained checks the domain features: a model
+// trained with them names its feature set, survives its file, scores a post
+// as training saw it, and gives a short post and a court record their
+// domain's copies of its features while another long post has none.
+func TestDomainModelScoresAsTrained(t *testing.T) {
+	lex, err := NewAnalyzer(Options{NoFingerprint: true, LexiconOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := lex.TrainModel(tinyExamples(), TrainOptions{Epochs: 4, Categories: []string{"fire"}, Workers: 2, Domains: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "char1-3-distinct/hash22/len/lex2/dom-court-short120:v5"; m.Info.Features != want {
+		t.Fatalf("features %q, want %q", m.Info.Features, want)
+	}
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := DecodeModel(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ff := m2.flags(); !ff.domains || ff.registers || ff.words {
+		t.Fatalf("feature flags %+v after the file", ff)
+	}
+	long := strings.Repeat("工业园一处仓库今天下午着火，火势很大，消防车赶到现场扑救。", 6)
+	an := lex.WithModel(m2)
+	for i, c := range []struct {
+		in  Input
+		dom int
+	}{
+		{Input{Title: "仓库失火", Text: "工业园一处仓库今天下午着火，火势很大"}, domainShort},
+		{Input{Text: "周末去公园跑了五公里"}, domainShort},
+		{Input{Text: long}, 0},
+		{Input{Text: "公诉机关指控，被告人在仓库内吸烟引发火灾。" + long}, domainCourt},
+	} {
+		in := c.in
+		_, fields := lex.lexiconScore(in)
+		if got := postDomain(fields); got != c.dom {
+			t.Errorf("post %d: domain %d, want %d", i, got, c.dom)
+		}
+		x := lex.featurize(in, m2.flags())
+		plain := lex.featurize(in, featureFlags{})
+		if (c.dom != 0) != (len(x.keys) > len(plain.keys)) {
+			t.Errorf("post %d (domain %d): %d features with domains, %d without", i, c.dom, len(x.keys), len(plain.keys))
+		}
+		acc, fields := an.lexiconScore(in)
+		run := an.runModel(m2, fields, acc)
+		for c := range m2.Info.Categories {
+			if want := m2.raw(c, &x); math.Abs(run.raw[c]-want) > 1e-6*max(1, math.Abs(want)) {
+				t.Errorf("post %d, %s: runModel %v, featurize %v", i, m2.Info.Categories[c], run.raw[c], want)
+			}
+		}
+		run.release()
+	}
+	for _, fs := range []string{featureSetChars, featureSetWordsReg} {
+		ff, ok := featureSetFlags(fs)
+		if !ok || ff.domains {
+			t.Errorf("%s: flags %+v, %v", fs, ff, ok)
+		}
+		ff.domains = true
+		back, ok := featureSetFlags(ff.featureSetName())
+		if !ok || back != ff {
+			t.Errorf("%s with domains: %q reads back as %+v, %v", fs, ff.featureSetName(), back, ok)
+		}
+	}
+	if _, ok := featureSetFlags("char1-3-distinct/hash22/len/lex9/dom-court-short120:v5"); ok {
+		t.Error("an unknown set with the domain suffix was accepted")
 	}
 }

@@ -120,3 +120,47 @@ func TestRunModelMatchesForEachGram(t *testing.T) {
 		run.release()
 	}
 }
+
+// TestSecondaryCategoriesDropped checks the neighbour rule on the team's
+// hand-written posts with the embedded model: no category the model alone
+// detects lies under secondaryMinShare of the post's strongest detected
+// probability, and the rule does drop some (a post that reads as two
+// neighbouring categories keeps the stronger).
+func TestSecondaryCategoriesDropped(t *testing.T) {
+	m, err := DefaultModel()
+	if err != nil || m == nil {
+		t.Skip("no embedded model")
+	}
+	la, err := newAnalyzer(Options{NoFingerprint: true}, embeddedLexicons, "lexicons", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := la.WithModel(m)
+	exs, err := FrozenCases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := 0
+	for _, ex := range exs {
+		as := a.Analyze(Input{Title: ex.Title, Text: ex.Text})
+		top := 0.0
+		for _, c := range as.Categories {
+			if c.Level != LevelNone {
+				top = max(top, c.Probability)
+			}
+		}
+		for _, c := range as.Categories {
+			atThreshold := c.Probability >= m.Threshold(c.Code)
+			switch {
+			case c.Level != LevelNone && atThreshold && c.Probability < secondaryMinShare*top-1e-4:
+				t.Errorf("%s: %s detected at %.4f beside %.4f", ex.ID, c.Code, c.Probability, top)
+			case c.Level == LevelNone && atThreshold && c.Probability < secondaryMinShare*top:
+				dropped++
+			}
+		}
+	}
+	if dropped == 0 {
+		t.Errorf("no category of the %d frozen posts was dropped as a neighbour", len(exs))
+	}
+	t.Logf("%d categories of %d frozen posts dropped as neighbours", dropped, len(exs))
+}

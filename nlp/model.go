@@ -30,20 +30,26 @@ type Model struct {
 	catIndex map[string]int
 	bias     []float32
 	scale    []float32 // per category: weight = int16 * scale
-	// table maps a feature key to its row: open addressing, keys+1 (0 is
-	// an empty slot), len a power of two.
-	slots []uint32
-	rows  []uint32 // row of each slot
-	w     []int16  // rows * len(categories)
-	// The scoring table, built from the above when the model is loaded:
-	// recs holds per filled slot, in slot order, the feature's key (two
-	// uint16) then its weights, recStride int16 each, so a known n-gram
-	// costs one read of main memory; occ marks the filled slots with the
-	// count of filled slots before each word, so a feature the model does
-	// not know is mostly turned away by occ (a few hundred KB, in cache).
+	// The scoring table, built from the file's table (fileTable) when the
+	// model is read or trained: recs holds per filled slot, in slot order,
+	// the feature's key (two uint16) then its weights, recStride int16
+	// each, so a known n-gram costs one read of main memory; occ marks the
+	// filled slots with the count of filled slots before each word, so a
+	// feature the model does not know is mostly turned away by occ (a few
+	// hundred KB, in cache). nslots is the size of the slot space.
 	recs      []int16
 	recStride int
 	occ       []occWord
+	nslots    int
+}
+
+// fileTable is the model's table as its file holds it: keys+1 by open
+// addressing (0 an empty slot) over a power-of-two slot space, each slot's
+// row, and the rows' weights (rows * categories). It only exists while a
+// model is read, built or written: scoring reads recs, which hold the same.
+type fileTable struct {
+	slots, rows []uint32
+	w           []int16
 }
 
 // occWord is 64 slots of the table: which are filled, and how many slots
@@ -201,34 +207,36 @@ func ReadModel(path string) (*Model, error) {
 	return m, nil
 }
 
-// DecodeModel reads a model from r. Errors say what was expected.
+// maxModelSlots bounds the slot space a model file may declare (keys are
+// keyBits wide, and a table has at most twice as many slots as keys, a
+// power of two), so a damaged file cannot make the reader allocate
+// without end.
+const maxModelSlots = 1 << (keyBits + 2)
+
+// DecodeModel reads a model from r. Errors say what was expected. The
+// file's table is read in pieces straight into its arrays and packed into
+// the scoring table, so reading holds the model about twice, never the
+// whole decompressed file beside it.
 func DecodeModel(r io.Reader) (*Model, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, errors.New("not a riskmine model: expected a gzip stream")
 	}
-	raw, err := io.ReadAll(io.LimitReader(zr, 512<<20))
-	if err != nil {
-		return nil, fmt.Errorf("truncated or damaged model: %v", err)
-	}
-	if !bytes.HasPrefix(raw, modelMagic) {
+	br := bufio.NewReaderSize(zr, 64<<10)
+	magic := make([]byte, len(modelMagic))
+	if _, err := io.ReadFull(br, magic); err != nil || !bytes.Equal(magic, modelMagic) {
 		return nil, errors.New("not a riskmine model: the header is missing")
 	}
-	raw = raw[len(modelMagic):]
-	if len(raw) < 4 {
-		return nil, errors.New("truncated model: no checksum")
-	}
-	body, sum := raw[:len(raw)-4], binary.LittleEndian.Uint32(raw[len(raw)-4:])
-	if crc32.ChecksumIEEE(body) != sum {
-		return nil, errors.New("damaged model: checksum mismatch")
-	}
-	rd := bytes.NewReader(body)
+	sum := crc32.NewIEEE()
+	rd := io.TeeReader(br, sum)
 	var hl uint32
-	if err := binary.Read(rd, binary.LittleEndian, &hl); err != nil || int(hl) > rd.Len() {
+	if err := binary.Read(rd, binary.LittleEndian, &hl); err != nil || hl > 64<<20 {
 		return nil, errors.New("truncated model: header")
 	}
 	hdr := make([]byte, hl)
-	_, _ = io.ReadFull(rd, hdr)
+	if _, err := io.ReadFull(rd, hdr); err != nil {
+		return nil, errors.New("truncated model: header")
+	}
 	m := &Model{}
 	if err := json.Unmarshal(hdr, &m.Info); err != nil {
 		return nil, fmt.Errorf("damaged model header: %v", err)
@@ -244,36 +252,78 @@ func DecodeModel(r io.Reader) (*Model, error) {
 	if binary.Read(rd, binary.LittleEndian, &nrows) != nil || binary.Read(rd, binary.LittleEndian, &nslots) != nil {
 		return nil, errors.New("truncated model: table size")
 	}
-	if nslots&(nslots-1) != 0 || nrows > nslots || int64(nslots)*8+int64(nrows)*int64(nc)*2+int64(nc)*8 != int64(rd.Len()) {
-		return nil, errors.New("damaged model: table sizes disagree with the file's length")
+	if nslots&(nslots-1) != 0 || nrows > nslots || nslots > maxModelSlots {
+		return nil, errors.New("damaged model: table sizes disagree")
 	}
 	m.bias = make([]float32, nc)
 	m.scale = make([]float32, nc)
-	m.slots = make([]uint32, nslots)
-	m.rows = make([]uint32, nslots)
-	m.w = make([]int16, int(nrows)*nc)
-	for _, v := range []any{m.bias, m.scale, m.slots, m.rows, m.w} {
-		if err := binary.Read(rd, binary.LittleEndian, v); err != nil {
-			return nil, errors.New("truncated model: weights")
-		}
+	t := fileTable{slots: make([]uint32, nslots), rows: make([]uint32, nslots), w: make([]int16, int(nrows)*nc)}
+	if readFloat32s(rd, m.bias) != nil || readFloat32s(rd, m.scale) != nil ||
+		readUint32s(rd, t.slots) != nil || readUint32s(rd, t.rows) != nil || readInt16s(rd, t.w) != nil {
+		return nil, errors.New("truncated model: weights")
 	}
-	for _, r := range m.rows {
+	var want uint32
+	if err := binary.Read(br, binary.LittleEndian, &want); err != nil {
+		return nil, errors.New("truncated model: no checksum")
+	}
+	if sum.Sum32() != want {
+		return nil, errors.New("damaged model: checksum mismatch")
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		if err != nil {
+			return nil, fmt.Errorf("truncated or damaged model: %v", err)
+		}
+		return nil, errors.New("damaged model: table sizes disagree with the file's length")
+	}
+	for _, r := range t.rows {
 		if r >= nrows && nrows > 0 {
 			return nil, errors.New("damaged model: row index out of range")
 		}
 	}
-	m.pack()
+	m.pack(t)
 	m.index()
 	return m, nil
 }
 
-// pack builds the scoring table (recs, occ) from slots, rows and w.
-func (m *Model) pack() {
+// readUint32s, readInt16s and readFloat32s fill dst from r, little-endian,
+// through a small buffer.
+func readUint32s(r io.Reader, dst []uint32) error {
+	return readWords(r, 4, len(dst), func(i int, b []byte) { dst[i] = binary.LittleEndian.Uint32(b) })
+}
+
+func readInt16s(r io.Reader, dst []int16) error {
+	return readWords(r, 2, len(dst), func(i int, b []byte) { dst[i] = int16(binary.LittleEndian.Uint16(b)) })
+}
+
+func readFloat32s(r io.Reader, dst []float32) error {
+	return readWords(r, 4, len(dst), func(i int, b []byte) { dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(b)) })
+}
+
+// readWords reads n words of size bytes from r and hands each to put.
+func readWords(r io.Reader, size, n int, put func(i int, b []byte)) error {
+	var buf [32 << 10]byte
+	per := len(buf) / size
+	for i := 0; i < n; i += per {
+		k := min(per, n-i)
+		b := buf[:k*size]
+		if _, err := io.ReadFull(r, b); err != nil {
+			return err
+		}
+		for j := range k {
+			put(i+j, b[j*size:(j+1)*size])
+		}
+	}
+	return nil
+}
+
+// pack builds the scoring table (recs, occ) from the file's table t.
+func (m *Model) pack(t fileTable) {
 	nc := len(m.Info.Categories)
 	m.recStride = nc + 2
-	m.occ = make([]occWord, (len(m.slots)+63)/64)
+	m.nslots = len(t.slots)
+	m.occ = make([]occWord, (len(t.slots)+63)/64)
 	filled := 0
-	for i, s := range m.slots {
+	for i, s := range t.slots {
 		if s != 0 {
 			m.occ[i>>6].bits |= 1 << (i & 63)
 			filled++
@@ -286,16 +336,40 @@ func (m *Model) pack() {
 	}
 	m.recs = make([]int16, filled*m.recStride)
 	r := 0
-	for i, s := range m.slots {
+	for i, s := range t.slots {
 		if s == 0 {
 			continue
 		}
 		rec := m.recs[r*m.recStride : (r+1)*m.recStride]
 		rec[0], rec[1] = int16(uint16(s-1)), int16(uint16((s-1)>>16))
-		row := int(m.rows[i])
-		copy(rec[2:], m.w[row*nc:row*nc+nc])
+		row := int(t.rows[i])
+		copy(rec[2:], t.w[row*nc:row*nc+nc])
 		r++
 	}
+}
+
+// table returns the file's table of m, made from the scoring table: the
+// same slots, and each slot's record as its row.
+func (m *Model) table() fileTable {
+	nc := len(m.Info.Categories)
+	t := fileTable{slots: make([]uint32, m.nslots), rows: make([]uint32, m.nslots), w: make([]int16, 0, m.Size()*nc)}
+	r := 0
+	for i := range t.slots {
+		if m.occ[i>>6].bits&(1<<(i&63)) == 0 {
+			continue
+		}
+		t.slots[i] = m.recKey(r) + 1
+		t.rows[i] = uint32(r)
+		t.w = append(t.w, m.recWeights(r)...)
+		r++
+	}
+	return t
+}
+
+// recKey returns the feature key of record r.
+func (m *Model) recKey(r int) uint32 {
+	rec := m.recs[r*m.recStride:]
+	return uint32(uint16(rec[0])) | uint32(uint16(rec[1]))<<16
 }
 
 // lookup returns the record (in recs) of feature key k, or -1. It probes
@@ -304,7 +378,7 @@ func (m *Model) lookup(k uint32) int {
 	if len(m.occ) == 0 {
 		return -1
 	}
-	mask := uint32(len(m.slots) - 1)
+	mask := uint32(m.nslots - 1)
 	occ, recs, stride := m.occ, m.recs, m.recStride
 	for i := k & mask; ; i = (i + 1) & mask {
 		o := occ[i>>6]
@@ -342,9 +416,10 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	nc := len(m.Info.Categories)
 	_ = binary.Write(&body, binary.LittleEndian, uint32(len(hdr)))
 	body.Write(hdr)
-	_ = binary.Write(&body, binary.LittleEndian, uint32(len(m.w)/max(nc, 1)))
-	_ = binary.Write(&body, binary.LittleEndian, uint32(len(m.slots)))
-	for _, v := range []any{m.bias, m.scale, m.slots, m.rows, m.w} {
+	t := m.table()
+	_ = binary.Write(&body, binary.LittleEndian, uint32(len(t.w)/max(nc, 1)))
+	_ = binary.Write(&body, binary.LittleEndian, uint32(len(t.slots)))
+	for _, v := range []any{m.bias, m.scale, t.slots, t.rows, t.w} {
 		_ = binary.Write(&body, binary.LittleEndian, v)
 	}
 	cw := &countWriter{w: w}
@@ -399,24 +474,6 @@ func (m *Model) WriteFile(path string) error {
 	return os.Rename(tmp, path)
 }
 
-// row returns the weight row of feature key k, or -1.
-func (m *Model) row(k uint32) int {
-	if len(m.slots) == 0 {
-		return -1
-	}
-	mask := uint32(len(m.slots) - 1)
-	want := k + 1
-	for i := k & mask; ; i = (i + 1) & mask {
-		s := m.slots[i]
-		if s == want {
-			return int(m.rows[i])
-		}
-		if s == 0 {
-			return -1
-		}
-	}
-}
-
 // Threshold returns the detection threshold of category code, or 2 (never)
 // when the model does not know the category.
 func (m *Model) Threshold(code string) float64 {
@@ -443,9 +500,10 @@ func sigmoid(x float64) float64 {
 }
 
 // buildTable packs dense float weights (by feature key, per category) into
-// the model's table, quantised to int16 per category. keys must be sorted
-// and unique; w[i*nc+c] is the weight of keys[i] for category c.
-func (m *Model) buildTable(keys []uint32, w []float64, nc int) {
+// the model's table, quantised to int16 per category, and returns the
+// quantised weights in the order of keys. keys must be sorted and unique;
+// w[i*nc+c] is the weight of keys[i] for category c.
+func (m *Model) buildTable(keys []uint32, w []float64, nc int) []int16 {
 	m.scale = make([]float32, nc)
 	for c := 0; c < nc; c++ {
 		mx := 0.0
@@ -461,32 +519,31 @@ func (m *Model) buildTable(keys []uint32, w []float64, nc int) {
 	for n < 2*len(keys)+2 {
 		n *= 2
 	}
-	m.slots = make([]uint32, n)
-	m.rows = make([]uint32, n)
-	m.w = make([]int16, len(keys)*nc)
+	t := fileTable{slots: make([]uint32, n), rows: make([]uint32, n), w: make([]int16, len(keys)*nc)}
 	mask := uint32(n - 1)
 	for r, k := range keys {
 		for c := 0; c < nc; c++ {
-			m.w[r*nc+c] = int16(math.Round(w[r*nc+c] / float64(m.scale[c])))
+			t.w[r*nc+c] = int16(math.Round(w[r*nc+c] / float64(m.scale[c])))
 		}
 		for i := k & mask; ; i = (i + 1) & mask {
-			if m.slots[i] == 0 {
-				m.slots[i] = k + 1
-				m.rows[i] = uint32(r)
+			if t.slots[i] == 0 {
+				t.slots[i] = k + 1
+				t.rows[i] = uint32(r)
 				break
 			}
 		}
 	}
-	m.pack()
+	m.pack(t)
 	m.index()
+	return t.w
 }
 
 // Size returns the number of feature rows of the model.
 func (m *Model) Size() int {
-	if len(m.Info.Categories) == 0 {
+	if m.recStride == 0 {
 		return 0
 	}
-	return len(m.w) / len(m.Info.Categories)
+	return len(m.recs) / m.recStride
 }
 
 // sortedCats returns the model's categories sorted, for display.

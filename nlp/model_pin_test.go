@@ -69,7 +69,8 @@ func fmtProbs(p []float64) string {
 
 // TestRunModelMatchesForEachGram checks that runModel's own n-gram loop
 // reads the n-grams of forEachGram (shared with training) with the same
-// keys, spans and order.
+// keys, spans and order (and their domain copies after each field's), and
+// that its table finds the rows the file's table holds.
 func TestRunModelMatchesForEachGram(t *testing.T) {
 	m, err := DefaultModel()
 	if err != nil || m == nil {
@@ -80,6 +81,7 @@ func TestRunModelMatchesForEachGram(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := la.WithModel(m)
+	tab := m.table()
 	long := strings.Repeat("工地上的塔吊倒了，三人受伤。ABC-12 号楼　着火 ", 300) // past maxModelRunes
 	posts := append([]Input{{Title: "ＡＢＣ１２３ 测试", Text: long}, {Text: "a1 b22 c333 中文x 再见。"}}, pinnedPosts...)
 	nc := len(m.Info.Categories)
@@ -88,30 +90,48 @@ func TestRunModelMatchesForEachGram(t *testing.T) {
 		seen := map[uint32]bool{}
 		var hits []gramHit
 		sum := make([]int64, nc)
+		dom := 0
+		if m.flags().domains {
+			dom = postDomain(fields)
+		}
+		add := func(fm *fieldMatches, k uint32, s, e int) {
+			r := fileRow(tab, k)
+			if r < 0 {
+				return
+			}
+			if e-s >= 2 {
+				hits = append(hits, gramHit{field: fm, start: s, end: e, row: r})
+			}
+			for c := range nc {
+				sum[c] += int64(tab.w[r*nc+c])
+			}
+		}
 		for _, fm := range fields {
+			type gram struct {
+				k    uint32
+				s, e int
+			}
+			var fresh []gram
 			forEachGram(fm.nz, func(k uint32, s, e int) {
 				if seen[k] {
 					return
 				}
 				seen[k] = true
-				r := m.row(k)
-				if r < 0 {
-					return
-				}
-				if e-s >= 2 {
-					hits = append(hits, gramHit{field: fm, start: s, end: e, row: r})
-				}
-				for c := range nc {
-					sum[c] += int64(m.w[r*nc+c])
-				}
+				fresh = append(fresh, gram{k, s, e})
+				add(fm, k, s, e)
 			})
+			if dom != 0 {
+				for _, g := range fresh {
+					add(fm, domainKey(g.k, dom), g.s, g.e)
+				}
+			}
 		}
 		run := a.runModel(m, fields, acc)
 		same := len(run.hits) == len(hits)
 		for j := 0; same && j < len(hits); j++ {
 			g, w := run.hits[j], hits[j]
 			same = g.field == w.field && g.start == w.start && g.end == w.end &&
-				slices.Equal(m.recWeights(g.row), m.w[w.row*nc:w.row*nc+nc])
+				slices.Equal(m.recWeights(g.row), tab.w[w.row*nc:w.row*nc+nc])
 		}
 		if run.seen.n != len(seen) || !slices.Equal(run.sum, sum) || !same {
 			t.Errorf("post %d: %d distinct n-grams, %d hits, sums %v; forEachGram gives %d, %d, %v",
@@ -163,4 +183,17 @@ func TestSecondaryCategoriesDropped(t *testing.T) {
 		t.Errorf("no category of the %d frozen posts was dropped as a neighbour", len(exs))
 	}
 	t.Logf("%d categories of %d frozen posts dropped as neighbours", dropped, len(exs))
+}
+
+// fileRow returns the row of feature key k in the file's table t, or -1.
+func fileRow(t fileTable, k uint32) int {
+	mask := uint32(len(t.slots) - 1)
+	for i := k & mask; ; i = (i + 1) & mask {
+		switch t.slots[i] {
+		case k + 1:
+			return int(t.rows[i])
+		case 0:
+			return -1
+		}
+	}
 }

@@ -176,7 +176,7 @@ func (a *Analyzer) TrainStage(base *Model, exs []TrainExample, opts StageOptions
 	m.Info.TrainedAt = time.Now().UTC().Truncate(time.Second)
 	m.Info.Sources = append(slices.Clone(base.Info.Sources), ModelSource{Name: "analyst verdicts", Posts: len(exs)})
 	sum := sha256.New()
-	fmt.Fprint(sum, base.Info.Version, m.w, m.bias)
+	fmt.Fprint(sum, base.Info.Version, m.recs, m.bias)
 	m.Info.Version = "riskmine-" + m.Info.TrainedAt.Format("20060102") + "-v" + hex.EncodeToString(sum.Sum(nil))[:8]
 	opts.Log("verdict stage %s over %s: %d verdicts, %d feature rows", m.Info.Version, base.Info.Version, len(exs), m.Size())
 	return m, nil
@@ -215,11 +215,10 @@ func stageLabels(m *Model, exs []TrainExample) (ys, known [][]bool, err error) {
 
 // raw returns the model's uncalibrated score of category c for x.
 func (m *Model) raw(c int, x *sparseVec) float64 {
-	nc := len(m.Info.Categories)
 	s := float64(m.bias[c])
 	for j, k := range x.keys {
-		if r := m.row(k); r >= 0 {
-			s += float64(m.w[r*nc+c]) * float64(m.scale[c]) * float64(x.vals[j])
+		if r := m.lookup(k); r >= 0 {
+			s += float64(m.recWeights(r)[c]) * float64(m.scale[c]) * float64(x.vals[j])
 		}
 	}
 	return s
@@ -246,11 +245,9 @@ func (f *ftrl) updateOffset(x *sparseVec, y bool, w, off float64) {
 // corrections' feature i is key keyOf[i].
 func (m *Model) foldCorrection(corr []*ftrl, keyOf []uint32) *Model {
 	nc := len(m.Info.Categories)
-	rowOf := map[uint32]int{}
-	for i, s := range m.slots {
-		if s != 0 {
-			rowOf[s-1] = int(m.rows[i])
-		}
+	rowOf := make(map[uint32]int, m.Size())
+	for r := range m.Size() {
+		rowOf[m.recKey(r)] = r
 	}
 	delta := make([]map[uint32]float64, len(corr)) // per category, by key
 	for c, f := range corr {
@@ -278,7 +275,7 @@ func (m *Model) foldCorrection(corr []*ftrl, keyOf []uint32) *Model {
 		for c := range nc {
 			v := 0.0
 			if r >= 0 {
-				v = float64(m.w[r*nc+c]) * float64(m.scale[c])
+				v = float64(m.recWeights(r)[c]) * float64(m.scale[c])
 			}
 			if d := delta[c]; d != nil {
 				v += d[k] / m.Info.Platt[c][0]

@@ -2,9 +2,11 @@ package nlp
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -93,25 +95,48 @@ func TestModelFileRoundTripAndBadFiles(t *testing.T) {
 		t.Fatalf("read back differs: %+v vs %+v", a1.Categories, a2.Categories)
 	}
 	raw, _ := os.ReadFile(path)
-	cases := map[string][]byte{
-		"truncated": raw[:len(raw)/2],
-		"foreign":   []byte("PK\x03\x04 a zip file, not a model"),
-		"empty":     nil,
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	regzip := func(b []byte) []byte {
+		var out bytes.Buffer
+		zw := gzip.NewWriter(&out)
+		zw.Write(b)
+		zw.Close()
+		return out.Bytes()
+	}
+	flipped := bytes.Clone(plain)
+	flipped[len(flipped)-10] ^= 0x40
+	cases := map[string]struct {
+		b    []byte
+		want string
+	}{
+		"truncated":      {raw[:len(raw)/2], "truncated"},
+		"foreign":        {[]byte("PK\x03\x04 a zip file, not a model"), "not a riskmine model"},
+		"empty":          {nil, "not a riskmine model"},
+		"flipped":        {regzip(flipped), "checksum mismatch"},
+		"trailing":       {regzip(append(bytes.Clone(plain), 0, 0, 0, 0)), "length"},
+		"cut before sum": {regzip(plain[:len(plain)-2]), "no checksum"},
 	}
 	var buf bytes.Buffer
 	if _, err := m.WriteTo(&buf); err != nil {
 		t.Fatal(err)
 	}
-	for name, b := range cases {
+	for name, c := range cases {
 		p := filepath.Join(dir, name)
-		os.WriteFile(p, b, 0o644)
+		os.WriteFile(p, c.b, 0o644)
 		_, err := ReadModel(p)
 		if err == nil {
 			t.Errorf("%s file read without error", name)
 			continue
 		}
-		if msg := err.Error(); !strings.Contains(msg, p) || strings.Contains(msg, "\n") {
-			t.Errorf("%s: error %q should name the file on one line", name, msg)
+		if msg := err.Error(); !strings.Contains(msg, p) || strings.Contains(msg, "\n") || !strings.Contains(msg, c.want) {
+			t.Errorf("%s: error %q should name the file and say %q on one line", name, msg, c.want)
 		}
 	}
 	if _, err := ReadModel(filepath.Join(dir, "missing.rmm")); err == nil {

@@ -555,12 +555,12 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 			w[r*nc+c] = final[c].weight(k)
 		}
 	}
-	m.buildTable(keys, w, nc)
+	qw := m.buildTable(keys, w, nc)
 	sum := sha256.New()
 	for _, k := range keys {
 		fmt.Fprint(sum, k)
 	}
-	for _, v := range m.w {
+	for _, v := range qw {
 		fmt.Fprint(sum, v)
 	}
 	fmt.Fprint(sum, m.Info.Thresholds, m.Info.Platt)

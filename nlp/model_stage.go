@@ -64,7 +64,7 @@ func (a *Analyzer) TrainStage(base *Model, exs []TrainExample, opts StageOptions
 		return nil, errors.New("nlp: verdict stage: no base model")
 	}
 	if !knownFeatureSet(base.Info.Features) {
-		return nil, fmt.Errorf("nlp: verdict stage: base model %s has features %q, expected one of %q, %q, %q or %q", base.Info.Version, base.Info.Features, featureSetChars, featureSetWords, featureSetCharsReg, featureSetWordsReg)
+		return nil, fmt.Errorf("nlp: verdict stage: base model %s has features %q, expected one of %q, %q, %q or %q, or one with %q", base.Info.Version, base.Info.Features, featureSetChars, featureSetWords, featureSetCharsReg, featureSetWordsReg, domainSuffix)
 	}
 	if len(exs) == 0 {
 		return nil, errors.New("nlp: verdict stage: no verdicts")
@@ -76,9 +76,23 @@ func (a *Analyzer) TrainStage(base *Model, exs []TrainExample, opts StageOptions
 		return nil, err
 	}
 	xs := make([]sparseVec, len(exs))
+	// The corrections are learnt on the features every post shares: a
+	// domain's copy (court records, short posts) keeps the base's weight,
+	// so a site's verdicts, mostly short forum posts, do not move short
+	// posts twice as far as the others.
+	cf := base.flags()
+	cf.domains = false
+	xc := xs
+	if cf != base.flags() {
+		xc = make([]sparseVec, len(exs))
+	}
 	start := time.Now()
 	for i, ex := range exs {
-		xs[i] = a.featurize(Input{ID: ex.ID, Title: ex.Title, Text: ex.Text}, base.flags())
+		in := Input{ID: ex.ID, Title: ex.Title, Text: ex.Text}
+		xs[i] = a.featurize(in, base.flags())
+		if cf != base.flags() {
+			xc[i] = a.featurize(in, cf)
+		}
 	}
 	opts.Log("featurized %d verdicts in %s", len(exs), time.Since(start).Round(time.Millisecond))
 	// The corrections live on the features the verdicts have, numbered
@@ -86,9 +100,9 @@ func (a *Analyzer) TrainStage(base *Model, exs []TrainExample, opts StageOptions
 	dense := map[uint32]uint32{}
 	var keyOf []uint32
 	local := make([]sparseVec, len(exs))
-	for i := range xs {
-		local[i] = sparseVec{keys: make([]uint32, len(xs[i].keys)), vals: xs[i].vals}
-		for j, k := range xs[i].keys {
+	for i := range xc {
+		local[i] = sparseVec{keys: make([]uint32, len(xc[i].keys)), vals: xc[i].vals}
+		for j, k := range xc[i].keys {
 			d, ok := dense[k]
 			if !ok {
 				d = uint32(len(keyOf))
@@ -117,8 +131,18 @@ func (a *Analyzer) TrainStage(base *Model, exs []TrainExample, opts StageOptions
 		// otherwise push onto the whole category.
 		f.fixedBias = true
 		off := make([]float64, len(exs))
+		teaches := false
 		for _, i := range idx {
 			off[i] = base.logit(c, &xs[i])
+			// A verdict teaches category c when it is a positive of c
+			// or a negative the base model flags as c. Negatives the
+			// base already leaves alone teach nothing but a drift of
+			// the words all posts share, which lowers every post of
+			// the category a little.
+			teaches = teaches || ys[i][c] || sigmoid(off[i]) >= base.Info.Thresholds[c]
+		}
+		if !teaches {
+			continue
 		}
 		// Analysts confirm far more leads than they dismiss, and a
 		// confirmation of what the model already finds teaches little;

@@ -285,6 +285,21 @@ func DecodeModel(r io.Reader) (*Model, error) {
 	return m, nil
 }
 
+// hashInt16s writes v to h, little-endian, through a small buffer (a
+// model's weights are tens of millions: formatting them as text costs
+// hundreds of MB).
+func hashInt16s(h io.Writer, v []int16) {
+	var buf [32 << 10]byte
+	for len(v) > 0 {
+		n := min(len(v), len(buf)/2)
+		for i, x := range v[:n] {
+			binary.LittleEndian.PutUint16(buf[2*i:], uint16(x))
+		}
+		h.Write(buf[:2*n])
+		v = v[n:]
+	}
+}
+
 // readUint32s, readInt16s and readFloat32s fill dst from r, little-endian,
 // through a small buffer.
 func readUint32s(r io.Reader, dst []uint32) error {
@@ -515,16 +530,26 @@ func (m *Model) buildTable(keys []uint32, w []float64, nc int) []int16 {
 		}
 		m.scale[c] = float32(mx / 32767)
 	}
+	q := make([]int16, len(keys)*nc)
+	for r := range keys {
+		for c := 0; c < nc; c++ {
+			q[r*nc+c] = int16(math.Round(w[r*nc+c] / float64(m.scale[c])))
+		}
+	}
+	m.placeTable(keys, q, nc)
+	return q
+}
+
+// placeTable makes the model's table of keys (sorted, unique) with the
+// quantised weights q (q[i*nc+c] of keys[i] for category c, at m.scale).
+func (m *Model) placeTable(keys []uint32, q []int16, nc int) {
 	n := 1
 	for n < 2*len(keys)+2 {
 		n *= 2
 	}
-	t := fileTable{slots: make([]uint32, n), rows: make([]uint32, n), w: make([]int16, len(keys)*nc)}
+	t := fileTable{slots: make([]uint32, n), rows: make([]uint32, n), w: q}
 	mask := uint32(n - 1)
 	for r, k := range keys {
-		for c := 0; c < nc; c++ {
-			t.w[r*nc+c] = int16(math.Round(w[r*nc+c] / float64(m.scale[c])))
-		}
 		for i := k & mask; ; i = (i + 1) & mask {
 			if t.slots[i] == 0 {
 				t.slots[i] = k + 1
@@ -535,7 +560,6 @@ func (m *Model) buildTable(keys []uint32, w []float64, nc int) []int16 {
 	}
 	m.pack(t)
 	m.index()
-	return t.w
 }
 
 // Size returns the number of feature rows of the model.

@@ -200,7 +200,8 @@ func (a *Analyzer) TrainStage(base *Model, exs []TrainExample, opts StageOptions
 	m.Info.TrainedAt = time.Now().UTC().Truncate(time.Second)
 	m.Info.Sources = append(slices.Clone(base.Info.Sources), ModelSource{Name: "analyst verdicts", Posts: len(exs)})
 	sum := sha256.New()
-	fmt.Fprint(sum, base.Info.Version, m.recs, m.bias)
+	fmt.Fprint(sum, base.Info.Version, m.bias)
+	hashInt16s(sum, m.recs)
 	m.Info.Version = "riskmine-" + m.Info.TrainedAt.Format("20060102") + "-v" + hex.EncodeToString(sum.Sum(nil))[:8]
 	opts.Log("verdict stage %s over %s: %d verdicts, %d feature rows", m.Info.Version, base.Info.Version, len(exs), m.Size())
 	return m, nil
@@ -269,11 +270,9 @@ func (f *ftrl) updateOffset(x *sparseVec, y bool, w, off float64) {
 // corrections' feature i is key keyOf[i].
 func (m *Model) foldCorrection(corr []*ftrl, keyOf []uint32) *Model {
 	nc := len(m.Info.Categories)
-	rowOf := make(map[uint32]int, m.Size())
-	for r := range m.Size() {
-		rowOf[m.recKey(r)] = r
-	}
-	delta := make([]map[uint32]float64, len(corr)) // per category, by key
+	// The corrections, by key, and the keys the base does not have.
+	delta := make([]map[uint32]float64, len(corr)) // per category
+	var fresh []uint32
 	for c, f := range corr {
 		if f == nil {
 			continue
@@ -281,30 +280,59 @@ func (m *Model) foldCorrection(corr []*ftrl, keyOf []uint32) *Model {
 		delta[c] = map[uint32]float64{}
 		for i, k := range keyOf {
 			if v := f.weight(uint32(i)); v != 0 {
-				delta[c][k] = v
-				if _, ok := rowOf[k]; !ok {
-					rowOf[k] = -1
+				delta[c][k] = v / m.Info.Platt[c][0]
+				if m.lookup(k) < 0 {
+					fresh = append(fresh, k)
 				}
 			}
 		}
 	}
-	keys := make([]uint32, 0, len(rowOf))
-	for k := range rowOf {
-		keys = append(keys, k)
+	slices.Sort(fresh)
+	fresh = slices.Compact(fresh)
+	// Every key of the base (its records) and the fresh ones, sorted.
+	keys := make([]uint32, 0, m.Size()+len(fresh))
+	for r := range m.Size() {
+		keys = append(keys, m.recKey(r))
 	}
+	keys = append(keys, fresh...)
 	slices.Sort(keys)
-	w := make([]float64, len(keys)*nc)
+	weight := func(k uint32, c int) float64 {
+		v := 0.0
+		if r := m.lookup(k); r >= 0 {
+			v = float64(m.recWeights(r)[c]) * float64(m.scale[c])
+		}
+		if d := delta[c]; d != nil {
+			v += d[k]
+		}
+		return v
+	}
+	// The scale of a corrected category follows its largest weight; the
+	// others keep theirs, and their weights are copied as they are.
+	scale := slices.Clone(m.scale)
+	for c := range nc {
+		if delta[c] == nil {
+			continue
+		}
+		mx := 0.0
+		for _, k := range keys {
+			mx = max(mx, math.Abs(weight(k, c)))
+		}
+		if mx == 0 {
+			mx = 1
+		}
+		scale[c] = float32(mx / 32767)
+	}
+	q := make([]int16, len(keys)*nc)
 	for i, k := range keys {
-		r := rowOf[k]
+		r := m.lookup(k)
 		for c := range nc {
-			v := 0.0
-			if r >= 0 {
-				v = float64(m.recWeights(r)[c]) * float64(m.scale[c])
+			if delta[c] == nil {
+				if r >= 0 {
+					q[i*nc+c] = m.recWeights(r)[c]
+				}
+				continue
 			}
-			if d := delta[c]; d != nil {
-				v += d[k] / m.Info.Platt[c][0]
-			}
-			w[i*nc+c] = v
+			q[i*nc+c] = int16(math.Round(weight(k, c) / float64(scale[c])))
 		}
 	}
 	out := &Model{Info: m.Info}
@@ -312,11 +340,9 @@ func (m *Model) foldCorrection(corr []*ftrl, keyOf []uint32) *Model {
 	out.Info.Platt = slices.Clone(m.Info.Platt)
 	out.Info.Thresholds = slices.Clone(m.Info.Thresholds)
 	out.Info.Figures = slices.Clone(m.Info.Figures)
-	out.bias = make([]float32, nc)
-	for c := range nc {
-		out.bias[c] = m.bias[c]
-	}
-	out.buildTable(keys, w, nc)
+	out.bias = slices.Clone(m.bias)
+	out.scale = scale
+	out.placeTable(keys, q, nc)
 	return out
 }
 

@@ -13,6 +13,7 @@ import (
 	"math"
 	"math/bits"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -87,6 +88,9 @@ type ModelInfo struct {
 	Base string `json:"base,omitempty"`
 	// Verdicts is the number of analyst verdicts in training.
 	Verdicts int `json:"verdicts,omitempty"`
+	// Pruned is the least effect a feature row kept (Model.Pruned), 0
+	// for a model not pruned.
+	Pruned float64 `json:"pruned,omitempty"`
 }
 
 // ModelSource is one training file.
@@ -574,6 +578,62 @@ func (m *Model) Size() int {
 func (m *Model) sortedCats() []string {
 	out := append([]string(nil), m.Info.Categories...)
 	sort.Strings(out)
+	return out
+}
+
+// Pruned returns a copy of m without the feature rows whose largest effect
+// on a category's calibrated log-odds, |weight × Platt slope| (an n-gram's
+// effect before the post's 1/sqrt(n-grams)), is under minEffect; the
+// rest keep their weights. A smaller table stays in the processor's
+// caches: most n-grams of a page are ones the model does not know, and
+// each costs a probe of the table. minEffect ≤ 0 returns m.
+func (m *Model) Pruned(minEffect float64) *Model {
+	if minEffect <= 0 {
+		return m
+	}
+	nc := len(m.Info.Categories)
+	effect := make([]float64, nc)
+	for c := range nc {
+		effect[c] = math.Abs(float64(m.scale[c]) * m.Info.Platt[c][0])
+	}
+	var keys []uint32
+	var q []int16
+	for r := range m.Size() {
+		w := m.recWeights(r)
+		keep := false
+		for c, v := range w {
+			if math.Abs(float64(v))*effect[c] >= minEffect {
+				keep = true
+				break
+			}
+		}
+		if keep {
+			keys = append(keys, m.recKey(r))
+			q = append(q, w...)
+		}
+	}
+	// placeTable wants the keys sorted, with their weights in step.
+	order := make([]int, len(keys))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(i, j int) bool { return keys[order[i]] < keys[order[j]] })
+	sk := make([]uint32, len(keys))
+	sq := make([]int16, len(q))
+	for i, o := range order {
+		sk[i] = keys[o]
+		copy(sq[i*nc:(i+1)*nc], q[o*nc:(o+1)*nc])
+	}
+	out := &Model{Info: m.Info}
+	out.Info.Categories = slices.Clone(m.Info.Categories)
+	out.Info.Platt = slices.Clone(m.Info.Platt)
+	out.Info.Thresholds = slices.Clone(m.Info.Thresholds)
+	out.Info.Figures = slices.Clone(m.Info.Figures)
+	out.Info.Pruned = minEffect
+	out.Info.Version = fmt.Sprintf("%s-p%g", m.Info.Version, minEffect)
+	out.bias = slices.Clone(m.bias)
+	out.scale = slices.Clone(m.scale)
+	out.placeTable(sk, sq, nc)
 	return out
 }
 

@@ -23,7 +23,7 @@ import (
 func init() {
 	register(&command{
 		name:    "model",
-		summary: "the detection model: train --out MODEL FILE.jsonl…, eval [--model MODEL] FILE.jsonl…, info",
+		summary: "the detection model: train --out MODEL FILE.jsonl…, eval [--model MODEL] FILE.jsonl…, info, prune, rollback",
 		run:     runModel,
 	})
 }
@@ -32,6 +32,7 @@ var modelCommands = map[string]func(ctx context.Context, env *cmdEnv, args []str
 	"train":    runModelTrain,
 	"eval":     runModelEval,
 	"info":     runModelInfo,
+	"prune":    runModelPrune,
 	"rollback": runModelRollback,
 }
 
@@ -326,10 +327,48 @@ model of nlp.model in the config, or the embedded default, or --model.`)
 	if m.Info.Base != "" {
 		fmt.Fprintf(env.stdout, "verdict stage over %s with %d verdicts\n", m.Info.Base, m.Info.Verdicts)
 	}
+	if m.Info.Pruned > 0 {
+		fmt.Fprintf(env.stdout, "pruned: feature rows of effect under %g dropped; %d rows kept\n", m.Info.Pruned, m.Size())
+	}
 	for _, s := range m.Info.Sources {
 		fmt.Fprintf(env.stdout, "  source %s: %d posts\n", s.Name, s.Posts)
 	}
 	printModelFigures(env.stdout, m)
+	return nil
+}
+
+func runModelPrune(ctx context.Context, env *cmdEnv, args []string) error {
+	fs, cf := newFlagSet(env, "model prune", "model prune --min-effect E --out OUT [--model MODEL]",
+		`Writes a copy of the model without the feature rows whose largest effect on a
+category's calibrated log-odds (|weight × Platt slope|) is under E: a smaller table
+that stays in the processor's caches. The model of nlp.model in the config, or the
+embedded default, or --model. Check the result with 'riskmine model eval'.`)
+	path := fs.String("model", "", "model file (default nlp.model, else the embedded model)")
+	out := fs.String("out", "", "file to write the pruned model to")
+	minEffect := fs.Float64("min-effect", 0, "least effect a feature row keeps (0.05 drops most rows that change a probability by less than a rounding)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *out == "" || *minEffect <= 0 {
+		fmt.Fprintln(env.stderr, "riskmine model prune: expected --out FILE and a positive --min-effect")
+		return errUsage
+	}
+	cfg, err := loadConfig(cf)
+	if err != nil {
+		return err
+	}
+	m, err := loadModel(*path, cfg.NLP.Model)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		return errNoModel
+	}
+	p := m.Pruned(*minEffect)
+	if err := p.WriteFile(*out); err != nil {
+		return fmt.Errorf("model prune: write %s: %w", *out, err)
+	}
+	fmt.Fprintf(env.stdout, "wrote %s: model %s, %d of %d feature rows kept\n", *out, p.Info.Version, p.Size(), m.Size())
 	return nil
 }
 

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -167,5 +169,67 @@ func TestTrainModelStopsWhenCancelled(t *testing.T) {
 	m, err := lex.TrainModel(tinyExamples(), TrainOptions{Epochs: 4, Categories: []string{"fire"}, Workers: 2, Context: ctx})
 	if !errors.Is(err, context.Canceled) || m != nil {
 		t.Fatalf("TrainModel on a cancelled context = %v, %v; expected no model and context.Canceled", m, err)
+	}
+}
+
+// TestModelPruned checks model pruning: rows of less effect than the bound
+// go, the others keep their weights, the result survives its file and
+// names the bound, and a bound of 0 changes nothing.
+func TestModelPruned(t *testing.T) {
+	lex, m := trainTiny(t)
+	if m.Pruned(0) != m {
+		t.Error("a bound of 0 made a new model")
+	}
+	nc := len(m.Info.Categories)
+	effect := func(m *Model, r int) float64 {
+		e := 0.0
+		for c, v := range m.recWeights(r) {
+			e = max(e, math.Abs(float64(v)*float64(m.scale[c])*m.Info.Platt[c][0]))
+		}
+		return e
+	}
+	var effects []float64
+	for r := range m.Size() {
+		effects = append(effects, effect(m, r))
+	}
+	slices.Sort(effects)
+	bound := effects[len(effects)/2] // about half the rows go
+	p := m.Pruned(bound)
+	want := 0
+	for _, e := range effects {
+		if e >= bound {
+			want++
+		}
+	}
+	if p.Size() != want || p.Size() >= m.Size() {
+		t.Fatalf("%d rows kept of %d, want %d", p.Size(), m.Size(), want)
+	}
+	for r := range m.Size() {
+		k := m.recKey(r)
+		pr := p.lookup(k)
+		if kept := effect(m, r) >= bound; kept != (pr >= 0) {
+			t.Fatalf("key %d (effect %v): kept %v", k, effect(m, r), pr >= 0)
+		}
+		if pr >= 0 && !slices.Equal(p.recWeights(pr), m.recWeights(r)) {
+			t.Fatalf("key %d: weights %v, want %v", k, p.recWeights(pr), m.recWeights(r))
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := p.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeModel(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Info.Pruned != bound || back.Size() != p.Size() || !strings.HasSuffix(back.Info.Version, fmt.Sprintf("-p%g", bound)) {
+		t.Errorf("read back: pruned %v, %d rows, version %s", back.Info.Pruned, back.Size(), back.Info.Version)
+	}
+	in := Input{Text: "工业园一处仓库今天下午着火，火势很大"}
+	full, pruned := lex.WithModel(m).ModelProbabilities(in), lex.WithModel(back).ModelProbabilities(in)
+	for c := range nc {
+		if math.Abs(full[c]-pruned[c]) > 0.2 {
+			t.Errorf("%s: %v unpruned, %v pruned", m.Info.Categories[c], full[c], pruned[c])
+		}
 	}
 }

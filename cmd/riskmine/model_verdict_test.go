@@ -213,3 +213,32 @@ func TestModelTrainWithVerdictsOnPostgres(t *testing.T) {
 		t.Fatalf("model: %v, %v", m, err)
 	}
 }
+
+// TestModelPrune: model prune writes a smaller copy of the embedded model
+// that model info names as pruned, and refuses to run without its flags.
+func TestModelPrune(t *testing.T) {
+	base, err := nlp.DefaultModel()
+	if err != nil || base == nil {
+		t.Skip("no embedded model")
+	}
+	code, _, stderr := runAlertsCmd(t, "model", "prune", "--out", filepath.Join(t.TempDir(), "x.rmm"))
+	if code != 2 || !strings.Contains(stderr, "positive --min-effect") {
+		t.Errorf("no bound: exit %d, %s", code, stderr)
+	}
+	out := filepath.Join(t.TempDir(), "small.rmm")
+	code, stdout, stderr := runAlertsCmd(t, "model", "prune", "--model", "default", "--min-effect", "0.1", "--out", out)
+	if code != 0 || !strings.Contains(stdout, "feature rows kept") {
+		t.Fatalf("prune: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	m, err := nlp.ReadModel(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Size() >= base.Size() || m.Info.Pruned != 0.1 {
+		t.Errorf("pruned model: %d rows of %d, bound %v", m.Size(), base.Size(), m.Info.Pruned)
+	}
+	code, stdout, _ = runAlertsCmd(t, "model", "info", "--model", out)
+	if code != 0 || !strings.Contains(stdout, "pruned: feature rows of effect under 0.1 dropped") {
+		t.Errorf("info: exit %d\n%s", code, stdout)
+	}
+}

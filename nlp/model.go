@@ -256,7 +256,7 @@ func DecodeModel(r io.Reader) (*Model, error) {
 	if binary.Read(rd, binary.LittleEndian, &nrows) != nil || binary.Read(rd, binary.LittleEndian, &nslots) != nil {
 		return nil, errors.New("truncated model: table size")
 	}
-	if nslots&(nslots-1) != 0 || nrows > nslots || nslots > maxModelSlots {
+	if nslots&(nslots-1) != 0 || nrows > nslots || nslots > maxModelSlots || int64(nrows)*int64(nc)*2 > 512<<20 {
 		return nil, errors.New("damaged model: table sizes disagree")
 	}
 	m.bias = make([]float32, nc)

@@ -214,14 +214,7 @@ func TestModelPruned(t *testing.T) {
 			t.Fatalf("key %d: weights %v, want %v", k, p.recWeights(pr), m.recWeights(r))
 		}
 	}
-	var buf bytes.Buffer
-	if _, err := p.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	back, err := DecodeModel(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := throughFile(t, p)
 	if back.Info.Pruned != bound || back.Size() != p.Size() || !strings.HasSuffix(back.Info.Version, fmt.Sprintf("-p%g", bound)) {
 		t.Errorf("read back: pruned %v, %d rows, version %s", back.Info.Pruned, back.Size(), back.Info.Version)
 	}
@@ -232,4 +225,33 @@ func TestModelPruned(t *testing.T) {
 			t.Errorf("%s: %v unpruned, %v pruned", m.Info.Categories[c], full[c], pruned[c])
 		}
 	}
+}
+
+// throughFile writes m and reads it back.
+func throughFile(t *testing.T, m *Model) *Model {
+	t.Helper()
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeModel(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
+// checkScoresAsTrained checks that an's scoring of in with m (runModel)
+// gives the raw scores of the features training computes (x, featurize),
+// and returns the run for further checks; the caller releases it.
+func checkScoresAsTrained(t *testing.T, an *Analyzer, m *Model, i int, in Input, x sparseVec) *modelRun {
+	t.Helper()
+	acc, fields := an.lexiconScore(in)
+	run := an.runModel(m, fields, acc)
+	for c := range m.Info.Categories {
+		if want := m.raw(c, &x); math.Abs(run.raw[c]-want) > 1e-6*max(1, math.Abs(want)) {
+			t.Errorf("post %d, %s: runModel %v, featurize %v", i, m.Info.Categories[c], run.raw[c], want)
+		}
+	}
+	return run
 }

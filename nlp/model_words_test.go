@@ -2,7 +2,6 @@ package nlp
 
 import (
 	"bytes"
-	"math"
 	"strings"
 	"testing"
 )
@@ -24,14 +23,7 @@ func TestWordModelScoresAsTrained(t *testing.T) {
 	if m.Info.Features != featureSetWords || !m.UsesWords() {
 		t.Fatalf("features %q, want %q", m.Info.Features, featureSetWords)
 	}
-	var buf bytes.Buffer
-	if _, err := m.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	m2, err := DecodeModel(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m2 := throughFile(t, m)
 	if !m2.UsesWords() {
 		t.Fatal("the word feature set was lost in the file")
 	}
@@ -48,13 +40,7 @@ func TestWordModelScoresAsTrained(t *testing.T) {
 	for _, an := range []*Analyzer{lex.WithModel(m2), full.WithModel(m2)} {
 		for i, in := range posts {
 			x := lex.featurize(in, featureFlags{words: true})
-			acc, fields := an.lexiconScore(in)
-			run := an.runModel(m2, fields, acc)
-			for c := range m2.Info.Categories {
-				if want := m2.raw(c, &x); math.Abs(run.raw[c]-want) > 1e-6*max(1, math.Abs(want)) {
-					t.Errorf("post %d, %s: runModel %v, featurize %v", i, m2.Info.Categories[c], run.raw[c], want)
-				}
-			}
+			run := checkScoresAsTrained(t, an, m2, i, in, x)
 			words := 0
 			for _, h := range run.hits {
 				if h.word {

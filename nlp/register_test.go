@@ -1,7 +1,6 @@
 package nlp
 
 import (
-	"bytes"
 	"math"
 	"strings"
 	"testing"
@@ -60,14 +59,7 @@ func TestRegisterModelScoresAsTrained(t *testing.T) {
 	if m.Info.Features != featureSetCharsReg {
 		t.Fatalf("features %q, want %q", m.Info.Features, featureSetCharsReg)
 	}
-	var buf bytes.Buffer
-	if _, err := m.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	m2, err := DecodeModel(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m2 := throughFile(t, m)
 	if !m2.flags().registers || m2.UsesWords() {
 		t.Fatalf("feature flags %+v after the file", m2.flags())
 	}
@@ -82,14 +74,7 @@ func TestRegisterModelScoresAsTrained(t *testing.T) {
 		if i == 0 && len(x.keys) <= len(plain.keys) {
 			t.Errorf("post %d: %d features with registers, %d without", i, len(x.keys), len(plain.keys))
 		}
-		acc, fields := an.lexiconScore(in)
-		run := an.runModel(m2, fields, acc)
-		for c := range m2.Info.Categories {
-			if want := m2.raw(c, &x); math.Abs(run.raw[c]-want) > 1e-6*max(1, math.Abs(want)) {
-				t.Errorf("post %d, %s: runModel %v, featurize %v", i, m2.Info.Categories[c], run.raw[c], want)
-			}
-		}
-		run.release()
+		checkScoresAsTrained(t, an, m2, i, in, x).release()
 	}
 }
 
@@ -147,14 +132,7 @@ func TestDomainModelScoresAsTrained(t *testing.T) {
 	if want := "char1-3-distinct/hash22/len/lex2/dom-court-short120:v5"; m.Info.Features != want {
 		t.Fatalf("features %q, want %q", m.Info.Features, want)
 	}
-	var buf bytes.Buffer
-	if _, err := m.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	m2, err := DecodeModel(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m2 := throughFile(t, m)
 	if ff := m2.flags(); !ff.domains || ff.registers || ff.words {
 		t.Fatalf("feature flags %+v after the file", ff)
 	}
@@ -179,14 +157,7 @@ func TestDomainModelScoresAsTrained(t *testing.T) {
 		if (c.dom != 0) != (len(x.keys) > len(plain.keys)) {
 			t.Errorf("post %d (domain %d): %d features with domains, %d without", i, c.dom, len(x.keys), len(plain.keys))
 		}
-		acc, fields := an.lexiconScore(in)
-		run := an.runModel(m2, fields, acc)
-		for c := range m2.Info.Categories {
-			if want := m2.raw(c, &x); math.Abs(run.raw[c]-want) > 1e-6*max(1, math.Abs(want)) {
-				t.Errorf("post %d, %s: runModel %v, featurize %v", i, m2.Info.Categories[c], run.raw[c], want)
-			}
-		}
-		run.release()
+		checkScoresAsTrained(t, an, m2, i, in, x).release()
 	}
 	for _, fs := range []string{featureSetChars, featureSetWordsReg} {
 		ff, ok := featureSetFlags(fs)

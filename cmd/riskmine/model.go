@@ -311,11 +311,7 @@ model of nlp.model in the config, or the embedded default, or --model.`)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(cf)
-	if err != nil {
-		return err
-	}
-	m, err := loadModel(*path, cfg.NLP.Model)
+	m, err := configModel(cf, *path)
 	if err != nil {
 		return err
 	}
@@ -353,11 +349,7 @@ embedded default, or --model. Check the result with 'riskmine model eval'.`)
 		fmt.Fprintln(env.stderr, "riskmine model prune: expected --out FILE and a positive --min-effect")
 		return errUsage
 	}
-	cfg, err := loadConfig(cf)
-	if err != nil {
-		return err
-	}
-	m, err := loadModel(*path, cfg.NLP.Model)
+	m, err := configModel(cf, *path)
 	if err != nil {
 		return err
 	}
@@ -370,6 +362,16 @@ embedded default, or --model. Check the result with 'riskmine model eval'.`)
 	}
 	fmt.Fprintf(env.stdout, "wrote %s: model %s, %d of %d feature rows kept\n", *out, p.Info.Version, p.Size(), m.Size())
 	return nil
+}
+
+// configModel loads the config of cf and the model of flagPath, else of
+// its nlp.model, else the embedded one (nil when none is embedded).
+func configModel(cf *commonFlags, flagPath string) (*nlp.Model, error) {
+	cfg, err := loadConfig(cf)
+	if err != nil {
+		return nil, err
+	}
+	return loadModel(flagPath, cfg.NLP.Model)
 }
 
 // loadModel reads the model file flag, else the config's, else the

@@ -1,7 +1,6 @@
 package nlp
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"strings"
@@ -75,14 +74,7 @@ func TestTrainStageLearnsFromDismissals(t *testing.T) {
 		}
 	}
 	// The stage is an ordinary model file.
-	var buf bytes.Buffer
-	if _, err := m.WriteTo(&buf); err != nil {
-		t.Fatal(err)
-	}
-	back, err := DecodeModel(&buf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := throughFile(t, m)
 	if a, b := meanLogit(back, held), meanLogit(m, held); back.Info.Base != m.Info.Base || math.Abs(a-b) > 1e-6 {
 		t.Errorf("read back: base %q, log-odds %v want %v", back.Info.Base, a, b)
 	}

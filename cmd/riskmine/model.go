@@ -341,7 +341,7 @@ that stays in the processor's caches. The model of nlp.model in the config, or t
 embedded default, or --model. Check the result with 'riskmine model eval'.`)
 	path := fs.String("model", "", "model file (default nlp.model, else the embedded model)")
 	out := fs.String("out", "", "file to write the pruned model to")
-	minEffect := fs.Float64("min-effect", 0, "least effect a feature row keeps (0.05 drops most rows that change a probability by less than a rounding)")
+	minEffect := fs.Float64("min-effect", 0, "least effect a feature row keeps (the embedded model was pruned at 0.02)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package nlp
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
@@ -598,8 +599,8 @@ func (m *Model) Pruned(minEffect float64) *Model {
 	}
 	var keys []uint32
 	var q []int16
-	for r := range m.Size() {
-		w := m.recWeights(r)
+	for _, e := range m.recordsByKey(nil) {
+		w := m.recWeights(int(e.rec))
 		keep := false
 		for c, v := range w {
 			if math.Abs(float64(v))*effect[c] >= minEffect {
@@ -608,32 +609,45 @@ func (m *Model) Pruned(minEffect float64) *Model {
 			}
 		}
 		if keep {
-			keys = append(keys, m.recKey(r))
+			keys = append(keys, e.key)
 			q = append(q, w...)
 		}
 	}
-	// placeTable wants the keys sorted, with their weights in step.
-	order := make([]int, len(keys))
-	for i := range order {
-		order[i] = i
+	out := m.derived(slices.Clone(m.scale))
+	out.Info.Pruned = minEffect
+	out.Info.Version = fmt.Sprintf("%s-p%g", m.Info.Version, minEffect)
+	out.placeTable(keys, q, nc)
+	return out
+}
+
+// keyRec is a feature key and its record in the scoring table (-1: none).
+type keyRec struct {
+	key uint32
+	rec int32
+}
+
+// recordsByKey returns m's records and the keys extra (without a record),
+// sorted by key, as placeTable wants them.
+func (m *Model) recordsByKey(extra []uint32) []keyRec {
+	out := make([]keyRec, 0, m.Size()+len(extra))
+	for r := range m.Size() {
+		out = append(out, keyRec{m.recKey(r), int32(r)})
 	}
-	sort.Slice(order, func(i, j int) bool { return keys[order[i]] < keys[order[j]] })
-	sk := make([]uint32, len(keys))
-	sq := make([]int16, len(q))
-	for i, o := range order {
-		sk[i] = keys[o]
-		copy(sq[i*nc:(i+1)*nc], q[o*nc:(o+1)*nc])
+	for _, k := range extra {
+		out = append(out, keyRec{k, -1})
 	}
-	out := &Model{Info: m.Info}
+	slices.SortFunc(out, func(a, b keyRec) int { return cmp.Compare(a.key, b.key) })
+	return out
+}
+
+// derived returns a model with a copy of m's info and bias and the given
+// scale, for a table of its own (placeTable).
+func (m *Model) derived(scale []float32) *Model {
+	out := &Model{Info: m.Info, bias: slices.Clone(m.bias), scale: scale}
 	out.Info.Categories = slices.Clone(m.Info.Categories)
 	out.Info.Platt = slices.Clone(m.Info.Platt)
 	out.Info.Thresholds = slices.Clone(m.Info.Thresholds)
 	out.Info.Figures = slices.Clone(m.Info.Figures)
-	out.Info.Pruned = minEffect
-	out.Info.Version = fmt.Sprintf("%s-p%g", m.Info.Version, minEffect)
-	out.bias = slices.Clone(m.bias)
-	out.scale = slices.Clone(m.scale)
-	out.placeTable(sk, sq, nc)
 	return out
 }
 

@@ -289,20 +289,16 @@ func (m *Model) foldCorrection(corr []*ftrl, keyOf []uint32) *Model {
 	}
 	slices.Sort(fresh)
 	fresh = slices.Compact(fresh)
-	// Every key of the base (its records) and the fresh ones, sorted.
-	keys := make([]uint32, 0, m.Size()+len(fresh))
-	for r := range m.Size() {
-		keys = append(keys, m.recKey(r))
-	}
-	keys = append(keys, fresh...)
-	slices.Sort(keys)
-	weight := func(k uint32, c int) float64 {
+	// Every key of the base (with its record) and the fresh ones (-1),
+	// sorted by key.
+	ents := m.recordsByKey(fresh)
+	weight := func(e keyRec, c int) float64 {
 		v := 0.0
-		if r := m.lookup(k); r >= 0 {
-			v = float64(m.recWeights(r)[c]) * float64(m.scale[c])
+		if e.rec >= 0 {
+			v = float64(m.recWeights(int(e.rec))[c]) * float64(m.scale[c])
 		}
 		if d := delta[c]; d != nil {
-			v += d[k]
+			v += d[e.key]
 		}
 		return v
 	}
@@ -314,34 +310,29 @@ func (m *Model) foldCorrection(corr []*ftrl, keyOf []uint32) *Model {
 			continue
 		}
 		mx := 0.0
-		for _, k := range keys {
-			mx = max(mx, math.Abs(weight(k, c)))
+		for _, e := range ents {
+			mx = max(mx, math.Abs(weight(e, c)))
 		}
 		if mx == 0 {
 			mx = 1
 		}
 		scale[c] = float32(mx / 32767)
 	}
-	q := make([]int16, len(keys)*nc)
-	for i, k := range keys {
-		r := m.lookup(k)
+	keys := make([]uint32, len(ents))
+	q := make([]int16, len(ents)*nc)
+	for i, e := range ents {
+		keys[i] = e.key
 		for c := range nc {
 			if delta[c] == nil {
-				if r >= 0 {
-					q[i*nc+c] = m.recWeights(r)[c]
+				if e.rec >= 0 {
+					q[i*nc+c] = m.recWeights(int(e.rec))[c]
 				}
 				continue
 			}
-			q[i*nc+c] = int16(math.Round(weight(k, c) / float64(scale[c])))
+			q[i*nc+c] = int16(math.Round(weight(e, c) / float64(scale[c])))
 		}
 	}
-	out := &Model{Info: m.Info}
-	out.Info.Categories = slices.Clone(m.Info.Categories)
-	out.Info.Platt = slices.Clone(m.Info.Platt)
-	out.Info.Thresholds = slices.Clone(m.Info.Thresholds)
-	out.Info.Figures = slices.Clone(m.Info.Figures)
-	out.bias = slices.Clone(m.bias)
-	out.scale = scale
+	out := m.derived(scale)
 	out.placeTable(keys, q, nc)
 	return out
 }

@@ -44,6 +44,7 @@ scored by a model trained on the other folds.`)
 	fs.Var(&balance, "balance", "SET: up-weight the set's positives in each category by √(other positives / its positives), 1 to 10 (repeatable)")
 	registers := fs.Bool("registers", false, "cross-validation training: also read the register features (drill, publicity, film, rebuttal, fixed problem…)")
 	domains := fs.Bool("domains", false, "cross-validation training: also read court records' and short posts' n-grams and lexicon features as features of their register only")
+	courtT := fs.Bool("court-thresholds", false, "cross-validation training, with --domains: court records' thresholds chosen on their own scores and negatives")
 	minT := fs.Float64("min-threshold", 0, "raise every category threshold of --model to at least this probability (what-if)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -110,7 +111,7 @@ scored by a model trained on the other folds.`)
 			}
 			fmt.Fprintf(env.stderr, "fold %d/%d: training on %d posts\n", k+1, *folds, len(train))
 			m, err := lex.TrainModel(trainExamples(train, weights), nlp.TrainOptions{Workers: runtime.GOMAXPROCS(0),
-				Epochs: *epochs, L1: *l1, MinPrecision: *minPrec, MaxSetFPR: *maxSetFPR, Words: *words, Registers: *registers, Domains: *domains, BalanceSets: balance, Context: ctx})
+				Epochs: *epochs, L1: *l1, MinPrecision: *minPrec, MaxSetFPR: *maxSetFPR, Words: *words, Registers: *registers, Domains: *domains, CourtThresholds: *courtT, BalanceSets: balance, Context: ctx})
 			if err != nil {
 				return err
 			}

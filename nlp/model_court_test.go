@@ -116,6 +116,9 @@ func TestCourtThresholdsScoreAndFile(t *testing.T) {
 	if detects(court, "fire") {
 		t.Errorf("court record detected above its threshold 1.5: %+v", court.Categories)
 	}
+	if !CourtRecord(Input{Text: "公诉机关指控，" + fact}) || !CourtRecord(Input{Title: "被告人张某放火案", Text: fact}) || CourtRecord(Input{Text: fact}) {
+		t.Error("CourtRecord does not tell the court records from the everyday post")
+	}
 	same := *back
 	same.Info.CourtThresholds = []float64{0.5}
 	if c := lex.WithModel(&same).Analyze(Input{ID: "c", Text: "公诉机关指控，" + fact}); !detects(c, "fire") {

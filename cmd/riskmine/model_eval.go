@@ -83,11 +83,9 @@ scored by a model trained on the other folds.`)
 			return err
 		}
 		for _, i := range all {
-			postThresholds[i] = modelThresholds(m)
+			postThresholds[i] = modelThresholds(m, posts[i])
 		}
-		for i, c := range m.Info.Categories {
-			thresholds[c] = append(thresholds[c], m.Info.Thresholds[i])
-		}
+		addThresholds(thresholds, m)
 	} else {
 		if *folds < 2 {
 			return fmt.Errorf("--folds: got %d, expected 2 or more", *folds)
@@ -115,14 +113,12 @@ scored by a model trained on the other folds.`)
 			if err != nil {
 				return err
 			}
-			for i, c := range m.Info.Categories {
-				thresholds[c] = append(thresholds[c], m.Info.Thresholds[i])
-			}
+			addThresholds(thresholds, m)
 			if err := assessPosts(ctx, lex.WithModel(m), posts, byFold[k], out, probs); err != nil {
 				return err
 			}
 			for _, i := range byFold[k] {
-				postThresholds[i] = modelThresholds(m)
+				postThresholds[i] = modelThresholds(m, posts[i])
 			}
 		}
 	}
@@ -271,7 +267,11 @@ func printModelEval(w io.Writer, cfg *config.Config, posts []labelledPost, out [
 		if negTotal > 0 {
 			fpr = float64(t.negFP) / float64(negTotal)
 		}
-		fmt.Fprintf(w, "  %-20s %6d %7s %9s %7.4f  %s\n", c, t.pos, rec, prec, fpr, fmtThresholds(thresholds[c]))
+		th := fmtThresholds(thresholds[c])
+		if court := thresholds["court:"+c]; len(court) > 0 {
+			th += ", court records " + fmtThresholds(court)
+		}
+		fmt.Fprintf(w, "  %-20s %6d %7s %9s %7.4f  %s\n", c, t.pos, rec, prec, fpr, th)
 	}
 	if nR > 0 && nP > 0 {
 		fmt.Fprintf(w, "  macro recall %.3f, macro precision %.3f\n", sumR/float64(nR), sumP/float64(nP))
@@ -407,12 +407,29 @@ func printLevelAgreement(w io.Writer, posts []labelledPost, out []*nlp.Assessmen
 		n, float64(exact)/float64(n), float64(near)/float64(n), critBelow, crit, lowAbove, low)
 }
 
-func modelThresholds(m *nlp.Model) map[string]float64 {
+// modelThresholds returns the thresholds m holds p to: a court record's
+// own when m has them.
+func modelThresholds(m *nlp.Model, p labelledPost) map[string]float64 {
+	ts := m.Info.Thresholds
+	if len(m.Info.CourtThresholds) > 0 && nlp.CourtRecord(nlp.Input{Title: p.Title, Text: p.Text}) {
+		ts = m.Info.CourtThresholds
+	}
 	t := make(map[string]float64, len(m.Info.Categories))
 	for i, c := range m.Info.Categories {
-		t[c] = m.Info.Thresholds[i]
+		t[c] = ts[i]
 	}
 	return t
+}
+
+// addThresholds appends m's thresholds to each category's list, the court
+// records' own as "court:<code>" when m has them.
+func addThresholds(to map[string][]float64, m *nlp.Model) {
+	for i, c := range m.Info.Categories {
+		to[c] = append(to[c], m.Info.Thresholds[i])
+		if len(m.Info.CourtThresholds) > 0 {
+			to["court:"+c] = append(to["court:"+c], m.Info.CourtThresholds[i])
+		}
+	}
 }
 
 // modelEvalRecord is one line of model eval --dump.

@@ -75,12 +75,6 @@ type ModelInfo struct {
 	// Thresholds are per category the calibrated probability at which the
 	// category is detected.
 	Thresholds []float64 `json:"thresholds"`
-	// CourtThresholds, when set, are per category the thresholds of court
-	// records (a model with domain features tells them from their opening
-	// words); Thresholds are then those of every other post. A court
-	// record's negatives then raise only the court threshold, so the
-	// everyday posts of a category are not given up to them.
-	CourtThresholds []float64 `json:"court_thresholds,omitempty"`
 	// Features describes the feature set; a model is only read by code
 	// that computes the same features.
 	Features string `json:"features"`
@@ -258,9 +252,6 @@ func DecodeModel(r io.Reader) (*Model, error) {
 	nc := len(m.Info.Categories)
 	if nc == 0 || len(m.Info.Platt) != nc || len(m.Info.Thresholds) != nc {
 		return nil, errors.New("damaged model header: categories, calibration and thresholds disagree")
-	}
-	if n := len(m.Info.CourtThresholds); n != 0 && (n != nc || !m.flags().domains) {
-		return nil, errors.New("damaged model header: court thresholds without domain features or one per category")
 	}
 	var nrows, nslots uint32
 	if binary.Read(rd, binary.LittleEndian, &nrows) != nil || binary.Read(rd, binary.LittleEndian, &nslots) != nil {
@@ -512,14 +503,6 @@ func (m *Model) Threshold(code string) float64 {
 	return 2
 }
 
-// threshold returns category c's threshold for a post of domain dom.
-func (m *Model) threshold(c, dom int) float64 {
-	if dom == domainCourt && len(m.Info.CourtThresholds) > 0 {
-		return m.Info.CourtThresholds[c]
-	}
-	return m.Info.Thresholds[c]
-}
-
 // calibrate maps a raw score of category c to a probability.
 func (m *Model) calibrate(c int, s float64) float64 {
 	p := m.Info.Platt[c]
@@ -664,7 +647,6 @@ func (m *Model) derived(scale []float32) *Model {
 	out.Info.Categories = slices.Clone(m.Info.Categories)
 	out.Info.Platt = slices.Clone(m.Info.Platt)
 	out.Info.Thresholds = slices.Clone(m.Info.Thresholds)
-	out.Info.CourtThresholds = slices.Clone(m.Info.CourtThresholds)
 	out.Info.Figures = slices.Clone(m.Info.Figures)
 	return out
 }
@@ -675,12 +657,6 @@ func (m *Model) WithMinThreshold(t float64) *Model {
 	c.Info.Thresholds = make([]float64, len(m.Info.Thresholds))
 	for i, v := range m.Info.Thresholds {
 		c.Info.Thresholds[i] = max(v, t)
-	}
-	if len(m.Info.CourtThresholds) > 0 {
-		c.Info.CourtThresholds = make([]float64, len(m.Info.CourtThresholds))
-		for i, v := range m.Info.CourtThresholds {
-			c.Info.CourtThresholds[i] = max(v, t)
-		}
 	}
 	c.index()
 	return &c

@@ -128,8 +128,11 @@ func domainKey(k uint32, d int) uint32 { return keyOf(uint64(k) ^ domainSeeds[d]
 func postDomain(fields []*fieldMatches) int {
 	n := 0
 	for _, fm := range fields {
-		if hasCourtCue(fm.nz.Text) {
-			return domainCourt
+		text := fm.nz.Text[:modelPrefix(fm.nz.Text)]
+		for _, cue := range courtCues {
+			if strings.Contains(text, cue) {
+				return domainCourt
+			}
 		}
 		n += fm.nz.RuneLen()
 	}
@@ -137,30 +140,6 @@ func postDomain(fields []*fieldMatches) int {
 		return domainShort
 	}
 	return 0
-}
-
-// hasCourtCue reports whether the part of normalised text the model reads
-// holds a court record's opening words.
-func hasCourtCue(text string) bool {
-	text = text[:modelPrefix(text)]
-	for _, cue := range courtCues {
-		if strings.Contains(text, cue) {
-			return true
-		}
-	}
-	return false
-}
-
-// CourtRecord reports whether a model with domain features reads the post
-// as a court record, whose thresholds may be its own
-// (ModelInfo.CourtThresholds).
-func CourtRecord(in Input) bool {
-	for _, t := range [...]string{in.Title, in.Text} {
-		if t != "" && hasCourtCue(Normalize(t).Text) {
-			return true
-		}
-	}
-	return false
 }
 
 // withDomainCopies appends to dense domain d's copy of each of its

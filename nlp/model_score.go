@@ -37,7 +37,6 @@ type modelRun struct {
 	prob  []float64
 	hits  []gramHit // each distinct n-gram once (and its domain copy), a field's in text order
 	norm  float64   // weight of one distinct n-gram: 1/sqrt(distinct n-grams)
-	dom   int       // the post's domain (postDomain), 0 without domain features
 	wnorm float64   // weight of one distinct word or pair (word models)
 	wsum  []int64
 	wseen gramSet
@@ -91,7 +90,6 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 	if m.flags().domains {
 		dom = postDomain(fields)
 	}
-	run.dom = dom
 	for _, fm := range fields {
 		runes += fm.nz.RuneLen()
 		var p1, p2 rune // the two runes before, when n allows
@@ -343,7 +341,7 @@ func (a *Analyzer) assessWithModel(as *Assessment, acc []catScore, fields []*fie
 			continue
 		}
 		p := run.prob[j]
-		model := p >= m.threshold(j, run.dom)
+		model := p >= m.Info.Thresholds[j]
 		det := model
 		// Lexicon evidence that alone reaches the critical score (several
 		// independent hazard terms and rules, none negated) is detected

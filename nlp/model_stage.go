@@ -139,7 +139,7 @@ func (a *Analyzer) TrainStage(base *Model, exs []TrainExample, opts StageOptions
 			// base already leaves alone teach nothing but a drift of
 			// the words all posts share, which lowers every post of
 			// the category a little.
-			teaches = teaches || ys[i][c] || sigmoid(off[i]) >= base.threshold(c, xs[i].dom)
+			teaches = teaches || ys[i][c] || sigmoid(off[i]) >= base.Info.Thresholds[c]
 		}
 		if !teaches {
 			continue
@@ -381,7 +381,7 @@ func (a *Analyzer) Decide(m *Model, exs []TrainExample) (Decisions, error) {
 			if !known[i][c] {
 				continue
 			}
-			hit := sigmoid(m.logit(c, &x)) >= m.threshold(c, x.dom)
+			hit := sigmoid(m.logit(c, &x)) >= m.Info.Thresholds[c]
 			if ys[i][c] {
 				d.Positives++
 				if hit {

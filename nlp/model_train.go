@@ -82,10 +82,6 @@ type TrainOptions struct {
 	// Domains adds the domain copies of the n-gram and lexicon features
 	// of court records and short posts (postDomain).
 	Domains bool
-	// CourtThresholds chooses, with Domains, each category's thresholds
-	// twice: on the court records' out-of-fold scores and on the other
-	// posts', each against its own negatives (ModelInfo.CourtThresholds).
-	CourtThresholds bool
 	// Context, when set, stops training early: TrainModel then returns its
 	// error (an interrupted command leaves no half-trained model).
 	Context context.Context
@@ -142,7 +138,6 @@ func (o *TrainOptions) defaults() {
 type sparseVec struct {
 	keys []uint32
 	vals []float32
-	dom  int // the post's domain (postDomain), 0 without domain features
 }
 
 // featurize returns the model's input for one post: each distinct n-gram
@@ -203,7 +198,7 @@ func (a *Analyzer) featurize(in Input, ff featureFlags) sparseVec {
 	for _, d := range dense {
 		m[d.key] += d.val
 	}
-	v := sparseVec{keys: make([]uint32, 0, len(m)), vals: make([]float32, 0, len(m)), dom: dom}
+	v := sparseVec{keys: make([]uint32, 0, len(m)), vals: make([]float32, 0, len(m))}
 	for k := range m {
 		v.keys = append(v.keys, k)
 	}
@@ -501,56 +496,48 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 	m := &Model{Info: ModelInfo{Categories: codes, Features: fset, Examples: len(exs), Sources: opts.Sources,
 		TrainedAt: time.Now().UTC().Truncate(time.Second)}}
 	m.Info.Platt = make([][2]float64, nc)
+	m.Info.Thresholds = make([]float64, nc)
 	m.bias = make([]float32, nc)
-	allProbs := make([][]float64, nc)
-	ys := make([][]bool, nc)
 	for c := range nc {
-		ys[c] = make([]bool, len(exs))
+		ys := make([]bool, len(exs))
 		for i := range exs {
-			ys[c][i] = ts.y[i][c]
+			ys[i] = ts.y[i][c]
 		}
-		a0, b0 := fitPlatt(oof[c], ys[c])
+		a0, b0 := fitPlatt(oof[c], ys)
 		m.Info.Platt[c] = [2]float64{a0, b0}
-		allProbs[c] = make([]float64, len(exs))
+		probs := make([]float64, len(exs))
 		for i, s := range oof[c] {
-			allProbs[c][i] = sigmoid(a0*s + b0)
+			probs[i] = sigmoid(a0*s + b0)
 		}
+		t, fig := chooseThreshold(probs, ys, ts.neg, opts.MaxFPR, opts.MinPrecision)
+		fig.Code = codes[c]
+		m.Info.Thresholds[c] = t
+		m.Info.Figures = append(m.Info.Figures, fig)
 		m.bias[c] = float32(final[c].bias())
 	}
-	postT := make([][]float64, nc) // [category][example]: the threshold the post meets
-	if opts.CourtThresholds && ff.domains {
-		var court, other []int
-		for i := range ts.x {
-			if ts.x[i].dom == domainCourt {
-				court = append(court, i)
-			} else {
-				other = append(other, i)
-			}
+	allProbs := make([][]float64, nc)
+	for c := range nc {
+		allProbs[c] = make([]float64, len(exs))
+		pl := m.Info.Platt[c]
+		for i, s := range oof[c] {
+			allProbs[c][i] = sigmoid(pl[0]*s + pl[1])
 		}
-		m.Info.Thresholds = pickThresholds(allProbs, ts, other, &opts, nil)
-		m.Info.CourtThresholds = pickThresholds(allProbs, ts, court, &opts, m.Info.Thresholds)
-		for c := range nc {
-			postT[c] = make([]float64, len(exs))
-			for i := range exs {
-				postT[c][i] = m.Info.Thresholds[c]
-				if ts.x[i].dom == domainCourt {
-					postT[c][i] = m.Info.CourtThresholds[c]
-				}
-			}
-		}
-	} else {
-		m.Info.Thresholds = pickThresholds(allProbs, ts, nil, &opts, nil)
-		for c := range nc {
-			postT[c] = make([]float64, len(exs))
-			for i := range exs {
-				postT[c][i] = m.Info.Thresholds[c]
-			}
+	}
+	raised := capSetFPR(allProbs, ts, m.Info.Thresholds, opts.MaxSetFPR, opts.MaxRecallLoss)
+	for c, t := range m.Info.Thresholds {
+		if t < opts.MinThreshold {
+			m.Info.Thresholds[c], raised[c] = opts.MinThreshold, true
 		}
 	}
 	for c := range nc {
-		fig := figuresAtEach(allProbs[c], ys[c], ts.neg, postT[c])
-		fig.Code = codes[c]
-		m.Info.Figures = append(m.Info.Figures, fig)
+		if raised[c] {
+			ys := make([]bool, len(exs))
+			for i := range exs {
+				ys[i] = ts.y[i][c]
+			}
+			m.Info.Figures[c] = figuresAt(allProbs[c], ys, ts.neg, m.Info.Thresholds[c])
+			m.Info.Figures[c].Code = codes[c]
+		}
 	}
 	// Keys with any nonzero weight become rows.
 	var keys []uint32
@@ -577,54 +564,9 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 		fmt.Fprint(sum, v)
 	}
 	fmt.Fprint(sum, m.Info.Thresholds, m.Info.Platt)
-	if len(m.Info.CourtThresholds) > 0 {
-		fmt.Fprint(sum, m.Info.CourtThresholds)
-	}
 	m.Info.Version = "riskmine-" + m.Info.TrainedAt.Format("20060102") + "-" + hex.EncodeToString(sum.Sum(nil))[:8]
 	opts.Log("model %s: %d feature rows, trained in %s", m.Info.Version, len(keys), time.Since(start).Round(time.Second))
 	return m, nil
-}
-
-// minRegisterPositives is the least number of a category's positives among
-// a register's posts for the register to have a threshold of its own.
-const minRegisterPositives = 20
-
-// pickThresholds chooses each category's threshold on the posts idx (every
-// post when idx is nil): the lowest probability that keeps to MaxFPR and
-// MinPrecision (chooseThreshold), raised until every set keeps to
-// MaxSetFPR (capSetFPR), and at least MinThreshold. A category with fewer
-// than minRegisterPositives positives among idx starts from start's
-// threshold when start is given.
-func pickThresholds(probs [][]float64, ts *trainSet, idx []int, opts *TrainOptions, start []float64) []float64 {
-	if idx == nil {
-		idx = make([]int, len(ts.x))
-		for i := range idx {
-			idx[i] = i
-		}
-	}
-	t := make([]float64, len(probs))
-	p := make([]float64, len(idx))
-	y := make([]bool, len(idx))
-	neg := make([]bool, len(idx))
-	for c := range probs {
-		npos := 0
-		for k, i := range idx {
-			p[k], y[k], neg[k] = probs[c][i], ts.y[i][c], ts.neg[i]
-			if y[k] {
-				npos++
-			}
-		}
-		if start != nil && npos < minRegisterPositives {
-			t[c] = start[c]
-			continue
-		}
-		t[c], _ = chooseThreshold(p, y, neg, opts.MaxFPR, opts.MinPrecision)
-	}
-	capSetFPR(probs, ts, idx, t, opts.MaxSetFPR, opts.MaxRecallLoss)
-	for c := range t {
-		t[c] = max(t[c], opts.MinThreshold)
-	}
-	return t
 }
 
 // fitPlatt fits p = σ(a·s + b) to the labels by Newton's method on the log
@@ -741,9 +683,9 @@ func chooseThreshold(p []float64, y, neg []bool, maxFPR, minPrec float64) (float
 	return bestT, bestF
 }
 
-// figuresAtEach returns recall, precision and the share of negatives
-// flagged when post i is detected at t[i] or above.
-func figuresAtEach(p []float64, y, neg []bool, t []float64) ModelFigure {
+// figuresAt returns recall, precision and the share of negatives flagged at
+// threshold t.
+func figuresAt(p []float64, y, neg []bool, t float64) ModelFigure {
 	var f ModelFigure
 	tp, fp, fn, N := 0, 0, 0, 0
 	for i := range p {
@@ -753,7 +695,7 @@ func figuresAtEach(p []float64, y, neg []bool, t []float64) ModelFigure {
 		if neg[i] {
 			N++
 		}
-		if p[i] < t[i] {
+		if p[i] < t {
 			continue
 		}
 		if y[i] {
@@ -782,19 +724,20 @@ func figuresAtEach(p []float64, y, neg []bool, t []float64) ModelFigure {
 // Each step clears one flagged negative of the worst set still within
 // reach by raising the one
 // category threshold that costs the fewest out-of-fold positives per
-// negative cleared. Only the posts idx count.
-func capSetFPR(p [][]float64, ts *trainSet, idx []int, t []float64, maxFPR, maxRecallLoss float64) {
+// negative cleared. It reports which thresholds it raised.
+func capSetFPR(p [][]float64, ts *trainSet, t []float64, maxFPR, maxRecallLoss float64) []bool {
+	raised := make([]bool, len(t))
 	spent := make([]float64, len(t))
 	stuck := map[string]bool{}
 	bySet := map[string][]int{}
-	for _, i := range idx {
+	for i := range ts.x {
 		if ts.neg[i] {
 			bySet[ts.sets[i]] = append(bySet[ts.sets[i]], i)
 		}
 	}
 	pos := make([][]float64, len(t)) // probabilities of each category's positives, ascending
 	for c := range t {
-		for _, i := range idx {
+		for i := range ts.x {
 			if ts.y[i][c] {
 				pos[c] = append(pos[c], p[c][i])
 			}
@@ -868,7 +811,9 @@ func capSetFPR(p [][]float64, ts *trainSet, idx []int, t []float64, maxFPR, maxR
 				bestT = math.Nextafter(p[c][bestC], 2)
 				spent[c] += lost(c, bestT)
 				t[c] = bestT
+				raised[c] = true
 			}
 		}
 	}
+	return raised
 }

@@ -197,7 +197,6 @@ left for 'model eval').`)
 	fs.Var(&balance, "balance", "SET: up-weight the set's positives in each category by √(other positives / its positives), 1 to 10 (repeatable)")
 	registers := fs.Bool("registers", false, "also read the register features: cues of drills, publicity, films, rebuttals, fixed problems… alone and with each category the lexicons scored")
 	domains := fs.Bool("domains", false, "also read the n-grams and lexicon features of court records and of short posts (up to 120 characters) a second time, as features of their register only")
-	courtT := fs.Bool("court-thresholds", false, "with --domains: choose each category's thresholds for court records on their scores and negatives, and for every other post on theirs")
 	withCases := fs.Bool("with-cases", false, "also train on the lexicons' example cases (sets lexicon_cases and lexicon_cases_neg)")
 	maxLoss := fs.Float64("max-recall-loss", 0, "the most out-of-fold recall a category gives up to --max-set-fpr (default 0.03)")
 	maxSetFPR := fs.Float64("max-set-fpr", 0, "the most share of any one set's negatives flagged by any category (default 0.012)")
@@ -246,7 +245,7 @@ left for 'model eval').`)
 		srcs = append(srcs, nlp.ModelSource{Name: "lexicon cases", Posts: len(cases)})
 	}
 	opts := nlp.TrainOptions{Epochs: *epochs, MaxFPR: *maxFPR, MinPrecision: *minPrec, L1: *l1, MaxSetFPR: *maxSetFPR, MaxRecallLoss: *maxLoss, Sources: srcs,
-		Workers: runtime.GOMAXPROCS(0), Log: logTo(env.stderr), Words: *words, Registers: *registers, Domains: *domains, CourtThresholds: *courtT, BalanceSets: balance, Context: ctx}
+		Workers: runtime.GOMAXPROCS(0), Log: logTo(env.stderr), Words: *words, Registers: *registers, Domains: *domains, BalanceSets: balance, Context: ctx}
 	exs := trainExamples(posts, weights)
 	for _, v := range vTrain {
 		if w, ok := weights[v.Set]; ok {
@@ -298,17 +297,8 @@ func knownCodes(an *nlp.Analyzer) map[string]bool {
 }
 
 func printModelFigures(w io.Writer, m *nlp.Model) {
-	court := len(m.Info.CourtThresholds) > 0
-	if court {
-		fmt.Fprintf(w, "out-of-fold at the thresholds (court records have their own):\n  %-20s %6s %9s %7s %7s %9s %7s\n", "category", "pos", "threshold", "court", "recall", "precision", "fpr")
-	} else {
-		fmt.Fprintf(w, "out-of-fold at the threshold:\n  %-20s %6s %9s %7s %9s %7s\n", "category", "pos", "threshold", "recall", "precision", "fpr")
-	}
+	fmt.Fprintf(w, "out-of-fold at the threshold:\n  %-20s %6s %9s %7s %9s %7s\n", "category", "pos", "threshold", "recall", "precision", "fpr")
 	for i, f := range m.Info.Figures {
-		if court {
-			fmt.Fprintf(w, "  %-20s %6d %9.3f %7.3f %7.3f %9.3f %7.4f\n", f.Code, f.Positives, m.Info.Thresholds[i], m.Info.CourtThresholds[i], f.Recall, f.Precision, f.FPR)
-			continue
-		}
 		fmt.Fprintf(w, "  %-20s %6d %9.3f %7.3f %9.3f %7.4f\n", f.Code, f.Positives, m.Info.Thresholds[i], f.Recall, f.Precision, f.FPR)
 	}
 }

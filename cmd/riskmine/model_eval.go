@@ -44,7 +44,6 @@ scored by a model trained on the other folds.`)
 	fs.Var(&balance, "balance", "SET: up-weight the set's positives in each category by √(other positives / its positives), 1 to 10 (repeatable)")
 	registers := fs.Bool("registers", false, "cross-validation training: also read the register features (drill, publicity, film, rebuttal, fixed problem…)")
 	domains := fs.Bool("domains", false, "cross-validation training: also read court records' and short posts' n-grams and lexicon features as features of their register only")
-	courtT := fs.Bool("court-thresholds", false, "cross-validation training, with --domains: court records' thresholds chosen on their own scores and negatives")
 	minT := fs.Float64("min-threshold", 0, "raise every category threshold of --model to at least this probability (what-if)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -83,9 +82,11 @@ scored by a model trained on the other folds.`)
 			return err
 		}
 		for _, i := range all {
-			postThresholds[i] = modelThresholds(m, posts[i])
+			postThresholds[i] = modelThresholds(m)
 		}
-		addThresholds(thresholds, m)
+		for i, c := range m.Info.Categories {
+			thresholds[c] = append(thresholds[c], m.Info.Thresholds[i])
+		}
 	} else {
 		if *folds < 2 {
 			return fmt.Errorf("--folds: got %d, expected 2 or more", *folds)
@@ -109,16 +110,18 @@ scored by a model trained on the other folds.`)
 			}
 			fmt.Fprintf(env.stderr, "fold %d/%d: training on %d posts\n", k+1, *folds, len(train))
 			m, err := lex.TrainModel(trainExamples(train, weights), nlp.TrainOptions{Workers: runtime.GOMAXPROCS(0),
-				Epochs: *epochs, L1: *l1, MinPrecision: *minPrec, MaxSetFPR: *maxSetFPR, Words: *words, Registers: *registers, Domains: *domains, CourtThresholds: *courtT, BalanceSets: balance, Context: ctx})
+				Epochs: *epochs, L1: *l1, MinPrecision: *minPrec, MaxSetFPR: *maxSetFPR, Words: *words, Registers: *registers, Domains: *domains, BalanceSets: balance, Context: ctx})
 			if err != nil {
 				return err
 			}
-			addThresholds(thresholds, m)
+			for i, c := range m.Info.Categories {
+				thresholds[c] = append(thresholds[c], m.Info.Thresholds[i])
+			}
 			if err := assessPosts(ctx, lex.WithModel(m), posts, byFold[k], out, probs); err != nil {
 				return err
 			}
 			for _, i := range byFold[k] {
-				postThresholds[i] = modelThresholds(m, posts[i])
+				postThresholds[i] = modelThresholds(m)
 			}
 		}
 	}
@@ -267,11 +270,7 @@ func printModelEval(w io.Writer, cfg *config.Config, posts []labelledPost, out [
 		if negTotal > 0 {
 			fpr = float64(t.negFP) / float64(negTotal)
 		}
-		th := fmtThresholds(thresholds[c])
-		if court := thresholds["court:"+c]; len(court) > 0 {
-			th += ", court records " + fmtThresholds(court)
-		}
-		fmt.Fprintf(w, "  %-20s %6d %7s %9s %7.4f  %s\n", c, t.pos, rec, prec, fpr, th)
+		fmt.Fprintf(w, "  %-20s %6d %7s %9s %7.4f  %s\n", c, t.pos, rec, prec, fpr, fmtThresholds(thresholds[c]))
 	}
 	if nR > 0 && nP > 0 {
 		fmt.Fprintf(w, "  macro recall %.3f, macro precision %.3f\n", sumR/float64(nR), sumP/float64(nP))
@@ -407,29 +406,12 @@ func printLevelAgreement(w io.Writer, posts []labelledPost, out []*nlp.Assessmen
 		n, float64(exact)/float64(n), float64(near)/float64(n), critBelow, crit, lowAbove, low)
 }
 
-// modelThresholds returns the thresholds m holds p to: a court record's
-// own when m has them.
-func modelThresholds(m *nlp.Model, p labelledPost) map[string]float64 {
-	ts := m.Info.Thresholds
-	if len(m.Info.CourtThresholds) > 0 && nlp.CourtRecord(nlp.Input{Title: p.Title, Text: p.Text}) {
-		ts = m.Info.CourtThresholds
-	}
+func modelThresholds(m *nlp.Model) map[string]float64 {
 	t := make(map[string]float64, len(m.Info.Categories))
 	for i, c := range m.Info.Categories {
-		t[c] = ts[i]
+		t[c] = m.Info.Thresholds[i]
 	}
 	return t
-}
-
-// addThresholds appends m's thresholds to each category's list, the court
-// records' own as "court:<code>" when m has them.
-func addThresholds(to map[string][]float64, m *nlp.Model) {
-	for i, c := range m.Info.Categories {
-		to[c] = append(to[c], m.Info.Thresholds[i])
-		if len(m.Info.CourtThresholds) > 0 {
-			to["court:"+c] = append(to["court:"+c], m.Info.CourtThresholds[i])
-		}
-	}
 }
 
 // modelEvalRecord is one line of model eval --dump.

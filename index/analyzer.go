@@ -233,7 +233,7 @@ func bigrams(text string, offs []int) analysis.TokenStream {
 		}
 	}
 	for i, r := range text {
-		size := runeSize(r)
+		size := runeSize(text, i, r)
 		switch {
 		case isCJK(r):
 			endWord(i)
@@ -257,12 +257,15 @@ func bigrams(text string, offs []int) analysis.TokenStream {
 	return o.out
 }
 
-// runeSize is utf8.RuneLen(r), or 1 where it has none.
-func runeSize(r rune) int {
-	if n := utf8.RuneLen(r); n > 0 {
-		return n
+// runeSize is the width in bytes of the rune r that ranging over s gave
+// at byte i: an invalid byte comes as utf8.RuneError, whose encoding is
+// three bytes, but takes one.
+func runeSize(s string, i int, r rune) int {
+	if r != utf8.RuneError {
+		return utf8.RuneLen(r)
 	}
-	return 1
+	_, n := utf8.DecodeRuneInString(s[i:])
+	return n
 }
 
 // chars emits, over the normalised text, one token per CJK character and
@@ -289,7 +292,7 @@ func chars(text string, offs []int) analysis.TokenStream {
 	// followed it.
 	afterCJK, broken := false, false
 	for i, r := range text {
-		size := runeSize(r)
+		size := runeSize(text, i, r)
 		switch {
 		case isCJK(r):
 			endWord(i)
@@ -381,8 +384,9 @@ func normalizeMapped(s string, normalize func(string) string) (string, []int) {
 	start := 0
 	for i, r := range s {
 		if isBreak(r) {
-			offs = normalizePiece(s, start, i+utf8.RuneLen(r), normalize, &b, offs)
-			start = i + utf8.RuneLen(r)
+			end := i + runeSize(s, i, r)
+			offs = normalizePiece(s, start, end, normalize, &b, offs)
+			start = end
 		}
 	}
 	if start < len(s) {
@@ -401,7 +405,7 @@ func normalizePiece(s string, start, end int, normalize func(string) string, b *
 		return alignRunes(piece, n, start, offs, false)
 	}
 	for i, r := range piece {
-		size := runeSize(r)
+		size := runeSize(piece, i, r)
 		nr := normalize(piece[i : i+size])
 		b.WriteString(nr)
 		for range len(nr) {

@@ -111,6 +111,32 @@ func TestNormalizeMappedOffsets(t *testing.T) {
 	}
 }
 
+// Invalid UTF-8 next to a rune whose normal form is longer (㈱, ﬁ) or
+// gone (a zero-width space) sends the text through the rune-by-rune path;
+// an invalid byte is one byte wide there, not the three of U+FFFD, so no
+// analyzer reads past the text and every token's span lies inside it.
+func TestAnalyzersInvalidUTF8(t *testing.T) {
+	dropZW := func(s string) string { return strings.ReplaceAll(basicNormalize(s), "\u200b", "") }
+	for _, in := range []string{"㈱火灾\xff", "\xff㈱", "ﬁ\xe7\x81", "燃\u200b气\xff泄漏", "火\xe7\x81\xab灾㈱", "\xef\xbf\xbd㈱火"} {
+		for name, normalize := range map[string]func(string) string{"basic": basicNormalize, "zero-width": dropZW} {
+			text, offs := normalizeMapped(in, normalize)
+			if len(offs) != len(text)+1 || offs[len(offs)-1] != len(in) {
+				t.Fatalf("%q (%s): %d offsets for %d bytes, last %d", in, name, len(offs), len(text), offs[len(offs)-1])
+			}
+			for kind, ts := range map[string]analysis.TokenStream{"bigrams": bigrams(text, offs), "chars": chars(text, offs)} {
+				if len(ts) == 0 {
+					t.Errorf("%q (%s): no %s", in, name, kind)
+				}
+				for _, tok := range ts {
+					if tok.Start < 0 || tok.Start > tok.End || tok.End > len(in) {
+						t.Errorf("%q (%s): %s token %q spans %d–%d of %d bytes", in, name, kind, tok.Term, tok.Start, tok.End, len(in))
+					}
+				}
+			}
+		}
+	}
+}
+
 func TestBasicTokenize(t *testing.T) {
 	got := []string{}
 	for _, tok := range basicTokenize("5g基站 fire!") {

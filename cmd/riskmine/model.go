@@ -189,6 +189,7 @@ left for 'model eval').`)
 	weights := setWeights{}
 	fs.Var(weights, "weight", "SET=W scales the posts of a set (repeatable)")
 	epochs := fs.Int("epochs", 0, "passes over the data (default 6)")
+	seed := fs.Uint64("seed", 0, "orders each pass over the data (default 1); another seed trains the same model up to the order, which measures training's own noise")
 	maxFPR := fs.Float64("max-fpr", 0, "per category, the most share of negatives flagged at the threshold (default 0.003)")
 	minPrec := fs.Float64("min-precision", 0, "per category, the least out-of-fold precision at the threshold (default 0.9)")
 	l1 := fs.Float64("l1", 0, "L1 regularisation (default 0.5; smaller keeps more features)")
@@ -244,7 +245,7 @@ left for 'model eval').`)
 		posts = append(posts, cases...)
 		srcs = append(srcs, nlp.ModelSource{Name: "lexicon cases", Posts: len(cases)})
 	}
-	opts := nlp.TrainOptions{Epochs: *epochs, MaxFPR: *maxFPR, MinPrecision: *minPrec, L1: *l1, MaxSetFPR: *maxSetFPR, MaxRecallLoss: *maxLoss, Sources: srcs,
+	opts := nlp.TrainOptions{Epochs: *epochs, Seed: *seed, MaxFPR: *maxFPR, MinPrecision: *minPrec, L1: *l1, MaxSetFPR: *maxSetFPR, MaxRecallLoss: *maxLoss, Sources: srcs,
 		Workers: runtime.GOMAXPROCS(0), Log: logTo(env.stderr), Words: *words, Registers: *registers, Domains: *domains, BalanceSets: balance, Context: ctx}
 	exs := trainExamples(posts, weights)
 	for _, v := range vTrain {

@@ -255,3 +255,26 @@ func checkScoresAsTrained(t *testing.T, an *Analyzer, m *Model, i int, in Input,
 	}
 	return run
 }
+
+// The same posts and options train the same model; another seed orders the
+// passes differently and gives other weights.
+func TestTrainModelSeed(t *testing.T) {
+	lex, err := NewAnalyzer(Options{NoFingerprint: true, LexiconOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := func(seed uint64) *Model {
+		m, err := lex.TrainModel(tinyExamples(), TrainOptions{Epochs: 3, Categories: []string{"fire"}, Workers: 2, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a, b, c := train(0), train(1), train(2)
+	if a.Info.Version != b.Info.Version {
+		t.Errorf("default seed %s, seed 1 %s: want the same model", a.Info.Version, b.Info.Version)
+	}
+	if a.Info.Version == c.Info.Version {
+		t.Errorf("seed 2 trained the same model as seed 1 (%s)", a.Info.Version)
+	}
+}

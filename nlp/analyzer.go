@@ -77,6 +77,9 @@ const (
 	// roleRegister marks a register cue (register.go); rule is the
 	// register's index.
 	roleRegister
+	// roleCourtCue marks a court record's opening words (courtCues), which
+	// put a post in the court domain of a model with domain features.
+	roleCourtCue
 )
 
 // role is what a matched pattern means for one category (cat -1: every
@@ -160,6 +163,9 @@ func compile(set *lexiconSet, opts Options) (*Analyzer, error) {
 		for _, w := range rg.cues {
 			addRole(w, role{kind: roleRegister, cat: -1, rule: int32(ri), label: w})
 		}
+	}
+	for _, w := range courtCues {
+		addRole(w, role{kind: roleCourtCue, cat: -1, label: w})
 	}
 	for ci, lx := range set.cats {
 		c := &category{lex: lx, rules: lx.Rules, ctxExcl: map[int]bool{}}

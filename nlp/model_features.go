@@ -3,7 +3,6 @@ package nlp
 import (
 	"math"
 	"math/bits"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
@@ -124,15 +123,14 @@ var domainSeeds = [...]uint64{domainShort: 0x6A09E667F3BCC909, domainCourt: 0xBB
 // domainKey is domain d's key of the feature with key k.
 func domainKey(k uint32, d int) uint32 { return keyOf(uint64(k) ^ domainSeeds[d]) }
 
-// postDomain returns the domain of the post with fields, 0 for none.
+// postDomain returns the domain of the post with fields, 0 for none: a
+// court record when a field's model prefix holds one of courtCues (found by
+// the lexicons' automaton), a short post by its length.
 func postDomain(fields []*fieldMatches) int {
 	n := 0
 	for _, fm := range fields {
-		text := fm.nz.Text[:modelPrefix(fm.nz.Text)]
-		for _, cue := range courtCues {
-			if strings.Contains(text, cue) {
-				return domainCourt
-			}
+		if fm.court {
+			return domainCourt
 		}
 		n += fm.nz.RuneLen()
 	}

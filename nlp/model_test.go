@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -276,5 +277,23 @@ func TestTrainModelSeed(t *testing.T) {
 	}
 	if a.Info.Version == c.Info.Version {
 		t.Errorf("seed 2 trained the same model as seed 1 (%s)", a.Info.Version)
+	}
+}
+
+// strongest gives what a full sort's first k would, ties included.
+func TestStrongestContribs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 5, 24, 25, 100, 1500} {
+		cs := make([]contrib, n)
+		for i := range cs {
+			// Few distinct weights, so ties are common.
+			cs[i] = contrib{w: float64(rng.IntN(20)) / 4, hit: int32(i)}
+		}
+		want := slices.Clone(cs)
+		slices.SortFunc(want, strongerContrib)
+		want = want[:min(n, 24)]
+		if got := strongest(cs, 24); !slices.Equal(got, want) {
+			t.Errorf("%d contributions: strongest %v, want %v", n, got, want)
+		}
 	}
 }

@@ -56,6 +56,9 @@ type fieldMatches struct {
 	// regs has a bit for every register (register.go) with a cue in the
 	// field.
 	regs uint32
+	// court is set when a court record's opening words (courtCues) end
+	// within the model prefix (postDomain).
+	court bool
 
 	letters  int     // letters and digits of the field, -1 until counted
 	origByte []int32 // byte offset of each rune of orig, built on demand
@@ -125,6 +128,8 @@ func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
 				fm.intns = append(fm.intns, sp)
 			case roleRegister:
 				fm.regs |= regBit(int(ro.rule))
+			case roleCourtCue:
+				fm.court = fm.court || e <= maxModelRunes
 			}
 		}
 	}

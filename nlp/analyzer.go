@@ -80,6 +80,9 @@ const (
 	// roleCourtCue marks a court record's opening words (courtCues), which
 	// put a post in the court domain of a model with domain features.
 	roleCourtCue
+	// roleSeverity marks a pattern of the severity cues; rule is its index
+	// in severityMatcher, so one pass over a field finds both.
+	roleSeverity
 )
 
 // role is what a matched pattern means for one category (cat -1: every
@@ -166,6 +169,12 @@ func compile(set *lexiconSet, opts Options) (*Analyzer, error) {
 	}
 	for _, w := range courtCues {
 		addRole(w, role{kind: roleCourtCue, cat: -1, label: w})
+	}
+	// The severity patterns are normalised already
+	// (TestSeverityPatternsNormalized), so here they match what their own
+	// automaton matches.
+	for pid, p := range severityMatcher.pats {
+		addRole(p, role{kind: roleSeverity, cat: -1, rule: int32(pid)})
 	}
 	for ci, lx := range set.cats {
 		c := &category{lex: lx, rules: lx.Rules, ctxExcl: map[int]bool{}}

@@ -451,7 +451,7 @@ func fieldCues(fields []*fieldMatches) []SeverityCue {
 		if fm.orig == "" {
 			continue
 		}
-		for _, c := range findSeverityCues(fm.orig, fm.nz) {
+		for _, c := range severityCuesOf(fm.orig, fm.nz, fm.sev) {
 			c.Field = fm.name
 			out = append(out, c)
 		}

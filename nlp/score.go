@@ -59,6 +59,8 @@ type fieldMatches struct {
 	// court is set when a court record's opening words (courtCues) end
 	// within the model prefix (postDomain).
 	court bool
+	// sev are the matches of the severity cues' patterns (fieldCues).
+	sev []sevMatch
 
 	letters  int     // letters and digits of the field, -1 until counted
 	origByte []int32 // byte offset of each rune of orig, built on demand
@@ -130,6 +132,8 @@ func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
 				fm.regs |= regBit(int(ro.rule))
 			case roleCourtCue:
 				fm.court = fm.court || e <= maxModelRunes
+			case roleSeverity:
+				fm.sev = append(fm.sev, sevMatch{pat: int(ro.rule), start: s, end: e})
 			}
 		}
 	}

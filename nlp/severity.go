@@ -321,14 +321,13 @@ func FindSeverityCues(text string) []SeverityCue {
 }
 
 // findSeverityCues is FindSeverityCues on text already normalised into nz
-// (Normalize(text)), as the analyzer holds it.
+// (Normalize(text)), with severityMatcher's own pass over the text.
 func findSeverityCues(text string, nz *Normalized) []SeverityCue {
 	if nz.Text == "" {
 		return nil
 	}
 	m := severityMatcher
-	sc := &sevScan{nz: nz, pairA: make([][]sevHit, len(severityPairs)), pairB: make([][]sevHit, len(severityPairs))}
-	var blocks []sevHit
+	var ms []sevMatch
 	hay := unsafe.Slice(unsafe.StringData(nz.Text), len(nz.Text))
 	for _, mt := range m.ac.FindAllOverlapping(hay) {
 		e := nz.runeAt(mt.End)
@@ -336,7 +335,30 @@ func findSeverityCues(text string, nz *Normalized) []SeverityCue {
 		if s < 0 || int(nz.runeByte[s]) != mt.Start {
 			s = nz.runeAt(mt.Start)
 		}
-		for _, r := range m.roles[mt.PatternID] {
+		ms = append(ms, sevMatch{pat: mt.PatternID, start: s, end: e})
+	}
+	return severityCuesOf(text, nz, ms)
+}
+
+// sevMatch is a match of severityMatcher's pattern pat in the normalised
+// text, in runes: from its own pass, or from the lexicons' automaton,
+// which holds the same patterns (roleSeverity), in an analyzer's pass.
+type sevMatch struct {
+	pat, start, end int
+}
+
+// severityCuesOf finds the cues of text (normalised into nz) from the
+// matches ms of severityMatcher's patterns.
+func severityCuesOf(text string, nz *Normalized, ms []sevMatch) []SeverityCue {
+	if nz.Text == "" {
+		return nil
+	}
+	m := severityMatcher
+	sc := &sevScan{nz: nz, pairA: make([][]sevHit, len(severityPairs)), pairB: make([][]sevHit, len(severityPairs))}
+	var blocks []sevHit
+	for _, mt := range ms {
+		s, e := mt.start, mt.end
+		for _, r := range m.roles[mt.pat] {
 			h := sevHit{start: s, end: e, kind: r.kind, level: r.level}
 			switch r.class {
 			case sevCueRole:

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"math/big"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -369,6 +370,32 @@ func TestSeverityPatternsNormalized(t *testing.T) {
 		if n := NormalizeText(p); n != p {
 			t.Errorf("cue %q normalises to %q", p, n)
 		}
+	}
+}
+
+// The analyzer finds the cues from its lexicons' pass over a field (the
+// severity patterns are among its patterns); they are those of the cues'
+// own pass, on every severity case, title and text.
+func TestSeverityCuesFromLexiconPass(t *testing.T) {
+	an, err := NewAnalyzer(Options{NoFingerprint: true, LexiconOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := append(readSevCases(t), readSevFile(t, "testdata/severity/later_cases.jsonl")...)
+	found := 0
+	for _, c := range cases {
+		_, fields := an.lexiconScore(Input{Title: c.ID, Text: c.Text})
+		for _, fm := range fields {
+			want := findSeverityCues(fm.orig, fm.nz)
+			got := severityCuesOf(fm.orig, fm.nz, fm.sev)
+			found += len(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s %s: cues %+v from the lexicons' pass, %+v from their own", c.ID, fm.name, got, want)
+			}
+		}
+	}
+	if found == 0 {
+		t.Fatal("no cue found in any case")
 	}
 }
 

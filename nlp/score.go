@@ -133,7 +133,9 @@ func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
 			case roleCourtCue:
 				fm.court = fm.court || e <= maxModelRunes
 			case roleSeverity:
-				fm.sev = append(fm.sev, sevMatch{pat: int(ro.rule), start: s, end: e})
+				if a.model != nil { // only a model's levels read the cues
+					fm.sev = append(fm.sev, sevMatch{pat: int(ro.rule), start: s, end: e})
+				}
 			}
 		}
 	}

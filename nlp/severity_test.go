@@ -373,14 +373,16 @@ func TestSeverityPatternsNormalized(t *testing.T) {
 	}
 }
 
-// The analyzer finds the cues from its lexicons' pass over a field (the
-// severity patterns are among its patterns); they are those of the cues'
-// own pass, on every severity case, title and text.
+// An analyzer with a model finds the cues from its lexicons' pass over a
+// field (the severity patterns are among its patterns); they are those of
+// the cues' own pass, on every severity case, title and text. Without a
+// model nothing reads them, and none are kept.
 func TestSeverityCuesFromLexiconPass(t *testing.T) {
-	an, err := NewAnalyzer(Options{NoFingerprint: true, LexiconOnly: true})
-	if err != nil {
-		t.Fatal(err)
+	lex, m := trainTiny(t)
+	if _, fields := lex.lexiconScore(Input{Text: "大楼起火，三人死亡"}); len(fields) != 1 || len(fields[0].sev) != 0 {
+		t.Errorf("an analyzer without a model kept severity matches: %+v", fields)
 	}
+	an := lex.WithModel(m)
 	cases := append(readSevCases(t), readSevFile(t, "testdata/severity/later_cases.jsonl")...)
 	found := 0
 	for _, c := range cases {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sort"
+	"sync"
 	"unicode/utf8"
 	"unsafe"
 
@@ -226,9 +227,11 @@ const (
 	sevRescue
 )
 
-// sevMatcher is the compiled cue lists.
+// sevMatcher is the compiled cue lists. An analyzer matches the patterns
+// in its lexicons' automaton (roleSeverity); ac, their own automaton, is
+// built on first use, by FindSeverityCues alone.
 type sevMatcher struct {
-	ac       *ahocorasick.Automaton
+	ac       func() *ahocorasick.Automaton
 	pats     []string
 	patRunes []int
 	roles    [][]sevRole
@@ -274,12 +277,14 @@ func newSevMatcher() *sevMatcher {
 			add(t, sevRole{class: list.class})
 		}
 	}
-	ac, err := ahocorasick.NewBuilder().AddStrings(m.pats).Build()
-	if err != nil {
-		// The patterns are constants of this file: a failure is a bug.
-		panic("nlp: compile severity cues: " + err.Error())
-	}
-	m.ac = ac
+	m.ac = sync.OnceValue(func() *ahocorasick.Automaton {
+		ac, err := ahocorasick.NewBuilder().AddStrings(m.pats).Build()
+		if err != nil {
+			// The patterns are constants of this file: a failure is a bug.
+			panic("nlp: compile severity cues: " + err.Error())
+		}
+		return ac
+	})
 	return m
 }
 
@@ -329,7 +334,7 @@ func findSeverityCues(text string, nz *Normalized) []SeverityCue {
 	m := severityMatcher
 	var ms []sevMatch
 	hay := unsafe.Slice(unsafe.StringData(nz.Text), len(nz.Text))
-	for _, mt := range m.ac.FindAllOverlapping(hay) {
+	for _, mt := range m.ac().FindAllOverlapping(hay) {
 		e := nz.runeAt(mt.End)
 		s := e - m.patRunes[mt.PatternID]
 		if s < 0 || int(nz.runeByte[s]) != mt.Start {

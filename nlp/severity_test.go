@@ -483,3 +483,30 @@ func TestSeverityEverydayWords(t *testing.T) {
 		{"花坛边上的砖松了一块", "structural_failure", false},
 	})
 }
+
+// TestSeverityHighEverydayWords checks the second round of everyday cue
+// words (docs/DETECTION.md, "Everyday words for serious harm"), and the
+// look-alikes that made three broader words go again.
+func TestSeverityHighEverydayWords(t *testing.T) {
+	checkCueKinds(t, []cueCase{
+		{"他骑车被一辆面包车撞倒了", "injuries", true},
+		{"摔了一跤，医生说是骨裂", "injuries", true},
+		{"邻居被砸破了头，已经送去医院", "injuries", true},
+		{"几个人围着他打，我赶紧打120", "injuries", true},
+		{"吃完那家的盒饭，一家人都上吐下泻", "poisoning", true},
+		{"镇上已经出现了五个病例", "outbreak", true},
+		{"池塘里的鱼死了一大片", "spill", true},
+		{"那个平台说系统维护，钱一直提不出来", "money_loss", true},
+		{"他在群里转了二十万给那个导师", "money_loss", true},
+		{"警方捣毁了一个制毒窝点", "drug_trade", true},
+		{"那个人突然掏出刀冲向人群", "attack", true},
+		{"井下的人喊他不应，已经十分钟了", "life_threat", true},
+		{"下水道塌了，有人掉下去了，快来人", "trapped", true},
+		{"路边的砖墙倒了，压住一辆车", "structural_failure", true},
+		// Look-alikes: a crack, a diagnosis, a cut while trimming nails.
+		{"楼道的墙上有一条裂缝了", "injuries", false},
+		{"确诊焦虑症两年，最近好多了", "outbreak", false},
+		{"剪指甲剪出血了，贴了个创可贴", "injuries", false},
+		{"他转了个身就走了", "money_loss", false},
+	})
+}

@@ -16,7 +16,7 @@ type SeverityCue struct {
 	// Kind names what the phrase says: casualties, trapped, explosion,
 	// life_threat, dam_failure, attack, self_harm_means, self_harm_time,
 	// self_harm_act, injuries, spreading, damage, structural_failure,
-	// poisoning, outbreak, spill, money_loss, weapon_sale, drug_sale,
+	// poisoning, outbreak, spill, money_loss, weapon_sale, drug_sale, drug_trade,
 	// abuse, threat, self_harm_plan, self_harm_injury, hazard, ideation,
 	// nuisance, and the modifiers many_people, children, elderly, resolved,
 	// past and fiction.

@@ -45,6 +45,8 @@ scored by a model trained on the other folds.`)
 	registers := fs.Bool("registers", false, "cross-validation training: also read the register features (drill, publicity, film, rebuttal, fixed problem…)")
 	domains := fs.Bool("domains", false, "cross-validation training: also read court records' and short posts' n-grams and lexicon features as features of their register only")
 	minT := fs.Float64("min-threshold", 0, "raise every category threshold of --model to at least this probability (what-if)")
+	against := fs.String("against", "", "with --model: also score the posts with this model (a file or \"default\") and print both models' figures with a paired bootstrap interval of each difference")
+	resamples := fs.Int("resamples", 1000, "with --against: bootstrap resamples of the posts")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -53,11 +55,19 @@ scored by a model trained on the other folds.`)
 		fmt.Fprintln(env.stderr, "riskmine model eval: expected at least one FILE.jsonl")
 		return errUsage
 	}
+	if *against != "" && *path == "" {
+		return fmt.Errorf("--against: needs --model (the model compared against it)")
+	}
+	if *resamples < 0 {
+		return fmt.Errorf("--resamples: got %d, expected 0 or more", *resamples)
+	}
 	cfg, lex, posts, _, err := loadLabelled(env, cf, pos, *split)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
+	var rows []compareRow
+	var thisName, otherName string
 	out := make([]*nlp.Assessment, len(posts))
 	probs := make([]map[string]float64, len(posts))
 	thresholds := map[string][]float64{}
@@ -86,6 +96,22 @@ scored by a model trained on the other folds.`)
 		}
 		for i, c := range m.Info.Categories {
 			thresholds[c] = append(thresholds[c], m.Info.Thresholds[i])
+		}
+		if *against != "" {
+			om, err := loadModel(*against, "")
+			if err != nil {
+				return err
+			}
+			if om == nil {
+				return errNoModel
+			}
+			other := make([]*nlp.Assessment, len(posts))
+			if err := assessPosts(ctx, lex.WithModel(om), posts, all, other, make([]map[string]float64, len(posts))); err != nil {
+				return err
+			}
+			a, b := pairedOutcomes(cfg, posts, out, other)
+			rows = compareModels(m.Info.Categories, a, b, *resamples, 1)
+			thisName, otherName = m.Info.Version, om.Info.Version
 		}
 	} else {
 		if *folds < 2 {
@@ -126,6 +152,9 @@ scored by a model trained on the other folds.`)
 		}
 	}
 	printModelEval(env.stdout, cfg, posts, out, probs, thresholds, *misses, *fps)
+	if rows != nil {
+		printComparison(env.stdout, thisName, otherName, rows, *resamples)
+	}
 	if *dump != "" {
 		if err := dumpEval(*dump, cfg, posts, out, probs, postThresholds); err != nil {
 			return err
@@ -133,6 +162,20 @@ scored by a model trained on the other folds.`)
 	}
 	fmt.Fprintf(env.stdout, "\n%d posts in %s\n", len(posts), time.Since(start).Round(time.Second))
 	return nil
+}
+
+// pairedOutcomes returns, for each post both models scored, the
+// categories each detected in it, in the same order.
+func pairedOutcomes(cfg *config.Config, posts []labelledPost, a, b []*nlp.Assessment) ([]evalOutcome, []evalOutcome) {
+	var oa, ob []evalOutcome
+	for i, p := range posts {
+		if a[i] == nil || b[i] == nil {
+			continue
+		}
+		oa = append(oa, evalOutcome{set: p.Set, labels: p.Labels, det: detectedCats(cfg, a[i])})
+		ob = append(ob, evalOutcome{set: p.Set, labels: p.Labels, det: detectedCats(cfg, b[i])})
+	}
+	return oa, ob
 }
 
 // assessPosts analyses posts[idx] on every core.

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strings"
+)
+
+// evalOutcome is what a comparison needs of one scored post: its set, its
+// labels and the categories detected at their lead levels.
+type evalOutcome struct {
+	set    string
+	labels []string
+	det    map[string]bool
+}
+
+// compareFigures are the figures model eval --against compares.
+type compareFigures struct {
+	macroRecall, macroPrecision float64
+	devRecall, devPrecision     float64 // without the hand-written sets
+	hwFound, hwNegFlagged       float64
+	negFlagged                  float64
+}
+
+// handwrittenSet reports whether a set is one of the team's hand-written
+// ones (handwritten, handwritten_neg), which the dev-sources figures leave
+// out.
+func handwrittenSet(s string) bool { return strings.HasPrefix(s, "handwritten") }
+
+// tallyFigures computes the figures over the posts, each counted mult[i]
+// times (a bootstrap resample), the way printModelEval does: recall per
+// category over its positives, precision per category over every post it
+// flags (another category's posts included), both averaged over the
+// categories that have positives, resp. flags.
+func tallyFigures(codes []string, outs []evalOutcome, mult []int) compareFigures {
+	type tally struct{ pos, tp, fp, dpos, dtp, dfp int }
+	ts := make([]tally, len(codes))
+	var hwPos, hwFound, hwNeg, hwNegFlag, neg, negFlag int
+	for i, o := range outs {
+		n := 1
+		if mult != nil {
+			n = mult[i]
+		}
+		if n == 0 {
+			continue
+		}
+		hw := handwrittenSet(o.set)
+		for ci, c := range codes {
+			lab := slices.Contains(o.labels, c)
+			t := &ts[ci]
+			switch {
+			case lab:
+				t.pos += n
+				if o.det[c] {
+					t.tp += n
+				}
+				if !hw {
+					t.dpos += n
+					if o.det[c] {
+						t.dtp += n
+					}
+				}
+			case o.det[c]:
+				t.fp += n
+				if !hw {
+					t.dfp += n
+				}
+			}
+		}
+		if len(o.labels) == 0 {
+			neg += n
+			if len(o.det) > 0 {
+				negFlag += n
+			}
+			if hw {
+				hwNeg += n
+				if len(o.det) > 0 {
+					hwNegFlag += n
+				}
+			}
+			continue
+		}
+		if hw {
+			hwPos += n
+			for _, l := range o.labels {
+				if o.det[l] {
+					hwFound += n
+					break
+				}
+			}
+		}
+	}
+	macro := func(num, den func(t tally) int) float64 {
+		sum, k := 0.0, 0
+		for _, t := range ts {
+			if d := den(t); d > 0 {
+				sum += float64(num(t)) / float64(d)
+				k++
+			}
+		}
+		if k == 0 {
+			return 0
+		}
+		return sum / float64(k)
+	}
+	share := func(a, b int) float64 {
+		if b == 0 {
+			return 0
+		}
+		return float64(a) / float64(b)
+	}
+	return compareFigures{
+		macroRecall:    macro(func(t tally) int { return t.tp }, func(t tally) int { return t.pos }),
+		macroPrecision: macro(func(t tally) int { return t.tp }, func(t tally) int { return t.tp + t.fp }),
+		devRecall:      macro(func(t tally) int { return t.dtp }, func(t tally) int { return t.dpos }),
+		devPrecision:   macro(func(t tally) int { return t.dtp }, func(t tally) int { return t.dtp + t.dfp }),
+		hwFound:        share(hwFound, hwPos),
+		hwNegFlagged:   share(hwNegFlag, hwNeg),
+		negFlagged:     share(negFlag, neg),
+	}
+}
+
+// compareRow is one figure of both models with the paired bootstrap
+// interval of their difference.
+type compareRow struct {
+	name        string
+	this, other float64
+	lo, hi      float64 // interval of this − other
+	defined     bool    // the posts hold what the figure needs
+}
+
+// compareModels returns the figures of this against other on the same
+// posts, with the 90 % interval of each difference from a paired
+// bootstrap: the posts are drawn with replacement resamples times and
+// both models' figures computed on the same draw. The seed makes the
+// intervals repeatable.
+func compareModels(codes []string, this, other []evalOutcome, resamples int, seed uint64) []compareRow {
+	a, b := tallyFigures(codes, this, nil), tallyFigures(codes, other, nil)
+	pick := func(f compareFigures) []float64 {
+		return []float64{f.macroRecall, f.macroPrecision, f.devRecall, f.devPrecision, f.hwFound, f.hwNegFlagged, f.negFlagged}
+	}
+	names := []string{"macro recall", "macro precision", "dev sources: macro recall", "dev sources: macro precision",
+		"hand-written positives found", "hand-written negatives flagged", "negatives flagged"}
+	var hasDev, hasHW, hasHWNeg, hasNeg bool
+	for _, o := range this {
+		hw := handwrittenSet(o.set)
+		switch {
+		case hw && len(o.labels) == 0:
+			hasHWNeg = true
+		case hw:
+			hasHW = true
+		case len(o.labels) > 0:
+			hasDev = true
+		}
+		if len(o.labels) == 0 {
+			hasNeg = true
+		}
+	}
+	defined := []bool{true, true, hasDev, hasDev, hasHW, hasHWNeg, hasNeg}
+	diffs := make([][]float64, len(names))
+	if resamples > 0 && len(this) > 0 {
+		rng := rand.New(rand.NewPCG(seed, 0x7269736b6d696e65))
+		mult := make([]int, len(this))
+		for range resamples {
+			clear(mult)
+			for range len(this) {
+				mult[rng.IntN(len(this))]++
+			}
+			fa, fb := pick(tallyFigures(codes, this, mult)), pick(tallyFigures(codes, other, mult))
+			for k := range names {
+				diffs[k] = append(diffs[k], fa[k]-fb[k])
+			}
+		}
+	}
+	fa, fb := pick(a), pick(b)
+	rows := make([]compareRow, len(names))
+	for k, n := range names {
+		r := compareRow{name: n, this: fa[k], other: fb[k], defined: defined[k]}
+		if d := diffs[k]; len(d) > 0 {
+			slices.Sort(d)
+			r.lo, r.hi = quantile(d, 0.05), quantile(d, 0.95)
+		}
+		rows[k] = r
+	}
+	return rows
+}
+
+// quantile returns the q quantile of sorted xs (linear between ranks).
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 1 {
+		return xs[0]
+	}
+	pos := q * float64(len(xs)-1)
+	i := int(pos)
+	if i >= len(xs)-1 {
+		return xs[len(xs)-1]
+	}
+	f := pos - float64(i)
+	return xs[i]*(1-f) + xs[i+1]*f
+}
+
+// printComparison writes the rows of model eval --against.
+func printComparison(w io.Writer, thisName, otherName string, rows []compareRow, resamples int) {
+	fmt.Fprintf(w, "against %s: %s minus %s, 90%% interval of a paired bootstrap of the posts (%d resamples)\n",
+		otherName, thisName, otherName, resamples)
+	fmt.Fprintf(w, "  %-32s %8s %8s %8s  %s\n", "figure", "this", "other", "diff", "interval")
+	for _, r := range rows {
+		if !r.defined {
+			continue
+		}
+		fmt.Fprintf(w, "  %-32s %8.4f %8.4f %+8.4f  %+.4f .. %+.4f\n", r.name, r.this, r.other, r.this-r.other, r.lo, r.hi)
+	}
+}

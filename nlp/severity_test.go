@@ -508,5 +508,18 @@ func TestSeverityHighEverydayWords(t *testing.T) {
 		{"确诊焦虑症两年，最近好多了", "outbreak", false},
 		{"剪指甲剪出血了，贴了个创可贴", "injuries", false},
 		{"他转了个身就走了", "money_loss", false},
+		// The third round: a life in danger now.
+		{"车翻了，司机被压在底下", "trapped", true},
+		{"脚手架倒了，上面的工人全掉下去了", "trapped", true},
+		{"那个人已经不动了，快叫救护车", "life_threat", true},
+		{"老人送到医院，还是没抢救过来", "casualties", true},
+		{"地下车库传来一声闷响，接着就冒烟了", "explosion", true},
+		{"保安上去拦，被砍了一刀", "attack", true},
+		{"他说这是最后一顿饭了，然后就不回消息了", "self_harm_act", true},
+		{"她说吃了很多药，现在很困", "self_harm_means", true},
+		// Look-alikes that made words go again: a pipe buried, a crowd
+		// that pushed (the writers set both at high at most).
+		{"有人在田里埋了一根管子", "trapped", false},
+		{"门口人太多，有个大爷被挤倒了", "trapped", false},
 	})
 }

@@ -203,11 +203,19 @@ func quantile(xs []float64, q float64) float64 {
 
 // printComparison writes the rows of model eval --against.
 func printComparison(w io.Writer, thisName, otherName string, rows []compareRow, resamples int) {
-	fmt.Fprintf(w, "against %s: %s minus %s, 90%% interval of a paired bootstrap of the posts (%d resamples)\n",
-		otherName, thisName, otherName, resamples)
+	if resamples == 0 {
+		fmt.Fprintf(w, "against %s: %s minus %s (no resamples, no interval)\n", otherName, thisName, otherName)
+	} else {
+		fmt.Fprintf(w, "against %s: %s minus %s, 90%% interval of a paired bootstrap of the posts (%d resamples)\n",
+			otherName, thisName, otherName, resamples)
+	}
 	fmt.Fprintf(w, "  %-32s %8s %8s %8s  %s\n", "figure", "this", "other", "diff", "interval")
 	for _, r := range rows {
 		if !r.defined {
+			continue
+		}
+		if resamples == 0 {
+			fmt.Fprintf(w, "  %-32s %8.4f %8.4f %+8.4f  -\n", r.name, r.this, r.other, r.this-r.other)
 			continue
 		}
 		fmt.Fprintf(w, "  %-32s %8.4f %8.4f %+8.4f  %+.4f .. %+.4f\n", r.name, r.this, r.other, r.this-r.other, r.lo, r.hi)

@@ -132,6 +132,10 @@ func TestModelEvalAgainst(t *testing.T) {
 			}
 		}
 	}
+	code, out, errs = runCmd(t, "", "model", "eval", "--model", "default", "--against", "default", "--resamples", "0", file)
+	if code != 0 || !strings.Contains(out, "no resamples, no interval") || strings.Contains(out, " .. ") {
+		t.Errorf("--resamples 0: exit %d, %s%s", code, out, errs)
+	}
 	if code, _, errs := runCmd(t, "", "model", "eval", "--against", "default", file); code == 0 || !strings.Contains(errs, "--against: needs --model") {
 		t.Errorf("--against without --model: exit %d, %q", code, errs)
 	}

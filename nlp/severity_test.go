@@ -508,6 +508,7 @@ func TestSeverityHighEverydayWords(t *testing.T) {
 		{"确诊焦虑症两年，最近好多了", "outbreak", false},
 		{"剪指甲剪出血了，贴了个创可贴", "injuries", false},
 		{"他转了个身就走了", "money_loss", false},
+		{"车胎漏气了，停在应急车道等拖车", "spill", false},
 		// The third round: a life in danger now.
 		{"车翻了，司机被压在底下", "trapped", true},
 		{"脚手架倒了，上面的工人全掉下去了", "trapped", true},

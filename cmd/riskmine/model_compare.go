@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -22,6 +23,7 @@ type compareFigures struct {
 	devRecall, devPrecision     float64 // without the hand-written sets
 	hwFound, hwNegFlagged       float64
 	negFlagged                  float64
+	catRecall                   []float64 // per code; NaN without positives
 }
 
 // handwrittenSet reports whether a set is one of the team's hand-written
@@ -111,7 +113,15 @@ func tallyFigures(codes []string, outs []evalOutcome, mult []int) compareFigures
 		}
 		return float64(a) / float64(b)
 	}
+	catRecall := make([]float64, len(codes))
+	for i, t := range ts {
+		catRecall[i] = math.NaN()
+		if t.pos > 0 {
+			catRecall[i] = float64(t.tp) / float64(t.pos)
+		}
+	}
 	return compareFigures{
+		catRecall:      catRecall,
 		macroRecall:    macro(func(t tally) int { return t.tp }, func(t tally) int { return t.pos }),
 		macroPrecision: macro(func(t tally) int { return t.tp }, func(t tally) int { return t.tp + t.fp }),
 		devRecall:      macro(func(t tally) int { return t.dtp }, func(t tally) int { return t.dpos }),
@@ -134,17 +144,34 @@ type compareRow struct {
 // compareModels returns the figures of this against other on the same
 // posts, with the 90 % interval of each difference from a paired
 // bootstrap: the posts are drawn with replacement resamples times and
-// both models' figures computed on the same draw. The seed makes the
-// intervals repeatable.
-func compareModels(codes []string, this, other []evalOutcome, resamples int, seed uint64) []compareRow {
-	a, b := tallyFigures(codes, this, nil), tallyFigures(codes, other, nil)
-	pick := func(f compareFigures) []float64 {
-		return []float64{f.macroRecall, f.macroPrecision, f.devRecall, f.devPrecision, f.hwFound, f.hwNegFlagged, f.negFlagged}
-	}
+// every model's figures computed on the same draw. A side of several
+// models (one recipe trained with several seeds) counts with the mean of
+// its models' figures. The seed makes the intervals repeatable.
+func compareModels(codes []string, this, other [][]evalOutcome, resamples int, seed uint64) []compareRow {
 	names := []string{"macro recall", "macro precision", "dev sources: macro recall", "dev sources: macro precision",
 		"hand-written positives found", "hand-written negatives flagged", "negatives flagged"}
+	for _, c := range codes {
+		names = append(names, "recall "+c)
+	}
+	pick := func(f compareFigures) []float64 {
+		v := []float64{f.macroRecall, f.macroPrecision, f.devRecall, f.devPrecision, f.hwFound, f.hwNegFlagged, f.negFlagged}
+		return append(v, f.catRecall...)
+	}
+	mean := func(side [][]evalOutcome, mult []int) []float64 {
+		sum := make([]float64, len(names))
+		for _, outs := range side {
+			for k, v := range pick(tallyFigures(codes, outs, mult)) {
+				sum[k] += v
+			}
+		}
+		for k := range sum {
+			sum[k] /= float64(len(side))
+		}
+		return sum
+	}
+	posts := this[0]
 	var hasDev, hasHW, hasHWNeg, hasNeg bool
-	for _, o := range this {
+	for _, o := range posts {
 		hw := handwrittenSet(o.set)
 		switch {
 		case hw && len(o.labels) == 0:
@@ -158,23 +185,30 @@ func compareModels(codes []string, this, other []evalOutcome, resamples int, see
 			hasNeg = true
 		}
 	}
+	fa, fb := mean(this, nil), mean(other, nil)
 	defined := []bool{true, true, hasDev, hasDev, hasHW, hasHWNeg, hasNeg}
+	for k := len(defined); k < len(names); k++ {
+		defined = append(defined, !math.IsNaN(fa[k]))
+	}
 	diffs := make([][]float64, len(names))
-	if resamples > 0 && len(this) > 0 {
+	if resamples > 0 && len(posts) > 0 {
 		rng := rand.New(rand.NewPCG(seed, 0x7269736b6d696e65))
-		mult := make([]int, len(this))
+		mult := make([]int, len(posts))
 		for range resamples {
 			clear(mult)
-			for range len(this) {
-				mult[rng.IntN(len(this))]++
+			for range len(posts) {
+				mult[rng.IntN(len(posts))]++
 			}
-			fa, fb := pick(tallyFigures(codes, this, mult)), pick(tallyFigures(codes, other, mult))
+			ra, rb := mean(this, mult), mean(other, mult)
 			for k := range names {
-				diffs[k] = append(diffs[k], fa[k]-fb[k])
+				// A category without positives in a draw has no recall
+				// there; the draw says nothing of it.
+				if d := ra[k] - rb[k]; !math.IsNaN(d) {
+					diffs[k] = append(diffs[k], d)
+				}
 			}
 		}
 	}
-	fa, fb := pick(a), pick(b)
 	rows := make([]compareRow, len(names))
 	for k, n := range names {
 		r := compareRow{name: n, this: fa[k], other: fb[k], defined: defined[k]}
@@ -209,15 +243,15 @@ func printComparison(w io.Writer, thisName, otherName string, rows []compareRow,
 		fmt.Fprintf(w, "against %s: %s minus %s, 90%% interval of a paired bootstrap of the posts (%d resamples)\n",
 			otherName, thisName, otherName, resamples)
 	}
-	fmt.Fprintf(w, "  %-32s %8s %8s %8s  %s\n", "figure", "this", "other", "diff", "interval")
+	fmt.Fprintf(w, "  %-36s %8s %8s %8s  %s\n", "figure", "this", "other", "diff", "interval")
 	for _, r := range rows {
 		if !r.defined {
 			continue
 		}
 		if resamples == 0 {
-			fmt.Fprintf(w, "  %-32s %8.4f %8.4f %+8.4f  -\n", r.name, r.this, r.other, r.this-r.other)
+			fmt.Fprintf(w, "  %-36s %8.4f %8.4f %+8.4f  -\n", r.name, r.this, r.other, r.this-r.other)
 			continue
 		}
-		fmt.Fprintf(w, "  %-32s %8.4f %8.4f %+8.4f  %+.4f .. %+.4f\n", r.name, r.this, r.other, r.this-r.other, r.lo, r.hi)
+		fmt.Fprintf(w, "  %-36s %8.4f %8.4f %+8.4f  %+.4f .. %+.4f\n", r.name, r.this, r.other, r.this-r.other, r.lo, r.hi)
 	}
 }

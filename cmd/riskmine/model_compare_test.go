@@ -77,20 +77,30 @@ func TestCompareModelsIntervals(t *testing.T) {
 		}
 		base, better = append(base, b), append(better, c)
 	}
-	for _, r := range compareModels(codes, base, base, 200, 1) {
+	one := func(o []evalOutcome) [][]evalOutcome { return [][]evalOutcome{o} }
+	for _, r := range compareModels(codes, one(base), one(base), 200, 1) {
 		if r.lo != 0 || r.hi != 0 || r.this != r.other {
 			t.Errorf("%s against itself: %v %v interval %v..%v", r.name, r.this, r.other, r.lo, r.hi)
 		}
 	}
-	rows := compareModels(codes, better, base, 200, 1)
+	rows := compareModels(codes, one(better), one(base), 200, 1)
 	if r := rows[0]; r.name != "macro recall" || r.this != 1 || r.other != 0.5 || r.lo <= 0 || r.hi < r.lo {
 		t.Errorf("macro recall row: %+v", r)
 	}
 	if r := rows[4]; r.defined {
 		t.Errorf("no hand-written post, yet the row is defined: %+v", r)
 	}
+	if r := rows[len(rows)-1]; r.name != "recall fire" || r.this != 1 || r.other != 0.5 {
+		t.Errorf("per-category row: %+v", r)
+	}
+	// A side of two models counts with their mean: better and base
+	// against base is half the gain.
+	two := compareModels(codes, [][]evalOutcome{better, base}, one(base), 200, 1)
+	if r := two[0]; r.this != 0.75 || r.other != 0.5 || r.lo < 0 || r.hi > 0.5 {
+		t.Errorf("mean of two models: %+v", r)
+	}
 	// The same seed gives the same intervals.
-	again := compareModels(codes, better, base, 200, 1)
+	again := compareModels(codes, one(better), one(base), 200, 1)
 	for i := range rows {
 		if rows[i] != again[i] {
 			t.Errorf("row %d differs between runs: %+v %+v", i, rows[i], again[i])
@@ -135,6 +145,15 @@ func TestModelEvalAgainst(t *testing.T) {
 	code, out, errs = runCmd(t, "", "model", "eval", "--model", "default", "--against", "default", "--resamples", "0", file)
 	if code != 0 || !strings.Contains(out, "no resamples, no interval") || strings.Contains(out, " .. ") {
 		t.Errorf("--resamples 0: exit %d, %s%s", code, out, errs)
+	}
+	// Two copies of a model against one: the same figures, no interval
+	// off zero, both versions named.
+	code, out, errs = runCmd(t, "", "model", "eval", "--model", "default", "--with", "default", "--against", "default", "--resamples", "20", file)
+	if code != 0 || !strings.Contains(out, "+0.0000 .. +0.0000") || strings.Contains(out, "-0.0") {
+		t.Errorf("--with: exit %d, %s%s", code, out, errs)
+	}
+	if code, _, errs := runCmd(t, "", "model", "eval", "--model", "default", "--with", "default", file); code == 0 || !strings.Contains(errs, "--with: needs --against") {
+		t.Errorf("--with without --against: exit %d, %q", code, errs)
 	}
 	if code, _, errs := runCmd(t, "", "model", "eval", "--against", "default", file); code == 0 || !strings.Contains(errs, "--against: needs --model") {
 		t.Errorf("--against without --model: exit %d, %q", code, errs)

@@ -45,7 +45,9 @@ scored by a model trained on the other folds.`)
 	registers := fs.Bool("registers", false, "cross-validation training: also read the register features (drill, publicity, film, rebuttal, fixed problem…)")
 	domains := fs.Bool("domains", false, "cross-validation training: also read court records' and short posts' n-grams and lexicon features as features of their register only")
 	minT := fs.Float64("min-threshold", 0, "raise every category threshold of --model to at least this probability (what-if)")
-	against := fs.String("against", "", "with --model: also score the posts with this model (a file or \"default\") and print both models' figures with a paired bootstrap interval of each difference")
+	var against, with stringList
+	fs.Var(&against, "against", "with --model: also score the posts with this model (a file or \"default\"; repeatable: the mean of several) and print both sides' figures with a paired bootstrap interval of each difference")
+	fs.Var(&with, "with", "with --against: another model of --model's side (repeatable: a recipe trained with several seeds counts with the mean of its models)")
 	resamples := fs.Int("resamples", 1000, "with --against: bootstrap resamples of the posts")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -55,8 +57,11 @@ scored by a model trained on the other folds.`)
 		fmt.Fprintln(env.stderr, "riskmine model eval: expected at least one FILE.jsonl")
 		return errUsage
 	}
-	if *against != "" && *path == "" {
+	if len(against) > 0 && *path == "" {
 		return fmt.Errorf("--against: needs --model (the model compared against it)")
+	}
+	if len(with) > 0 && len(against) == 0 {
+		return fmt.Errorf("--with: needs --against (it adds a model to the side compared)")
 	}
 	if *resamples < 0 {
 		return fmt.Errorf("--resamples: got %d, expected 0 or more", *resamples)
@@ -97,21 +102,45 @@ scored by a model trained on the other folds.`)
 		for i, c := range m.Info.Categories {
 			thresholds[c] = append(thresholds[c], m.Info.Thresholds[i])
 		}
-		if *against != "" {
-			om, err := loadModel(*against, "")
+		if len(against) > 0 {
+			// score returns each model's outcomes on the posts, and
+			// their versions.
+			score := func(paths []string, first []*nlp.Assessment) ([][]*nlp.Assessment, []string, error) {
+				var outs [][]*nlp.Assessment
+				var names []string
+				if first != nil {
+					outs, names = append(outs, first), append(names, m.Info.Version)
+				}
+				for _, p := range paths {
+					om, err := loadModel(p, "")
+					if err != nil {
+						return nil, nil, err
+					}
+					if om == nil {
+						return nil, nil, errNoModel
+					}
+					if first != nil && *minT > 0 {
+						om = om.WithMinThreshold(*minT)
+					}
+					o := make([]*nlp.Assessment, len(posts))
+					if err := assessPosts(ctx, lex.WithModel(om), posts, all, o, make([]map[string]float64, len(posts))); err != nil {
+						return nil, nil, err
+					}
+					outs, names = append(outs, o), append(names, om.Info.Version)
+				}
+				return outs, names, nil
+			}
+			thisOuts, thisNames, err := score(with, out)
 			if err != nil {
 				return err
 			}
-			if om == nil {
-				return errNoModel
-			}
-			other := make([]*nlp.Assessment, len(posts))
-			if err := assessPosts(ctx, lex.WithModel(om), posts, all, other, make([]map[string]float64, len(posts))); err != nil {
+			otherOuts, otherNames, err := score(against, nil)
+			if err != nil {
 				return err
 			}
-			a, b := pairedOutcomes(cfg, posts, out, other)
+			a, b := pairedOutcomes(cfg, posts, thisOuts, otherOuts)
 			rows = compareModels(m.Info.Categories, a, b, *resamples, 1)
-			thisName, otherName = m.Info.Version, om.Info.Version
+			thisName, otherName = strings.Join(thisNames, "+"), strings.Join(otherNames, "+")
 		}
 	} else {
 		if *folds < 2 {
@@ -164,18 +193,33 @@ scored by a model trained on the other folds.`)
 	return nil
 }
 
-// pairedOutcomes returns, for each post both models scored, the
-// categories each detected in it, in the same order.
-func pairedOutcomes(cfg *config.Config, posts []labelledPost, a, b []*nlp.Assessment) ([]evalOutcome, []evalOutcome) {
-	var oa, ob []evalOutcome
-	for i, p := range posts {
-		if a[i] == nil || b[i] == nil {
-			continue
+// pairedOutcomes returns, for the posts every model scored, the
+// categories each model detected in them, in the same post order on both
+// sides.
+func pairedOutcomes(cfg *config.Config, posts []labelledPost, this, other [][]*nlp.Assessment) ([][]evalOutcome, [][]evalOutcome) {
+	var keep []int
+	for i := range posts {
+		ok := true
+		for _, side := range [][][]*nlp.Assessment{this, other} {
+			for _, out := range side {
+				ok = ok && out[i] != nil
+			}
 		}
-		oa = append(oa, evalOutcome{set: p.Set, labels: p.Labels, det: detectedCats(cfg, a[i])})
-		ob = append(ob, evalOutcome{set: p.Set, labels: p.Labels, det: detectedCats(cfg, b[i])})
+		if ok {
+			keep = append(keep, i)
+		}
 	}
-	return oa, ob
+	outcomes := func(side [][]*nlp.Assessment) [][]evalOutcome {
+		res := make([][]evalOutcome, len(side))
+		for k, out := range side {
+			for _, i := range keep {
+				p := posts[i]
+				res[k] = append(res[k], evalOutcome{set: p.Set, labels: p.Labels, det: detectedCats(cfg, out[i])})
+			}
+		}
+		return res
+	}
+	return outcomes(this), outcomes(other)
 }
 
 // assessPosts analyses posts[idx] on every core.

@@ -17,13 +17,15 @@ type evalOutcome struct {
 	det    map[string]bool
 }
 
-// compareFigures are the figures model eval --against compares.
+// compareFigures are the figures model eval --against compares; a figure
+// the posts cannot give (no hand-written post, a category without
+// positives) is NaN.
 type compareFigures struct {
 	macroRecall, macroPrecision float64
 	devRecall, devPrecision     float64 // without the hand-written sets
 	hwFound, hwNegFlagged       float64
 	negFlagged                  float64
-	catRecall                   []float64 // per code; NaN without positives
+	catRecall                   []float64 // per code
 }
 
 // handwrittenSet reports whether a set is one of the team's hand-written
@@ -103,13 +105,13 @@ func tallyFigures(codes []string, outs []evalOutcome, mult []int) compareFigures
 			}
 		}
 		if k == 0 {
-			return 0
+			return math.NaN()
 		}
 		return sum / float64(k)
 	}
 	share := func(a, b int) float64 {
 		if b == 0 {
-			return 0
+			return math.NaN()
 		}
 		return float64(a) / float64(b)
 	}
@@ -138,7 +140,7 @@ type compareRow struct {
 	name        string
 	this, other float64
 	lo, hi      float64 // interval of this − other
-	defined     bool    // the posts hold what the figure needs
+	defined     bool    // the posts give the figure
 }
 
 // compareModels returns the figures of this against other on the same
@@ -170,26 +172,7 @@ func compareModels(codes []string, this, other [][]evalOutcome, resamples int, s
 		return sum
 	}
 	posts := this[0]
-	var hasDev, hasHW, hasHWNeg, hasNeg bool
-	for _, o := range posts {
-		hw := handwrittenSet(o.set)
-		switch {
-		case hw && len(o.labels) == 0:
-			hasHWNeg = true
-		case hw:
-			hasHW = true
-		case len(o.labels) > 0:
-			hasDev = true
-		}
-		if len(o.labels) == 0 {
-			hasNeg = true
-		}
-	}
 	fa, fb := mean(this, nil), mean(other, nil)
-	defined := []bool{true, true, hasDev, hasDev, hasHW, hasHWNeg, hasNeg}
-	for k := len(defined); k < len(names); k++ {
-		defined = append(defined, !math.IsNaN(fa[k]))
-	}
 	diffs := make([][]float64, len(names))
 	if resamples > 0 && len(posts) > 0 {
 		rng := rand.New(rand.NewPCG(seed, 0x7269736b6d696e65))
@@ -201,8 +184,8 @@ func compareModels(codes []string, this, other [][]evalOutcome, resamples int, s
 			}
 			ra, rb := mean(this, mult), mean(other, mult)
 			for k := range names {
-				// A category without positives in a draw has no recall
-				// there; the draw says nothing of it.
+				// A figure the draw cannot give (a category without
+				// positives in it) says nothing of the difference.
 				if d := ra[k] - rb[k]; !math.IsNaN(d) {
 					diffs[k] = append(diffs[k], d)
 				}
@@ -211,7 +194,10 @@ func compareModels(codes []string, this, other [][]evalOutcome, resamples int, s
 	}
 	rows := make([]compareRow, len(names))
 	for k, n := range names {
-		r := compareRow{name: n, this: fa[k], other: fb[k], defined: defined[k]}
+		r := compareRow{name: n, this: fa[k], other: fb[k], defined: !math.IsNaN(fa[k])}
+		if !r.defined {
+			r.this, r.other = 0, 0
+		}
 		if d := diffs[k]; len(d) > 0 {
 			slices.Sort(d)
 			r.lo, r.hi = quantile(d, 0.05), quantile(d, 0.95)

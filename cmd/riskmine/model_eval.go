@@ -103,14 +103,11 @@ scored by a model trained on the other folds.`)
 			thresholds[c] = append(thresholds[c], m.Info.Thresholds[i])
 		}
 		if len(against) > 0 {
-			// score returns each model's outcomes on the posts, and
-			// their versions.
-			score := func(paths []string, first []*nlp.Assessment) ([][]*nlp.Assessment, []string, error) {
+			// score returns each model's assessments of the posts and
+			// its version; raise applies --min-threshold, as to --model.
+			score := func(paths []string, raise bool) ([][]*nlp.Assessment, []string, error) {
 				var outs [][]*nlp.Assessment
 				var names []string
-				if first != nil {
-					outs, names = append(outs, first), append(names, m.Info.Version)
-				}
 				for _, p := range paths {
 					om, err := loadModel(p, "")
 					if err != nil {
@@ -119,7 +116,7 @@ scored by a model trained on the other folds.`)
 					if om == nil {
 						return nil, nil, errNoModel
 					}
-					if first != nil && *minT > 0 {
+					if raise && *minT > 0 {
 						om = om.WithMinThreshold(*minT)
 					}
 					o := make([]*nlp.Assessment, len(posts))
@@ -130,11 +127,12 @@ scored by a model trained on the other folds.`)
 				}
 				return outs, names, nil
 			}
-			thisOuts, thisNames, err := score(with, out)
+			thisOuts, thisNames, err := score(with, true)
 			if err != nil {
 				return err
 			}
-			otherOuts, otherNames, err := score(against, nil)
+			thisOuts, thisNames = append([][]*nlp.Assessment{out}, thisOuts...), append([]string{m.Info.Version}, thisNames...)
+			otherOuts, otherNames, err := score(against, false)
 			if err != nil {
 				return err
 			}

@@ -124,7 +124,13 @@ const (
 	// domainSuffix replaces the version of any set above in a set with
 	// the domain copies (postDomain): "…/lex2:v2" becomes
 	// "…/lex2/dom-court-short120:v5".
-	domainSuffix = "/dom-court-short120:v5"
+	domainSuffix = domainPart + ":v5"
+	domainPart   = "/dom-court-short120"
+	// cueSuffix replaces the version of any set above in a set with the
+	// severity cues' features (cueFeatures); in a set with both, the cues'
+	// part comes first: "…/lex2/sev1/dom-court-short120:v6".
+	cueSuffix = cuePart + ":v6"
+	cuePart   = "/sev1"
 )
 
 // featureFlags are the optional parts of a feature set.
@@ -132,13 +138,21 @@ type featureFlags struct {
 	words     bool // gse words and word pairs
 	registers bool // register features
 	domains   bool // court records' and short posts' n-grams and lexicon features also under their domain's keys
+	cues      bool // the severity cues' kinds, alone and at their level
 }
 
 // featureSetName names the feature set of ff.
 func (ff featureFlags) featureSetName() string {
-	if ff.domains {
+	if ff.domains || ff.cues {
 		base := featureFlags{words: ff.words, registers: ff.registers}.featureSetName()
-		return base[:strings.LastIndexByte(base, ':')] + domainSuffix
+		stem := base[:strings.LastIndexByte(base, ':')]
+		switch {
+		case ff.domains && ff.cues:
+			return stem + cuePart + domainPart + ":v6"
+		case ff.cues:
+			return stem + cueSuffix
+		}
+		return stem + domainSuffix
 	}
 	switch {
 	case ff.words && ff.registers:
@@ -154,24 +168,11 @@ func (ff featureFlags) featureSetName() string {
 // featureSetFlags returns the flags of the feature set fs, and whether this
 // code computes it.
 func featureSetFlags(fs string) (featureFlags, bool) {
-	if stem, ok := strings.CutSuffix(fs, domainSuffix); ok {
-		for _, ff := range [...]featureFlags{{}, {words: true}, {registers: true}, {words: true, registers: true}} {
-			if base := ff.featureSetName(); base[:strings.LastIndexByte(base, ':')] == stem {
-				ff.domains = true
-				return ff, true
-			}
+	for i := range 16 {
+		ff := featureFlags{words: i&1 != 0, registers: i&2 != 0, domains: i&4 != 0, cues: i&8 != 0}
+		if ff.featureSetName() == fs {
+			return ff, true
 		}
-		return featureFlags{}, false
-	}
-	switch fs {
-	case featureSetChars:
-		return featureFlags{}, true
-	case featureSetWords:
-		return featureFlags{words: true}, true
-	case featureSetCharsReg:
-		return featureFlags{registers: true}, true
-	case featureSetWordsReg:
-		return featureFlags{words: true, registers: true}, true
 	}
 	return featureFlags{}, false
 }
@@ -247,7 +248,7 @@ func DecodeModel(r io.Reader) (*Model, error) {
 		return nil, fmt.Errorf("damaged model header: %v", err)
 	}
 	if !knownFeatureSet(m.Info.Features) {
-		return nil, fmt.Errorf("model features %q, expected one of %q, %q, %q or %q, or one with %q (made by another riskmine version)", m.Info.Features, featureSetChars, featureSetWords, featureSetCharsReg, featureSetWordsReg, domainSuffix)
+		return nil, fmt.Errorf("model features %q, expected one of %q, %q, %q or %q, or one with %q or %q (made by another riskmine version)", m.Info.Features, featureSetChars, featureSetWords, featureSetCharsReg, featureSetWordsReg, domainSuffix, cueSuffix)
 	}
 	nc := len(m.Info.Categories)
 	if nc == 0 || len(m.Info.Platt) != nc || len(m.Info.Thresholds) != nc {

@@ -187,6 +187,36 @@ func (a *Analyzer) lexiconFeatures(acc []catScore, lenRunes int, out []denseFeat
 	return out
 }
 
+// cueFeatures appends the severity cues' features (feature sets with
+// cueSuffix): each kind of cue the rubric finds in the post, once, and
+// once more with the level it supports ("trapped", "trapped@critical").
+// A cue in a clause that negates it, or in a sentence of a film or a
+// drill, is not found (severityCuesOf), so these features read the same
+// as the levels do.
+func cueFeatures(cues []SeverityCue, out []denseFeature) []denseFeature {
+	var seen [64]string // "kind" and "kind@level" of the features so far
+	n := 0
+	add := func(name string) {
+		for _, s := range seen[:min(n, len(seen))] {
+			if s == name {
+				return
+			}
+		}
+		if n < len(seen) {
+			seen[n] = name
+		}
+		n++
+		out = append(out, denseFeature{stringKey("sev:" + name), 1})
+	}
+	for _, c := range cues {
+		add(c.Kind)
+		if c.Level != "" {
+			add(c.Kind + "@" + c.Level)
+		}
+	}
+	return out
+}
+
 // Word features (feature set featureSetWords): every gse word of a field's
 // first maxModelRunes runes and every pair of adjacent words, hashed into
 // the same key space as the n-grams under seeds of their own. Digits read

@@ -50,6 +50,10 @@ type modelRun struct {
 	cs   []contrib // modelEvidence's scratch
 	// assessWithModel's scratch, per analyzer category
 	det, byModel []bool
+	// the post's severity cues, once found (cuesDone): a model that reads
+	// them as features finds them for every post, the levels reuse them
+	cues     []SeverityCue
+	cuesDone bool
 }
 
 var modelRuns = sync.Pool{New: func() any { return &modelRun{} }}
@@ -60,6 +64,7 @@ func (run *modelRun) release() {
 	run.hits = run.hits[:0]
 	clear(run.cs)
 	run.cs = run.cs[:0]
+	run.cues, run.cuesDone = nil, false
 	modelRuns.Put(run)
 }
 
@@ -197,6 +202,11 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 	run.dense = a.lexiconFeatures(acc, runes, run.dense[:0])
 	if m.flags().registers {
 		run.dense = a.registerFeatures(acc, fieldRegisters(fields), run.dense)
+	}
+	run.cues, run.cuesDone = nil, false
+	if m.flags().cues {
+		run.cues, run.cuesDone = fieldCues(fields), true
+		run.dense = cueFeatures(run.cues, run.dense)
 	}
 	if dom != 0 {
 		run.dense = withDomainCopies(run.dense, dom)
@@ -395,8 +405,7 @@ func (a *Analyzer) assessWithModel(as *Assessment, acc []catScore, fields []*fie
 		detected, byModel = append(detected, det), append(byModel, model)
 	}
 	run.det, run.byModel = detected, byModel
-	var cues []SeverityCue
-	cuesDone := false
+	cues, cuesDone := run.cues, run.cuesDone
 	cats := make([]CategoryScore, 0, len(as.Categories)+1)
 	for i, c := range a.cats {
 		j := a.modelCat[i]

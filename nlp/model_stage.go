@@ -64,7 +64,7 @@ func (a *Analyzer) TrainStage(base *Model, exs []TrainExample, opts StageOptions
 		return nil, errors.New("nlp: verdict stage: no base model")
 	}
 	if !knownFeatureSet(base.Info.Features) {
-		return nil, fmt.Errorf("nlp: verdict stage: base model %s has features %q, expected one of %q, %q, %q or %q, or one with %q", base.Info.Version, base.Info.Features, featureSetChars, featureSetWords, featureSetCharsReg, featureSetWordsReg, domainSuffix)
+		return nil, fmt.Errorf("nlp: verdict stage: base model %s has features %q, expected one of %q, %q, %q or %q, or one with %q or %q", base.Info.Version, base.Info.Features, featureSetChars, featureSetWords, featureSetCharsReg, featureSetWordsReg, domainSuffix, cueSuffix)
 	}
 	if len(exs) == 0 {
 		return nil, errors.New("nlp: verdict stage: no verdicts")

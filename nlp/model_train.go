@@ -82,6 +82,9 @@ type TrainOptions struct {
 	// Domains adds the domain copies of the n-gram and lexicon features
 	// of court records and short posts (postDomain).
 	Domains bool
+	// Cues adds the severity cues' features (cueFeatures): the kinds of
+	// the rubric's cues found in a post, alone and at their level.
+	Cues bool
 	// Context, when set, stops training early: TrainModel then returns its
 	// error (an interrupted command leaves no half-trained model).
 	Context context.Context
@@ -145,7 +148,7 @@ type sparseVec struct {
 // words, each distinct word or word pair at 1/sqrt(distinct words and
 // pairs); then the lexicon features, summed by key.
 func (a *Analyzer) featurize(in Input, ff featureFlags) sparseVec {
-	acc, fields := a.lexiconScore(in)
+	acc, fields := a.lexiconScoreCues(in, ff.cues || a.model != nil)
 	m := map[uint32]float64{}
 	runes := 0
 	for _, fm := range fields {
@@ -192,6 +195,9 @@ func (a *Analyzer) featurize(in Input, ff featureFlags) sparseVec {
 	if ff.registers {
 		dense = a.registerFeatures(acc, fieldRegisters(fields), dense)
 	}
+	if ff.cues {
+		dense = cueFeatures(fieldCues(fields), dense)
+	}
 	if dom != 0 {
 		dense = withDomainCopies(dense, dom)
 	}
@@ -210,8 +216,15 @@ func (a *Analyzer) featurize(in Input, ff featureFlags) sparseVec {
 }
 
 // lexiconScore normalises, matches and scores the fields of in with the
-// lexicons only.
+// lexicons only; the fields keep their severity matches when a model reads
+// them.
 func (a *Analyzer) lexiconScore(in Input) ([]catScore, []*fieldMatches) {
+	return a.lexiconScoreCues(in, a.model != nil)
+}
+
+// lexiconScoreCues is lexiconScore, with the fields' severity matches kept
+// when cues is set.
+func (a *Analyzer) lexiconScoreCues(in Input, cues bool) ([]catScore, []*fieldMatches) {
 	acc := make([]catScore, len(a.cats))
 	var fields []*fieldMatches
 	for _, f := range [...]struct{ name, text string }{{"title", in.Title}, {"text", in.Text}} {
@@ -219,7 +232,7 @@ func (a *Analyzer) lexiconScore(in Input) ([]catScore, []*fieldMatches) {
 			continue
 		}
 		nz := Normalize(f.text)
-		fm := a.match(f.name, f.text, &nz)
+		fm := a.match(f.name, f.text, &nz, cues)
 		a.scoreField(fm, acc)
 		fields = append(fields, fm)
 	}
@@ -432,7 +445,7 @@ func (a *Analyzer) TrainModel(exs []TrainExample, opts TrainOptions) (*Model, er
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ff := featureFlags{words: opts.Words, registers: opts.Registers, domains: opts.Domains}
+	ff := featureFlags{words: opts.Words, registers: opts.Registers, domains: opts.Domains, cues: opts.Cues}
 	ts, err := a.newTrainSet(ctx, exs, codes, opts.Workers, ff, opts.Log)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package nlp
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -173,4 +174,82 @@ func TestDomainModelScoresAsTrained(t *testing.T) {
 	if _, ok := featureSetFlags("char1-3-distinct/hash22/len/lex9/dom-court-short120:v5"); ok {
 		t.Error("an unknown set with the domain suffix was accepted")
 	}
+}
+
+// A model trained with the severity cues' features names its feature set
+// (with and without the domain copies), survives its file, scores a post
+// as training saw it, gives a post with cues their features (a negated cue
+// gives none), and finds the cues once for both its features and the level.
+func TestCueModelScoresAsTrained(t *testing.T) {
+	lex, err := NewAnalyzer(Options{NoFingerprint: true, LexiconOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exs := tinyExamples()
+	for i := range 10 {
+		exs = append(exs, TrainExample{ID: fmt.Sprintf("c%d", i), Set: "t", Labels: []string{"fire"},
+			Text: fmt.Sprintf("我家楼下%d楼冒黑烟了，有人被困在里面喊救命", i+2)})
+	}
+	for _, c := range []struct {
+		domains bool
+		want    string
+	}{
+		{false, "char1-3-distinct/hash22/len/lex2/sev1:v6"},
+		{true, "char1-3-distinct/hash22/len/lex2/sev1/dom-court-short120:v6"},
+	} {
+		m, err := lex.TrainModel(exs, TrainOptions{Epochs: 4, Categories: []string{"fire"}, Workers: 2, Cues: true, Domains: c.domains})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Info.Features != c.want {
+			t.Fatalf("features %q, want %q", m.Info.Features, c.want)
+		}
+		m2 := throughFile(t, m)
+		if ff := m2.flags(); !ff.cues || ff.domains != c.domains || ff.registers || ff.words {
+			t.Fatalf("feature flags %+v after the file", ff)
+		}
+		an := lex.WithModel(m2)
+		for i, tc := range []struct {
+			text string
+			cues int // features the cues add
+		}{
+			{"楼下冒黑烟了，有人被困在里面", 2},      // trapped, trapped@critical
+			{"楼下冒黑烟了，没有人被困，也无人员伤亡", 0}, // negated
+			{"周末去公园跑了五公里", 0},
+		} {
+			in := Input{Text: tc.text}
+			flags := m2.flags()
+			x := lex.featurize(in, flags)
+			flags.cues = false
+			plain := lex.featurize(in, flags)
+			if got := len(x.keys) - len(plain.keys); got != tc.cues*(1+btoi(c.domains)) {
+				t.Errorf("%q (domains %v): the cues add %d features, want %d", tc.text, c.domains, got, tc.cues*(1+btoi(c.domains)))
+			}
+			run := checkScoresAsTrained(t, an, m2, i, in, x)
+			if !run.cuesDone || (len(run.cues) > 0) != (tc.cues > 0) {
+				t.Errorf("%q: the run found cues %+v (done %v)", tc.text, run.cues, run.cuesDone)
+			}
+			run.release()
+		}
+		as := an.Analyze(Input{Text: "小区3号楼起火，浓烟滚滚，有人被困在里面"})
+		if len(as.Severity) == 0 || as.Severity[0].Field != "text" {
+			t.Errorf("cues of an assessment with a cue model: %+v", as.Severity)
+		}
+	}
+	for i := range 16 {
+		ff := featureFlags{words: i&1 != 0, registers: i&2 != 0, domains: i&4 != 0, cues: i&8 != 0}
+		if back, ok := featureSetFlags(ff.featureSetName()); !ok || back != ff {
+			t.Errorf("%+v: %q reads back as %+v, %v", ff, ff.featureSetName(), back, ok)
+		}
+	}
+	if _, ok := featureSetFlags("char1-3-distinct/hash22/len/lex9/sev1:v6"); ok {
+		t.Error("an unknown set with the cues' suffix was accepted")
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -83,7 +83,9 @@ type scored struct {
 	reason string
 }
 
-func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
+// match finds the lexicons' patterns in one field, and with cues set the
+// severity cues' patterns too.
+func (a *Analyzer) match(name, orig string, nz *Normalized, cues bool) *fieldMatches {
 	fm := &fieldMatches{name: name, orig: orig, nz: nz, letters: -1,
 		terms: make([][]span, len(a.cats)), words: make([][][]span, len(a.cats))}
 	if a.ac == nil || nz.Text == "" {
@@ -133,7 +135,9 @@ func (a *Analyzer) match(name, orig string, nz *Normalized) *fieldMatches {
 			case roleCourtCue:
 				fm.court = fm.court || e <= maxModelRunes
 			case roleSeverity:
-				if a.model != nil { // only a model's levels read the cues
+				// A model's levels read the cues; so does training a
+				// model that reads them as features (cueFeatures).
+				if cues {
 					fm.sev = append(fm.sev, sevMatch{pat: int(ro.rule), start: s, end: e})
 				}
 			}
@@ -502,7 +506,7 @@ func (a *Analyzer) Analyze(in Input) *Assessment {
 			as.Entities = append(as.Entities, e)
 		}
 		nz := Normalize(f.text)
-		fm := a.match(f.name, f.text, &nz)
+		fm := a.match(f.name, f.text, &nz, a.model != nil)
 		a.scoreField(fm, acc)
 		fields = append(fields, fm)
 	}

@@ -376,7 +376,8 @@ func TestSeverityPatternsNormalized(t *testing.T) {
 // An analyzer with a model finds the cues from its lexicons' pass over a
 // field (the severity patterns are among its patterns); they are those of
 // the cues' own pass, on every severity case, title and text. Without a
-// model nothing reads them, and none are kept.
+// model nothing reads them, and none are kept (unless training asks for
+// them as features).
 func TestSeverityCuesFromLexiconPass(t *testing.T) {
 	lex, m := trainTiny(t)
 	if _, fields := lex.lexiconScore(Input{Text: "大楼起火，三人死亡"}); len(fields) != 1 || len(fields[0].sev) != 0 {

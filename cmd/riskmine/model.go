@@ -198,6 +198,7 @@ left for 'model eval').`)
 	fs.Var(&balance, "balance", "SET: up-weight the set's positives in each category by √(other positives / its positives), 1 to 10 (repeatable)")
 	registers := fs.Bool("registers", false, "also read the register features: cues of drills, publicity, films, rebuttals, fixed problems… alone and with each category the lexicons scored")
 	domains := fs.Bool("domains", false, "also read the n-grams and lexicon features of court records and of short posts (up to 120 characters) a second time, as features of their register only")
+	cues := fs.Bool("cues", false, "also read the severity cues the rubric finds (people trapped, casualties, a drill, a film…), each kind alone and at its level")
 	withCases := fs.Bool("with-cases", false, "also train on the lexicons' example cases (sets lexicon_cases and lexicon_cases_neg)")
 	maxLoss := fs.Float64("max-recall-loss", 0, "the most out-of-fold recall a category gives up to --max-set-fpr (default 0.03)")
 	maxSetFPR := fs.Float64("max-set-fpr", 0, "the most share of any one set's negatives flagged by any category (default 0.012)")
@@ -246,7 +247,7 @@ left for 'model eval').`)
 		srcs = append(srcs, nlp.ModelSource{Name: "lexicon cases", Posts: len(cases)})
 	}
 	opts := nlp.TrainOptions{Epochs: *epochs, Seed: *seed, MaxFPR: *maxFPR, MinPrecision: *minPrec, L1: *l1, MaxSetFPR: *maxSetFPR, MaxRecallLoss: *maxLoss, Sources: srcs,
-		Workers: runtime.GOMAXPROCS(0), Log: logTo(env.stderr), Words: *words, Registers: *registers, Domains: *domains, BalanceSets: balance, Context: ctx}
+		Workers: runtime.GOMAXPROCS(0), Log: logTo(env.stderr), Words: *words, Registers: *registers, Domains: *domains, Cues: *cues, BalanceSets: balance, Context: ctx}
 	exs := trainExamples(posts, weights)
 	for _, v := range vTrain {
 		if w, ok := weights[v.Set]; ok {

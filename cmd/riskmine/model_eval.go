@@ -44,6 +44,7 @@ scored by a model trained on the other folds.`)
 	fs.Var(&balance, "balance", "SET: up-weight the set's positives in each category by √(other positives / its positives), 1 to 10 (repeatable)")
 	registers := fs.Bool("registers", false, "cross-validation training: also read the register features (drill, publicity, film, rebuttal, fixed problem…)")
 	domains := fs.Bool("domains", false, "cross-validation training: also read court records' and short posts' n-grams and lexicon features as features of their register only")
+	cues := fs.Bool("cues", false, "cross-validation training: also read the severity cues the rubric finds, each kind alone and at its level")
 	minT := fs.Float64("min-threshold", 0, "raise every category threshold of --model to at least this probability (what-if)")
 	var against, with stringList
 	fs.Var(&against, "against", "with --model: also score the posts with this model (a file or \"default\"; repeatable: the mean of several) and print both sides' figures with a paired bootstrap interval of each difference")
@@ -163,7 +164,7 @@ scored by a model trained on the other folds.`)
 			}
 			fmt.Fprintf(env.stderr, "fold %d/%d: training on %d posts\n", k+1, *folds, len(train))
 			m, err := lex.TrainModel(trainExamples(train, weights), nlp.TrainOptions{Workers: runtime.GOMAXPROCS(0),
-				Epochs: *epochs, L1: *l1, MinPrecision: *minPrec, MaxSetFPR: *maxSetFPR, Words: *words, Registers: *registers, Domains: *domains, BalanceSets: balance, Context: ctx})
+				Epochs: *epochs, L1: *l1, MinPrecision: *minPrec, MaxSetFPR: *maxSetFPR, Words: *words, Registers: *registers, Domains: *domains, Cues: *cues, BalanceSets: balance, Context: ctx})
 			if err != nil {
 				return err
 			}

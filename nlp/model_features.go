@@ -3,6 +3,7 @@ package nlp
 import (
 	"math"
 	"math/bits"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 	"unsafe"
@@ -194,18 +195,12 @@ func (a *Analyzer) lexiconFeatures(acc []catScore, lenRunes int, out []denseFeat
 // drill, is not found (severityCuesOf), so these features read the same
 // as the levels do.
 func cueFeatures(cues []SeverityCue, out []denseFeature) []denseFeature {
-	var seen [64]string // "kind" and "kind@level" of the features so far
-	n := 0
+	var seen []string // "kind" and "kind@level" of the features so far
 	add := func(name string) {
-		for _, s := range seen[:min(n, len(seen))] {
-			if s == name {
-				return
-			}
+		if slices.Contains(seen, name) {
+			return
 		}
-		if n < len(seen) {
-			seen[n] = name
-		}
-		n++
+		seen = append(seen, name)
 		out = append(out, denseFeature{stringKey("sev:" + name), 1})
 	}
 	for _, c := range cues {

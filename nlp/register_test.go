@@ -214,6 +214,7 @@ func TestCueModelScoresAsTrained(t *testing.T) {
 			cues int // features the cues add
 		}{
 			{"楼下冒黑烟了，有人被困在里面", 2},      // trapped, trapped@critical
+			{"有人被困在里面。楼上也有人被困", 2},     // each feature once
 			{"楼下冒黑烟了，没有人被困，也无人员伤亡", 0}, // negated
 			{"周末去公园跑了五公里", 0},
 		} {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -239,5 +240,130 @@ func printComparison(w io.Writer, thisName, otherName string, rows []compareRow,
 			continue
 		}
 		fmt.Fprintf(w, "  %-36s %8.4f %8.4f %+8.4f  %+.4f .. %+.4f\n", r.name, r.this, r.other, r.this-r.other, r.lo, r.hi)
+	}
+}
+
+// The bounds of the rule for replacing the embedded model
+// (docs/DETECTION.md: "The rule's part 3 against training's own noise",
+// part 3 as amended in "Part 3 read against the sample").
+const (
+	ruleMaxPrecisionFall = 0.01  // part 2
+	ruleMaxDevFall       = 0.005 // part 3
+	ruleMaxDevFallNoisy  = 0.015 // part 3, when the interval reaches zero
+	ruleMaxCategoryFall  = 0.05  // part 5
+	// ruleEps absorbs rounding in a difference compared with a bound.
+	ruleEps = 1e-9
+)
+
+// rulePart is one part of the rule judged on a comparison's rows.
+type rulePart struct {
+	n     int
+	known bool // the posts give the figures the part reads
+	pass  bool
+	what  string // the part's figures, as judged
+}
+
+// judgeRule judges the five parts of the rule for replacing the embedded
+// model on the rows of compareModels: this side is the candidate recipe,
+// the other the embedded one. Part 3's amended clause reads the interval,
+// so without resamples a fall of more than ruleMaxDevFall fails.
+func judgeRule(rows []compareRow, resamples int) []rulePart {
+	byName := map[string]compareRow{}
+	for _, r := range rows {
+		byName[r.name] = r
+	}
+	diff := func(name string) (compareRow, float64, bool) {
+		r, ok := byName[name]
+		return r, r.this - r.other, ok && r.defined
+	}
+	var parts []rulePart
+	if _, d, ok := diff("macro recall"); ok {
+		parts = append(parts, rulePart{1, true, d > ruleEps, fmt.Sprintf("macro recall rises: %+.4f", d)})
+	} else {
+		parts = append(parts, rulePart{n: 1, what: "macro recall: no positives"})
+	}
+	if _, d, ok := diff("macro precision"); ok {
+		parts = append(parts, rulePart{2, true, d >= -ruleMaxPrecisionFall-ruleEps,
+			fmt.Sprintf("macro precision falls by at most %.3g: %+.4f", ruleMaxPrecisionFall, d)})
+	} else {
+		parts = append(parts, rulePart{n: 2, what: "macro precision: nothing flagged"})
+	}
+	p3 := rulePart{n: 3, known: true, pass: true}
+	var what []string
+	for _, name := range []string{"dev sources: macro recall", "dev sources: macro precision"} {
+		r, d, ok := diff(name)
+		if !ok {
+			p3.known = false
+			what = append(what, name+": no post of the dev sources")
+			continue
+		}
+		pass := d >= -ruleMaxDevFall-ruleEps
+		s := fmt.Sprintf("%s %+.4f", name, d)
+		if resamples > 0 {
+			s += fmt.Sprintf(" (interval %+.4f .. %+.4f)", r.lo, r.hi)
+			if !pass && d >= -ruleMaxDevFallNoisy-ruleEps && r.hi >= 0 {
+				pass = true
+				s += ", a fall the sample cannot tell from none"
+			}
+		}
+		p3.pass = p3.pass && pass
+		what = append(what, s)
+	}
+	p3.what = fmt.Sprintf("neither falls by more than %.3g (%.3g where the interval reaches zero): %s",
+		ruleMaxDevFall, ruleMaxDevFallNoisy, strings.Join(what, "; "))
+	parts = append(parts, p3)
+	if _, d, ok := diff("hand-written negatives flagged"); ok {
+		parts = append(parts, rulePart{4, true, d <= ruleEps, fmt.Sprintf("hand-written negatives flagged do not rise: %+.4f", d)})
+	} else {
+		parts = append(parts, rulePart{n: 4, what: "hand-written negatives flagged: no hand-written negative"})
+	}
+	worst, worstD, found := "", 0.0, false
+	for _, r := range rows {
+		code, ok := strings.CutPrefix(r.name, "recall ")
+		if !ok || !r.defined {
+			continue
+		}
+		if d := r.this - r.other; !found || d < worstD {
+			worst, worstD, found = code, d, true
+		}
+	}
+	if found {
+		parts = append(parts, rulePart{5, true, worstD >= -ruleMaxCategoryFall-ruleEps,
+			fmt.Sprintf("no category's recall falls by more than %.3g: the largest change %s %+.4f", ruleMaxCategoryFall, worst, worstD)})
+	} else {
+		parts = append(parts, rulePart{n: 5, what: "no category has positives"})
+	}
+	return parts
+}
+
+// printRule writes the rule's verdict on a comparison of this side's
+// models (the candidate recipe) against the other side's (the embedded
+// one).
+func printRule(w io.Writer, parts []rulePart, nThis, nOther int) {
+	fmt.Fprintf(w, "the rule for replacing the embedded model (docs/DETECTION.md), on the means of %d against %d models", nThis, nOther)
+	if nThis != 3 || nOther != 3 {
+		fmt.Fprint(w, " (the rule asks for three seeds a side)")
+	}
+	fmt.Fprintln(w)
+	var failed, unknown []string
+	for _, p := range parts {
+		verdict := "pass"
+		switch {
+		case !p.known:
+			verdict = "n/a "
+			unknown = append(unknown, strconv.Itoa(p.n))
+		case !p.pass:
+			verdict = "FAIL"
+			failed = append(failed, strconv.Itoa(p.n))
+		}
+		fmt.Fprintf(w, "  part %d %s  %s\n", p.n, verdict, p.what)
+	}
+	switch {
+	case len(failed) > 0:
+		fmt.Fprintf(w, "  verdict: not replaced (part %s fails)\n", strings.Join(failed, ", "))
+	case len(unknown) > 0:
+		fmt.Fprintf(w, "  verdict: none (these posts cannot judge part %s)\n", strings.Join(unknown, ", "))
+	default:
+		fmt.Fprintln(w, "  verdict: every part passes")
 	}
 }

@@ -126,7 +126,8 @@ func TestModelEvalAgainst(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"paired bootstrap of the posts (50 resamples)", "macro recall", "dev sources: macro precision", "hand-written positives found"} {
+	for _, want := range []string{"paired bootstrap of the posts (50 resamples)", "macro recall", "dev sources: macro precision", "hand-written positives found",
+		"the rule for replacing the embedded model (docs/DETECTION.md), on the means of 1 against 1 models (the rule asks for three seeds a side)", "part 1 FAIL", "verdict: not replaced"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -157,5 +158,86 @@ func TestModelEvalAgainst(t *testing.T) {
 	}
 	if code, _, errs := runCmd(t, "", "model", "eval", "--against", "default", file); code == 0 || !strings.Contains(errs, "--against: needs --model") {
 		t.Errorf("--against without --model: exit %d, %q", code, errs)
+	}
+}
+
+// The rule's five parts on hand-made rows: the amended part 3 lets a
+// small dev fall pass only where its interval reaches zero (and never
+// without resamples), part 5 names the category that fell most, and a
+// figure the posts cannot give leaves its part without a verdict.
+func TestJudgeRule(t *testing.T) {
+	type fig struct {
+		name        string
+		this, other float64
+		lo, hi      float64
+		undefined   bool
+	}
+	rowsOf := func(fs ...fig) []compareRow {
+		var rows []compareRow
+		for _, f := range fs {
+			rows = append(rows, compareRow{name: f.name, this: f.this, other: f.other, lo: f.lo, hi: f.hi, defined: !f.undefined})
+		}
+		return rows
+	}
+	base := func(devRecall fig, fire fig) []compareRow {
+		return rowsOf(
+			fig{name: "macro recall", this: 0.83, other: 0.78},
+			fig{name: "macro precision", this: 0.735, other: 0.738},
+			devRecall,
+			fig{name: "dev sources: macro precision", this: 0.756, other: 0.755, lo: -0.01, hi: 0.02},
+			fig{name: "hand-written positives found", this: 0.68, other: 0.58},
+			fig{name: "hand-written negatives flagged", this: 0.19, other: 0.22},
+			fig{name: "negatives flagged", this: 0.03, other: 0.03},
+			fire,
+			fig{name: "recall fraud", this: 0.80, other: 0.80},
+		)
+	}
+	fireOK := fig{name: "recall fire", this: 0.82, other: 0.80}
+	verdicts := func(parts []rulePart) string {
+		s := ""
+		for _, p := range parts {
+			switch {
+			case !p.known:
+				s += "?"
+			case p.pass:
+				s += "+"
+			default:
+				s += "-"
+			}
+		}
+		return s
+	}
+	for _, c := range []struct {
+		name      string
+		dev, fire fig
+		resamples int
+		want      string
+	}{
+		{"a small fall", fig{name: "dev sources: macro recall", this: 0.947, other: 0.948, lo: -0.01, hi: 0.01}, fireOK, 1000, "+++++"},
+		{"a noisy fall", fig{name: "dev sources: macro recall", this: 0.939, other: 0.948, lo: -0.017, hi: 0.001}, fireOK, 1000, "+++++"},
+		{"a fall the interval confirms", fig{name: "dev sources: macro recall", this: 0.939, other: 0.948, lo: -0.017, hi: -0.002}, fireOK, 1000, "++-++"},
+		{"a large fall", fig{name: "dev sources: macro recall", this: 0.928, other: 0.948, lo: -0.03, hi: 0.001}, fireOK, 1000, "++-++"},
+		{"a noisy fall without resamples", fig{name: "dev sources: macro recall", this: 0.939, other: 0.948}, fireOK, 0, "++-++"},
+		{"a category falls", fig{name: "dev sources: macro recall", this: 0.948, other: 0.948}, fig{name: "recall fire", this: 0.70, other: 0.76}, 1000, "++++-"},
+		{"no dev posts", fig{name: "dev sources: macro recall", undefined: true}, fireOK, 1000, "++?++"},
+	} {
+		parts := judgeRule(base(c.dev, c.fire), c.resamples)
+		if got := verdicts(parts); got != c.want {
+			t.Errorf("%s: parts %s, want %s: %+v", c.name, got, c.want, parts)
+		}
+	}
+	parts := judgeRule(base(fig{name: "dev sources: macro recall", this: 0.948, other: 0.948}, fig{name: "recall fire", this: 0.70, other: 0.76}), 1000)
+	if !strings.Contains(parts[4].what, "fire -0.0600") {
+		t.Errorf("part 5 does not name the category that fell most: %q", parts[4].what)
+	}
+	var b strings.Builder
+	printRule(&b, parts, 3, 3)
+	if out := b.String(); !strings.Contains(out, "part 5 FAIL") || !strings.Contains(out, "verdict: not replaced (part 5 fails)") || strings.Contains(out, "three seeds a side") {
+		t.Errorf("printed rule:\n%s", out)
+	}
+	b.Reset()
+	printRule(&b, judgeRule(base(fig{name: "dev sources: macro recall", undefined: true}, fireOK), 1000), 1, 2)
+	if out := b.String(); !strings.Contains(out, "verdict: none (these posts cannot judge part 3)") || !strings.Contains(out, "the rule asks for three seeds a side") {
+		t.Errorf("printed rule without dev posts:\n%s", out)
 	}
 }

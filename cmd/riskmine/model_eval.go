@@ -74,6 +74,7 @@ scored by a model trained on the other folds.`)
 	start := time.Now()
 	var rows []compareRow
 	var thisName, otherName string
+	var nThis, nOther int
 	out := make([]*nlp.Assessment, len(posts))
 	probs := make([]map[string]float64, len(posts))
 	thresholds := map[string][]float64{}
@@ -140,6 +141,7 @@ scored by a model trained on the other folds.`)
 			a, b := pairedOutcomes(cfg, posts, thisOuts, otherOuts)
 			rows = compareModels(m.Info.Categories, a, b, *resamples, 1)
 			thisName, otherName = strings.Join(thisNames, "+"), strings.Join(otherNames, "+")
+			nThis, nOther = len(thisNames), len(otherNames)
 		}
 	} else {
 		if *folds < 2 {
@@ -182,6 +184,7 @@ scored by a model trained on the other folds.`)
 	printModelEval(env.stdout, cfg, posts, out, probs, thresholds, *misses, *fps)
 	if rows != nil {
 		printComparison(env.stdout, thisName, otherName, rows, *resamples)
+		printRule(env.stdout, judgeRule(rows, *resamples), nThis, nOther)
 	}
 	if *dump != "" {
 		if err := dumpEval(*dump, cfg, posts, out, probs, postThresholds); err != nil {

@@ -203,7 +203,6 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 	if m.flags().registers {
 		run.dense = a.registerFeatures(acc, fieldRegisters(fields), run.dense)
 	}
-	run.cues, run.cuesDone = nil, false
 	if m.flags().cues {
 		run.cues, run.cuesDone = fieldCues(fields), true
 		run.dense = cueFeatures(run.cues, run.dense)

@@ -73,8 +73,7 @@ scored by a model trained on the other folds.`)
 	}
 	start := time.Now()
 	var rows []compareRow
-	var thisName, otherName string
-	var nThis, nOther int
+	var thisNames, otherNames []string // the versions of each side's models
 	out := make([]*nlp.Assessment, len(posts))
 	probs := make([]map[string]float64, len(posts))
 	thresholds := map[string][]float64{}
@@ -129,19 +128,18 @@ scored by a model trained on the other folds.`)
 				}
 				return outs, names, nil
 			}
-			thisOuts, thisNames, err := score(with, true)
+			thisOuts, withNames, err := score(with, true)
 			if err != nil {
 				return err
 			}
-			thisOuts, thisNames = append([][]*nlp.Assessment{out}, thisOuts...), append([]string{m.Info.Version}, thisNames...)
-			otherOuts, otherNames, err := score(against, false)
+			thisOuts, thisNames = append([][]*nlp.Assessment{out}, thisOuts...), append([]string{m.Info.Version}, withNames...)
+			otherOuts, names, err := score(against, false)
 			if err != nil {
 				return err
 			}
+			otherNames = names
 			a, b := pairedOutcomes(cfg, posts, thisOuts, otherOuts)
 			rows = compareModels(m.Info.Categories, a, b, *resamples, 1)
-			thisName, otherName = strings.Join(thisNames, "+"), strings.Join(otherNames, "+")
-			nThis, nOther = len(thisNames), len(otherNames)
 		}
 	} else {
 		if *folds < 2 {
@@ -183,8 +181,8 @@ scored by a model trained on the other folds.`)
 	}
 	printModelEval(env.stdout, cfg, posts, out, probs, thresholds, *misses, *fps)
 	if rows != nil {
-		printComparison(env.stdout, thisName, otherName, rows, *resamples)
-		printRule(env.stdout, judgeRule(rows, *resamples), nThis, nOther)
+		printComparison(env.stdout, strings.Join(thisNames, "+"), strings.Join(otherNames, "+"), rows, *resamples)
+		printRule(env.stdout, judgeRule(rows, *resamples), len(thisNames), len(otherNames))
 	}
 	if *dump != "" {
 		if err := dumpEval(*dump, cfg, posts, out, probs, postThresholds); err != nil {

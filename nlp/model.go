@@ -92,6 +92,9 @@ type ModelInfo struct {
 	// Pruned is the least effect a feature row kept (Model.Pruned), 0
 	// for a model not pruned.
 	Pruned float64 `json:"pruned,omitempty"`
+	// Levels is the learned part of the levels (model_levels.go); nil
+	// for a model whose levels are the rubric's alone.
+	Levels *LevelModel `json:"levels,omitempty"`
 }
 
 // ModelSource is one training file.
@@ -249,6 +252,11 @@ func DecodeModel(r io.Reader) (*Model, error) {
 	}
 	if !knownFeatureSet(m.Info.Features) {
 		return nil, fmt.Errorf("model features %q, expected one of %q, %q, %q or %q, or one with %q or %q (made by another riskmine version)", m.Info.Features, featureSetChars, featureSetWords, featureSetCharsReg, featureSetWordsReg, domainSuffix, cueSuffix)
+	}
+	if m.Info.Levels != nil {
+		if err := m.Info.Levels.valid(); err != nil {
+			return nil, err
+		}
 	}
 	nc := len(m.Info.Categories)
 	if nc == 0 || len(m.Info.Platt) != nc || len(m.Info.Thresholds) != nc {

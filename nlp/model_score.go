@@ -314,6 +314,14 @@ func (a *Analyzer) modelEvidence(m *Model, run *modelRun, c int, code string) []
 		}
 	}
 	run.cs = cs
+	return evidencePhrases(run.hits, cs, "model/"+code, code)
+}
+
+// evidencePhrases returns the phrases grown from the strongest
+// contributions cs (indexes into hits): n-grams overlapping or touching a
+// phrase join it, at most maxModelEvidence phrases, each weighted by what
+// its n-grams added. It reorders cs.
+func evidencePhrases(hits []gramHit, cs []contrib, rule, code string) []Evidence {
 	if len(cs) == 0 {
 		return nil
 	}
@@ -327,7 +335,7 @@ func (a *Analyzer) modelEvidence(m *Model, run *modelRun, c int, code string) []
 	var buf [maxModelEvidence]phrase
 	ps := buf[:0]
 	for _, t := range strongest(cs, evidenceGrams) {
-		h := contribHit{run.hits[t.hit], t.w}
+		h := contribHit{hits[t.hit], t.w}
 		joined := false
 		for i := range ps {
 			p := &ps[i]
@@ -346,7 +354,7 @@ func (a *Analyzer) modelEvidence(m *Model, run *modelRun, c int, code string) []
 	for _, p := range ps {
 		os, oe := p.field.nz.OrigSpan(p.start, p.end)
 		out = append(out, Evidence{
-			Rule:     "model/" + code,
+			Rule:     rule,
 			Category: code,
 			Field:    p.field.name,
 			Text:     p.field.origText(os, oe),
@@ -405,6 +413,8 @@ func (a *Analyzer) assessWithModel(as *Assessment, acc []catScore, fields []*fie
 	}
 	run.det, run.byModel = detected, byModel
 	cues, cuesDone := run.cues, run.cuesDone
+	learned := -1   // the level model's rank, once read
+	raised := false // whether it raised a category's level
 	cats := make([]CategoryScore, 0, len(as.Categories)+1)
 	for i, c := range a.cats {
 		j := a.modelCat[i]
@@ -431,6 +441,15 @@ func (a *Analyzer) assessWithModel(as *Assessment, acc []catScore, fields []*fie
 				cues, cuesDone = fieldCues(fields), true
 			}
 			cs.Level = SeverityLevel(code, cues)
+			if lm := m.Info.Levels; lm != nil {
+				if learned < 0 {
+					x := a.levelFeatures(fields, acc, cues)
+					learned = lm.rank(&x)
+				}
+				rubric := cs.Level
+				cs.Level = combineLevel(code, rubric, learned)
+				raised = raised || cs.Level != combineLevel(code, rubric, LevelRank(LevelNone))
+			}
 			as.Evidence = append(as.Evidence, a.modelEvidence(m, run, j, code)...)
 		}
 		cats = append(cats, cs)
@@ -450,6 +469,9 @@ func (a *Analyzer) assessWithModel(as *Assessment, acc []catScore, fields []*fie
 		as.Level, as.Score = cats[0].Level, cats[0].Score
 	}
 	as.Severity = cues
+	if raised {
+		as.Severity = append(as.Severity, a.levelCues(m.Info.Levels, fields, learned)...)
+	}
 }
 
 // fieldCues finds the severity cues of every field.

@@ -19,7 +19,8 @@ type SeverityCue struct {
 	// poisoning, outbreak, spill, money_loss, weapon_sale, drug_sale, drug_trade,
 	// abuse, threat, self_harm_plan, self_harm_injury, hazard, ideation,
 	// nuisance, and the modifiers many_people, children, elderly, resolved,
-	// past and fiction.
+	// past and fiction; "learned" marks the phrases a model's learned
+	// levels (model_levels.go) read at Level, listed when they raised it.
 	Kind string `json:"kind"`
 	// Level is the rubric level the cue supports (critical, high, medium,
 	// low), or "" for a modifier.

@@ -307,6 +307,8 @@ var messages = [][3]string{
 	{"lexicons.model_reload", "重新加载模型文件", "Reload the model file"},
 	{"lexicons.model_reload_hint", "读取配置中 nlp.model 指定的模型文件并立即启用，无需重启；文件有误时继续使用当前模型。", "Reads the model file named by nlp.model and puts it live without a restart; a broken file keeps the running model."},
 	{"lexicons.model_reload_failed", "模型未重新加载，继续使用当前模型：%s", "The model was not reloaded; the running model stays: %s"},
+	{"lexicons.model_levels", "风险级别：分级规则加上从 %d 条标注级别的样本学得的判断；交叉验证级别完全一致 %s（仅规则 %s），相差不超过一级 %s（仅规则 %s）。", "Levels: the severity rubric and a judgement learned from %d posts with a level; out of fold, %s get the exact level (rubric alone %s), %s within one step (rubric alone %s)."},
+	{"lexicons.model_levels_rubric", "风险级别：仅按分级规则。", "Levels: the severity rubric alone."},
 	{"lexicons.model_hint", "数字为训练时的交叉验证（折外）结果；误报率按无风险样本计算。", "Figures are out-of-fold results from training; the false-positive rate is over posts without a hazard."},
 	{"lexicons.kind_fired", "已命中", "fired"},
 	{"lexicons.kind_rule", "共现规则", "rule"},

@@ -678,6 +678,14 @@ func TestLexiconPageShowsModel(t *testing.T) {
 			t.Errorf("lexicon page lacks %q", want)
 		}
 	}
+	// How levels are set: learned (with the figures) or the rubric's alone.
+	want := "风险级别：仅按分级规则。"
+	if lm := m.Info.Levels; lm != nil && lm.Figures != nil {
+		want = fmt.Sprintf("风险级别：分级规则加上从 %d 条标注级别的样本学得的判断", lm.Posts)
+	}
+	if !strings.Contains(body, want) {
+		t.Errorf("lexicon page lacks %q", want)
+	}
 }
 
 // reloadingAnalyzer counts model reloads and fails them when told to.

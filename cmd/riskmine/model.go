@@ -23,7 +23,7 @@ import (
 func init() {
 	register(&command{
 		name:    "model",
-		summary: "the detection model: train --out MODEL FILE.jsonl…, eval [--model MODEL] FILE.jsonl…, info, prune, rollback",
+		summary: "the detection model: train --out MODEL FILE.jsonl…, eval [--model MODEL] FILE.jsonl…, levels, info, prune, rollback",
 		run:     runModel,
 	})
 }
@@ -96,6 +96,8 @@ func readLabelled(files []string, split string, known map[string]bool, warn io.W
 					fmt.Fprintf(warn, "%s:%d: skipped: no \"text\" or \"title\"\n", name, lineNo)
 				case !knownLabels(p.Labels, known):
 					fmt.Fprintf(warn, "%s:%d: skipped: unknown category in labels %q\n", name, lineNo, p.Labels)
+				case p.Level != "" && nlp.LevelRank(p.Level) < 0:
+					fmt.Fprintf(warn, "%s:%d: skipped: level %q, expected none, low, medium, high or critical\n", name, lineNo, p.Level)
 				default:
 					keep := split == "all" || (split == "validation") == nlp.InValidation(p.ID)
 					if keep {
@@ -332,6 +334,7 @@ model of nlp.model in the config, or the embedded default, or --model.`)
 		fmt.Fprintf(env.stdout, "  source %s: %d posts\n", s.Name, s.Posts)
 	}
 	printModelFigures(env.stdout, m)
+	printLevelFigures(env.stdout, m)
 	return nil
 }
 

@@ -64,7 +64,8 @@ type LevelModel struct {
 	Figures *LevelFigures `json:"figures,omitempty"`
 
 	once  sync.Once
-	index map[uint32]int32
+	slots []uint32 // key+1 by open addressing, 0 empty
+	rows  []int32  // index in Keys of each slot
 }
 
 // LevelFigures compare learned and rubric levels on the same posts.
@@ -90,32 +91,64 @@ func (lm *LevelModel) valid() error {
 	return nil
 }
 
+// lookup returns the index of key k in Keys. The keys sit in an
+// open-addressing table built on first use (a Go map cost about a third
+// more in BenchmarkAnalyzeModelFile).
 func (lm *LevelModel) lookup(k uint32) (int, bool) {
-	lm.once.Do(func() {
-		lm.index = make(map[uint32]int32, len(lm.Keys))
-		for i, k := range lm.Keys {
-			lm.index[k] = int32(i)
+	lm.once.Do(lm.buildTable)
+	mask := uint32(len(lm.slots) - 1)
+	for i := (k * 0x9E3779B1) & mask; ; i = (i + 1) & mask {
+		switch lm.slots[i] {
+		case 0:
+			return 0, false
+		case k + 1:
+			return int(lm.rows[i]), true
 		}
-	})
-	i, ok := lm.index[k]
-	return int(i), ok
+	}
+}
+
+func (lm *LevelModel) buildTable() {
+	size := 64
+	for size < 2*len(lm.Keys) {
+		size *= 2
+	}
+	lm.slots, lm.rows = make([]uint32, size), make([]int32, size)
+	mask := uint32(size - 1)
+	for r, k := range lm.Keys {
+		i := (k * 0x9E3779B1) & mask
+		for lm.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		lm.slots[i], lm.rows[i] = k+1, int32(r)
+	}
 }
 
 // rank returns the learned level's rank (LevelRank) of the features x:
 // the highest level whose head is above one half, low when none is.
-func (lm *LevelModel) rank(x *sparseVec) int {
-	var s [len(levelHeads)]float64
-	s = lm.Bias
+func (lm *LevelModel) rank(x *sparseVec) int { return rankOf(lm.scores(x)) }
+
+// scores returns the heads' raw scores of the features x.
+func (lm *LevelModel) scores(x *sparseVec) [len(levelHeads)]float64 {
+	s := lm.Bias
 	for j, k := range x.keys {
-		i, ok := lm.lookup(k)
-		if !ok {
-			continue
-		}
-		v := float64(x.vals[j])
-		for h := range s {
-			s[h] += float64(lm.Weights[i*len(levelHeads)+h]) * v
-		}
+		lm.add(&s, k, float64(x.vals[j]))
 	}
+	return s
+}
+
+// add adds the heads' weights of key k at value v to s.
+func (lm *LevelModel) add(s *[len(levelHeads)]float64, k uint32, v float64) {
+	i, ok := lm.lookup(k)
+	if !ok {
+		return
+	}
+	for h := range s {
+		s[h] += float64(lm.Weights[i*len(levelHeads)+h]) * v
+	}
+}
+
+// rankOf is the rank of the heads' raw scores s.
+func rankOf(s [len(levelHeads)]float64) int {
 	r := LevelRank(LevelLow)
 	for h, v := range s {
 		if v > 0 {
@@ -123,6 +156,38 @@ func (lm *LevelModel) rank(x *sparseVec) int {
 		}
 	}
 	return r
+}
+
+// rankRun is rank for a post the category model has just read: its
+// distinct n-grams are those of the run's set (the same as levelFeatures
+// counts), and the dense features are added one by one (the heads are
+// linear, so summing by key first changes nothing).
+func (a *Analyzer) rankRun(lm *LevelModel, run *modelRun, fields []*fieldMatches, acc []catScore, cues []SeverityCue) int {
+	return rankOf(a.scoresRun(lm, run, fields, acc, cues))
+}
+
+// scoresRun returns the heads' raw scores for rankRun.
+func (a *Analyzer) scoresRun(lm *LevelModel, run *modelRun, fields []*fieldMatches, acc []catScore, cues []SeverityCue) [len(levelHeads)]float64 {
+	var grams [len(levelHeads)]float64
+	seen := &run.seen
+	for _, i := range seen.used {
+		lm.add(&grams, seen.slots[i]-1, 1)
+	}
+	s := lm.Bias
+	if seen.n > 0 {
+		norm := 1 / math.Sqrt(float64(seen.n))
+		for h := range s {
+			s[h] += grams[h] * norm
+		}
+	}
+	runes := 0
+	for _, fm := range fields {
+		runes += fm.nz.RuneLen()
+	}
+	for _, d := range cueFeatures(cues, a.lexiconFeatures(acc, runes, nil)) {
+		lm.add(&s, d.key, d.val)
+	}
+	return s
 }
 
 // levelFeatures are a LevelModel's input: each distinct n-gram at

@@ -3,6 +3,7 @@ package nlp
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 )
@@ -111,6 +112,22 @@ func TestLevelModelLearnsAndRoundTrips(t *testing.T) {
 		r, l := rubric.Categories[i], learned.Categories[i]
 		if r.Code != l.Code || r.Probability != l.Probability {
 			t.Errorf("categories differ: %+v vs %+v", rubric.Categories, learned.Categories)
+		}
+	}
+	// Scoring reads the heads as training computed their input.
+	for i, ex := range exs[:12] {
+		in := Input{ID: ex.ID, Text: ex.Text}
+		acc, fields := lex.lexiconScoreCues(in, true)
+		cues := fieldCues(fields)
+		x := lex.levelFeatures(fields, acc, cues)
+		want := back.Info.Levels.scores(&x)
+		run := lex.runModel(back, fields, acc)
+		got := lex.scoresRun(back.Info.Levels, run, fields, acc, cues)
+		run.release()
+		for h := range want {
+			if math.Abs(got[h]-want[h]) > 1e-6*max(1, math.Abs(want[h])) {
+				t.Errorf("post %d, head %s: scoring %v, training %v", i, levelHeads[h], got[h], want[h])
+			}
 		}
 	}
 	calm := lex.WithModel(back).Analyze(Input{ID: "y", Text: "小区23号楼起火，浓烟滚滚，消防车已经赶到"})

@@ -443,8 +443,7 @@ func (a *Analyzer) assessWithModel(as *Assessment, acc []catScore, fields []*fie
 			cs.Level = SeverityLevel(code, cues)
 			if lm := m.Info.Levels; lm != nil {
 				if learned < 0 {
-					x := a.levelFeatures(fields, acc, cues)
-					learned = lm.rank(&x)
+					learned = a.rankRun(lm, run, fields, acc, cues)
 				}
 				rubric := cs.Level
 				cs.Level = combineLevel(code, rubric, learned)

@@ -206,20 +206,7 @@ func (a *Analyzer) levelFeatures(fields []*fieldMatches, acc []catScore, cues []
 			m[k] = f
 		}
 	}
-	dense := a.lexiconFeatures(acc, runes, nil)
-	dense = cueFeatures(cues, dense)
-	for _, d := range dense {
-		m[d.key] += d.val
-	}
-	v := sparseVec{keys: make([]uint32, 0, len(m)), vals: make([]float32, 0, len(m))}
-	for k := range m {
-		v.keys = append(v.keys, k)
-	}
-	slices.Sort(v.keys)
-	for _, k := range v.keys {
-		v.vals = append(v.vals, float32(m[k]))
-	}
-	return v
+	return sparseOf(m, cueFeatures(cues, a.lexiconFeatures(acc, runes, nil)))
 }
 
 // combineLevel is the level of a detected category: the highest of its

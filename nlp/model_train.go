@@ -201,6 +201,12 @@ func (a *Analyzer) featurize(in Input, ff featureFlags) sparseVec {
 	if dom != 0 {
 		dense = withDomainCopies(dense, dom)
 	}
+	return sparseOf(m, dense)
+}
+
+// sparseOf returns the features m with the dense features added, summed
+// by key, as a sparseVec.
+func sparseOf(m map[uint32]float64, dense []denseFeature) sparseVec {
 	for _, d := range dense {
 		m[d.key] += d.val
 	}

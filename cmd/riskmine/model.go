@@ -354,12 +354,9 @@ embedded default, or --model. Check the result with 'riskmine model eval'.`)
 		fmt.Fprintln(env.stderr, "riskmine model prune: expected --out FILE and a positive --min-effect")
 		return errUsage
 	}
-	m, err := configModel(cf, *path)
+	m, err := requireModel(cf, *path)
 	if err != nil {
 		return err
-	}
-	if m == nil {
-		return errNoModel
 	}
 	p := m.Pruned(*minEffect)
 	if err := p.WriteFile(*out); err != nil {
@@ -377,6 +374,16 @@ func configModel(cf *commonFlags, flagPath string) (*nlp.Model, error) {
 		return nil, err
 	}
 	return loadModel(flagPath, cfg.NLP.Model)
+}
+
+// requireModel is configModel that fails with errNoModel when no model
+// can be read.
+func requireModel(cf *commonFlags, flagPath string) (*nlp.Model, error) {
+	m, err := configModel(cf, flagPath)
+	if err == nil && m == nil {
+		err = errNoModel
+	}
+	return m, err
 }
 
 // loadModel reads the model file flag, else the config's, else the

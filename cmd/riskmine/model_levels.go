@@ -36,12 +36,9 @@ the copy without learned levels.`)
 		fmt.Fprintln(env.stderr, "riskmine model levels: expected --out MODEL and at least one FILE.jsonl (or --rubric-only)")
 		return errUsage
 	}
-	m, err := configModel(cf, *path)
+	m, err := requireModel(cf, *path)
 	if err != nil {
 		return err
-	}
-	if m == nil {
-		return errNoModel
 	}
 	var lm *nlp.LevelModel
 	if !*rubricOnly {

@@ -250,32 +250,16 @@ func (a *Analyzer) TrainLevels(exs []LevelExample, cats [][]string, minWeight fl
 		}
 		ys[i] = r
 	}
-	var wg sync.WaitGroup
-	next := make(chan int, 256)
-	for range max(opts.Workers, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				ex := exs[i]
-				acc, fields := a.lexiconScoreCues(Input{ID: ex.ID, Title: ex.Title, Text: ex.Text}, true)
-				cues := fieldCues(fields)
-				xs[i] = a.levelFeatures(fields, acc, cues)
-				if len(cats[i]) > 0 {
-					rubric[i] = SeverityLevel(cats[i][0], cues)
-				}
-			}
-		}()
-	}
-	for i := range exs {
-		if i%256 == 0 && ctx.Err() != nil {
-			break
+	err := forEachParallel(ctx, len(exs), opts.Workers, func(i int) {
+		ex := exs[i]
+		acc, fields := a.lexiconScoreCues(Input{ID: ex.ID, Title: ex.Title, Text: ex.Text}, true)
+		cues := fieldCues(fields)
+		xs[i] = a.levelFeatures(fields, acc, cues)
+		if len(cats[i]) > 0 {
+			rubric[i] = SeverityLevel(cats[i][0], cues)
 		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, fmt.Errorf("nlp: train levels: %w", err)
 	}
 	folds := make([]int, len(exs))

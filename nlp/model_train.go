@@ -281,6 +281,20 @@ func (a *Analyzer) newTrainSet(ctx context.Context, exs []TrainExample, codes []
 		}
 		ts.sets[i] = ex.Set
 	}
+	start := time.Now()
+	err := forEachParallel(ctx, len(exs), workers, func(i int) {
+		ts.x[i] = a.featurize(Input{ID: exs[i].ID, Title: exs[i].Title, Text: exs[i].Text}, ff)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nlp: train: %w", err)
+	}
+	log("featurized %d posts in %s", len(exs), time.Since(start).Round(time.Millisecond))
+	return ts, nil
+}
+
+// forEachParallel calls fn(i) for i in [0, n) on workers goroutines and
+// returns ctx's error if it was cancelled before every call was made.
+func forEachParallel(ctx context.Context, n, workers int, fn func(i int)) error {
 	var wg sync.WaitGroup
 	next := make(chan int, 256)
 	for range max(workers, 1) {
@@ -288,12 +302,11 @@ func (a *Analyzer) newTrainSet(ctx context.Context, exs []TrainExample, codes []
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				ts.x[i] = a.featurize(Input{ID: exs[i].ID, Title: exs[i].Title, Text: exs[i].Text}, ff)
+				fn(i)
 			}
 		}()
 	}
-	start := time.Now()
-	for i := range exs {
+	for i := range n {
 		if i%256 == 0 && ctx.Err() != nil {
 			break
 		}
@@ -301,11 +314,7 @@ func (a *Analyzer) newTrainSet(ctx context.Context, exs []TrainExample, codes []
 	}
 	close(next)
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("nlp: train: %w", err)
-	}
-	log("featurized %d posts in %s", len(exs), time.Since(start).Round(time.Millisecond))
-	return ts, nil
+	return ctx.Err()
 }
 
 // ftrl is one category's FTRL-Proximal state over the key space.

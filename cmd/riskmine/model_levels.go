@@ -20,7 +20,8 @@ func runModelLevels(ctx context.Context, env *cmdEnv, args []string) error {
 copy of the model with it: three logistic heads over the post's character n-grams,
 lexicon hits and severity cues, answering "is the level at least medium / high /
 critical?". A detected category's level is then the highest of its base level, the
-learned level and the rubric's level minus one. Detection is unchanged. The model of
+learned level and the rubric's level: the learned part only raises. Detection is
+unchanged. The model of
 nlp.model in the config, or the embedded default, or --model. --rubric-only writes
 the copy without learned levels.`)
 	path := fs.String("model", "", "model file (default nlp.model, else the embedded model)")

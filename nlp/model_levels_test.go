@@ -177,3 +177,42 @@ func TestModelFileRefusesForeignLevels(t *testing.T) {
 		}
 	}
 }
+
+// pinnedLevelScores are the embedded model's level heads' raw scores for
+// pinnedPosts (model_pin_test.go), as computed when the heads were
+// embedded. Faster scoring must give the same numbers; new heads pin their
+// own.
+var pinnedLevelScores = [][3]float64{
+	{6.633497249, 7.800783810, 5.149936209},
+	{5.659519397, 2.398401816, -3.706151267},
+	{-1.461104068, -4.104299940, -4.418377596},
+	{5.035890921, 3.776709924, -7.183191033},
+	{-0.339994594, -3.487584817, -6.995483518},
+}
+
+func TestLevelScoresPinned(t *testing.T) {
+	m, err := DefaultModel()
+	if err != nil || m == nil || m.Info.Levels == nil {
+		t.Skip("no embedded model with learned levels")
+	}
+	la, err := newAnalyzer(Options{}, embeddedLexicons, "lexicons", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := la.WithModel(m)
+	for i, in := range pinnedPosts {
+		acc, fields := a.lexiconScore(in)
+		run := a.runModel(m, fields, acc)
+		got := a.scoresRun(m.Info.Levels, run, fields, acc, fieldCues(fields))
+		run.release()
+		if i >= len(pinnedLevelScores) {
+			t.Errorf("post %d: {%.9f, %.9f, %.9f},", i, got[0], got[1], got[2])
+			continue
+		}
+		for h, want := range pinnedLevelScores[i] {
+			if math.Abs(got[h]-want) > 1e-6 {
+				t.Errorf("post %d, head %s: %.9f, want %.9f", i, levelHeads[h], got[h], want)
+			}
+		}
+	}
+}

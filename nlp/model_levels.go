@@ -41,7 +41,7 @@ import (
 var levelHeads = [...]string{LevelMedium, LevelHigh, LevelCritical}
 
 // levelFeatureSet names the features a LevelModel reads; a model file
-// whose level model names another set keeps its rubric levels.
+// whose level model names another set is refused (DecodeModel).
 const levelFeatureSet = "char1-3-distinct/hash22/len/lex2/sev1:l1"
 
 // LevelModel is the learned part of the levels, stored in a model file's

@@ -180,11 +180,10 @@ func (a *Analyzer) scoresRun(lm *LevelModel, run *modelRun, fields []*fieldMatch
 			s[h] += grams[h] * norm
 		}
 	}
-	runes := 0
-	for _, fm := range fields {
-		runes += fm.nz.RuneLen()
+	for _, d := range run.dense[:run.nlex] {
+		lm.add(&s, d.key, d.val)
 	}
-	for _, d := range cueFeatures(cues, a.lexiconFeatures(acc, runes, nil)) {
+	for _, d := range cueFeatures(cues, nil) {
 		lm.add(&s, d.key, d.val)
 	}
 	return s
@@ -221,17 +220,19 @@ func combineLevel(code, rubric string, learned int) string {
 }
 
 // LevelExample is a post with its expected level (none for a post of no
-// hazard).
+// hazard) and its categories (the first sets the base and rubric level
+// the out-of-fold figures combine with).
 type LevelExample struct {
 	ID, Title, Text string
 	Level           string
+	Labels          []string
 }
 
 // TrainLevels trains a LevelModel on exs. Options used: Epochs, Alpha,
 // Beta, L1, L2, Folds, Seed, Workers, Log, Context. The out-of-fold
 // figures (folds by a hash of the id) compare the learned levels, combined
 // as in scoring with each post's first category, with the rubric's.
-func (a *Analyzer) TrainLevels(exs []LevelExample, cats [][]string, minWeight float64, opts TrainOptions) (*LevelModel, error) {
+func (a *Analyzer) TrainLevels(exs []LevelExample, minWeight float64, opts TrainOptions) (*LevelModel, error) {
 	opts.defaults()
 	if len(exs) == 0 {
 		return nil, errors.New("nlp: train levels: no posts with a level")
@@ -255,8 +256,8 @@ func (a *Analyzer) TrainLevels(exs []LevelExample, cats [][]string, minWeight fl
 		acc, fields := a.lexiconScoreCues(Input{ID: ex.ID, Title: ex.Title, Text: ex.Text}, true)
 		cues := fieldCues(fields)
 		xs[i] = a.levelFeatures(fields, acc, cues)
-		if len(cats[i]) > 0 {
-			rubric[i] = SeverityLevel(cats[i][0], cues)
+		if len(ex.Labels) > 0 {
+			rubric[i] = SeverityLevel(ex.Labels[0], cues)
 		}
 	})
 	if err != nil {
@@ -295,10 +296,10 @@ func (a *Analyzer) TrainLevels(exs []LevelExample, cats [][]string, minWeight fl
 		}
 		lm := levelModelOf(fit(k), minWeight)
 		for i := range xs {
-			if folds[i] != k || len(cats[i]) == 0 {
+			if folds[i] != k || len(exs[i].Labels) == 0 {
 				continue
 			}
-			got := combineLevel(cats[i][0], rubric[i], lm.rank(&xs[i]))
+			got := combineLevel(exs[i].Labels[0], rubric[i], lm.rank(&xs[i]))
 			fig.add(ys[i], LevelRank(got), LevelRank(rubric[i]))
 		}
 		opts.Log("levels: fold %d/%d after %s", k+1, opts.Folds, time.Since(start).Round(time.Second))

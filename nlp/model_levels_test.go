@@ -34,28 +34,25 @@ func TestCombineLevel(t *testing.T) {
 // levelExamples are the fire posts of tinyExamples at medium, and as many
 // again in which someone also waves from a window for help, which no
 // rubric cue names, at critical.
-func levelExamples() ([]LevelExample, [][]string) {
+func levelExamples() []LevelExample {
 	waving := []string{"，%d楼窗口有人一直挥衣服", "，有人在窗户那边挥手，下不来，已经%d分钟", "，阳台上有人拿毛巾使劲挥，%d楼"}
 	var exs []LevelExample
-	var cats [][]string
 	for i, ex := range tinyExamples() {
 		if len(ex.Labels) == 0 {
 			continue
 		}
-		exs = append(exs, LevelExample{ID: ex.ID, Text: ex.Text, Level: LevelMedium})
-		cats = append(cats, ex.Labels)
+		exs = append(exs, LevelExample{ID: ex.ID, Text: ex.Text, Level: LevelMedium, Labels: ex.Labels})
 		if i%4 == 0 {
-			exs = append(exs, LevelExample{ID: ex.ID + "w", Text: ex.Text + fmt.Sprintf(waving[i%3], i+3), Level: LevelCritical})
-			cats = append(cats, ex.Labels)
+			exs = append(exs, LevelExample{ID: ex.ID + "w", Text: ex.Text + fmt.Sprintf(waving[i%3], i+3), Level: LevelCritical, Labels: ex.Labels})
 		}
 	}
-	return exs, cats
+	return exs
 }
 
 func TestLevelModelLearnsAndRoundTrips(t *testing.T) {
 	lex, m := trainTiny(t)
-	exs, cats := levelExamples()
-	lm, err := lex.TrainLevels(exs, cats, 0, TrainOptions{Epochs: 20, Workers: 2})
+	exs := levelExamples()
+	lm, err := lex.TrainLevels(exs, 0, TrainOptions{Epochs: 20, Workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,11 +143,11 @@ func TestTrainLevelsRefusesBadInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lex.TrainLevels(nil, nil, 0, TrainOptions{}); err == nil || !strings.Contains(err.Error(), "no posts") {
+	if _, err := lex.TrainLevels(nil, 0, TrainOptions{}); err == nil || !strings.Contains(err.Error(), "no posts") {
 		t.Errorf("no posts: %v", err)
 	}
-	bad := []LevelExample{{ID: "a", Text: "着火了", Level: "severe"}}
-	if _, err := lex.TrainLevels(bad, [][]string{{"fire"}}, 0, TrainOptions{}); err == nil || !strings.Contains(err.Error(), `post a: level "severe"`) {
+	bad := []LevelExample{{ID: "a", Text: "着火了", Level: "severe", Labels: []string{"fire"}}}
+	if _, err := lex.TrainLevels(bad, 0, TrainOptions{}); err == nil || !strings.Contains(err.Error(), `post a: level "severe"`) {
 		t.Errorf("unknown level: %v", err)
 	}
 }

@@ -41,6 +41,7 @@ type modelRun struct {
 	wsum  []int64
 	wseen gramSet
 	dense []denseFeature
+	nlex  int // dense[:nlex] are the lexicon features (the level heads read them too)
 	sum   []int64
 	seen  gramSet
 	// a field's distinct n-grams: keys, ends and orders (packGram), rows
@@ -200,6 +201,7 @@ func (a *Analyzer) runModel(m *Model, fields []*fieldMatches, acc []catScore) *m
 		}
 	}
 	run.dense = a.lexiconFeatures(acc, runes, run.dense[:0])
+	run.nlex = len(run.dense)
 	if m.flags().registers {
 		run.dense = a.registerFeatures(acc, fieldRegisters(fields), run.dense)
 	}

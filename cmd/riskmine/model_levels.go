@@ -84,18 +84,16 @@ func levelFlags(fs interface {
 // trainLevels trains the learned levels on the posts that carry a level.
 func trainLevels(ctx context.Context, log io.Writer, an *nlp.Analyzer, posts []labelledPost, lo *levelOptions) (*nlp.LevelModel, error) {
 	var exs []nlp.LevelExample
-	var cats [][]string
 	for _, p := range posts {
 		if p.Level == "" {
 			continue
 		}
-		exs = append(exs, nlp.LevelExample{ID: p.ID, Title: p.Title, Text: p.Text, Level: p.Level})
-		cats = append(cats, p.Labels)
+		exs = append(exs, nlp.LevelExample{ID: p.ID, Title: p.Title, Text: p.Text, Level: p.Level, Labels: p.Labels})
 	}
 	if len(exs) == 0 {
 		return nil, fmt.Errorf("model levels: none of the posts has a \"level\"")
 	}
-	return an.TrainLevels(exs, cats, lo.minW, nlp.TrainOptions{Epochs: lo.epochs, L1: lo.l1, Seed: lo.seed,
+	return an.TrainLevels(exs, lo.minW, nlp.TrainOptions{Epochs: lo.epochs, L1: lo.l1, Seed: lo.seed,
 		Workers: runtime.GOMAXPROCS(0), Log: logTo(log), Context: ctx})
 }
 

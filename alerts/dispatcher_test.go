@@ -568,7 +568,10 @@ func TestTheHiveFormat(t *testing.T) {
 	ep.Events = []string{EventLeadCreated}
 	s, _ := openTestStore(t, Options{Now: clock.Now, Endpoints: []Endpoint{ep}})
 	d := newTestDispatcher(t, s, clock, ep)
-	id := mustFile(t, s, post("https://a.test/1", "fire", "350105001", 1)).LeadID
+	c := post("https://a.test/1", "fire", "350105001", 1)
+	c.LevelCues = []LevelCue{{Kind: "spreading", Level: "high", Field: "text", Text: "火势蔓延", Start: 3, End: 7},
+		{Kind: "many_people", Field: "text", Text: "十几人", Start: 9, End: 12}}
+	id := mustFile(t, s, c).LeadID
 	if _, err := s.Transition(t.Context(), id, TransitionRequest{To: StateConfirmed}); err != nil {
 		t.Fatal(err)
 	}
@@ -587,7 +590,8 @@ func TestTheHiveFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	if a.SourceRef != id || a.Source != "riskmine" || a.Severity != 3 || a.Date != clock.Now().UnixMilli() || a.Title == "" ||
-		!contains(a.Tags, "category:fire") || !contains(a.Tags, "location:350105001") || !strings.Contains(a.Description, "https://a.test/1") {
+		!contains(a.Tags, "category:fire") || !contains(a.Tags, "location:350105001") || !strings.Contains(a.Description, "https://a.test/1") ||
+		!strings.Contains(a.Description, "Why high: spreading 「火势蔓延」\n") {
 		t.Fatalf("thehive alert %+v", a)
 	}
 }

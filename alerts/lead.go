@@ -20,6 +20,25 @@ type Evidence struct {
 	Weight   float64 `json:"weight"`
 }
 
+// LevelCue is a phrase that set a post's level: a cue of the severity
+// rubric (casualties, trapped, spreading, resolved…) or, with kind
+// "learned", a phrase the model's learned levels read when they raised the
+// level. Start and End are rune offsets into the field, like evidence.
+type LevelCue struct {
+	Kind string `json:"kind"`
+	// Level is the level the cue supports (critical, high, medium, low),
+	// "" for a modifier (many_people, children, past, resolved…).
+	Level string `json:"level"`
+	Field string `json:"field"`
+	Text  string `json:"text"`
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+}
+
+// MaxLevelCues bounds the cues kept with one post (a long report can name
+// casualties in every paragraph).
+const MaxLevelCues = 32
+
 // Candidate is one scored post offered for filing.
 type Candidate struct {
 	URL          string
@@ -48,6 +67,9 @@ type Candidate struct {
 	// county join only when they share some.
 	Terms    []string
 	Evidence []Evidence
+	// LevelCues are the phrases that set Level (see LevelCue); at most
+	// MaxLevelCues are kept.
+	LevelCues []LevelCue
 }
 
 // Location is an administrative division a lead mentions.
@@ -71,6 +93,9 @@ type Source struct {
 	Score        float64    `json:"score"`
 	Category     string     `json:"category"`
 	Evidence     []Evidence `json:"evidence"`
+	// LevelCues say why the post has its level (empty for posts filed
+	// before cues were kept and for burst posts).
+	LevelCues []LevelCue `json:"level_cues"`
 }
 
 // Note is an analyst's remark on a lead.

@@ -106,7 +106,7 @@ func fileIn(ctx context.Context, tx LeadTx, f filing, opts Options) (FileResult,
 func sourceOf(c *Candidate, canon string, seen time.Time) Source {
 	src := Source{URL: c.URL, CanonicalURL: canon, Site: c.Site, Source: c.Source, Title: c.Title,
 		Snippet: truncateRunes(c.Snippet, SourceTextRunes), SeenAt: seen.UTC(), Level: c.Level, Score: c.Score,
-		Category: topCategory(c.Categories), Evidence: c.Evidence}
+		Category: topCategory(c.Categories), Evidence: c.Evidence, LevelCues: keptCues(c.LevelCues)}
 	if !c.PublishedAt.IsZero() {
 		p := c.PublishedAt.UTC()
 		src.PublishedAt = &p
@@ -115,6 +115,15 @@ func sourceOf(c *Candidate, canon string, seen time.Time) Source {
 		src.Evidence = []Evidence{}
 	}
 	return src
+}
+
+// keptCues is the level cues a source keeps: never nil, at most
+// MaxLevelCues.
+func keptCues(cs []LevelCue) []LevelCue {
+	if cs == nil {
+		return []LevelCue{}
+	}
+	return cs[:min(len(cs), MaxLevelCues)]
 }
 
 // transitionIn moves a lead through tx (see Transit and Merge) and returns

@@ -300,6 +300,8 @@ var migrations = []string{
 	// The reason, unit and merge target of a transition get columns of
 	// their own (see sqlite_audit.go; migrationHooks fills them for old rows).
 	auditFieldsMigration,
+	// A post keeps the phrases that set its level (LevelCue).
+	`ALTER TABLE alerts_source ADD COLUMN level_cues TEXT NOT NULL DEFAULT '[]';`,
 }
 
 func (s *SQLStore) migrate(ctx context.Context) error {

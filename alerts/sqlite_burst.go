@@ -392,7 +392,7 @@ func (s *SQLStore) burstSources(ctx context.Context, q queryFunc, leadID string,
 		}
 		src.PublishedAt = s.atPtr(at)
 		src.SeenAt = s.at(seen)
-		src.Evidence = []Evidence{}
+		src.Evidence, src.LevelCues = []Evidence{}, []LevelCue{}
 		out = append(out, src)
 	}
 	return out, rows.Err()

@@ -187,7 +187,7 @@ func (s *SQLStore) enqueue(ctx context.Context, tx *sql.Tx, event string, l *Lea
 type queryFunc func(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 
 func (s *SQLStore) sources(ctx context.Context, q queryFunc, leadID string, limit int) ([]Source, error) {
-	query := `SELECT id, url, canonical_url, site, source, title, snippet, published_at, seen_at, level, score, category, evidence
+	query := `SELECT id, url, canonical_url, site, source, title, snippet, published_at, seen_at, level, score, category, evidence, level_cues
 		FROM alerts_source WHERE lead_id = ? ORDER BY seen_at DESC, id DESC`
 	args := []any{leadID}
 	if limit > 0 {
@@ -203,15 +203,18 @@ func (s *SQLStore) sources(ctx context.Context, q queryFunc, leadID string, limi
 	for rows.Next() {
 		var src Source
 		var pub, seen int64
-		var ev string
+		var ev, cues string
 		if err := rows.Scan(&src.ID, &src.URL, &src.CanonicalURL, &src.Site, &src.Source, &src.Title, &src.Snippet,
-			&pub, &seen, &src.Level, &src.Score, &src.Category, &ev); err != nil {
+			&pub, &seen, &src.Level, &src.Score, &src.Category, &ev, &cues); err != nil {
 			return nil, err
 		}
 		src.PublishedAt = s.atPtr(pub)
 		src.SeenAt = s.at(seen)
 		if err := json.Unmarshal([]byte(ev), &src.Evidence); err != nil {
 			return nil, fmt.Errorf("decode evidence of source %d: %w", src.ID, err)
+		}
+		if err := json.Unmarshal([]byte(cues), &src.LevelCues); err != nil {
+			return nil, fmt.Errorf("decode level cues of source %d: %w", src.ID, err)
 		}
 		out = append(out, src)
 	}

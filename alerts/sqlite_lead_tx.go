@@ -200,9 +200,9 @@ func (s *SQLStore) insertSource(ctx context.Context, tx *sql.Tx, leadID string, 
 		ev = []Evidence{}
 	}
 	_, err := s.exec(ctx, tx, `INSERT INTO alerts_source(lead_id, url, canonical_url, site, source, title, snippet,
-		published_at, seen_at, level, score, category, simhash, evidence) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		published_at, seen_at, level, score, category, simhash, evidence, level_cues) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		leadID, c.URL, canon, c.Site, c.Source, c.Title, truncateRunes(c.Snippet, SourceTextRunes), ms(c.PublishedAt), ms(seen),
-		c.Level, c.Score, topCategory(c.Categories), int64(c.SimHash), jsonText(ev))
+		c.Level, c.Score, topCategory(c.Categories), int64(c.SimHash), jsonText(ev), jsonText(keptCues(c.LevelCues)))
 	if err != nil {
 		return err
 	}

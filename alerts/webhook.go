@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -244,11 +245,38 @@ func theHiveSeverity(level string) int {
 	return 1
 }
 
+// levelReasons lists, as "kind 「text」", the distinct cues that support
+// the lead's level in its posts of that level, at most n.
+func levelReasons(l *Lead, n int) []string {
+	var out []string
+	for _, src := range l.Sources {
+		if src.Level != l.Level {
+			continue
+		}
+		for _, q := range src.LevelCues {
+			if q.Level != l.Level {
+				continue
+			}
+			r := q.Kind + " 「" + q.Text + "」"
+			if !slices.Contains(out, r) {
+				out = append(out, r)
+			}
+			if len(out) == n {
+				return out
+			}
+		}
+	}
+	return out
+}
+
 // renderBody builds the request body of event for l in the endpoint's format.
 func renderBody(format, event string, l *Lead, at time.Time) ([]byte, error) {
 	if format == "thehive" {
 		var desc strings.Builder
 		fmt.Fprintf(&desc, "%s\n\nLevel: %s (score %.1f), state: %s, sources: %d\n", l.Summary, l.Level, l.Score, l.State, l.SourceCount)
+		if cues := levelReasons(l, 8); len(cues) > 0 {
+			fmt.Fprintf(&desc, "Why %s: %s\n", l.Level, strings.Join(cues, "; "))
+		}
 		if l.Place != "" {
 			fmt.Fprintf(&desc, "Place: %s %s\n", l.Place, l.PlaceCode)
 		}

@@ -18,8 +18,8 @@ type SeverityCue struct {
 	// self_harm_act, injuries, spreading, damage, structural_failure,
 	// poisoning, outbreak, spill, money_loss, weapon_sale, drug_sale, drug_trade,
 	// abuse, threat, self_harm_plan, self_harm_injury, hazard, ideation,
-	// nuisance, and the modifiers many_people, children, elderly, resolved,
-	// past and fiction; "learned" marks the phrases a model's learned
+	// nuisance, and the modifiers many_people, children, elderly and
+	// resolved (CueKinds lists them); "learned" marks the phrases a model's learned
 	// levels (model_levels.go) read at Level, listed when they raised it.
 	Kind string `json:"kind"`
 	// Level is the rubric level the cue supports (critical, high, medium,
@@ -32,6 +32,17 @@ type SeverityCue struct {
 	// Start and End are rune offsets into the original field.
 	Start int `json:"start"`
 	End   int `json:"end"`
+}
+
+// CueKinds lists every SeverityCue kind an Assessment can carry, for the
+// places that name them (the lead page's labels; TestCueKindsComplete
+// keeps it in step with the phrase tables).
+var CueKinds = []string{
+	"casualties", "trapped", "life_threat", "explosion", "dam_failure", "attack",
+	"self_harm_means", "self_harm_time", "self_harm_act", "self_harm_plan", "self_harm_injury", "ideation",
+	"injuries", "spreading", "damage", "structural_failure", "poisoning", "outbreak", "spill", "money_loss",
+	"weapon_sale", "drug_sale", "drug_trade", "abuse", "threat", "hazard", "nuisance",
+	"many_people", "children", "elderly", "resolved", "learned",
 }
 
 // Cue kinds that speak of the poster's own life; they set the level of a

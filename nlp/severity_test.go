@@ -525,3 +525,27 @@ func TestSeverityHighEverydayWords(t *testing.T) {
 		{"门口人太多，有个大爷被挤倒了", "trapped", false},
 	})
 }
+
+// TestCueKindsComplete: every kind the phrase tables can emit is listed in
+// CueKinds, and CueKinds lists no kind twice.
+func TestCueKindsComplete(t *testing.T) {
+	listed := map[string]bool{}
+	for _, k := range CueKinds {
+		if listed[k] {
+			t.Errorf("CueKinds lists %q twice", k)
+		}
+		listed[k] = true
+	}
+	var kinds []string
+	for _, p := range severityPhrases {
+		kinds = append(kinds, p.kind)
+	}
+	for _, p := range severityPairs {
+		kinds = append(kinds, p.kind)
+	}
+	for _, k := range append(kinds, "many_people", "learned") {
+		if !listed[k] {
+			t.Errorf("cue kind %q is not in CueKinds", k)
+		}
+	}
+}

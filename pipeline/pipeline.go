@@ -17,12 +17,14 @@ package pipeline
 // a slow stage holds back the crawler instead of piling pages up in memory.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -436,7 +438,24 @@ func leadCandidate(page crawler.Page, as *nlp.Assessment) alerts.Candidate {
 	for _, e := range as.Evidence {
 		c.Evidence = append(c.Evidence, alerts.Evidence{Rule: e.Rule, Category: e.Category, Field: e.Field, Text: e.Text, Start: e.Start, End: e.End, Weight: e.Weight})
 	}
+	for _, q := range keptCues(as.Severity) {
+		c.LevelCues = append(c.LevelCues, alerts.LevelCue{Kind: q.Kind, Level: q.Level, Field: q.Field, Text: q.Text, Start: q.Start, End: q.End})
+	}
 	return c
+}
+
+// keptCues returns the severity cues a lead keeps for a post: all of them,
+// or, past alerts.MaxLevelCues, the ones supporting the highest levels
+// (modifiers last), each group in the post's order.
+func keptCues(cues []nlp.SeverityCue) []nlp.SeverityCue {
+	if len(cues) <= alerts.MaxLevelCues {
+		return cues
+	}
+	cues = slices.Clone(cues)
+	slices.SortStableFunc(cues, func(a, b nlp.SeverityCue) int {
+		return cmp.Compare(nlp.LevelRank(b.Level), nlp.LevelRank(a.Level))
+	})
+	return cues[:alerts.MaxLevelCues]
 }
 
 func clipRunes(s string, n int) string {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"testing"
 
+	"riskmine/alerts"
 	"riskmine/crawler"
 	"riskmine/nlp"
 )
@@ -33,5 +34,52 @@ func TestLeadCandidateCarriesPlace(t *testing.T) {
 		if len(c.LocationCodes) != len(tc.codes) {
 			t.Errorf("%q: codes %v, want %v", tc.text, c.LocationCodes, tc.codes)
 		}
+	}
+}
+
+// TestLeadCandidateCarriesLevelCues: the phrases that set a post's level
+// reach the candidate with offsets into their field, so a lead can say
+// why it is critical.
+func TestLeadCandidateCarriesLevelCues(t *testing.T) {
+	an, err := nlp.NewAnalyzer(nlp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	title, text := "城西一居民楼起火", "今天凌晨城西一栋居民楼起火，火势蔓延到三楼，有两人被困在楼顶，消防正在救援。"
+	as := an.Analyze(nlp.Input{ID: "cue-1", Title: title, Text: text})
+	if alerts.LevelRank(as.Level) < alerts.LevelRank("critical") {
+		t.Fatalf("level %q, want critical (people trapped); categories %+v", as.Level, as.Categories)
+	}
+	c := leadCandidate(crawler.Page{URL: "https://a.test/fire", Title: title, Text: text}, as)
+	fields := map[string][]rune{"title": []rune(title), "text": []rune(text)}
+	kinds := map[string]bool{}
+	for _, q := range c.LevelCues {
+		kinds[q.Kind] = true
+		f := fields[q.Field]
+		if q.Start < 0 || q.End > len(f) || string(f[q.Start:q.End]) != q.Text {
+			t.Errorf("cue %+v does not lie at its offsets", q)
+		}
+	}
+	if !kinds["trapped"] {
+		t.Errorf("cues %+v: no trapped cue", c.LevelCues)
+	}
+}
+
+func TestKeptCuesKeepsTheStrongest(t *testing.T) {
+	var cues []nlp.SeverityCue
+	for i := range alerts.MaxLevelCues + 8 {
+		cues = append(cues, nlp.SeverityCue{Kind: "nuisance", Level: "low", Start: i, End: i + 1})
+	}
+	cues = append(cues, nlp.SeverityCue{Kind: "casualties", Level: "critical", Start: 100, End: 104},
+		nlp.SeverityCue{Kind: "past", Start: 110, End: 112})
+	got := keptCues(cues)
+	if len(got) != alerts.MaxLevelCues {
+		t.Fatalf("kept %d cues, want %d", len(got), alerts.MaxLevelCues)
+	}
+	if got[0].Kind != "casualties" || got[1].Start != 0 || got[2].Start != 1 {
+		t.Errorf("kept %+v…, want the critical cue first, then the low ones in order", got[:3])
+	}
+	if short := cues[:3]; len(keptCues(short)) != 3 {
+		t.Errorf("a short list lost cues")
 	}
 }

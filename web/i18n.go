@@ -87,6 +87,15 @@ func (s *Server) setLanguage(w http.ResponseWriter, r *http.Request) {
 // levelName and stateName translate enumerations shown in many places.
 func (l loc) Level(level string) string { return l.T("level." + level) }
 
+// Cue names a severity cue's kind (nlp.CueKinds); an unknown kind is
+// shown as it is.
+func (l loc) Cue(kind string) string {
+	if m, ok := catalog[l.Lang]["cue."+kind]; ok {
+		return m
+	}
+	return kind
+}
+
 // State translates a lead state.
 func (l loc) State(state string) string { return l.T("state." + state) }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"riskmine/alerts"
+	"riskmine/nlp"
 )
 
 func TestCatalogLanguagesHaveSameKeys(t *testing.T) {
@@ -121,6 +122,18 @@ func TestAuditNoteInTheUsersLanguage(t *testing.T) {
 		}
 		if got := en.AuditNote(c.a); got != c.en {
 			t.Errorf("en %+v: got %q, want %q", c.a, got, c.en)
+		}
+	}
+}
+
+// TestCueKindsNamed: every severity cue kind a lead can carry has a name
+// in every language of the catalogue.
+func TestCueKindsNamed(t *testing.T) {
+	for lang, msgs := range catalog {
+		for _, k := range nlp.CueKinds {
+			if _, ok := msgs["cue."+k]; !ok {
+				t.Errorf("%s: no name for the cue kind %q (cue.%s)", lang, k, k)
+			}
 		}
 	}
 }

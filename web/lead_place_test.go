@@ -67,3 +67,50 @@ func TestLeadPlaceShownAndExported(t *testing.T) {
 		t.Errorf("jsonl export lacks the place")
 	}
 }
+
+// TestLeadPageShowsLevelCues: each post of a lead says why it has its
+// level (the cues, named in the user's language, with the level each
+// supports); a post without cues says so; the API carries them.
+func TestLeadPageShowsLevelCues(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	text := "今天凌晨城西一栋居民楼起火，有两人被困在楼顶。"
+	res, err := w.leads.File(context.Background(), alerts.Candidate{
+		URL: "http://forum.example/t/fire", Site: "本地论坛", Source: "forum", Title: "居民楼起火",
+		Snippet: text, SeenAt: time.Now(), Level: "critical", Score: 9,
+		Categories: []alerts.CategoryScore{{Code: "fire", Score: 9}},
+		LevelCues: []alerts.LevelCue{{Kind: "trapped", Level: "critical", Field: "text", Text: "两人被困", Start: 16, End: 20},
+			{Kind: "many_people", Field: "text", Text: "两人", Start: 16, End: 18}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lamp, err := w.leads.File(context.Background(), alerts.Candidate{
+		URL: "http://forum.example/t/lamp", Site: "本地论坛", Source: "forum", Title: "路灯不亮",
+		Snippet: "小区门口路灯坏了一个月。", SeenAt: time.Now(), Level: "medium", Score: 4,
+		Categories: []alerts.CategoryScore{{Code: "city_management", Score: 2}},
+	})
+	if err != nil || lamp.LeadID == "" {
+		t.Fatalf("street light post: %+v %v", lamp, err)
+	}
+	c := w.login("viv")
+	body := c.getBody("/leads/" + res.LeadID)
+	for _, want := range []string{`<p class="level-why" data-cues="2"><strong>定级依据</strong>`,
+		`title="trapped · text [16:20]">人员被困 <mark>两人被困</mark> → 严重</span>`,
+		`title="many_people · text [16:18]">人数众多 <mark>两人</mark></span>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("lead page lacks %s", want)
+		}
+	}
+	c.lang = "en"
+	if body := c.getBody("/leads/" + res.LeadID); !strings.Contains(body, `people trapped <mark>两人被困</mark> → critical`) {
+		t.Errorf("English lead page does not name the cue")
+	}
+	if body := c.getBody("/leads/" + lamp.LeadID); !strings.Contains(body, `data-cues="0"`) || !strings.Contains(body, "No cue recorded") {
+		t.Errorf("a post without cues does not say so")
+	}
+
+	resp := w.apiReq("GET", "/api/v1/leads/"+res.LeadID, adminToken, "")
+	if b := readAll(t, resp); !strings.Contains(b, `"level_cues":[{"kind":"trapped","level":"critical","field":"text","text":"两人被困","start":16,"end":20}`) {
+		t.Errorf("api lead lacks the level cues: %s", b)
+	}
+}

@@ -300,30 +300,41 @@ func (v *piiView) leads(ls []alerts.Lead) []alerts.Lead {
 	return out
 }
 
-// source masks a post's title and text and its evidence: evidence that
-// lies at its offsets takes the masked text from there (so it still fits,
-// see placeEvidence); other evidence is masked on its own.
+// source masks a post's title and text, its evidence and its level cues:
+// a span that lies at its offsets takes the masked text from there (so it
+// still fits, see placeEvidence); another is masked on its own.
 func (v *piiView) source(src alerts.Source) alerts.Source {
 	orig := map[string][]rune{"title": []rune(src.Title), "text": []rune(src.Snippet)}
 	src.Title = v.text(src.Title)
 	src.Snippet = v.text(src.Snippet)
 	masked := map[string][]rune{"title": []rune(src.Title), "text": []rune(src.Snippet)}
+	// maskAt masks a span's text: from the masked field when the span lies
+	// at its offsets, on its own otherwise.
+	maskAt := func(field string, start, end int, text string) string {
+		if field != "title" {
+			field = "text"
+		}
+		o, m := orig[field], masked[field]
+		if start >= 0 && end > start && end <= len(o) && string(o[start:end]) == text {
+			return string(m[start:end])
+		}
+		return v.text(text)
+	}
 	if src.Evidence != nil {
 		evs := make([]alerts.Evidence, len(src.Evidence))
 		for i, ev := range src.Evidence {
-			field := "text"
-			if ev.Field == "title" {
-				field = "title"
-			}
-			o, m := orig[field], masked[field]
-			if ev.Start >= 0 && ev.End > ev.Start && ev.End <= len(o) && string(o[ev.Start:ev.End]) == ev.Text {
-				ev.Text = string(m[ev.Start:ev.End])
-			} else {
-				ev.Text = v.text(ev.Text)
-			}
+			ev.Text = maskAt(ev.Field, ev.Start, ev.End, ev.Text)
 			evs[i] = ev
 		}
 		src.Evidence = evs
+	}
+	if src.LevelCues != nil {
+		cues := make([]alerts.LevelCue, len(src.LevelCues))
+		for i, q := range src.LevelCues {
+			q.Text = maskAt(q.Field, q.Start, q.End, q.Text)
+			cues[i] = q
+		}
+		src.LevelCues = cues
 	}
 	return src
 }

@@ -96,7 +96,11 @@ func TestMaskLeadKeepsEvidenceOffsets(t *testing.T) {
 	}
 	evs := []alerts.Evidence{span("title", "诈骗"), span("text", "转账到6222021234567894"), span("text", "被骗5万元"), span("title", "电话13812345678"),
 		{Rule: "off", Field: "text", Text: "打13812345678", Start: 200, End: 211}}
-	lead := &alerts.Lead{ID: "L1", Title: title, Summary: text, Sources: []alerts.Source{{Title: title, Snippet: text, Evidence: evs}},
+	money := span("text", "被骗5万元")
+	cues := []alerts.LevelCue{{Kind: "money_loss", Level: "high", Field: "text", Text: money.Text, Start: money.Start, End: money.End},
+		{Kind: "threat", Level: "high", Field: "text", Text: evs[1].Text, Start: evs[1].Start, End: evs[1].End},
+		{Kind: "threat", Level: "high", Field: "text", Text: "打13812345678", Start: 200, End: 211}}
+	lead := &alerts.Lead{ID: "L1", Title: title, Summary: text, Sources: []alerts.Source{{Title: title, Snippet: text, Evidence: evs, LevelCues: cues}},
 		Notes: []alerts.Note{{Text: "已致电13812345678"}}}
 	pv := &piiView{mask: true}
 	m := pv.lead(lead)
@@ -122,6 +126,12 @@ func TestMaskLeadKeepsEvidenceOffsets(t *testing.T) {
 	}
 	if src.Evidence[4].Text != "打138****5678" {
 		t.Errorf("unplaced evidence %q, want it masked on its own", src.Evidence[4].Text)
+	}
+	if lead.Sources[0].LevelCues[1].Text != evs[1].Text {
+		t.Fatal("masking changed the store's level cues")
+	}
+	if got := []string{src.LevelCues[0].Text, src.LevelCues[1].Text, src.LevelCues[2].Text}; strings.Join(got, "|") != "被骗5万元|转账到6222********7894|打138****5678" {
+		t.Errorf("level cues %q: want them masked like evidence", got)
 	}
 	p := placeEvidence(src)
 	if len(p.Unplaced) != 1 {

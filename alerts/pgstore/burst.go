@@ -288,7 +288,7 @@ func (s *Store) burstSources(ctx context.Context, q querier, leadID string, limi
 		}
 		src.PublishedAt = s.atPtr(&at)
 		src.SeenAt = s.at(src.SeenAt)
-		src.Evidence = []alerts.Evidence{}
+		src.Evidence, src.LevelCues = []alerts.Evidence{}, []alerts.LevelCue{}
 		return src, nil
 	})
 }

@@ -176,10 +176,11 @@ var errRefiled = errors.New("canonical url filed meanwhile")
 func (t leadTx) AddSource(ctx context.Context, leadID string, c *alerts.Candidate, canon string, seen time.Time, newLead bool) error {
 	src := alerts.SourceOf(c, canon, seen)
 	tag, err := t.tx.Exec(ctx, `INSERT INTO alerts_source(lead_id, url, canonical_url, site, source, title, snippet,
-		published_at, seen_at, level, score, category, simhash, evidence) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)
+		published_at, seen_at, level, score, category, simhash, evidence, level_cues)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
 		ON CONFLICT (canonical_url) DO NOTHING`,
 		leadID, src.URL, canon, src.Site, src.Source, src.Title, src.Snippet, src.PublishedAt, src.SeenAt,
-		src.Level, src.Score, src.Category, int64(c.SimHash), jsonText(src.Evidence))
+		src.Level, src.Score, src.Category, int64(c.SimHash), jsonText(src.Evidence), jsonText(src.LevelCues))
 	if err != nil {
 		return err
 	}
@@ -307,7 +308,7 @@ type querier interface {
 
 // sources loads a lead's sources, newest first; limit 0 means all.
 func (s *Store) sources(ctx context.Context, q querier, leadID string, limit int) ([]alerts.Source, error) {
-	query := `SELECT id, url, canonical_url, site, source, title, snippet, published_at, seen_at, level, score, category, evidence
+	query := `SELECT id, url, canonical_url, site, source, title, snippet, published_at, seen_at, level, score, category, evidence, level_cues
 		FROM alerts_source WHERE lead_id = $1 ORDER BY seen_at DESC, id DESC`
 	args := []any{leadID}
 	if limit > 0 {
@@ -320,15 +321,18 @@ func (s *Store) sources(ctx context.Context, q querier, leadID string, limit int
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (alerts.Source, error) {
 		var src alerts.Source
-		var ev []byte
+		var ev, cues []byte
 		if err := r.Scan(&src.ID, &src.URL, &src.CanonicalURL, &src.Site, &src.Source, &src.Title, &src.Snippet,
-			&src.PublishedAt, &src.SeenAt, &src.Level, &src.Score, &src.Category, &ev); err != nil {
+			&src.PublishedAt, &src.SeenAt, &src.Level, &src.Score, &src.Category, &ev, &cues); err != nil {
 			return src, err
 		}
 		src.PublishedAt = s.atPtr(src.PublishedAt)
 		src.SeenAt = s.at(src.SeenAt)
 		if err := json.Unmarshal(ev, &src.Evidence); err != nil {
 			return src, fmt.Errorf("decode evidence of source %d: %w", src.ID, err)
+		}
+		if err := json.Unmarshal(cues, &src.LevelCues); err != nil {
+			return src, fmt.Errorf("decode level cues of source %d: %w", src.ID, err)
 		}
 		return src, nil
 	})

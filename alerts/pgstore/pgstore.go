@@ -241,6 +241,8 @@ var migrations = []string{
 	CREATE INDEX alerts_burst_post_lead ON alerts_burst_post(lead_id) WHERE lead_id <> '';
 	CREATE INDEX alerts_lead_burst ON alerts_lead(kind, top_category, county, last_seen) WHERE kind <> '';
 	CREATE INDEX alerts_lead_first_seen ON alerts_lead(first_seen);`,
+	// 3: a post keeps the phrases that set its level (alerts.LevelCue).
+	`ALTER TABLE alerts_source ADD COLUMN level_cues jsonb NOT NULL DEFAULT '[]';`,
 }
 
 // Open connects to the PostgreSQL server at dsn and migrates the alerts_

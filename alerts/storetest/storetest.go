@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -67,6 +68,7 @@ func Run(t *testing.T, newStore NewStore) {
 		fn   func(*testing.T, Store, *Clock)
 	}{
 		{"FileClusters", testFileClusters},
+		{"LevelCues", testLevelCues},
 		{"FileIdempotent", testFileIdempotent},
 		{"FileConcurrentSamePost", testFileConcurrent},
 		{"Transitions", testTransitions},
@@ -197,6 +199,50 @@ func testFileClusters(t *testing.T, s Store, clock *Clock) {
 	closeLead(t, s, first.LeadID)
 	if r := file(t, s, post("https://g.test/late-repost", "fire", "350105", simA, "仓库", "起火")); r.Outcome != alerts.OutcomeCreated {
 		t.Fatalf("repost of a closed lead: %+v", r)
+	}
+}
+
+// A post's level cues are kept with its source (at most
+// alerts.MaxLevelCues), read back by GetLead and sent in the created
+// event's payload; a post without cues lists none, not null.
+func testLevelCues(t *testing.T, s Store, clock *Clock) {
+	c := post("https://a.test/cues", "fire", "350105", simA, "仓库", "起火")
+	c.Snippet = "仓库起火，两人被困。"
+	c.Level = "critical"
+	want := []alerts.LevelCue{{Kind: "trapped", Level: "critical", Field: "text", Text: "两人被困", Start: 5, End: 9},
+		{Kind: "many_people", Field: "text", Text: "两人", Start: 5, End: 7}}
+	c.LevelCues = want
+	id := file(t, s, c).LeadID
+	l := lead(t, s, id)
+	if len(l.Sources) != 1 || !slices.Equal(l.Sources[0].LevelCues, want) {
+		t.Fatalf("sources %+v, want level cues %+v", l.Sources, want)
+	}
+	ds := claim(t, s, clock.Now())
+	if len(ds) != 1 || !strings.Contains(string(ds[0].Body), `"level_cues":[{"kind":"trapped","level":"critical","field":"text","text":"两人被困","start":5,"end":9}`) {
+		t.Fatalf("created event without the level cues: %+v", ds)
+	}
+	clock.Add(time.Minute)
+	many := post("https://b.test/many", "fire", "350105", simA)
+	for i := range alerts.MaxLevelCues + 5 {
+		many.LevelCues = append(many.LevelCues, alerts.LevelCue{Kind: "injuries", Level: "high", Field: "text", Text: "伤", Start: i, End: i + 1})
+	}
+	none := post("https://c.test/none", "fire", "350105", simA)
+	for _, p := range []alerts.Candidate{many, none} {
+		if r := file(t, s, p); r.LeadID != id {
+			t.Fatalf("%s: %+v, want joined %s", p.URL, r, id)
+		}
+	}
+	for _, src := range lead(t, s, id).Sources {
+		switch src.URL {
+		case many.URL:
+			if len(src.LevelCues) != alerts.MaxLevelCues {
+				t.Errorf("%d cues kept, want %d", len(src.LevelCues), alerts.MaxLevelCues)
+			}
+		case none.URL:
+			if src.LevelCues == nil || len(src.LevelCues) != 0 {
+				t.Errorf("a post without cues: %#v, want an empty list", src.LevelCues)
+			}
+		}
 	}
 }
 

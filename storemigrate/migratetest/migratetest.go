@@ -98,6 +98,7 @@ func Fill(t testing.TB, dir string, size Size) *Fixture {
 			SimHash:       uint64(0x1234567890abcdef) << uint(i*7),
 			Terms:         []string{fmt.Sprintf("井盖%d", i), fmt.Sprintf("缺失%d", i)},
 			Evidence:      []alerts.Evidence{{Rule: "city_management/manhole", Category: "city_management", Field: "title", Text: "井盖", Start: 5, End: 7, Weight: 3}},
+			LevelCues:     []alerts.LevelCue{{Kind: "hazard", Level: "medium", Field: "title", Text: "井盖缺失", Start: 6, End: 10}},
 		}
 		r, err := leads.File(ctx, c)
 		must(err)

@@ -254,7 +254,7 @@ func TestEmailOverSTARTTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"级别：高", "类别：火灾", "地点：福建省/福州市/马尾区；马江路与江滨东大道交叉口",
+		"级别：高", "类别：火灾", "依据：「火势蔓延」「两人受伤」", "地点：福建省/福州市/马尾区；马江路与江滨东大道交叉口",
 		"时间：2026-03-02 17:00:00 +08:00", "查看线索：" + testPublicURL + "/leads/" + r.LeadID,
 	} {
 		if !strings.Contains(string(body), want) {

@@ -121,6 +121,9 @@ func leadMessage(event string, l *Lead, loc *time.Location, publicURL string) me
 	m.Fields = append(m.Fields,
 		[2]string{"级别", fmt.Sprintf("%s（评分 %s）", level, strconv.FormatFloat(l.Score, 'f', 1, 64))},
 		[2]string{"类别", strings.Join(cats, "、")})
+	if w := levelWhy(l); w != "" {
+		m.Fields = append(m.Fields, [2]string{"依据", w})
+	}
 	if p := leadPlace(l); p != "" {
 		m.Fields = append(m.Fields, [2]string{"地点", p})
 	}
@@ -137,6 +140,16 @@ func leadMessage(event string, l *Lead, loc *time.Location, publicURL string) me
 		m.Footer = "线索编号 " + l.ID + "（设置 web.public_url 后附链接）"
 	}
 	return m
+}
+
+// levelWhy quotes the phrases that set the lead's level (levelReasons),
+// 「两人被困」「爆炸」, or "" when its posts kept none.
+func levelWhy(l *Lead) string {
+	var b strings.Builder
+	for _, q := range levelReasons(l, 4) {
+		b.WriteString("「" + oneLine(q.Text) + "」")
+	}
+	return clip(b.String(), maxPlaceRunes)
 }
 
 // leadPlace joins the lead's division names and its precise place.

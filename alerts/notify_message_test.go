@@ -23,7 +23,8 @@ func FuzzNotificationMarkdown(f *testing.F) {
 	f.Fuzz(func(t *testing.T, title, summary, place string) {
 		l := &Lead{ID: "01LEAD", Title: title, Summary: summary, Place: place, Level: "high",
 			Categories: []CategoryScore{{Code: "fire", Score: 1}}, Locations: []Location{{Code: "350105", Name: place}},
-			FirstSeen: now, LastSeen: now, State: StateNew}
+			FirstSeen: now, LastSeen: now, State: StateNew,
+			Sources: []Source{{Level: "high", LevelCues: []LevelCue{{Kind: "injuries", Level: "high", Text: place}, {Kind: "spreading", Level: "high", Text: summary}}}}}
 		m := leadMessage(EventLeadCreated, l, defaultLocation(), testPublicURL)
 		text := m.markdown()
 		link := "[查看线索](" + testPublicURL + "/leads/01LEAD)"

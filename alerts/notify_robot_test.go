@@ -215,6 +215,9 @@ func notifyDispatcher(t testing.TB, s Store, clock *fakeClock, eps ...Endpoint) 
 func placePost(url string, sim uint64) Candidate {
 	c := post(url, "fire", "350105", sim, "起火")
 	c.Place, c.PlaceCode = "马江路与江滨东大道交叉口", "350105"
+	c.LevelCues = []LevelCue{{Kind: "spreading", Level: "high", Field: "text", Text: "火势蔓延", Start: 2, End: 6},
+		{Kind: "injuries", Level: "high", Field: "text", Text: "两人受伤", Start: 8, End: 12},
+		{Kind: "many_people", Field: "text", Text: "两人", Start: 8, End: 10}}
 	return c
 }
 
@@ -283,6 +286,7 @@ func TestDingTalkSignedMarkdown(t *testing.T) {
 			for _, want := range []string{
 				"**级别**：高",
 				"**类别**：火灾",
+				"**依据**：「火势蔓延」「两人受伤」",
 				"**地点**：福建省/福州市/马尾区；马江路与江滨东大道交叉口",
 				"**时间**：" + l.FirstSeen.In(shanghai).Format("2006-01-02 15:04:05") + " +08:00",
 				"[查看线索](" + testPublicURL + "/leads/" + r.LeadID + ")",

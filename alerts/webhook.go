@@ -245,23 +245,20 @@ func theHiveSeverity(level string) int {
 	return 1
 }
 
-// levelReasons lists, as "kind 「text」", the distinct cues that support
-// the lead's level in its posts of that level, at most n.
-func levelReasons(l *Lead, n int) []string {
-	var out []string
+// levelReasons returns the distinct cues (by kind and text) that support
+// the lead's level in its posts of that level, newest post first, at most
+// n.
+func levelReasons(l *Lead, n int) []LevelCue {
+	var out []LevelCue
 	for _, src := range l.Sources {
 		if src.Level != l.Level {
 			continue
 		}
 		for _, q := range src.LevelCues {
-			if q.Level != l.Level {
+			if q.Level != l.Level || slices.ContainsFunc(out, func(o LevelCue) bool { return o.Kind == q.Kind && o.Text == q.Text }) {
 				continue
 			}
-			r := q.Kind + " 「" + q.Text + "」"
-			if !slices.Contains(out, r) {
-				out = append(out, r)
-			}
-			if len(out) == n {
+			if out = append(out, q); len(out) == n {
 				return out
 			}
 		}
@@ -275,7 +272,11 @@ func renderBody(format, event string, l *Lead, at time.Time) ([]byte, error) {
 		var desc strings.Builder
 		fmt.Fprintf(&desc, "%s\n\nLevel: %s (score %.1f), state: %s, sources: %d\n", l.Summary, l.Level, l.Score, l.State, l.SourceCount)
 		if cues := levelReasons(l, 8); len(cues) > 0 {
-			fmt.Fprintf(&desc, "Why %s: %s\n", l.Level, strings.Join(cues, "; "))
+			why := make([]string, len(cues))
+			for i, q := range cues {
+				why[i] = q.Kind + " 「" + q.Text + "」"
+			}
+			fmt.Fprintf(&desc, "Why %s: %s\n", l.Level, strings.Join(why, "; "))
 		}
 		if l.Place != "" {
 			fmt.Fprintf(&desc, "Place: %s %s\n", l.Place, l.PlaceCode)

@@ -204,6 +204,9 @@ func cueFeatures(cues []SeverityCue, out []denseFeature) []denseFeature {
 		out = append(out, denseFeature{stringKey("sev:" + name), 1})
 	}
 	for _, c := range cues {
+		if c.Kind == "negated" {
+			continue // listed for readers; the features read as before
+		}
 		add(c.Kind)
 		if c.Level != "" {
 			add(c.Kind + "@" + c.Level)

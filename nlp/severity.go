@@ -19,7 +19,9 @@ type SeverityCue struct {
 	// poisoning, outbreak, spill, money_loss, weapon_sale, drug_sale, drug_trade,
 	// abuse, threat, self_harm_plan, self_harm_injury, hazard, ideation,
 	// nuisance, and the modifiers many_people, children, elderly and
-	// resolved (CueKinds lists them); "learned" marks the phrases a model's learned
+	// resolved (CueKinds lists them); "negated" marks a cue the post
+	// negates (未造成人员伤亡: the negation through the cue), which supports
+	// no level and is no feature; "learned" marks the phrases a model's learned
 	// levels (model_levels.go) read at Level, listed when they raised it.
 	Kind string `json:"kind"`
 	// Level is the rubric level the cue supports (critical, high, medium,
@@ -42,7 +44,7 @@ var CueKinds = []string{
 	"self_harm_means", "self_harm_time", "self_harm_act", "self_harm_plan", "self_harm_injury", "ideation",
 	"injuries", "spreading", "damage", "structural_failure", "poisoning", "outbreak", "spill", "money_loss",
 	"weapon_sale", "drug_sale", "drug_trade", "abuse", "threat", "hazard", "nuisance",
-	"many_people", "children", "elderly", "resolved", "learned",
+	"many_people", "children", "elderly", "resolved", "negated", "learned",
 }
 
 // Cue kinds that speak of the poster's own life; they set the level of a
@@ -425,7 +427,17 @@ func severityCuesOf(text string, nz *Normalized, ms []sevMatch) []SeverityCue {
 
 	var hits []sevHit
 	for _, h := range dropContainedHits(sc.cues) {
-		if sc.excluded(h) || sc.negated(h.start) {
+		if sc.excluded(h) {
+			continue
+		}
+		if n, ok := sc.negation(h.start); ok {
+			// Listed, so a reader sees why a post that names casualties
+			// is not critical (未造成人员伤亡); it supports no level.
+			if h.level != "" && (len(hits) == 0 || hits[len(hits)-1].kind != "negated" || hits[len(hits)-1].end < n.start) {
+				hits = append(hits, sevHit{start: n.start, end: h.end, kind: "negated"})
+			} else if h.level != "" {
+				hits[len(hits)-1].end = max(hits[len(hits)-1].end, h.end)
+			}
 			continue
 		}
 		if h.kind == "casualties" || h.kind == "injuries" {
@@ -519,18 +531,24 @@ func (sc *sevScan) excluded(h sevHit) bool {
 // negated reports whether a negation ends at most sevNegWindow runes
 // before start, in the same clause.
 func (sc *sevScan) negated(start int) bool {
+	_, ok := sc.negation(start)
+	return ok
+}
+
+// negation returns the negation that negates a cue starting at start.
+func (sc *sevScan) negation(start int) (sevHit, bool) {
 	negs := sc.negs
 	k := sort.Search(len(negs), func(i int) bool { return negs[i].end > start })
 	for i := k - 1; i >= 0; i-- {
 		n := negs[i]
 		if start-n.end > sevNegWindow {
-			return false
+			return sevHit{}, false
 		}
 		if sc.nz.sameClause(n.end, start+1) {
-			return true
+			return n, true
 		}
 	}
-	return false
+	return sevHit{}, false
 }
 
 // near reports whether one of the ascending positions lies in the sentence

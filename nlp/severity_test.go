@@ -262,6 +262,39 @@ func TestSeverityNegation(t *testing.T) {
 	})
 }
 
+// TestNegatedCuesListed: a negated cue is listed as kind negated, from the
+// negation through the cue, so a reader sees why a post naming casualties
+// is not critical; it supports no level. A negated modifier is not listed.
+func TestNegatedCuesListed(t *testing.T) {
+	for _, tc := range []struct {
+		text, want, level string
+	}{
+		{"事故未造成人员伤亡。", "未造成人员伤亡", LevelMedium},
+		{"楼下冒黑烟了，没有人被困，也无人员伤亡", "没有人被困|无人员伤亡", LevelMedium},
+		{"没有人员伤亡，但有三人受伤。", "没有人员伤亡", LevelHigh},
+		{"家里没有孩子。", "", LevelMedium},
+		{"三人受伤。", "", LevelHigh},
+	} {
+		cues := FindSeverityCues(tc.text)
+		var negated []string
+		for _, c := range cues {
+			if c.Kind != "negated" {
+				continue
+			}
+			if c.Level != "" || string([]rune(tc.text)[c.Start:c.End]) != c.Text {
+				t.Errorf("%s: negated cue %+v: want no level and its own text at its offsets", tc.text, c)
+			}
+			negated = append(negated, c.Text)
+		}
+		if got := strings.Join(negated, "|"); got != tc.want {
+			t.Errorf("%s: negated %q, want %q (cues %s)", tc.text, got, tc.want, cueSummary(cues))
+		}
+		if got := SeverityLevel("fire", cues); got != tc.level {
+			t.Errorf("%s: level %s, want %s", tc.text, got, tc.level)
+		}
+	}
+}
+
 func TestSeverityNumbers(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
@@ -543,7 +576,7 @@ func TestCueKindsComplete(t *testing.T) {
 	for _, p := range severityPairs {
 		kinds = append(kinds, p.kind)
 	}
-	for _, k := range append(kinds, "many_people", "learned") {
+	for _, k := range append(kinds, "many_people", "negated", "learned") {
 		if !listed[k] {
 			t.Errorf("cue kind %q is not in CueKinds", k)
 		}

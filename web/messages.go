@@ -281,6 +281,7 @@ var messages = [][3]string{
 	{"cue.children", "涉及儿童", "children involved"},
 	{"cue.elderly", "涉及老人", "elderly involved"},
 	{"cue.resolved", "已处置", "already handled"},
+	{"cue.negated", "否定或假设", "negated or hypothetical"},
 	{"cue.learned", "模型习得", "learned by the model"},
 	{"level.critical", "严重", "critical"},
 	{"level.high", "高", "high"},

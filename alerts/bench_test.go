@@ -97,6 +97,10 @@ func benchCandidate(i int, rng *rand.Rand, hashes []uint64) Candidate {
 		LocationCodes: []string{benchCounty(rng.IntN(300)) + "002"},
 		Terms:         []string{fmt.Sprintf("x%d", i), "共同"},
 		Evidence:      []Evidence{{Rule: "fire/bench", Category: "fire", Field: "text", Text: "火", Start: 0, End: 1, Weight: 3}},
+		// Three cues, as a fire post with people trapped and a crowd has.
+		LevelCues: []LevelCue{{Kind: "trapped", Level: "critical", Field: "text", Text: "三人被困", Start: 12, End: 16},
+			{Kind: "many_people", Field: "text", Text: "三人", Start: 12, End: 14},
+			{Kind: "spreading", Level: "high", Field: "text", Text: "火势蔓延", Start: 4, End: 8}},
 	}
 	switch r := i % 10; {
 	case r < 5:

@@ -1,6 +1,9 @@
 package alerts
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // CategoryScore is a hazard category code with its score.
 type CategoryScore struct {
@@ -146,6 +149,27 @@ type Lead struct {
 	// Version counts review changes (transitions, assignment). New sources
 	// do not bump it, so a busy lead can still be reviewed.
 	Version int `json:"version"`
+}
+
+// LevelReasons returns the distinct cues (by kind and text) that support
+// the lead's level in its listed posts of that level, newest post first,
+// at most n: why the lead has its level, for messages and exports.
+func (l *Lead) LevelReasons(n int) []LevelCue {
+	var out []LevelCue
+	for _, src := range l.Sources {
+		if src.Level != l.Level {
+			continue
+		}
+		for _, q := range src.LevelCues {
+			if q.Level != l.Level || slices.ContainsFunc(out, func(o LevelCue) bool { return o.Kind == q.Kind && o.Text == q.Text }) {
+				continue
+			}
+			if out = append(out, q); len(out) == n {
+				return out
+			}
+		}
+	}
+	return out
 }
 
 // TopCategory returns the lead's highest-scoring category code, or "".

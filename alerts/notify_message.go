@@ -142,11 +142,11 @@ func leadMessage(event string, l *Lead, loc *time.Location, publicURL string) me
 	return m
 }
 
-// levelWhy quotes the phrases that set the lead's level (levelReasons),
+// levelWhy quotes the phrases that set the lead's level (Lead.LevelReasons),
 // 「两人被困」「爆炸」, or "" when its posts kept none.
 func levelWhy(l *Lead) string {
 	var b strings.Builder
-	for _, q := range levelReasons(l, 4) {
+	for _, q := range l.LevelReasons(4) {
 		b.WriteString("「" + oneLine(q.Text) + "」")
 	}
 	return clip(b.String(), maxPlaceRunes)

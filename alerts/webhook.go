@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -245,33 +244,12 @@ func theHiveSeverity(level string) int {
 	return 1
 }
 
-// levelReasons returns the distinct cues (by kind and text) that support
-// the lead's level in its posts of that level, newest post first, at most
-// n.
-func levelReasons(l *Lead, n int) []LevelCue {
-	var out []LevelCue
-	for _, src := range l.Sources {
-		if src.Level != l.Level {
-			continue
-		}
-		for _, q := range src.LevelCues {
-			if q.Level != l.Level || slices.ContainsFunc(out, func(o LevelCue) bool { return o.Kind == q.Kind && o.Text == q.Text }) {
-				continue
-			}
-			if out = append(out, q); len(out) == n {
-				return out
-			}
-		}
-	}
-	return out
-}
-
 // renderBody builds the request body of event for l in the endpoint's format.
 func renderBody(format, event string, l *Lead, at time.Time) ([]byte, error) {
 	if format == "thehive" {
 		var desc strings.Builder
 		fmt.Fprintf(&desc, "%s\n\nLevel: %s (score %.1f), state: %s, sources: %d\n", l.Summary, l.Level, l.Score, l.State, l.SourceCount)
-		if cues := levelReasons(l, 8); len(cues) > 0 {
+		if cues := l.LevelReasons(8); len(cues) > 0 {
 			why := make([]string, len(cues))
 			for i, q := range cues {
 				why[i] = q.Kind + " 「" + q.Text + "」"

@@ -177,7 +177,7 @@ func (s *Server) exportLeads(w http.ResponseWriter, r *http.Request) {
 			strings.Join(cats, " "), strings.Join(locs, "; "), lead.Assignee, lead.Unit,
 			lead.FirstSeen.In(s.opts.Location).Format(time.RFC3339), lead.LastSeen.In(s.opts.Location).Format(time.RFC3339), due,
 			xl.yesNo(lead.Overdue), lead.Resolution, strconv.Itoa(lead.SourceCount), strings.Join(urls, " "),
-			lead.Summary, strings.Join(trail, " | "), lead.Place, lead.PlaceCode, lead.CaseNumber}
+			lead.Summary, strings.Join(trail, " | "), lead.Place, lead.PlaceCode, lead.CaseNumber, xl.levelWhy(lead)}
 		for i := range row {
 			row[i] = csvCell(row[i])
 		}

@@ -15,7 +15,7 @@ import (
 var (
 	leadColumns = []string{"id", "title", "level", "score", "state", "categories", "locations", "assignee", "unit",
 		"first_seen", "last_seen", "due_at", "overdue", "resolution", "source_count", "source_urls", "summary", "audit",
-		"place", "place_code", "case_number"}
+		"place", "place_code", "case_number", "level_why"}
 	searchColumns = []string{"id", "url", "title", "source", "site", "published_at", "level", "risk_score", "categories",
 		"locations", "lead_id", "relevance", "fragment"}
 )
@@ -64,6 +64,21 @@ func (x labels) category(v string) string {
 		return v
 	}
 	return x.l.Category(v)
+}
+
+// levelWhy lists the cues behind a lead's level (Lead.LevelReasons): kind
+// and phrase as codes, "trapped:两人被困; …", or named in the user's
+// language, "人员被困「两人被困」; …".
+func (x labels) levelWhy(l *alerts.Lead) string {
+	var parts []string
+	for _, q := range l.LevelReasons(8) {
+		if x.l == nil {
+			parts = append(parts, q.Kind+":"+q.Text)
+		} else {
+			parts = append(parts, x.l.Cue(q.Kind)+"「"+q.Text+"」")
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 func (x labels) action(v string) string {

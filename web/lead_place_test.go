@@ -113,4 +113,41 @@ func TestLeadPageShowsLevelCues(t *testing.T) {
 	if b := readAll(t, resp); !strings.Contains(b, `"level_cues":[{"kind":"trapped","level":"critical","field":"text","text":"两人被困","start":16,"end":20}`) {
 		t.Errorf("api lead lacks the level cues: %s", b)
 	}
+
+	// The exports: a column of the cues behind the level (the modifier,
+	// which supports no level, is not among them), named for people in
+	// the UI's export and as codes in the API's; JSON Lines carry the
+	// sources' cues whole.
+	for _, tc := range []struct{ path, token, col, want string }{
+		{"/export/leads?format=csv", "", "定级依据", "人员被困「两人被困」"},
+		{"/api/v1/export/leads?format=csv", adminToken, "level_why", "trapped:两人被困"},
+	} {
+		c.lang = ""
+		var body string
+		if tc.token == "" {
+			body = readAll(t, c.get(tc.path))
+		} else {
+			body = readAll(t, w.apiReq("GET", tc.path, tc.token, ""))
+		}
+		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(body, "\ufeff"))).ReadAll()
+		if err != nil || len(rows) < 3 {
+			t.Fatalf("%s: %v %v", tc.path, rows, err)
+		}
+		col := slices.Index(rows[0], tc.col)
+		if col != len(rows[0])-1 {
+			t.Fatalf("%s: header %v: want %s as the last column", tc.path, rows[0], tc.col)
+		}
+		for _, r := range rows[1:] {
+			want := ""
+			if r[0] == res.LeadID {
+				want = tc.want
+			}
+			if r[col] != want {
+				t.Errorf("%s: lead %s: %q, want %q", tc.path, r[0], r[col], want)
+			}
+		}
+	}
+	if b := readAll(t, w.apiReq("GET", "/api/v1/export/leads?format=jsonl", adminToken, "")); !strings.Contains(b, `"level_cues":[{"kind":"trapped"`) {
+		t.Errorf("jsonl export lacks the level cues")
+	}
 }

@@ -64,6 +64,7 @@ var messages = [][3]string{
 	{"export.col.place", "精确地点", "place"},
 	{"export.col.place_code", "地点代码", "place code"},
 	{"export.col.case_number", "案件编号", "case number"},
+	{"export.col.level_why", "定级依据", "why this level"},
 	{"export.col.url", "链接", "URL"},
 	{"export.col.source", "来源", "source"},
 	{"export.col.site", "站点", "site"},

@@ -30,7 +30,8 @@ type Evidence struct {
 type LevelCue struct {
 	Kind string `json:"kind"`
 	// Level is the level the cue supports (critical, high, medium, low),
-	// "" for a modifier (many_people, children, past, resolved…).
+	// "" for a modifier (many_people, children, elderly, resolved) and for
+	// a cue the post negates (kind "negated").
 	Level string `json:"level"`
 	Field string `json:"field"`
 	Text  string `json:"text"`

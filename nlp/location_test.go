@@ -254,3 +254,27 @@ func TestPreciseLocation(t *testing.T) {
 		t.Error("PreciseLocation(nil) found a place")
 	}
 }
+
+// TestExtractLocationsAsWritten: names are found in the normalised text
+// (traditional characters, full-width forms, a space inside a chain) and
+// reported with the offsets and text of the text as written.
+func TestExtractLocationsAsWritten(t *testing.T) {
+	for _, tc := range []struct {
+		text, want, code string
+	}{
+		{"昨夜貴州省黔東南州從江縣突降暴雨", "貴州省黔東南州從江縣", "522633"},
+		{"福州 鼓楼区一仓库起火", "福州 鼓楼区", "350102"},
+		{"事发地：福建省福州市马尾区", "福建省福州市马尾区", "350105"},
+	} {
+		var got []Location
+		for _, l := range ExtractLocations(tc.text) {
+			if l.Kind == "admin" {
+				got = append(got, l)
+			}
+		}
+		rs := []rune(tc.text)
+		if len(got) != 1 || got[0].Text != tc.want || got[0].Code != tc.code || string(rs[got[0].Start:got[0].End]) != got[0].Text {
+			t.Errorf("%s: %+v, want one admin %s %s at its offsets", tc.text, got, tc.want, tc.code)
+		}
+	}
+}

@@ -493,7 +493,8 @@ func (a *Analyzer) Analyze(in Input) *Assessment {
 		if f.text == "" {
 			continue
 		}
-		for _, l := range ExtractLocations(f.text) {
+		nz := Normalize(f.text)
+		for _, l := range extractLocationsIn(f.text, &nz) {
 			l.Field = f.name
 			as.Locations = append(as.Locations, l)
 		}
@@ -505,7 +506,6 @@ func (a *Analyzer) Analyze(in Input) *Assessment {
 			e.Field = f.name
 			as.Entities = append(as.Entities, e)
 		}
-		nz := Normalize(f.text)
 		fm := a.match(f.name, f.text, &nz, a.model != nil)
 		a.scoreField(fm, acc)
 		fields = append(fields, fm)

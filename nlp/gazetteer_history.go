@@ -67,6 +67,7 @@ var gazHistoric = []struct {
 	// Hubei and Hunan.
 	{"京山县", "420882", 2018, false}, // 京山市
 	{"襄樊市", "4206", 2010, false},   // 襄阳市
+	{"襄樊", "4206", 2010, false},
 	{"望城县", "430112", 2011, false},
 	// Guangdong.
 	{"番禺市", "440113", 2000, false},

@@ -30,8 +30,8 @@ package nlp
 import (
 	"bufio"
 	"crypto/md5"
-	"math/big"
 	"encoding/json"
+	"math/big"
 	"os"
 	"regexp"
 	"strings"
@@ -259,8 +259,8 @@ func TestPlaceGold2Recall(t *testing.T) {
 		t.Fatalf("parts of %d and %d posts, want at least 50 each", len(tune), len(frozen))
 	}
 	for _, part := range []struct {
-		name  string
-		posts []goldPlacePost
+		name                          string
+		posts                         []goldPlacePost
 		minOverlap, minExact, minCode float64
 	}{
 		{"tuning part", tune, 0, 0, 0},

@@ -105,6 +105,9 @@ var locSuffixes = func() [][]locSuffix {
 		{word: "湾", kind: "place", maxStem: 3, notBefore: "区", blockLast: "海港台"},
 		{word: "港", kind: "place", maxStem: 3, notBefore: "口湾币股元澳台人区务剧片", blockLast: "香"},
 		{word: "塔", kind: "place", maxStem: 3, notBefore: "吊楼式下顶", blockLast: "灯铁水电信高宝"},
+		// Bridges named right after their division (兰州中山桥, 万州区长江二桥,
+		// see locFindPlaces); 大桥 is a road.
+		{word: "桥", kind: "place", maxStem: 4, notBefore: "头边面梁墩洞底体段东南西北路街村", blockLast: "过天立拱吊浮断危座木石铁小廊栈便"},
 		{word: "景区", kind: "place", maxStem: 5},
 		{word: "酒店", kind: "place", maxStem: 5},
 		{word: "宾馆", kind: "place", maxStem: 5},
@@ -151,7 +154,7 @@ var locStops = func() map[rune]bool {
 
 // locLandmarkEndings are the one-character endings of natural features and
 // landmarks, whose names must begin at a boundary.
-const locLandmarkEndings = "江河湖山岛湾港塔"
+const locLandmarkEndings = "江河湖山岛湾港塔桥"
 
 // locPublicName reports whether a stem names a public institution of a city
 // or county (第一人民, 人民, 中心, 中医), which may be written with a bare 市
@@ -246,6 +249,11 @@ func locFindPlaces(text string, admins []locSpan) []locSpan {
 				st = admins[ai-1].start
 			}
 			if st < 0 || st == i {
+				continue
+			}
+			if suf.word == "桥" && !(ai > 0 && admins[ai-1].end == st) {
+				// A bridge only named right after its division (兰州中山桥):
+				// alone X桥 is as often a person (王东桥) or a verb (搭桥).
 				continue
 			}
 			if suf.kind == "road" && strings.HasPrefix(text[end:], "公路") && strings.HasSuffix(suf.word, "高速") {

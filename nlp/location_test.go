@@ -278,3 +278,26 @@ func TestExtractLocationsAsWritten(t *testing.T) {
 		}
 	}
 }
+
+// TestExtractLocationsBridgesAndOldNames: a bridge is a place when named
+// right after its division, not alone (a person's name, a verb); 襄樊,
+// the old name of 襄阳, gives today's code.
+func TestExtractLocationsBridgesAndOldNames(t *testing.T) {
+	kinds := func(text string) string {
+		var parts []string
+		for _, l := range ExtractLocations(text) {
+			parts = append(parts, l.Kind+":"+l.Text+":"+l.Code)
+		}
+		return strings.Join(parts, " ")
+	}
+	for _, tc := range []struct{ text, want string }{
+		{"兰州中山桥上今天人特别多", "admin:兰州:6201 place:中山桥:"},
+		{"文章署名王东桥，发表于去年", ""},
+		{"工人正在河上搭桥", ""},
+		{"我老家襄樊的，今晚放烟花出了意外", "admin:襄樊:4206"},
+	} {
+		if got := kinds(tc.text); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}

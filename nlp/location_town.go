@@ -119,7 +119,11 @@ func locEndingNear(text string, i int) bool {
 	for k := 0; k < 2 && i < len(text); k++ {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		for _, suf := range locSuffixesOf(r) {
-			if strings.HasPrefix(text[i:], suf.word) {
+			if !strings.HasPrefix(text[i:], suf.word) {
+				continue
+			}
+			// 市桥桥南路: a 桥 before 南 is the next name's start.
+			if next, _ := utf8.DecodeRuneInString(text[i+len(suf.word):]); suf.notBefore == "" || !strings.ContainsRune(suf.notBefore, next) {
 				return true
 			}
 		}

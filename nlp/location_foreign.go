@@ -70,15 +70,48 @@ func locForeignAt(text string, i int) int {
 // locForeignRegions are compass parts written after a foreign name.
 var locForeignRegions = []string{"东南部", "东北部", "西南部", "西北部", "东部", "西部", "南部", "北部", "中部"}
 
+// locTranslit holds the characters Chinese spells foreign names with
+// (卡赫拉曼马拉什, 艾米利亚-罗马涅, 奇特旺): a run of them before a division
+// ending is a foreign division however long.
+var locTranslit = func() map[rune]bool {
+	m := map[rune]bool{}
+	for _, r := range "阿埃艾安奥巴拜班邦贝本比彼宾波伯博布查达戴丹道德登迪蒂丁东杜敦多厄恩尔法范菲费芬丰佛弗伏福盖甘冈戈格根贡古瓜圭哈海汉豪赫亨洪胡华霍基吉加贾杰金喀卡凯坎康考柯科克肯库夸奎拉莱赖兰朗劳勒雷黎里利莉连林琳隆卢鲁伦罗洛马迈麦曼毛梅门蒙米敏明摩莫姆穆纳奈南楠内妮尼宁纽努诺欧帕潘庞佩彭皮珀普奇恰契乔琴丘萨塞赛桑森沙莎善舍什史斯松苏索塔泰坦汤唐特提廷通图托瓦万旺威韦维温沃乌西希锡夏谢辛休叙雅亚扬耶伊因英尤于约扎泽詹兹祖佐涅翁" {
+		m[r] = true
+	}
+	return m
+}()
+
+// locForeignRegion returns the end of a compass part at byte i, or i.
+func locForeignRegion(text string, i int) int {
+	for _, w := range locForeignRegions {
+		if strings.HasPrefix(text[i:], w) {
+			return i + len(w)
+		}
+	}
+	return i
+}
+
 // locForeignDivision returns the end of a foreign division written after a
-// foreign name: a bare ending (日惹市, 新宿区, 新南威尔士州) or two or three
-// Han characters that are not function words and an ending (中爪哇省).
+// foreign name: a bare ending (日惹市, 新宿区, 新南威尔士州), two or three
+// Han characters that are not function words and an ending (中爪哇省,
+// 能登地区), or a longer run of transliteration characters and an ending
+// (卡赫拉曼马拉什省, 艾米利亚罗马涅大区).
 func locForeignDivision(text string, i int) int {
+	if e := locTranslitDivision(text, i); e > i {
+		return e
+	}
 	j, n := i, 0
 	for j < len(text) && n <= 3 {
 		r, size := utf8.DecodeRuneInString(text[j:])
 		if !unicode.Is(unicode.Han, r) {
 			return i
+		}
+		if n >= 2 && (strings.HasPrefix(text[j:], "地区") || strings.HasPrefix(text[j:], "大区")) {
+			// 能登地区 names one; 部分地区, 周边地区 name none.
+			if locVagueAreas[text[i:j]] {
+				return i
+			}
+			return j + len("地区")
 		}
 		if (n == 0 || n >= 2) && strings.ContainsRune("省州市区县郡", r) {
 			// 市场, 市民, 区委: the ending begins another word.
@@ -92,6 +125,38 @@ func locForeignDivision(text string, i int) int {
 		}
 		j += size
 		n++
+	}
+	return i
+}
+
+// locVagueAreas are words that make 地区 a vague area, not a division.
+var locVagueAreas = map[string]bool{
+	"部分": true, "其他": true, "其它": true, "有关": true, "相关": true, "周边": true, "附近": true,
+	"偏远": true, "多个": true, "一些": true, "受灾": true, "沿海": true, "山区": true, "内陆": true,
+	"边境": true, "全国": true, "当地": true, "这些": true, "该国": true, "多数": true, "大部": true,
+	"大部分": true, "许多": true, "很多": true, "不少": true, "少数": true, "个别": true, "广大": true,
+	"所有": true, "其余": true, "大多数": true, "绝大部分": true, "部分受灾": true,
+}
+
+// locTranslitDivision matches four to eight transliteration characters
+// and a division ending at byte i, or returns i.
+func locTranslitDivision(text string, i int) int {
+	j, n := i, 0
+	for j < len(text) && n < 8 {
+		r, size := utf8.DecodeRuneInString(text[j:])
+		if !locTranslit[r] {
+			break
+		}
+		j += size
+		n++
+	}
+	if n < 4 {
+		return i
+	}
+	for _, w := range []string{"地区", "大区", "省", "州", "市", "县", "郡", "区"} {
+		if strings.HasPrefix(text[j:], w) {
+			return j + len(w)
+		}
 	}
 	return i
 }
@@ -125,7 +190,7 @@ func locFindForeign(text string, admins []locSpan) []locSpan {
 				continue
 			}
 		}
-		for {
+		for regions := 0; ; {
 			if e := locForeignAt(text, end); e > end {
 				end = e
 				continue
@@ -134,13 +199,13 @@ func locFindForeign(text string, admins []locSpan) []locSpan {
 				end = e
 				continue
 			}
-			break
-		}
-		for _, w := range locForeignRegions {
-			if strings.HasPrefix(text[end:], w) {
-				end += len(w)
-				break
+			// A compass part, and the chain may go on after it
+			// (土耳其东南部卡赫拉曼马拉什省, 尼泊尔中部奇特旺县).
+			if e := locForeignRegion(text, end); e > end && regions == 0 {
+				end, regions = e, 1
+				continue
 			}
+			break
 		}
 		if ai < len(admins) && admins[ai].start < end {
 			end = admins[ai].start

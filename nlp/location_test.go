@@ -301,3 +301,25 @@ func TestExtractLocationsBridgesAndOldNames(t *testing.T) {
 		}
 	}
 }
+
+// TestForeignChainsGoOn: a foreign chain goes on after a compass part and
+// over a long transliterated division or a 地区, but not over a vague area.
+func TestForeignChainsGoOn(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"土耳其东南部卡赫拉曼马拉什省发生强烈地震", "土耳其东南部卡赫拉曼马拉什省"},
+		{"日本石川县能登地区发生地震", "日本石川县能登地区"},
+		{"意大利北部艾米利亚-罗马涅大区遭遇洪水", "意大利北部艾米利亚-罗马涅大区"},
+		{"美国许多地区出现高温", "美国"},
+		{"沙特部分地区降下暴雨", "沙特"},
+	} {
+		var got []string
+		for _, l := range ExtractLocations(tc.text) {
+			if l.Kind == "foreign" {
+				got = append(got, l.Text)
+			}
+		}
+		if strings.Join(got, "|") != tc.want {
+			t.Errorf("%s: %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}

@@ -102,6 +102,7 @@ var locSuffixes = func() [][]locSuffix {
 		{word: "湖", kind: "place", maxStem: 3, notBefore: "泊南北人区边水面", blockLast: "江"},
 		{word: "山", kind: "place", maxStem: 3, notBefore: "区上下头顶坡腰脚洞路火寨庄村东西南北水里中", blockLast: "江火冰矿下上爬登进出深高大小青荒后靠群雪"},
 		{word: "岛", kind: "place", maxStem: 3, notBefore: "屿内上民", blockLast: "半海荒孤"},
+		{word: "半岛", kind: "place", maxStem: 3, notBefore: "上内民"},
 		{word: "湾", kind: "place", maxStem: 3, notBefore: "区", blockLast: "海港台"},
 		{word: "港", kind: "place", maxStem: 3, notBefore: "口湾币股元澳台人区务剧片", blockLast: "香"},
 		{word: "塔", kind: "place", maxStem: 3, notBefore: "吊楼式下顶", blockLast: "灯铁水电信高宝"},
@@ -193,7 +194,8 @@ var locBlockedStems = map[string]bool{
 	"重点": true, "附近": true, "这个": true, "一个": true, "主要": true, "沿途": true, "家门": true,
 	"考虑": true, "目前": true, "大型": true, "购物": true, "星级": true, "事发": true, "建筑": true,
 	"十字": true, "集成": true, "丝绸之": true, "专业": true, "国际": true, "知名": true, "高等": true,
-	"普通": true, "城际": true, "国家": true, "地方": true, "重载": true,
+	"普通": true, "城际": true, "国家": true, "地方": true, "重载": true, "部分": true, "多个": true,
+	"个别": true, "一些": true, "沿线": true,
 }
 
 // locDirections are the compass words of a relative position, longest first.
@@ -243,6 +245,11 @@ func locFindPlaces(text string, admins []locSpan) []locSpan {
 				continue
 			}
 			st := locStem(text, floor, i, suf)
+			if st < 0 && ai > 0 && strings.HasSuffix(text[:i], "立") && admins[ai-1].end == i-len("立") &&
+				strings.ContainsAny(text[admins[ai-1].end-len("省"):admins[ai-1].end], "省市县") {
+				// 安徽省立医院, 福州市立医院: the division's own.
+				st = admins[ai-1].start
+			}
 			if st == i && ai > 0 && admins[ai-1].end == i && !strings.Contains("江河湖山岛塔", suf.word) {
 				// 福州火车站, 温岭市东方医院, 天津港: the division names the
 				// place (but 南宁市江 is no river).
@@ -387,6 +394,8 @@ func locTail(text string, end int, road bool) int {
 	if road {
 		if e := locKmPost(text, end); e > end {
 			end = e
+		} else if e := locKmPost(text, locDirection(text, end)); e > end && locDirection(text, end) > end {
+			end = e // 京港澳高速北京方向1200公里
 		} else if strings.HasPrefix(text[end:], "段") || strings.HasPrefix(text[end:], "口") {
 			end += len("口") // 路段, 路口: both one character
 		} else if e := locSection(text, end); e > end {
@@ -423,6 +432,30 @@ func locTail(text string, end int, road bool) int {
 		end = e
 	}
 	return end
+}
+
+// locDirection returns the end of a carriageway's direction at i (北京方向,
+// 往厦门方向, 上行方向), or i.
+func locDirection(text string, i int) int {
+	j, n := i, 0
+	if strings.HasPrefix(text[j:], "往") {
+		j += len("往")
+	}
+	for j < len(text) && n < 4 {
+		if strings.HasPrefix(text[j:], "方向") {
+			if n == 0 {
+				return i
+			}
+			return j + len("方向")
+		}
+		r, size := utf8.DecodeRuneInString(text[j:])
+		if !unicode.Is(unicode.Han, r) || locStops[r] {
+			return i
+		}
+		j += size
+		n++
+	}
+	return i
 }
 
 // locExit matches an exit or gate named by a letter (A口, B2出口, c出入口).
@@ -499,6 +532,10 @@ func locSection(text string, i int) int {
 	for j < len(text) && n < 4 {
 		r, size := utf8.DecodeRuneInString(text[j:])
 		if r == '段' && n >= 2 {
+			// 小溪岭路段 names a section; 部分路段, 多个路段 do not.
+			if sec := text[i:j]; strings.HasPrefix(sec, "部分") || strings.HasPrefix(sec, "多个") || strings.HasPrefix(sec, "一些") || strings.HasPrefix(sec, "个别") || strings.HasPrefix(sec, "有关") {
+				return i
+			}
 			return j + size
 		}
 		if !unicode.Is(unicode.Han, r) || locStops[r] {

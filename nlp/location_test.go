@@ -323,3 +323,24 @@ func TestForeignChainsGoOn(t *testing.T) {
 		}
 	}
 }
+
+// TestPlacesOfTheSecondGoldsRound: what the second gold's tuning part
+// showed missing, each as a rule of its own.
+func TestPlacesOfTheSecondGoldsRound(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"患者已转入安徽省立医院治疗", "place:安徽省立医院"},
+		{"受降雨影响，国道317线部分路段被冲毁", "road:国道317线"},
+		{"大连金州区大孤山半岛一处山体滑坡", "place:大孤山半岛"},
+		{"京港澳高速北京方向1200公里处两车追尾", "road:京港澳高速北京方向1200公里"},
+	} {
+		var got []string
+		for _, l := range ExtractLocations(tc.text) {
+			if l.Kind != "admin" {
+				got = append(got, l.Kind+":"+l.Text)
+			}
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%s: %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package nlp
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -279,68 +280,55 @@ func TestExtractLocationsAsWritten(t *testing.T) {
 	}
 }
 
+// checkLocations runs ExtractLocations on each case's text and compares
+// the mentions of the wanted kinds (all when none is given), written
+// "kind:text:code" and joined by spaces.
+func checkLocations(t *testing.T, kinds []string, cases [][2]string) {
+	t.Helper()
+	for _, tc := range cases {
+		var got []string
+		for _, l := range ExtractLocations(tc[0]) {
+			if len(kinds) == 0 || slices.Contains(kinds, l.Kind) {
+				got = append(got, l.Kind+":"+l.Text+":"+l.Code)
+			}
+		}
+		if g := strings.Join(got, " "); g != tc[1] {
+			t.Errorf("%s: %q, want %q", tc[0], g, tc[1])
+		}
+	}
+}
+
 // TestExtractLocationsBridgesAndOldNames: a bridge is a place when named
 // right after its division, not alone (a person's name, a verb); 襄樊,
 // the old name of 襄阳, gives today's code.
 func TestExtractLocationsBridgesAndOldNames(t *testing.T) {
-	kinds := func(text string) string {
-		var parts []string
-		for _, l := range ExtractLocations(text) {
-			parts = append(parts, l.Kind+":"+l.Text+":"+l.Code)
-		}
-		return strings.Join(parts, " ")
-	}
-	for _, tc := range []struct{ text, want string }{
+	checkLocations(t, nil, [][2]string{
 		{"兰州中山桥上今天人特别多", "admin:兰州:6201 place:中山桥:"},
 		{"文章署名王东桥，发表于去年", ""},
 		{"工人正在河上搭桥", ""},
 		{"我老家襄樊的，今晚放烟花出了意外", "admin:襄樊:4206"},
-	} {
-		if got := kinds(tc.text); got != tc.want {
-			t.Errorf("%s: %q, want %q", tc.text, got, tc.want)
-		}
-	}
+	})
 }
 
 // TestForeignChainsGoOn: a foreign chain goes on after a compass part and
 // over a long transliterated division or a 地区, but not over a vague area.
 func TestForeignChainsGoOn(t *testing.T) {
-	for _, tc := range []struct{ text, want string }{
-		{"土耳其东南部卡赫拉曼马拉什省发生强烈地震", "土耳其东南部卡赫拉曼马拉什省"},
-		{"日本石川县能登地区发生地震", "日本石川县能登地区"},
-		{"意大利北部艾米利亚-罗马涅大区遭遇洪水", "意大利北部艾米利亚-罗马涅大区"},
-		{"美国许多地区出现高温", "美国"},
-		{"沙特部分地区降下暴雨", "沙特"},
-	} {
-		var got []string
-		for _, l := range ExtractLocations(tc.text) {
-			if l.Kind == "foreign" {
-				got = append(got, l.Text)
-			}
-		}
-		if strings.Join(got, "|") != tc.want {
-			t.Errorf("%s: %q, want %q", tc.text, got, tc.want)
-		}
-	}
+	checkLocations(t, []string{"foreign"}, [][2]string{
+		{"土耳其东南部卡赫拉曼马拉什省发生强烈地震", "foreign:土耳其东南部卡赫拉曼马拉什省:"},
+		{"日本石川县能登地区发生地震", "foreign:日本石川县能登地区:"},
+		{"意大利北部艾米利亚-罗马涅大区遭遇洪水", "foreign:意大利北部艾米利亚-罗马涅大区:"},
+		{"美国许多地区出现高温", "foreign:美国:"},
+		{"沙特部分地区降下暴雨", "foreign:沙特:"},
+	})
 }
 
 // TestPlacesOfTheSecondGoldsRound: what the second gold's tuning part
 // showed missing, each as a rule of its own.
 func TestPlacesOfTheSecondGoldsRound(t *testing.T) {
-	for _, tc := range []struct{ text, want string }{
-		{"患者已转入安徽省立医院治疗", "place:安徽省立医院"},
-		{"受降雨影响，国道317线部分路段被冲毁", "road:国道317线"},
-		{"大连金州区大孤山半岛一处山体滑坡", "place:大孤山半岛"},
-		{"京港澳高速北京方向1200公里处两车追尾", "road:京港澳高速北京方向1200公里"},
-	} {
-		var got []string
-		for _, l := range ExtractLocations(tc.text) {
-			if l.Kind != "admin" {
-				got = append(got, l.Kind+":"+l.Text)
-			}
-		}
-		if strings.Join(got, " ") != tc.want {
-			t.Errorf("%s: %q, want %q", tc.text, got, tc.want)
-		}
-	}
+	checkLocations(t, []string{"road", "place"}, [][2]string{
+		{"患者已转入安徽省立医院治疗", "place:安徽省立医院:"},
+		{"受降雨影响，国道317线部分路段被冲毁", "road:国道317线:"},
+		{"大连金州区大孤山半岛一处山体滑坡", "place:大孤山半岛:"},
+		{"京港澳高速北京方向1200公里处两车追尾", "road:京港澳高速北京方向1200公里:"},
+	})
 }

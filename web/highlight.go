@@ -53,12 +53,15 @@ type segment struct {
 	Text  string
 	Mark  bool
 	Label string // the rules that fired on the marked text
+	// Sev marks text that holds a phrase that set the post's level.
+	Sev bool
 }
 
 // span is evidence over rune offsets [start, end).
 type evSpan struct {
 	start, end int
 	label      string
+	sev        bool // a level cue, not evidence
 }
 
 // markSpans splits text into segments with the given rune spans marked.
@@ -86,6 +89,7 @@ func markSpans(text string, spans []evSpan) []segment {
 			if !strings.Contains(last.label, s.label) {
 				last.label += ", " + s.label
 			}
+			last.sev = last.sev || s.sev
 			continue
 		}
 		merged = append(merged, s)
@@ -96,7 +100,7 @@ func markSpans(text string, spans []evSpan) []segment {
 		if s.start > pos {
 			out = append(out, segment{Text: string(runes[pos:s.start])})
 		}
-		out = append(out, segment{Text: string(runes[s.start:s.end]), Mark: true, Label: s.label})
+		out = append(out, segment{Text: string(runes[s.start:s.end]), Mark: true, Label: s.label, Sev: s.sev})
 		pos = s.end
 	}
 	if pos < len(runes) {

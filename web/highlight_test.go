@@ -42,16 +42,20 @@ func FuzzSafeFragment(f *testing.F) {
 
 func TestMarkSpans(t *testing.T) {
 	text := "小区燃气泄漏，气味很大"
-	segs := markSpans(text, []evSpan{{2, 6, "a"}, {4, 6, "b"}, {7, 9, "c"}, {8, 40, "out"}, {-1, 2, "neg"}})
+	segs := markSpans(text, []evSpan{{2, 6, "a", false}, {4, 6, "b", true}, {7, 9, "c", false}, {8, 40, "out", false}, {-1, 2, "neg", false}})
 	var b strings.Builder
 	for _, s := range segs {
-		if s.Mark {
+		switch {
+		case s.Mark && s.Sev:
+			b.WriteString("[" + s.Text + "|" + s.Label + "|sev]")
+		case s.Mark:
 			b.WriteString("[" + s.Text + "|" + s.Label + "]")
-		} else {
+		default:
 			b.WriteString(s.Text)
 		}
 	}
-	if got, want := b.String(), "小区[燃气泄漏|a, b]，[气味|c]很大"; got != want {
+	// A level cue merged into evidence marks the merged span as a cue.
+	if got, want := b.String(), "小区[燃气泄漏|a, b|sev]，[气味|c]很大"; got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
 	if segs := markSpans(text, nil); len(segs) != 1 || segs[0].Text != text || segs[0].Mark {
@@ -67,7 +71,7 @@ func FuzzMarkSpans(f *testing.F) {
 			return
 		}
 		var got strings.Builder
-		for _, s := range markSpans(text, []evSpan{{a, b, "x"}, {c, d, "y"}}) {
+		for _, s := range markSpans(text, []evSpan{{a, b, "x", false}, {c, d, "y", true}}) {
 			got.WriteString(s.Text)
 		}
 		if got.String() != text {

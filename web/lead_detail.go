@@ -98,8 +98,9 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 	s.recordRead(r, ReadEvent{Kind: ReadView, Target: lead.ID, Rows: len(lead.Sources), PII: pv.unmaskedShown()})
 }
 
-// placeEvidence marks each evidence span in the title or the stored text
-// of a source when the text at its rune offsets is the evidence text.
+// placeEvidence marks each evidence span, and each phrase that set the
+// post's level, in the title or the stored text of a source when the text
+// at its rune offsets is the span's text.
 func placeEvidence(src alerts.Source) sourcePost {
 	p := sourcePost{Src: src}
 	var inTitle, inText []evSpan
@@ -113,6 +114,21 @@ func placeEvidence(src alerts.Source) sourcePost {
 			inText = append(inText, sp)
 		default:
 			p.Unplaced = append(p.Unplaced, ev)
+		}
+	}
+	// The phrases that set the level are marked too (listed under the
+	// post whether or not they fall inside the stored text).
+	for _, q := range src.LevelCues {
+		if q.Level == "" {
+			continue // modifiers and negations say why, but set no level
+		}
+		sp := evSpan{start: q.Start, end: q.End, label: "level/" + q.Kind, sev: true}
+		cue := alerts.Evidence{Start: q.Start, End: q.End, Text: q.Text}
+		switch {
+		case q.Field == "title" && fits(titleRunes, cue):
+			inTitle = append(inTitle, sp)
+		case q.Field != "title" && fits(textRunes, cue):
+			inText = append(inText, sp)
 		}
 	}
 	p.Title = markSpans(src.Title, inTitle)

@@ -78,8 +78,8 @@ func TestLeadPageShowsLevelCues(t *testing.T) {
 		URL: "http://forum.example/t/fire", Site: "本地论坛", Source: "forum", Title: "居民楼起火",
 		Snippet: text, SeenAt: time.Now(), Level: "critical", Score: 9,
 		Categories: []alerts.CategoryScore{{Code: "fire", Score: 9}},
-		LevelCues: []alerts.LevelCue{{Kind: "trapped", Level: "critical", Field: "text", Text: "两人被困", Start: 16, End: 20},
-			{Kind: "many_people", Field: "text", Text: "两人", Start: 16, End: 18}},
+		LevelCues: []alerts.LevelCue{{Kind: "trapped", Level: "critical", Field: "text", Text: "两人被困", Start: 15, End: 19},
+			{Kind: "many_people", Field: "text", Text: "两人", Start: 15, End: 17}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -95,8 +95,10 @@ func TestLeadPageShowsLevelCues(t *testing.T) {
 	c := w.login("viv")
 	body := c.getBody("/leads/" + res.LeadID)
 	for _, want := range []string{`<p class="level-why" data-cues="2"><strong>定级依据</strong>`,
-		`title="trapped · text [16:20]">人员被困 <mark>两人被困</mark> → 严重</span>`,
-		`title="many_people · text [16:18]">人数众多 <mark>两人</mark></span>`} {
+		`title="trapped · text [15:19]">人员被困 <mark>两人被困</mark> → 严重</span>`,
+		`title="many_people · text [15:17]">人数众多 <mark>两人</mark></span>`,
+		// In the text, the phrase that set the level is marked as such.
+		`有<mark class="ev sev" title="level/trapped">两人被困</mark>在楼顶`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("lead page lacks %s", want)
 		}
@@ -110,7 +112,7 @@ func TestLeadPageShowsLevelCues(t *testing.T) {
 	}
 
 	resp := w.apiReq("GET", "/api/v1/leads/"+res.LeadID, adminToken, "")
-	if b := readAll(t, resp); !strings.Contains(b, `"level_cues":[{"kind":"trapped","level":"critical","field":"text","text":"两人被困","start":16,"end":20}`) {
+	if b := readAll(t, resp); !strings.Contains(b, `"level_cues":[{"kind":"trapped","level":"critical","field":"text","text":"两人被困","start":15,"end":19}`) {
 		t.Errorf("api lead lacks the level cues: %s", b)
 	}
 

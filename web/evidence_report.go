@@ -107,6 +107,7 @@ th{background:#eee}mark{background:#ffe066;padding:0 1px}code{font-size:12px;wor
 {{range $i, $s := .Sources}}<div class="src">
 <h3>{{$i | inc}}. {{range .Title}}{{if .Mark}}<mark title="{{.Label}}">{{.Text}}</mark>{{else}}{{.Text}}{{end}}{{end}}</h3>
 <p class="muted">{{.Src.Site}} · {{.Src.Source}} · 发布 published {{tp .Src.PublishedAt}} · 发现 seen {{t .Src.SeenAt}}<br><code>{{.Src.URL}}</code></p>
+{{if .Src.LevelCues}}<p>定级依据 Why this level ({{.Src.Level}}): {{range .Src.LevelCues}}{{.Kind}} <mark>{{.Text}}</mark>{{if .Level}} → {{.Level}}{{end}}; {{end}}</p>{{end}}
 <p>{{range .Text}}{{if .Mark}}<mark title="{{.Label}}">{{.Text}}</mark>{{else}}{{.Text}}{{end}}{{end}}</p>
 <table><tr><th>规则 Rule</th><th>字段 Field</th><th>命中 Hit</th><th>权重 Weight</th></tr>
 {{range .Src.Evidence}}<tr><td>{{.Rule}}</td><td>{{.Field}} [{{.Start}}:{{.End}}]</td><td><mark>{{.Text}}</mark></td><td>{{f2 .Weight}}</td></tr>{{end}}</table>

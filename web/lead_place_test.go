@@ -152,4 +152,17 @@ func TestLeadPageShowsLevelCues(t *testing.T) {
 	if b := readAll(t, w.apiReq("GET", "/api/v1/export/leads?format=jsonl", adminToken, "")); !strings.Contains(b, `"level_cues":[{"kind":"trapped"`) {
 		t.Errorf("jsonl export lacks the level cues")
 	}
+
+	// The evidence bundle's printable report says why too.
+	lead, err := w.leads.GetLead(context.Background(), res.LeadID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := EvidenceReport(lead, nil, nil, time.UTC, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(report), "定级依据 Why this level (critical): trapped <mark>两人被困</mark> → critical; many_people <mark>两人</mark>; ") {
+		t.Errorf("the evidence report does not say why the post is critical")
+	}
 }

@@ -384,6 +384,11 @@ func (g *gazetteer) findHits(text string) []locHit {
 		if !gazHasSuffix(text[m.Start:m.End]) && locRoadAfterName(text, m.End) {
 			continue
 		}
+		// 南明河, 西湖 (not 西湖区): a name without its ending right before
+		// 河 or 湖 and a boundary names the water.
+		if !gazHasSuffix(text[m.Start:m.End]) && locWaterAfterName(text, m.End) {
+			continue
+		}
 		hits = append(hits, locHit{m.Start, m.End, g.upperCand[m.PatternID]})
 	}
 	hits = append(hits, g.findTowns(text)...)
@@ -493,6 +498,18 @@ func gazHasSuffix(name string) bool {
 
 // locRoadAfterName reports whether a road ending follows at i, directly or
 // after a compass word (北京东路, 江西中路).
+// locWaterAfterName reports whether 河 or 湖 follows at byte i as a
+// name's ending: followed by punctuation, the end, or a word that cannot
+// continue a division's name (上, 边, 里, 水, 畔, 中, 岸, 段, 堤, 大桥).
+func locWaterAfterName(text string, i int) bool {
+	r, size := utf8.DecodeRuneInString(text[i:])
+	if r != '河' && r != '湖' {
+		return false
+	}
+	next, _ := utf8.DecodeRuneInString(text[i+size:])
+	return i+size == len(text) || !unicode.Is(unicode.Han, next) || strings.ContainsRune("上边里水畔中岸段堤今有发出", next)
+}
+
 func locRoadAfterName(text string, i int) bool {
 	if r, size := utf8.DecodeRuneInString(text[i:]); strings.ContainsRune("东西南北中", r) {
 		if locRoadEndingAt(text, i+size) {

@@ -300,13 +300,18 @@ func checkLocations(t *testing.T, kinds []string, cases [][2]string) {
 
 // TestExtractLocationsBridgesAndOldNames: a bridge is a place when named
 // right after its division, not alone (a person's name, a verb); 襄樊,
-// the old name of 襄阳, gives today's code.
+// the old name of 襄阳, gives today's code; a river named after a place
+// is a river.
 func TestExtractLocationsBridgesAndOldNames(t *testing.T) {
 	checkLocations(t, nil, [][2]string{
 		{"兰州中山桥上今天人特别多", "admin:兰州:6201 place:中山桥:"},
 		{"文章署名王东桥，发表于去年", ""},
 		{"工人正在河上搭桥", ""},
 		{"我老家襄樊的，今晚放烟花出了意外", "admin:襄樊:4206"},
+		// A name without its ending before 河 or 湖 names the water.
+		{"贵阳南明河今天上午有人落水", "admin:贵阳:5201 place:南明河:"},
+		{"大庆河边又有人倒垃圾", "place:大庆河:"},
+		{"天津河北区一小区停电", "admin:天津河北区:120105"},
 	})
 }
 

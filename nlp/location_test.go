@@ -310,7 +310,7 @@ func TestExtractLocationsBridgesAndOldNames(t *testing.T) {
 		{"我老家襄樊的，今晚放烟花出了意外", "admin:襄樊:4206"},
 		// A name without its ending before 河 or 湖 names the water.
 		{"贵阳南明河今天上午有人落水", "admin:贵阳:5201 place:南明河:"},
-		{"大庆河边又有人倒垃圾", "place:大庆河:"},
+		{"大庆河上漂着一层垃圾", "place:大庆河:"},
 		{"天津河北区一小区停电", "admin:天津河北区:120105"},
 	})
 }

@@ -394,7 +394,7 @@ func locTail(text string, end int, road bool) int {
 	if road {
 		if e := locKmPost(text, end); e > end {
 			end = e
-		} else if e := locKmPost(text, locDirection(text, end)); e > end && locDirection(text, end) > end {
+		} else if e := locDirectedKmPost(text, end); e > end {
 			end = e // 京港澳高速北京方向1200公里
 		} else if strings.HasPrefix(text[end:], "段") || strings.HasPrefix(text[end:], "口") {
 			end += len("口") // 路段, 路口: both one character
@@ -434,9 +434,9 @@ func locTail(text string, end int, road bool) int {
 	return end
 }
 
-// locDirection returns the end of a carriageway's direction at i (北京方向,
-// 往厦门方向, 上行方向), or i.
-func locDirection(text string, i int) int {
+// locDirectedKmPost matches a carriageway's direction (北京方向, 往厦门方向,
+// 上行方向) and the kilometre post after it at i, or returns i.
+func locDirectedKmPost(text string, i int) int {
 	j, n := i, 0
 	if strings.HasPrefix(text[j:], "往") {
 		j += len("往")
@@ -446,7 +446,11 @@ func locDirection(text string, i int) int {
 			if n == 0 {
 				return i
 			}
-			return j + len("方向")
+			d := j + len("方向")
+			if e := locKmPost(text, d); e > d {
+				return e
+			}
+			return i
 		}
 		r, size := utf8.DecodeRuneInString(text[j:])
 		if !unicode.Is(unicode.Han, r) || locStops[r] {

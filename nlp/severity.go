@@ -438,11 +438,15 @@ func severityCuesOf(text string, nz *Normalized, ms []sevMatch) []SeverityCue {
 		}
 		if n, ok := sc.negation(h.start); ok {
 			// Listed, so a reader sees why a post that names casualties
-			// is not critical (未造成人员伤亡); it supports no level.
-			if h.level != "" && (len(hits) == 0 || hits[len(hits)-1].kind != "negated" || hits[len(hits)-1].end < n.start) {
+			// is not critical (未造成人员伤亡); it supports no level. One
+			// negation of two cues (没有人被困和伤亡) is one span.
+			if h.level == "" {
+				continue
+			}
+			if k := len(hits) - 1; k >= 0 && hits[k].kind == "negated" && hits[k].end >= n.start {
+				hits[k].end = max(hits[k].end, h.end)
+			} else {
 				hits = append(hits, sevHit{start: n.start, end: h.end, kind: "negated"})
-			} else if h.level != "" {
-				hits[len(hits)-1].end = max(hits[len(hits)-1].end, h.end)
 			}
 			continue
 		}

@@ -108,9 +108,9 @@ func placeEvidence(src alerts.Source) sourcePost {
 	for _, ev := range src.Evidence {
 		sp := evSpan{start: ev.Start, end: ev.End, label: ev.Rule}
 		switch {
-		case ev.Field == "title" && fits(titleRunes, ev):
+		case ev.Field == "title" && fits(titleRunes, ev.Start, ev.End, ev.Text):
 			inTitle = append(inTitle, sp)
-		case ev.Field != "title" && fits(textRunes, ev):
+		case ev.Field != "title" && fits(textRunes, ev.Start, ev.End, ev.Text):
 			inText = append(inText, sp)
 		default:
 			p.Unplaced = append(p.Unplaced, ev)
@@ -123,11 +123,10 @@ func placeEvidence(src alerts.Source) sourcePost {
 			continue // modifiers and negations say why, but set no level
 		}
 		sp := evSpan{start: q.Start, end: q.End, label: "level/" + q.Kind, sev: true}
-		cue := alerts.Evidence{Start: q.Start, End: q.End, Text: q.Text}
 		switch {
-		case q.Field == "title" && fits(titleRunes, cue):
+		case q.Field == "title" && fits(titleRunes, q.Start, q.End, q.Text):
 			inTitle = append(inTitle, sp)
-		case q.Field != "title" && fits(textRunes, cue):
+		case q.Field != "title" && fits(textRunes, q.Start, q.End, q.Text):
 			inText = append(inText, sp)
 		}
 	}
@@ -136,6 +135,7 @@ func placeEvidence(src alerts.Source) sourcePost {
 	return p
 }
 
-func fits(runes []rune, ev alerts.Evidence) bool {
-	return ev.Start >= 0 && ev.End > ev.Start && ev.End <= len(runes) && string(runes[ev.Start:ev.End]) == ev.Text
+// fits reports whether text lies at the rune offsets [start, end) of runes.
+func fits(runes []rune, start, end int, text string) bool {
+	return start >= 0 && end > start && end <= len(runes) && string(runes[start:end]) == text
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"html"
 	"net/http"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -314,27 +315,18 @@ func (v *piiView) source(src alerts.Source) alerts.Source {
 		if field != "title" {
 			field = "text"
 		}
-		o, m := orig[field], masked[field]
-		if start >= 0 && end > start && end <= len(o) && string(o[start:end]) == text {
-			return string(m[start:end])
+		if fits(orig[field], start, end, text) {
+			return string(masked[field][start:end])
 		}
 		return v.text(text)
 	}
-	if src.Evidence != nil {
-		evs := make([]alerts.Evidence, len(src.Evidence))
-		for i, ev := range src.Evidence {
-			ev.Text = maskAt(ev.Field, ev.Start, ev.End, ev.Text)
-			evs[i] = ev
-		}
-		src.Evidence = evs
+	src.Evidence = slices.Clone(src.Evidence)
+	for i, ev := range src.Evidence {
+		src.Evidence[i].Text = maskAt(ev.Field, ev.Start, ev.End, ev.Text)
 	}
-	if src.LevelCues != nil {
-		cues := make([]alerts.LevelCue, len(src.LevelCues))
-		for i, q := range src.LevelCues {
-			q.Text = maskAt(q.Field, q.Start, q.End, q.Text)
-			cues[i] = q
-		}
-		src.LevelCues = cues
+	src.LevelCues = slices.Clone(src.LevelCues)
+	for i, q := range src.LevelCues {
+		src.LevelCues[i].Text = maskAt(q.Field, q.Start, q.End, q.Text)
 	}
 	return src
 }

@@ -63,7 +63,11 @@ func fileIn(ctx context.Context, tx LeadTx, f filing, opts Options) (FileResult,
 	var created *Lead
 	event := EventLeadUpdated
 	if id == "" {
-		l = NewLead(newID(f.now), c, f.at, f.now, opts.SLA)
+		lid := newID(f.now)
+		if opts.NewLeadID != nil {
+			lid = opts.NewLeadID()
+		}
+		l = NewLead(lid, c, f.at, f.now, opts.SLA)
 		if err := tx.Insert(ctx, &l); err != nil {
 			return FileResult{}, 0, nil, err
 		}

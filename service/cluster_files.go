@@ -191,36 +191,41 @@ func (c *clusterFiles) apply(ctx context.Context, kind string) (bool, error) {
 			}
 			path = filepath.Join(c.lexDir, name)
 		}
-		if err := c.writeLocal(path, f.body); err != nil {
+		wrote, err := c.writeLocal(path, f.body)
+		if err != nil {
 			return changed, err
 		}
 		c.version[f.key] = f.version
 		c.have[f.key] = f.body
-		changed = true
+		// A file already as the installation has it is not a change: it
+		// is this node's own, read back before its put had noted the
+		// version (the listener's first sync can run in between).
+		changed = changed || wrote
 	}
 	return changed, nil
 }
 
-// writeLocal puts body at path (nil removes it), unless it is there already.
-func (c *clusterFiles) writeLocal(path string, body []byte) error {
+// writeLocal puts body at path (nil removes it), unless it is there
+// already, and reports whether it changed the file.
+func (c *clusterFiles) writeLocal(path string, body []byte) (bool, error) {
 	cur, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		if body == nil {
-			return nil
+			return false, nil
 		}
 	case err != nil:
-		return err
+		return false, err
 	case body != nil && bytes.Equal(cur, body):
-		return nil
+		return false, nil
 	}
 	if body == nil {
-		return os.Remove(path)
+		return true, os.Remove(path)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
+		return false, err
 	}
-	return atomicfile.Write(path, body)
+	return true, atomicfile.Write(path, body)
 }
 
 // publishLexicons sends the lexicon files changed on this node (written,

@@ -151,3 +151,30 @@ func TestClusterFilesRefuseABadKey(t *testing.T) {
 		t.Fatal("a file was written outside the lexicon folder")
 	}
 }
+
+// TestClusterFilesOwnCopyIsNoChange: a sync that reads back a node's own
+// file before its put has noted the version (the listener's first sync
+// can run between the two) writes nothing and reloads nothing, while a
+// file that differs is written and reloaded.
+func TestClusterFilesOwnCopyIsNoChange(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	a := newFilesNode(t, ctx, dsn, "a")
+	fire := "categories:\n  fire: {terms: [起火]}\n"
+	os.WriteFile(filepath.Join(a.lexDir, "fire.yaml"), []byte(fire), 0o644)
+	if _, err := a.c.pool.Exec(ctx, `INSERT INTO cluster_files (key, body, version, node) VALUES ('lexicon/fire.yaml', $1, nextval('cluster_files_version'), 'a')`, []byte(fire)); err != nil {
+		t.Fatal(err)
+	}
+	a.c.sync(ctx, filesLexicons)
+	if n := a.lexReloads.Load(); n != 0 {
+		t.Fatalf("reloaded %d times for a file it had", n)
+	}
+	drugs := "categories:\n  drugs: {terms: [冰毒]}\n"
+	if _, err := a.c.pool.Exec(ctx, `INSERT INTO cluster_files (key, body, version, node) VALUES ('lexicon/drugs.yaml', $1, nextval('cluster_files_version'), 'b')`, []byte(drugs)); err != nil {
+		t.Fatal(err)
+	}
+	a.c.sync(ctx, filesLexicons)
+	if n := a.lexReloads.Load(); n != 1 || !fileIs(filepath.Join(a.lexDir, "drugs.yaml"), drugs) {
+		t.Fatalf("after another node's file: %d reloads, drugs.yaml written %v", n, fileIs(filepath.Join(a.lexDir, "drugs.yaml"), drugs))
+	}
+}

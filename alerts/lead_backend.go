@@ -109,8 +109,17 @@ func CheckCapture(leadID string, c CaptureNote) error {
 	return nil
 }
 
-// CaptureMarker is the part of a capture's note that names it alone.
-func CaptureMarker(c CaptureNote) string { return " record=" + c.RecordID + " " }
+// CaptureRecordSQLite and CaptureRecordPostgres are the SQL expressions
+// that read the WARC record id back out of a captured entry's note (the
+// text between " record=" and the next space). Each backend indexes its
+// expression over the captured entries of a lead, so that asking whether
+// a capture is recorded costs one index probe, not a scan of every entry
+// of a lead that thousands of posts joined; the query must use the
+// expression exactly as the index does.
+const (
+	CaptureRecordSQLite   = `substr(note, instr(note, ' record=') + 8, instr(substr(note, instr(note, ' record=') + 8), ' ') - 1)`
+	CaptureRecordPostgres = `split_part(split_part(note, ' record=', 2), ' ', 1)`
+)
 
 // OutboxRow is one outbox row an event makes for one endpoint.
 type OutboxRow struct {

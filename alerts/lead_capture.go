@@ -81,12 +81,12 @@ func (s *SQLStore) RecordCapture(ctx context.Context, leadID string, c CaptureNo
 	note := c.Format()
 	// The record id alone names the capture; matching on it (not the
 	// whole note) keeps the check right if the note's wording changes.
-	const recorded = `SELECT count(*) FROM alerts_audit WHERE lead_id = ? AND action = ? AND instr(note, ?) > 0`
-	marker := CaptureMarker(c)
+	// The expression and the literal action are the index's (migrations).
+	const recorded = `SELECT count(*) FROM alerts_audit WHERE lead_id = ? AND action = 'captured' AND ` + CaptureRecordSQLite + ` = ?`
 	// Most calls are for pages revisited after their capture was recorded:
 	// answered on the read side, without taking the writer.
 	var n int
-	if err := s.r.QueryRowContext(ctx, recorded, leadID, ActionCaptured, marker).Scan(&n); err != nil {
+	if err := s.r.QueryRowContext(ctx, recorded, leadID, c.RecordID).Scan(&n); err != nil {
 		return false, fmt.Errorf("alerts: capture for lead %s: %w", leadID, err)
 	}
 	if n > 0 {
@@ -100,7 +100,7 @@ func (s *SQLStore) RecordCapture(ctx context.Context, leadID string, c CaptureNo
 	if _, err := s.loadLeadTx(ctx, tx, leadID); err != nil {
 		return false, err
 	}
-	if err := tx.QueryRowContext(ctx, recorded, leadID, ActionCaptured, marker).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, recorded, leadID, c.RecordID).Scan(&n); err != nil {
 		return false, fmt.Errorf("alerts: capture for lead %s: %w", leadID, err)
 	}
 	if n > 0 {

@@ -3,6 +3,8 @@ package alerts
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -67,5 +69,44 @@ func TestRecordCapture(t *testing.T) {
 	}
 	if _, err := s.RecordCapture(ctx, "NOPE", c); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown lead: %v", err)
+	}
+}
+
+// TestRecordCaptureUsesItsIndex: the check whether a capture is recorded
+// is answered by the alerts_audit_capture index, not by reading every
+// entry of the lead (a lead thousands of posts joined has thousands).
+func TestRecordCaptureUsesItsIndex(t *testing.T) {
+	s, _ := openTestStore(t, Options{})
+	rows, err := s.r.QueryContext(context.Background(), `EXPLAIN QUERY PLAN SELECT count(*) FROM alerts_audit WHERE lead_id = ? AND action = 'captured' AND `+CaptureRecordSQLite+` = ?`, "L", "<urn:uuid:1>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if len(plan) != 1 || !strings.Contains(plan[0], "INDEX alerts_audit_capture (lead_id=? AND <expr>=?)") {
+		t.Fatalf("plan %q, want a probe of alerts_audit_capture on both columns", plan)
+	}
+}
+
+// BenchmarkRecordCaptureBigLead records captures of posts joining one
+// lead that already has b.N of them, as a crawl of one noisy board does.
+func BenchmarkRecordCaptureBigLead(b *testing.B) {
+	ctx := context.Background()
+	s, _ := openTestStore(b, Options{})
+	res := mustFile(b, s, post("http://a.test/1", "gas_leak", "350102", 1, "燃气", "泄漏"))
+	c := CaptureNote{PayloadDigest: "sha256:aa", File: "f.warc.gz", CapturedAt: time.Now(), URL: "http://a.test/1"}
+	for i := 0; b.Loop(); i++ {
+		c.RecordID = fmt.Sprintf("<urn:uuid:%d>", i)
+		if wrote, err := s.RecordCapture(ctx, res.LeadID, c); err != nil || !wrote {
+			b.Fatal(wrote, err)
+		}
 	}
 }

@@ -302,6 +302,8 @@ var migrations = []string{
 	auditFieldsMigration,
 	// A post keeps the phrases that set its level (LevelCue).
 	`ALTER TABLE alerts_source ADD COLUMN level_cues TEXT NOT NULL DEFAULT '[]';`,
+	// Whether a capture is recorded is one probe (RecordCapture).
+	`CREATE INDEX alerts_audit_capture ON alerts_audit(lead_id, ` + CaptureRecordSQLite + `) WHERE action = 'captured';`,
 }
 
 func (s *SQLStore) migrate(ctx context.Context) error {

@@ -243,6 +243,8 @@ var migrations = []string{
 	CREATE INDEX alerts_lead_first_seen ON alerts_lead(first_seen);`,
 	// 3: a post keeps the phrases that set its level (alerts.LevelCue).
 	`ALTER TABLE alerts_source ADD COLUMN level_cues jsonb NOT NULL DEFAULT '[]';`,
+	// 4: whether a capture is recorded is one probe (RecordCapture).
+	`CREATE INDEX alerts_audit_capture ON alerts_audit (lead_id, (` + alerts.CaptureRecordPostgres + `)) WHERE action = 'captured';`,
 }
 
 // Open connects to the PostgreSQL server at dsn and migrates the alerts_

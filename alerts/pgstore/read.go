@@ -260,15 +260,15 @@ func (s *Store) RecordCapture(ctx context.Context, leadID string, c alerts.Captu
 	if err := alerts.CheckCapture(leadID, c); err != nil {
 		return false, err
 	}
-	const recorded = `SELECT count(*) FROM alerts_audit WHERE lead_id = $1 AND action = $2 AND strpos(note, $3) > 0`
-	marker := alerts.CaptureMarker(c)
+	// The expression and the literal action are the index's (migration 4).
+	const recorded = `SELECT count(*) FROM alerts_audit WHERE lead_id = $1 AND action = 'captured' AND ` + alerts.CaptureRecordPostgres + ` = $2`
 	var wrote bool
 	err := s.inTx(ctx, func(tx pgx.Tx) (int, error) {
 		if _, err := s.leadTx(tx).Load(ctx, leadID); err != nil {
 			return 0, err
 		}
 		var n int
-		if err := tx.QueryRow(ctx, recorded, leadID, alerts.ActionCaptured, marker).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, recorded, leadID, c.RecordID).Scan(&n); err != nil {
 			return 0, fmt.Errorf("alerts: capture for lead %s: %w", leadID, err)
 		}
 		if n > 0 {

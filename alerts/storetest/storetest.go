@@ -699,6 +699,19 @@ func testCaptures(t *testing.T, s Store, clock *Clock) {
 	if n != 1 {
 		t.Fatalf("%d capture entries", n)
 	}
+	// A record id is matched whole: one that starts with another's is
+	// another capture, and a note quoting an id in its URL names none.
+	longer := c
+	longer.RecordID = "<urn:uuid:1>0"
+	quoting := c
+	quoting.RecordID, quoting.URL = "<urn:uuid:2>", "https://a.test/1? record=<urn:uuid:3> x"
+	third := c
+	third.RecordID = "<urn:uuid:3>"
+	for _, k := range []alerts.CaptureNote{longer, quoting, third} {
+		if got, err := s.RecordCapture(ctx, id, k); err != nil || !got {
+			t.Fatalf("capture %s: %v %v, want a new entry", k.RecordID, got, err)
+		}
+	}
 	if _, err := s.RecordCapture(ctx, id, alerts.CaptureNote{URL: "x"}); !errors.Is(err, alerts.ErrInvalid) {
 		t.Fatalf("incomplete capture: %v", err)
 	}

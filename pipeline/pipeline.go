@@ -100,10 +100,11 @@ type BurstRecorder interface {
 
 // Pipeline runs pages through analysis and into the index and the lead store.
 type Pipeline struct {
-	opts     Options
-	analyzed chan *pageJob // analysis stage → store stage
-	queued   chan *pageJob // Emit → analysis stage
-	stored   chan *pageJob // store stage → commit stage
+	opts      Options
+	analyzed  chan *pageJob    // analysis stage → store stage
+	queued    chan *pageJob    // Emit → analysis stage
+	stored    chan *pageJob    // store stage → commit stage
+	archiving chan archiveWork // store stage → archive workers
 
 	mu     sync.RWMutex
 	closed bool
@@ -117,7 +118,15 @@ type pageJob struct {
 	as       *nlp.Assessment
 	received time.Time
 	done     chan error
+	// archived, when the post's page is being archived, receives the
+	// archive's outcome; the page is acknowledged only after it.
+	archived chan error
 }
+
+// archiveWorkers is how many pages are archived at once, beside the store
+// stage: archiving syncs a file per page, and the posts behind a filed
+// one need not wait for that.
+const archiveWorkers = 2
 
 // New starts the stage goroutines; Close stops them.
 func New(opts Options) *Pipeline {
@@ -131,10 +140,11 @@ func New(opts Options) *Pipeline {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Pipeline{
-		opts:     opts,
-		queued:   make(chan *pageJob, opts.QueueSize),
-		analyzed: make(chan *pageJob, opts.QueueSize),
-		stored:   make(chan *pageJob, opts.QueueSize),
+		opts:      opts,
+		queued:    make(chan *pageJob, opts.QueueSize),
+		analyzed:  make(chan *pageJob, opts.QueueSize),
+		stored:    make(chan *pageJob, opts.QueueSize),
+		archiving: make(chan archiveWork, opts.QueueSize),
 	}
 	var analysts sync.WaitGroup
 	for range opts.Workers {
@@ -152,10 +162,20 @@ func New(opts Options) *Pipeline {
 		analysts.Wait()
 		close(p.analyzed)
 	}()
+	for range archiveWorkers {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			for w := range p.archiving {
+				w.done <- p.archive(w)
+			}
+		}()
+	}
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
 		defer close(p.stored)
+		defer close(p.archiving)
 		for j := range p.analyzed {
 			if err := p.store(j); err != nil {
 				j.done <- err
@@ -276,8 +296,13 @@ func (p *Pipeline) store(j *pageJob) error {
 			}
 			m.leadsFiled.WithLabelValues(top, j.as.Level, res.Outcome).Inc()
 		}
-		if err := p.archive(j, res); err != nil {
-			return fmt.Errorf("archive %s: %w", j.page.CanonicalURL, err)
+		if w, ok := p.archiveWork(j, res); ok {
+			j.archived = w.done
+			select {
+			case p.archiving <- w:
+			case <-j.ctx.Done():
+				return j.ctx.Err()
+			}
 		}
 	}
 	j.page.Capture = nil
@@ -306,7 +331,8 @@ const commitWait = 2 * time.Minute
 // commit is the commit stage: it takes every post stored so far, waits
 // until the index has them on disk with one Sync of its journal (a group
 // commit, so the cost of an fsync is shared by the posts in flight) and
-// acknowledges them. A failed sync fails the group, and their pages are
+// acknowledges them, a post whose page is being archived once the archive
+// holds it too. A failed sync or archive fails the post, and its page is
 // fetched again next run.
 func (p *Pipeline) commit() {
 	var group []*pageJob
@@ -335,7 +361,19 @@ func (p *Pipeline) commit() {
 			m.ObserveStage("commit", time.Since(start))
 		}
 		for _, j := range group {
-			j.done <- err
+			if j.archived == nil {
+				j.done <- err
+				continue
+			}
+			// A page still being archived is acknowledged when that ends,
+			// without holding back the next group.
+			go func() {
+				jerr := err
+				if aerr := <-j.archived; aerr != nil {
+					jerr = errors.Join(jerr, fmt.Errorf("archive %s: %w", j.page.CanonicalURL, aerr))
+				}
+				j.done <- jerr
+			}()
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -405,4 +406,59 @@ func pipelineParts(t *testing.T) (*config.Config, *alerts.SQLStore, *index.Index
 		t.Fatal(err)
 	}
 	return cfg, leads, idx, arch, an
+}
+
+// blockingArchive holds every Put until release is closed.
+type blockingArchive struct {
+	*evidence.Archive
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingArchive) Put(ctx context.Context, p evidence.Page) (evidence.Entry, bool, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.Archive.Put(ctx, p)
+}
+
+// TestArchivingDoesNotHoldBackOtherPosts: while a filed page is being
+// archived (a slow disk), pages behind it that file no lead are stored,
+// indexed and acknowledged; the filed page is acknowledged only once its
+// archive holds it.
+func TestArchivingDoesNotHoldBackOtherPosts(t *testing.T) {
+	ctx := context.Background()
+	cfg, leads, idx, arch, an := pipelineParts(t)
+	ba := &blockingArchive{Archive: arch, entered: make(chan struct{}, 1), release: make(chan struct{})}
+	p := pipeline.New(pipeline.Options{Analyzer: an, Index: idx, Leads: leads, LeadLevel: cfg.Alerts.LeadLevel, Evidence: ba})
+	defer p.Close()
+	var once sync.Once
+	release := func() { once.Do(func() { close(ba.release) }) }
+	defer release() // before Close, when the test fails early
+
+	hazard := capturedPage("http://forum.test/t/1", "小区燃气泄漏", hazardText)
+	filed := make(chan error, 1)
+	go func() { filed <- p.Emit(ctx, hazard) }()
+	<-ba.entered
+	// The deadline only turns a pipeline that waits for the archive into
+	// a failure instead of a hang.
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for i := range 5 {
+		benign := capturedPage(fmt.Sprintf("http://forum.test/w/%d", i), "今日天气", "今天全市天气晴朗，适合出行。")
+		if err := p.Emit(wait, benign); err != nil {
+			t.Fatalf("benign page %d behind a page being archived: %v", i, err)
+		}
+	}
+	select {
+	case err := <-filed:
+		t.Fatalf("the filed page was acknowledged before its archive held it: %v", err)
+	default:
+	}
+	release()
+	if err := <-filed; err != nil {
+		t.Fatalf("filed page: %v", err)
+	}
+	if has, err := arch.Has(ctx, hazard.CanonicalURL); err != nil || !has {
+		t.Fatalf("archived after its acknowledgement: %v %v", has, err)
+	}
 }

@@ -193,6 +193,7 @@ func New(opts Options) *Pipeline {
 		m.queueDepth("analyze", func() float64 { return float64(len(p.queued)) })
 		m.queueDepth("store", func() float64 { return float64(len(p.analyzed)) })
 		m.queueDepth("commit", func() float64 { return float64(len(p.stored)) })
+		m.queueDepth("archive", func() float64 { return float64(len(p.archiving)) })
 	}
 	return p
 }

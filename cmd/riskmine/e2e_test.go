@@ -285,7 +285,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Fatalf("/readyz: %d %s", code, body)
 	}
 	metricNames := []string{"riskmine_pages_total", "riskmine_scan_duration_seconds", "riskmine_stage_duration_seconds",
-		"riskmine_queue_depth", "riskmine_leads_filed_total", "riskmine_webhook_deliveries", "riskmine_leads{", "riskmine_index_documents"}
+		"riskmine_queue_depth", `riskmine_queue_depth{queue="archive"}`, "riskmine_leads_filed_total", "riskmine_webhook_deliveries", "riskmine_leads{", "riskmine_index_documents"}
 	waitFor(t, "the metrics of finished runs", 10*time.Second, func() bool {
 		_, body := get("/metrics")
 		for _, m := range metricNames {

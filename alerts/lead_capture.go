@@ -97,10 +97,16 @@ func (s *SQLStore) RecordCapture(ctx context.Context, leadID string, c CaptureNo
 		return false, fmt.Errorf("alerts: capture for lead %s: %w", leadID, err)
 	}
 	defer tx.Rollback()
-	if _, err := s.loadLeadTx(ctx, tx, leadID); err != nil {
-		return false, err
+	// The lead must exist; a lead that thousands of posts joined is not
+	// loaded (its JSON columns grow with them) to learn that.
+	var leads int
+	if err := s.queryRow(ctx, tx, `SELECT count(*) FROM alerts_lead WHERE id = ?`, leadID).Scan(&leads); err != nil {
+		return false, fmt.Errorf("alerts: capture for lead %s: %w", leadID, err)
 	}
-	if err := tx.QueryRowContext(ctx, recorded, leadID, c.RecordID).Scan(&n); err != nil {
+	if leads == 0 {
+		return false, fmt.Errorf("alerts: lead %s: %w", leadID, ErrNotFound)
+	}
+	if err := s.queryRow(ctx, tx, recorded, leadID, c.RecordID).Scan(&n); err != nil {
 		return false, fmt.Errorf("alerts: capture for lead %s: %w", leadID, err)
 	}
 	if n > 0 {
@@ -112,5 +118,6 @@ func (s *SQLStore) RecordCapture(ctx context.Context, leadID string, c CaptureNo
 	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("alerts: capture for lead %s: %w", leadID, err)
 	}
+	s.prepareWanted(ctx)
 	return true, nil
 }

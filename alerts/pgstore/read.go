@@ -264,8 +264,13 @@ func (s *Store) RecordCapture(ctx context.Context, leadID string, c alerts.Captu
 	const recorded = `SELECT count(*) FROM alerts_audit WHERE lead_id = $1 AND action = 'captured' AND ` + alerts.CaptureRecordPostgres + ` = $2`
 	var wrote bool
 	err := s.inTx(ctx, func(tx pgx.Tx) (int, error) {
-		if _, err := s.leadTx(tx).Load(ctx, leadID); err != nil {
-			return 0, err
+		// The lead must exist; it is not loaded to learn that.
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM alerts_lead WHERE id = $1)`, leadID).Scan(&exists); err != nil {
+			return 0, fmt.Errorf("alerts: capture for lead %s: %w", leadID, err)
+		}
+		if !exists {
+			return 0, fmt.Errorf("alerts: lead %s: %w", leadID, alerts.ErrNotFound)
 		}
 		var n int
 		if err := tx.QueryRow(ctx, recorded, leadID, c.RecordID).Scan(&n); err != nil {

@@ -229,3 +229,28 @@ func BenchmarkDispatch(b *testing.B) {
 	// Includes the loopback receiver's CPU, which runs in this process.
 	b.ReportMetric(float64(cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/delivery")
 }
+
+// BenchmarkFileJoinBigLead files b.N posts of one incident from one
+// caller with a webhook endpoint: each joins the same lead, which grows
+// to b.N sources, and each change writes its outbox row with the lead's
+// latest sources (a noisy board repeating one report).
+func BenchmarkFileJoinBigLead(b *testing.B) {
+	ep := Endpoint{Name: "case", URL: "http://127.0.0.1:9/", Secret: testSecret}
+	s, _ := openTestStore(b, Options{Endpoints: []Endpoint{ep}})
+	ctx := context.Background()
+	joined := 0
+	cpu0 := cpuTime()
+	for i := 0; b.Loop(); i++ {
+		res, err := s.File(ctx, post(fmt.Sprintf("http://board.test/t/%d", i), "city_management", "350105", 0xfeed, "雨水箅子", "破损"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Outcome == OutcomeJoined {
+			joined++
+		}
+	}
+	if b.N > 1 && joined != b.N-1 {
+		b.Fatalf("%d of %d posts joined the lead", joined, b.N)
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/post")
+}

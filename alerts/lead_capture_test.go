@@ -77,20 +77,7 @@ func TestRecordCapture(t *testing.T) {
 // entry of the lead (a lead thousands of posts joined has thousands).
 func TestRecordCaptureUsesItsIndex(t *testing.T) {
 	s, _ := openTestStore(t, Options{})
-	rows, err := s.r.QueryContext(context.Background(), `EXPLAIN QUERY PLAN SELECT count(*) FROM alerts_audit WHERE lead_id = ? AND action = 'captured' AND `+CaptureRecordSQLite+` = ?`, "L", "<urn:uuid:1>")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
+	plan := queryPlan(t, s, `SELECT count(*) FROM alerts_audit WHERE lead_id = ? AND action = 'captured' AND `+CaptureRecordSQLite+` = ?`, "L", "<urn:uuid:1>")
 	if len(plan) != 1 || !strings.Contains(plan[0], "INDEX alerts_audit_capture (lead_id=? AND <expr>=?)") {
 		t.Fatalf("plan %q, want a probe of alerts_audit_capture on both columns", plan)
 	}
@@ -109,4 +96,38 @@ func BenchmarkRecordCaptureBigLead(b *testing.B) {
 			b.Fatal(wrote, err)
 		}
 	}
+}
+
+// TestLatestSourcesReadInOrder: a lead's latest sources (a webhook's
+// payload, read at every filing) come from an index in order, not from a
+// sort of every source of a lead that thousands of posts joined.
+func TestLatestSourcesReadInOrder(t *testing.T) {
+	s, _ := openTestStore(t, Options{})
+	plan := queryPlan(t, s, `SELECT id FROM alerts_source WHERE lead_id = ? ORDER BY seen_at DESC, id DESC LIMIT 5`, "L")
+	if len(plan) != 1 || !strings.Contains(plan[0], "INDEX alerts_source_lead_seen (lead_id=?)") {
+		t.Fatalf("plan %q, want one ordered read of alerts_source_lead_seen", plan)
+	}
+}
+
+// queryPlan is SQLite's plan of q, one line a step.
+func queryPlan(t *testing.T, s *SQLStore, q string, args ...any) []string {
+	t.Helper()
+	rows, err := s.r.QueryContext(context.Background(), `EXPLAIN QUERY PLAN `+q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }

@@ -304,6 +304,10 @@ var migrations = []string{
 	`ALTER TABLE alerts_source ADD COLUMN level_cues TEXT NOT NULL DEFAULT '[]';`,
 	// Whether a capture is recorded is one probe (RecordCapture).
 	`CREATE INDEX alerts_audit_capture ON alerts_audit(lead_id, ` + CaptureRecordSQLite + `) WHERE action = 'captured';`,
+	// A lead's latest sources (a webhook's payload) are read in order from
+	// the index, not sorted from all of a lead's sources at every filing.
+	`CREATE INDEX alerts_source_lead_seen ON alerts_source(lead_id, seen_at, id);
+	DROP INDEX alerts_source_lead;`,
 }
 
 func (s *SQLStore) migrate(ctx context.Context) error {

@@ -53,6 +53,9 @@ type Index interface {
 // database.
 type SQLiteIndex struct {
 	db *sql.DB
+	// find and insert are prepared once: the pipeline runs both for every
+	// page it archives, and SQLite's parsing costs about as much as them.
+	find, insert *sql.Stmt
 }
 
 var _ Index = (*SQLiteIndex)(nil)
@@ -130,11 +133,26 @@ func OpenSQLiteIndex(ctx context.Context, path string) (*SQLiteIndex, error) {
 		db.Close()
 		return nil, fmt.Errorf("evidence: migrate index %s: %w", path, err)
 	}
-	return &SQLiteIndex{db: db}, nil
+	x := &SQLiteIndex{db: db}
+	if x.find, err = db.PrepareContext(ctx, findSQL); err == nil {
+		x.insert, err = db.PrepareContext(ctx, insertSQL)
+	}
+	if err != nil {
+		x.Close()
+		return nil, fmt.Errorf("evidence: open index %s: %w", path, err)
+	}
+	return x, nil
 }
 
 // Close closes the database.
-func (x *SQLiteIndex) Close() error { return x.db.Close() }
+func (x *SQLiteIndex) Close() error {
+	for _, st := range []*sql.Stmt{x.find, x.insert} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return x.db.Close()
+}
 
 const entryColumns = `id, lead_id, url, target_uri, source, file, offset, length, response_id,
 	payload_digest, block_digest, status, content_type, rendered, screenshot, captured_at, archived_at`
@@ -150,11 +168,16 @@ func scanEntry(sc interface{ Scan(...any) error }) (Entry, error) {
 	return e, err
 }
 
+const insertSQL = `INSERT INTO evidence_capture (lead_id, url, target_uri, source, file,
+	offset, length, response_id, payload_digest, block_digest, status, content_type, rendered, screenshot,
+	captured_at, archived_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+const findSQL = `SELECT ` + entryColumns + ` FROM evidence_capture
+	WHERE url = ? AND payload_digest = ? ORDER BY captured_at DESC, id DESC LIMIT 1`
+
 // Insert records a capture.
 func (x *SQLiteIndex) Insert(ctx context.Context, e Entry) (int64, error) {
-	res, err := x.db.ExecContext(ctx, `INSERT INTO evidence_capture (lead_id, url, target_uri, source, file,
-		offset, length, response_id, payload_digest, block_digest, status, content_type, rendered, screenshot,
-		captured_at, archived_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	res, err := x.insert.ExecContext(ctx,
 		e.LeadID, e.URL, e.TargetURI, e.Source, e.File, e.Offset, e.Length, e.ResponseID, e.PayloadDigest,
 		e.BlockDigest, e.Status, e.ContentType, e.Rendered, e.HasScreenshot, e.CapturedAt.UnixNano(), e.ArchivedAt.UnixNano())
 	if err != nil {
@@ -165,8 +188,7 @@ func (x *SQLiteIndex) Insert(ctx context.Context, e Entry) (int64, error) {
 
 // Find returns the latest capture of url with the given payload digest.
 func (x *SQLiteIndex) Find(ctx context.Context, url, payloadDigest string) (Entry, error) {
-	e, err := scanEntry(x.db.QueryRowContext(ctx, `SELECT `+entryColumns+` FROM evidence_capture
-		WHERE url = ? AND payload_digest = ? ORDER BY captured_at DESC, id DESC LIMIT 1`, url, payloadDigest))
+	e, err := scanEntry(x.find.QueryRowContext(ctx, url, payloadDigest))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Entry{}, ErrNotFound
 	}

@@ -26,6 +26,10 @@ type Store struct {
 	// prepared once: parsing them each time was about 2 % of serve's CPU
 	// during a crawl.
 	pageStmt, saveStmt *sql.Stmt
+	// saves are the page states waiting for the writer (SaveFetched); the
+	// caller that takes wmu writes every one queued in one transaction.
+	savesMu sync.Mutex
+	saves   []*pageSave
 
 	// inst is this process in the data folder; lock holds its lock file
 	// (see the lease contract in lease.go).
@@ -187,15 +191,77 @@ func (s *Store) Page(ctx context.Context, canon string) (PageState, error) {
 	return st, nil
 }
 
+// pageSave is one page state waiting to be written.
+type pageSave struct {
+	args []any
+	done chan error
+}
+
 // SaveFetched records a page handed on (or confirmed unchanged) at now.
+// Pages acknowledged together (a pipeline's group commit acknowledges
+// many at once) are written in one transaction: each caller queues its
+// state, and whichever takes the writer first writes all that are queued.
+// It returns once its state is committed.
 func (s *Store) SaveFetched(ctx context.Context, canon, source string, st PageState, now time.Time) error {
+	r := &pageSave{args: []any{canon, source, st.ETag, st.LastModified, st.ContentHash, millis(now), millis(now), millis(now), st.LastStatus},
+		done: make(chan error, 1)}
+	s.savesMu.Lock()
+	s.saves = append(s.saves, r)
+	s.savesMu.Unlock()
 	s.wmu.Lock()
-	_, err := s.saveStmt.ExecContext(ctx, canon, source, st.ETag, st.LastModified, st.ContentHash, millis(now), millis(now), millis(now), st.LastStatus)
+	select {
+	case err := <-r.done: // written with an earlier caller's group
+		s.wmu.Unlock()
+		return saveErr(canon, err)
+	default:
+	}
+	s.savesMu.Lock()
+	group := s.saves
+	s.saves = nil
+	s.savesMu.Unlock()
+	// The group's other pages do not depend on this caller's context.
+	s.writeSaves(context.WithoutCancel(ctx), group)
 	s.wmu.Unlock()
+	return saveErr(canon, <-r.done)
+}
+
+func saveErr(canon string, err error) error {
 	if err != nil {
 		return fmt.Errorf("crawler: save state of %s: %w", canon, err)
 	}
 	return nil
+}
+
+// writeSaves writes group in one transaction and answers each; when the
+// transaction fails, each state is tried on its own, so one bad row does
+// not fail the others. wmu must be held.
+func (s *Store) writeSaves(ctx context.Context, group []*pageSave) {
+	if len(group) > 1 {
+		err := func() error {
+			tx, err := s.db.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			st := tx.StmtContext(ctx, s.saveStmt)
+			for _, r := range group {
+				if _, err := st.ExecContext(ctx, r.args...); err != nil {
+					return err
+				}
+			}
+			return tx.Commit()
+		}()
+		if err == nil {
+			for _, r := range group {
+				r.done <- nil
+			}
+			return
+		}
+	}
+	for _, r := range group {
+		_, err := s.saveStmt.ExecContext(ctx, r.args...)
+		r.done <- err
+	}
 }
 
 // SaveStatus records the status of a failed fetch of a known URL without

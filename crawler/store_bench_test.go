@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -29,4 +31,37 @@ func BenchmarkPageState(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkSaveFetchedConcurrent records page states from 64 goroutines at
+// once, as a run's emit goroutines do when the pipeline acknowledges a
+// group of pages, and reports the CPU a save costs.
+func BenchmarkSaveFetchedConcurrent(b *testing.B) {
+	st, err := OpenStore(filepath.Join(b.TempDir(), "riskmine.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	now := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	cpu0 := processCPU()
+	b.ResetTimer()
+	for range 64 {
+		wg.Go(func() {
+			for {
+				i := next.Add(1)
+				if i > int64(b.N) {
+					return
+				}
+				if err := st.SaveFetched(ctx, fmt.Sprintf("http://news.example/p/%d.html", i), "bench", PageState{ContentHash: "h", LastStatus: 200}, now); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(time.Microsecond)/float64(b.N), "cpu-µs/save")
 }

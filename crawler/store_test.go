@@ -2,7 +2,9 @@ package crawler
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -72,5 +74,38 @@ func TestStoreReopenKeepsState(t *testing.T) {
 	got, _ = st.Page(ctx, "http://example.com/a")
 	if !got.FirstSeen.Equal(now) || !got.LastSeen.Equal(later) || got.ContentHash != "h2" {
 		t.Fatalf("first_seen must stay, last_seen move: %+v", got)
+	}
+}
+
+// TestSaveFetchedConcurrent: page states saved by many goroutines at once
+// (written in shared transactions) are each recorded as given.
+func TestSaveFetchedConcurrent(t *testing.T) {
+	st, err := OpenStore(filepath.Join(t.TempDir(), "riskmine.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	now := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	for g := range 32 {
+		wg.Go(func() {
+			for i := range 20 {
+				url := fmt.Sprintf("http://news.example/%d/%d.html", g, i)
+				if err := st.SaveFetched(ctx, url, "bench", PageState{ContentHash: url, LastStatus: 200 + i}, now); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for g := range 32 {
+		for i := range 20 {
+			url := fmt.Sprintf("http://news.example/%d/%d.html", g, i)
+			ps, err := st.Page(ctx, url)
+			if err != nil || !ps.Found || ps.ContentHash != url || ps.LastStatus != 200+i || !ps.LastFetched.Equal(now) {
+				t.Fatalf("%s: %+v %v", url, ps, err)
+			}
+		}
 	}
 }

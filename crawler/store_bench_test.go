@@ -3,7 +3,6 @@ package crawler
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,11 +13,7 @@ import (
 // crawl does for each page it fetches (Page before, SaveFetched after),
 // on a state database of its own in a temporary folder.
 func BenchmarkPageState(b *testing.B) {
-	st, err := OpenStore(filepath.Join(b.TempDir(), "riskmine.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(b)
 	ctx := context.Background()
 	now := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
 	b.ResetTimer()
@@ -37,11 +32,7 @@ func BenchmarkPageState(b *testing.B) {
 // once, as a run's emit goroutines do when the pipeline acknowledges a
 // group of pages, and reports the CPU a save costs.
 func BenchmarkSaveFetchedConcurrent(b *testing.B) {
-	st, err := OpenStore(filepath.Join(b.TempDir(), "riskmine.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(b)
 	ctx := context.Background()
 	now := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
 	var next atomic.Int64

@@ -10,11 +10,7 @@ import (
 )
 
 func TestLeaseExpiry(t *testing.T) {
-	st, err := OpenStore(filepath.Join(t.TempDir(), "riskmine.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(t)
 	ctx := context.Background()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	steps := []struct {
@@ -80,11 +76,7 @@ func TestStoreReopenKeepsState(t *testing.T) {
 // TestSaveFetchedConcurrent: page states saved by many goroutines at once
 // (written in shared transactions) are each recorded as given.
 func TestSaveFetchedConcurrent(t *testing.T) {
-	st, err := OpenStore(filepath.Join(t.TempDir(), "riskmine.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(t)
 	ctx := context.Background()
 	now := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
 	var wg sync.WaitGroup
@@ -108,4 +100,16 @@ func TestSaveFetchedConcurrent(t *testing.T) {
 			}
 		}
 	}
+}
+
+// tempStore opens a state database of its own in a temporary folder,
+// closed when the test ends.
+func tempStore(tb testing.TB) *Store {
+	tb.Helper()
+	st, err := OpenStore(filepath.Join(tb.TempDir(), "riskmine.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
 }

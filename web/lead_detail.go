@@ -3,9 +3,11 @@ package web
 import (
 	"errors"
 	"net/http"
-	"riskmine/evidence"
+	"net/url"
+	"strconv"
 
 	"riskmine/alerts"
+	"riskmine/evidence"
 )
 
 type leadDetailData struct {
@@ -24,6 +26,24 @@ type leadDetailData struct {
 	// identifies the key that signs it.
 	Bundle         bool
 	KeyFingerprint string
+	// SourcePage is the page of sources shown (leadSourcesPerPage each,
+	// newest first), of SourcePages; From and To number the first and last
+	// shown; PrevURL and NextURL link the neighbouring pages.
+	SourcePage, SourcePages int
+	SourceFrom, SourceTo    int
+	SourceTotal             int
+	SourcesPrevURL          string
+	SourcesNextURL          string
+}
+
+// leadSourcesPerPage is how many source posts the lead page shows at once:
+// a lead a busy board joins a thousand times stays a page an analyst can
+// read (and the archive is asked for the shown posts' copies only).
+const leadSourcesPerPage = 50
+
+// sourcesPageURL is the lead page showing page n of the lead's sources.
+func sourcesPageURL(leadID string, n int) string {
+	return "/leads/" + url.PathEscape(leadID) + "?sources=" + strconv.Itoa(n) + "#sources"
 }
 
 // sourcePost is one post of a lead with its evidence marked in place.
@@ -73,11 +93,25 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 		s.serverError(w, r, err)
 		return
 	}
+	total := len(lead.Sources)
+	page, pages := 1, max(1, (total+leadSourcesPerPage-1)/leadSourcesPerPage)
+	if n, err := strconv.Atoi(r.URL.Query().Get("sources")); err == nil && n > 1 {
+		page = min(n, pages)
+	}
+	from := (page - 1) * leadSourcesPerPage
+	lead.Sources = lead.Sources[from:min(total, from+leadSourcesPerPage)]
 	archives := s.leadArchives(r, lead)
 	pv := s.piiFor(r)
 	lead, audit, similar = pv.lead(lead), pv.audit(audit), pv.leads(similar)
 	data := &leadDetailData{Lead: lead, Audit: audit, Similar: similar, Open: alerts.IsOpen(lead.State),
-		Actions: actionsByState[lead.State], Assignees: assignees}
+		Actions: actionsByState[lead.State], Assignees: assignees,
+		SourcePage: page, SourcePages: pages, SourceFrom: from + 1, SourceTo: from + len(lead.Sources), SourceTotal: total}
+	if page > 1 {
+		data.SourcesPrevURL = sourcesPageURL(lead.ID, page-1)
+	}
+	if page < pages {
+		data.SourcesNextURL = sourcesPageURL(lead.ID, page+1)
+	}
 	data.CanMergeInto = map[string]bool{}
 	for _, sim := range similar {
 		data.CanMergeInto[sim.ID] = data.Open && alerts.IsOpen(sim.State) && sim.ID != lead.ID

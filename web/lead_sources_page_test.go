@@ -1,0 +1,76 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"riskmine/alerts"
+)
+
+// TestLeadPageShowsSourcesByPage checks that a lead many posts joined
+// shows its sources fifty at a time, newest first, with links between the
+// pages and the total in the heading.
+func TestLeadPageShowsSourcesByPage(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	const n = 2*leadSourcesPerPage + 7
+	base := time.Now().Add(-time.Hour)
+	leadID := ""
+	for i := range n {
+		res, err := w.leads.File(context.Background(), alerts.Candidate{
+			URL: fmt.Sprintf("http://forum.example/t/%d", i), Site: "本地论坛", Source: "forum",
+			Title: fmt.Sprintf("雨水箅子破损 第%03d帖", i), Snippet: "人民路的雨水箅子破了一个大洞。",
+			SeenAt: base.Add(time.Duration(i) * time.Second), Level: "medium", Score: 5, SimHash: 0xfeed,
+			Categories:    []alerts.CategoryScore{{Code: "city_management", Score: 3}},
+			LocationCodes: []string{"350102"}, LocationNames: []string{"福建省/福州市/鼓楼区"},
+			Terms: []string{"雨水箅子", "人民路"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.LeadID == "" {
+			t.Fatalf("post %d filed into no lead", i)
+		}
+		if leadID == "" {
+			leadID = res.LeadID
+		} else if res.LeadID != leadID {
+			t.Fatalf("post %d filed into %s, want it joined to %s", i, res.LeadID, leadID)
+		}
+	}
+	c := w.login("viv")
+	count := func(body string) int { return strings.Count(body, `<article class="card source-post">`) }
+	title := func(i int) string { return fmt.Sprintf("第%03d帖", i) }
+
+	first := c.getBody("/leads/" + leadID)
+	if got := count(first); got != leadSourcesPerPage {
+		t.Errorf("first page shows %d sources, want %d", got, leadSourcesPerPage)
+	}
+	if !strings.Contains(first, fmt.Sprintf("来源帖文（%d）", n)) {
+		t.Errorf("heading does not give the total of %d sources", n)
+	}
+	if !strings.Contains(first, title(n-1)) || strings.Contains(first, title(n-1-leadSourcesPerPage)) {
+		t.Errorf("first page is not the %d newest sources", leadSourcesPerPage)
+	}
+	if !strings.Contains(first, fmt.Sprintf("第 1–%d 条，共 %d 条", leadSourcesPerPage, n)) ||
+		!strings.Contains(first, fmt.Sprintf(`href="/leads/%s?sources=2#sources"`, leadID)) || strings.Contains(first, `rel="prev"`) {
+		t.Errorf("first page lacks the pager to page 2")
+	}
+
+	last := c.getBody(fmt.Sprintf("/leads/%s?sources=3", leadID))
+	if got := count(last); got != n-2*leadSourcesPerPage {
+		t.Errorf("last page shows %d sources, want %d", got, n-2*leadSourcesPerPage)
+	}
+	if !strings.Contains(last, title(0)) || strings.Contains(last, title(n-1)) || strings.Contains(last, `rel="next"`) ||
+		!strings.Contains(last, fmt.Sprintf(`href="/leads/%s?sources=2#sources"`, leadID)) {
+		t.Errorf("last page does not hold the oldest sources with a link back")
+	}
+	// A page past the end shows the last one; a bad number the first.
+	if got := count(c.getBody(fmt.Sprintf("/leads/%s?sources=99", leadID))); got != n-2*leadSourcesPerPage {
+		t.Errorf("page past the end shows %d sources", got)
+	}
+	if got := count(c.getBody(fmt.Sprintf("/leads/%s?sources=x", leadID))); got != leadSourcesPerPage {
+		t.Errorf("bad page number shows %d sources", got)
+	}
+}

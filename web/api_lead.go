@@ -2,7 +2,10 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 
 	"riskmine/alerts"
 )
@@ -13,6 +16,9 @@ type leadWithAudit struct {
 	*alerts.Lead
 	Audit   []alerts.AuditEntry `json:"audit"`
 	Similar []leadRef           `json:"similar"`
+	// SourcesTotal is how many sources the lead has; sources holds all of
+	// them, or the window sources_limit and sources_offset asked for.
+	SourcesTotal int `json:"sources_total"`
 }
 
 // leadRef is a short reference to another lead.
@@ -61,6 +67,11 @@ func (s *Server) apiLeadGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx, id := r.Context(), r.PathValue("id")
+	limit, offset, err := sourcesWindow(r.URL.Query())
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	lead, err := s.deps.Leads.GetLead(ctx, id)
 	if errors.Is(err, alerts.ErrNotFound) {
 		writeJSONError(w, http.StatusNotFound, "no lead "+id)
@@ -69,6 +80,15 @@ func (s *Server) apiLeadGet(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.apiServerError(w, r, err)
 		return
+	}
+	total := len(lead.Sources)
+	if limit > 0 || offset > 0 {
+		from := min(offset, total)
+		to := total
+		if limit > 0 {
+			to = min(total, from+limit)
+		}
+		lead.Sources = lead.Sources[from:to]
 	}
 	audit, err := s.deps.Leads.Audit(ctx, id)
 	if err != nil {
@@ -82,7 +102,7 @@ func (s *Server) apiLeadGet(w http.ResponseWriter, r *http.Request) {
 	}
 	pv := s.piiFor(r)
 	lead, audit, similar = pv.lead(lead), pv.audit(audit), pv.leads(similar)
-	out := leadWithAudit{Lead: lead, Audit: audit, Similar: []leadRef{}}
+	out := leadWithAudit{Lead: lead, Audit: audit, Similar: []leadRef{}, SourcesTotal: total}
 	if out.Audit == nil {
 		out.Audit = []alerts.AuditEntry{}
 	}
@@ -156,4 +176,22 @@ func (s *Server) apiLeadBulk(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": s.runBulk(r.Context(), langFor(r), actor(r), in.Leads, in.leadAction)})
+}
+
+// sourcesWindow reads the optional sources_limit and sources_offset of a
+// lead request: which of the lead's sources (newest first) to return. A
+// lead a busy board joins thousands of times can then be read in pages;
+// without them every source is returned, as before.
+func sourcesWindow(q url.Values) (limit, offset int, err error) {
+	if v := q.Get("sources_limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 1000 {
+			return 0, 0, fmt.Errorf("sources_limit must be a number from 1 to 1000, got %q", v)
+		}
+	}
+	if v := q.Get("sources_offset"); v != "" {
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
+			return 0, 0, fmt.Errorf("sources_offset must be a number >= 0, got %q", v)
+		}
+	}
+	return limit, offset, nil
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -72,5 +73,63 @@ func TestLeadPageShowsSourcesByPage(t *testing.T) {
 	}
 	if got := count(c.getBody(fmt.Sprintf("/leads/%s?sources=x", leadID))); got != leadSourcesPerPage {
 		t.Errorf("bad page number shows %d sources", got)
+	}
+}
+
+// TestAPILeadSourcesWindow checks that the API returns a lead's sources
+// whole by default and the window sources_limit and sources_offset ask
+// for, with the total beside them, and refuses a bad window.
+func TestAPILeadSourcesWindow(t *testing.T) {
+	w := newWorld(t, Options{AdminToken: adminToken})
+	base := time.Now().Add(-time.Hour)
+	leadID := ""
+	for i := range 12 {
+		res, err := w.leads.File(context.Background(), alerts.Candidate{
+			URL: fmt.Sprintf("http://forum.example/p/%d", i), Site: "本地论坛", Source: "forum",
+			Title: fmt.Sprintf("路灯不亮 第%02d帖", i), Snippet: "解放路的路灯一整排都不亮。",
+			SeenAt: base.Add(time.Duration(i) * time.Second), Level: "medium", Score: 5, SimHash: 0xbeef,
+			Categories:    []alerts.CategoryScore{{Code: "city_management", Score: 5}},
+			LocationCodes: []string{"350102"}, LocationNames: []string{"福建省/福州市/鼓楼区"},
+			Terms: []string{"路灯", "解放路"},
+		})
+		if err != nil || res.LeadID == "" || (leadID != "" && res.LeadID != leadID) {
+			t.Fatalf("post %d: lead %q, %v", i, res.LeadID, err)
+		}
+		leadID = res.LeadID
+	}
+	get := func(query string) (int, []string, int) {
+		resp := w.apiReq("GET", "/api/v1/leads/"+leadID+query, adminToken, "")
+		var out struct {
+			Sources []struct {
+				Title string `json:"title"`
+			} `json:"sources"`
+			Total int `json:"sources_total"`
+		}
+		body := readAll(t, resp)
+		if resp.StatusCode == 200 {
+			if err := json.Unmarshal([]byte(body), &out); err != nil {
+				t.Fatalf("%s: %v", query, err)
+			}
+		}
+		var titles []string
+		for _, s := range out.Sources {
+			titles = append(titles, s.Title)
+		}
+		return resp.StatusCode, titles, out.Total
+	}
+	if code, titles, total := get(""); code != 200 || len(titles) != 12 || total != 12 {
+		t.Errorf("whole lead: %d, %d sources, total %d; want all 12", code, len(titles), total)
+	}
+	code, titles, total := get("?sources_limit=5&sources_offset=5")
+	if code != 200 || total != 12 || len(titles) != 5 || titles[0] != "路灯不亮 第06帖" || titles[4] != "路灯不亮 第02帖" {
+		t.Errorf("window: %d, %q, total %d; want the 6th to 10th newest", code, titles, total)
+	}
+	if code, titles, _ := get("?sources_offset=20"); code != 200 || len(titles) != 0 {
+		t.Errorf("offset past the end: %d, %d sources; want none", code, len(titles))
+	}
+	for _, bad := range []string{"?sources_limit=0", "?sources_limit=x", "?sources_offset=-1"} {
+		if code, _, _ := get(bad); code != 400 {
+			t.Errorf("%s: status %d, want 400", bad, code)
+		}
 	}
 }

@@ -26,14 +26,14 @@ type leadDetailData struct {
 	// identifies the key that signs it.
 	Bundle         bool
 	KeyFingerprint string
-	// SourcePage is the page of sources shown (leadSourcesPerPage each,
-	// newest first), of SourcePages; From and To number the first and last
-	// shown; PrevURL and NextURL link the neighbouring pages.
-	SourcePage, SourcePages int
-	SourceFrom, SourceTo    int
-	SourceTotal             int
-	SourcesPrevURL          string
-	SourcesNextURL          string
+	// Sources hold one page of the lead's SourceTotal sources
+	// (leadSourcesPerPage each, newest first; SourcePages pages), numbered
+	// SourceFrom to SourceTo; SourcesPrevURL and SourcesNextURL link the
+	// neighbouring pages.
+	SourcePages, SourceTotal int
+	SourceFrom, SourceTo     int
+	SourcesPrevURL           string
+	SourcesNextURL           string
 }
 
 // leadSourcesPerPage is how many source posts the lead page shows at once:
@@ -105,7 +105,7 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 	lead, audit, similar = pv.lead(lead), pv.audit(audit), pv.leads(similar)
 	data := &leadDetailData{Lead: lead, Audit: audit, Similar: similar, Open: alerts.IsOpen(lead.State),
 		Actions: actionsByState[lead.State], Assignees: assignees,
-		SourcePage: page, SourcePages: pages, SourceFrom: from + 1, SourceTo: from + len(lead.Sources), SourceTotal: total}
+		SourcePages: pages, SourceFrom: from + 1, SourceTo: from + len(lead.Sources), SourceTotal: total}
 	if page > 1 {
 		data.SourcesPrevURL = sourcesPageURL(lead.ID, page-1)
 	}

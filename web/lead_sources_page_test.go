@@ -17,29 +17,7 @@ import (
 func TestLeadPageShowsSourcesByPage(t *testing.T) {
 	w := newWorld(t, Options{AdminToken: adminToken})
 	const n = 2*leadSourcesPerPage + 7
-	base := time.Now().Add(-time.Hour)
-	leadID := ""
-	for i := range n {
-		res, err := w.leads.File(context.Background(), alerts.Candidate{
-			URL: fmt.Sprintf("http://forum.example/t/%d", i), Site: "本地论坛", Source: "forum",
-			Title: fmt.Sprintf("雨水箅子破损 第%03d帖", i), Snippet: "人民路的雨水箅子破了一个大洞。",
-			SeenAt: base.Add(time.Duration(i) * time.Second), Level: "medium", Score: 5, SimHash: 0xfeed,
-			Categories:    []alerts.CategoryScore{{Code: "city_management", Score: 3}},
-			LocationCodes: []string{"350102"}, LocationNames: []string{"福建省/福州市/鼓楼区"},
-			Terms: []string{"雨水箅子", "人民路"},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.LeadID == "" {
-			t.Fatalf("post %d filed into no lead", i)
-		}
-		if leadID == "" {
-			leadID = res.LeadID
-		} else if res.LeadID != leadID {
-			t.Fatalf("post %d filed into %s, want it joined to %s", i, res.LeadID, leadID)
-		}
-	}
+	leadID := fileJoined(t, w, n, "雨水箅子破损 第%03d帖", "人民路的雨水箅子破了一个大洞。", "雨水箅子", "人民路")
 	c := w.login("viv")
 	count := func(body string) int { return strings.Count(body, `<article class="card source-post">`) }
 	title := func(i int) string { return fmt.Sprintf("第%03d帖", i) }
@@ -81,22 +59,7 @@ func TestLeadPageShowsSourcesByPage(t *testing.T) {
 // for, with the total beside them, and refuses a bad window.
 func TestAPILeadSourcesWindow(t *testing.T) {
 	w := newWorld(t, Options{AdminToken: adminToken})
-	base := time.Now().Add(-time.Hour)
-	leadID := ""
-	for i := range 12 {
-		res, err := w.leads.File(context.Background(), alerts.Candidate{
-			URL: fmt.Sprintf("http://forum.example/p/%d", i), Site: "本地论坛", Source: "forum",
-			Title: fmt.Sprintf("路灯不亮 第%02d帖", i), Snippet: "解放路的路灯一整排都不亮。",
-			SeenAt: base.Add(time.Duration(i) * time.Second), Level: "medium", Score: 5, SimHash: 0xbeef,
-			Categories:    []alerts.CategoryScore{{Code: "city_management", Score: 5}},
-			LocationCodes: []string{"350102"}, LocationNames: []string{"福建省/福州市/鼓楼区"},
-			Terms: []string{"路灯", "解放路"},
-		})
-		if err != nil || res.LeadID == "" || (leadID != "" && res.LeadID != leadID) {
-			t.Fatalf("post %d: lead %q, %v", i, res.LeadID, err)
-		}
-		leadID = res.LeadID
-	}
+	leadID := fileJoined(t, w, 12, "路灯不亮 第%02d帖", "解放路的路灯一整排都不亮。", "路灯", "解放路")
 	get := func(query string) (int, []string, int) {
 		resp := w.apiReq("GET", "/api/v1/leads/"+leadID+query, adminToken, "")
 		var out struct {
@@ -132,4 +95,27 @@ func TestAPILeadSourcesWindow(t *testing.T) {
 			t.Errorf("%s: status %d, want 400", bad, code)
 		}
 	}
+}
+
+// fileJoined files n posts of one hazard that join one lead, a second apart
+// (titles from the format with the post's number), and returns the lead.
+func fileJoined(t *testing.T, w *world, n int, titleFormat, snippet string, terms ...string) string {
+	t.Helper()
+	base := time.Now().Add(-time.Hour)
+	leadID := ""
+	for i := range n {
+		res, err := w.leads.File(context.Background(), alerts.Candidate{
+			URL: fmt.Sprintf("http://forum.example/t/%d", i), Site: "本地论坛", Source: "forum",
+			Title: fmt.Sprintf(titleFormat, i), Snippet: snippet,
+			SeenAt: base.Add(time.Duration(i) * time.Second), Level: "medium", Score: 5, SimHash: 0xfeed,
+			Categories:    []alerts.CategoryScore{{Code: "city_management", Score: 5}},
+			LocationCodes: []string{"350102"}, LocationNames: []string{"福建省/福州市/鼓楼区"},
+			Terms: terms,
+		})
+		if err != nil || res.LeadID == "" || (leadID != "" && res.LeadID != leadID) {
+			t.Fatalf("post %d: lead %q, %v; want every post joined to one lead", i, res.LeadID, err)
+		}
+		leadID = res.LeadID
+	}
+	return leadID
 }

@@ -39,6 +39,7 @@ func TestFigurativeUsesAreExcluded(t *testing.T) {
 		{"消防员和记者先后赶到爆炸现场", "explosion"},
 		{"幼儿园三个孩子吃了午饭后确诊中毒性菌痢", "food_safety"},
 		{"车间里一名工人的手被压缩机卷了进去", "work_safety"},
+		{"有个男的持刀在街上杀疯了，已经砍伤好几个人", "violence"},
 	} {
 		if as := an.Analyze(Input{Text: tc.text}); scoreOf(as, tc.code) == 0 {
 			t.Errorf("%s: %s not scored; suppressed %v", tc.text, tc.code, reasons(as))

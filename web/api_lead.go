@@ -82,14 +82,7 @@ func (s *Server) apiLeadGet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	total := len(lead.Sources)
-	if limit > 0 || offset > 0 {
-		from := min(offset, total)
-		to := total
-		if limit > 0 {
-			to = min(total, from+limit)
-		}
-		lead.Sources = lead.Sources[from:to]
-	}
+	lead.Sources = windowSources(lead.Sources, offset, limit)
 	audit, err := s.deps.Leads.Audit(ctx, id)
 	if err != nil {
 		s.apiServerError(w, r, err)
@@ -194,4 +187,14 @@ func sourcesWindow(q url.Values) (limit, offset int, err error) {
 		}
 	}
 	return limit, offset, nil
+}
+
+// windowSources returns the n sources of src from the offset on (all from
+// it when n is 0), clamped to src.
+func windowSources(src []alerts.Source, offset, n int) []alerts.Source {
+	from := min(offset, len(src))
+	if n <= 0 {
+		return src[from:]
+	}
+	return src[from:min(len(src), from+n)]
 }

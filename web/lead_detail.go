@@ -99,7 +99,7 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 		page = min(n, pages)
 	}
 	from := (page - 1) * leadSourcesPerPage
-	lead.Sources = lead.Sources[from:min(total, from+leadSourcesPerPage)]
+	lead.Sources = windowSources(lead.Sources, from, leadSourcesPerPage)
 	archives := s.leadArchives(r, lead)
 	pv := s.piiFor(r)
 	lead, audit, similar = pv.lead(lead), pv.audit(audit), pv.leads(similar)

@@ -367,16 +367,11 @@ func burstNote(info BurstInfo) string {
 		info.To.Sub(info.From), info.Expected, info.Threshold)
 }
 
-// burstSources loads a burst lead's posts as sources, newest first; limit
-// 0 means all.
-func (s *SQLStore) burstSources(ctx context.Context, q queryFunc, leadID string, limit int) ([]Source, error) {
-	query := `SELECT id, url, canonical_url, site, source, title, snippet, at, seen_at, level, score, category
-		FROM alerts_burst_post WHERE lead_id = ? ORDER BY at DESC, id DESC`
-	args := []any{leadID}
-	if limit > 0 {
-		query += ` LIMIT ?`
-		args = append(args, limit)
-	}
+// burstSources loads the window w of a burst lead's posts as sources,
+// newest first.
+func (s *SQLStore) burstSources(ctx context.Context, q queryFunc, leadID string, w SourceWindow) ([]Source, error) {
+	query, args := windowed(`SELECT id, url, canonical_url, site, source, title, snippet, at, seen_at, level, score, category
+		FROM alerts_burst_post WHERE lead_id = ? ORDER BY at DESC, id DESC`, w, leadID)
 	rows, err := q(ctx, query, args...)
 	if err != nil {
 		return nil, err

@@ -15,24 +15,51 @@ import (
 
 // GetLead returns a lead with all its sources (newest first) and notes.
 func (s *SQLStore) GetLead(ctx context.Context, id string) (*Lead, error) {
+	l, _, err := s.GetLeadWindow(ctx, id, SourceWindow{})
+	return l, err
+}
+
+// GetLeadWindow implements Store.
+func (s *SQLStore) GetLeadWindow(ctx context.Context, id string, w SourceWindow) (*Lead, int, error) {
 	l, err := s.scanLead(s.r.QueryRowContext(ctx, `SELECT `+leadCols+` FROM alerts_lead WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("alerts: lead %s: %w", id, ErrNotFound)
+		return nil, 0, fmt.Errorf("alerts: lead %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("alerts: load lead %s: %w", id, err)
+		return nil, 0, fmt.Errorf("alerts: load lead %s: %w", id, err)
 	}
-	if l.Sources, err = s.sources(ctx, s.r.QueryContext, id, 0); err != nil {
-		return nil, fmt.Errorf("alerts: load sources of lead %s: %w", id, err)
-	}
+	var nBurst, nOwn int
 	if l.Kind == KindBurst {
-		// A burst's counted posts, and the posts of leads merged into it.
-		burst, err := s.burstSources(ctx, s.r.QueryContext, id, 0)
-		if err != nil {
-			return nil, fmt.Errorf("alerts: load posts of burst lead %s: %w", id, err)
+		if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM alerts_burst_post WHERE lead_id = ?`, id).Scan(&nBurst); err != nil {
+			return nil, 0, fmt.Errorf("alerts: count posts of burst lead %s: %w", id, err)
 		}
-		l.Sources = append(burst, l.Sources...)
 	}
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM alerts_source WHERE lead_id = ?`, id).Scan(&nOwn); err != nil {
+		return nil, 0, fmt.Errorf("alerts: count sources of lead %s: %w", id, err)
+	}
+	first, readFirst, rest, readRest := w.Split(nBurst)
+	if readFirst {
+		// A burst's counted posts, and the posts of leads merged into it.
+		if l.Sources, err = s.burstSources(ctx, s.r.QueryContext, id, first); err != nil {
+			return nil, 0, fmt.Errorf("alerts: load posts of burst lead %s: %w", id, err)
+		}
+	}
+	if readRest {
+		own, err := s.sources(ctx, s.r.QueryContext, id, rest)
+		if err != nil {
+			return nil, 0, fmt.Errorf("alerts: load sources of lead %s: %w", id, err)
+		}
+		l.Sources = append(l.Sources, own...)
+	}
+	if l.Notes, err = s.notes(ctx, id); err != nil {
+		return nil, 0, err
+	}
+	return l, nBurst + nOwn, nil
+}
+
+// notes loads a lead's notes, oldest first.
+func (s *SQLStore) notes(ctx context.Context, id string) ([]Note, error) {
+	var out []Note
 	rows, err := s.r.QueryContext(ctx, `SELECT id, at, actor, text FROM alerts_note WHERE lead_id = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: load notes of lead %s: %w", id, err)
@@ -45,12 +72,12 @@ func (s *SQLStore) GetLead(ctx context.Context, id string) (*Lead, error) {
 			return nil, fmt.Errorf("alerts: load notes of lead %s: %w", id, err)
 		}
 		n.At = s.at(at)
-		l.Notes = append(l.Notes, n)
+		out = append(out, n)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("alerts: load notes of lead %s: %w", id, err)
 	}
-	return l, nil
+	return out, nil
 }
 
 var leadSorts = map[string]string{

@@ -153,7 +153,7 @@ func (s *SQLStore) enqueue(ctx context.Context, tx *sql.Tx, event string, l *Lea
 	if srcs == nil && l.Kind == KindBurst {
 		srcs, err = s.burstSources(ctx, func(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 			return s.query(ctx, tx, q, args...)
-		}, l.ID, payloadSources)
+		}, l.ID, SourceWindow{Limit: payloadSources})
 		if err != nil {
 			return 0, err
 		}
@@ -161,7 +161,7 @@ func (s *SQLStore) enqueue(ctx context.Context, tx *sql.Tx, event string, l *Lea
 	if srcs == nil {
 		srcs, err = s.sources(ctx, func(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 			return s.query(ctx, tx, q, args...)
-		}, l.ID, payloadSources)
+		}, l.ID, SourceWindow{Limit: payloadSources})
 		if err != nil {
 			return 0, err
 		}
@@ -182,18 +182,26 @@ func (s *SQLStore) enqueue(ctx context.Context, tx *sql.Tx, event string, l *Lea
 	return len(eps), nil
 }
 
-// sources loads a lead's sources, newest first; limit 0 means all.
+// sources loads the window w of a lead's sources, newest first.
+// windowed adds w's LIMIT and OFFSET to query (SQLite's LIMIT -1 is no
+// limit) and returns it with its arguments.
+func windowed(query string, w SourceWindow, args ...any) (string, []any) {
+	if w.Limit <= 0 && w.Offset <= 0 {
+		return query, args
+	}
+	limit := w.Limit
+	if limit <= 0 {
+		limit = -1
+	}
+	return query + ` LIMIT ? OFFSET ?`, append(args, limit, max(w.Offset, 0))
+}
+
 // queryFunc runs a query on a pool or in a transaction.
 type queryFunc func(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 
-func (s *SQLStore) sources(ctx context.Context, q queryFunc, leadID string, limit int) ([]Source, error) {
-	query := `SELECT id, url, canonical_url, site, source, title, snippet, published_at, seen_at, level, score, category, evidence, level_cues
-		FROM alerts_source WHERE lead_id = ? ORDER BY seen_at DESC, id DESC`
-	args := []any{leadID}
-	if limit > 0 {
-		query += ` LIMIT ?`
-		args = append(args, limit)
-	}
+func (s *SQLStore) sources(ctx context.Context, q queryFunc, leadID string, w SourceWindow) ([]Source, error) {
+	query, args := windowed(`SELECT id, url, canonical_url, site, source, title, snippet, published_at, seen_at, level, score, category, evidence, level_cues
+		FROM alerts_source WHERE lead_id = ? ORDER BY seen_at DESC, id DESC`, w, leadID)
 	rows, err := q(ctx, query, args...)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,11 @@ type Store interface {
 	// File files a candidate post: new lead, joined lead or duplicate.
 	File(ctx context.Context, c Candidate) (FileResult, error)
 	GetLead(ctx context.Context, id string) (*Lead, error)
+	// GetLeadWindow is GetLead with only the window w of the lead's
+	// posts, in GetLead's order, and how many posts the lead has in all:
+	// a lead joined by thousands of posts is shown a page at a time
+	// without reading them all.
+	GetLeadWindow(ctx context.Context, id string, w SourceWindow) (*Lead, int, error)
 	ListLeads(ctx context.Context, f LeadFilter) ([]Lead, int, error)
 	SimilarLeads(ctx context.Context, id string, limit int) ([]Lead, error)
 	Transition(ctx context.Context, id string, req TransitionRequest) (*Lead, error)
@@ -40,6 +45,27 @@ type Store interface {
 	// dispatcher in the same process need not wait for its next poll.
 	OutboxSignal() <-chan struct{}
 	Close() error
+}
+
+// SourceWindow picks Limit posts of a lead from the Offset-th on, in
+// the order GetLead gives them (a burst's counted posts first, then the
+// posts filed into it; each newest first). Limit 0 means all from Offset.
+type SourceWindow struct{ Offset, Limit int }
+
+// Split shares the window between two lists shown one after the other,
+// the first holding n posts: the part of each to read, and whether to
+// read it at all.
+func (w SourceWindow) Split(n int) (first SourceWindow, readFirst bool, rest SourceWindow, readRest bool) {
+	w.Offset, w.Limit = max(w.Offset, 0), max(w.Limit, 0)
+	if w.Offset >= n {
+		return SourceWindow{}, false, SourceWindow{Offset: w.Offset - n, Limit: w.Limit}, true
+	}
+	if w.Limit == 0 {
+		return w, true, SourceWindow{}, true
+	}
+	taken := min(w.Limit, n-w.Offset)
+	rest = SourceWindow{Limit: w.Limit - taken}
+	return w, true, rest, rest.Limit > 0
 }
 
 // Options tune filing and SLA. Zero fields take the defaults shown.

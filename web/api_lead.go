@@ -72,7 +72,7 @@ func (s *Server) apiLeadGet(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	lead, err := s.deps.Leads.GetLead(ctx, id)
+	lead, total, err := s.deps.Leads.GetLeadWindow(ctx, id, alerts.SourceWindow{Offset: offset, Limit: limit})
 	if errors.Is(err, alerts.ErrNotFound) {
 		writeJSONError(w, http.StatusNotFound, "no lead "+id)
 		return
@@ -81,8 +81,6 @@ func (s *Server) apiLeadGet(w http.ResponseWriter, r *http.Request) {
 		s.apiServerError(w, r, err)
 		return
 	}
-	total := len(lead.Sources)
-	lead.Sources = windowSources(lead.Sources, offset, limit)
 	audit, err := s.deps.Leads.Audit(ctx, id)
 	if err != nil {
 		s.apiServerError(w, r, err)
@@ -187,14 +185,4 @@ func sourcesWindow(q url.Values) (limit, offset int, err error) {
 		}
 	}
 	return limit, offset, nil
-}
-
-// windowSources returns the n sources of src from the offset on (all from
-// it when n is 0), clamped to src.
-func windowSources(src []alerts.Source, offset, n int) []alerts.Source {
-	from := min(offset, len(src))
-	if n <= 0 {
-		return src[from:]
-	}
-	return src[from:min(len(src), from+n)]
 }

@@ -76,6 +76,7 @@ var (
 // the lexicon precision figures need from the lead store.
 type LeadService interface {
 	GetLead(ctx context.Context, id string) (*alerts.Lead, error)
+	GetLeadWindow(ctx context.Context, id string, w alerts.SourceWindow) (*alerts.Lead, int, error)
 	ListLeads(ctx context.Context, f alerts.LeadFilter) ([]alerts.Lead, int, error)
 	SimilarLeads(ctx context.Context, id string, limit int) ([]alerts.Lead, error)
 	Transition(ctx context.Context, id string, req alerts.TransitionRequest) (*alerts.Lead, error)

@@ -210,6 +210,11 @@ func (s slowLeads) GetLead(ctx context.Context, id string) (*alerts.Lead, error)
 	return &alerts.Lead{ID: id, Title: strings.Repeat("长标题", 700), Level: "high", State: "new"}, nil
 }
 
+func (s slowLeads) GetLeadWindow(ctx context.Context, id string, w alerts.SourceWindow) (*alerts.Lead, int, error) {
+	l, err := s.GetLead(ctx, id)
+	return l, 0, err
+}
+
 func (s slowLeads) Audit(ctx context.Context, id string) ([]alerts.AuditEntry, error) {
 	return nil, nil
 }

@@ -69,7 +69,16 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 		return
 	}
 	ctx := r.Context()
-	lead, err := s.deps.Leads.GetLead(ctx, id)
+	page := 1
+	if n, err := strconv.Atoi(r.URL.Query().Get("sources")); err == nil && n > 1 {
+		page = n
+	}
+	lead, total, err := s.deps.Leads.GetLeadWindow(ctx, id, alerts.SourceWindow{Offset: (page - 1) * leadSourcesPerPage, Limit: leadSourcesPerPage})
+	if pages := max(1, (total+leadSourcesPerPage-1)/leadSourcesPerPage); err == nil && page > pages {
+		// Past the last page (the lead shrank, or a hand-made link): show the last.
+		page = pages
+		lead, total, err = s.deps.Leads.GetLeadWindow(ctx, id, alerts.SourceWindow{Offset: (page - 1) * leadSourcesPerPage, Limit: leadSourcesPerPage})
+	}
 	if errors.Is(err, alerts.ErrNotFound) {
 		s.renderError(w, r, http.StatusNotFound, "error.notfound")
 		return
@@ -93,13 +102,8 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 		s.serverError(w, r, err)
 		return
 	}
-	total := len(lead.Sources)
-	page, pages := 1, max(1, (total+leadSourcesPerPage-1)/leadSourcesPerPage)
-	if n, err := strconv.Atoi(r.URL.Query().Get("sources")); err == nil && n > 1 {
-		page = min(n, pages)
-	}
+	pages := max(1, (total+leadSourcesPerPage-1)/leadSourcesPerPage)
 	from := (page - 1) * leadSourcesPerPage
-	lead.Sources = windowSources(lead.Sources, from, leadSourcesPerPage)
 	archives := s.leadArchives(r, lead)
 	pv := s.piiFor(r)
 	lead, audit, similar = pv.lead(lead), pv.audit(audit), pv.leads(similar)

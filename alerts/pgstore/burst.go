@@ -265,16 +265,11 @@ func (s *Store) fileBurstTx(ctx context.Context, tx pgx.Tx, f alerts.BurstFiling
 	return res, n, nil
 }
 
-// burstSources loads a burst lead's counted posts as sources, newest
-// first; limit 0 means all.
-func (s *Store) burstSources(ctx context.Context, q querier, leadID string, limit int) ([]alerts.Source, error) {
-	query := `SELECT id, url, canonical_url, site, source, title, snippet, at, seen_at, level, score, category
-		FROM alerts_burst_post WHERE lead_id = $1 ORDER BY at DESC, id DESC`
-	args := []any{leadID}
-	if limit > 0 {
-		query += ` LIMIT $2`
-		args = append(args, limit)
-	}
+// burstSources loads the window w of a burst lead's counted posts as
+// sources, newest first.
+func (s *Store) burstSources(ctx context.Context, q querier, leadID string, w alerts.SourceWindow) ([]alerts.Source, error) {
+	query, args := windowed(`SELECT id, url, canonical_url, site, source, title, snippet, at, seen_at, level, score, category
+		FROM alerts_burst_post WHERE lead_id = $1 ORDER BY at DESC, id DESC`, w, leadID)
 	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err

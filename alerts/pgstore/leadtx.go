@@ -276,13 +276,13 @@ func (t leadTx) Enqueue(ctx context.Context, event string, l *alerts.Lead, first
 	srcs := first
 	if srcs == nil && l.Kind == alerts.KindBurst {
 		var err error
-		if srcs, err = t.s.burstSources(ctx, t.tx, l.ID, alerts.PayloadSources); err != nil {
+		if srcs, err = t.s.burstSources(ctx, t.tx, l.ID, alerts.SourceWindow{Limit: alerts.PayloadSources}); err != nil {
 			return 0, err
 		}
 	}
 	if srcs == nil {
 		var err error
-		if srcs, err = t.s.sources(ctx, t.tx, l.ID, alerts.PayloadSources); err != nil {
+		if srcs, err = t.s.sources(ctx, t.tx, l.ID, alerts.SourceWindow{Limit: alerts.PayloadSources}); err != nil {
 			return 0, err
 		}
 	}
@@ -300,21 +300,31 @@ func (t leadTx) Enqueue(ctx context.Context, event string, l *alerts.Lead, first
 	return len(rows), nil
 }
 
+// windowed adds w's LIMIT and OFFSET to query, whose one argument is $1,
+// and returns it with its arguments.
+func windowed(query string, w alerts.SourceWindow, arg any) (string, []any) {
+	args := []any{arg}
+	if w.Limit > 0 {
+		query += ` LIMIT $2`
+		args = append(args, w.Limit)
+	}
+	if w.Offset > 0 {
+		query += fmt.Sprintf(` OFFSET $%d`, len(args)+1)
+		args = append(args, w.Offset)
+	}
+	return query, args
+}
+
 // querier is a pool or a transaction.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// sources loads a lead's sources, newest first; limit 0 means all.
-func (s *Store) sources(ctx context.Context, q querier, leadID string, limit int) ([]alerts.Source, error) {
-	query := `SELECT id, url, canonical_url, site, source, title, snippet, published_at, seen_at, level, score, category, evidence, level_cues
-		FROM alerts_source WHERE lead_id = $1 ORDER BY seen_at DESC, id DESC`
-	args := []any{leadID}
-	if limit > 0 {
-		query += ` LIMIT $2`
-		args = append(args, limit)
-	}
+// sources loads the window w of a lead's sources, newest first.
+func (s *Store) sources(ctx context.Context, q querier, leadID string, w alerts.SourceWindow) ([]alerts.Source, error) {
+	query, args := windowed(`SELECT id, url, canonical_url, site, source, title, snippet, published_at, seen_at, level, score, category, evidence, level_cues
+		FROM alerts_source WHERE lead_id = $1 ORDER BY seen_at DESC, id DESC`, w, leadID)
 	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err

@@ -17,24 +17,50 @@ import (
 
 // GetLead returns a lead with all its sources (newest first) and notes.
 func (s *Store) GetLead(ctx context.Context, id string) (*alerts.Lead, error) {
+	l, _, err := s.GetLeadWindow(ctx, id, alerts.SourceWindow{})
+	return l, err
+}
+
+// GetLeadWindow implements alerts.Store.
+func (s *Store) GetLeadWindow(ctx context.Context, id string, w alerts.SourceWindow) (*alerts.Lead, int, error) {
 	l, err := s.scanLead(s.pool.QueryRow(ctx, `SELECT `+leadCols+` FROM alerts_lead WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("alerts: lead %s: %w", id, alerts.ErrNotFound)
+		return nil, 0, fmt.Errorf("alerts: lead %s: %w", id, alerts.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("alerts: load lead %s: %w", id, err)
+		return nil, 0, fmt.Errorf("alerts: load lead %s: %w", id, err)
 	}
-	if l.Sources, err = s.sources(ctx, s.pool, id, 0); err != nil {
-		return nil, fmt.Errorf("alerts: load sources of lead %s: %w", id, err)
-	}
+	var nBurst, nOwn int
 	if l.Kind == alerts.KindBurst {
-		// A burst's counted posts, and the posts of leads merged into it.
-		burst, err := s.burstSources(ctx, s.pool, id, 0)
-		if err != nil {
-			return nil, fmt.Errorf("alerts: load posts of burst lead %s: %w", id, err)
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM alerts_burst_post WHERE lead_id = $1`, id).Scan(&nBurst); err != nil {
+			return nil, 0, fmt.Errorf("alerts: count posts of burst lead %s: %w", id, err)
 		}
-		l.Sources = append(burst, l.Sources...)
 	}
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM alerts_source WHERE lead_id = $1`, id).Scan(&nOwn); err != nil {
+		return nil, 0, fmt.Errorf("alerts: count sources of lead %s: %w", id, err)
+	}
+	first, readFirst, rest, readRest := w.Split(nBurst)
+	if readFirst {
+		// A burst's counted posts, and the posts of leads merged into it.
+		if l.Sources, err = s.burstSources(ctx, s.pool, id, first); err != nil {
+			return nil, 0, fmt.Errorf("alerts: load posts of burst lead %s: %w", id, err)
+		}
+	}
+	if readRest {
+		own, err := s.sources(ctx, s.pool, id, rest)
+		if err != nil {
+			return nil, 0, fmt.Errorf("alerts: load sources of lead %s: %w", id, err)
+		}
+		l.Sources = append(l.Sources, own...)
+	}
+	if l.Notes, err = s.notes(ctx, id); err != nil {
+		return nil, 0, err
+	}
+	return l, nBurst + nOwn, nil
+}
+
+// notes loads a lead's notes, oldest first (nil when it has none).
+func (s *Store) notes(ctx context.Context, id string) ([]alerts.Note, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, at, actor, text FROM alerts_note WHERE lead_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("alerts: load notes of lead %s: %w", id, err)
@@ -48,10 +74,10 @@ func (s *Store) GetLead(ctx context.Context, id string) (*alerts.Lead, error) {
 	if err != nil {
 		return nil, fmt.Errorf("alerts: load notes of lead %s: %w", id, err)
 	}
-	if len(notes) > 0 {
-		l.Notes = notes
+	if len(notes) == 0 {
+		return nil, nil
 	}
-	return l, nil
+	return notes, nil
 }
 
 var leadSorts = map[string]string{

@@ -249,6 +249,7 @@ func testBursts(t *testing.T, s alerts.ServiceStore, clock *Clock) {
 	if ds := claim(t, s, clock.Now()); len(ds) != 1 || ds[0].Event != alerts.EventLeadUpdated || ds[0].Endpoint != "bursts" {
 		t.Fatalf("outbox after the later window: %v", events(ds))
 	}
+	checkWindows(t, s, l.ID)
 
 	// Pruning forgets the counted posts before the cutoff that are on no
 	// burst lead.

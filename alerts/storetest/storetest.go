@@ -81,6 +81,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Captures", testCaptures},
 		{"Verdicts", testVerdicts},
 		{"Stats", testStats},
+		{"SourceWindows", testSourceWindows},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,6 +123,33 @@ func lead(t *testing.T, s Store, id string) *alerts.Lead {
 		t.Fatalf("get lead %s: %v", id, err)
 	}
 	return l
+}
+
+// checkWindows checks that every window of lead id's posts is the same
+// part of the list GetLead gives, with the lead's total.
+func checkWindows(t *testing.T, s Store, id string) {
+	t.Helper()
+	all := lead(t, s, id).Sources
+	for offset := 0; offset <= len(all)+1; offset++ {
+		for limit := 0; limit <= len(all)+1; limit++ {
+			l, total, err := s.GetLeadWindow(t.Context(), id, alerts.SourceWindow{Offset: offset, Limit: limit})
+			if err != nil {
+				t.Fatalf("lead %s, window %d+%d: %v", id, offset, limit, err)
+			}
+			want := all[min(offset, len(all)):]
+			if limit > 0 {
+				want = want[:min(limit, len(want))]
+			}
+			if total != len(all) || len(l.Sources) != len(want) {
+				t.Fatalf("lead %s, window %d+%d: %d posts of %d, want %d of %d", id, offset, limit, len(l.Sources), total, len(want), len(all))
+			}
+			for i := range want {
+				if l.Sources[i].ID != want[i].ID || l.Sources[i].URL != want[i].URL {
+					t.Fatalf("lead %s, window %d+%d: post %d is %s, want %s", id, offset, limit, i, l.Sources[i].URL, want[i].URL)
+				}
+			}
+		}
+	}
 }
 
 func transit(t *testing.T, s Store, id string, req alerts.TransitionRequest) *alerts.Lead {
@@ -788,5 +816,29 @@ func testStats(t *testing.T, s Store, clock *Clock) {
 	}
 	if f := byRule["flood/rule_a"]; f.Leads != 1 || f.Dismissed != 1 || f.Precision != 0 {
 		t.Fatalf("flood rule %+v", f)
+	}
+}
+
+// A lead's posts are read a window at a time, newest first, with the
+// lead's total; a window past the end is empty and an unknown lead is
+// not found.
+func testSourceWindows(t *testing.T, s Store, clock *Clock) {
+	first := file(t, s, post("https://w.test/0", "fire", "350105", simA, "仓库", "起火"))
+	for i := 1; i < 7; i++ {
+		clock.Add(time.Minute)
+		if r := file(t, s, post(fmt.Sprintf("https://w.test/%d", i), "fire", "350105", simA)); r.LeadID != first.LeadID {
+			t.Fatalf("post %d: %+v, want joined %s", i, r, first.LeadID)
+		}
+	}
+	l, total, err := s.GetLeadWindow(t.Context(), first.LeadID, alerts.SourceWindow{Offset: 2, Limit: 3})
+	if err != nil || total != 7 || len(l.Sources) != 3 || l.Sources[0].URL != "https://w.test/4" || l.Sources[2].URL != "https://w.test/2" {
+		t.Fatalf("window 2+3: %v of %d, %v", l, total, err)
+	}
+	if l.SourceCount != 7 || l.Title == "" {
+		t.Fatalf("the lead itself is whole in a window: %d sources, title %q", l.SourceCount, l.Title)
+	}
+	checkWindows(t, s, first.LeadID)
+	if _, _, err := s.GetLeadWindow(t.Context(), "no-such-lead", alerts.SourceWindow{Limit: 5}); !errors.Is(err, alerts.ErrNotFound) {
+		t.Fatalf("unknown lead: %v, want ErrNotFound", err)
 	}
 }

@@ -107,7 +107,7 @@ func (s *Server) applyLeadAction(ctx context.Context, who, id string, a leadActi
 	case "reopen":
 		// The target depends on the state the author saw; the store checks
 		// the version, so a lead changed meanwhile is a conflict.
-		l, err := s.deps.Leads.GetLead(ctx, id)
+		l, _, err := s.deps.Leads.GetLeadWindow(ctx, id, alerts.SourceWindow{Limit: 1}) // its state; not its posts
 		if err != nil {
 			return nil, err
 		}
@@ -261,7 +261,7 @@ func (s *Server) bulkCause(ctx context.Context, l loc, id string, err error) (co
 	case errors.Is(err, alerts.ErrInvalid), errors.Is(err, errNoVersion):
 		// Assigning a finished lead is refused as invalid by the store;
 		// its state is the cause the analyst needs.
-		if lead, gerr := s.deps.Leads.GetLead(ctx, id); gerr == nil && !alerts.IsOpen(lead.State) {
+		if lead, _, gerr := s.deps.Leads.GetLeadWindow(ctx, id, alerts.SourceWindow{Limit: 1}); gerr == nil && !alerts.IsOpen(lead.State) {
 			return "illegal_transition", l.T("bulk.err_illegal", l.State(lead.State))
 		}
 		return "invalid", l.T("lead.err_invalid")

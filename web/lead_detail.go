@@ -74,7 +74,7 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 		page = n
 	}
 	lead, total, err := s.deps.Leads.GetLeadWindow(ctx, id, alerts.SourceWindow{Offset: (page - 1) * leadSourcesPerPage, Limit: leadSourcesPerPage})
-	if pages := max(1, (total+leadSourcesPerPage-1)/leadSourcesPerPage); err == nil && page > pages {
+	if pages := sourcePages(total); err == nil && page > pages {
 		// Past the last page (the lead shrank, or a hand-made link): show the last.
 		page = pages
 		lead, total, err = s.deps.Leads.GetLeadWindow(ctx, id, alerts.SourceWindow{Offset: (page - 1) * leadSourcesPerPage, Limit: leadSourcesPerPage})
@@ -102,7 +102,7 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 		s.serverError(w, r, err)
 		return
 	}
-	pages := max(1, (total+leadSourcesPerPage-1)/leadSourcesPerPage)
+	pages := sourcePages(total)
 	from := (page - 1) * leadSourcesPerPage
 	archives := s.leadArchives(r, lead)
 	pv := s.piiFor(r)
@@ -134,6 +134,12 @@ func (s *Server) showLead(w http.ResponseWriter, r *http.Request, id string, sta
 	v.Error = errMsg
 	s.render(w, r, status, "lead", v)
 	s.recordRead(r, ReadEvent{Kind: ReadView, Target: lead.ID, Rows: len(lead.Sources), PII: pv.unmaskedShown()})
+}
+
+// sourcePages is how many pages of the lead page a lead of total posts
+// fills (one at least).
+func sourcePages(total int) int {
+	return max(1, (total+leadSourcesPerPage-1)/leadSourcesPerPage)
 }
 
 // placeEvidence marks each evidence span, and each phrase that set the

@@ -28,33 +28,28 @@ func (s *SQLStore) GetLeadWindow(ctx context.Context, id string, w SourceWindow)
 	if err != nil {
 		return nil, 0, fmt.Errorf("alerts: load lead %s: %w", id, err)
 	}
-	var nBurst, nOwn int
-	if l.Kind == KindBurst {
-		if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM alerts_burst_post WHERE lead_id = ?`, id).Scan(&nBurst); err != nil {
-			return nil, 0, fmt.Errorf("alerts: count posts of burst lead %s: %w", id, err)
+	// A burst's counted posts, and the posts of leads merged into it.
+	var total int
+	l.Sources, total, err = ReadSourceWindow(w, l.Kind == KindBurst, func(burst bool) (n int, err error) {
+		table := "alerts_source"
+		if burst {
+			table = "alerts_burst_post"
 		}
-	}
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM alerts_source WHERE lead_id = ?`, id).Scan(&nOwn); err != nil {
-		return nil, 0, fmt.Errorf("alerts: count sources of lead %s: %w", id, err)
-	}
-	first, readFirst, rest, readRest := w.Split(nBurst)
-	if readFirst {
-		// A burst's counted posts, and the posts of leads merged into it.
-		if l.Sources, err = s.burstSources(ctx, s.r.QueryContext, id, first); err != nil {
-			return nil, 0, fmt.Errorf("alerts: load posts of burst lead %s: %w", id, err)
+		err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM `+table+` WHERE lead_id = ?`, id).Scan(&n)
+		return n, err
+	}, func(burst bool, w SourceWindow) ([]Source, error) {
+		if burst {
+			return s.burstSources(ctx, s.r.QueryContext, id, w)
 		}
-	}
-	if readRest {
-		own, err := s.sources(ctx, s.r.QueryContext, id, rest)
-		if err != nil {
-			return nil, 0, fmt.Errorf("alerts: load sources of lead %s: %w", id, err)
-		}
-		l.Sources = append(l.Sources, own...)
+		return s.sources(ctx, s.r.QueryContext, id, w)
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("alerts: load sources of lead %s: %w", id, err)
 	}
 	if l.Notes, err = s.notes(ctx, id); err != nil {
 		return nil, 0, err
 	}
-	return l, nBurst + nOwn, nil
+	return l, total, nil
 }
 
 // notes loads a lead's notes, oldest first.

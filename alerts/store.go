@@ -68,6 +68,58 @@ func (w SourceWindow) Split(n int) (first SourceWindow, readFirst bool, rest Sou
 	return w, true, rest, rest.Limit > 0
 }
 
+// ReadSourceWindow reads the window w of a lead's posts for a backend's
+// GetLeadWindow: a burst lead's counted posts (burst true), then the posts
+// filed into it. count tells how many posts a list holds, read reads a
+// window of one. A window of all posts reads both lists whole and counts
+// nothing. It returns the posts and the lead's total.
+func ReadSourceWindow(w SourceWindow, burst bool, count func(burst bool) (int, error),
+	read func(burst bool, w SourceWindow) ([]Source, error)) ([]Source, int, error) {
+	if w.Offset <= 0 && w.Limit <= 0 {
+		var out []Source
+		if burst {
+			b, err := read(true, SourceWindow{})
+			if err != nil {
+				return nil, 0, err
+			}
+			out = b
+		}
+		own, err := read(false, SourceWindow{})
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, own...)
+		return out, len(out), nil
+	}
+	nBurst := 0
+	if burst {
+		n, err := count(true)
+		if err != nil {
+			return nil, 0, err
+		}
+		nBurst = n
+	}
+	nOwn, err := count(false)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []Source
+	first, readFirst, rest, readRest := w.Split(nBurst)
+	if readFirst {
+		if out, err = read(true, first); err != nil {
+			return nil, 0, err
+		}
+	}
+	if readRest {
+		own, err := read(false, rest)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, own...)
+	}
+	return out, nBurst + nOwn, nil
+}
+
 // Options tune filing and SLA. Zero fields take the defaults shown.
 type Options struct {
 	// Location is the zone times are returned in and the dashboard's days

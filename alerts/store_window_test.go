@@ -49,3 +49,45 @@ func window(list []int, w SourceWindow) []int {
 	}
 	return out
 }
+
+// ReadSourceWindow gives every window of a burst lead's two lists joined,
+// with the total, and counts nothing when all posts are asked for.
+func TestReadSourceWindow(t *testing.T) {
+	lists := map[bool][]Source{true: {{ID: 1}, {ID: 2}}, false: {{ID: 3}, {ID: 4}, {ID: 5}}}
+	joined := append(append([]Source{}, lists[true]...), lists[false]...)
+	for _, burst := range []bool{true, false} {
+		all := joined
+		if !burst {
+			all = lists[false]
+		}
+		for offset := 0; offset <= len(all)+1; offset++ {
+			for limit := 0; limit <= len(all)+1; limit++ {
+				counted := 0
+				got, total, err := ReadSourceWindow(SourceWindow{Offset: offset, Limit: limit}, burst,
+					func(b bool) (int, error) { counted++; return len(lists[b]), nil },
+					func(b bool, w SourceWindow) ([]Source, error) {
+						l := lists[b][min(w.Offset, len(lists[b])):]
+						if w.Limit > 0 {
+							l = l[:min(w.Limit, len(l))]
+						}
+						return l, nil
+					})
+				want := all[min(offset, len(all)):]
+				if limit > 0 {
+					want = want[:min(limit, len(want))]
+				}
+				if err != nil || total != len(all) || len(got) != len(want) {
+					t.Fatalf("burst %v window %d+%d: %d posts of %d (%v), want %d of %d", burst, offset, limit, len(got), total, err, len(want), len(all))
+				}
+				for i := range want {
+					if got[i].ID != want[i].ID {
+						t.Fatalf("burst %v window %d+%d: post %d is %d, want %d", burst, offset, limit, i, got[i].ID, want[i].ID)
+					}
+				}
+				if offset == 0 && limit == 0 && counted != 0 {
+					t.Fatalf("burst %v: all posts asked for, yet %d counts", burst, counted)
+				}
+			}
+		}
+	}
+}

@@ -30,33 +30,28 @@ func (s *Store) GetLeadWindow(ctx context.Context, id string, w alerts.SourceWin
 	if err != nil {
 		return nil, 0, fmt.Errorf("alerts: load lead %s: %w", id, err)
 	}
-	var nBurst, nOwn int
-	if l.Kind == alerts.KindBurst {
-		if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM alerts_burst_post WHERE lead_id = $1`, id).Scan(&nBurst); err != nil {
-			return nil, 0, fmt.Errorf("alerts: count posts of burst lead %s: %w", id, err)
+	// A burst's counted posts, and the posts of leads merged into it.
+	var total int
+	l.Sources, total, err = alerts.ReadSourceWindow(w, l.Kind == alerts.KindBurst, func(burst bool) (n int, err error) {
+		table := "alerts_source"
+		if burst {
+			table = "alerts_burst_post"
 		}
-	}
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM alerts_source WHERE lead_id = $1`, id).Scan(&nOwn); err != nil {
-		return nil, 0, fmt.Errorf("alerts: count sources of lead %s: %w", id, err)
-	}
-	first, readFirst, rest, readRest := w.Split(nBurst)
-	if readFirst {
-		// A burst's counted posts, and the posts of leads merged into it.
-		if l.Sources, err = s.burstSources(ctx, s.pool, id, first); err != nil {
-			return nil, 0, fmt.Errorf("alerts: load posts of burst lead %s: %w", id, err)
+		err = s.pool.QueryRow(ctx, `SELECT count(*) FROM `+table+` WHERE lead_id = $1`, id).Scan(&n)
+		return n, err
+	}, func(burst bool, w alerts.SourceWindow) ([]alerts.Source, error) {
+		if burst {
+			return s.burstSources(ctx, s.pool, id, w)
 		}
-	}
-	if readRest {
-		own, err := s.sources(ctx, s.pool, id, rest)
-		if err != nil {
-			return nil, 0, fmt.Errorf("alerts: load sources of lead %s: %w", id, err)
-		}
-		l.Sources = append(l.Sources, own...)
+		return s.sources(ctx, s.pool, id, w)
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("alerts: load sources of lead %s: %w", id, err)
 	}
 	if l.Notes, err = s.notes(ctx, id); err != nil {
 		return nil, 0, err
 	}
-	return l, nBurst + nOwn, nil
+	return l, total, nil
 }
 
 // notes loads a lead's notes, oldest first (nil when it has none).

@@ -126,6 +126,15 @@ func TestOutboxSignalReachesOtherNode(t *testing.T) {
 		t.Fatal("the other node never heard of the outbox rows")
 	}
 	heard(otherFiler, other) // other's listener is up
+	// The posts filed before it was up may still be heard: wait until
+	// other is quiet, so that what follows hears a and b alone.
+	for quiet := false; !quiet; {
+		select {
+		case <-other.OutboxSignal():
+		case <-time.After(300 * time.Millisecond):
+			quiet = true
+		}
+	}
 	heard(a, b)
 	select {
 	case <-other.OutboxSignal():

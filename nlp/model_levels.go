@@ -64,8 +64,8 @@ type LevelModel struct {
 	Figures *LevelFigures `json:"figures,omitempty"`
 
 	once  sync.Once
-	table []uint64 // key+1 (low half) and index in Keys (high half) by open addressing, 0 empty
-	occ   []uint64 // one bit a slot of table: set when it holds a key
+	slots []uint32 // key+1 by open addressing, 0 empty
+	rows  []int32  // index in Keys of each slot
 }
 
 // LevelFigures compare learned and rubric levels on the same posts.
@@ -93,23 +93,16 @@ func (lm *LevelModel) valid() error {
 
 // lookup returns the index of key k in Keys. The keys sit in an
 // open-addressing table built on first use (a Go map cost about a third
-// more in BenchmarkAnalyzeModelFile). Most keys looked up are not in it
-// (a post's n-grams the heads never learned): the occupancy bits, 16 KB
-// for 40,000 keys, answer those without reading the table.
+// more in BenchmarkAnalyzeModelFile).
 func (lm *LevelModel) lookup(k uint32) (int, bool) {
 	lm.once.Do(lm.buildTable)
-	mask := uint32(len(lm.table) - 1)
-	i := (k * 0x9E3779B1) & mask
-	if lm.occ[i>>6]&(1<<(i&63)) == 0 {
-		return 0, false
-	}
-	for ; ; i = (i + 1) & mask {
-		e := lm.table[i]
-		switch uint32(e) {
+	mask := uint32(len(lm.slots) - 1)
+	for i := (k * 0x9E3779B1) & mask; ; i = (i + 1) & mask {
+		switch lm.slots[i] {
 		case 0:
 			return 0, false
 		case k + 1:
-			return int(e >> 32), true
+			return int(lm.rows[i]), true
 		}
 	}
 }
@@ -119,15 +112,14 @@ func (lm *LevelModel) buildTable() {
 	for size < 2*len(lm.Keys) {
 		size *= 2
 	}
-	lm.table, lm.occ = make([]uint64, size), make([]uint64, size/64)
+	lm.slots, lm.rows = make([]uint32, size), make([]int32, size)
 	mask := uint32(size - 1)
 	for r, k := range lm.Keys {
 		i := (k * 0x9E3779B1) & mask
-		for lm.table[i] != 0 {
+		for lm.slots[i] != 0 {
 			i = (i + 1) & mask
 		}
-		lm.table[i] = uint64(k+1) | uint64(r)<<32
-		lm.occ[i>>6] |= 1 << (i & 63)
+		lm.slots[i], lm.rows[i] = k+1, int32(r)
 	}
 }
 

@@ -75,40 +75,28 @@ func (w SourceWindow) Split(n int) (first SourceWindow, readFirst bool, rest Sou
 // nothing. It returns the posts and the lead's total.
 func ReadSourceWindow(w SourceWindow, burst bool, count func(burst bool) (int, error),
 	read func(burst bool, w SourceWindow) ([]Source, error)) ([]Source, int, error) {
-	if w.Offset <= 0 && w.Limit <= 0 {
-		var out []Source
+	all := w.Offset <= 0 && w.Limit <= 0
+	first, readFirst, rest, readRest := SourceWindow{}, burst, SourceWindow{}, true
+	nBurst, nOwn := 0, 0
+	if !all {
+		var err error
 		if burst {
-			b, err := read(true, SourceWindow{})
-			if err != nil {
+			if nBurst, err = count(true); err != nil {
 				return nil, 0, err
 			}
-			out = b
 		}
-		own, err := read(false, SourceWindow{})
-		if err != nil {
+		if nOwn, err = count(false); err != nil {
 			return nil, 0, err
 		}
-		out = append(out, own...)
-		return out, len(out), nil
-	}
-	nBurst := 0
-	if burst {
-		n, err := count(true)
-		if err != nil {
-			return nil, 0, err
-		}
-		nBurst = n
-	}
-	nOwn, err := count(false)
-	if err != nil {
-		return nil, 0, err
+		first, readFirst, rest, readRest = w.Split(nBurst)
 	}
 	var out []Source
-	first, readFirst, rest, readRest := w.Split(nBurst)
 	if readFirst {
-		if out, err = read(true, first); err != nil {
+		b, err := read(true, first)
+		if err != nil {
 			return nil, 0, err
 		}
+		out = b
 	}
 	if readRest {
 		own, err := read(false, rest)
@@ -116,6 +104,9 @@ func ReadSourceWindow(w SourceWindow, burst bool, count func(burst bool) (int, e
 			return nil, 0, err
 		}
 		out = append(out, own...)
+	}
+	if all {
+		return out, len(out), nil
 	}
 	return out, nBurst + nOwn, nil
 }
